@@ -1,0 +1,18 @@
+"""Helpers shared by the message modules."""
+
+import re
+from typing import Annotated
+
+import msgspec
+
+
+def snake(name: str) -> str:
+    """``RequestFloor`` -> ``request_floor``: the wire name of a message class."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+ItemNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+Millis = int

@@ -1,0 +1,312 @@
+"""Commands: what a client (or the shell's clock) asks the procedure to do.
+
+Every command is validated against these definitions before it reaches the
+core. The wire form is a map with ``type`` (the snake_case class name), ``id``
+(the client's command id, used to de-duplicate retries) and the fields below.
+Who may send each command is the core's permission table
+(``vcc.core.permissions``), documented in ``docs/protocol.md``.
+"""
+
+from typing import Annotated
+
+import msgspec
+
+from ._base import Id, ItemNumber, LongText, ShortText, snake
+from .vocabulary import BlockKind, Channel, DelegationClass, ItemKind, Language, Role, Sector
+
+
+class Command(
+    msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
+    #: The client's id for this command; a retry with the same id is answered
+    #: with the first answer and never applied twice.
+    id: Annotated[str, msgspec.Meta(max_length=80)] = ""
+
+
+# --- setting up a consultation (secretariat) -------------------------------------------
+
+class CreateConsultation(Command):
+    """Create the consultation: its days, its daily slot and its settings. Once only."""
+
+    code: ShortText
+    title: ShortText
+    days: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]], msgspec.Meta(min_length=1, max_length=31)]
+    slot_start: Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}$")] = "12:00"
+    slot_end: Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}$")] = "15:00"
+    tz: ShortText = "Europe/Zurich"
+    #: Default speaking-time limit per priority class, in seconds.
+    limits: dict[DelegationClass, Annotated[int, msgspec.Meta(ge=10, le=3600)]] = {}
+    #: Cut the microphone when the limit passes (otherwise only a warning).
+    auto_cut: bool = False
+    #: Longest wait for the booths to finish before the next speaker may go live.
+    tail_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 4_000
+    #: An interpreter's turn before a handover alert.
+    turn_minutes: Annotated[int, msgspec.Meta(ge=1, le=240)] = 30
+    #: The majority rule for decision by correspondence (see vcc.core.outcomes.MAJORITY_POLICIES).
+    majority_policy: ShortText = "simple_majority_of_voting_council_members"
+    #: Why the slot differs from the rules, shown to everyone (the demo shifts it).
+    note: ShortText = ""
+
+
+class AddDelegation(Command):
+    """Register a delegation (a state, the observer, or a sector member)."""
+
+    delegation: Id
+    name: ShortText
+    cls: DelegationClass
+    region: ShortText = ""
+    sector: Sector | None = None
+    voting_rights: bool = False
+
+
+class SetVotingRights(Command):
+    """Record that a council member gained or lost its right to vote (e.g. arrears)."""
+
+    delegation: Id
+    voting_rights: bool
+
+
+class AddParticipant(Command):
+    """Register a participant: a delegate of a delegation, or a staff member."""
+
+    participant: Id
+    name: ShortText
+    role: Role
+    delegation: Id | None = None
+    languages: Annotated[list[Language], msgspec.Meta(max_length=6)] = []
+    designated_speaker: bool = False
+    #: The booth of an interpreter.
+    booth: Language | None = None
+    #: E-mail or phone; seen only by the secretariat and the technical team.
+    contact: ShortText = ""
+
+
+class AddItem(Command):
+    """Put an item on the agenda (in the order added)."""
+
+    number: ItemNumber
+    code: ShortText
+    title: LongText
+    #: The title in other languages, where the circular gives it.
+    titles: dict[Language, LongText] = {}
+    documents: Annotated[list[ShortText], msgspec.Meta(max_length=20)] = []
+    package: bool = False
+    kind: ItemKind = "other"
+    #: Estimated minutes for the time management plan.
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=600)] = 15
+
+
+class SetItemMinutes(Command):
+    """Change an item's estimated minutes."""
+
+    item: ItemNumber
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=600)]
+
+
+class PlanAgenda(Command):
+    """Compute the time management plan: items to days in agenda order, never past the slot."""
+
+
+class SetSpeakingLimit(Command):
+    """Set the speaking-time limit of a priority class, for one item or as the default."""
+
+    cls: DelegationClass
+    seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)]
+    item: ItemNumber | None = None
+
+
+# --- the sitting and the agenda (chair) -----------------------------------------------
+
+class OpenSitting(Command):
+    """Open today's sitting; only inside the day's slot."""
+
+
+class CloseSitting(Command):
+    """Close the sitting before the slot ends."""
+
+
+class TakeUpItem(Command):
+    """Make an item the current item."""
+
+    item: ItemNumber
+
+
+class Tick(Command):
+    """Sent by the shell's clock at the core's next deadline. Idempotent."""
+
+
+# --- the floor ------------------------------------------------------------------------
+
+class RequestFloor(Command):
+    """Raise the delegation's hand on the current item (or a point of order)."""
+
+    point_of_order: bool = False
+
+
+class WithdrawFloorRequest(Command):
+    """Lower the delegation's hand on the current item."""
+
+
+class MoveFloorRequest(Command):
+    """Move a delegation's request to another place in the queue; the reason is recorded."""
+
+    delegation: Id
+    position: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+    reason: ShortText
+
+
+class CloseSpeakersList(Command):
+    """Close the list of speakers of the current item (points of order remain allowed)."""
+
+
+class ReopenSpeakersList(Command):
+    """Reopen the list of speakers of the current item."""
+
+
+class GrantFloor(Command):
+    """Give the floor to a delegation in the queue (the first one if none is named)."""
+
+    delegation: Id | None = None
+
+
+class RevokeGrant(Command):
+    """Take back a grant the speaker has not taken up."""
+
+
+class GoLive(Command):
+    """The designated speaker of the granted delegation takes the floor."""
+
+
+class YieldFloor(Command):
+    """The live speaker ends their speech."""
+
+
+class EndSpeech(Command):
+    """The chair ends the current speech."""
+
+
+# --- interpretation -------------------------------------------------------------------
+
+class TakeBoothDuty(Command):
+    """An interpreter takes duty in their booth (when nobody is on duty)."""
+
+
+class RequestHandover(Command):
+    """Either partner of a booth asks to hand over the duty."""
+
+
+class AcceptHandover(Command):
+    """The other partner accepts the handover and is now on duty."""
+
+
+class SetBoothMic(Command):
+    """An interpreter opens or closes their microphone."""
+
+    live: bool
+
+
+class SetBoothSource(Command):
+    """A booth interprets from the floor or relays another booth's output."""
+
+    source: Channel
+
+
+class BoothFinished(Command):
+    """The booth has finished interpreting the previous speech (ends its part of the tail)."""
+
+
+class OverrideTail(Command):
+    """The chair lets the next speaker go live without waiting for the booths."""
+
+
+class SignalSpeakSlowly(Command):
+    """A booth asks the current speaker to speak more slowly."""
+
+
+# --- outcomes -------------------------------------------------------------------------
+
+class ProposeConclusion(Command):
+    """Write or replace the proposed conclusion of an item."""
+
+    item: ItemNumber
+    text: LongText
+
+
+class RecordConsensus(Command):
+    """The proposed conclusion of an item stands by consensus."""
+
+    item: ItemNumber
+
+
+class BlockItem(Command):
+    """A council member objects, asks to postpone or proposes to suspend: the item is deferred.
+
+    A delegate blocks for their own delegation; the chair records it for a named one.
+    """
+
+    item: ItemNumber
+    kind: BlockKind
+    delegation: Id | None = None
+
+
+class ProposePackage(Command):
+    """Put items forward for approval as a package."""
+
+    items: Annotated[list[ItemNumber], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class PullFromPackage(Command):
+    """A council member takes an item out of the proposed package."""
+
+    item: ItemNumber
+    delegation: Id | None = None
+
+
+class ApprovePackage(Command):
+    """The items still in the package are concluded together."""
+
+
+class PointToCorrespondence(Command):
+    """Point an urgent item's proposed conclusion to decision by correspondence (Rule 3.2)."""
+
+    item: ItemNumber
+
+
+# --- support --------------------------------------------------------------------------
+
+class RecordConnectionTest(Command):
+    """Store the result of a participant's connection test."""
+
+    transport: Annotated[str, msgspec.Meta(max_length=20)]
+    websocket_ok: bool
+    rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
+    jitter_ms: Annotated[float, msgspec.Meta(ge=0, le=600_000)]
+    clock_offset_ms: Annotated[float, msgspec.Meta(ge=-86_400_000, le=86_400_000)]
+    microphone: Annotated[str, msgspec.Meta(max_length=20)]
+    camera: Annotated[str, msgspec.Meta(max_length=20)]
+    input_level: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    browser: ShortText
+
+
+class RequestHelp(Command):
+    """Ask the technical team for help."""
+
+    message: ShortText
+
+
+class ResolveHelp(Command):
+    """The technical team closes a participant's help request."""
+
+    participant: Id
+
+
+COMMAND_TYPES: tuple[type[Command], ...] = tuple(Command.__subclasses__())
+CommandUnion = CreateConsultation
+for _cls in COMMAND_TYPES[1:]:
+    CommandUnion = CommandUnion | _cls  # type: ignore[assignment]
+COMMANDS_BY_NAME: dict[str, type[Command]] = {snake(c.__name__): c for c in COMMAND_TYPES}
+
+
+def parse_command(data: object) -> Command:
+    """A wire map -> a validated Command. Raises msgspec.ValidationError naming the field at fault."""
+    return msgspec.convert(data, CommandUnion)  # type: ignore[arg-type]

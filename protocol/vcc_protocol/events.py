@@ -1,0 +1,355 @@
+"""Events: the record. Small, frozen, past-tense facts, versioned from day one.
+
+Each event carries ``v`` (its schema version), ``at`` (milliseconds since the
+Unix epoch, UTC) and ``actor`` (a participant id, or ``@system`` / ``@admin``).
+Fields listed in an event class's ``PRIVATE`` are contact data or diagnostics:
+the events sent to a room that may not see them are redacted (``redact``).
+
+Reading old events: ``decode_event`` upcasts an event stored under an older
+version with the functions registered in ``UPCASTERS`` before validating it,
+so a stored log never has to be rewritten.
+"""
+
+from typing import Any, Callable, ClassVar
+
+import msgspec
+
+from ._base import snake
+from .vocabulary import (
+    BlockKind,
+    Channel,
+    DelegationClass,
+    ItemKind,
+    Language,
+    Role,
+    Sector,
+    SittingEnd,
+    SpeechEnd,
+)
+
+
+class Event(msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=True):
+    v: int = 1
+    at: int
+    actor: str
+    PRIVATE: ClassVar[tuple[str, ...]] = ()
+
+
+class ConsultationCreated(Event):
+    code: str
+    title: str
+    days: list[str]
+    slot_start: str
+    slot_end: str
+    tz: str
+    limits: dict[DelegationClass, int]
+    auto_cut: bool
+    tail_ms: int
+    turn_minutes: int
+    majority_policy: str
+    note: str = ""
+
+
+class DelegationAdded(Event):
+    delegation: str
+    name: str
+    cls: DelegationClass
+    region: str
+    sector: Sector | None
+    voting_rights: bool
+
+
+class VotingRightsChanged(Event):
+    delegation: str
+    voting_rights: bool
+
+
+class ParticipantAdded(Event):
+    participant: str
+    name: str
+    role: Role
+    delegation: str | None
+    languages: list[Language]
+    designated_speaker: bool
+    booth: Language | None
+    contact: str | None = None
+    PRIVATE: ClassVar[tuple[str, ...]] = ("contact",)
+
+
+class ItemAdded(Event):
+    number: int
+    code: str
+    title: str
+    titles: dict[Language, str]
+    documents: list[str]
+    package: bool
+    kind: ItemKind
+    minutes: int
+
+
+class ItemMinutesSet(Event):
+    item: int
+    minutes: int
+
+
+class Allocation(msgspec.Struct, frozen=True):
+    item: int
+    day: int
+    minutes: int
+
+
+class AgendaPlanned(Event):
+    #: In agenda order; ``day`` is an index into the consultation's days.
+    allocations: list[Allocation]
+    #: Items that fit on no day.
+    unplaced: list[int]
+    #: Minutes beyond the last day's slot needed to take every item.
+    overflow_minutes: int
+
+
+class SpeakingLimitSet(Event):
+    cls: DelegationClass
+    seconds: int
+    item: int | None
+
+
+class SittingOpened(Event):
+    day: str
+    ends_at: int
+
+
+class SittingClosed(Event):
+    day: str
+    reason: SittingEnd
+
+
+class ItemTakenUp(Event):
+    item: int
+
+
+class FloorRequested(Event):
+    delegation: str
+    item: int
+    point_of_order: bool
+    #: 0-based place in the item's queue where the core put the request.
+    position: int
+    participant: str
+
+
+class FloorRequestWithdrawn(Event):
+    delegation: str
+    item: int
+
+
+class FloorRequestMoved(Event):
+    delegation: str
+    item: int
+    from_position: int
+    to_position: int
+    reason: str
+
+
+class SpeakersListClosed(Event):
+    item: int
+
+
+class SpeakersListReopened(Event):
+    item: int
+
+
+class FloorGranted(Event):
+    delegation: str
+    item: int
+    point_of_order: bool
+
+
+class GrantRevoked(Event):
+    delegation: str
+    item: int
+
+
+class SpeakerWentLive(Event):
+    participant: str
+    delegation: str
+    item: int
+    language: Language
+    time_to_floor_ms: int
+    limit_ms: int
+
+
+class SpeakingTimeExceeded(Event):
+    participant: str
+    delegation: str
+    limit_ms: int
+
+
+class SpeechEnded(Event):
+    participant: str
+    delegation: str
+    item: int
+    reason: SpeechEnd
+    duration_ms: int
+    time_to_floor_ms: int
+    #: Booths still interpreting when the speech ended: the next speaker waits for them.
+    tail_booths: list[Language]
+    #: The tail ends by this time at the latest.
+    tail_until: int
+
+
+class InterpretationTailEnded(Event):
+    reason: str  # "finished" | "elapsed" | "override"
+
+
+class BoothDutyTaken(Event):
+    booth: Language
+    participant: str
+
+
+class HandoverRequested(Event):
+    booth: Language
+    participant: str
+
+
+class HandoverCompleted(Event):
+    booth: Language
+    from_participant: str
+    to_participant: str
+
+
+class BoothMicSet(Event):
+    booth: Language
+    participant: str
+    live: bool
+
+
+class BothPartnersLive(Event):
+    booth: Language
+
+
+class BoothSourceSet(Event):
+    booth: Language
+    source: Channel
+
+
+class BoothSignalledFinished(Event):
+    booth: Language
+
+
+class HandoverDue(Event):
+    booth: Language
+    participant: str
+    on_duty_since: int
+
+
+class SpeakSlowlySignalled(Event):
+    booth: Language
+    participant: str
+
+
+class ConclusionProposed(Event):
+    item: int
+    text: str
+
+
+class ConsensusRecorded(Event):
+    item: int
+
+
+class ItemDeferred(Event):
+    item: int
+    kind: BlockKind
+    delegation: str
+
+
+class PackageProposed(Event):
+    items: list[int]
+
+
+class ItemPulledFromPackage(Event):
+    item: int
+    delegation: str
+
+
+class PackageApproved(Event):
+    items: list[int]
+
+
+class PointedToCorrespondence(Event):
+    item: int
+    policy: str
+    voters: int
+    required: int
+
+
+class ConnectionTestRecorded(Event):
+    participant: str
+    websocket_ok: bool
+    transport: str | None = None
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    clock_offset_ms: float | None = None
+    microphone: str | None = None
+    camera: str | None = None
+    input_level: float | None = None
+    browser: str | None = None
+    PRIVATE: ClassVar[tuple[str, ...]] = (
+        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser",
+    )
+
+
+class HelpRequested(Event):
+    participant: str
+    message: str | None = None
+    PRIVATE: ClassVar[tuple[str, ...]] = ("message",)
+
+
+class HelpResolved(Event):
+    participant: str
+
+
+EVENT_TYPES: tuple[type[Event], ...] = tuple(Event.__subclasses__())
+EventUnion = EVENT_TYPES[0]
+for _cls in EVENT_TYPES[1:]:
+    EventUnion = EventUnion | _cls  # type: ignore[assignment]
+EVENTS_BY_NAME: dict[str, type[Event]] = {snake(c.__name__): c for c in EVENT_TYPES}
+
+
+def redact(event: Event) -> Event:
+    """The event as a room without access to contact data and diagnostics sees it."""
+    if not event.PRIVATE:
+        return event
+    return msgspec.structs.replace(event, **{name: None for name in event.PRIVATE})
+
+
+#: (event type, stored version) -> function turning that version's map into the next version's.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(EventUnion)  # type: ignore[arg-type]
+_raw_decoder = msgspec.msgpack.Decoder()
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def current_version(name: str) -> int:
+    """The version new events of this type are written with (the default of ``v``)."""
+    return next(f.default for f in msgspec.structs.fields(EVENTS_BY_NAME[name]) if f.name == "v")
+
+
+def upcast(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored event map up to its type's current version."""
+    name = raw["type"]
+    target = current_version(name)
+    while raw.get("v", 1) < target:
+        raw = UPCASTERS[(name, raw.get("v", 1))](dict(raw))
+    return raw
+
+
+def decode_event(data: bytes) -> Event:
+    """Stored bytes -> the current Event; older versions are upcast first."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError:
+        return msgspec.convert(upcast(_raw_decoder.decode(data)), EventUnion)  # type: ignore[arg-type]

@@ -1,0 +1,33 @@
+"""Closed sets of words the protocol uses (see ../shared/domain.md, Vocabulary)."""
+
+from typing import Literal
+
+Language = Literal["ar", "zh", "en", "fr", "ru", "es"]
+LANGUAGES: tuple[Language, ...] = ("ar", "zh", "en", "fr", "ru", "es")
+
+#: A listener's channel: one of the six interpretation channels or the floor itself.
+Channel = Literal["floor", "ar", "zh", "en", "fr", "ru", "es"]
+
+DelegationClass = Literal["council_member", "observer_state", "observer", "sector_member"]
+DELEGATION_CLASSES: tuple[DelegationClass, ...] = (
+    "council_member",
+    "observer_state",
+    "observer",
+    "sector_member",
+)
+
+Sector = Literal["R", "T", "D"]
+SECTORS: tuple[Sector, ...] = ("R", "T", "D")
+
+Role = Literal["delegate", "chair", "secretariat", "interpreter", "technical"]
+ROLES: tuple[Role, ...] = ("delegate", "chair", "secretariat", "interpreter", "technical")
+
+BlockKind = Literal["objection", "postponement", "suspension"]
+ItemStatus = Literal["open", "concluded", "deferred", "correspondence"]
+SpeechEnd = Literal["yielded", "ended_by_chair", "time_limit", "slot_end"]
+SittingEnd = Literal["slot_end", "chair"]
+ItemKind = Literal["report", "decision", "information", "other"]
+
+#: Actors that are not participants: the shell's clock and the admin API.
+SYSTEM_ACTOR = "@system"
+ADMIN_ACTOR = "@admin"

@@ -1,0 +1,223 @@
+"""The clock: sittings in the daily slot, elapsed time per item, the time
+management plan and the forecast of what will not fit.
+
+Rules here: the slot (default 12:00-15:00 Europe/Zurich, so CET or CEST) on
+the consultation's days only; nothing is granted or goes live outside an open
+sitting; at the slot end the sitting closes and cannot be extended.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+from vcc_protocol.events import Allocation
+
+from .actors import Actor
+from .lookup import known_item
+from .rejections import Rejected
+from .state import ConsultationState, Item, Sitting
+
+MINUTE = 60_000
+
+
+@lru_cache(maxsize=32)
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Rejected("invalid_value", f"Unknown time zone {name!r}; use an IANA name such as Europe/Zurich.") from None
+
+
+@lru_cache(maxsize=4096)
+def slot_bounds(day: str, slot_start: str, slot_end: str, tz: str) -> tuple[int, int]:
+    """The slot of one day as (start, end) in ms since the epoch; the zone decides CET or CEST."""
+    d = date.fromisoformat(day)
+    z = zone(tz)
+    start = datetime.combine(d, time.fromisoformat(slot_start), z)
+    end = datetime.combine(d, time.fromisoformat(slot_end), z)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def slots(state: ConsultationState) -> list[tuple[str, int, int]]:
+    return [(day, *slot_bounds(day, state.slot_start, state.slot_end, state.tz)) for day in state.days]
+
+
+def slot_ms(state: ConsultationState) -> int:
+    first = slots(state)[0]
+    return first[2] - first[1]
+
+
+def sitting_is_open(state: ConsultationState, now: int) -> bool:
+    """Rule: the sitting is open from its opening until the slot end, even before the tick closes it."""
+    return state.sitting is not None and now < state.sitting.ends_at
+
+
+def require_open_sitting(state: ConsultationState, now: int, doing: str) -> None:
+    if not sitting_is_open(state, now):
+        raise Rejected("outside_sitting", f"Cannot {doing} outside an open sitting. {next_slot_hint(state, now)}")
+
+
+def next_slot_hint(state: ConsultationState, now: int) -> str:
+    for day, start, end in slots(state):
+        if now < end:
+            when = "now open" if start <= now else f"opens {day} {state.slot_start}"
+            return f"The slot ({state.slot_start}-{state.slot_end} {state.tz}) is {when}; the chair opens the sitting."
+    return "The consultation's last slot has ended."
+
+
+def open_sitting(state: ConsultationState, cmd: c.OpenSitting, actor: Actor, now: int) -> list[e.Event]:
+    if sitting_is_open(state, now):
+        raise Rejected("sitting_open", f"The sitting of {state.sitting.day} is already open.")  # type: ignore[union-attr]
+    for day, start, end in slots(state):
+        if start <= now < end:
+            return [e.SittingOpened(at=now, actor=actor.id, day=day, ends_at=end)]
+    raise Rejected("outside_sitting", f"A sitting can only open inside the slot. {next_slot_hint(state, now)}")
+
+
+def take_up_item(state: ConsultationState, cmd: c.TakeUpItem, actor: Actor, now: int) -> list[e.Event]:
+    item = known_item(state, cmd.item)
+    if state.speech is not None or state.grant is not None:
+        raise Rejected("floor_busy", "End the current speech or revoke the grant before moving to another item.")
+    if item.status != "open":
+        raise Rejected("item_closed", f"Item {item.number} is already {item.status}.")
+    return [e.ItemTakenUp(at=now, actor=actor.id, item=cmd.item)]
+
+
+def set_item_minutes(state: ConsultationState, cmd: c.SetItemMinutes, actor: Actor, now: int) -> list[e.Event]:
+    known_item(state, cmd.item)
+    return [e.ItemMinutesSet(at=now, actor=actor.id, item=cmd.item, minutes=cmd.minutes)]
+
+
+def set_speaking_limit(state: ConsultationState, cmd: c.SetSpeakingLimit, actor: Actor, now: int) -> list[e.Event]:
+    if cmd.item is not None:
+        known_item(state, cmd.item)
+    return [e.SpeakingLimitSet(at=now, actor=actor.id, cls=cmd.cls, seconds=cmd.seconds, item=cmd.item)]
+
+
+def speaking_limit_ms(state: ConsultationState, item: int, cls: str) -> int:
+    """Rule: an item's own limit for the class, else the consultation's default for the class."""
+    limits = state.items[item].limits
+    return 1000 * limits.get(cls, state.settings.limits.get(cls, 120))
+
+
+# --- the time management plan ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plan:
+    allocations: list[Allocation]
+    unplaced: list[int]
+    overflow_minutes: int
+
+
+def plan_items(items: list[tuple[int, int, bool]], days: int, slot_minutes: int) -> Plan:
+    """Assign ``(number, minutes, package)`` items to days in agenda order, never past the slot.
+
+    Package items travel together as one block at the place of the first one
+    (they are concluded together). A block that does not fit in what is left
+    of a day starts the next day; a block longer than a whole slot, or beyond
+    the last day, is unplaced. ``overflow_minutes`` is what the unplaced need.
+    """
+    package = [(n, m) for n, m, p in items if p]
+    blocks: list[list[tuple[int, int]]] = []
+    for number, minutes, in_package in items:
+        if not in_package:
+            blocks.append([(number, minutes)])
+        elif number == package[0][0]:
+            blocks.append(package)
+    allocations: list[Allocation] = []
+    unplaced: list[int] = []
+    day, used, overflow = 0, 0, 0
+    for block in blocks:
+        need = sum(m for _, m in block)
+        if used + need > slot_minutes:
+            day, used = day + 1, 0
+        if day >= days or need > slot_minutes:
+            unplaced.extend(n for n, _ in block)
+            overflow += need
+            continue
+        allocations.extend(Allocation(item=n, day=day, minutes=m) for n, m in block)
+        used += need
+    return Plan(allocations, unplaced, overflow)
+
+
+def plan_agenda(state: ConsultationState, cmd: c.PlanAgenda, actor: Actor, now: int) -> list[e.Event]:
+    if not state.agenda:
+        raise Rejected("invalid_value", "The agenda is empty; import the agenda before planning it.")
+    items = [(n, state.items[n].minutes, state.items[n].package) for n in state.agenda]
+    plan = plan_items(items, len(state.days), slot_ms(state) // MINUTE)
+    return [e.AgendaPlanned(at=now, actor=actor.id, allocations=plan.allocations, unplaced=plan.unplaced, overflow_minutes=plan.overflow_minutes)]
+
+
+def elapsed_ms(state: ConsultationState, number: int, now: int) -> int:
+    """Time spent on an item so far, counting the running stretch of the current item."""
+    item = state.items[number]
+    running = now - state.current_since if number == state.current_item and state.current_since is not None else 0
+    return item.elapsed_ms + max(running, 0)
+
+
+# --- appliers --------------------------------------------------------------------------
+
+def _stop_item_clock(state: ConsultationState, at: int) -> None:
+    if state.current_item is not None and state.current_since is not None:
+        state.items[state.current_item].elapsed_ms += max(at - state.current_since, 0)
+    state.current_since = None
+
+
+def _sitting_opened(state: ConsultationState, ev: e.SittingOpened) -> None:
+    state.sitting = Sitting(day=ev.day, opened_at=ev.at, ends_at=ev.ends_at)
+    if state.current_item is not None:
+        state.current_since = ev.at
+
+
+def _sitting_closed(state: ConsultationState, ev: e.SittingClosed) -> None:
+    sitting = state.sitting
+    assert sitting is not None
+    closed_at = min(ev.at, sitting.ends_at)
+    _stop_item_clock(state, closed_at)
+    sitting.closed_at, sitting.close_reason = closed_at, ev.reason
+    state.sittings.append(sitting)
+    state.sitting = None
+
+
+def _item_taken_up(state: ConsultationState, ev: e.ItemTakenUp) -> None:
+    _stop_item_clock(state, ev.at)
+    state.current_item = ev.item
+    state.current_since = ev.at if state.sitting is not None else None
+    state.queues.setdefault(ev.item, [])
+
+
+def _item_minutes_set(state: ConsultationState, ev: e.ItemMinutesSet) -> None:
+    state.items[ev.item].minutes = ev.minutes
+
+
+def _speaking_limit_set(state: ConsultationState, ev: e.SpeakingLimitSet) -> None:
+    if ev.item is None:
+        state.settings.limits[ev.cls] = ev.seconds
+    else:
+        state.items[ev.item].limits[ev.cls] = ev.seconds
+
+
+def _agenda_planned(state: ConsultationState, ev: e.AgendaPlanned) -> None:
+    state.plan = list(ev.allocations)
+    state.plan_unplaced = list(ev.unplaced)
+    state.plan_overflow_minutes = ev.overflow_minutes
+
+
+DECIDERS = {
+    c.OpenSitting: open_sitting,
+    c.TakeUpItem: take_up_item,
+    c.SetItemMinutes: set_item_minutes,
+    c.SetSpeakingLimit: set_speaking_limit,
+    c.PlanAgenda: plan_agenda,
+}
+APPLIERS = {
+    e.SittingOpened: _sitting_opened,
+    e.SittingClosed: _sitting_closed,
+    e.ItemTakenUp: _item_taken_up,
+    e.ItemMinutesSet: _item_minutes_set,
+    e.SpeakingLimitSet: _speaking_limit_set,
+    e.AgendaPlanned: _agenda_planned,
+}

@@ -1,0 +1,66 @@
+"""Everything time-driven: the deadlines the core reports and what a tick does.
+
+The core never reads a clock. ``next_deadline(state)`` says when the shell
+must send a ``Tick``; the tick turns every deadline that has passed into
+events: the slot end closes the sitting (cutting the running speech), a
+speaking limit warns (and cuts if the consultation is so configured), the
+interpretation tail elapses, an interpreter's turn calls for a handover.
+A tick is idempotent: what it did is in the state, so it never happens twice.
+"""
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+from vcc_protocol.vocabulary import SYSTEM_ACTOR
+
+from .actors import Actor
+from .clock import require_open_sitting
+from .floor import end_of_floor, speech_ended
+from .state import ConsultationState
+
+MINUTE = 60_000
+
+
+def close_sitting(state: ConsultationState, cmd: c.CloseSitting, actor: Actor, now: int) -> list[e.Event]:
+    require_open_sitting(state, now, "close the sitting")
+    day = state.sitting.day  # type: ignore[union-attr]
+    return [*end_of_floor(state, actor.id, now, "ended_by_chair"), e.SittingClosed(at=now, actor=actor.id, day=day, reason="chair")]
+
+
+def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[e.Event]:
+    if not state.created:
+        return []
+    events: list[e.Event] = []
+    if state.tail is not None and now >= state.tail.until:
+        events.append(e.InterpretationTailEnded(at=now, actor=SYSTEM_ACTOR, reason="elapsed"))
+    sitting, speech = state.sitting, state.speech
+    if sitting is not None and now >= sitting.ends_at:
+        # Rule: the slot is strictly kept; the running speech is cut by the slot end.
+        events += end_of_floor(state, SYSTEM_ACTOR, now, "slot_end", at_most=sitting.ends_at)
+        events.append(e.SittingClosed(at=now, actor=SYSTEM_ACTOR, day=sitting.day, reason="slot_end"))
+    elif speech is not None and not speech.warned and now >= speech.started_at + speech.limit_ms:
+        events.append(e.SpeakingTimeExceeded(at=now, actor=SYSTEM_ACTOR, participant=speech.participant, delegation=speech.delegation, limit_ms=speech.limit_ms))
+        if state.settings.auto_cut:
+            events.append(speech_ended(state, SYSTEM_ACTOR, now, "time_limit", at_most=speech.started_at + speech.limit_ms))
+    turn = state.settings.turn_minutes * MINUTE
+    for booth in state.booths.values():
+        if booth.on_duty is not None and not booth.handover_alerted and now >= booth.duty_since + turn:  # type: ignore[operator]
+            events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))  # type: ignore[arg-type]
+    return events
+
+
+def next_deadline(state: ConsultationState) -> int | None:
+    """The earliest moment at which a tick would change the state, or None."""
+    candidates: list[int] = []
+    if state.sitting is not None:
+        candidates.append(state.sitting.ends_at)
+    if state.speech is not None and not state.speech.warned:
+        candidates.append(state.speech.started_at + state.speech.limit_ms)
+    if state.tail is not None:
+        candidates.append(state.tail.until)
+    turn = state.settings.turn_minutes * MINUTE
+    candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and not b.handover_alerted]  # type: ignore[operator]
+    return min(candidates) if candidates else None
+
+
+DECIDERS = {c.CloseSitting: close_sitting, c.Tick: tick}
+APPLIERS: dict = {}

@@ -1,0 +1,352 @@
+"""The floor: requests, the queue in priority order, grant -> go live -> yield.
+
+Rules here: one open request per delegation per item, shared by all its
+members; the priority order; points of order from member states only, and
+allowed on a closed list; only a designated speaker goes live; every chair
+move records its reason; time to floor (grant -> live) on every speech.
+"""
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+
+from .actors import Actor, own_delegation
+from .clock import require_open_sitting, speaking_limit_ms
+from .lookup import known_delegation
+from .rejections import Rejected
+from .state import ConsultationState, Grant, Move, Request, Speech, SpeechRecord, Tail
+
+#: Rule: the order of the floor. Points of order before everything, then
+#: council members, then observer member states and the observer, then sector
+#: members; first come, first served within a rank.
+POINT_OF_ORDER_RANK = 0
+PRIORITY: dict[str, int] = {
+    "council_member": 1,
+    "observer_state": 2,
+    "observer": 2,
+    "sector_member": 3,
+}
+#: Rule: points of order come from member-state delegations.
+MAY_RAISE_POINT_OF_ORDER = frozenset({"council_member", "observer_state"})
+
+
+def rank(state: ConsultationState, request: Request) -> int:
+    if request.point_of_order:
+        return POINT_OF_ORDER_RANK
+    return PRIORITY[state.delegations[request.delegation].cls]
+
+
+def insertion_position(state: ConsultationState, queue: list[Request], new_rank: int) -> int:
+    """After the last request of the same or a higher priority: FIFO within a rank."""
+    position = 0
+    for index, request in enumerate(queue):
+        if rank(state, request) <= new_rank:
+            position = index + 1
+    return position
+
+
+def current_queue(state: ConsultationState) -> list[Request]:
+    if state.current_item is None:
+        raise Rejected("no_current_item", "No item has been taken up yet; wait for the chair to open an item.")
+    return state.queues.get(state.current_item, [])
+
+
+def find_request(queue: list[Request], delegation: str) -> int | None:
+    for index, request in enumerate(queue):
+        if request.delegation == delegation:
+            return index
+    return None
+
+
+def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, now: int) -> list[e.Event]:
+    delegation = own_delegation(actor)
+    queue = current_queue(state)
+    item = state.items[state.current_item]  # type: ignore[index]
+    if item.status != "open":
+        raise Rejected("item_closed", f"Item {item.number} is already {item.status}; wait for the next item.")
+    place = find_request(queue, delegation.id)
+    if place is not None:
+        raise Rejected("already_requested", f"{delegation.name} already asked for the floor on item {item.number} (#{place + 1} in the queue); withdraw it first to change it.")
+    if _holds_floor(state, delegation.id):
+        raise Rejected("already_requested", f"{delegation.name} has the floor now; yield before asking again.")
+    if cmd.point_of_order:
+        if delegation.cls not in MAY_RAISE_POINT_OF_ORDER:
+            raise Rejected("not_allowed", "Only a member-state delegation may raise a point of order; ask for the floor instead.")
+    elif item.list_closed:
+        raise Rejected("floor_closed", f"The list of speakers on item {item.number} is closed; only a point of order can still be raised.")
+    new = Request(delegation=delegation.id, participant=actor.id, point_of_order=cmd.point_of_order, requested_at=now)
+    position = insertion_position(state, queue, rank(state, new))
+    return [
+        e.FloorRequested(
+            at=now, actor=actor.id, delegation=delegation.id, item=item.number,
+            point_of_order=cmd.point_of_order, position=position, participant=actor.id,
+        )
+    ]
+
+
+def _holds_floor(state: ConsultationState, delegation: str) -> bool:
+    return (state.grant is not None and state.grant.delegation == delegation) or (
+        state.speech is not None and state.speech.delegation == delegation
+    )
+
+
+def withdraw_floor_request(state: ConsultationState, cmd: c.WithdrawFloorRequest, actor: Actor, now: int) -> list[e.Event]:
+    delegation = own_delegation(actor)
+    queue = current_queue(state)
+    if find_request(queue, delegation.id) is None:
+        raise Rejected("not_requested", f"{delegation.name} has no open floor request on this item.")
+    return [e.FloorRequestWithdrawn(at=now, actor=actor.id, delegation=delegation.id, item=state.current_item)]  # type: ignore[arg-type]
+
+
+def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor: Actor, now: int) -> list[e.Event]:
+    queue = current_queue(state)
+    known_delegation(state, cmd.delegation)
+    place = find_request(queue, cmd.delegation)
+    if place is None:
+        raise Rejected("not_requested", f"{state.delegations[cmd.delegation].name} is not in the queue of this item.")
+    if not cmd.reason.strip():
+        raise Rejected("reason_required", "Give the reason for moving the request; it is recorded.")
+    if cmd.position > len(queue):
+        raise Rejected("invalid_value", f"The queue has {len(queue)} places; choose a place from 1 to {len(queue)}.")
+    return [
+        e.FloorRequestMoved(
+            at=now, actor=actor.id, delegation=cmd.delegation, item=state.current_item,  # type: ignore[arg-type]
+            from_position=place, to_position=cmd.position - 1, reason=cmd.reason.strip(),
+        )
+    ]
+
+
+def close_speakers_list(state: ConsultationState, cmd: c.CloseSpeakersList, actor: Actor, now: int) -> list[e.Event]:
+    current_queue(state)
+    if state.items[state.current_item].list_closed:  # type: ignore[index]
+        raise Rejected("floor_closed", "The list of speakers is already closed.")
+    return [e.SpeakersListClosed(at=now, actor=actor.id, item=state.current_item)]  # type: ignore[arg-type]
+
+
+def reopen_speakers_list(state: ConsultationState, cmd: c.ReopenSpeakersList, actor: Actor, now: int) -> list[e.Event]:
+    current_queue(state)
+    if not state.items[state.current_item].list_closed:  # type: ignore[index]
+        raise Rejected("invalid_value", "The list of speakers is open already.")
+    return [e.SpeakersListReopened(at=now, actor=actor.id, item=state.current_item)]  # type: ignore[arg-type]
+
+
+def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: int) -> list[e.Event]:
+    require_open_sitting(state, now, "give the floor")
+    queue = current_queue(state)
+    if state.grant is not None or state.speech is not None:
+        holder = (state.speech or state.grant).delegation  # type: ignore[union-attr]
+        raise Rejected("floor_busy", f"{state.delegations[holder].name} has the floor; end the speech or revoke the grant first.")
+    if not queue:
+        raise Rejected("queue_empty", "Nobody is waiting for the floor on this item.")
+    if cmd.delegation is None:
+        request = queue[0]
+    else:
+        place = find_request(queue, cmd.delegation)
+        if place is None:
+            raise Rejected("not_requested", f"{cmd.delegation!r} has not asked for the floor on this item.")
+        request = queue[place]
+    return [
+        e.FloorGranted(
+            at=now, actor=actor.id, delegation=request.delegation, item=state.current_item,  # type: ignore[arg-type]
+            point_of_order=request.point_of_order,
+        )
+    ]
+
+
+def revoke_grant(state: ConsultationState, cmd: c.RevokeGrant, actor: Actor, now: int) -> list[e.Event]:
+    if state.grant is None:
+        raise Rejected("not_granted", "No grant is waiting to be taken up; to stop a speech, end it.")
+    return [e.GrantRevoked(at=now, actor=actor.id, delegation=state.grant.delegation, item=state.grant.item)]
+
+
+def go_live(state: ConsultationState, cmd: c.GoLive, actor: Actor, now: int) -> list[e.Event]:
+    delegation = own_delegation(actor)
+    grant = state.grant
+    if grant is None or grant.delegation != delegation.id:
+        raise Rejected("not_granted", f"The chair has not given {delegation.name} the floor; ask for the floor and wait for the grant.")
+    participant = actor.participant
+    assert participant is not None
+    if not participant.designated_speaker:
+        raise Rejected("not_designated_speaker", f"{participant.name} is not a designated speaker of {delegation.name}; a designated speaker must go live.")
+    require_open_sitting(state, now, "go live")
+    if state.tail is not None and now < state.tail.until:
+        booths = ", ".join(state.tail.booths)
+        seconds = (state.tail.until - now + 999) // 1000
+        raise Rejected("interpretation_tail", f"Interpretation finishing, please wait (booths {booths}; at most {seconds} s).")
+    limit = speaking_limit_ms(state, grant.item, delegation.cls)
+    return [
+        e.SpeakerWentLive(
+            at=now, actor=actor.id, participant=actor.id, delegation=delegation.id, item=grant.item,
+            language=participant.languages[0] if participant.languages else "en",
+            time_to_floor_ms=now - grant.granted_at, limit_ms=limit,
+        )
+    ]
+
+
+def yield_floor(state: ConsultationState, cmd: c.YieldFloor, actor: Actor, now: int) -> list[e.Event]:
+    speech = state.speech
+    if speech is None or actor.delegation is None or speech.delegation != actor.delegation.id:
+        raise Rejected("no_speech", "You are not speaking; nothing to yield.")
+    return [speech_ended(state, actor.id, now, "yielded")]
+
+
+def end_speech(state: ConsultationState, cmd: c.EndSpeech, actor: Actor, now: int) -> list[e.Event]:
+    if state.speech is None:
+        raise Rejected("no_speech", "Nobody is speaking; to take back a grant not taken up, revoke it.")
+    return [speech_ended(state, actor.id, now, "ended_by_chair")]
+
+
+def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> e.SpeechEnded:
+    """The end of the running speech; the booths still live start the interpretation tail."""
+    speech = state.speech
+    assert speech is not None
+    end = now if at_most is None else min(now, at_most)
+    return e.SpeechEnded(
+        at=now, actor=actor, participant=speech.participant, delegation=speech.delegation, item=speech.item,
+        reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,  # type: ignore[arg-type]
+        tail_booths=[b.language for b in state.booths.values() if b.live],  # type: ignore[misc]
+        tail_until=now + state.settings.tail_ms,
+    )
+
+
+def end_of_floor(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> list[e.Event]:
+    """What closing a sitting does to the floor: the speech ends (cut), a pending grant lapses."""
+    if state.speech is not None:
+        return [speech_ended(state, actor, now, reason, at_most)]
+    if state.grant is not None:
+        return [e.GrantRevoked(at=now, actor=actor, delegation=state.grant.delegation, item=state.grant.item)]
+    return []
+
+
+def speech_remaining_ms(state: ConsultationState, now: int) -> int:
+    speech = state.speech
+    if speech is None:
+        return 0
+    return max(speech.limit_ms - (now - speech.started_at), 0)
+
+
+def request_ms(state: ConsultationState, item: int, request: Request) -> int:
+    return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
+
+
+def queue_position(state: ConsultationState, delegation: str, now: int) -> tuple[int, int] | None:
+    """"You are #N, about M ms": the place of a delegation's request on the current item and
+    the wait, at each speaker's limit, for those ahead and the running speech."""
+    if state.current_item is None:
+        return None
+    queue = state.queues.get(state.current_item, [])
+    place = find_request(queue, delegation)
+    if place is None:
+        return None
+    wait = speech_remaining_ms(state, now)
+    if state.grant is not None:
+        wait += speaking_limit_ms(state, state.grant.item, state.delegations[state.grant.delegation].cls)
+    wait += sum(request_ms(state, state.current_item, r) for r in queue[:place])
+    return place + 1, wait
+
+
+def queue_ms(state: ConsultationState, now: int) -> int:
+    """Time the current item's queue still needs, each speaker at their limit."""
+    if state.current_item is None:
+        return 0
+    queue = state.queues.get(state.current_item, [])
+    return speech_remaining_ms(state, now) + sum(request_ms(state, state.current_item, r) for r in queue)
+
+
+# --- appliers --------------------------------------------------------------------------
+
+def _floor_requested(state: ConsultationState, ev: e.FloorRequested) -> None:
+    state.queues.setdefault(ev.item, []).insert(
+        ev.position,
+        Request(delegation=ev.delegation, participant=ev.participant, point_of_order=ev.point_of_order, requested_at=ev.at),
+    )
+
+
+def _remove(state: ConsultationState, item: int, delegation: str) -> Request:
+    queue = state.queues[item]
+    return queue.pop(find_request(queue, delegation))  # type: ignore[arg-type]
+
+
+def _withdrawn(state: ConsultationState, ev: e.FloorRequestWithdrawn) -> None:
+    _remove(state, ev.item, ev.delegation)
+
+
+def _moved(state: ConsultationState, ev: e.FloorRequestMoved) -> None:
+    request = _remove(state, ev.item, ev.delegation)
+    request.moved_reason = ev.reason
+    state.queues[ev.item].insert(ev.to_position, request)
+    state.moves.append(
+        Move(delegation=ev.delegation, item=ev.item, from_position=ev.from_position, to_position=ev.to_position, reason=ev.reason, at=ev.at, actor=ev.actor)
+    )
+
+
+def _list_closed(state: ConsultationState, ev: e.SpeakersListClosed) -> None:
+    state.items[ev.item].list_closed = True
+
+
+def _list_reopened(state: ConsultationState, ev: e.SpeakersListReopened) -> None:
+    state.items[ev.item].list_closed = False
+
+
+def _granted(state: ConsultationState, ev: e.FloorGranted) -> None:
+    _remove(state, ev.item, ev.delegation)
+    state.grant = Grant(delegation=ev.delegation, item=ev.item, point_of_order=ev.point_of_order, granted_at=ev.at)
+
+
+def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
+    state.grant = None
+
+
+def _went_live(state: ConsultationState, ev: e.SpeakerWentLive) -> None:
+    state.grant = None
+    state.tail = None
+    state.speak_slowly = None
+    state.floor_language = ev.language
+    state.speech = Speech(
+        participant=ev.participant, delegation=ev.delegation, item=ev.item, language=ev.language,
+        started_at=ev.at, time_to_floor_ms=ev.time_to_floor_ms, limit_ms=ev.limit_ms,
+    )
+
+
+def _time_exceeded(state: ConsultationState, ev: e.SpeakingTimeExceeded) -> None:
+    state.speech.warned = True  # type: ignore[union-attr]
+
+
+def _speech_ended(state: ConsultationState, ev: e.SpeechEnded) -> None:
+    speech = state.speech
+    assert speech is not None
+    state.speeches.append(
+        SpeechRecord(
+            participant=ev.participant, delegation=ev.delegation, item=ev.item, language=speech.language,
+            started_at=speech.started_at, duration_ms=ev.duration_ms, time_to_floor_ms=ev.time_to_floor_ms, reason=ev.reason,
+        )
+    )
+    state.speech = None
+    state.floor_language = None
+    state.speak_slowly = None
+    state.tail = Tail(until=ev.tail_until, booths=list(ev.tail_booths)) if ev.tail_booths else None
+
+
+DECIDERS = {
+    c.RequestFloor: request_floor,
+    c.WithdrawFloorRequest: withdraw_floor_request,
+    c.MoveFloorRequest: move_floor_request,
+    c.CloseSpeakersList: close_speakers_list,
+    c.ReopenSpeakersList: reopen_speakers_list,
+    c.GrantFloor: grant_floor,
+    c.RevokeGrant: revoke_grant,
+    c.GoLive: go_live,
+    c.YieldFloor: yield_floor,
+    c.EndSpeech: end_speech,
+}
+APPLIERS = {
+    e.FloorRequested: _floor_requested,
+    e.FloorRequestWithdrawn: _withdrawn,
+    e.FloorRequestMoved: _moved,
+    e.SpeakersListClosed: _list_closed,
+    e.SpeakersListReopened: _list_reopened,
+    e.FloorGranted: _granted,
+    e.GrantRevoked: _revoked,
+    e.SpeakerWentLive: _went_live,
+    e.SpeakingTimeExceeded: _time_exceeded,
+    e.SpeechEnded: _speech_ended,
+}

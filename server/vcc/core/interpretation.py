@@ -1,0 +1,243 @@
+"""Interpretation: six booths, duty and handover, microphones, sources and
+relay, the listener routing every client follows, and the interpretation tail.
+
+Rules here: the routing (a listener whose channel is the floor language hears
+the floor: no same-language echo); no relay cycles; the alarm when both
+partners are live; the tail that holds the next speaker until the booths have
+finished the previous speech (or the bounded tail has passed).
+"""
+
+from dataclasses import dataclass
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+
+from .actors import Actor
+from .rejections import Rejected
+from .state import Booth, ConsultationState, SpeakSlowly
+
+LANGUAGE_NAMES = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
+
+
+def own_booth(state: ConsultationState, actor: Actor) -> Booth:
+    participant = actor.participant
+    if participant is None or participant.booth is None:
+        raise Rejected("not_allowed", "Only an interpreter of a booth may do this.")
+    return state.booths[participant.booth]
+
+
+def take_booth_duty(state: ConsultationState, cmd: c.TakeBoothDuty, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    if booth.on_duty == actor.id:
+        raise Rejected("invalid_value", "You are already on duty.")
+    if booth.on_duty is not None:
+        raise Rejected("not_allowed", f"{state.participants[booth.on_duty].name} is on duty in the {LANGUAGE_NAMES[booth.language]} booth; request a handover.")
+    return [e.BoothDutyTaken(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]  # type: ignore[arg-type]
+
+
+def request_handover(state: ConsultationState, cmd: c.RequestHandover, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    if booth.on_duty is None:
+        raise Rejected("not_on_duty", "Nobody is on duty in this booth; take duty instead.")
+    if booth.handover_requested_by is not None:
+        raise Rejected("invalid_value", f"{state.participants[booth.handover_requested_by].name} has already asked for a handover; accept it or wait.")
+    return [e.HandoverRequested(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]  # type: ignore[arg-type]
+
+
+def accept_handover(state: ConsultationState, cmd: c.AcceptHandover, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    requester = booth.handover_requested_by
+    if requester is None or booth.on_duty is None:
+        raise Rejected("no_handover", "Your partner has not asked for a handover.")
+    if requester == actor.id:
+        raise Rejected("not_allowed", "Your partner must accept the handover you asked for.")
+    incoming = requester if requester != booth.on_duty else actor.id
+    if incoming == booth.on_duty:
+        raise Rejected("not_allowed", "The handover is between the interpreter on duty and a partner.")
+    return [e.HandoverCompleted(at=now, actor=actor.id, booth=booth.language, from_participant=booth.on_duty, to_participant=incoming)]  # type: ignore[arg-type]
+
+
+def set_booth_mic(state: ConsultationState, cmd: c.SetBoothMic, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    if (actor.id in booth.live) == cmd.live:
+        raise Rejected("invalid_value", f"Your microphone is already {'live' if cmd.live else 'muted'}.")
+    events: list[e.Event] = [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]  # type: ignore[arg-type]
+    if cmd.live and booth.live:
+        # Rule: two open microphones in one booth is an alarm (both partners live).
+        events.append(e.BothPartnersLive(at=now, actor=actor.id, booth=booth.language))  # type: ignore[arg-type]
+    return events
+
+
+def relay_chain(state: ConsultationState, language: str) -> list[str]:
+    """The booths a booth's output comes through, nearest first: [] when it works from the floor."""
+    chain: list[str] = []
+    source = state.booths[language].source
+    while source != "floor" and source not in chain and source != language:
+        chain.append(source)
+        source = state.booths[source].source
+    return chain
+
+
+def set_booth_source(state: ConsultationState, cmd: c.SetBoothSource, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    if cmd.source == booth.language:
+        raise Rejected("relay_cycle", "A booth cannot relay itself; choose the floor or another booth.")
+    if cmd.source != "floor" and booth.language in [cmd.source, *relay_chain(state, cmd.source)]:
+        raise Rejected("relay_cycle", f"The {LANGUAGE_NAMES[cmd.source]} booth relays the {LANGUAGE_NAMES[booth.language]} booth already; one of them must take the floor.")
+    if cmd.source == booth.source:
+        raise Rejected("invalid_value", "The booth already works from this source.")
+    return [e.BoothSourceSet(at=now, actor=actor.id, booth=booth.language, source=cmd.source)]  # type: ignore[arg-type]
+
+
+def booth_finished(state: ConsultationState, cmd: c.BoothFinished, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    tail = state.tail
+    if tail is None or booth.language not in tail.booths:
+        raise Rejected("no_tail", "Your booth is not finishing a previous speech.")
+    events: list[e.Event] = [e.BoothSignalledFinished(at=now, actor=actor.id, booth=booth.language)]  # type: ignore[arg-type]
+    if tail.booths == [booth.language]:
+        events.append(e.InterpretationTailEnded(at=now, actor=actor.id, reason="finished"))
+    return events
+
+
+def override_tail(state: ConsultationState, cmd: c.OverrideTail, actor: Actor, now: int) -> list[e.Event]:
+    if state.tail is None:
+        raise Rejected("no_tail", "The booths have finished; the next speaker may go live.")
+    return [e.InterpretationTailEnded(at=now, actor=actor.id, reason="override")]
+
+
+def signal_speak_slowly(state: ConsultationState, cmd: c.SignalSpeakSlowly, actor: Actor, now: int) -> list[e.Event]:
+    booth = own_booth(state, actor)
+    if state.speech is None:
+        raise Rejected("no_speech", "Nobody is speaking.")
+    return [e.SpeakSlowlySignalled(at=now, actor=actor.id, booth=booth.language, participant=state.speech.participant)]  # type: ignore[arg-type]
+
+
+def tail_holds(state: ConsultationState, now: int) -> bool:
+    return state.tail is not None and now < state.tail.until
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a listener who selected ``channel`` should hear."""
+
+    channel: str
+    #: "floor", or the language of the booth whose output to play.
+    play: str
+    #: Where the sound comes from, in words: "English, relay of French".
+    provenance: str
+    #: Booths between the floor and the listener (0: the floor or a booth working from it).
+    relay_depth: int
+    warning: str | None = None
+
+
+def route(state: ConsultationState, channel: str) -> Route:
+    """The routing every client follows.
+
+    Rule: a listener whose channel is the floor language hears the floor
+    itself, never the booth (that booth is silent, or would echo the speaker).
+    A booth relaying the floor-language booth is in effect working from the
+    floor. A warning when a relay source is muted or mid-handover.
+    """
+    floor = state.floor_language
+    if channel == "floor":
+        return Route(channel, "floor", f"Floor ({LANGUAGE_NAMES[floor]})" if floor else "Floor", 0)
+    if channel == floor:
+        return Route(channel, "floor", f"{LANGUAGE_NAMES[channel]}: the speaker's own language, from the floor", 0)
+    name = LANGUAGE_NAMES[channel]
+    chain = relay_chain(state, channel)
+    if floor in chain:
+        chain = chain[: chain.index(floor)]
+    if not chain:
+        return Route(channel, channel, f"{name}, interpreted from the floor", 0, _booth_warning(state, channel, own=True))
+    provenance = f"{name}, relay of {LANGUAGE_NAMES[chain[0]]}" + "".join(f" (relay of {LANGUAGE_NAMES[x]})" for x in chain[1:])
+    warning = _booth_warning(state, channel, own=True)
+    for source in chain:
+        warning = warning or _booth_warning(state, source, own=False)
+    return Route(channel, channel, provenance, len(chain), warning)
+
+
+def _booth_warning(state: ConsultationState, language: str, own: bool) -> str | None:
+    if state.speech is None:
+        return None
+    booth = state.booths[language]
+    which = f"the {LANGUAGE_NAMES[language]} booth" if own else f"the relay source, the {LANGUAGE_NAMES[language]} booth,"
+    if not booth.live:
+        return f"Warning: {which} is muted."
+    if booth.handover_requested_by is not None:
+        return f"Warning: {which} is in a handover."
+    return None
+
+
+# --- appliers --------------------------------------------------------------------------
+
+def _duty_taken(state: ConsultationState, ev: e.BoothDutyTaken) -> None:
+    booth = state.booths[ev.booth]
+    booth.on_duty, booth.duty_since, booth.handover_alerted = ev.participant, ev.at, False
+
+
+def _handover_requested(state: ConsultationState, ev: e.HandoverRequested) -> None:
+    state.booths[ev.booth].handover_requested_by = ev.participant
+
+
+def _handover_completed(state: ConsultationState, ev: e.HandoverCompleted) -> None:
+    booth = state.booths[ev.booth]
+    booth.on_duty, booth.duty_since = ev.to_participant, ev.at
+    booth.handover_requested_by, booth.handover_alerted = None, False
+
+
+def _mic_set(state: ConsultationState, ev: e.BoothMicSet) -> None:
+    booth = state.booths[ev.booth]
+    if ev.live:
+        booth.live.append(ev.participant)
+    else:
+        booth.live.remove(ev.participant)
+    booth.both_live_alarm = len(booth.live) > 1
+
+
+def _both_live(state: ConsultationState, ev: e.BothPartnersLive) -> None:
+    state.booths[ev.booth].both_live_alarm = True
+
+
+def _source_set(state: ConsultationState, ev: e.BoothSourceSet) -> None:
+    state.booths[ev.booth].source = ev.source
+
+
+def _booth_finished(state: ConsultationState, ev: e.BoothSignalledFinished) -> None:
+    state.tail.booths.remove(ev.booth)  # type: ignore[union-attr]
+
+
+def _tail_ended(state: ConsultationState, ev: e.InterpretationTailEnded) -> None:
+    state.tail = None
+
+
+def _handover_due(state: ConsultationState, ev: e.HandoverDue) -> None:
+    state.booths[ev.booth].handover_alerted = True
+
+
+def _speak_slowly(state: ConsultationState, ev: e.SpeakSlowlySignalled) -> None:
+    state.speak_slowly = SpeakSlowly(booth=ev.booth, participant=ev.participant, at=ev.at)
+
+
+DECIDERS = {
+    c.TakeBoothDuty: take_booth_duty,
+    c.RequestHandover: request_handover,
+    c.AcceptHandover: accept_handover,
+    c.SetBoothMic: set_booth_mic,
+    c.SetBoothSource: set_booth_source,
+    c.BoothFinished: booth_finished,
+    c.OverrideTail: override_tail,
+    c.SignalSpeakSlowly: signal_speak_slowly,
+}
+APPLIERS = {
+    e.BoothDutyTaken: _duty_taken,
+    e.HandoverRequested: _handover_requested,
+    e.HandoverCompleted: _handover_completed,
+    e.BoothMicSet: _mic_set,
+    e.BothPartnersLive: _both_live,
+    e.BoothSourceSet: _source_set,
+    e.BoothSignalledFinished: _booth_finished,
+    e.InterpretationTailEnded: _tail_ended,
+    e.HandoverDue: _handover_due,
+    e.SpeakSlowlySignalled: _speak_slowly,
+}

@@ -1,0 +1,18 @@
+"""Finding what a command names, or saying plainly that it does not exist."""
+
+from .rejections import Rejected
+from .state import ConsultationState, Delegation, Item
+
+
+def known_delegation(state: ConsultationState, delegation_id: str) -> Delegation:
+    delegation = state.delegations.get(delegation_id)
+    if delegation is None:
+        raise Rejected("unknown_delegation", f"No delegation {delegation_id!r} is registered; check the roster.")
+    return delegation
+
+
+def known_item(state: ConsultationState, number: int) -> Item:
+    item = state.items.get(number)
+    if item is None:
+        raise Rejected("unknown_item", f"There is no item {number} on the agenda; check the item number.")
+    return item

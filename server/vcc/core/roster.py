@@ -1,0 +1,158 @@
+"""The roster: the consultation itself, its delegations and participants.
+
+Rules here: a consultation is created once; at most three sector members per
+sector; a delegate belongs to a delegation; an interpreter has a booth.
+"""
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+from vcc_protocol.vocabulary import LANGUAGES
+
+from .actors import Actor
+from .clock import zone
+from .lookup import known_delegation
+from .rejections import Rejected
+from .state import ConsultationState, Delegation, Item, Participant, Settings
+
+#: Default speaking-time limits per priority class, in seconds (HRC practice: 3 min members, 2 min others).
+DEFAULT_LIMITS: dict[str, int] = {
+    "council_member": 180,
+    "observer_state": 120,
+    "observer": 120,
+    "sector_member": 120,
+}
+
+#: Rule: at most three sector members in each sector.
+SECTOR_CAP = 3
+
+
+def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, actor: Actor, now: int) -> list[e.Event]:
+    if state.created:
+        raise Rejected("already_exists", f"The consultation {state.code} already exists; it is created once.")
+    if cmd.slot_start >= cmd.slot_end:
+        raise Rejected("invalid_value", f"The slot must end after it starts ({cmd.slot_start}-{cmd.slot_end}).")
+    if sorted(set(cmd.days)) != list(cmd.days):
+        raise Rejected("invalid_value", "List the days once each, in calendar order.")
+    zone(cmd.tz)
+    return [
+        e.ConsultationCreated(
+            at=now, actor=actor.id, code=cmd.code, title=cmd.title, days=list(cmd.days),
+            slot_start=cmd.slot_start, slot_end=cmd.slot_end, tz=cmd.tz,
+            limits={**DEFAULT_LIMITS, **cmd.limits}, auto_cut=cmd.auto_cut, tail_ms=cmd.tail_ms,
+            turn_minutes=cmd.turn_minutes, majority_policy=cmd.majority_policy, note=cmd.note,
+        )
+    ]
+
+
+def add_delegation(state: ConsultationState, cmd: c.AddDelegation, actor: Actor, now: int) -> list[e.Event]:
+    if cmd.delegation in state.delegations:
+        raise Rejected("already_exists", f"The delegation {cmd.delegation!r} is already registered.")
+    if cmd.cls == "sector_member":
+        if cmd.sector is None:
+            raise Rejected("invalid_value", "A sector member needs its sector: R, T or D.")
+        in_sector = [d.name for d in state.delegations.values() if d.cls == "sector_member" and d.sector == cmd.sector]
+        if len(in_sector) >= SECTOR_CAP:
+            raise Rejected("sector_full", f"Sector {cmd.sector} already has {SECTOR_CAP} sector members ({', '.join(in_sector)}); at most {SECTOR_CAP} may take part.")
+    elif cmd.sector is not None:
+        raise Rejected("invalid_value", "Only a sector member has a sector.")
+    if cmd.voting_rights and cmd.cls != "council_member":
+        raise Rejected("invalid_value", "Only a council member can have the right to vote.")
+    return [
+        e.DelegationAdded(
+            at=now, actor=actor.id, delegation=cmd.delegation, name=cmd.name, cls=cmd.cls,
+            region=cmd.region, sector=cmd.sector, voting_rights=cmd.voting_rights,
+        )
+    ]
+
+
+def set_voting_rights(state: ConsultationState, cmd: c.SetVotingRights, actor: Actor, now: int) -> list[e.Event]:
+    delegation = known_delegation(state, cmd.delegation)
+    if delegation.cls != "council_member":
+        raise Rejected("invalid_value", f"{delegation.name} is not a council member; only council members vote.")
+    return [e.VotingRightsChanged(at=now, actor=actor.id, delegation=cmd.delegation, voting_rights=cmd.voting_rights)]
+
+
+def add_participant(state: ConsultationState, cmd: c.AddParticipant, actor: Actor, now: int) -> list[e.Event]:
+    if cmd.participant in state.participants:
+        raise Rejected("already_exists", f"The participant {cmd.participant!r} is already registered.")
+    if cmd.role == "delegate":
+        if cmd.delegation is None:
+            raise Rejected("invalid_value", "A delegate must belong to a delegation.")
+        known_delegation(state, cmd.delegation)
+    elif cmd.delegation is not None:
+        raise Rejected("invalid_value", f"A participant with the role {cmd.role} does not belong to a delegation.")
+    if cmd.role == "interpreter" and cmd.booth is None:
+        raise Rejected("invalid_value", f"An interpreter needs a booth: one of {', '.join(LANGUAGES)}.")
+    if cmd.role != "interpreter" and cmd.booth is not None:
+        raise Rejected("invalid_value", "Only an interpreter has a booth.")
+    if cmd.designated_speaker and cmd.role != "delegate":
+        raise Rejected("invalid_value", "Only a delegate can be a designated speaker.")
+    return [
+        e.ParticipantAdded(
+            at=now, actor=actor.id, participant=cmd.participant, name=cmd.name, role=cmd.role,
+            delegation=cmd.delegation, languages=list(cmd.languages), designated_speaker=cmd.designated_speaker,
+            booth=cmd.booth, contact=cmd.contact,
+        )
+    ]
+
+
+def add_item(state: ConsultationState, cmd: c.AddItem, actor: Actor, now: int) -> list[e.Event]:
+    if cmd.number in state.items:
+        raise Rejected("already_exists", f"Item {cmd.number} is already on the agenda.")
+    return [
+        e.ItemAdded(
+            at=now, actor=actor.id, number=cmd.number, code=cmd.code, title=cmd.title, titles=dict(cmd.titles),
+            documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes,
+        )
+    ]
+
+
+def _created(state: ConsultationState, ev: e.ConsultationCreated) -> None:
+    state.created = True
+    state.code, state.title, state.days = ev.code, ev.title, list(ev.days)
+    state.slot_start, state.slot_end, state.tz, state.note = ev.slot_start, ev.slot_end, ev.tz, ev.note
+    state.settings = Settings(
+        limits=dict(ev.limits), auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
+        turn_minutes=ev.turn_minutes, majority_policy=ev.majority_policy,
+    )
+
+
+def _delegation_added(state: ConsultationState, ev: e.DelegationAdded) -> None:
+    state.delegations[ev.delegation] = Delegation(
+        id=ev.delegation, name=ev.name, cls=ev.cls, region=ev.region, sector=ev.sector, voting_rights=ev.voting_rights
+    )
+
+
+def _voting_rights_changed(state: ConsultationState, ev: e.VotingRightsChanged) -> None:
+    state.delegations[ev.delegation].voting_rights = ev.voting_rights
+
+
+def _participant_added(state: ConsultationState, ev: e.ParticipantAdded) -> None:
+    state.participants[ev.participant] = Participant(
+        id=ev.participant, name=ev.name, role=ev.role, delegation=ev.delegation, languages=list(ev.languages),
+        designated_speaker=ev.designated_speaker, booth=ev.booth, contact=ev.contact,
+    )
+
+
+def _item_added(state: ConsultationState, ev: e.ItemAdded) -> None:
+    state.items[ev.number] = Item(
+        number=ev.number, code=ev.code, title=ev.title, titles=dict(ev.titles), documents=list(ev.documents),
+        package=ev.package, kind=ev.kind, minutes=ev.minutes,
+    )
+    state.agenda.append(ev.number)
+
+
+DECIDERS = {
+    c.CreateConsultation: create_consultation,
+    c.AddDelegation: add_delegation,
+    c.SetVotingRights: set_voting_rights,
+    c.AddParticipant: add_participant,
+    c.AddItem: add_item,
+}
+APPLIERS = {
+    e.ConsultationCreated: _created,
+    e.DelegationAdded: _delegation_added,
+    e.VotingRightsChanged: _voting_rights_changed,
+    e.ParticipantAdded: _participant_added,
+    e.ItemAdded: _item_added,
+}

@@ -1,0 +1,199 @@
+"""The folded state of one consultation.
+
+Plain msgspec Structs so that ``msgspec.to_builtins(state)`` is the snapshot a
+client receives, and the browser folds events over exactly this shape.
+``apply`` mutates a state in place (replaying 100,000 events must take well
+under a second); ``decide`` never mutates it.
+"""
+
+import msgspec
+
+from vcc_protocol.events import Allocation
+from vcc_protocol.vocabulary import LANGUAGES
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    limits: dict[str, int] = {}
+    auto_cut: bool = False
+    tail_ms: int = 4_000
+    turn_minutes: int = 30
+    majority_policy: str = "simple_majority_of_voting_council_members"
+
+
+class Delegation(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    cls: str
+    region: str
+    sector: str | None
+    voting_rights: bool
+
+
+class Participant(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    role: str
+    delegation: str | None
+    languages: list[str]
+    designated_speaker: bool
+    booth: str | None
+    contact: str | None = None
+
+
+class Item(msgspec.Struct, kw_only=True):
+    number: int
+    code: str
+    title: str
+    titles: dict[str, str]
+    documents: list[str]
+    package: bool
+    kind: str
+    minutes: int
+    list_closed: bool = False
+    #: Per-class speaking limits (seconds) overriding the consultation's for this item.
+    limits: dict[str, int] = {}
+    elapsed_ms: int = 0
+    conclusion: str | None = None
+    status: str = "open"
+    blocked_by: str | None = None
+    block_kind: str | None = None
+    correspondence: dict[str, object] | None = None
+
+
+class Request(msgspec.Struct, kw_only=True):
+    delegation: str
+    participant: str
+    point_of_order: bool
+    requested_at: int
+    moved_reason: str | None = None
+
+
+class Grant(msgspec.Struct, kw_only=True):
+    delegation: str
+    item: int
+    point_of_order: bool
+    granted_at: int
+
+
+class Speech(msgspec.Struct, kw_only=True):
+    participant: str
+    delegation: str
+    item: int
+    language: str
+    started_at: int
+    time_to_floor_ms: int
+    limit_ms: int
+    warned: bool = False
+
+
+class SpeechRecord(msgspec.Struct, kw_only=True):
+    participant: str
+    delegation: str
+    item: int
+    language: str
+    started_at: int
+    duration_ms: int
+    time_to_floor_ms: int
+    reason: str
+
+
+class Tail(msgspec.Struct, kw_only=True):
+    until: int
+    booths: list[str]
+
+
+class Booth(msgspec.Struct, kw_only=True):
+    language: str
+    on_duty: str | None = None
+    duty_since: int | None = None
+    #: Interpreters of this booth whose microphone is open.
+    live: list[str] = []
+    #: "floor" or the language of the booth relayed.
+    source: str = "floor"
+    handover_requested_by: str | None = None
+    handover_alerted: bool = False
+    both_live_alarm: bool = False
+
+
+class Sitting(msgspec.Struct, kw_only=True):
+    day: str
+    opened_at: int
+    ends_at: int
+    closed_at: int | None = None
+    close_reason: str | None = None
+
+
+class Move(msgspec.Struct, kw_only=True):
+    delegation: str
+    item: int
+    from_position: int
+    to_position: int
+    reason: str
+    at: int
+    actor: str
+
+
+class ConnectionTest(msgspec.Struct, kw_only=True):
+    at: int
+    websocket_ok: bool
+    transport: str | None = None
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    clock_offset_ms: float | None = None
+    microphone: str | None = None
+    camera: str | None = None
+    input_level: float | None = None
+    browser: str | None = None
+
+
+class HelpRequest(msgspec.Struct, kw_only=True):
+    at: int
+    message: str | None = None
+
+
+class SpeakSlowly(msgspec.Struct, kw_only=True):
+    booth: str
+    participant: str
+    at: int
+
+
+def _booths() -> dict[str, Booth]:
+    return {lang: Booth(language=lang) for lang in LANGUAGES}
+
+
+class ConsultationState(msgspec.Struct, kw_only=True):
+    created: bool = False
+    code: str = ""
+    title: str = ""
+    days: list[str] = []
+    slot_start: str = "12:00"
+    slot_end: str = "15:00"
+    tz: str = "Europe/Zurich"
+    note: str = ""
+    settings: Settings = msgspec.field(default_factory=Settings)
+    delegations: dict[str, Delegation] = {}
+    participants: dict[str, Participant] = {}
+    items: dict[int, Item] = {}
+    #: Item numbers in agenda order.
+    agenda: list[int] = []
+    plan: list[Allocation] = []
+    plan_unplaced: list[int] = []
+    plan_overflow_minutes: int = 0
+    sitting: Sitting | None = None
+    sittings: list[Sitting] = []
+    current_item: int | None = None
+    #: When the current item last started accruing elapsed time (an open sitting).
+    current_since: int | None = None
+    #: Item number -> its queue of floor requests, in the order the floor will be given.
+    queues: dict[int, list[Request]] = {}
+    grant: Grant | None = None
+    speech: Speech | None = None
+    speeches: list[SpeechRecord] = []
+    tail: Tail | None = None
+    floor_language: str | None = None
+    booths: dict[str, Booth] = msgspec.field(default_factory=_booths)
+    package: list[int] = []
+    moves: list[Move] = []
+    speak_slowly: SpeakSlowly | None = None
+    connection_tests: dict[str, ConnectionTest] = {}
+    help_requests: dict[str, HelpRequest] = {}

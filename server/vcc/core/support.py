@@ -1,0 +1,56 @@
+"""Support: connection tests and help requests for the technical team."""
+
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+
+from .actors import Actor
+from .rejections import Rejected
+from .state import ConnectionTest, ConsultationState, HelpRequest
+
+
+def record_connection_test(state: ConsultationState, cmd: c.RecordConnectionTest, actor: Actor, now: int) -> list[e.Event]:
+    return [
+        e.ConnectionTestRecorded(
+            at=now, actor=actor.id, participant=actor.id, websocket_ok=cmd.websocket_ok, transport=cmd.transport,
+            rtt_ms=cmd.rtt_ms, jitter_ms=cmd.jitter_ms, clock_offset_ms=cmd.clock_offset_ms,
+            microphone=cmd.microphone, camera=cmd.camera, input_level=cmd.input_level, browser=cmd.browser,
+        )
+    ]
+
+
+def request_help(state: ConsultationState, cmd: c.RequestHelp, actor: Actor, now: int) -> list[e.Event]:
+    return [e.HelpRequested(at=now, actor=actor.id, participant=actor.id, message=cmd.message)]
+
+
+def resolve_help(state: ConsultationState, cmd: c.ResolveHelp, actor: Actor, now: int) -> list[e.Event]:
+    if cmd.participant not in state.help_requests:
+        raise Rejected("no_help_request", "This participant has no open help request.")
+    return [e.HelpResolved(at=now, actor=actor.id, participant=cmd.participant)]
+
+
+def _test_recorded(state: ConsultationState, ev: e.ConnectionTestRecorded) -> None:
+    state.connection_tests[ev.participant] = ConnectionTest(
+        at=ev.at, websocket_ok=ev.websocket_ok, transport=ev.transport, rtt_ms=ev.rtt_ms, jitter_ms=ev.jitter_ms,
+        clock_offset_ms=ev.clock_offset_ms, microphone=ev.microphone, camera=ev.camera,
+        input_level=ev.input_level, browser=ev.browser,
+    )
+
+
+def _help_requested(state: ConsultationState, ev: e.HelpRequested) -> None:
+    state.help_requests[ev.participant] = HelpRequest(at=ev.at, message=ev.message)
+
+
+def _help_resolved(state: ConsultationState, ev: e.HelpResolved) -> None:
+    del state.help_requests[ev.participant]
+
+
+DECIDERS = {
+    c.RecordConnectionTest: record_connection_test,
+    c.RequestHelp: request_help,
+    c.ResolveHelp: resolve_help,
+}
+APPLIERS = {
+    e.ConnectionTestRecorded: _test_recorded,
+    e.HelpRequested: _help_requested,
+    e.HelpResolved: _help_resolved,
+}

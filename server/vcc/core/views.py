@@ -1,0 +1,72 @@
+"""The state projected per role.
+
+Everyone sees the procedure; contact data and connection diagnostics only the
+secretariat and the technical team (``STAFF_ROLES``). A delegate's view marks
+its own delegation in the queue and itself in the participant list, with its
+place and the expected wait.
+"""
+
+from typing import Any
+
+import msgspec
+
+from vcc_protocol.events import ConnectionTestRecorded, HelpRequested, ParticipantAdded
+
+from .actors import STAFF_ROLES
+from .floor import queue_position
+from .forecast import forecast
+from .state import ConsultationState
+
+MINUTE = 60_000
+_PRIVATE_PARTICIPANT = ParticipantAdded.PRIVATE
+_PRIVATE_TEST = ConnectionTestRecorded.PRIVATE
+_PRIVATE_HELP = HelpRequested.PRIVATE
+
+
+def audience(role: str) -> str:
+    """The two audiences events and snapshots are prepared for: "staff" or "public"."""
+    return "staff" if role in STAFF_ROLES else "public"
+
+
+def snapshot(state: ConsultationState, audience_name: str) -> dict[str, Any]:
+    """The whole state as plain data, redacted for the public audience exactly as
+    ``vcc_protocol.events.redact`` redacts the events that built it."""
+    data: dict[str, Any] = msgspec.to_builtins(state)
+    if audience_name != "staff":
+        for participant in data["participants"].values():
+            for name in _PRIVATE_PARTICIPANT:
+                participant[name] = None
+        for test in data["connection_tests"].values():
+            for name in _PRIVATE_TEST:
+                test[name] = None
+        for request in data["help_requests"].values():
+            for name in _PRIVATE_HELP:
+                request[name] = None
+    return data
+
+
+def view(state: ConsultationState, participant_id: str, now: int) -> dict[str, Any]:
+    """What one participant's screen shows: the snapshot for their audience, the
+    queue with their own delegation marked, themselves marked in the list."""
+    me = state.participants[participant_id]
+    data = snapshot(state, audience(me.role))
+    delegation = me.delegation
+    queue = state.queues.get(state.current_item, []) if state.current_item is not None else []
+    data["queue"] = [
+        {"delegation": r.delegation, "name": state.delegations[r.delegation].name, "point_of_order": r.point_of_order, "mine": r.delegation == delegation}
+        for r in queue
+    ]
+    for pid, participant in data["participants"].items():
+        participant["me"] = pid == participant_id
+    place = queue_position(state, delegation, now) if delegation else None
+    data["me"] = {
+        "participant": participant_id,
+        "delegation": delegation,
+        "role": me.role,
+        "position": place[0] if place else None,
+        "wait_minutes": round(place[1] / MINUTE) if place else None,
+        "has_grant": state.grant is not None and state.grant.delegation == delegation,
+        "is_speaking": state.speech is not None and state.speech.participant == participant_id,
+    }
+    data["forecast"] = msgspec.to_builtins(forecast(state, now).__dict__)
+    return data
