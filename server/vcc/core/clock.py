@@ -27,7 +27,7 @@ MINUTE = 60_000
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         raise Rejected("invalid_value", f"Unknown time zone {name!r}; use an IANA name such as Europe/Zurich.") from None
 
 

@@ -36,12 +36,16 @@ def rank(state: ConsultationState, request: Request) -> int:
 
 
 def insertion_position(state: ConsultationState, queue: list[Request], new_rank: int) -> int:
-    """After the last request of the same or a higher priority: FIFO within a rank."""
-    position = 0
+    """Before the first request of a lower priority, else at the end: FIFO within a rank.
+
+    Requests the chair moved stay where the chair put them and do not count:
+    a council member sent to the back must not pull later council members
+    behind the sector members ahead of it.
+    """
     for index, request in enumerate(queue):
-        if rank(state, request) <= new_rank:
-            position = index + 1
-    return position
+        if request.moved_reason is None and rank(state, request) > new_rank:
+            return index
+    return len(queue)
 
 
 def current_queue(state: ConsultationState) -> list[Request]:
@@ -196,14 +200,19 @@ def end_speech(state: ConsultationState, cmd: c.EndSpeech, actor: Actor, now: in
 
 
 def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> e.SpeechEnded:
-    """The end of the running speech; the booths still live start the interpretation tail."""
+    """The end of the running speech; the booths still live start the interpretation tail.
+
+    A tail of 0 ms holds nobody: no booth is listed, so that no tail is left
+    for a second tick at the same instant to end (ticks are idempotent).
+    """
     speech = state.speech
     assert speech is not None
     end = now if at_most is None else min(now, at_most)
+    tail_booths = [b.language for b in state.booths.values() if b.live] if state.settings.tail_ms > 0 else []
     return e.SpeechEnded(
         at=now, actor=actor, participant=speech.participant, delegation=speech.delegation, item=speech.item,
         reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,  # type: ignore[arg-type]
-        tail_booths=[b.language for b in state.booths.values() if b.live],  # type: ignore[misc]
+        tail_booths=tail_booths,  # type: ignore[arg-type]
         tail_until=now + state.settings.tail_ms,
     )
 

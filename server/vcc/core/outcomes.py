@@ -130,7 +130,8 @@ def _conclusion_proposed(state: ConsultationState, ev: e.ConclusionProposed) -> 
 
 
 def _consensus(state: ConsultationState, ev: e.ConsensusRecorded) -> None:
-    state.items[ev.item].status = "concluded"
+    item = state.items[ev.item]
+    item.status, item.concluded_by = "concluded", "consensus"
     _leave_package(state, ev.item)
 
 
@@ -150,7 +151,8 @@ def _pulled(state: ConsultationState, ev: e.ItemPulledFromPackage) -> None:
 
 def _package_approved(state: ConsultationState, ev: e.PackageApproved) -> None:
     for number in ev.items:
-        state.items[number].status = "concluded"
+        item = state.items[number]
+        item.status, item.concluded_by = "concluded", "package"
     state.package = []
 
 

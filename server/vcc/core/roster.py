@@ -9,8 +9,9 @@ from vcc_protocol import events as e
 from vcc_protocol.vocabulary import LANGUAGES
 
 from .actors import Actor
-from .clock import zone
+from .clock import slot_bounds, zone
 from .lookup import known_delegation
+from .outcomes import MAJORITY_POLICIES
 from .rejections import Rejected
 from .state import ConsultationState, Delegation, Item, Participant, Settings
 
@@ -34,6 +35,13 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
     if sorted(set(cmd.days)) != list(cmd.days):
         raise Rejected("invalid_value", "List the days once each, in calendar order.")
     zone(cmd.tz)
+    try:
+        for day in cmd.days:
+            slot_bounds(day, cmd.slot_start, cmd.slot_end, cmd.tz)
+    except ValueError:
+        raise Rejected("invalid_value", f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.") from None
+    if cmd.majority_policy not in MAJORITY_POLICIES:
+        raise Rejected("invalid_value", f"Unknown majority policy {cmd.majority_policy!r}; use one of {', '.join(MAJORITY_POLICIES)}.")
     return [
         e.ConsultationCreated(
             at=now, actor=actor.id, code=cmd.code, title=cmd.title, days=list(cmd.days),

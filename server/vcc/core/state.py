@@ -55,6 +55,8 @@ class Item(msgspec.Struct, kw_only=True):
     elapsed_ms: int = 0
     conclusion: str | None = None
     status: str = "open"
+    #: How a concluded item was concluded: "consensus" or "package".
+    concluded_by: str | None = None
     blocked_by: str | None = None
     block_kind: str | None = None
     correspondence: dict[str, object] | None = None

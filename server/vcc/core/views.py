@@ -31,7 +31,7 @@ def audience(role: str) -> str:
 def snapshot(state: ConsultationState, audience_name: str) -> dict[str, Any]:
     """The whole state as plain data, redacted for the public audience exactly as
     ``vcc_protocol.events.redact`` redacts the events that built it."""
-    data: dict[str, Any] = msgspec.to_builtins(state)
+    data: dict[str, Any] = msgspec.to_builtins(state, str_keys=True)
     if audience_name != "staff":
         for participant in data["participants"].values():
             for name in _PRIVATE_PARTICIPANT:

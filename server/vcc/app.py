@@ -1,0 +1,60 @@
+"""One node: the aiohttp application with the HTTP API, the socket.io gateway,
+the browser client's files, and the service over the event store."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import Config
+from .gateway.socket_api import Gateway
+from .http_api import BASE_URL, SECRET, SERVICE, add_routes
+from .service import Clock, Service, wall_clock
+from .store import open_store
+
+GATEWAY = web.AppKey("gateway", Gateway)
+#: The built browser client (``./dev setup`` builds it here).
+WEB_ROOT = Path(str(resources.files("vcc").joinpath("web")))
+
+NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>vcc</title>
+<p>The browser client is not built. Run <code>./dev setup</code> (or <code>./dev serve</code>) in the project folder.</p>"""
+
+
+async def create_app(config: Config, clock: Clock = wall_clock) -> web.Application:
+    """The node's application; the store is opened here and closed on cleanup."""
+    store = open_store(config.store)
+    await store.open()
+    service = Service(store, clock)
+    secret = await config.secret()
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[SERVICE] = service
+    app[SECRET] = secret
+    app[BASE_URL] = config.base_url()
+    gateway = Gateway(service, secret, origins=config.origins or None)
+    app[GATEWAY] = gateway
+    gateway.attach(app)
+    add_routes(app)
+    _add_client(app)
+
+    async def close(_: web.Application) -> None:
+        await service.close()
+        await store.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def _add_client(app: web.Application) -> None:
+    index = WEB_ROOT / "index.html"
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        if index.exists():
+            return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
+
+    for path in ("/", "/join", "/screen", "/drill"):
+        app.router.add_get(path, page)
+    if (WEB_ROOT / "assets").is_dir():
+        app.router.add_static("/assets", WEB_ROOT / "assets")

@@ -1,0 +1,262 @@
+"""The ``vcc`` command: serve, import, links, report.
+
+Every command that reads or writes data takes the same ``--store PATH`` or
+``--redis URL`` option, prints what it did, and refuses bad input with a
+message naming the row or field at fault (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from . import demo, importers, links
+from .app import create_app
+from .config import DEFAULT_STORE, Config
+from .http_api import SERVICE, describe
+from .importers import ImportError_, slug
+from .reports import conclusions
+from .service import Service, wall_clock
+from .store import StoreUnavailable, open_store
+
+
+class Refused(Exception):
+    """Bad input or state: printed as it is, exit status 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "serve":
+            serve(args)
+        else:
+            asyncio.run(args.run(args))
+    except (Refused, ImportError_) as exc:
+        print(f"vcc: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"vcc: the store is unavailable: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vcc", description="Real-time orchestration of virtual consultations.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_store(q: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        where = q.add_mutually_exclusive_group()
+        where.add_argument("--store", metavar="PATH", default=None, help=f"embedded store folder or file (default {DEFAULT_STORE})")
+        where.add_argument("--redis", metavar="URL", default=None, help="a Redis server holding the store, e.g. redis://127.0.0.1:6379/0")
+        q.add_argument("--secret-file", metavar="FILE", help="file with the secret that signs join links (shared by every node)")
+        q.add_argument("--public-url", metavar="URL", help="the address people use to reach the service (for join links)")
+        q.add_argument("--verbose", action="store_true")
+        return q
+
+    s = with_store(sub.add_parser("serve", help="run a node"))
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
+    s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
+
+    imp = sub.add_parser("import", help="import an agenda or a roster")
+    what = imp.add_subparsers(dest="what", required=True)
+    a = with_store(what.add_parser("agenda", help="agenda JSON (like c21-vcc1-agenda.json; creates the consultation) or CSV"))
+    a.add_argument("file", type=Path)
+    a.add_argument("--consultation", metavar="ID")
+    a.set_defaults(run=import_agenda)
+    r = with_store(what.add_parser("roster", help="roster CSV (like roster-demo.csv)"))
+    r.add_argument("file", type=Path)
+    r.add_argument("--consultation", metavar="ID")
+    r.set_defaults(run=import_roster)
+
+    lk = with_store(sub.add_parser("links", help="print or export join links"))
+    lk.add_argument("--consultation", metavar="ID")
+    lk.add_argument("--format", choices=("text", "csv"), default="text")
+    lk.add_argument("--output", type=Path, help="write to this file instead of the terminal")
+    lk.set_defaults(run=print_links)
+
+    rp = sub.add_parser("report", help="render a report")
+    kind = rp.add_subparsers(dest="report", required=True)
+    cr = with_store(kind.add_parser("conclusions", help="the report of proposed conclusions"))
+    cr.add_argument("--consultation", metavar="ID")
+    cr.add_argument("--format", choices=("md", "html"), default="md")
+    cr.add_argument("--output", type=Path)
+    cr.set_defaults(run=report_conclusions)
+    return p
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    return Config(
+        store=args.redis or args.store or DEFAULT_STORE,
+        host=getattr(args, "host", "127.0.0.1"),
+        port=getattr(args, "port", 8080),
+        origins=getattr(args, "allow_origin", []),
+        public_url=args.public_url,
+        secret_file=args.secret_file,
+    )
+
+
+class Session:
+    """The store and the service for one CLI command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.config = config_of(args)
+        self.store = open_store(self.config.store)
+        self.service = Service(self.store, wall_clock)
+
+    async def __aenter__(self) -> Session:
+        await self.store.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.service.close()
+        await self.store.close()
+
+    async def consultation(self, named: str | None) -> str:
+        if named:
+            return named
+        found = await self.service.consultations()
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise Refused(f"the store {self.config.store} holds no consultation yet: import an agenda JSON first.")
+        raise Refused(f"the store holds several consultations ({', '.join(found)}): choose one with --consultation.")
+
+    async def run(self, consultation: str, commands: list[Any]) -> int:
+        answers = await self.service.execute_all(consultation, commands, ADMIN_ACTOR)
+        if answers and not answers[-1]["ok"]:
+            err = answers[-1]["error"]
+            raise Refused(f"{describe(commands[len(answers) - 1])}: {err['message']} (code {err['code']}; {len(answers) - 1} earlier entries were imported).")
+        return answers[-1]["seq"] if answers else 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise Refused(f"no such file: {path}") from None
+    except UnicodeDecodeError:
+        raise Refused(f"{path} is not UTF-8 text.") from None
+
+
+async def import_agenda(args: argparse.Namespace) -> None:
+    text = _read(args.file)
+    async with Session(args) as session:
+        if args.file.suffix.lower() == ".csv":
+            consultation = await session.consultation(args.consultation)
+            items = importers.items_from_agenda_csv(text)
+            seq = await session.run(consultation, items)
+            print(f"Imported {len(items)} agenda items into {consultation} (log at seq {seq}).")
+            return
+        create = importers.consultation_from_agenda(text)
+        items = importers.items_from_agenda_json(text)
+        consultation = args.consultation or slug(create.code)
+        runtime = await session.service.runtime(consultation)
+        commands: list[Any] = list(items) if runtime.state.created else [create, *items]
+        seq = await session.run(consultation, commands)
+        made = "" if runtime.state.created and len(commands) == len(items) else f"Created consultation {consultation} ({len(create.days)} days, {create.slot_start}-{create.slot_end} {create.tz}). "
+        print(f"{made}Imported {len(items)} agenda items into {consultation} (log at seq {seq}).")
+
+
+async def import_roster(args: argparse.Namespace) -> None:
+    commands = importers.roster_from_csv(_read(args.file))
+    async with Session(args) as session:
+        consultation = await session.consultation(args.consultation)
+        seq = await session.run(consultation, commands)
+        delegations = sum(1 for c in commands if c.__struct_config__.tag == "add_delegation")
+        print(f"Imported {delegations} delegations and {len(commands) - delegations} participants into {consultation} (log at seq {seq}).")
+
+
+async def print_links(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        consultation = await session.consultation(args.consultation)
+        runtime = await session.service.runtime(consultation)
+        secret = await session.config.secret()
+        found = links.join_links(runtime.state, consultation, secret, session.config.base_url(), wall_clock())
+        if args.format == "csv":
+            text = links.to_csv(found)
+        else:
+            text = "\n".join(f"{l.role:16} {l.name:45} {l.url}" for l in found)
+            text += f"\n\nSecretariat admin token (Authorization: Bearer ...): {links.admin_token(consultation, secret, wall_clock())}\n"
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+            print(f"Wrote {len(found)} join links to {args.output}.")
+        else:
+            print(text)
+
+
+async def report_conclusions(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        consultation = await session.consultation(args.consultation)
+        runtime = await session.service.runtime(consultation)
+        if not runtime.state.created:
+            raise Refused(f"there is no consultation {consultation!r} in the store.")
+        report = conclusions.build(runtime.state)
+        text = conclusions.to_html(report) if args.format == "html" else conclusions.to_markdown(report)
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+            print(f"Wrote the report of proposed conclusions ({len(report.entries)} items) to {args.output}.")
+        else:
+            print(text)
+
+
+def serve(args: argparse.Namespace) -> None:
+    config = config_of(args)
+
+    async def build() -> web.Application:
+        app = await create_app(config)
+        if args.demo:
+            await _build_demo(app, config)
+        else:
+            await _announce(app, config)
+        return app
+
+    web.run_app(build(), host=config.host, port=config.port, print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True), access_log=None)
+
+
+async def _build_demo(app: web.Application, config: Config) -> None:
+    service: Service = app[SERVICE]
+    consultation, commands, note = demo.demo_commands(service.clock())
+    answers = await service.execute_all(consultation, commands, ADMIN_ACTOR)
+    if not answers[-1]["ok"]:
+        raise Refused(f"the demo could not be built: {answers[-1]['error']['message']}")
+    runtime = await service.runtime(consultation)
+    chair = next(p.id for p in runtime.state.participants.values() if p.role == "chair")
+    for command in demo.chair_opening(runtime.state.agenda[0]):
+        await runtime.execute(command, chair)
+    secret = await config.secret()
+    found = links.join_links(runtime.state, consultation, secret, config.base_url(), service.clock())
+    print(note)
+    print(f"Consultation {consultation}: {len(runtime.state.delegations)} delegations, {len(runtime.state.participants)} participants, {len(runtime.state.agenda)} items; the sitting is open.")
+    print("Join links (open each in its own browser window):")
+    for link in links.sample(found):
+        who = f"{link.role} ({link.delegation_class.replace('_', ' ')})" if link.delegation_class else link.role
+        print(f"  {who:34} {link.name:40} {link.url}")
+    print(f"  {'secretariat console (admin)':34} {'':40} {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
+    print(f"All {len(found)} links: vcc links --store {config.store} --consultation {consultation}")
+
+
+async def _announce(app: web.Application, config: Config) -> None:
+    service: Service = app[SERVICE]
+    found = await service.consultations()
+    secret = await config.secret()
+    if not found:
+        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one (or run with --demo).")
+    for consultation in found:
+        print(f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Where the node keeps its data and its secret, and how it is reached."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .tokens import load_or_create_secret
+
+DEFAULT_STORE = "var/store"
+
+
+@dataclass
+class Config:
+    #: A path (embedded SQLite store) or a ``redis://`` URL.
+    store: str = DEFAULT_STORE
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Allowed browser origins for socket.io (empty: same origin only; ["*"]: any).
+    origins: list[str] = field(default_factory=list)
+    #: The address people use to reach the service (for join links); default http://host:port.
+    public_url: str | None = None
+    #: A file holding the secret that signs join tokens (hex); see ``secret()``.
+    secret_file: str | None = None
+
+    @property
+    def is_redis(self) -> bool:
+        return self.store.startswith(("redis://", "rediss://", "unix://"))
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    async def secret(self) -> bytes:
+        """The secret that signs join tokens: ``VCC_SECRET`` (hex), else ``secret_file``,
+        else kept beside the embedded store, or in Redis so that every node shares it."""
+        if os.environ.get("VCC_SECRET"):
+            return bytes.fromhex(os.environ["VCC_SECRET"])
+        if self.secret_file:
+            return load_or_create_secret(Path(self.secret_file))
+        if self.is_redis:
+            import redis.asyncio as aioredis
+
+            client = aioredis.from_url(self.store)
+            try:
+                await client.set("vcc:secret", secrets.token_hex(32), nx=True)
+                return bytes.fromhex((await client.get("vcc:secret")).decode())
+            finally:
+                await client.aclose()
+        path = Path(self.store)
+        folder = path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent
+        return load_or_create_secret(folder / "secret")

@@ -1,0 +1,324 @@
+"""The socket.io face of the service: join, sync, commands, pings, presence.
+
+Messages (see docs/protocol.md; all msgpack):
+- connect ``auth``: ``{token, last_seq?, epoch?}``; a refused connection gets
+  ``{code: "unauthorized", message}`` the browser shows.
+- server -> client ``welcome`` ``{protocol, participant, role, audience, consultation, seq, epoch, server_time}``,
+  then either ``snapshot`` ``{epoch, seq, state, resync}`` or the missed
+  ``events``; then ``events`` batches ``{epoch, first, last, ts, events}`` as
+  the consultation changes. A client applies a batch only if ``first`` is
+  its ``seq + 1`` (skipping events it already has) and resyncs on a gap.
+- client -> server ``command`` ``{id, type, ...}`` -> ack ``{ok, seq}`` or
+  ``{ok: false, error: {code, message}}``; ``ping`` ``{t}`` -> ack
+  ``{t, server_time}``; ``sync`` ``{last_seq, epoch}`` after a gap (answered
+  like a connect); ``report`` (connection diagnostics for the
+  technical team's live dashboard, not recorded in the log).
+- server -> staff ``presence``: every connection's state, at most once a second.
+
+Role-restricted data: each consultation has a ``public`` and a ``staff``
+group; a batch carrying private fields is encoded a second time, redacted,
+for the public group, so both keep the same sequence numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import msgspec
+import socketio
+
+from vcc_protocol import PROTOCOL_VERSION
+from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
+from vcc_protocol.events import redact
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from .. import metrics
+from ..core.views import audience as audience_of
+from ..core.views import snapshot
+from ..service import Ack, Batch, Runtime, Service, error
+from ..tokens import ADMIN_ROLE, TokenRefused, verify
+from .fanout import Fanout
+
+log = logging.getLogger(__name__)
+
+#: Largest command accepted, encoded (a proposed conclusion is the longest text).
+MAX_COMMAND_BYTES = 64 * 1024
+#: Largest engine.io message before the transport closes the connection.
+MAX_MESSAGE_BYTES = 256 * 1024
+RATE_PER_SECOND = 20.0
+RATE_BURST = 40.0
+PRESENCE_INTERVAL = 1.0
+
+
+@dataclass
+class TokenBucket:
+    """A per-connection command rate limit: ``rate`` per second, bursts of ``burst``."""
+
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class Session:
+    sid: str
+    actor: str
+    role: str
+    audience: str
+    runtime: Runtime
+    bucket: TokenBucket
+    connected_at: float = field(default_factory=time.time)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def group(consultation: str, audience: str) -> str:
+    return f"{consultation}/{audience}"
+
+
+class Publisher:
+    """Turns a runtime's batches into ``events`` messages, coalescing the batches
+    that arrive within one turn of the event loop (under load, many commands
+    complete together) into one message per audience."""
+
+    def __init__(self, runtime: Runtime, fanout: Fanout) -> None:
+        self.runtime = runtime
+        self.fanout = fanout
+        self._pending: list[Batch] = []
+        self._scheduled = False
+        self.public = group(runtime.consultation, "public")
+        self.staff = group(runtime.consultation, "staff")
+        self._snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
+        runtime.subscribe(self._on_batch)
+
+    def _on_batch(self, batch: Batch) -> None:
+        self._pending.append(batch)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        started = time.perf_counter()
+        batches, self._pending = self._pending, []
+        events = [event for batch in batches for event in batch.events]
+        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last}
+        staff_events = [msgspec.to_builtins(event) for event in events]
+        if any(event.PRIVATE for event in events):
+            public_events = [msgspec.to_builtins(redact(event)) for event in events]
+        else:
+            public_events = staff_events
+        ts = time.time()
+        self.fanout.send(self.public, "events", {**head, "ts": ts, "events": public_events})
+        self.fanout.send(self.staff, "events", {**head, "ts": ts, "events": staff_events})
+        metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
+
+    def snapshot(self, audience: str) -> dict[str, Any]:
+        """The state for an audience, built once per sequence number (thousands may join at once)."""
+        cached = self._snapshots.get(audience)
+        if cached is None or cached[0] != self.runtime.seq:
+            cached = (self.runtime.seq, snapshot(self.runtime.state, audience))
+            self._snapshots[audience] = cached
+        return cached[1]
+
+
+class Gateway:
+    """The socket.io server of one node.
+
+    :param origins: the allowed browser origins (``None``: same origin only; ``"*"``: any).
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        secret: bytes,
+        *,
+        origins: list[str] | str | None = None,
+        max_pending_bytes: int = 4 << 20,
+    ) -> None:
+        self.service = service
+        self.secret = secret
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            serializer="msgpack",
+            cors_allowed_origins=origins if origins is not None else [],
+            max_http_buffer_size=MAX_MESSAGE_BYTES,
+            ping_interval=10,
+            ping_timeout=10,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.fanout = Fanout(self.sio, max_pending_bytes=max_pending_bytes, on_drop=self._dropped)
+        self.sessions: dict[str, Session] = {}
+        self._publishers: dict[str, Publisher] = {}
+        self._presence_due: set[str] = set()
+        self._presence_task: asyncio.Task[None] | None = None
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("command", self._command)
+        self.sio.on("sync", self._resync)
+        self.sio.on("ping", self._ping)
+        self.sio.on("report", self._report)
+
+    def attach(self, app: Any) -> None:
+        self.sio.attach(app)
+
+    def publisher(self, runtime: Runtime) -> Publisher:
+        if runtime.consultation not in self._publishers:
+            self._publishers[runtime.consultation] = Publisher(runtime, self.fanout)
+        return self._publishers[runtime.consultation]
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        now = self.service.clock()
+        try:
+            claims = verify(self.secret, auth.get("token"), now)
+        except TokenRefused as refused:
+            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": str(refused)}) from None
+        runtime = await self.service.runtime(claims.consultation)
+        if claims.role == ADMIN_ROLE:
+            actor, role = ADMIN_ACTOR, "secretariat"
+        else:
+            participant = runtime.state.participants.get(claims.participant)
+            if participant is None:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    {"code": "unauthorized", "message": "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link."}
+                )
+            actor, role = participant.id, participant.role
+        audience = audience_of(role)
+        session = Session(sid, actor, role, audience, runtime, TokenBucket(RATE_PER_SECOND, RATE_BURST))
+        self.sessions[sid] = session
+        publisher = self.publisher(runtime)
+        # Deliver what is pending to the others first, so the state sent below
+        # and the batches that follow it meet exactly at runtime.seq.
+        publisher.flush()
+        self._sync(session, publisher, auth.get("last_seq"), auth.get("epoch"))
+        self.fanout.join(sid, group(runtime.consultation, audience))
+        metrics.CONNECTIONS.inc()
+        self._presence_changed(runtime.consultation)
+
+    def _sync(self, session: Session, publisher: Publisher, last_seq: Any, epoch: Any) -> None:
+        runtime = session.runtime
+        self.fanout.send_to(
+            session.sid,
+            "welcome",
+            {
+                "protocol": PROTOCOL_VERSION, "participant": session.actor, "role": session.role,
+                "audience": session.audience, "consultation": runtime.consultation,
+                "seq": runtime.seq, "epoch": runtime.epoch, "server_time": time.time(),
+            },
+        )
+        missed = None
+        if isinstance(last_seq, int) and epoch == runtime.epoch:
+            missed = runtime.events_after(last_seq)
+        if missed is None:
+            state = publisher.snapshot(session.audience)
+            self.fanout.send_to(session.sid, "snapshot", {"epoch": runtime.epoch, "seq": runtime.seq, "state": state, "resync": last_seq is not None})
+        elif missed:
+            private = session.audience != "staff"
+            self.fanout.send_to(
+                session.sid,
+                "events",
+                {
+                    "epoch": runtime.epoch, "first": missed[0][0], "last": missed[-1][0], "ts": time.time(),
+                    "events": [msgspec.to_builtins(redact(e) if private else e) for _, e in missed],
+                },
+            )
+
+    async def _resync(self, sid: str, data: Any) -> None:
+        """A client that saw a gap asks again from its last sequence number."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return
+        data = data if isinstance(data, dict) else {}
+        publisher = self.publisher(session.runtime)
+        publisher.flush()
+        self._sync(session, publisher, data.get("last_seq"), data.get("epoch"))
+
+    async def _disconnect(self, sid: str, *args: Any) -> None:
+        self.fanout.leave(sid)
+        session = self.sessions.pop(sid, None)
+        if session is not None:
+            metrics.CONNECTIONS.dec()
+            self._presence_changed(session.runtime.consultation)
+
+    def _dropped(self, sid: str) -> None:
+        metrics.CLIENTS_DROPPED.inc()
+        log.info("dropped %s: it could not keep up; it will reconnect and resync", sid)
+
+    async def _command(self, sid: str, data: Any) -> Ack:
+        session = self.sessions.get(sid)
+        if session is None:
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if not session.bucket.take():
+            return error("rate_limited", "Too many commands from this connection; wait a moment and try again.")
+        if not isinstance(data, dict):
+            return error("invalid_command", "A command is a map with a 'type' and an 'id'.")
+        kind = data.get("type")
+        if kind not in COMMANDS_BY_NAME:
+            return error("unknown_command", f"There is no command {kind!r}; see docs/protocol.md for the list.")
+        if len(msgpack.packb(data, default=str)) > MAX_COMMAND_BYTES:
+            return error("payload_too_large", f"A command may be at most {MAX_COMMAND_BYTES // 1024} KB.")
+        try:
+            command = parse_command(data)
+        except msgspec.ValidationError as exc:
+            return error("invalid_command", f"The {kind} command is not valid: {exc}.")
+        try:
+            return await session.runtime.execute(command, session.actor)
+        except Exception:
+            log.exception("command %s from %s failed", kind, session.actor)
+            return error("internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team.")
+
+    async def _ping(self, sid: str, data: Any) -> dict[str, Any]:
+        t = data.get("t") if isinstance(data, dict) else None
+        return {"t": t, "server_time": time.time()}
+
+    async def _report(self, sid: str, data: Any) -> None:
+        session = self.sessions.get(sid)
+        if session is None or not isinstance(data, dict):
+            return
+        allowed = ("rtt_ms", "jitter_ms", "clock_offset_ms", "browser", "microphone", "camera", "input_level")
+        session.report = {k: data[k] for k in allowed if isinstance(data.get(k), (int, float, str))}
+        self._presence_changed(session.runtime.consultation)
+
+    # --- presence for the technical team --------------------------------------------------
+
+    def presence(self, consultation: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "participant": s.actor, "role": s.role, "transport": self.sio.transport(s.sid, "/"),
+                "connected_at": s.connected_at, **s.report,
+            }
+            for s in self.sessions.values()
+            if s.runtime.consultation == consultation
+        ]
+
+    def _presence_changed(self, consultation: str) -> None:
+        self._presence_due.add(consultation)
+        if self._presence_task is None or self._presence_task.done():
+            self._presence_task = asyncio.get_running_loop().create_task(self._send_presence())
+
+    async def _send_presence(self) -> None:
+        await asyncio.sleep(PRESENCE_INTERVAL)
+        due, self._presence_due = self._presence_due, set()
+        for consultation in due:
+            self.fanout.send(group(consultation, "staff"), "presence", {"connections": self.presence(consultation)})

@@ -1,0 +1,243 @@
+"""The HTTP API: health, readiness, metrics, and the secretariat's endpoints.
+
+Secretariat endpoints need ``Authorization: Bearer <admin token>`` (printed by
+``vcc serve`` and ``vcc links``). Errors are ``{"error": {"code", "message"}}``.
+The OpenAPI document (``OPENAPI``, served at ``/api/openapi.json``) lists
+exactly these routes; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from . import importers, links, metrics
+from .core.views import snapshot
+from .importers import ImportError_, slug
+from .reports import conclusions
+from .service import Service
+from .store.base import StoreUnavailable
+from .tokens import ADMIN_ROLE, TokenRefused, verify
+
+SERVICE = web.AppKey("service", Service)
+SECRET = web.AppKey("secret", bytes)
+BASE_URL = web.AppKey("base_url", str)
+MAX_UPLOAD = 4 * 1024 * 1024
+
+
+def fail(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def admin_only(handler: Any) -> Any:
+    """Refuse a request without a valid admin token for the consultation it names."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        try:
+            claims = verify(request.app[SECRET], token, request.app[SERVICE].clock())
+        except TokenRefused as refused:
+            return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <admin token>'; `vcc links` prints it)")
+        consultation = request.match_info.get("consultation")
+        if claims.role != ADMIN_ROLE or (claims.consultation != "*" and consultation not in (None, claims.consultation)):
+            return fail(403, "not_allowed", "This token does not give the secretariat's rights on this consultation.")
+        return await handler(request)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The process can serve: its event store answers."""
+    try:
+        await request.app[SERVICE].store.streams()
+    except StoreUnavailable as exc:
+        return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    """Prometheus metrics."""
+    return web.Response(body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """This API, described."""
+    return web.json_response(OPENAPI)
+
+
+@admin_only
+async def list_consultations(request: web.Request) -> web.Response:
+    """The consultations in the store."""
+    return web.json_response({"consultations": await request.app[SERVICE].consultations()})
+
+
+async def _run(request: web.Request, consultation: str, commands: list[c.Command]) -> web.Response:
+    answers = await request.app[SERVICE].execute_all(consultation, commands, ADMIN_ACTOR)
+    if answers and not answers[-1]["ok"]:
+        failed = commands[len(answers) - 1]
+        err = answers[-1]["error"]
+        status = 503 if err["code"] == "unavailable" else 422
+        return fail(status, err["code"], f"{describe(failed)}: {err['message']} ({len(answers) - 1} earlier entries were imported).")
+    return web.json_response({"imported": len(commands), "seq": answers[-1]["seq"] if answers else None})
+
+
+def describe(command: c.Command) -> str:
+    """Which entry of an import a command came from, in words."""
+    for name in ("participant", "delegation", "number", "code"):
+        value = getattr(command, name, None)
+        if value is not None:
+            return f"{command.__struct_config__.tag} {name}={value!r}"
+    return str(command.__struct_config__.tag)
+
+
+@admin_only
+async def create_consultation(request: web.Request) -> web.Response:
+    """Create a consultation from an agenda JSON (its 'consultation' block and its items)."""
+    text = await _body(request)
+    try:
+        create = importers.consultation_from_agenda(text)
+        items = importers.items_from_agenda_json(text)
+    except ImportError_ as exc:
+        return fail(400, "invalid_value", str(exc))
+    consultation = request.query.get("id") or slug(create.code)
+    response = await _run(request, consultation, [create, *items])
+    if response.status == 200:
+        body = json.loads(response.text or "{}")
+        return web.json_response({**body, "consultation": consultation}, status=201)
+    return response
+
+
+@admin_only
+async def import_agenda(request: web.Request) -> web.Response:
+    """Add items from an agenda JSON (application/json) or CSV (text/csv)."""
+    text = await _body(request)
+    try:
+        if request.content_type == "text/csv":
+            items = importers.items_from_agenda_csv(text)
+        else:
+            items = importers.items_from_agenda_json(text)
+    except ImportError_ as exc:
+        return fail(400, "invalid_value", str(exc))
+    return await _run(request, request.match_info["consultation"], list(items))
+
+
+@admin_only
+async def import_roster(request: web.Request) -> web.Response:
+    """Add delegations and participants from a roster CSV."""
+    try:
+        roster = importers.roster_from_csv(await _body(request))
+    except ImportError_ as exc:
+        return fail(400, "invalid_value", str(exc))
+    return await _run(request, request.match_info["consultation"], roster)
+
+
+async def _existing(request: web.Request) -> Any:
+    runtime = await request.app[SERVICE].runtime(request.match_info["consultation"])
+    if not runtime.state.created:
+        raise web.HTTPNotFound(text=json.dumps({"error": {"code": "not_created", "message": "No such consultation."}}), content_type="application/json")
+    return runtime
+
+
+@admin_only
+async def join_links(request: web.Request) -> web.Response:
+    """Join links of every participant, as JSON or CSV (?format=csv)."""
+    runtime = await _existing(request)
+    found = links.join_links(runtime.state, runtime.consultation, request.app[SECRET], request.app[BASE_URL], request.app[SERVICE].clock())
+    if request.query.get("format") == "csv":
+        return web.Response(text=links.to_csv(found), content_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-links.csv"'})
+    return web.json_response({"links": [msgspec.to_builtins(link) for link in found]})
+
+
+@admin_only
+async def read_snapshot(request: web.Request) -> web.Response:
+    """The consultation's state (with contact data), its epoch and sequence number."""
+    runtime = await _existing(request)
+    return web.json_response({"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, "staff")})
+
+
+@admin_only
+async def conclusions_report(request: web.Request) -> web.Response:
+    """The report of proposed conclusions, as Markdown (?format=md, default) or HTML (?format=html)."""
+    runtime = await _existing(request)
+    report = conclusions.build(runtime.state)
+    if request.query.get("format") == "html":
+        return web.Response(text=conclusions.to_html(report), content_type="text/html")
+    return web.Response(text=conclusions.to_markdown(report), content_type="text/markdown")
+
+
+async def _body(request: web.Request) -> str:
+    if request.content_length is not None and request.content_length > MAX_UPLOAD:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=request.content_length)
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text=json.dumps({"error": {"code": "invalid_value", "message": "The file is not UTF-8 text."}}), content_type="application/json") from None
+
+
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/healthz", healthz),
+    ("GET", "/readyz", readyz),
+    ("GET", "/metrics", prometheus),
+    ("GET", "/api/openapi.json", openapi),
+    ("GET", "/api/consultations", list_consultations),
+    ("POST", "/api/consultations", create_consultation),
+    ("POST", "/api/consultations/{consultation}/agenda", import_agenda),
+    ("POST", "/api/consultations/{consultation}/roster", import_roster),
+    ("GET", "/api/consultations/{consultation}/links", join_links),
+    ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
+    ("GET", "/api/consultations/{consultation}/reports/conclusions", conclusions_report),
+]
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+
+
+def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
+    secured = path.startswith("/api/consultations")
+    op: dict[str, Any] = {
+        "operationId": handler.__name__,
+        "summary": (handler.__doc__ or "").strip().split("\n")[0],
+        "responses": {"200": {"description": "OK"}},
+    }
+    if secured:
+        op["security"] = [{"adminToken": []}]
+        op["responses"].update({"401": {"description": "No valid admin token"}, "403": {"description": "Token without rights here"}})
+    if "{consultation}" in path:
+        op["parameters"] = [{"name": "consultation", "in": "path", "required": True, "schema": {"type": "string"}}]
+    if method == "POST":
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}
+        op["responses"].update({"400": {"description": "The file is malformed; the message names the row or field"}, "422": {"description": "The procedure refused an entry"}})
+    return op
+
+
+def _openapi() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, handler in ROUTES:
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, handler)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "vcc: virtual consultation service", "version": "1"},
+        "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+OPENAPI = _openapi()

@@ -1,0 +1,18 @@
+"""Prometheus metrics of one process (served at /metrics)."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+CONNECTIONS = Gauge("vcc_connections", "Connected socket.io clients", registry=REGISTRY)
+COMMANDS = Counter("vcc_commands_total", "Commands handled, by type and outcome (ok or an error code)", ["type", "outcome"], registry=REGISTRY)
+COMMAND_SECONDS = Histogram(
+    "vcc_command_seconds", "Time from receiving a command to its answer (decide, durable append, apply)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=REGISTRY,
+)
+EVENTS_APPENDED = Counter("vcc_events_appended_total", "Events made durable in the store by this node", registry=REGISTRY)
+FANOUT_SECONDS = Histogram(
+    "vcc_fanout_seconds", "Time to write one event batch to every local connection",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1), registry=REGISTRY,
+)
+CLIENTS_DROPPED = Counter("vcc_clients_dropped_total", "Connections closed because they could not keep up", registry=REGISTRY)

@@ -1,0 +1,1 @@
+"""Reports: folds over the consultation's events, rendered for people."""

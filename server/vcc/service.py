@@ -1,0 +1,317 @@
+"""The service: each consultation's folded state in memory, and commands
+executed as decide -> durable append -> apply -> publish.
+
+Theory of operation
+-------------------
+A ``Runtime`` owns one consultation on this node. Commands are serialised by
+a lock; each is decided against the state at ``seq``, appended with
+``expected_seq=seq`` and applied once durable, so an acknowledged command is
+in the log. If another node appended first the store says so
+(``ConcurrencyConflict``): the runtime catches up and decides again — no
+leader is needed. Events appended elsewhere arrive through the store's
+subscription and are applied in sequence; ``_ingest`` ignores what is
+already applied, so the local path and the subscription can race safely.
+
+Every command id is recorded with its events in the same atomic append
+(``actor:id``), so a retry, even on another node, returns the first answer
+and is never applied twice. Rejections change nothing and are remembered
+only in memory.
+
+Time-driven rules are the core's deadlines: after every change the runtime
+sets one timer for ``next_deadline`` and sends a ``Tick`` when it falls due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from vcc_protocol import commands as c
+from vcc_protocol.events import Event, decode_event, encode_event
+from vcc_protocol.vocabulary import SYSTEM_ACTOR
+
+from . import metrics
+from .core import ConsultationState, Rejected, apply, decide, next_deadline
+from .store.base import ConcurrencyConflict, DuplicateCommand, EventStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Clock = Callable[[], int]
+
+#: How far behind a reconnecting client may be and still get the missed events rather than a snapshot.
+REPLAY_LIMIT = 2_000
+MAX_ATTEMPTS = 20
+SNAPSHOT_EVERY = 2_000
+#: Answers that say nothing happened *yet*: a retry with the same id must be tried again.
+TRANSIENT = frozenset({"unavailable", "conflict", "internal_error"})
+_state_decoder = msgspec.msgpack.Decoder(ConsultationState)
+
+
+def wall_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def ok(seq: int) -> Ack:
+    return {"ok": True, "seq": seq}
+
+
+def error(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events first..last of a consultation, in order."""
+
+    consultation: str
+    epoch: str
+    first: int
+    last: int
+    events: list[Event]
+
+
+Listener = Callable[[Batch], None]
+
+
+class Runtime:
+    """One consultation on this node. Create with ``await Runtime.load(...)``."""
+
+    def __init__(self, store: EventStore, consultation: str, clock: Clock) -> None:
+        self.store = store
+        self.consultation = consultation
+        self.clock = clock
+        self.state = ConsultationState()
+        self.seq = 0
+        self.epoch = ""
+        self._lock = asyncio.Lock()
+        self._answers: OrderedDict[str, Ack] = OrderedDict()
+        self._recent: deque[tuple[int, Event]] = deque(maxlen=REPLAY_LIMIT)
+        self._listeners: list[Listener] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._snapshot_seq = 0
+        self._subscription: Any = None
+
+    @classmethod
+    async def load(cls, store: EventStore, consultation: str, clock: Clock = wall_clock) -> Runtime:
+        """Rebuild the state from the latest snapshot and the events after it, then follow the log."""
+        runtime = cls(store, consultation, clock)
+        snapshot = await store.load_snapshot(consultation)
+        if snapshot is not None:
+            runtime.seq, data = snapshot
+            runtime.state = _state_decoder.decode(data)
+            runtime._snapshot_seq = runtime.seq
+        runtime._subscription = store.subscribe(consultation)
+        await runtime.catch_up()
+        runtime._spawn(runtime._follow())
+        runtime._schedule_tick()
+        return runtime
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._subscription is not None:
+            await self._subscription.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every new batch, synchronously and in order. Returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # --- commands ----------------------------------------------------------------------
+
+    async def execute(self, command: c.Command, actor: str) -> Ack:
+        """Decide, append durably, apply. Answers ``{ok, seq}`` or ``{ok: false, error}``."""
+        key = f"{actor}:{command.id}" if command.id else None
+        if key is not None and key in self._answers:
+            return self._answers[key]
+        started = time.perf_counter()
+        async with self._lock:
+            answer = await self._execute_locked(command, actor, key)
+        if key is not None and (answer["ok"] or answer["error"]["code"] not in TRANSIENT):
+            self._remember(key, answer)
+        kind = command.__struct_config__.tag
+        metrics.COMMANDS.labels(kind, "ok" if answer["ok"] else answer["error"]["code"]).inc()
+        metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
+        return answer
+
+    async def _execute_locked(self, command: c.Command, actor: str, key: str | None) -> Ack:
+        if key is not None and key in self._answers:
+            return self._answers[key]
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                events = decide(self.state, command, actor, self.clock())
+            except Rejected as rejection:
+                return error(rejection.code, rejection.message)
+            if not events:
+                return ok(self.seq)
+            expected = self.seq
+            try:
+                last = await self.store.append(self.consultation, expected, [encode_event(e) for e in events], command_id=key)
+            except ConcurrencyConflict:
+                await self.catch_up()
+                continue
+            except DuplicateCommand as duplicate:
+                await self.catch_up()
+                return ok(duplicate.last_seq)
+            except StoreUnavailable as exc:
+                return error("unavailable", f"The event store is unavailable ({exc}); nothing was changed. Try again shortly.")
+            metrics.EVENTS_APPENDED.inc(len(events))
+            self._ingest(expected + 1, events)
+            return ok(last)
+        return error("conflict", "The consultation kept changing while this command was retried; try again.")
+
+    def _remember(self, key: str, answer: Ack) -> None:
+        self._answers[key] = answer
+        if len(self._answers) > 50_000:
+            self._answers.popitem(last=False)
+
+    # --- following the log -------------------------------------------------------------
+
+    async def catch_up(self) -> None:
+        """Apply every event in the store after ``seq``."""
+        head = await self.store.head(self.consultation)
+        self.epoch = head.epoch
+        while self.seq < head.seq:
+            rows = await self.store.read(self.consultation, self.seq, limit=10_000)
+            if not rows:
+                break
+            for seq, data in rows:
+                self._ingest(seq, [decode_event(data)])
+
+    async def _follow(self) -> None:
+        async for seq, data in self._subscription:
+            if seq <= self.seq:
+                continue
+            if seq == self.seq + 1:
+                if not self.epoch:
+                    self.epoch = (await self.store.head(self.consultation)).epoch
+                self._ingest(seq, [decode_event(data)])
+            else:
+                await self.catch_up()
+
+    def _ingest(self, first: int, events: list[Event]) -> None:
+        """Apply events first.. if they are the next ones; skip what is already applied."""
+        skip = self.seq + 1 - first
+        if skip < 0:
+            raise RuntimeError(f"gap in {self.consultation}: have {self.seq}, got {first}")
+        events = events[skip:]
+        if not events:
+            return
+        first = self.seq + 1
+        for offset, event in enumerate(events):
+            apply(self.state, event)
+            self._recent.append((first + offset, event))
+        self.seq = first + len(events) - 1
+        batch = Batch(self.consultation, self.epoch, first, self.seq, events)
+        for listener in list(self._listeners):
+            try:
+                listener(batch)
+            except Exception:
+                log.exception("a batch listener failed")
+        self._schedule_tick()
+        if self.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
+            self._snapshot_seq = self.seq
+            self._spawn(self._save_snapshot(self.seq, msgspec.msgpack.encode(self.state)))
+
+    async def _save_snapshot(self, seq: int, data: bytes) -> None:
+        try:
+            await self.store.save_snapshot(self.consultation, seq, data)
+        except StoreUnavailable:
+            log.warning("snapshot of %s at %d not saved: store unavailable", self.consultation, seq)
+
+    def events_after(self, seq: int) -> list[tuple[int, Event]] | None:
+        """The events after ``seq`` from memory, or None when they are not all there (send a snapshot)."""
+        if seq == self.seq:
+            return []
+        if seq > self.seq or not self._recent or self._recent[0][0] > seq + 1:
+            return None
+        start = seq + 1 - self._recent[0][0]
+        return list(self._recent)[start:]
+
+    # --- the clock ---------------------------------------------------------------------
+
+    def _schedule_tick(self) -> None:
+        deadline = next_deadline(self.state)
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max((deadline - self.clock()) / 1000, 0)
+        self._timer = loop.call_later(delay, self._fire_tick)
+
+    def _fire_tick(self) -> None:
+        self._timer, self._timer_at = None, None
+        self._spawn(self._tick())
+
+    async def _tick(self) -> None:
+        answer = await self.execute(c.Tick(), SYSTEM_ACTOR)
+        if not answer["ok"]:
+            # The store is down: try again shortly rather than lose the slot end.
+            log.warning("tick of %s failed: %s", self.consultation, answer["error"]["message"])
+            asyncio.get_running_loop().call_later(1.0, self._fire_tick)
+        else:
+            self._schedule_tick()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class Service:
+    """The consultations this node serves, loaded on first use."""
+
+    def __init__(self, store: EventStore, clock: Clock = wall_clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._runtimes: dict[str, Runtime] = {}
+        self._loading: dict[str, asyncio.Future[Runtime]] = {}
+
+    async def runtime(self, consultation: str) -> Runtime:
+        if consultation in self._runtimes:
+            return self._runtimes[consultation]
+        if consultation not in self._loading:
+            self._loading[consultation] = asyncio.ensure_future(Runtime.load(self.store, consultation, self.clock))
+        try:
+            runtime = await asyncio.shield(self._loading[consultation])
+        finally:
+            self._loading.pop(consultation, None)
+        self._runtimes.setdefault(consultation, runtime)
+        return self._runtimes[consultation]
+
+    async def consultations(self) -> list[str]:
+        return sorted(await self.store.streams())
+
+    async def execute_all(self, consultation: str, commands: list[c.Command], actor: str) -> list[Ack]:
+        """Run commands in order, stopping at the first refusal (its answer is last)."""
+        runtime = await self.runtime(consultation)
+        answers = []
+        for command in commands:
+            answer = await runtime.execute(command, actor)
+            answers.append(answer)
+            if not answer["ok"]:
+                break
+        return answers
+
+    async def close(self) -> None:
+        for runtime in self._runtimes.values():
+            await runtime.close()
+        self._runtimes.clear()
