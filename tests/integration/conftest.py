@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from vcc.app import create_app
+from vcc.app import GATEWAY, create_app
+from vcc.gateway.socket_api import Gateway
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.http_api import SECRET, SERVICE
@@ -28,6 +29,7 @@ class Node:
     server: TestServer
     service: Service
     secret: bytes
+    gateway: Gateway
 
     @property
     def url(self) -> str:
@@ -55,7 +57,6 @@ NodeFactory = Callable[..., Awaitable[Node]]
 async def make_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     """Start nodes (optionally with a shifted clock) holding the live test consultation."""
     started: list[TestServer] = []
-    clients: list[ConsultationClient] = []
 
     async def make(*, clock: Callable[[], int] | None = None, commands: list | None = None, tail_ms: int = 4_000) -> Node:
         now_clock = clock or (lambda: time.time_ns() // 1_000_000)
@@ -63,15 +64,13 @@ async def make_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         started.append(server)
-        node = Node(server, app[SERVICE], app[SECRET])
+        node = Node(server, app[SERVICE], app[SECRET], app[GATEWAY])
         setup = commands if commands is not None else live_commands(now_clock(), tail_ms=tail_ms)
         answers = await node.service.execute_all(CONSULTATION, setup, ADMIN_ACTOR)
         assert answers[-1]["ok"], answers[-1]
         return node
 
     yield make
-    for client in clients:
-        await client.close()
     for server in started:
         await server.close()
 

@@ -2,7 +2,7 @@
 
 Messages (see docs/protocol.md; all msgpack):
 - connect ``auth``: ``{token, last_seq?, epoch?}``; a refused connection gets
-  ``{code: "unauthorized", message}`` the browser shows.
+  ``{message, data: {code: "unauthorized", message}}`` the browser shows.
 - server -> client ``welcome`` ``{protocol, participant, role, audience, consultation, seq, epoch, server_time}``,
   then either ``snapshot`` ``{epoch, seq, state, resync}`` or the missed
   ``events``; then ``events`` batches ``{epoch, first, last, ts, events}`` as
@@ -87,6 +87,11 @@ class Session:
     bucket: TokenBucket
     connected_at: float = field(default_factory=time.time)
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def _refused(message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """The browser gets an Error whose ``message`` is this sentence and whose ``data.code`` is "unauthorized"."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": "unauthorized", "message": message})
 
 
 def group(consultation: str, audience: str) -> str:
@@ -193,16 +198,14 @@ class Gateway:
         try:
             claims = verify(self.secret, auth.get("token"), now)
         except TokenRefused as refused:
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": str(refused)}) from None
+            raise _refused(str(refused)) from None
         runtime = await self.service.runtime(claims.consultation)
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
         else:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
-                raise socketio.exceptions.ConnectionRefusedError(
-                    {"code": "unauthorized", "message": "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link."}
-                )
+                raise _refused("This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
             actor, role = participant.id, participant.role
         audience = audience_of(role)
         session = Session(sid, actor, role, audience, runtime, TokenBucket(RATE_PER_SECOND, RATE_BURST))
