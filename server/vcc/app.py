@@ -31,17 +31,21 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[SERVICE] = service
     app[SECRET] = secret
-    app[BASE_URL] = config.base_url()
+    app[BASE_URL] = (config.public_url or "").rstrip("/")
     gateway = Gateway(service, secret, origins=config.origins or None)
     app[GATEWAY] = gateway
     gateway.attach(app)
     add_routes(app)
     _add_client(app)
 
+    async def goodbye(_: web.Application) -> None:
+        await gateway.close_connections()
+
     async def close(_: web.Application) -> None:
         await service.close()
         await store.close()
 
+    app.on_shutdown.append(goodbye)
     app.on_cleanup.append(close)
     return app
 

@@ -223,7 +223,7 @@ def serve(args: argparse.Namespace) -> None:
             await _announce(app, config)
         return app
 
-    web.run_app(build(), host=config.host, port=config.port, print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True), access_log=None)
+    web.run_app(build(), host=config.host, port=config.port, print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True), access_log=None, shutdown_timeout=3)
 
 
 async def _build_demo(app: web.Application, config: Config) -> None:

@@ -157,7 +157,9 @@ async def _existing(request: web.Request) -> Any:
 async def join_links(request: web.Request) -> web.Response:
     """Join links of every participant, as JSON or CSV (?format=csv)."""
     runtime = await _existing(request)
-    found = links.join_links(runtime.state, runtime.consultation, request.app[SECRET], request.app[BASE_URL], request.app[SERVICE].clock())
+    # Without a configured public address, links use the address the secretariat reached us at.
+    base = request.app[BASE_URL] or str(request.url.origin())
+    found = links.join_links(runtime.state, runtime.consultation, request.app[SECRET], base, request.app[SERVICE].clock())
     if request.query.get("format") == "csv":
         return web.Response(text=links.to_csv(found), content_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-links.csv"'})
     return web.json_response({"links": [msgspec.to_builtins(link) for link in found]})

@@ -132,9 +132,10 @@ def plan_items(items: list[tuple[int, int, bool]], days: int, slot_minutes: int)
     day, used, overflow = 0, 0, 0
     for block in blocks:
         need = sum(m for _, m in block)
-        if used + need > slot_minutes:
+        if need <= slot_minutes and used + need > slot_minutes:
             day, used = day + 1, 0
         if day >= days or need > slot_minutes:
+            # (A block longer than a slot fits no day: it must not end the current one.)
             unplaced.extend(n for n, _ in block)
             overflow += need
             continue
@@ -207,7 +208,7 @@ def _agenda_planned(state: ConsultationState, ev: e.AgendaPlanned) -> None:
 
 
 DECIDERS = {
-    c.OpenSitting: open_sitting,
+    # c.OpenSitting is registered by ``deadlines``, which closes a stale sitting first.
     c.TakeUpItem: take_up_item,
     c.SetItemMinutes: set_item_minutes,
     c.SetSpeakingLimit: set_speaking_limit,

@@ -13,7 +13,8 @@ from vcc_protocol import events as e
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
 from .actors import Actor
-from .clock import require_open_sitting
+from . import clock
+from .clock import require_open_sitting, sitting_is_open
 from .floor import end_of_floor, speech_ended
 from .state import ConsultationState
 
@@ -26,6 +27,26 @@ def close_sitting(state: ConsultationState, cmd: c.CloseSitting, actor: Actor, n
     return [*end_of_floor(state, actor.id, now, "ended_by_chair"), e.SittingClosed(at=now, actor=actor.id, day=day, reason="chair")]
 
 
+def slot_end(state: ConsultationState, now: int) -> list[e.Event]:
+    """Rule: the slot is strictly kept; at its end the running speech is cut
+    (its duration counted to the slot end, never beyond) and the sitting closes."""
+    sitting = state.sitting
+    assert sitting is not None
+    return [
+        *end_of_floor(state, SYSTEM_ACTOR, now, "slot_end", at_most=sitting.ends_at),
+        e.SittingClosed(at=now, actor=SYSTEM_ACTOR, day=sitting.day, reason="slot_end"),
+    ]
+
+
+def open_sitting(state: ConsultationState, cmd: c.OpenSitting, actor: Actor, now: int) -> list[e.Event]:
+    """``clock.open_sitting``, after closing a sitting whose slot has ended
+    without the shell's tick (a shell that was down): the closing the tick
+    would have made comes first, so no sitting and no speech run on unclosed."""
+    opened = clock.open_sitting(state, cmd, actor, now)
+    stale = state.sitting is not None and not sitting_is_open(state, now)
+    return [*slot_end(state, now), *opened] if stale else opened
+
+
 def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[e.Event]:
     if not state.created:
         return []
@@ -34,9 +55,7 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
         events.append(e.InterpretationTailEnded(at=now, actor=SYSTEM_ACTOR, reason="elapsed"))
     sitting, speech = state.sitting, state.speech
     if sitting is not None and now >= sitting.ends_at:
-        # Rule: the slot is strictly kept; the running speech is cut by the slot end.
-        events += end_of_floor(state, SYSTEM_ACTOR, now, "slot_end", at_most=sitting.ends_at)
-        events.append(e.SittingClosed(at=now, actor=SYSTEM_ACTOR, day=sitting.day, reason="slot_end"))
+        events += slot_end(state, now)
     elif speech is not None and not speech.warned and now >= speech.started_at + speech.limit_ms:
         events.append(e.SpeakingTimeExceeded(at=now, actor=SYSTEM_ACTOR, participant=speech.participant, delegation=speech.delegation, limit_ms=speech.limit_ms))
         if state.settings.auto_cut:
@@ -62,5 +81,5 @@ def next_deadline(state: ConsultationState) -> int | None:
     return min(candidates) if candidates else None
 
 
-DECIDERS = {c.CloseSitting: close_sitting, c.Tick: tick}
+DECIDERS = {c.OpenSitting: open_sitting, c.CloseSitting: close_sitting, c.Tick: tick}
 APPLIERS: dict = {}

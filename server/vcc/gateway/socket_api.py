@@ -187,6 +187,16 @@ class Gateway:
     def attach(self, app: Any) -> None:
         self.sio.attach(app)
 
+    async def close_connections(self) -> None:
+        """Close every connection without a socket.io goodbye, so clients reconnect
+        (to this node after a restart, or to another behind the proxy)."""
+        for sid in list(self.sessions):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None:
+                await socket.close(wait=False, abort=True)
+        await self.sio.shutdown()
+
     def publisher(self, runtime: Runtime) -> Publisher:
         if runtime.consultation not in self._publishers:
             self._publishers[runtime.consultation] = Publisher(runtime, self.fanout)

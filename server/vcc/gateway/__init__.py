@@ -1,0 +1,1 @@
+"""The socket.io gateway: python-socketio on aiohttp, with our own broadcast path (``fanout``)."""

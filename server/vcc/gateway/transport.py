@@ -1,0 +1,208 @@
+"""engineio's aiohttp websocket driver, replaced for one server: no deflate, a reachable transport.
+
+Theory of operation
+-------------------
+engineio (``async_mode='aiohttp'``) opens a websocket by calling
+``server._async['websocket'](handler, server)`` and awaiting the result with the
+request environ. The object it gets back is a thin wrapper around aiohttp's
+``WebSocketResponse`` with four methods (``__call__``, ``send``, ``wait``,
+``close``); engineio's per-connection writer task pulls packets from the
+socket's queue and calls ``send`` for each. :class:`WebSocketLink` is that
+wrapper, written for the fan-out path:
+
+* **No permessage-deflate.** The stock wrapper builds
+  ``WebSocketResponse()`` with aiohttp's default ``compress=True``, so every
+  browser negotiates deflate and gets its own zlib stream (30% more CPU per
+  delivery, 70-300 KiB of memory per connection, and no frame can be shared
+  between connections). Here the response is built with ``compress=False``,
+  so the handshake answers without ``Sec-WebSocket-Extensions``.
+* **The transport is reachable.** Each open link is registered in a
+  :class:`WebSocketLinks` by engine.io session id, with its asyncio transport,
+  so :class:`vcc.gateway.fanout.Fanout` can write one pre-built frame to
+  every connection without a task or a queue wake-up per client.
+* **``send`` never suspends.** It builds the frame and writes it to the
+  transport synchronously, like every other writer of this connection (the
+  fan-out, aiohttp's own pong and close frames): every frame reaches the
+  transport whole, and a batch the engineio writer took from the queue is
+  written in one go, with no await between its packets. That is what lets the
+  fan-out decide, by looking at the queue alone, whether a direct write would
+  overtake anything (see ``fanout.py``). The price is that this path does not
+  wait for the peer to drain; the per-connection bound is enforced by the
+  fan-out against the whole unsent backlog of the connection, whichever path
+  wrote it.
+
+Why the driver is swapped this way: engineio picks its driver by importing
+``engineio.async_drivers.<async_mode>``, so a custom ``async_mode`` would mean
+injecting a module into engineio's package (a process-wide patch), and a
+``socketio.AsyncServer`` subclass would force every caller to build our class
+and still end up setting the same table. :func:`install` instead replaces one
+entry in *this* server's driver table, on a copy (the table engineio holds is
+the driver module's own dict, shared by every server in the process), so other
+servers, including test clients in the same process, are untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import struct
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import socketio
+from aiohttp import web
+from engineio.async_socket import AsyncSocket
+
+_OP_TEXT = 0x81  # FIN + text opcode
+_OP_BINARY = 0x82  # FIN + binary opcode
+_LEN16 = struct.Struct("!BBH").pack
+_LEN64 = struct.Struct("!BBQ").pack
+
+
+def ws_frame(message: bytes | str) -> bytes:
+    """Encode one unmasked, uncompressed server-to-client websocket frame.
+
+    ``bytes`` become a binary frame (an engine.io binary MESSAGE packet, which
+    is what a msgpack socket.io packet is), ``str`` a text frame. The result
+    can be written as is to any number of connections that did not negotiate
+    an extension.
+    """
+    if isinstance(message, str):
+        payload = message.encode("utf-8")
+        first = _OP_TEXT
+    else:
+        payload = bytes(message)
+        first = _OP_BINARY
+    size = len(payload)
+    if size < 126:
+        header = bytes((first, size))
+    elif size < 65536:
+        header = _LEN16(first, 126, size)
+    else:
+        header = _LEN64(first, 127, size)
+    return header + payload
+
+
+class WebSocketLinks:
+    """The open websocket links of one engineio server, by engine.io session id.
+
+    A link is registered once its websocket handshake is done and removed when
+    engineio's handler for it returns. During a polling-to-websocket upgrade
+    the link exists before the engine.io socket is ``upgraded``; callers must
+    check ``socket.upgraded`` before writing to it.
+    """
+
+    def __init__(self) -> None:
+        self._by_eio_sid: dict[str, WebSocketLink] = {}
+        #: Read-only view for hot loops (a dict ``get`` without a method hop).
+        self.by_eio_sid: Mapping[str, WebSocketLink] = self._by_eio_sid
+
+    def __len__(self) -> int:
+        return len(self._by_eio_sid)
+
+    def get(self, eio_sid: str) -> WebSocketLink | None:
+        return self._by_eio_sid.get(eio_sid)
+
+    def _add(self, link: WebSocketLink) -> None:
+        self._by_eio_sid[link.eio_sid] = link
+
+    def _discard(self, link: WebSocketLink) -> None:
+        # A failed upgrade attempt may be followed by another one for the same
+        # session: only remove the entry if it is still this link.
+        if self._by_eio_sid.get(link.eio_sid) is link:
+            del self._by_eio_sid[link.eio_sid]
+
+
+class WebSocketLink:
+    """engineio websocket driver object for aiohttp, without deflate, with its transport exposed.
+
+    Implements the interface engineio's ``AsyncSocket._websocket_handler``
+    expects from a driver (see ``engineio/async_drivers/aiohttp.py``).
+    Attributes valid once the link is registered: ``eio_sid``, ``socket`` (the
+    engineio ``AsyncSocket``), ``ws`` (the aiohttp ``WebSocketResponse``) and
+    ``transport`` (its asyncio transport).
+    """
+
+    __slots__ = ("handler", "server", "links", "environ", "ws", "transport", "socket", "eio_sid", "__weakref__")
+
+    def __init__(self, handler: Callable[[WebSocketLink], Any], server: Any, *, links: WebSocketLinks) -> None:
+        self.handler = handler
+        self.server = server
+        self.links = links
+        self.environ: dict[str, Any] | None = None
+        self.ws: web.WebSocketResponse | None = None
+        self.transport: asyncio.Transport | None = None
+        # engineio passes its socket's bound ``_websocket_handler``; the socket
+        # is the only way to learn the session id of a fresh websocket
+        # connection (it is generated server-side, not in the query string).
+        sock = getattr(handler, "__self__", None)
+        if not isinstance(sock, AsyncSocket):
+            raise TypeError("engineio did not pass an AsyncSocket's bound handler; unsupported engineio version")
+        self.socket: AsyncSocket = sock
+        self.eio_sid: str = sock.sid
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request: web.Request = environ["aiohttp.request"]
+        self.environ = environ
+        ws = web.WebSocketResponse(compress=False, max_msg_size=self.server.max_http_buffer_size)
+        await ws.prepare(request)
+        self.ws = ws
+        transport = request.transport
+        if transport is None:
+            # The peer went away during the handshake; the handler will see
+            # the closed connection at its first read and clean up.
+            await self.handler(self)
+            return ws
+        self.transport = transport  # type: ignore[assignment]
+        self.links._add(self)
+        try:
+            await self.handler(self)
+        finally:
+            self.links._discard(self)
+        return ws
+
+    @property
+    def writable(self) -> bool:
+        """True while frames may be written (no close frame sent, transport open)."""
+        ws, transport = self.ws, self.transport
+        return ws is not None and transport is not None and not ws.closed and not transport.is_closing()
+
+    def write_frame(self, frame: bytes) -> None:
+        """Write one complete, pre-encoded frame; raise ``ConnectionResetError`` if closed."""
+        if not self.writable:
+            raise ConnectionResetError("websocket is closing")
+        self.transport.write(frame)  # type: ignore[union-attr]
+
+    async def send(self, message: bytes | str) -> None:
+        """Called by engineio's writer task; writes synchronously and never suspends (see module doc)."""
+        self.write_frame(ws_frame(message))
+
+    async def wait(self) -> bytes | str:
+        """Return the next data message; raise ``OSError`` once the websocket is closed."""
+        msg = await self.ws.receive()  # type: ignore[union-attr]
+        if not isinstance(msg.data, (bytes, str)):
+            raise OSError("websocket closed")
+        return msg.data
+
+    async def close(self) -> None:
+        await self.ws.close()  # type: ignore[union-attr]
+
+
+def install(sio: socketio.AsyncServer) -> WebSocketLinks:
+    """Make ``sio`` open its websockets with :class:`WebSocketLink`; return the link registry.
+
+    Idempotent: a second call for the same server returns the same registry.
+    Connections opened before the call keep the stock driver and simply have
+    no link (the fan-out serves them through engineio's queue). Only
+    ``async_mode='aiohttp'`` is supported.
+    """
+    eio = sio.eio
+    if eio.async_mode != "aiohttp":
+        raise ValueError(f"the fan-out needs async_mode='aiohttp', this server uses {eio.async_mode!r}")
+    current = eio._async["websocket"]
+    if isinstance(current, functools.partial) and current.func is WebSocketLink:
+        links: WebSocketLinks = current.keywords["links"]
+        return links
+    links = WebSocketLinks()
+    eio._async = {**eio._async, "websocket": functools.partial(WebSocketLink, links=links)}
+    return links

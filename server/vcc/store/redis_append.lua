@@ -1,0 +1,58 @@
+-- Append events to one stream atomically (modelled on Centrifugo's
+-- broker_history_add_stream.lua, without its MAXLEN/EXPIRE: our log is the
+-- source of truth and is never trimmed).
+--
+-- KEYS[1] meta hash {epoch, seq}    KEYS[2] log stream    KEYS[3] commands hash
+-- ARGV[1] expected seq              ARGV[2] epoch to use if the stream is new
+-- ARGV[3] command id or ''          ARGV[4] pub/sub channel
+-- ARGV[5..] the events
+--
+-- Returns {'ok', last_seq} | {'dup', 'first:last'} | {'conflict', epoch, seq}.
+--
+-- Redis does not roll a script back when it fails half-way, so every check
+-- comes before the first write. The epoch candidate comes from the caller
+-- because a script must not generate randomness.
+
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local epoch = meta[1]
+local seq = tonumber(meta[2]) or 0
+local command_id = ARGV[3]
+
+-- The command check comes first: a retry whose reply was lost must be
+-- recognised as done even if the stream has moved on since.
+if command_id ~= '' then
+  local done = redis.call('HGET', KEYS[3], command_id)
+  if done then
+    return {'dup', done}
+  end
+end
+
+if seq ~= tonumber(ARGV[1]) then
+  return {'conflict', epoch or '', seq}
+end
+
+if not epoch then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    return redis.error_reply('vcc: ' .. KEYS[2] .. ' exists without its meta hash ' .. KEYS[1] ..
+      '; restore both from the same backup')
+  end
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[2])
+end
+
+local first = seq + 1
+local events = {}
+for i = 5, #ARGV do
+  seq = seq + 1
+  -- An explicit ID makes the stream ID equal the seq; XADD would also refuse
+  -- an ID at or below the top one, a second guard against a lost check.
+  redis.call('XADD', KEYS[2], string.format('%d-1', seq), 'd', ARGV[i])
+  events[#events + 1] = ARGV[i]
+end
+
+redis.call('HSET', KEYS[1], 'seq', seq)
+if command_id ~= '' then
+  redis.call('HSET', KEYS[3], command_id, string.format('%d:%d', first, seq))
+end
+-- Inside the script, so publish order equals log order across all writers.
+redis.call('PUBLISH', ARGV[4], cmsgpack.pack({first, events}))
+return {'ok', seq}

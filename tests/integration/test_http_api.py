@@ -1,0 +1,66 @@
+"""The HTTP API: health, readiness, metrics, the secretariat's endpoints, OpenAPI."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from vcc import importers
+from vcc.http_api import OPENAPI
+
+
+async def test_health_readiness_and_metrics(node, clients) -> None:
+    await clients("presiding-vice-chair")
+    async with aiohttp.ClientSession() as http:
+        assert (await (await http.get(f"{node.url}/healthz")).json()) == {"status": "ok"}
+        assert (await (await http.get(f"{node.url}/readyz")).json()) == {"status": "ready"}
+        text = await (await http.get(f"{node.url}/metrics")).text()
+    for name in ("vcc_connections", "vcc_commands_total", "vcc_command_seconds_bucket", "vcc_events_appended_total", "vcc_fanout_seconds_bucket"):
+        assert name in text
+
+
+async def test_secretariat_endpoints_need_the_admin_token(node) -> None:
+    async with aiohttp.ClientSession() as http:
+        for path in ("/api/consultations", "/api/consultations/test/links", "/api/consultations/test/snapshot"):
+            answer = await http.get(f"{node.url}{path}")
+            assert answer.status == 401 and (await answer.json())["error"]["code"] == "unauthorized"
+        delegate = {"Authorization": f"Bearer {node.token('argentina-delegate-1')}"}
+        assert (await http.get(f"{node.url}/api/consultations/test/links", headers=delegate)).status == 403
+
+
+async def test_create_import_links_snapshot_and_report(node) -> None:
+    admin = {"Authorization": f"Bearer {node.admin_token()}"}
+    agenda = importers.example("c21-vcc1-agenda.json")
+    async with aiohttp.ClientSession(headers=admin) as http:
+        created = await http.post(f"{node.url}/api/consultations?id=test", data=agenda, headers={"Content-Type": "application/json"})
+        assert created.status == 422 and (await created.json())["error"]["code"] == "already_exists"
+        roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
+        bad = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Nowhere,planet,A,,true,N 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        assert bad.status == 400 and "row 2, column delegation_class" in (await bad.json())["error"]["message"]
+        fourth = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        assert fourth.status == 422 and (await fourth.json())["error"]["code"] == "sector_full"
+        ok = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        assert ok.status == 200 and (await ok.json())["imported"] == 2
+        items = await http.post(f"{node.url}/api/consultations/test/agenda", data="number,code,title,documents,package,minutes\n200,ADM 99,A new item,C21/99;C21/100,false,10\n", headers={"Content-Type": "text/csv"})
+        assert items.status == 200
+        links = (await (await http.get(f"{node.url}/api/consultations/test/links")).json())["links"]
+        assert any(l["participant"] == "iceland-delegate-1" and l["url"].startswith(f"{node.url}/join#t=") for l in links)
+        csv_text = await (await http.get(f"{node.url}/api/consultations/test/links?format=csv")).text()
+        assert csv_text.startswith("participant,name,role,delegation,delegation_class,url")
+        snap = await (await http.get(f"{node.url}/api/consultations/test/snapshot")).json()
+        assert snap["state"]["items"]["200"]["documents"] == ["C21/99", "C21/100"]
+        report = await (await http.get(f"{node.url}/api/consultations/test/reports/conclusions")).text()
+        assert report.startswith("# Report of proposed conclusions") and "takes no decisions" in report
+        html = await (await http.get(f"{node.url}/api/consultations/test/reports/conclusions?format=html")).text()
+        assert html.startswith("<!doctype html>") and "Item 200" in html
+
+
+async def test_the_openapi_document_matches_the_routes(node) -> None:
+    served = {
+        (route.method, route.resource.canonical)
+        for route in node.server.app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith(("/api", "/healthz", "/readyz", "/metrics")) and route.method != "HEAD"
+    }
+    documented = {(method.upper(), path) for path, ops in OPENAPI["paths"].items() for method in ops}
+    assert served == documented
+    async with aiohttp.ClientSession() as http:
+        assert await (await http.get(f"{node.url}/api/openapi.json")).json() == OPENAPI
