@@ -12,7 +12,15 @@ from typing import Annotated
 import msgspec
 
 from ._base import Id, ItemNumber, LongText, ShortText, snake
-from .vocabulary import BlockKind, Channel, DelegationClass, ItemKind, Language, Role, Sector
+from .vocabulary import (
+    BlockKind,
+    Channel,
+    DelegationClass,
+    ItemKind,
+    Language,
+    Role,
+    Sector,
+)
 
 
 class Command(

@@ -10,7 +10,8 @@ version with the functions registered in ``UPCASTERS`` before validating it,
 so a stored log never has to be rewritten.
 """
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import msgspec
 

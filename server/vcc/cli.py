@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import demo, importers, links
@@ -188,7 +187,7 @@ async def print_links(args: argparse.Namespace) -> None:
         if args.format == "csv":
             text = links.to_csv(found)
         else:
-            text = "\n".join(f"{l.role:16} {l.name:45} {l.url}" for l in found)
+            text = "\n".join(f"{link.role:16} {link.name:45} {link.url}" for link in found)
             text += f"\n\nSecretariat admin token (Authorization: Bearer ...): {links.admin_token(consultation, secret, wall_clock())}\n"
         if args.output:
             args.output.write_text(text, encoding="utf-8")

@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 import socketio
-
 from vcc_protocol.events import Event, EventUnion
 
 from .core import ConsultationState, apply

@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 

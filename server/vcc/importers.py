@@ -13,7 +13,6 @@ from importlib import resources
 from typing import Any
 
 import msgspec
-
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import DELEGATION_CLASSES, LANGUAGES, SECTORS
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol import events as ev
 from vcc_protocol.commands import COMMAND_TYPES, Command

@@ -32,14 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-
 from vcc_protocol import commands as c
 from vcc_protocol.events import Event, decode_event, encode_event
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
 from . import metrics
 from .core import ConsultationState, Rejected, apply, decide, next_deadline
-from .store.base import ConcurrencyConflict, DuplicateCommand, EventStore, StoreUnavailable
+from .store.base import (
+    ConcurrencyConflict,
+    DuplicateCommand,
+    EventStore,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-
 from vcc.app import GATEWAY, create_app
-from vcc.gateway.socket_api import Gateway
 from vcc.client import ConsultationClient
 from vcc.config import Config
+from vcc.gateway.socket_api import Gateway
 from vcc.http_api import SECRET, SERVICE
 from vcc.service import Service
 from vcc.tokens import Claims, sign

@@ -8,11 +8,17 @@ import time
 
 import pytest
 import socketio
-
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER, SECRETARIAT, TECHNICAL
 from vcc.core.actors import PERMISSIONS
 from vcc.tokens import Claims, sign
 from vcc_protocol.commands import COMMAND_TYPES
+
+from tests.support.consultations import (
+    CHAIR,
+    COUNCIL,
+    INTERPRETER,
+    SECRETARIAT,
+    TECHNICAL,
+)
 
 
 async def raw_client(node, token: str | None):  # noqa: ANN001, ANN201

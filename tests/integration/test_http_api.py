@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aiohttp
-
 from vcc import importers
 from vcc.http_api import OPENAPI
 
@@ -43,7 +42,7 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
         items = await http.post(f"{node.url}/api/consultations/test/agenda", data="number,code,title,documents,package,minutes\n200,ADM 99,A new item,C21/99;C21/100,false,10\n", headers={"Content-Type": "text/csv"})
         assert items.status == 200
         links = (await (await http.get(f"{node.url}/api/consultations/test/links")).json())["links"]
-        assert any(l["participant"] == "iceland-delegate-1" and l["url"].startswith(f"{node.url}/join#t=") for l in links)
+        assert any(link["participant"] == "iceland-delegate-1" and link["url"].startswith(f"{node.url}/join#t=") for link in links)
         csv_text = await (await http.get(f"{node.url}/api/consultations/test/links?format=csv")).text()
         assert csv_text.startswith("participant,name,role,delegation,delegation_class,url")
         snap = await (await http.get(f"{node.url}/api/consultations/test/snapshot")).json()

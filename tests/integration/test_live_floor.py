@@ -6,7 +6,17 @@ import asyncio
 
 import msgspec
 
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, SECRETARIAT, SECTOR, TECHNICAL
+from tests.support.consultations import (
+    CHAIR,
+    COUNCIL,
+    FRENCH_SPEAKER,
+    INTERPRETER,
+    OBSERVER,
+    OBSERVER_STATE,
+    SECRETARIAT,
+    SECTOR,
+    TECHNICAL,
+)
 
 
 def queue_of(state) -> list[str]:  # noqa: ANN001

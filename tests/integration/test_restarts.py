@@ -8,9 +8,6 @@ import time
 from pathlib import Path
 
 import msgspec
-
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, live_commands
-from tests.support.process_node import ProcessNode
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.core.views import snapshot
@@ -19,6 +16,9 @@ from vcc.store import open_store
 from vcc.tokens import Claims, sign
 from vcc_protocol.events import ConnectionTestRecorded, decode_event
 from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, live_commands
+from tests.support.process_node import ProcessNode
 
 CONSULTATION = "test"
 

@@ -3,17 +3,16 @@ the slot end and the interpretation tail happen with nobody clicking."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
-
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
 from vcc import importers
 from vcc.core.views import snapshot
 from vcc_protocol import commands as c
+
+from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
 
 
 async def test_a_dropped_connection_resyncs_with_exactly_the_missed_events(node, clients) -> None:

@@ -4,7 +4,7 @@ of day they run at."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from vcc import importers
 from vcc_protocol import commands as c
@@ -12,7 +12,7 @@ from vcc_protocol import commands as c
 
 def midday_zone(now_ms: int) -> tuple[str, datetime]:
     """A fixed-offset IANA zone in which ``now`` is between 06:00 and 18:00, and the local time there."""
-    utc = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+    utc = datetime.fromtimestamp(now_ms / 1000, UTC)
     for hours in range(-12, 15):
         local = utc + timedelta(hours=hours)
         if 6 <= local.hour < 18:

@@ -18,7 +18,7 @@ from vcc_protocol.events import Allocation
 from .actors import Actor
 from .lookup import known_item
 from .rejections import Rejected
-from .state import ConsultationState, Item, Sitting
+from .state import ConsultationState, Sitting
 
 MINUTE = 60_000
 

@@ -12,8 +12,8 @@ from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
-from .actors import Actor
 from . import clock
+from .actors import Actor
 from .clock import require_open_sitting, sitting_is_open
 from .floor import end_of_floor, speech_ended
 from .state import ConsultationState

@@ -5,8 +5,8 @@ permission table, then hands the command to the area that owns its rules.
 ``apply`` hands an event to the area that owns its part of the state.
 """
 
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e

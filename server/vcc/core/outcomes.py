@@ -8,7 +8,7 @@ unless a council member pulls an item out; the majority for decision by
 correspondence is a swappable policy.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e

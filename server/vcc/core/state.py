@@ -7,7 +7,6 @@ under a second); ``decide`` never mutates it.
 """
 
 import msgspec
-
 from vcc_protocol.events import Allocation
 from vcc_protocol.vocabulary import LANGUAGES
 

@@ -9,7 +9,6 @@ place and the expected wait.
 from typing import Any
 
 import msgspec
-
 from vcc_protocol.events import ConnectionTestRecorded, HelpRequested, ParticipantAdded
 
 from .actors import STAFF_ROLES

@@ -31,7 +31,6 @@ from typing import Any
 import msgpack
 import msgspec
 import socketio
-
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
