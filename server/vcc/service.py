@@ -114,7 +114,7 @@ class Runtime:
             runtime.seq, data = snapshot
             runtime.state = _state_decoder.decode(data)
             runtime._snapshot_seq = runtime.seq
-        runtime._subscription = store.subscribe(consultation)
+        runtime._subscription = store.subscribe(consultation, after_seq=runtime.seq)
         await runtime.catch_up()
         runtime._spawn(runtime._follow())
         runtime._schedule_tick()
