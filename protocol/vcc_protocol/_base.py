@@ -1,7 +1,7 @@
 """Helpers shared by the message modules."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -16,3 +16,13 @@ ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
 ItemNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Millis = int
+
+
+class File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An uploaded document, as stored: its name, type, content hash, size and page count."""
+
+    name: Annotated[str, msgspec.Meta(max_length=200)]
+    kind: Literal["pdf", "docx"]
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, msgspec.Meta(ge=0)]
+    pages: Annotated[int, msgspec.Meta(ge=0)]

@@ -4,23 +4,28 @@ Every command is validated against these definitions before it reaches the
 core. The wire form is a map with ``type`` (the snake_case class name), ``id``
 (the client's command id, used to de-duplicate retries) and the fields below.
 Who may send each command is the core's permission table
-(``vcc.core.permissions``), documented in ``docs/protocol.md``.
+(``vcc.core.actors.PERMISSIONS``), documented in ``docs/protocol.md``.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from ._base import Id, ItemNumber, LongText, ShortText, snake
+from ._base import File, Id, ItemNumber, LongText, ShortText, snake
 from .vocabulary import (
     BlockKind,
     Channel,
     DelegationClass,
+    GroupingAnswer,
     ItemKind,
     Language,
     Role,
     Sector,
 )
+
+Group = Literal[1, 2]
+#: A local date and time in the consultation's time zone, e.g. "2021-03-12T23:59".
+LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")]
 
 
 class Command(
@@ -54,6 +59,8 @@ class CreateConsultation(Command):
     majority_policy: ShortText = "simple_majority_of_voting_council_members"
     #: Why the slot differs from the rules, shown to everyone (the demo shifts it).
     note: ShortText = ""
+    #: Last day for written contributions (Geneva time, until 23:59); default 14 days before the first day.
+    contributions_deadline: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
 
 class AddDelegation(Command):
@@ -102,6 +109,9 @@ class AddItem(Command):
     kind: ItemKind = "other"
     #: Estimated minutes for the time management plan.
     minutes: Annotated[int, msgspec.Meta(ge=1, le=600)] = 15
+    #: The secretariat's proposed group: 1 (urgent: on this consultation's agenda),
+    #: 2 (deferred to the in-person session), or none.
+    group: Group | None = 1
 
 
 class SetItemMinutes(Command):
@@ -280,6 +290,52 @@ class PointToCorrespondence(Command):
     item: ItemNumber
 
 
+# --- before the sitting: the agenda consultation and contributions ---------------------
+
+class OpenGrouping(Command):
+    """Circulate the items with the proposed grouping; council members answer until the deadline."""
+
+    #: Local time in the consultation's time zone (Geneva), e.g. "2021-03-12T23:59".
+    deadline: LocalTime
+
+
+class AnswerGrouping(Command):
+    """A council member agrees with an item's proposed group, or proposes the other group."""
+
+    item: ItemNumber
+    answer: GroupingAnswer
+
+
+class ProposeItem(Command):
+    """A council member proposes an item that is not on the list."""
+
+    title: LongText
+    group: Group = 1
+
+
+class CloseGrouping(Command):
+    """After the deadline, the secretariat closes the agenda consultation; its final say
+    per item (``final``, item number -> group) overrides the proposal and is recorded."""
+
+    final: dict[ItemNumber, Group] = {}
+
+
+class SubmitContribution(Command):
+    """A member state (with any co-submitters) sends a written contribution on an item of the agenda."""
+
+    contribution: Id
+    item: ItemNumber
+    title: ShortText
+    #: Other member states submitting it too (their contacts are copied).
+    co_submitters: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    #: The document it refers to, e.g. "C21/8".
+    document: ShortText = ""
+    comments: LongText = ""
+    way_forward: LongText = ""
+    #: Set only by the HTTP upload path, after checking the file (clients cannot send it).
+    file: File | None = None
+
+
 # --- support --------------------------------------------------------------------------
 
 class RecordConnectionTest(Command):
@@ -294,6 +350,10 @@ class RecordConnectionTest(Command):
     camera: Annotated[str, msgspec.Meta(max_length=20)]
     input_level: Annotated[float, msgspec.Meta(ge=0, le=1)]
     browser: ShortText
+
+
+class RecordAttendance(Command):
+    """Note that the sender took part today (sent by their client when it joins); once a day."""
 
 
 class RequestHelp(Command):

@@ -43,4 +43,9 @@ ERROR_CODES: dict[str, str] = {
     "not_in_package": "The item is not in the proposed package.",
     "no_package": "No package has been proposed.",
     "no_help_request": "The participant has no open help request.",
+    "no_grouping": "No agenda consultation is open.",
+    "deadline_passed": "The deadline has passed.",
+    "deadline_not_passed": "The deadline has not passed yet.",
+    "not_on_agenda": "The item is not on this consultation's agenda (group 2 items wait for the in-person session).",
+    "too_long": "A contribution may be at most two pages.",
 }

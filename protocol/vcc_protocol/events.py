@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from ._base import snake
+from ._base import File, snake
 from .vocabulary import (
     BlockKind,
     Channel,
     DelegationClass,
+    GroupingAnswer,
     ItemKind,
     Language,
     Role,
@@ -49,6 +50,8 @@ class ConsultationCreated(Event):
     turn_minutes: int
     majority_policy: str
     note: str = ""
+    #: Contributions are accepted until this moment (ms since the epoch).
+    contributions_deadline: int | None = None
 
 
 class DelegationAdded(Event):
@@ -86,6 +89,7 @@ class ItemAdded(Event):
     package: bool
     kind: ItemKind
     minutes: int
+    group: int | None = 1
 
 
 class ItemMinutesSet(Event):
@@ -296,6 +300,56 @@ class ConnectionTestRecorded(Event):
     PRIVATE: ClassVar[tuple[str, ...]] = (
         "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser",
     )
+
+
+class GroupingOpened(Event):
+    deadline: int
+    #: The deadline as the secretariat wrote it, in the consultation's time zone.
+    deadline_local: str
+
+
+class GroupingAnswered(Event):
+    delegation: str
+    item: int
+    participant: str
+    #: Seen by the secretariat; the public sees that the delegation answered.
+    answer: GroupingAnswer | None = None
+    PRIVATE: ClassVar[tuple[str, ...]] = ("answer",)
+
+
+class ItemProposed(Event):
+    delegation: str
+    title: str
+    group: int
+
+
+class GroupingClosed(Event):
+    #: Every item's group after the consultation.
+    groups: dict[int, int]
+    #: Items where the secretariat's final say differs from its proposal.
+    overrides: list[int]
+
+
+class ContributionSubmitted(Event):
+    contribution: str
+    item: int
+    title: str
+    submitters: list[str]
+    document: str
+    comments: str
+    way_forward: str
+    #: The uploaded PDF or DOCX, if the contribution came as a file.
+    file: File | None
+    #: Pages (of the file, or the text's equivalent length).
+    pages: int
+    #: Every submitter's contacts, copied: delegation -> contacts.
+    contacts: dict[str, list[str]] | None = None
+    PRIVATE: ClassVar[tuple[str, ...]] = ("contacts",)
+
+
+class AttendanceRecorded(Event):
+    participant: str
+    day: str
 
 
 class HelpRequested(Event):

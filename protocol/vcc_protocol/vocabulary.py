@@ -26,6 +26,7 @@ BlockKind = Literal["objection", "postponement", "suspension"]
 ItemStatus = Literal["open", "concluded", "deferred", "correspondence"]
 SpeechEnd = Literal["yielded", "ended_by_chair", "time_limit", "slot_end"]
 SittingEnd = Literal["slot_end", "chair"]
+GroupingAnswer = Literal["agree", "other_group"]
 ItemKind = Literal["report", "decision", "information", "other"]
 
 #: Actors that are not participants: the shell's clock and the admin API.

@@ -9,6 +9,7 @@ exactly these routes; a test keeps the two in step.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import msgspec
@@ -17,15 +18,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import importers, links, metrics
+from . import importers, links, metrics, plan_export
 from .core.views import snapshot
 from .importers import ImportError_, slug
-from .reports import conclusions
+from .reports import conclusions, docx_render, technical
 from .service import Service
 from .store.base import StoreUnavailable
-from .tokens import ADMIN_ROLE, TokenRefused, verify
+from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
+from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
+from .uploads import BadFile, BlobStore, check_upload
 
 SERVICE = web.AppKey("service", Service)
+BLOBS = web.AppKey("blobs", BlobStore)
 SECRET = web.AppKey("secret", bytes)
 BASE_URL = web.AppKey("base_url", str)
 MAX_UPLOAD = 4 * 1024 * 1024
@@ -52,6 +56,27 @@ def admin_only(handler: Any) -> Any:
 
     wrapper.__name__ = handler.__name__
     wrapper.__doc__ = handler.__doc__
+    wrapper.admin_only = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def participant_only(handler: Any) -> Any:
+    """Refuse a request without a valid join token (any participant) for the consultation it names."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        try:
+            claims = verify(request.app[SECRET], token, request.app[SERVICE].clock())
+        except TokenRefused as refused:
+            return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <join token>')")
+        if claims.consultation != request.match_info["consultation"]:
+            return fail(403, "not_allowed", "This join link is for another consultation.")
+        return await handler(request, claims)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    wrapper.participant_only = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -171,14 +196,112 @@ async def read_snapshot(request: web.Request) -> web.Response:
     return web.json_response({"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, "staff")})
 
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _rendered(request: web.Request, name: str, formats: dict[str, tuple[str, Any]]) -> web.Response:
+    """One of a report's renderings, chosen by ?format= (the first one by default)."""
+    chosen = request.query.get("format", next(iter(formats)))
+    if chosen not in formats:
+        return fail(400, "invalid_value", f"Unknown format {chosen!r}; choose one of {', '.join(formats)}.")
+    content_type, render = formats[chosen]
+    body = render()
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{chosen}"'} if chosen in ("docx", "csv", "ics") else {}
+    if isinstance(body, bytes):
+        return web.Response(body=body, content_type=content_type, headers=headers)
+    return web.Response(text=body, content_type=content_type, headers=headers)
+
+
 @admin_only
 async def conclusions_report(request: web.Request) -> web.Response:
-    """The report of proposed conclusions, as Markdown (?format=md, default) or HTML (?format=html)."""
+    """The report of proposed conclusions: ?format=md (default), html or docx."""
     runtime = await _existing(request)
     report = conclusions.build(runtime.state)
-    if request.query.get("format") == "html":
-        return web.Response(text=conclusions.to_html(report), content_type="text/html")
-    return web.Response(text=conclusions.to_markdown(report), content_type="text/markdown")
+    return _rendered(request, f"{runtime.consultation}-conclusions", {
+        "md": ("text/markdown", lambda: conclusions.to_markdown(report)),
+        "html": ("text/html", lambda: conclusions.to_html(report)),
+        "docx": (DOCX, lambda: docx_render.conclusions_docx(report)),
+    })
+
+
+@admin_only
+async def technical_report(request: web.Request) -> web.Response:
+    """The technical report (participants, speakers, time to floor, failures, connection tests): ?format=md, html or docx."""
+    runtime = await _existing(request)
+    report = technical.build(runtime.state)
+    return _rendered(request, f"{runtime.consultation}-technical", {
+        "md": ("text/markdown", lambda: technical.to_markdown(report)),
+        "html": ("text/html", lambda: technical.to_html(report)),
+        "docx": (DOCX, lambda: docx_render.technical_docx(report)),
+    })
+
+
+@participant_only
+async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
+    """Submit a written contribution (multipart form: item, title, co_submitters, document,
+    comments, way_forward, and an optional PDF or DOCX file of at most two pages)."""
+    form = await request.post()
+    upload = form.get("file")
+    stored: tuple[str, bool] | None = None
+    fields: dict[str, Any] = {
+        "type": "submit_contribution", "id": str(form.get("id") or uuid.uuid4().hex),
+        "contribution": str(form.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}"),
+        "item": form.get("item"), "title": str(form.get("title") or ""),
+        "co_submitters": [s.strip() for s in str(form.get("co_submitters") or "").split(",") if s.strip()],
+        "document": str(form.get("document") or ""), "comments": str(form.get("comments") or ""),
+        "way_forward": str(form.get("way_forward") or ""),
+    }
+    try:
+        fields["item"] = int(str(fields["item"]))
+    except ValueError:
+        return fail(400, "invalid_command", "The field item must be an item number.")
+    if isinstance(upload, web.FileField):
+        data = upload.file.read(MAX_UPLOAD_BYTES + 1)
+        try:
+            info = check_upload(upload.filename, data)
+        except BadFile as bad:
+            return fail(400, "invalid_value", str(bad))
+        fields["file"] = msgspec.to_builtins(info)
+        stored = request.app[BLOBS].put(data)
+    try:
+        command = c.parse_command(fields)
+    except msgspec.ValidationError as exc:
+        if stored and stored[1]:
+            request.app[BLOBS].discard(stored[0])
+        return fail(400, "invalid_command", f"The contribution is not valid: {exc}.")
+    runtime = await request.app[SERVICE].runtime(claims.consultation)
+    answer = await runtime.execute(command, claims.participant)
+    if not answer["ok"]:
+        if stored and stored[1]:
+            request.app[BLOBS].discard(stored[0])  # refused: leave nothing half-stored
+        err = answer["error"]
+        return fail(503 if err["code"] == "unavailable" else 422, err["code"], err["message"])
+    return web.json_response({"contribution": fields["contribution"], "seq": answer["seq"]}, status=201)
+
+
+@participant_only
+async def contribution_file(request: web.Request, claims: Claims) -> web.Response:
+    """The uploaded file of a contribution."""
+    runtime = await _existing(request)
+    contribution = runtime.state.contributions.get(request.match_info["contribution"])
+    if contribution is None or contribution.file is None:
+        return fail(404, "invalid_value", "No such contribution file.")
+    data = request.app[BLOBS].get(contribution.file.sha256)
+    if data is None:
+        return fail(404, "invalid_value", "The file is not on this node's disk; share the uploads folder between nodes.")
+    kind = "application/pdf" if contribution.file.kind == "pdf" else DOCX
+    return web.Response(body=data, content_type=kind, headers={"Content-Disposition": f'attachment; filename="{contribution.file.name}"'})
+
+
+async def time_management_plan(request: web.Request) -> web.Response:
+    """The time management plan, public: ?format=html (default), csv or ics (one event per sitting)."""
+    runtime = await _existing(request)
+    state = runtime.state
+    return _rendered(request, f"{runtime.consultation}-plan", {
+        "html": ("text/html", lambda: plan_export.to_html(state)),
+        "csv": ("text/csv", lambda: plan_export.to_csv(state)),
+        "ics": ("text/calendar", lambda: plan_export.to_ical(state)),
+    })
 
 
 async def _body(request: web.Request) -> str:
@@ -203,6 +326,10 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/links", join_links),
     ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
     ("GET", "/api/consultations/{consultation}/reports/conclusions", conclusions_report),
+    ("GET", "/api/consultations/{consultation}/reports/technical", technical_report),
+    ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
+    ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
+    ("GET", "/api/consultations/{consultation}/contributions/{contribution}/file", contribution_file),
 ]
 
 
@@ -212,19 +339,24 @@ def add_routes(app: web.Application) -> None:
 
 
 def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
-    secured = path.startswith("/api/consultations")
+    secured = getattr(handler, "admin_only", False)
     op: dict[str, Any] = {
         "operationId": handler.__name__,
         "summary": (handler.__doc__ or "").strip().split("\n")[0],
         "responses": {"200": {"description": "OK"}},
     }
+    if getattr(handler, "participant_only", False):
+        op["security"] = [{"joinToken": []}]
+        op["responses"].update({"401": {"description": "No valid join token"}})
     if secured:
         op["security"] = [{"adminToken": []}]
         op["responses"].update({"401": {"description": "No valid admin token"}, "403": {"description": "Token without rights here"}})
-    if "{consultation}" in path:
-        op["parameters"] = [{"name": "consultation", "in": "path", "required": True, "schema": {"type": "string"}}]
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    if names:
+        op["parameters"] = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names]
     if method == "POST":
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}
+        body = {"multipart/form-data": {"schema": {"type": "object"}}} if "contributions" in path else {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
+        op["requestBody"] = {"required": True, "content": body}
         op["responses"].update({"400": {"description": "The file is malformed; the message names the row or field"}, "422": {"description": "The procedure refused an entry"}})
     return op
 
@@ -236,7 +368,7 @@ def _openapi() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "vcc: virtual consultation service", "version": "1"},
-        "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}, "joinToken": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }
 

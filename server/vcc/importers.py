@@ -61,18 +61,16 @@ def consultation_from_agenda(text: str) -> c.CreateConsultation:
         raise ImportError_(f"agenda JSON: the 'consultation' block is incomplete or wrong ({exc!r}); it needs code, title.en, first_day, last_possible_day, max_days and slot.start/end/tz.") from None
 
 
-def items_from_agenda_json(text: str, groups: tuple[int | None, ...] = (1, None)) -> list[c.AddItem]:
-    """The items of an agenda JSON, by default those proposed for group 1 (on the
-    consultation's agenda) and those with no proposed group; group 2 is deferred
-    to the in-person session."""
+def items_from_agenda_json(text: str) -> list[c.AddItem]:
+    """Every item of an agenda JSON with the secretariat's proposed group: group 1
+    (and items with no proposal) make this consultation's agenda, group 2 waits
+    for the in-person session; the agenda consultation may move items."""
     data = _json(text)
     items = data.get("items")
     if not isinstance(items, list):
         raise ImportError_("agenda JSON: no 'items' list found.")
     out: list[c.AddItem] = []
     for index, raw in enumerate(items, start=1):
-        if raw.get("proposed_group") not in groups:
-            continue
         try:
             title = raw["title"]
             titles = {k: v for k, v in title.items() if k in LANGUAGES and k != "en"} if isinstance(title, dict) else {}
@@ -80,7 +78,8 @@ def items_from_agenda_json(text: str, groups: tuple[int | None, ...] = (1, None)
                 _add_item(
                     number=raw["number"], code=raw["code"], title=title["en"] if isinstance(title, dict) else title,
                     titles=titles, documents=list(raw.get("documents") or []), package=bool(raw.get("package_approval")),
-                    minutes=raw.get("minutes", DEFAULT_MINUTES), where=f"agenda JSON item #{index} (number {raw.get('number')!r})",
+                    minutes=raw.get("minutes", DEFAULT_MINUTES), group=raw.get("proposed_group"),
+                    where=f"agenda JSON item #{index} (number {raw.get('number')!r})",
                 )
             )
         except KeyError as exc:

@@ -63,3 +63,39 @@ async def test_the_openapi_document_matches_the_routes(node) -> None:
     assert served == documented
     async with aiohttp.ClientSession() as http:
         assert await (await http.get(f"{node.url}/api/openapi.json")).json() == OPENAPI
+
+
+async def test_reports_and_the_plan_in_every_format(node, clients) -> None:
+    import io
+
+    import docx
+    from icalendar import Calendar
+
+    chair, speaker = await clients("presiding-vice-chair"), await clients("argentina-delegate-1")
+    await chair.send("take_up_item", item=3)
+    await speaker.send("request_floor")
+    await chair.send("grant_floor")
+    await speaker.send("go_live")
+    await speaker.send("yield_floor")
+    await chair.send("propose_conclusion", item=3, text="The council notes the report.")
+    await chair.send("record_consensus", item=3)
+    admin = {"Authorization": f"Bearer {node.admin_token()}"}
+    base = f"{node.url}/api/consultations/test"
+    async with aiohttp.ClientSession(headers=admin) as http:
+        word = await http.get(f"{base}/reports/conclusions?format=docx")
+        assert word.status == 200 and word.content_type.endswith("wordprocessingml.document")
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(await word.read())).paragraphs)
+        assert "The council notes the report." in text and "Proposed conclusion (by consensus)" in text
+        technical = await (await http.get(f"{base}/reports/technical")).text()
+        assert "Argentina delegate 1" in technical and "speakers from 1 states" in technical
+        tech_word = docx.Document(io.BytesIO(await (await http.get(f"{base}/reports/technical?format=docx")).read()))
+        assert tech_word.inline_shapes, "the time-to-floor chart is embedded"
+        assert (await http.get(f"{base}/reports/technical?format=pdf")).status == 400
+    async with aiohttp.ClientSession() as http:  # the plan is public
+        plan_csv = await (await http.get(f"{base}/plan?format=csv")).text()
+        assert plan_csv.splitlines()[0] == "day,slot,item,code,title,minutes" and len(plan_csv.splitlines()) == 59
+        calendar = Calendar.from_ical(await (await http.get(f"{base}/plan?format=ics")).read())
+        assert len(calendar.walk("VEVENT")) == 1
+        page = await (await http.get(f"{base}/plan")).text()
+        # one day of four hours cannot hold 58 items of 15 minutes: the plan says so, and by how much
+        assert "The items do not fit" in page and "minutes more than the slot offers over 1 day." in page

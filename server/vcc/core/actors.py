@@ -57,7 +57,13 @@ PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.PullFromPackage: DELEGATE | CHAIR,
     c.ApprovePackage: CHAIR,
     c.PointToCorrespondence: CHAIR,
+    c.OpenGrouping: SETUP,
+    c.AnswerGrouping: DELEGATE,
+    c.ProposeItem: DELEGATE,
+    c.CloseGrouping: SETUP,
+    c.SubmitContribution: DELEGATE,
     c.RecordConnectionTest: EVERYONE,
+    c.RecordAttendance: EVERYONE,
     c.RequestHelp: EVERYONE,
     c.ResolveHelp: frozenset({"technical"}),
 }

@@ -7,7 +7,7 @@ sitting; at the slot end the sitting closes and cannot be extended.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +39,16 @@ def slot_bounds(day: str, slot_start: str, slot_end: str, tz: str) -> tuple[int,
     start = datetime.combine(d, time.fromisoformat(slot_start), z)
     end = datetime.combine(d, time.fromisoformat(slot_end), z)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def local_ms(moment: str, tz: str) -> int:
+    """"2021-03-12T23:59" in the zone -> ms since the epoch."""
+    return int(datetime.fromisoformat(moment).replace(tzinfo=zone(tz)).timestamp() * 1000)
+
+
+def end_of_day(day: str, tz: str) -> int:
+    """The first instant after ``day`` in the zone: a deadline "until 23:59" of that day."""
+    return local_ms(f"{date.fromisoformat(day) + timedelta(days=1)}T00:00", tz)
 
 
 def slots(state: ConsultationState) -> list[tuple[str, int, int]]:

@@ -61,7 +61,8 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
         if state.settings.auto_cut:
             events.append(speech_ended(state, SYSTEM_ACTOR, now, "time_limit", at_most=speech.started_at + speech.limit_ms))
     turn = state.settings.turn_minutes * MINUTE
-    for booth in state.booths.values():
+    # An interpreter's turn counts only while a sitting is open: no alarms overnight.
+    for booth in state.booths.values() if state.sitting is not None else ():
         if booth.on_duty is not None and not booth.handover_alerted and now >= booth.duty_since + turn:  # type: ignore[operator]
             events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))  # type: ignore[arg-type]
     return events
@@ -77,7 +78,8 @@ def next_deadline(state: ConsultationState) -> int | None:
     if state.tail is not None:
         candidates.append(state.tail.until)
     turn = state.settings.turn_minutes * MINUTE
-    candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and not b.handover_alerted]  # type: ignore[operator]
+    if state.sitting is not None:
+        candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and not b.handover_alerted]  # type: ignore[operator]
     return min(candidates) if candidates else None
 
 

@@ -8,12 +8,22 @@ move records its reason; time to floor (grant -> live) on every speech.
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
 from .actors import Actor, own_delegation
 from .clock import require_open_sitting, speaking_limit_ms
 from .lookup import known_delegation
 from .rejections import Rejected
-from .state import ConsultationState, Grant, Move, Request, Speech, SpeechRecord, Tail
+from .state import (
+    ConsultationState,
+    FailedAttempt,
+    Grant,
+    Move,
+    Request,
+    Speech,
+    SpeechRecord,
+    Tail,
+)
 
 #: Rule: the order of the floor. Points of order before everything, then
 #: council members, then observer member states and the observer, then sector
@@ -141,6 +151,9 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
         raise Rejected("floor_busy", f"{state.delegations[holder].name} has the floor; end the speech or revoke the grant first.")
     if not queue:
         raise Rejected("queue_empty", "Nobody is waiting for the floor on this item.")
+    item = state.items[state.current_item]  # type: ignore[index]
+    if item.status != "open":
+        raise Rejected("item_closed", f"Item {item.number} is already {item.status}; take up the next item.")
     if cmd.delegation is None:
         request = queue[0]
     else:
@@ -190,13 +203,18 @@ def yield_floor(state: ConsultationState, cmd: c.YieldFloor, actor: Actor, now: 
     speech = state.speech
     if speech is None or actor.delegation is None or speech.delegation != actor.delegation.id:
         raise Rejected("no_speech", "You are not speaking; nothing to yield.")
-    return [speech_ended(state, actor.id, now, "yielded")]
+    return [speech_ended(state, actor.id, now, "yielded", at_most=_slot_end(state))]
 
 
 def end_speech(state: ConsultationState, cmd: c.EndSpeech, actor: Actor, now: int) -> list[e.Event]:
     if state.speech is None:
         raise Rejected("no_speech", "Nobody is speaking; to take back a grant not taken up, revoke it.")
-    return [speech_ended(state, actor.id, now, "ended_by_chair")]
+    return [speech_ended(state, actor.id, now, "ended_by_chair", at_most=_slot_end(state))]
+
+
+def _slot_end(state: ConsultationState) -> int | None:
+    """A speech ended after the slot end but before the tick still ended at the slot end."""
+    return state.sitting.ends_at if state.sitting is not None else None
 
 
 def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> e.SpeechEnded:
@@ -302,6 +320,13 @@ def _granted(state: ConsultationState, ev: e.FloorGranted) -> None:
 
 
 def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
+    grant = state.grant
+    assert grant is not None
+    waited = (ev.at - grant.granted_at) / 1000
+    cause = f"the sitting closed {waited:.0f} s after the grant" if ev.actor == SYSTEM_ACTOR else f"revoked by the chair after {waited:.0f} s"
+    state.failed_attempts.append(
+        FailedAttempt(delegation=ev.delegation, item=ev.item, what="the floor was granted but not taken up", cause=cause, at=ev.at)
+    )
     state.grant = None
 
 

@@ -52,8 +52,6 @@ def accept_handover(state: ConsultationState, cmd: c.AcceptHandover, actor: Acto
     if requester == actor.id:
         raise Rejected("not_allowed", "Your partner must accept the handover you asked for.")
     incoming = requester if requester != booth.on_duty else actor.id
-    if incoming == booth.on_duty:
-        raise Rejected("not_allowed", "The handover is between the interpreter on duty and a partner.")
     return [e.HandoverCompleted(at=now, actor=actor.id, booth=booth.language, from_participant=booth.on_duty, to_participant=incoming)]  # type: ignore[arg-type]
 
 

@@ -11,13 +11,23 @@ from typing import Any
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 
-from . import clock, deadlines, floor, interpretation, outcomes, roster, support
+from . import (
+    clock,
+    contributions,
+    deadlines,
+    floor,
+    grouping,
+    interpretation,
+    outcomes,
+    roster,
+    support,
+)
 from .actors import check_permission, resolve
 from .deadlines import next_deadline
 from .rejections import Rejected
 from .state import ConsultationState
 
-_AREAS = (roster, clock, floor, interpretation, outcomes, support, deadlines)
+_AREAS = (roster, grouping, contributions, clock, floor, interpretation, outcomes, support, deadlines)
 
 DECIDERS: dict[type[c.Command], Callable[..., list[e.Event]]] = {k: v for a in _AREAS for k, v in a.DECIDERS.items()}
 APPLIERS: dict[type[e.Event], Callable[[ConsultationState, Any], None]] = {k: v for a in _AREAS for k, v in a.APPLIERS.items()}

@@ -4,12 +4,14 @@ Rules here: a consultation is created once; at most three sector members per
 sector; a delegate belongs to a delegation; an interpreter has a booth.
 """
 
+from datetime import date, timedelta
+
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.vocabulary import LANGUAGES
 
 from .actors import Actor
-from .clock import slot_bounds, zone
+from .clock import end_of_day, slot_bounds, zone
 from .lookup import known_delegation
 from .outcomes import MAJORITY_POLICIES
 from .rejections import Rejected
@@ -25,6 +27,8 @@ DEFAULT_LIMITS: dict[str, int] = {
 
 #: Rule: at most three sector members in each sector.
 SECTOR_CAP = 3
+#: Rule: written contributions are due this many days before the first day (the 2021 circular).
+CONTRIBUTIONS_DAYS_BEFORE = 14
 
 
 def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, actor: Actor, now: int) -> list[e.Event]:
@@ -42,12 +46,15 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
         raise Rejected("invalid_value", f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.") from None
     if cmd.majority_policy not in MAJORITY_POLICIES:
         raise Rejected("invalid_value", f"Unknown majority policy {cmd.majority_policy!r}; use one of {', '.join(MAJORITY_POLICIES)}.")
+    # Rule: contributions are due 14 days before the first day unless the consultation says otherwise.
+    last_day = cmd.contributions_deadline or (date.fromisoformat(cmd.days[0]) - timedelta(days=CONTRIBUTIONS_DAYS_BEFORE)).isoformat()
     return [
         e.ConsultationCreated(
             at=now, actor=actor.id, code=cmd.code, title=cmd.title, days=list(cmd.days),
             slot_start=cmd.slot_start, slot_end=cmd.slot_end, tz=cmd.tz,
             limits={**DEFAULT_LIMITS, **cmd.limits}, auto_cut=cmd.auto_cut, tail_ms=cmd.tail_ms,
             turn_minutes=cmd.turn_minutes, majority_policy=cmd.majority_policy, note=cmd.note,
+            contributions_deadline=end_of_day(last_day, cmd.tz),
         )
     ]
 
@@ -110,7 +117,7 @@ def add_item(state: ConsultationState, cmd: c.AddItem, actor: Actor, now: int) -
     return [
         e.ItemAdded(
             at=now, actor=actor.id, number=cmd.number, code=cmd.code, title=cmd.title, titles=dict(cmd.titles),
-            documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes,
+            documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes, group=cmd.group,
         )
     ]
 
@@ -119,6 +126,7 @@ def _created(state: ConsultationState, ev: e.ConsultationCreated) -> None:
     state.created = True
     state.code, state.title, state.days = ev.code, ev.title, list(ev.days)
     state.slot_start, state.slot_end, state.tz, state.note = ev.slot_start, ev.slot_end, ev.tz, ev.note
+    state.contributions_deadline = ev.contributions_deadline
     state.settings = Settings(
         limits=dict(ev.limits), auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
         turn_minutes=ev.turn_minutes, majority_policy=ev.majority_policy,
@@ -145,9 +153,10 @@ def _participant_added(state: ConsultationState, ev: e.ParticipantAdded) -> None
 def _item_added(state: ConsultationState, ev: e.ItemAdded) -> None:
     state.items[ev.number] = Item(
         number=ev.number, code=ev.code, title=ev.title, titles=dict(ev.titles), documents=list(ev.documents),
-        package=ev.package, kind=ev.kind, minutes=ev.minutes,
+        package=ev.package, kind=ev.kind, minutes=ev.minutes, group=ev.group,
     )
-    state.agenda.append(ev.number)
+    if ev.group != 2:
+        state.agenda.append(ev.number)
 
 
 DECIDERS = {

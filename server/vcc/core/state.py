@@ -7,6 +7,7 @@ under a second); ``decide`` never mutates it.
 """
 
 import msgspec
+from vcc_protocol._base import File
 from vcc_protocol.events import Allocation
 from vcc_protocol.vocabulary import LANGUAGES
 
@@ -48,6 +49,8 @@ class Item(msgspec.Struct, kw_only=True):
     package: bool
     kind: str
     minutes: int
+    #: 1: on this consultation's agenda; 2: deferred to the in-person session; None: no proposal.
+    group: int | None = 1
     list_closed: bool = False
     #: Per-class speaking limits (seconds) overriding the consultation's for this item.
     limits: dict[str, int] = {}
@@ -147,6 +150,47 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
     browser: str | None = None
 
 
+class FailedAttempt(msgspec.Struct, kw_only=True):
+    delegation: str
+    item: int
+    what: str
+    cause: str
+    at: int
+
+
+class ProposedItem(msgspec.Struct, kw_only=True):
+    delegation: str
+    title: str
+    group: int
+    at: int
+
+
+class Grouping(msgspec.Struct, kw_only=True):
+    """The agenda consultation: council members answer per item until the deadline."""
+
+    deadline: int
+    deadline_local: str
+    #: Delegation -> item number -> "agree" | "other_group" (None in the public view: answers are the secretariat's).
+    answers: dict[str, dict[int, str | None]] = {}
+    proposed_items: list[ProposedItem] = []
+    closed: bool = False
+    overrides: list[int] = []
+
+
+class Contribution(msgspec.Struct, kw_only=True):
+    id: str
+    item: int
+    title: str
+    submitters: list[str]
+    document: str
+    comments: str
+    way_forward: str
+    file: File | None
+    pages: int
+    at: int
+    contacts: dict[str, list[str]] | None = None
+
+
 class HelpRequest(msgspec.Struct, kw_only=True):
     at: int
     message: str | None = None
@@ -171,12 +215,16 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     slot_end: str = "15:00"
     tz: str = "Europe/Zurich"
     note: str = ""
+    #: Contributions are accepted until this moment (ms since the epoch).
+    contributions_deadline: int | None = None
     settings: Settings = msgspec.field(default_factory=Settings)
     delegations: dict[str, Delegation] = {}
     participants: dict[str, Participant] = {}
     items: dict[int, Item] = {}
-    #: Item numbers in agenda order.
+    #: Item numbers on this consultation's agenda (group 1 and items with no proposal), in order.
     agenda: list[int] = []
+    grouping: Grouping | None = None
+    contributions: dict[str, Contribution] = {}
     plan: list[Allocation] = []
     plan_unplaced: list[int] = []
     plan_overflow_minutes: int = 0
@@ -197,4 +245,8 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     moves: list[Move] = []
     speak_slowly: SpeakSlowly | None = None
     connection_tests: dict[str, ConnectionTest] = {}
+    #: Participant -> the days (in the consultation's time zone) they took part.
+    attendance: dict[str, list[str]] = {}
+    #: Floor grants that were not taken up, for the technical report.
+    failed_attempts: list[FailedAttempt] = []
     help_requests: dict[str, HelpRequest] = {}

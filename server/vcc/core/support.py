@@ -1,9 +1,12 @@
 """Support: connection tests and help requests for the technical team."""
 
+from datetime import datetime
+
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 
 from .actors import Actor
+from .clock import zone
 from .rejections import Rejected
 from .state import ConnectionTest, ConsultationState, HelpRequest
 
@@ -16,6 +19,14 @@ def record_connection_test(state: ConsultationState, cmd: c.RecordConnectionTest
             microphone=cmd.microphone, camera=cmd.camera, input_level=cmd.input_level, browser=cmd.browser,
         )
     ]
+
+
+def record_attendance(state: ConsultationState, cmd: c.RecordAttendance, actor: Actor, now: int) -> list[e.Event]:
+    """Idempotent: a second join on the same day records nothing."""
+    day = datetime.fromtimestamp(now / 1000, zone(state.tz)).date().isoformat()
+    if day in state.attendance.get(actor.id, ()):
+        return []
+    return [e.AttendanceRecorded(at=now, actor=actor.id, participant=actor.id, day=day)]
 
 
 def request_help(state: ConsultationState, cmd: c.RequestHelp, actor: Actor, now: int) -> list[e.Event]:
@@ -36,6 +47,10 @@ def _test_recorded(state: ConsultationState, ev: e.ConnectionTestRecorded) -> No
     )
 
 
+def _attended(state: ConsultationState, ev: e.AttendanceRecorded) -> None:
+    state.attendance.setdefault(ev.participant, []).append(ev.day)
+
+
 def _help_requested(state: ConsultationState, ev: e.HelpRequested) -> None:
     state.help_requests[ev.participant] = HelpRequest(at=ev.at, message=ev.message)
 
@@ -46,11 +61,13 @@ def _help_resolved(state: ConsultationState, ev: e.HelpResolved) -> None:
 
 DECIDERS = {
     c.RecordConnectionTest: record_connection_test,
+    c.RecordAttendance: record_attendance,
     c.RequestHelp: request_help,
     c.ResolveHelp: resolve_help,
 }
 APPLIERS = {
     e.ConnectionTestRecorded: _test_recorded,
+    e.AttendanceRecorded: _attended,
     e.HelpRequested: _help_requested,
     e.HelpResolved: _help_resolved,
 }

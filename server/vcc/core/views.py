@@ -41,6 +41,12 @@ def snapshot(state: ConsultationState, audience_name: str) -> dict[str, Any]:
         for request in data["help_requests"].values():
             for name in _PRIVATE_HELP:
                 request[name] = None
+        for contribution in data["contributions"].values():
+            contribution["contacts"] = None
+        if data["grouping"] is not None:
+            for answers in data["grouping"]["answers"].values():
+                for item in answers:
+                    answers[item] = None
     return data
 
 

@@ -78,7 +78,7 @@ def build(state: ConsultationState) -> ConclusionsReport:
     return ConclusionsReport(state.code, state.title, list(state.days), entries)
 
 
-def _summary(report: ConclusionsReport) -> str:
+def summary(report: ConclusionsReport) -> str:
     return (
         f"{len(report.entries)} items: {report.count('Proposed conclusion')} with a proposed conclusion "
         f"({report.count('Proposed conclusion (approved as part')} approved as a package), "
@@ -89,7 +89,7 @@ def _summary(report: ConclusionsReport) -> str:
 
 
 def to_markdown(report: ConclusionsReport) -> str:
-    lines = [f"# Report of proposed conclusions: {report.code}", "", f"*{report.title}*", "", PREAMBLE, "", _summary(report), ""]
+    lines = [f"# Report of proposed conclusions: {report.code}", "", f"*{report.title}*", "", PREAMBLE, "", summary(report), ""]
     for e in report.entries:
         docs = f" ({', '.join(e.documents)})" if e.documents else ""
         lines += [f"## Item {e.number} — {e.code}{docs}", "", e.title, "", f"**{e.outcome}.**", ""]
@@ -109,7 +109,7 @@ def to_html(report: ConclusionsReport) -> str:
         "blockquote{border-left:4px solid #1d4ed8;margin:0;padding:.25rem 1rem;background:#eff6ff}"
         ".deferred{color:#b91c1c}.corr{color:#92400e}</style></head><body>",
         f"<h1>Report of proposed conclusions: {h(report.code)}</h1><p><em>{h(report.title)}</em></p>",
-        f"<p>{h(PREAMBLE)}</p><p>{h(_summary(report))}</p>",
+        f"<p>{h(PREAMBLE)}</p><p>{h(summary(report))}</p>",
     ]
     for e in report.entries:
         cls = "deferred" if e.outcome.startswith("Deferred") else "corr" if e.outcome.startswith("Pointed") else ""

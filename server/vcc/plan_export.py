@@ -1,0 +1,96 @@
+"""The time management plan for people: HTML, CSV and iCalendar.
+
+The plan is the core's (``AgendaPlanned``: items to days in agenda order,
+never past the slot). The calendar has one event per day's sitting, in UTC,
+so every delegate's calendar shows it in their own time zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from datetime import UTC, datetime
+
+from icalendar import Calendar, Event
+
+from .core.clock import slots
+from .core.state import ConsultationState
+
+
+def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int]]:
+    """(day, item number, code, title, minutes) in plan order."""
+    days = state.days
+    return [(days[a.day], a.item, state.items[a.item].code, state.items[a.item].title, a.minutes) for a in state.plan]
+
+
+def _status(state: ConsultationState) -> str:
+    if not state.plan:
+        return "No plan yet: the secretariat plans the agenda first."
+    if state.plan_unplaced:
+        return (f"The items do not fit: {len(state.plan_unplaced)} items ({', '.join(map(str, state.plan_unplaced))}) "
+                f"need {state.plan_overflow_minutes} minutes more than the slot offers over {_days(len(state.days))}.")
+    return f"All {len(state.plan)} items fit in {_days(len({a.day for a in state.plan}))} of {len(state.days)}."
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def to_csv(state: ConsultationState) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["day", "slot", "item", "code", "title", "minutes"])
+    slot = f"{state.slot_start}-{state.slot_end} {state.tz}"
+    for day, number, code, title, minutes in rows(state):
+        writer.writerow([day, slot, number, code, title, minutes])
+    for number in state.plan_unplaced:
+        item = state.items[number]
+        writer.writerow(["does not fit", "", number, item.code, item.title, item.minutes])
+    return out.getvalue()
+
+
+def to_html(state: ConsultationState) -> str:
+    h = html.escape
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Time management plan: {h(state.code)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse}td,th{border:1px solid #cbd5e1;padding:.25rem .5rem;text-align:left}.unfit{color:#b91c1c}</style></head><body>",
+        f"<h1>Time management plan: {h(state.code)}</h1>",
+        f"<p>Every day {h(state.slot_start)}-{h(state.slot_end)} ({h(state.tz)}), strictly kept. {h(_status(state))}</p>",
+    ]
+    by_day: dict[str, list[tuple[int, str, str, int]]] = {}
+    for day, number, code, title, minutes in rows(state):
+        by_day.setdefault(day, []).append((number, code, title, minutes))
+    for day, entries in by_day.items():
+        total = sum(m for *_, m in entries)
+        parts.append(f"<h2>{h(day)} — {total} minutes</h2><table><tr><th>item</th><th>code</th><th>title</th><th>minutes</th></tr>")
+        parts += [f"<tr><td>{n}</td><td>{h(c)}</td><td>{h(t)}</td><td>{m}</td></tr>" for n, c, t, m in entries]
+        parts.append("</table>")
+    if state.plan_unplaced:
+        parts.append("<h2 class='unfit'>Items that do not fit</h2><ul>")
+        parts += [f"<li>{n} {h(state.items[n].code)}: {h(state.items[n].title)}</li>" for n in state.plan_unplaced]
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def to_ical(state: ConsultationState, stamp: datetime | None = None) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//vcc//time management plan//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{state.code} sittings")
+    planned: dict[str, list[str]] = {}
+    for day, number, code, title, _ in rows(state):
+        planned.setdefault(day, []).append(f"{number} {code}: {title}")
+    for day, start, end in slots(state):
+        event = Event()
+        event.add("uid", f"{state.code}-{day}@vcc".replace(" ", "-").replace("/", "-"))
+        event.add("dtstamp", stamp or datetime.now(UTC))
+        event.add("dtstart", datetime.fromtimestamp(start / 1000, UTC))
+        event.add("dtend", datetime.fromtimestamp(end / 1000, UTC))
+        event.add("summary", f"{state.code}: sitting of {day}")
+        event.add("description", "\n".join(planned.get(day, ["No item planned."])))
+        calendar.add_component(event)
+    return calendar.to_ical()

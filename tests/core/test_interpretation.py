@@ -1,0 +1,301 @@
+"""Interpretation: booths, duty and handover, the both-live alarm, sources and
+relay, the listener routing, the interpretation tail, the speak-slowly signal."""
+
+import pytest
+from corekit import MINUTE, SECOND, Consultation, interpreter, speaker
+from vcc.core import next_deadline
+from vcc.core.interpretation import relay_chain, route
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+from vcc_protocol.vocabulary import LANGUAGES
+
+
+def live_speech(cons: Consultation, delegation: str = "ch") -> None:
+    cons.hand(speaker(delegation))
+    cons.grant()
+    cons.go_live(speaker(delegation))
+
+
+# --- booths and duty ------------------------------------------------------------------
+
+
+def test_six_booths(cons: Consultation) -> None:
+    assert list(cons.state.booths) == list(LANGUAGES) == ["ar", "zh", "en", "fr", "ru", "es"]
+    assert all(b.source == "floor" and b.on_duty is None and b.live == [] for b in cons.state.booths.values())
+
+
+def test_take_duty_in_own_booth(cons: Consultation) -> None:
+    (event,) = cons.run(c.TakeBoothDuty(), interpreter("en"))
+    assert isinstance(event, e.BoothDutyTaken) and (event.booth, event.participant) == ("en", "i-en-1")
+    assert cons.state.booths["en"].on_duty == "i-en-1" and cons.state.booths["en"].duty_since == cons.now
+    assert cons.reject(c.TakeBoothDuty(), interpreter("en")) == "invalid_value"
+    # The partner asks for a handover instead of taking the duty.
+    assert cons.reject(c.TakeBoothDuty(), interpreter("en", 2)) == "not_allowed"
+    cons.run(c.TakeBoothDuty(), interpreter("fr", 2))
+    # Wrong role.
+    assert cons.reject(c.TakeBoothDuty(), speaker("ch")) == "not_allowed"
+    assert cons.reject(c.TakeBoothDuty(), "chair") == "not_allowed"
+
+
+def test_handover_request_and_accept(cons: Consultation) -> None:
+    assert cons.reject(c.RequestHandover(), interpreter("en", 2)) == "not_on_duty"
+    assert cons.reject(c.AcceptHandover(), interpreter("en", 1)) == "no_handover"
+    cons.run(c.TakeBoothDuty(), interpreter("en", 1))
+    cons.later(25 * 60)
+    (requested,) = cons.run(c.RequestHandover(), interpreter("en", 2))
+    assert isinstance(requested, e.HandoverRequested) and cons.state.booths["en"].handover_requested_by == "i-en-2"
+    assert cons.reject(c.RequestHandover(), interpreter("en", 1)) == "invalid_value"
+    # The one who asked cannot accept their own request.
+    assert cons.reject(c.AcceptHandover(), interpreter("en", 2)) == "not_allowed"
+    (done,) = cons.run(c.AcceptHandover(), interpreter("en", 1))
+    assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == ("i-en-1", "i-en-2")
+    booth = cons.state.booths["en"]
+    assert (booth.on_duty, booth.duty_since, booth.handover_requested_by) == ("i-en-2", cons.now, None)
+
+
+def test_handover_asked_by_the_interpreter_on_duty(cons: Consultation) -> None:
+    cons.run(c.TakeBoothDuty(), interpreter("zh", 1))
+    cons.run(c.RequestHandover(), interpreter("zh", 1))
+    (done,) = cons.run(c.AcceptHandover(), interpreter("zh", 2))
+    assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == ("i-zh-1", "i-zh-2")
+
+
+def test_handover_alert_after_the_turn_default_30_minutes(sitting: Consultation) -> None:
+    cons = sitting
+    cons.run(c.TakeBoothDuty(), interpreter("ru"))
+    since = cons.now
+    assert next_deadline(cons.state) == since + 30 * MINUTE
+    assert cons.tick(since + 30 * MINUTE - 1) == []
+    (alert,) = cons.tick(since + 30 * MINUTE)
+    assert isinstance(alert, e.HandoverDue) and (alert.booth, alert.participant, alert.on_duty_since) == ("ru", "i-ru-1", since)
+    assert cons.state.booths["ru"].handover_alerted
+    assert cons.tick() == [] and next_deadline(cons.state) == cons.state.sitting.ends_at
+    # After the handover the partner's turn starts: a new alert 30 minutes later.
+    cons.run(c.RequestHandover(), interpreter("ru", 2))
+    cons.run(c.AcceptHandover(), interpreter("ru", 1))
+    assert next_deadline(cons.state) == cons.now + 30 * MINUTE
+
+
+def test_turn_length_is_a_setting() -> None:
+    cons = Consultation(turn_minutes=20)
+    cons.open_sitting()
+    cons.run(c.TakeBoothDuty(), interpreter("ar"))
+    assert next_deadline(cons.state) == cons.now + 20 * MINUTE
+
+
+def test_the_turn_counts_only_during_a_sitting_no_alarm_overnight(cons: Consultation) -> None:
+    cons.run(c.TakeBoothDuty(), interpreter("ar"))
+    assert next_deadline(cons.state) is None
+    assert cons.tick(cons.now + 45 * MINUTE) == []
+
+
+def test_alarm_when_both_partners_are_live(cons: Consultation) -> None:
+    cons.run(c.TakeBoothDuty(), interpreter("es"))
+    (mic,) = cons.run(c.SetBoothMic(live=True), interpreter("es", 1))
+    assert isinstance(mic, e.BoothMicSet) and not cons.state.booths["es"].both_live_alarm
+    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 1)) == "invalid_value"
+    events = cons.run(c.SetBoothMic(live=True), interpreter("es", 2))
+    assert cons.kinds(events) == ["BoothMicSet", "BothPartnersLive"]
+    assert cons.state.booths["es"].both_live_alarm and cons.state.booths["es"].live == ["i-es-1", "i-es-2"]
+    cons.run(c.SetBoothMic(live=False), interpreter("es", 1))
+    assert not cons.state.booths["es"].both_live_alarm
+    assert cons.reject(c.SetBoothMic(live=False), interpreter("es", 1)) == "invalid_value"
+    # One open microphone in each of two booths is no alarm.
+    assert cons.kinds(cons.run(c.SetBoothMic(live=True), interpreter("en", 1))) == ["BoothMicSet"]
+
+
+# --- sources and relay ----------------------------------------------------------------
+
+
+def test_booth_source_floor_or_relay_with_depth(cons: Consultation) -> None:
+    (event,) = cons.run(c.SetBoothSource(source="fr"), interpreter("ar"))
+    assert isinstance(event, e.BoothSourceSet) and cons.state.booths["ar"].source == "fr"
+    cons.run(c.SetBoothSource(source="ar"), interpreter("zh"))
+    assert relay_chain(cons.state, "zh") == ["ar", "fr"]
+    assert relay_chain(cons.state, "fr") == []
+    assert cons.reject(c.SetBoothSource(source="ar"), interpreter("zh", 2)) == "invalid_value"
+    cons.run(c.SetBoothSource(source="floor"), interpreter("ar", 2))
+    assert relay_chain(cons.state, "zh") == ["ar"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "booth", "source"),
+    [
+        ([], "en", "en"),
+        ([("fr", "en")], "en", "fr"),
+        ([("fr", "en"), ("ru", "fr")], "en", "ru"),
+    ],
+    ids=["itself", "two-booth-cycle", "three-booth-cycle"],
+)
+def test_no_relay_cycles(cons: Consultation, setup: list, booth: str, source: str) -> None:
+    for b, s in setup:
+        cons.run(c.SetBoothSource(source=s), interpreter(b))
+    assert cons.reject(c.SetBoothSource(source=source), interpreter(booth)) == "relay_cycle"
+    assert cons.state.booths[booth].source == "floor"
+
+
+# --- the floor language and the listener routing --------------------------------------
+
+
+def test_floor_language_set_when_the_speaker_goes_live(sitting: Consultation) -> None:
+    assert sitting.state.floor_language is None
+    live_speech(sitting, "cn")
+    assert sitting.state.floor_language == "zh"
+
+
+def test_route_same_language_plays_the_floor_no_echo(sitting: Consultation) -> None:
+    for lang in LANGUAGES:
+        sitting.booth_live(lang)
+    live_speech(sitting, "ch")  # French on the floor
+    fr = route(sitting.state, "fr")
+    assert (fr.play, fr.relay_depth, fr.warning) == ("floor", 0, None)
+    en = route(sitting.state, "en")
+    assert (en.play, en.provenance, en.relay_depth, en.warning) == ("en", "English, interpreted from the floor", 0, None)
+    floor = route(sitting.state, "floor")
+    assert (floor.play, floor.provenance) == ("floor", "Floor (French)")
+
+
+def test_route_relay_with_provenance(sitting: Consultation) -> None:
+    for lang in LANGUAGES:
+        sitting.booth_live(lang)
+    # Chinese on the floor; the English booth interprets it, French and Arabic relay English.
+    sitting.run(c.SetBoothSource(source="en"), interpreter("fr"))
+    sitting.run(c.SetBoothSource(source="fr"), interpreter("ar"))
+    live_speech(sitting, "cn")
+    fr = route(sitting.state, "fr")
+    assert (fr.play, fr.provenance, fr.relay_depth, fr.warning) == ("fr", "French, relay of English", 1, None)
+    ar = route(sitting.state, "ar")
+    assert (ar.provenance, ar.relay_depth) == ("Arabic, relay of French (relay of English)", 2)
+
+
+def test_route_relay_of_the_floor_language_booth_is_from_the_floor(sitting: Consultation) -> None:
+    for lang in LANGUAGES:
+        sitting.booth_live(lang)
+    sitting.run(c.SetBoothSource(source="en"), interpreter("ru"))
+    live_speech(sitting, "us")  # English on the floor: the English booth is silent
+    ru = route(sitting.state, "ru")
+    assert (ru.play, ru.relay_depth, ru.provenance) == ("ru", 0, "Russian, interpreted from the floor")
+
+
+def test_route_warns_when_the_relay_source_is_muted_or_in_handover(sitting: Consultation) -> None:
+    for lang in LANGUAGES:
+        sitting.booth_live(lang)
+    sitting.run(c.SetBoothSource(source="en"), interpreter("fr"))
+    live_speech(sitting, "cn")
+    sitting.run(c.SetBoothMic(live=False), interpreter("en"))
+    fr = route(sitting.state, "fr")
+    assert fr.play == "fr" and fr.warning is not None and "English" in fr.warning and "muted" in fr.warning
+    sitting.run(c.SetBoothMic(live=True), interpreter("en"))
+    assert route(sitting.state, "fr").warning is None
+    sitting.run(c.RequestHandover(), interpreter("en", 2))
+    fr = route(sitting.state, "fr")
+    assert fr.warning is not None and "English" in fr.warning and "handover" in fr.warning
+    # The listener's own booth muted is a warning too.
+    sitting.run(c.SetBoothMic(live=False), interpreter("ru"))
+    assert "muted" in (route(sitting.state, "ru").warning or "")
+
+
+def test_no_warning_when_nobody_speaks(cons: Consultation) -> None:
+    assert route(cons.state, "en").warning is None
+    assert route(cons.state, "floor").provenance == "Floor"
+
+
+# --- the interpretation tail ----------------------------------------------------------
+
+
+def test_next_speaker_waits_for_the_live_booths(sitting: Consultation) -> None:
+    sitting.booth_live("en")
+    sitting.booth_live("ar")
+    sitting.hand(speaker("cn"))
+    ended = sitting.speak("ch", seconds=60)
+    assert ended.tail_booths == ["ar", "en"] and ended.tail_until == ended.at + 4 * SECOND
+    sitting.grant()
+    # Going live during the interpretation tail.
+    sitting.later(1)
+    assert sitting.reject(c.GoLive(), speaker("cn")) == "interpretation_tail"
+    (finished,) = sitting.run(c.BoothFinished(), interpreter("en"))
+    assert isinstance(finished, e.BoothSignalledFinished) and sitting.state.tail is not None
+    assert sitting.reject(c.BoothFinished(), interpreter("en", 2)) == "no_tail"
+    assert sitting.reject(c.GoLive(), speaker("cn")) == "interpretation_tail"
+    events = sitting.run(c.BoothFinished(), interpreter("ar", 2))
+    assert sitting.kinds(events) == ["BoothSignalledFinished", "InterpretationTailEnded"]
+    assert events[1].reason == "finished" and sitting.state.tail is None  # type: ignore[attr-defined]
+    sitting.go_live(speaker("cn"))
+
+
+def test_bounded_tail_default_4_seconds(sitting: Consultation) -> None:
+    sitting.booth_live("ru")
+    sitting.hand(speaker("cn"))
+    ended = sitting.speak("ch", seconds=30)
+    sitting.grant()
+    assert next_deadline(sitting.state) == ended.at + 4 * SECOND
+    assert sitting.reject(c.GoLive(), speaker("cn"), at=ended.at + 3_999) == "interpretation_tail"
+    # Once the tail has passed the speaker goes live, even before the shell's tick.
+    sitting.now = ended.at + 4 * SECOND
+    assert sitting.state.tail is not None
+    live = sitting.go_live(speaker("cn"))
+    assert live.at == ended.tail_until and sitting.state.tail is None
+
+
+def test_tail_elapses_on_the_tick(sitting: Consultation) -> None:
+    sitting.booth_live("ru")
+    ended = sitting.speak("ch", seconds=30)
+    (event,) = sitting.tick(ended.tail_until)
+    assert isinstance(event, e.InterpretationTailEnded) and event.reason == "elapsed"
+    assert sitting.tick() == []
+
+
+def test_chair_overrides_the_tail_and_it_is_recorded(sitting: Consultation) -> None:
+    sitting.booth_live("es")
+    sitting.hand(speaker("cn"))
+    sitting.speak("ch", seconds=30)
+    sitting.grant()
+    assert sitting.reject(c.OverrideTail(), speaker("cn")) == "not_allowed"
+    assert sitting.reject(c.OverrideTail(), interpreter("es")) == "not_allowed"
+    (event,) = sitting.run(c.OverrideTail(), "chair")
+    assert isinstance(event, e.InterpretationTailEnded) and (event.reason, event.actor) == ("override", "chair")
+    sitting.go_live(speaker("cn"))
+    assert sitting.reject(c.OverrideTail(), "chair") == "no_tail"
+
+
+def test_no_tail_when_no_booth_is_live(sitting: Consultation) -> None:
+    sitting.run(c.TakeBoothDuty(), interpreter("en"))  # on duty, microphone closed
+    ended = sitting.speak("ch", seconds=30)
+    assert ended.tail_booths == [] and sitting.state.tail is None
+    assert sitting.reject(c.BoothFinished(), interpreter("en")) == "no_tail"
+
+
+def test_tail_configurable() -> None:
+    cons = Consultation(tail_ms=10_000)
+    cons.open_sitting()
+    cons.take_up(3)
+    cons.booth_live("en")
+    ended = cons.speak("ch", seconds=30)
+    assert ended.tail_until == ended.at + 10 * SECOND
+
+
+def test_zero_tail_holds_nobody() -> None:
+    cons = Consultation(tail_ms=0)
+    cons.open_sitting()
+    cons.take_up(3)
+    cons.booth_live("en")
+    cons.hand(speaker("cn"))
+    cons.speak("ch", seconds=30)
+    assert cons.state.tail is None and cons.tick() == []
+    cons.grant()
+    cons.go_live(speaker("cn"))
+
+
+# --- speak slowly ---------------------------------------------------------------------
+
+
+def test_speak_slowly_signal(sitting: Consultation) -> None:
+    assert sitting.reject(c.SignalSpeakSlowly(), interpreter("ar")) == "no_speech"
+    live_speech(sitting, "us")
+    assert sitting.reject(c.SignalSpeakSlowly(), speaker("cn")) == "not_allowed"
+    (event,) = sitting.run(c.SignalSpeakSlowly(), interpreter("ar"))
+    assert isinstance(event, e.SpeakSlowlySignalled) and (event.booth, event.participant) == ("ar", "us-1")
+    slow = sitting.state.speak_slowly
+    assert slow is not None and (slow.booth, slow.participant) == ("ar", "us-1")
+    sitting.yield_floor(speaker("us"))
+    assert sitting.state.speak_slowly is None

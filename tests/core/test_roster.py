@@ -1,0 +1,142 @@
+"""The roster: the consultation is created once, at most three sector members
+per sector, delegates belong to delegations, interpreters to booths."""
+
+import pytest
+from corekit import Consultation, builtins
+from vcc.core.roster import DEFAULT_LIMITS, SECTOR_CAP
+from vcc_protocol import commands as c
+from vcc_protocol import events as e
+
+
+def create(**fields) -> c.CreateConsultation:
+    return c.CreateConsultation(**{"code": "C", "title": "T", "days": ["2021-06-08"], **fields})
+
+
+def test_consultation_is_created_once(cons: Consultation) -> None:
+    assert cons.state.created and cons.state.code == "TEST/VCC"
+    assert cons.reject(create(), "@admin") == "already_exists"
+    assert cons.reject(create(), "sec") == "already_exists"
+
+
+def test_consultation_created_by_the_secretariat_only() -> None:
+    fresh = Consultation(setup=False)
+    assert fresh.reject(create(), "@system") == "not_allowed"
+    # Nobody is registered yet: a participant id cannot be resolved.
+    assert fresh.reject(create(), "sec") == "unknown_participant"
+    (event,) = fresh.run(create(), "@admin")
+    assert isinstance(event, e.ConsultationCreated)
+
+
+def test_nothing_but_creation_before_the_consultation_exists() -> None:
+    fresh = Consultation(setup=False)
+    assert fresh.reject(c.AddItem(number=1, code="X", title="X"), "@admin") == "not_created"
+    assert fresh.reject(c.RequestFloor(), "ch-1") == "not_created"
+    assert fresh.run(c.Tick(), "@system") == []
+
+
+def test_default_speaking_limits_per_class_3_min_council_members_2_min_others(cons: Consultation) -> None:
+    assert cons.state.settings.limits == {"council_member": 180, "observer_state": 120, "observer": 120, "sector_member": 120}
+    assert DEFAULT_LIMITS == cons.state.settings.limits
+    custom = Consultation(limits={"sector_member": 90})
+    assert custom.state.settings.limits["sector_member"] == 90
+    assert custom.state.settings.limits["council_member"] == 180
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"slot_start": "15:00", "slot_end": "12:00"},
+        {"slot_start": "12:00", "slot_end": "12:00"},
+        {"slot_start": "12:00", "slot_end": "25:00"},
+        {"slot_start": "12:61", "slot_end": "15:00"},
+        {"days": ["2021-06-09", "2021-06-08"]},
+        {"days": ["2021-06-08", "2021-06-08"]},
+        {"days": ["2021-02-30"]},
+        {"days": ["2021-13-01"]},
+        {"tz": "Mars/Olympus_Mons"},
+        {"tz": "Europe"},
+        {"tz": ""},
+        {"majority_policy": "whatever the chair likes"},
+    ],
+    ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()),
+)
+def test_consultation_settings_that_cannot_work_are_refused(fields: dict) -> None:
+    fresh = Consultation(setup=False)
+    assert fresh.reject(create(**fields), "@admin") == "invalid_value"
+
+
+def test_sector_cap_three_per_sector(cons: Consultation) -> None:
+    assert SECTOR_CAP == 3
+    cons.run(c.AddDelegation(delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
+    # The 4th member of a sector is refused; another sector still has room.
+    assert cons.reject(c.AddDelegation(delegation="r4", name="Fourth R", cls="sector_member", sector="R"), "sec") == "sector_full"
+    assert "r4" not in cons.state.delegations
+    cons.run(c.AddDelegation(delegation="t2", name="Second T", cls="sector_member", sector="T"), "sec")
+    cons.run(c.AddDelegation(delegation="d1", name="First D", cls="sector_member", sector="D"), "sec")
+    sectors = [d.sector for d in cons.state.delegations.values() if d.cls == "sector_member"]
+    assert sectors.count("R") == 3
+
+
+def test_sector_cap_counts_sector_members_only(cons: Consultation) -> None:
+    # States are not sector members: registering many does not fill any sector.
+    for n in range(5):
+        cons.run(c.AddDelegation(delegation=f"s{n}", name=f"State {n}", cls="observer_state"), "sec")
+    cons.run(c.AddDelegation(delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
+
+
+def test_sector_member_needs_a_sector_and_only_sector_members_have_one(cons: Consultation) -> None:
+    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="sector_member"), "sec") == "invalid_value"
+    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="council_member", sector="R"), "sec") == "invalid_value"
+
+
+def test_only_council_members_have_voting_rights(cons: Consultation) -> None:
+    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="observer_state", voting_rights=True), "sec") == "invalid_value"
+    assert cons.reject(c.SetVotingRights(delegation="at", voting_rights=True), "sec") == "invalid_value"
+    cons.run(c.SetVotingRights(delegation="ch", voting_rights=False), "sec")
+    assert cons.state.delegations["ch"].voting_rights is False
+    assert cons.reject(c.SetVotingRights(delegation="nowhere", voting_rights=True), "sec") == "unknown_delegation"
+
+
+def test_duplicate_delegation_participant_item(cons: Consultation) -> None:
+    assert cons.reject(c.AddDelegation(delegation="ch", name="Again", cls="council_member"), "sec") == "already_exists"
+    assert cons.reject(c.AddParticipant(participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec") == "already_exists"
+    assert cons.reject(c.AddItem(number=1, code="X", title="X"), "sec") == "already_exists"
+
+
+def test_delegate_belongs_to_a_known_delegation(cons: Consultation) -> None:
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate", delegation="nowhere"), "sec") == "unknown_delegation"
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="chair", delegation="ch"), "sec") == "invalid_value"
+
+
+def test_interpreter_has_a_booth_and_nobody_else(cons: Consultation) -> None:
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="interpreter"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="technical", booth="en"), "sec") == "invalid_value"
+
+
+def test_only_a_delegate_is_a_designated_speaker(cons: Consultation) -> None:
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="chair", designated_speaker=True), "sec") == "invalid_value"
+
+
+def test_items_keep_agenda_order_and_their_estimate(cons: Consultation) -> None:
+    cons.run(c.AddItem(number=9, code="ADM 9", title="Late item", minutes=40), "sec")
+    assert cons.state.agenda == [1, 2, 3, 4, 5, 9]
+    cons.run(c.SetItemMinutes(item=9, minutes=25), "sec")
+    assert cons.state.items[9].minutes == 25
+    assert cons.reject(c.SetItemMinutes(item=99, minutes=25), "sec") == "unknown_item"
+
+
+def test_roster_commands_are_setup_commands(cons: Consultation) -> None:
+    # Wrong role: the chair and delegates do not register anybody.
+    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="observer_state"), "chair") == "not_allowed"
+    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
+    assert cons.reject(c.AddItem(number=7, code="X", title="X"), "tech") == "not_allowed"
+
+
+def test_unknown_actor_is_refused(cons: Consultation) -> None:
+    assert cons.reject(c.RequestFloor(), "nobody") == "unknown_participant"
+
+
+def test_refold_equals_live_state(cons: Consultation) -> None:
+    assert cons.refolded() == builtins(cons.state)
+    assert len(cons.state.delegations) == 10 and len(cons.state.participants) == 2 * 10 + 3 + 12
