@@ -10,19 +10,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import demo, importers, links
+from . import demo, importers, links, plan_export
 from .app import create_app
 from .config import DEFAULT_STORE, Config
+from .core.grouping import tally
 from .http_api import SERVICE, describe
 from .importers import ImportError_, slug
-from .reports import conclusions
+from .reports import conclusions, docx_render, technical
 from .service import Service, wall_clock
 from .store import StoreUnavailable, open_store
 
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The output was piped into a command that stopped reading (`| head`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -88,11 +94,26 @@ def parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="render a report")
     kind = rp.add_subparsers(dest="report", required=True)
-    cr = with_store(kind.add_parser("conclusions", help="the report of proposed conclusions"))
-    cr.add_argument("--consultation", metavar="ID")
-    cr.add_argument("--format", choices=("md", "html"), default="md")
-    cr.add_argument("--output", type=Path)
-    cr.set_defaults(run=report_conclusions)
+    for name, about in (("conclusions", "the report of proposed conclusions"), ("technical", "the technical report of a rehearsal or a sitting")):
+        rep = with_store(kind.add_parser(name, help=about))
+        rep.add_argument("--consultation", metavar="ID")
+        rep.add_argument("--format", choices=("md", "html", "docx"), default="md")
+        rep.add_argument("--output", type=Path, help="required for docx")
+        rep.set_defaults(run=write_report)
+
+    pl = with_store(sub.add_parser("plan", help="make the time management plan, or export it"))
+    pl.add_argument("action", choices=("make", "export"))
+    pl.add_argument("--consultation", metavar="ID")
+    pl.add_argument("--format", choices=("html", "csv", "ics"), default="html")
+    pl.add_argument("--output", type=Path)
+    pl.set_defaults(run=plan)
+
+    gr = with_store(sub.add_parser("grouping", help="the agenda consultation: open it, see the tally, close it"))
+    gr.add_argument("action", choices=("open", "tally", "close"))
+    gr.add_argument("--consultation", metavar="ID")
+    gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
+    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item (repeat)")
+    gr.set_defaults(run=grouping)
     return p
 
 
@@ -123,6 +144,14 @@ class Session:
         await self.service.close()
         await self.store.close()
 
+    async def existing(self, named: str | None) -> Any:
+        """The runtime of a consultation that exists, or ``Refused``."""
+        consultation = await self.consultation(named)
+        runtime = await self.service.runtime(consultation)
+        if not runtime.state.created:
+            raise Refused(f"there is no consultation {consultation!r} in the store.")
+        return runtime
+
     async def consultation(self, named: str | None) -> str:
         if named:
             return named
@@ -137,7 +166,8 @@ class Session:
         answers = await self.service.execute_all(consultation, commands, ADMIN_ACTOR)
         if answers and not answers[-1]["ok"]:
             err = answers[-1]["error"]
-            raise Refused(f"{describe(commands[len(answers) - 1])}: {err['message']} (code {err['code']}; {len(answers) - 1} earlier entries were imported).")
+            done = f"; {len(answers) - 1} earlier entries were imported" if len(commands) > 1 else ""
+            raise Refused(f"{describe(commands[len(answers) - 1])}: {err['message']} (code {err['code']}{done}).")
         return answers[-1]["seq"] if answers else 0
 
 
@@ -166,7 +196,8 @@ async def import_agenda(args: argparse.Namespace) -> None:
         commands: list[Any] = list(items) if runtime.state.created else [create, *items]
         seq = await session.run(consultation, commands)
         made = "" if runtime.state.created and len(commands) == len(items) else f"Created consultation {consultation} ({len(create.days)} days, {create.slot_start}-{create.slot_end} {create.tz}). "
-        print(f"{made}Imported {len(items)} agenda items into {consultation} (log at seq {seq}).")
+        deferred = sum(1 for item in items if item.group == 2)
+        print(f"{made}Imported {len(items)} items into {consultation} (log at seq {seq}): {len(items) - deferred} on the agenda, {deferred} proposed for the in-person session (group 2).")
 
 
 async def import_roster(args: argparse.Namespace) -> None:
@@ -196,19 +227,72 @@ async def print_links(args: argparse.Namespace) -> None:
             print(text)
 
 
-async def report_conclusions(args: argparse.Namespace) -> None:
+async def write_report(args: argparse.Namespace) -> None:
     async with Session(args) as session:
-        consultation = await session.consultation(args.consultation)
-        runtime = await session.service.runtime(consultation)
-        if not runtime.state.created:
-            raise Refused(f"there is no consultation {consultation!r} in the store.")
-        report = conclusions.build(runtime.state)
-        text = conclusions.to_html(report) if args.format == "html" else conclusions.to_markdown(report)
-        if args.output:
-            args.output.write_text(text, encoding="utf-8")
-            print(f"Wrote the report of proposed conclusions ({len(report.entries)} items) to {args.output}.")
+        runtime = await session.existing(args.consultation)
+        if args.report == "technical":
+            report: Any = technical.build(runtime.state)
+            renders = {"md": technical.to_markdown, "html": technical.to_html, "docx": docx_render.technical_docx}
+            what = f"the technical report ({len(report.speeches)} speeches)"
         else:
-            print(text)
+            report = conclusions.build(runtime.state)
+            renders = {"md": conclusions.to_markdown, "html": conclusions.to_html, "docx": docx_render.conclusions_docx}
+            what = f"the report of proposed conclusions ({len(report.entries)} items)"
+        _emit(renders[args.format](report), args.output, what)
+
+
+def _emit(body: str | bytes, output: Path | None, what: str) -> None:
+    if output is None:
+        if isinstance(body, bytes):
+            raise Refused("this format is binary: give --output FILE.")
+        print(body)
+        return
+    if isinstance(body, bytes):
+        output.write_bytes(body)
+    else:
+        output.write_text(body, encoding="utf-8")
+    print(f"Wrote {what} to {output}.")
+
+
+async def plan(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        if args.action == "make":
+            await session.run(runtime.consultation, [c.PlanAgenda()])
+            print(plan_export.status(runtime.state))
+            return
+        renders = {"html": plan_export.to_html, "csv": plan_export.to_csv, "ics": plan_export.to_ical}
+        _emit(renders[args.format](runtime.state), args.output, "the time management plan")
+
+
+async def grouping(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        if args.action == "open":
+            if not args.deadline:
+                raise Refused("give --deadline YYYY-MM-DDTHH:MM (Geneva time), e.g. --deadline 2021-03-12T23:59.")
+            await session.run(runtime.consultation, [c.OpenGrouping(deadline=args.deadline)])
+            print(f"The agenda consultation on {len(runtime.state.items)} items is open until {runtime.state.grouping.deadline_local}.")  # type: ignore[union-attr]
+        elif args.action == "close":
+            final: dict[int, int] = {}
+            for entry in args.final:
+                number, _, group = entry.partition("=")
+                if not (number.isdigit() and group in ("1", "2")):
+                    raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
+                final[int(number)] = int(group)
+            await session.run(runtime.consultation, [c.CloseGrouping(final=final)])  # type: ignore[arg-type]
+            print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
+        for line in grouping_tally(runtime.state):
+            print(line)
+
+
+def grouping_tally(state: Any) -> list[str]:
+    if state.grouping is None:
+        return ["No agenda consultation has been opened."]
+    lines = [f"{'item':>5} {'proposed':>8} {'agree':>6} {'other':>6} {'none':>5}"]
+    for row in tally(state):
+        lines.append(f"{row.item:>5} {str(row.proposed_group or '-'):>8} {len(row.agree):>6} {len(row.other_group):>6} {len(row.no_answer):>5}")
+    return lines
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int]]:
     return [(days[a.day], a.item, state.items[a.item].code, state.items[a.item].title, a.minutes) for a in state.plan]
 
 
-def _status(state: ConsultationState) -> str:
+def status(state: ConsultationState) -> str:
     if not state.plan:
         return "No plan yet: the secretariat plans the agenda first."
     if state.plan_unplaced:
@@ -58,7 +58,7 @@ def to_html(state: ConsultationState) -> str:
         "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
         "table{border-collapse:collapse}td,th{border:1px solid #cbd5e1;padding:.25rem .5rem;text-align:left}.unfit{color:#b91c1c}</style></head><body>",
         f"<h1>Time management plan: {h(state.code)}</h1>",
-        f"<p>Every day {h(state.slot_start)}-{h(state.slot_end)} ({h(state.tz)}), strictly kept. {h(_status(state))}</p>",
+        f"<p>Every day {h(state.slot_start)}-{h(state.slot_end)} ({h(state.tz)}), strictly kept. {h(status(state))}</p>",
     ]
     by_day: dict[str, list[tuple[int, str, str, int]]] = {}
     for day, number, code, title, minutes in rows(state):

@@ -1,0 +1,52 @@
+"""The vcc command: imports, links, plan, grouping and reports, with clear refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+
+from vcc import importers
+
+EXAMPLES = Path(importers.__file__).parent / "examples"
+
+
+def vcc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vcc.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_import_plan_links_grouping_and_reports_from_the_command_line(tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "store")]
+    done = vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
+    assert done.returncode == 0 and "Imported 76 items into c21-vcc-1" in done.stdout and "58 on the agenda, 18 proposed" in done.stdout
+    done = vcc("import", "roster", str(EXAMPLES / "roster-demo.csv"), *store, cwd=tmp_path)
+    assert "Imported 81 delegations and 151 participants" in done.stdout
+    assert "All 58 items fit in 5 days of 9." in vcc("plan", "make", *store, cwd=tmp_path).stdout
+    assert vcc("plan", "export", "--format", "ics", "--output", str(tmp_path / "plan.ics"), *store, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "plan.ics").read_text().count("BEGIN:VEVENT") == 9
+    links = vcc("links", "--format", "csv", "--output", str(tmp_path / "links.csv"), *store, cwd=tmp_path)
+    assert "Wrote 151 join links" in links.stdout
+    opened = vcc("grouping", "open", "--deadline", "2099-01-01T12:00", *store, cwd=tmp_path)
+    assert "open until 2099-01-01 12:00 Europe/Zurich" in opened.stdout
+    early = vcc("grouping", "close", *store, cwd=tmp_path)
+    assert early.returncode == 2 and "deadline_not_passed" in early.stderr
+    assert vcc("report", "conclusions", "--format", "docx", "--output", str(tmp_path / "r.docx"), *store, cwd=tmp_path).returncode == 0
+    text = "\n".join(p.text for p in docx.Document(str(tmp_path / "r.docx")).paragraphs)
+    assert "Report of proposed conclusions: C21/VCC-1" in text and "Not concluded in this consultation" in text
+
+
+def test_bad_input_is_refused_naming_the_row_and_field(tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "store")]
+    vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\nX,council_member,A,,maybe,X 1,delegate,true,en\n")
+    done = vcc("import", "roster", str(bad), *store, cwd=tmp_path)
+    assert done.returncode == 2 and "roster CSV row 2, column voting_rights: 'maybe' is not true or false." in done.stderr
+    missing = vcc("import", "roster", str(tmp_path / "nope.csv"), *store, cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    done = vcc("import", "agenda", str(broken), *store, cwd=tmp_path)
+    assert done.returncode == 2 and "not valid JSON (line 1" in done.stderr
