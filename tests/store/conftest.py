@@ -6,21 +6,16 @@ part of the one contract both must pass.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from vcc.store import EventStore
+from vcc.store.redis import RedisStore
+from vcc.store.sqlite import SqliteStore
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # for tests.support, whatever directory pytest runs from
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.redis_server import RedisServer  # noqa: E402
-from vcc.store import EventStore  # noqa: E402
-from vcc.store.redis import RedisStore  # noqa: E402
-from vcc.store.sqlite import SqliteStore  # noqa: E402
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

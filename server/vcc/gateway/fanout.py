@@ -35,30 +35,36 @@ handler that does ``await sio.emit(to=sid)``, then ``fanout.send(...)``, then
 returns an ack, is seen by its client in exactly that order.
 
 Why that holds: a direct write is only done when the socket's queue has no
-*unfinished* item (``asyncio.Queue``'s count of items put and not yet marked
-done). engineio's websocket writer marks items done right after it takes them
-and then writes them all without suspending (``WebSocketLink.send`` never
+*unfinished* item (``asyncio.Queue._unfinished_tasks``, the count of items
+put and not yet marked done; the queue offers no public reading of it).
+engineio's websocket writer marks items done right after it takes them and
+then writes them all without suspending (``WebSocketLink.send`` never
 awaits), so "no unfinished item" means nothing handed over earlier is still
-waiting. ``qsize()`` alone is not enough on Python 3.11: ``asyncio.wait_for``
-runs ``queue.get()`` in a separate task there, so an item can have left the
-queue while the writer has not yet woken up to write it. Otherwise the packet
-is queued behind the earlier ones. Events sent while the connect handler is
-still running therefore reach the client before its socket.io CONNECT packet,
-as with ``sio.emit``; the JS client buffers them until it is connected and
-python-socketio's client dispatches them at once.
+waiting; otherwise the packet is queued behind the earlier ones. ``qsize()``
+alone is not enough on Python 3.11: ``asyncio.wait_for`` runs
+``queue.get()`` in a task of its own there, so an item can have left the
+queue while the writer has not yet woken up to write it.
+
+Events sent while the connect handler is still running reach the client
+before its socket.io CONNECT packet, as with ``sio.emit``; the JS client
+buffers them until it is connected and python-socketio's client dispatches
+them at once.
 
 Bounds and slow clients
 -----------------------
 Before each delivery, a connection's unsent backlog (its transport's write
-buffer, plus what this class queued on engineio since the queue was last seen
-empty) is compared to ``max_pending_bytes``. Above it, the client is dropped
-instead of being buffered for without limit: a websocket's transport is
-aborted (engineio then runs the usual disconnect), a polling session is
-closed, and ``on_drop(sid)`` is called once, after the loop. The client is
-expected to reconnect and resync from its last sequence number. A drop costs
-the other members nothing. The backlog check happens before writing, so one
-message larger than the bound is still delivered; ``max_pending_bytes`` must
-be comfortably larger than the largest single message (e.g. a snapshot).
+buffer, plus, on the queued path, the payloads waiting in its engineio
+queue, whoever put them there) is compared to ``max_pending_bytes``. Above
+it, the client is dropped instead of being buffered for without limit: a
+websocket's transport is aborted (engineio then runs the usual disconnect),
+a polling session is closed, and ``on_drop(sid)`` is called once, after the
+loop. The client is expected to reconnect and resync from its last sequence
+number. A drop costs the other members nothing. Traffic that only goes
+through engineio (``emit(to=sid)``, acks) is not checked when it is sent,
+but it counts towards the backlog the next delivery sees. The check happens
+before writing, so one message larger than the bound is still delivered;
+``max_pending_bytes`` must be comfortably larger than the largest single
+message (e.g. a snapshot).
 
 Everything here must be called from the event loop's thread.
 """
@@ -67,6 +73,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -96,16 +103,13 @@ class FanoutStats:
 class _Member:
     """One connected client as the fan-out tracks it (shared by all its groups)."""
 
-    __slots__ = ("sid", "eio_sid", "socket", "groups", "queued_bytes", "dropped", "__weakref__")
+    __slots__ = ("__weakref__", "dropped", "eio_sid", "groups", "sid", "socket")
 
     def __init__(self, sid: str, eio_sid: str, socket: AsyncSocket) -> None:
         self.sid = sid
         self.eio_sid = eio_sid
         self.socket = socket
         self.groups: set[str] = set()
-        # Bytes this class put on the engineio queue since it was last seen
-        # with no unfinished item (the queue's own contents are not sized).
-        self.queued_bytes = 0
         self.dropped = False
 
 
@@ -137,7 +141,7 @@ class Fanout:
         on_drop: Callable[[str], None] | None = None,
     ) -> None:
         if not (isinstance(sio.packet_class, type) and issubclass(sio.packet_class, MsgPackPacket)):
-            raise ValueError("the fan-out writes msgpack frames: create the server with serializer='msgpack'")
+            raise TypeError("the fan-out writes msgpack frames: create the server with serializer='msgpack'")
         if max_pending_bytes <= 0:
             raise ValueError("max_pending_bytes must be positive")
         self._sio = sio
@@ -147,6 +151,9 @@ class Fanout:
         self._groups: dict[str, dict[str, _Member]] = {}
         self._members: dict[str, _Member] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Sessions dropped but not yet gone, so that a client reached by sid
+        # (send_to of a non-member, join) is not dropped, or reported, twice.
+        self._dropped_sockets: weakref.WeakSet[AsyncSocket] = weakref.WeakSet()
         self._direct = 0
         self._queued = 0
         self._dropped = 0
@@ -267,7 +274,7 @@ class Fanout:
         if eio_sid is None:
             return None
         sock = self._sio.eio.sockets.get(eio_sid)
-        if sock is None or sock.closing:
+        if sock is None or sock.closing or sock in self._dropped_sockets:
             return None
         return _Member(sid, eio_sid, sock)
 
@@ -286,9 +293,7 @@ class Fanout:
         if sock.closing:
             return False
         queue = sock.queue
-        if not queue._unfinished_tasks:
-            member.queued_bytes = 0
-        backlog = member.queued_bytes
+        backlog = _queued_bytes(queue)
         if link is not None and link.writable:
             backlog += link.transport.get_write_buffer_size()  # type: ignore[union-attr]
         if backlog > self._limit:
@@ -299,13 +304,13 @@ class Fanout:
         # a queued packet may be sent by either transport if the client
         # upgrades meanwhile.
         queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=payload))
-        member.queued_bytes += len(payload)
         return True
 
     def _drop(self, member: _Member, link: WebSocketLink | None) -> None:
         member.dropped = True
         self._dropped += 1
         sock = member.socket
+        self._dropped_sockets.add(sock)
         logger.info("dropping client %s: more than %d bytes pending", member.sid, self._limit)
         if link is not None and link.transport is not None:
             # Abort, not close: a close frame would wait behind the backlog.
@@ -329,3 +334,16 @@ class Fanout:
                 self._on_drop(member.sid)
             except Exception:
                 logger.exception("on_drop callback failed for %s", member.sid)
+
+
+def _queued_bytes(queue: asyncio.Queue[eio_packet.Packet | None]) -> int:
+    """Payload bytes waiting in an engineio socket queue.
+
+    Read from the queue's deque (``asyncio.Queue`` has no public view of its
+    items): counting what we put is not enough, as nothing tells us when a
+    poll takes it. O(length), paid only on the queued path, whose queues stay
+    short unless the client is about to be dropped for them.
+    """
+    return sum(
+        len(pkt.data) for pkt in queue._queue if pkt is not None and isinstance(pkt.data, (bytes, str))  # type: ignore[attr-defined]
+    )
