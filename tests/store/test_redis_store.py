@@ -11,10 +11,10 @@ import time
 
 import pytest
 import redis
-
-from tests.support.redis_server import RedisServer
 from vcc.store import StoreUnavailable
 from vcc.store.redis import RedisStore
+
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from vcc.store import StoreUnavailable, open_store
 from vcc.store.redis import RedisStore
 from vcc.store.sqlite import DEFAULT_FILENAME, SqliteStore, database_path

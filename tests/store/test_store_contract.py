@@ -11,7 +11,6 @@ import random
 from collections.abc import Callable
 
 import pytest
-
 from vcc.store import (
     ConcurrencyConflict,
     DuplicateCommand,
