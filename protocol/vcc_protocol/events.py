@@ -328,6 +328,8 @@ class GroupingClosed(Event):
     groups: dict[int, int]
     #: Items where the secretariat's final say differs from its proposal.
     overrides: list[int]
+    #: The agenda that follows: the group-1 items in the circular's order.
+    agenda: list[int]
 
 
 class ContributionSubmitted(Event):

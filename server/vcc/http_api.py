@@ -19,6 +19,7 @@ from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
+from .core.grouping import tally
 from .core.views import snapshot
 from .importers import ImportError_, slug
 from .reports import conclusions, docx_render, technical
@@ -50,7 +51,8 @@ def admin_only(handler: Any) -> Any:
         except TokenRefused as refused:
             return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <admin token>'; `vcc links` prints it)")
         consultation = request.match_info.get("consultation")
-        if claims.role != ADMIN_ROLE or (claims.consultation != "*" and consultation not in (None, claims.consultation)):
+        # The admin token, or the join token of the consultation's secretariat, carries the secretariat's rights.
+        if claims.role not in (ADMIN_ROLE, "secretariat") or (claims.consultation != "*" and consultation not in (None, claims.consultation)):
             return fail(403, "not_allowed", "This token does not give the secretariat's rights on this consultation.")
         return await handler(request)
 
@@ -280,6 +282,26 @@ async def submit_contribution(request: web.Request, claims: Claims) -> web.Respo
 
 
 @participant_only
+async def my_grouping_answers(request: web.Request, claims: Claims) -> web.Response:
+    """The agenda-consultation answers of the caller's own delegation (others' answers are the secretariat's)."""
+    runtime = await _existing(request)
+    participant = runtime.state.participants.get(claims.participant)
+    grouping = runtime.state.grouping
+    if participant is None or participant.delegation is None:
+        return fail(403, "not_allowed", "Only a delegation's members have answers.")
+    answers = grouping.answers.get(participant.delegation, {}) if grouping else {}
+    return web.json_response({"delegation": participant.delegation, "answers": {str(k): v for k, v in answers.items()}})
+
+
+@admin_only
+async def grouping_tally(request: web.Request) -> web.Response:
+    """The agenda consultation's tally per item: which council members agree, propose the other group, or have not answered."""
+    runtime = await _existing(request)
+    rows = [msgspec.to_builtins(row) for row in tally(runtime.state)] if runtime.state.grouping else []
+    return web.json_response({"grouping": msgspec.to_builtins(runtime.state.grouping), "items": rows})
+
+
+@participant_only
 async def contribution_file(request: web.Request, claims: Claims) -> web.Response:
     """The uploaded file of a contribution."""
     runtime = await _existing(request)
@@ -329,6 +351,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/reports/technical", technical_report),
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
+    ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
+    ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),
     ("GET", "/api/consultations/{consultation}/contributions/{contribution}/file", contribution_file),
 ]
 

@@ -99,3 +99,30 @@ async def test_reports_and_the_plan_in_every_format(node, clients) -> None:
         page = await (await http.get(f"{base}/plan")).text()
         # one day of four hours cannot hold 58 items of 15 minutes: the plan says so, and by how much
         assert "The items do not fit" in page and "minutes more than the slot offers over 1 day." in page
+
+
+async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_the_tally(make_node) -> None:
+    import time as _time
+    from datetime import datetime, timedelta, timezone
+
+    from tests.support.consultations import live_commands
+    from vcc_protocol import commands as c
+
+    deadline = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(deadline=deadline)])
+    from vcc.client import ConsultationClient
+
+    delegate = ConsultationClient(node.url, node.token("argentina-delegate-2"))
+    await delegate.connect()
+    try:
+        assert (await delegate.send("answer_grouping", item=3, answer="other_group"))["ok"]
+    finally:
+        await delegate.close()
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token('argentina-delegate-1')}"}) as http:
+        mine = await (await http.get(f"{node.url}/api/consultations/test/grouping/mine")).json()
+        assert mine == {"delegation": "argentina", "answers": {"3": "other_group"}}
+        assert (await http.get(f"{node.url}/api/consultations/test/grouping/tally")).status == 403
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token('council-secretariat-1', 'secretariat')}"}) as http:
+        tally = await (await http.get(f"{node.url}/api/consultations/test/grouping/tally")).json()
+        item3 = next(row for row in tally["items"] if row["item"] == 3)
+        assert item3["other_group"] == ["argentina"] and len(item3["no_answer"]) == 47

@@ -74,7 +74,8 @@ def close_grouping(state: ConsultationState, cmd: c.CloseGrouping, actor: Actor,
         known_item(state, number)
     groups = {n: cmd.final.get(n, item.group or 1) for n, item in state.items.items()}
     overrides = sorted(n for n, g in cmd.final.items() if g != state.items[n].group)
-    return [e.GroupingClosed(at=now, actor=actor.id, groups=groups, overrides=overrides)]
+    agenda = [n for n in state.items if groups[n] == 1]  # the order the items were added in: the circular's
+    return [e.GroupingClosed(at=now, actor=actor.id, groups=groups, overrides=overrides, agenda=agenda)]
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _closed(state: ConsultationState, ev: e.GroupingClosed) -> None:
     grouping.closed, grouping.overrides = True, list(ev.overrides)
     for number, group in ev.groups.items():
         state.items[number].group = group
-    state.agenda = [n for n in state.items if state.items[n].group == 1]
+    state.agenda = list(ev.agenda)
 
 
 DECIDERS = {

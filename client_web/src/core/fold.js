@@ -1,0 +1,324 @@
+// The consultation's state, folded from the snapshot and the events exactly as
+// the server's core does it (server/vcc/core/*: the `_xxx` appliers of each area).
+//
+// The state has the snapshot's plain-data shape (vcc.core.views.snapshot):
+// items and queues are keyed by the item number as a string, booths by
+// language, connection tests and help requests by participant. Every applier
+// here mirrors one applier of the core; tests/js_fold checks the two against
+// each other on random and scripted event logs.
+
+const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
+
+/** The state of a consultation before its first event (vcc.core.state.ConsultationState()). */
+export function initialState() {
+  const booths = {};
+  for (const language of LANGUAGES) {
+    booths[language] = {
+      language, on_duty: null, duty_since: null, live: [], source: "floor",
+      handover_requested_by: null, handover_alerted: false, both_live_alarm: false,
+    };
+  }
+  return {
+    created: false, code: "", title: "", days: [], slot_start: "12:00", slot_end: "15:00",
+    tz: "Europe/Zurich", note: "", contributions_deadline: null,
+    settings: { limits: {}, auto_cut: false, tail_ms: 4000, turn_minutes: 30, majority_policy: "simple_majority_of_voting_council_members" },
+    delegations: {}, participants: {}, items: {}, agenda: [], grouping: null, contributions: {},
+    plan: [], plan_unplaced: [], plan_overflow_minutes: 0,
+    sitting: null, sittings: [], current_item: null, current_since: null, queues: {}, grant: null, speech: null,
+    speeches: [], tail: null, floor_language: null, booths, package: [], moves: [], speak_slowly: null,
+    connection_tests: {}, attendance: {}, failed_attempts: [], help_requests: {},
+  };
+}
+
+const key = (number) => String(number);
+
+function findRequest(queue, delegation) {
+  const index = queue.findIndex((request) => request.delegation === delegation);
+  return index < 0 ? null : index;
+}
+
+function removeRequest(state, item, delegation) {
+  const queue = state.queues[key(item)];
+  return queue.splice(findRequest(queue, delegation), 1)[0];
+}
+
+function stopItemClock(state, at) {
+  if (state.current_item !== null && state.current_since !== null) {
+    state.items[key(state.current_item)].elapsed_ms += Math.max(at - state.current_since, 0);
+  }
+  state.current_since = null;
+}
+
+function leavePackage(state, number) {
+  const index = state.package.indexOf(number);
+  if (index >= 0) state.package.splice(index, 1);
+}
+
+/** A number as Python's f"{x:.0f}" writes it: exact halves round to even. */
+function pythonWhole(x) {
+  const down = Math.floor(x);
+  if (x - down === 0.5) return String(down % 2 === 0 ? down : down + 1);
+  return x.toFixed(0);
+}
+
+function removeValue(list, value) {
+  list.splice(list.indexOf(value), 1);
+}
+
+const APPLIERS = {
+  // --- roster (core/roster.py)
+  consultation_created(state, ev) {
+    state.created = true;
+    Object.assign(state, {
+      code: ev.code, title: ev.title, days: [...ev.days], slot_start: ev.slot_start, slot_end: ev.slot_end, tz: ev.tz, note: ev.note,
+      contributions_deadline: ev.contributions_deadline ?? null,
+    });
+    state.settings = {
+      limits: { ...ev.limits }, auto_cut: ev.auto_cut, tail_ms: ev.tail_ms,
+      turn_minutes: ev.turn_minutes, majority_policy: ev.majority_policy,
+    };
+  },
+  delegation_added(state, ev) {
+    state.delegations[ev.delegation] = {
+      id: ev.delegation, name: ev.name, cls: ev.cls, region: ev.region, sector: ev.sector, voting_rights: ev.voting_rights,
+    };
+  },
+  voting_rights_changed(state, ev) {
+    state.delegations[ev.delegation].voting_rights = ev.voting_rights;
+  },
+  participant_added(state, ev) {
+    state.participants[ev.participant] = {
+      id: ev.participant, name: ev.name, role: ev.role, delegation: ev.delegation, languages: [...ev.languages],
+      designated_speaker: ev.designated_speaker, booth: ev.booth, contact: ev.contact ?? null,
+    };
+  },
+  item_added(state, ev) {
+    const group = ev.group === undefined ? 1 : ev.group;
+    state.items[key(ev.number)] = {
+      number: ev.number, code: ev.code, title: ev.title, titles: { ...ev.titles }, documents: [...ev.documents],
+      package: ev.package, kind: ev.kind, minutes: ev.minutes, group, list_closed: false, limits: {}, elapsed_ms: 0,
+      conclusion: null, status: "open", concluded_by: null, blocked_by: null, block_kind: null, correspondence: null,
+    };
+    // Rule: group 2 waits for the in-person session; group 1 and items with no proposal are on the agenda.
+    if (group !== 2) state.agenda.push(ev.number);
+  },
+
+  // --- the agenda consultation and contributions (core/grouping.py, core/contributions.py)
+  grouping_opened(state, ev) {
+    state.grouping = { deadline: ev.deadline, deadline_local: ev.deadline_local, answers: {}, proposed_items: [], closed: false, overrides: [] };
+  },
+  grouping_answered(state, ev) {
+    (state.grouping.answers[ev.delegation] ??= {})[key(ev.item)] = ev.answer ?? null;
+  },
+  item_proposed(state, ev) {
+    state.grouping.proposed_items.push({ delegation: ev.delegation, title: ev.title, group: ev.group, at: ev.at });
+  },
+  grouping_closed(state, ev) {
+    Object.assign(state.grouping, { closed: true, overrides: [...ev.overrides] });
+    for (const [number, group] of Object.entries(ev.groups)) state.items[key(number)].group = group;
+    state.agenda = [...ev.agenda];
+  },
+  contribution_submitted(state, ev) {
+    state.contributions[ev.contribution] = {
+      id: ev.contribution, item: ev.item, title: ev.title, submitters: [...ev.submitters], document: ev.document,
+      comments: ev.comments, way_forward: ev.way_forward, file: ev.file ? { ...ev.file } : null, pages: ev.pages, at: ev.at,
+      contacts: ev.contacts ? { ...ev.contacts } : null,
+    };
+  },
+
+  // --- clock (core/clock.py)
+  sitting_opened(state, ev) {
+    state.sitting = { day: ev.day, opened_at: ev.at, ends_at: ev.ends_at, closed_at: null, close_reason: null };
+    if (state.current_item !== null) state.current_since = ev.at;
+  },
+  sitting_closed(state, ev) {
+    const sitting = state.sitting;
+    const closedAt = Math.min(ev.at, sitting.ends_at);
+    stopItemClock(state, closedAt);
+    sitting.closed_at = closedAt;
+    sitting.close_reason = ev.reason;
+    state.sittings.push(sitting);
+    state.sitting = null;
+  },
+  item_taken_up(state, ev) {
+    stopItemClock(state, ev.at);
+    state.current_item = ev.item;
+    state.current_since = state.sitting !== null ? ev.at : null;
+    state.queues[key(ev.item)] ??= [];
+  },
+  item_minutes_set(state, ev) {
+    state.items[key(ev.item)].minutes = ev.minutes;
+  },
+  speaking_limit_set(state, ev) {
+    if (ev.item === null || ev.item === undefined) state.settings.limits[ev.cls] = ev.seconds;
+    else state.items[key(ev.item)].limits[ev.cls] = ev.seconds;
+  },
+  agenda_planned(state, ev) {
+    state.plan = ev.allocations.map((a) => ({ item: a.item, day: a.day, minutes: a.minutes }));
+    state.plan_unplaced = [...ev.unplaced];
+    state.plan_overflow_minutes = ev.overflow_minutes;
+  },
+
+  // --- floor (core/floor.py)
+  floor_requested(state, ev) {
+    (state.queues[key(ev.item)] ??= []).splice(ev.position, 0, {
+      delegation: ev.delegation, participant: ev.participant, point_of_order: ev.point_of_order,
+      requested_at: ev.at, moved_reason: null,
+    });
+  },
+  floor_request_withdrawn(state, ev) {
+    removeRequest(state, ev.item, ev.delegation);
+  },
+  floor_request_moved(state, ev) {
+    const request = removeRequest(state, ev.item, ev.delegation);
+    request.moved_reason = ev.reason;
+    state.queues[key(ev.item)].splice(ev.to_position, 0, request);
+    state.moves.push({
+      delegation: ev.delegation, item: ev.item, from_position: ev.from_position, to_position: ev.to_position,
+      reason: ev.reason, at: ev.at, actor: ev.actor,
+    });
+  },
+  speakers_list_closed(state, ev) {
+    state.items[key(ev.item)].list_closed = true;
+  },
+  speakers_list_reopened(state, ev) {
+    state.items[key(ev.item)].list_closed = false;
+  },
+  floor_granted(state, ev) {
+    removeRequest(state, ev.item, ev.delegation);
+    state.grant = { delegation: ev.delegation, item: ev.item, point_of_order: ev.point_of_order, granted_at: ev.at };
+  },
+  grant_revoked(state, ev) {
+    const waited = pythonWhole((ev.at - state.grant.granted_at) / 1000);
+    const cause = ev.actor === "@system" ? `the sitting closed ${waited} s after the grant` : `revoked by the chair after ${waited} s`;
+    state.failed_attempts.push({ delegation: ev.delegation, item: ev.item, what: "the floor was granted but not taken up", cause, at: ev.at });
+    state.grant = null;
+  },
+  speaker_went_live(state, ev) {
+    state.grant = null;
+    state.tail = null;
+    state.speak_slowly = null;
+    state.floor_language = ev.language;
+    state.speech = {
+      participant: ev.participant, delegation: ev.delegation, item: ev.item, language: ev.language,
+      started_at: ev.at, time_to_floor_ms: ev.time_to_floor_ms, limit_ms: ev.limit_ms, warned: false,
+    };
+  },
+  speaking_time_exceeded(state) {
+    state.speech.warned = true;
+  },
+  speech_ended(state, ev) {
+    const speech = state.speech;
+    state.speeches.push({
+      participant: ev.participant, delegation: ev.delegation, item: ev.item, language: speech.language,
+      started_at: speech.started_at, duration_ms: ev.duration_ms, time_to_floor_ms: ev.time_to_floor_ms, reason: ev.reason,
+    });
+    state.speech = null;
+    state.floor_language = null;
+    state.speak_slowly = null;
+    state.tail = ev.tail_booths.length ? { until: ev.tail_until, booths: [...ev.tail_booths] } : null;
+  },
+
+  // --- interpretation (core/interpretation.py)
+  booth_duty_taken(state, ev) {
+    Object.assign(state.booths[ev.booth], { on_duty: ev.participant, duty_since: ev.at, handover_alerted: false });
+  },
+  handover_requested(state, ev) {
+    state.booths[ev.booth].handover_requested_by = ev.participant;
+  },
+  handover_completed(state, ev) {
+    Object.assign(state.booths[ev.booth], {
+      on_duty: ev.to_participant, duty_since: ev.at, handover_requested_by: null, handover_alerted: false,
+    });
+  },
+  booth_mic_set(state, ev) {
+    const booth = state.booths[ev.booth];
+    if (ev.live) booth.live.push(ev.participant);
+    else removeValue(booth.live, ev.participant);
+    booth.both_live_alarm = booth.live.length > 1;
+  },
+  both_partners_live(state, ev) {
+    state.booths[ev.booth].both_live_alarm = true;
+  },
+  booth_source_set(state, ev) {
+    state.booths[ev.booth].source = ev.source;
+  },
+  booth_signalled_finished(state, ev) {
+    removeValue(state.tail.booths, ev.booth);
+  },
+  interpretation_tail_ended(state) {
+    state.tail = null;
+  },
+  handover_due(state, ev) {
+    state.booths[ev.booth].handover_alerted = true;
+  },
+  speak_slowly_signalled(state, ev) {
+    state.speak_slowly = { booth: ev.booth, participant: ev.participant, at: ev.at };
+  },
+
+  // --- outcomes (core/outcomes.py)
+  conclusion_proposed(state, ev) {
+    state.items[key(ev.item)].conclusion = ev.text;
+  },
+  consensus_recorded(state, ev) {
+    Object.assign(state.items[key(ev.item)], { status: "concluded", concluded_by: "consensus" });
+    leavePackage(state, ev.item);
+  },
+  item_deferred(state, ev) {
+    Object.assign(state.items[key(ev.item)], { status: "deferred", blocked_by: ev.delegation, block_kind: ev.kind });
+    leavePackage(state, ev.item);
+  },
+  package_proposed(state, ev) {
+    state.package = [...ev.items];
+  },
+  item_pulled_from_package(state, ev) {
+    leavePackage(state, ev.item);
+  },
+  package_approved(state, ev) {
+    for (const number of ev.items) Object.assign(state.items[key(number)], { status: "concluded", concluded_by: "package" });
+    state.package = [];
+  },
+  pointed_to_correspondence(state, ev) {
+    Object.assign(state.items[key(ev.item)], {
+      status: "correspondence", correspondence: { policy: ev.policy, voters: ev.voters, required: ev.required },
+    });
+    leavePackage(state, ev.item);
+  },
+
+  // --- support (core/support.py)
+  connection_test_recorded(state, ev) {
+    state.connection_tests[ev.participant] = {
+      at: ev.at, websocket_ok: ev.websocket_ok, transport: ev.transport ?? null, rtt_ms: ev.rtt_ms ?? null,
+      jitter_ms: ev.jitter_ms ?? null, clock_offset_ms: ev.clock_offset_ms ?? null, microphone: ev.microphone ?? null,
+      camera: ev.camera ?? null, input_level: ev.input_level ?? null, browser: ev.browser ?? null,
+    };
+  },
+  attendance_recorded(state, ev) {
+    (state.attendance[ev.participant] ??= []).push(ev.day);
+  },
+  help_requested(state, ev) {
+    state.help_requests[ev.participant] = { at: ev.at, message: ev.message ?? null };
+  },
+  help_resolved(state, ev) {
+    delete state.help_requests[ev.participant];
+  },
+};
+
+/** The version of each event type this client understands (vcc_protocol.events: every type is at v1). */
+const KNOWN_VERSION = 1;
+
+/** Whether this client can fold the event; an unknown type or a newer version means: take a snapshot instead of guessing. */
+export function understands(event) {
+  return Object.hasOwn(APPLIERS, event.type) && (event.v ?? 1) <= KNOWN_VERSION;
+}
+
+/** Fold one event into the state (in place, like the core) and return the state. */
+export function apply(state, event) {
+  APPLIERS[event.type](state, event);
+  return state;
+}
+
+export function fold(events, state = initialState()) {
+  for (const event of events) apply(state, event);
+  return state;
+}

@@ -1,0 +1,51 @@
+import { useEffect, useReducer, useRef, useState } from "preact/hooks";
+import { onLanguageChange } from "../i18n/index.js";
+
+/** Re-render when the session changes (state, status, presence). */
+export function useSession(session) {
+  const [, force] = useReducer((n) => n + 1, 0);
+  useEffect(() => session.subscribe(force), [session]);
+  return session;
+}
+
+/** Re-render when the user picks another language. */
+export function useLanguage() {
+  const [, force] = useReducer((n) => n + 1, 0);
+  useEffect(() => onLanguageChange(force), []);
+}
+
+/** The server's time, refreshed every `everyMs` (timers and countdowns). */
+export function useNow(session, everyMs = 1000) {
+  const [now, setNow] = useState(() => session.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(session.now()), everyMs);
+    return () => clearInterval(id);
+  }, [session, everyMs]);
+  return now;
+}
+
+function typingInto(target) {
+  const tag = target?.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target?.isContentEditable;
+}
+
+/**
+ * Single-key shortcuts ({r: fn, g: fn}) while no text field has the focus and
+ * no modifier is held, so typing a reason or a conclusion never fires them.
+ */
+export function useShortcuts(map) {
+  const latest = useRef(map);
+  latest.current = map;
+  useEffect(() => {
+    const onKey = (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || typingInto(event.target)) return;
+      const action = latest.current[event.key.toLowerCase()];
+      if (action) {
+        event.preventDefault();
+        action();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+}

@@ -1,0 +1,37 @@
+// How things of the consultation are named on screen.
+import { currentLanguage, t } from "../i18n/index.js";
+
+export function delegationName(state, id) {
+  return state.delegations[id]?.name ?? id;
+}
+
+export function participantName(state, id) {
+  if (id === "@admin") return t("role_admin");
+  if (id === "@system") return t("actor_system");
+  return state.participants[id]?.name ?? id;
+}
+
+/** The item's title in the interface's language where the circular gives it, else in English. */
+export function itemTitle(item) {
+  return item.titles?.[currentLanguage()] ?? item.title;
+}
+
+export function className(cls) {
+  return t(`class_${cls}`);
+}
+
+export function languageName(code) {
+  return t(`lang_${code}`);
+}
+
+export function roleName(role) {
+  return t(`role_${role}`);
+}
+
+export function statusName(status) {
+  return t(`item_status_${status}`);
+}
+
+export function currentItem(state) {
+  return state.current_item === null ? null : state.items[String(state.current_item)];
+}

@@ -1,0 +1,57 @@
+// The channel a listener hears. It follows the core's routing: choosing the
+// floor language plays the floor itself (never the echoing booth), and the
+// provenance says where the sound comes from ("English, relay of French").
+import { useState } from "preact/hooks";
+import { html } from "../html.js";
+import { t } from "../../i18n/index.js";
+import { languageName } from "../names.js";
+import { CHANNELS, route } from "../../core/routing.js";
+
+const STORAGE_KEY = "vcc.channel";
+
+function remembered(fallback) {
+  try {
+    return CHANNELS.includes(localStorage.getItem(STORAGE_KEY)) ? localStorage.getItem(STORAGE_KEY) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function provenanceText(state, r) {
+  if (r.channel === "floor") return state.floor_language ? t("prov_floor_in", { language: languageName(state.floor_language) }) : t("prov_floor");
+  if (r.play === "floor") return t("prov_own_language", { language: languageName(r.channel) });
+  if (!r.chain.length) return t("prov_interpreted", { language: languageName(r.channel) });
+  return t("prov_relay", { language: languageName(r.channel), via: r.chain.map(languageName).join(" ← ") });
+}
+
+function warningText(w) {
+  const booth = languageName(w.language);
+  if (w.own) return w.kind === "muted" ? t("warn_own_muted", { booth }) : t("warn_own_handover", { booth });
+  return w.kind === "muted" ? t("warn_relay_muted", { booth }) : t("warn_relay_handover", { booth });
+}
+
+export function ChannelSelector({ state, defaultChannel = "floor" }) {
+  const [channel, setChannel] = useState(() => remembered(defaultChannel));
+  const choose = (value) => {
+    setChannel(value);
+    try {
+      localStorage.setItem(STORAGE_KEY, value);
+    } catch {
+      // Not remembered across visits; still chosen.
+    }
+  };
+  const r = route(state, channel);
+  return html`<section class="card channel-card" aria-labelledby="channel-h">
+    <h2 id="channel-h">${t("channel")}</h2>
+    <div class="channels" role="radiogroup" aria-labelledby="channel-h" data-testid="channels">
+      ${CHANNELS.map((c) => html`<label class=${`chip ${c === channel ? "on" : ""}`} key=${c}>
+        <input type="radio" name="channel" value=${c} checked=${c === channel} onChange=${() => choose(c)} />
+        ${c === "floor" ? t("floor_channel") : languageName(c)}</label>`)}
+    </div>
+    <p class=${`hearing ${r.play === "floor" && channel !== "floor" ? "switched" : ""}`} data-testid="hearing" data-play=${r.play} data-channel=${channel}>
+      ${r.play === "floor" && channel !== "floor" ? html`<strong>${t("switched_to_floor")}</strong> ` : null}
+      ${provenanceText(state, r)}
+    </p>
+    ${r.warningOf ? html`<p class="warning" data-testid="route-warning">⚠ ${warningText(r.warningOf)}</p>` : null}
+  </section>`;
+}

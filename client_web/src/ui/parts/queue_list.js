@@ -1,0 +1,34 @@
+// The queue of the current item, in the order the floor will be given; the
+// viewer's own delegation is marked so that a delegate sees itself at once.
+import { html } from "../html.js";
+import { t } from "../../i18n/index.js";
+import { className, delegationName } from "../names.js";
+import { currentQueue } from "../../core/floor.js";
+
+export function QueueList({ state, mine = null, limit = Infinity, actions = null, title = t("queue") }) {
+  const queue = currentQueue(state);
+  const shown = queue.slice(0, limit);
+  return html`<section class="card queue-card" aria-labelledby="queue-h">
+    <h2 id="queue-h">${title} <span class="count">${queue.length}</span></h2>
+    ${queue.length === 0 ? html`<p class="muted">${t("queue_empty")}</p>` : null}
+    <ol class="queue" data-testid="queue">
+      ${shown.map((request, index) => {
+        const delegation = state.delegations[request.delegation];
+        const isMine = request.delegation === mine;
+        return html`<li key=${request.delegation} class=${`queue-row ${isMine ? "mine" : ""} ${request.point_of_order ? "poo" : ""}`}
+            data-delegation=${request.delegation} aria-current=${isMine ? "true" : undefined}>
+          <span class="place">${index + 1}</span>
+          <span class="who">
+            <span class="name">${delegationName(state, request.delegation)}</span>
+            ${isMine ? html`<span class="you-tag">${t("your_delegation")}</span>` : null}
+            ${request.point_of_order ? html`<span class="tag tag-poo">${t("point_of_order")}</span>` : null}
+            <span class=${`tag tag-${delegation?.cls}`}>${className(delegation?.cls)}</span>
+            ${request.moved_reason ? html`<span class="tag tag-moved" title=${request.moved_reason}>${t("moved")}: ${request.moved_reason}</span>` : null}
+          </span>
+          ${actions ? html`<span class="row-actions">${actions(request, index)}</span>` : null}
+        </li>`;
+      })}
+    </ol>
+    ${queue.length > shown.length ? html`<p class="muted">${t("and_more", { n: queue.length - shown.length })}</p>` : null}
+  </section>`;
+}

@@ -1,0 +1,90 @@
+// The interpreter's booth panel: duty and handover with the partner, the
+// microphone, the source (the floor or a relay), the floor language, "finished"
+// for the tail, speak-slowly, and the alarms.
+import { html } from "../html.js";
+import { t } from "../../i18n/index.js";
+import { useNow, useShortcuts } from "../hooks.js";
+import { act } from "../feedback.js";
+import { clock, timeIn } from "../format.js";
+import { delegationName, languageName, participantName } from "../names.js";
+import { CHANNELS, route } from "../../core/routing.js";
+import { BoothTable, boothAlarms } from "../parts/booth_table.js";
+
+export function BoothView({ session }) {
+  const { state } = session;
+  const me = session.me;
+  const now = useNow(session, 1000);
+  const language = me.record?.booth;
+  if (!language) return html`<p class="card">${t("not_an_interpreter")}</p>`;
+  const booth = state.booths[language];
+  const onDuty = booth.on_duty === me.participant;
+  const live = booth.live.includes(me.participant);
+  const partners = Object.values(state.participants).filter((p) => p.booth === language && p.id !== me.participant);
+  const finishing = state.tail?.booths.includes(language);
+  const passthrough = state.floor_language === language;
+  const relayWarning = route(state, language).warningOf;
+  const alarms = boothAlarms(state, booth);
+  const toggleMic = () => act(session, "set_booth_mic", { live: !live });
+  const finished = () => act(session, "booth_finished");
+  const slowly = () => act(session, "signal_speak_slowly");
+  const handover = () => {
+    if (booth.handover_requested_by && booth.handover_requested_by !== me.participant) return act(session, "accept_handover");
+    return act(session, "request_handover");
+  };
+  useShortcuts({
+    m: toggleMic,
+    f: () => finishing && finished(),
+    s: () => state.speech && slowly(),
+    h: () => booth.on_duty && booth.handover_requested_by !== me.participant && handover(),
+  });
+
+  let duty;
+  if (onDuty) duty = html`<p data-testid="duty">${t("you_are_on_duty", { time: clock(now - booth.duty_since) })}</p>`;
+  else if (booth.on_duty) duty = html`<p data-testid="duty">${t("partner_on_duty", { name: participantName(state, booth.on_duty) })}</p>`;
+  else duty = html`<p data-testid="duty">${t("nobody_on_duty")}</p><button data-testid="take-duty" onClick=${() => act(session, "take_booth_duty")}>${t("take_duty")}</button>`;
+
+  let handoverBox = null;
+  if (booth.on_duty) {
+    if (booth.handover_requested_by === me.participant) handoverBox = html`<p class="muted">${t("handover_waiting")}</p>`;
+    else if (booth.handover_requested_by) {
+      handoverBox = html`<p class="alert">${t("handover_asked_by", { name: participantName(state, booth.handover_requested_by) })}</p>
+        <button class="go" data-testid="accept-handover" aria-keyshortcuts="H" onClick=${handover}>${t("accept_handover")} <kbd>H</kbd></button>`;
+    } else handoverBox = html`<button class="secondary" data-testid="request-handover" aria-keyshortcuts="H" onClick=${handover}>${t("request_handover")} <kbd>H</kbd></button>`;
+  }
+
+  return html`<div class="grid booth-grid">
+    <div class="col-main">
+      <section class="card booth-panel" aria-labelledby="booth-h">
+        <h2 id="booth-h">${t("booth_of", { language: languageName(language) })}</h2>
+        ${alarms.length || relayWarning ? html`<div class="alarms" role="alert" data-testid="booth-alarms">
+          ${alarms.map((a) => html`<p class="alarm">⚠ ${a}</p>`)}
+          ${relayWarning && !relayWarning.own ? html`<p class="alarm">⚠ ${t(relayWarning.kind === "muted" ? "warn_relay_muted" : "warn_relay_handover", { booth: languageName(relayWarning.language) })}</p>` : null}
+        </div>` : null}
+        ${duty}
+        <p class="muted small">${t("partners")}: ${partners.map((p) => p.name).join(", ") || "—"}</p>
+        ${handoverBox}
+        <button class=${`big mic ${live ? "danger" : "go"}`} data-testid="mic" data-live=${live} aria-pressed=${live} aria-keyshortcuts="M" onClick=${toggleMic}>
+          ${live ? t("mic_live_press_to_mute") : t("mic_muted_press_to_open")} <kbd>M</kbd></button>
+        ${finishing ? html`<button class="big" data-testid="booth-finished" aria-keyshortcuts="F" onClick=${finished}>${t("booth_finished")} <kbd>F</kbd></button>
+          <p class="muted small">${t("booth_finished_explainer")}</p>` : null}
+        <label class="source">${t("source")}
+          <select data-testid="booth-source" value=${booth.source} onChange=${(e) => act(session, "set_booth_source", { source: e.currentTarget.value })}>
+            ${CHANNELS.filter((c) => c !== language).map((c) => html`<option value=${c}>${c === "floor" ? t("source_floor") : t("source_relay", { booth: languageName(c) })}</option>`)}
+          </select></label>
+      </section>
+    </div>
+    <div class="col-side">
+      <section class="card" aria-labelledby="bfloor-h">
+        <h2 id="bfloor-h">${t("the_floor")}</h2>
+        ${state.speech ? html`<p class="speaker-name">${participantName(state, state.speech.participant)}
+            <span class="muted"> · ${delegationName(state, state.speech.delegation)}</span></p>
+          <p>${t("floor_language")}: <strong data-testid="floor-language">${languageName(state.speech.language)}</strong> · ${clock(now - state.speech.started_at)}</p>
+          ${passthrough ? html`<p class="info" data-testid="passthrough">${t("passthrough_note")}</p>` : null}
+          <button class="secondary" data-testid="speak-slowly" aria-keyshortcuts="S" onClick=${slowly}>${t("signal_speak_slowly")} <kbd>S</kbd></button>
+          ${state.speak_slowly ? html`<p class="muted small">${t("speak_slowly_sent", { booth: languageName(state.speak_slowly.booth), time: timeIn(state.speak_slowly.at, state.tz) })}</p>` : null}`
+        : html`<p class="muted">${t("nobody_speaking")}</p>`}
+      </section>
+      <section class="card" aria-labelledby="ball-h"><h2 id="ball-h">${t("booths")}</h2><${BoothTable} state=${state} highlight=${language} /></section>
+    </div>
+  </div>`;
+}

@@ -1,0 +1,161 @@
+// The delegate's screen: the floor panel (request -> you are #N -> you are
+// next -> you have the floor -> go live -> yield), the item, the speaker, the
+// queue with the own delegation marked, the channel, the participants.
+import { useEffect, useRef } from "preact/hooks";
+import { html } from "../html.js";
+import { t } from "../../i18n/index.js";
+import { useNow, useShortcuts } from "../hooks.js";
+import { act } from "../feedback.js";
+import { announce } from "../announce.js";
+import { seconds } from "../format.js";
+import { currentItem, languageName } from "../names.js";
+import { MAY_BLOCK, MAY_RAISE_POINT_OF_ORDER, queuePosition, tailHolds } from "../../core/floor.js";
+import { ItemCard } from "../parts/item_card.js";
+import { SpeakerCard, SpeechTimer, TailNote } from "../parts/speaker_card.js";
+import { QueueList } from "../parts/queue_list.js";
+import { ParticipantList } from "../parts/participants.js";
+import { ChannelSelector } from "../parts/channel_selector.js";
+import { MicStatus } from "../parts/mic_status.js";
+import { ConfirmButton } from "../parts/confirm_button.js";
+
+/** Where the viewer's delegation stands on the floor. */
+export function floorPhase(state, me, now) {
+  const delegation = me.delegation;
+  if (!delegation) return { phase: "none" };
+  if (state.speech?.delegation === delegation) return { phase: "speaking", self: state.speech.participant === me.participant };
+  if (state.grant?.delegation === delegation) return { phase: tailHolds(state, now) ? "tail" : "granted" };
+  const position = queuePosition(state, delegation, now);
+  if (position) return { phase: "queued", place: position[0], waitMs: position[1] };
+  return { phase: "idle" };
+}
+
+function requestBlocker(state) {
+  const item = currentItem(state);
+  if (item === null) return t("no_item_yet");
+  if (item.status !== "open") return t("item_not_open");
+  if (item.list_closed) return t("list_closed_note");
+  return null;
+}
+
+function waitText(ms) {
+  return ms < 30000 ? t("wait_soon") : t("wait_minutes", { n: Math.round(ms / 60000) });
+}
+
+export function FloorPanel({ session }) {
+  const { state } = session;
+  const me = session.me;
+  const now = useNow(session, 500);
+  const floor = floorPhase(state, me, now);
+  const delegation = me.delegation ? state.delegations[me.delegation] : null;
+  const item = currentItem(state);
+  const previous = useRef(floor);
+
+  useEffect(() => {
+    const before = previous.current;
+    if ((floor.phase === "granted" || floor.phase === "tail") && before.phase !== "granted" && before.phase !== "tail") announce(t("you_have_the_floor"));
+    if (floor.phase === "queued" && floor.place === 1 && !(before.phase === "queued" && before.place === 1)) announce(t("you_are_next"));
+    previous.current = floor;
+  });
+
+  const blocker = requestBlocker(state);
+  const mayPointOfOrder = delegation && MAY_RAISE_POINT_OF_ORDER.has(delegation.cls) && item && item.status === "open";
+  const request = (pointOfOrder = false) => act(session, "request_floor", { point_of_order: pointOfOrder });
+  const withdraw = () => act(session, "withdraw_floor_request");
+  const goLive = () => act(session, "go_live");
+  const yieldFloor = () => act(session, "yield_floor");
+  const designated = me.record?.designated_speaker;
+
+  useShortcuts({
+    r: () => floor.phase === "idle" && !blocker && request(),
+    p: () => floor.phase === "idle" && mayPointOfOrder && request(true),
+    w: () => floor.phase === "queued" && withdraw(),
+    l: () => floor.phase === "granted" && designated && goLive(),
+    y: () => floor.phase === "speaking" && floor.self && yieldFloor(),
+  });
+
+  let body;
+  if (floor.phase === "none") {
+    body = html`<p class="muted">${t("not_a_delegate")}</p>`;
+  } else if (floor.phase === "speaking") {
+    const slowly = state.speak_slowly && state.speak_slowly.participant === state.speech.participant;
+    body = html`<div class="phase phase-live" data-testid="phase" data-phase="speaking">
+      <p class="phase-title">${floor.self ? t("you_are_live") : t("delegation_is_live")}</p>
+      ${slowly ? html`<p class="alert speak-slowly" role="alert" data-testid="speak-slowly">${t("speak_slowly_alert", { booth: languageName(state.speak_slowly.booth) })}</p>` : null}
+      <${SpeechTimer} speech=${state.speech} now=${now} large=${true} />
+      ${floor.self ? html`<button class="big danger" data-testid="yield" aria-keyshortcuts="Y" onClick=${yieldFloor}>${t("yield")} <kbd>Y</kbd></button>` : null}
+    </div>`;
+  } else if (floor.phase === "granted" || floor.phase === "tail") {
+    const waiting = floor.phase === "tail";
+    body = html`<div class="phase phase-granted" data-testid="phase" data-phase=${floor.phase}>
+      <p class="phase-title" data-testid="you-have-the-floor">${t("you_have_the_floor")}</p>
+      ${waiting ? html`<div class="wait-tail" data-testid="tail-wait"><strong>${t("interpretation_finishing")}</strong><${TailNote} state=${state} now=${now} /></div>` : null}
+      ${designated
+        ? html`<button class="big go" data-testid="go-live" aria-keyshortcuts="L" disabled=${waiting} onClick=${goLive}>${t("go_live")} <kbd>L</kbd></button>`
+        : html`<p class="warning">${t("not_designated", { names: designatedSpeakers(state, me.delegation) })}</p>`}
+      <${MicStatus} session=${session} />
+      <p class="muted small">${t("granted_since", { time: seconds(now - state.grant.granted_at, 0) })}</p>
+    </div>`;
+  } else if (floor.phase === "queued") {
+    const next = floor.place === 1;
+    body = html`<div class=${`phase phase-queued ${next ? "next" : ""}`} data-testid="phase" data-phase="queued" data-place=${floor.place}>
+      <p class="phase-title" data-testid="position">${t("you_are_n", { n: floor.place })} · ${waitText(floor.waitMs)}</p>
+      ${next ? html`<p class="alert" data-testid="you-are-next">${t("you_are_next")}</p><${MicStatus} session=${session} />` : null}
+      <button class="secondary" data-testid="withdraw" aria-keyshortcuts="W" onClick=${withdraw}>${t("withdraw")} <kbd>W</kbd></button>
+    </div>`;
+  } else {
+    body = html`<div class="phase phase-idle" data-testid="phase" data-phase="idle">
+      <button class="big" data-testid="request-floor" aria-keyshortcuts="R" disabled=${Boolean(blocker)} onClick=${() => request()}>
+        ${t("request_floor")} <kbd>R</kbd></button>
+      ${blocker ? html`<p class="muted">${blocker}</p>` : null}
+      ${mayPointOfOrder ? html`<button class="secondary" data-testid="point-of-order" aria-keyshortcuts="P" onClick=${() => request(true)}>${t("raise_point_of_order")} <kbd>P</kbd></button>` : null}
+    </div>`;
+  }
+  return html`<section class="card floor-panel" aria-labelledby="floor-h">
+    <h2 id="floor-h">${delegation ? t("floor_for", { delegation: delegation.name }) : t("the_floor")}</h2>
+    ${body}
+  </section>`;
+}
+
+function designatedSpeakers(state, delegation) {
+  return Object.values(state.participants).filter((p) => p.delegation === delegation && p.designated_speaker).map((p) => p.name).join(", ") || "—";
+}
+
+/** A council member may object, ask to postpone, propose to suspend, or pull the item out of the package. */
+function BlockActions({ session }) {
+  const { state } = session;
+  const delegation = session.me.delegation ? state.delegations[session.me.delegation] : null;
+  const item = currentItem(state);
+  if (!delegation || !MAY_BLOCK.has(delegation.cls) || !item || item.status !== "open") return null;
+  const block = (kind) => act(session, "block_item", { item: item.number, kind });
+  return html`<details class="block-actions">
+    <summary>${t("council_member_actions", { delegation: delegation.name })}</summary>
+    <p class="muted small">${t("block_explainer")}</p>
+    <div class="row">
+      ${["objection", "postponement", "suspension"].map((kind) => html`<${ConfirmButton} key=${kind} label=${t(`block_${kind}`)}
+        question=${t("block_confirm", { item: item.number })} onConfirm=${() => block(kind)} testid=${`block-${kind}`} />`)}
+      ${state.package.includes(item.number)
+        ? html`<${ConfirmButton} label=${t("pull_from_package")} question=${t("pull_confirm", { item: item.number })}
+            onConfirm=${() => act(session, "pull_from_package", { item: item.number })} />`
+        : null}
+    </div>
+  </details>`;
+}
+
+export function DelegateView({ session }) {
+  const { state } = session;
+  const me = session.me;
+  const now = useNow(session, 1000);
+  const ownLanguage = me.record?.languages?.[0] ?? "floor";
+  return html`<div class="grid delegate-grid">
+    <div class="col-main">
+      <${FloorPanel} session=${session} />
+      <${SpeakerCard} state=${state} now=${now} />
+      <${QueueList} state=${state} mine=${me.delegation} />
+    </div>
+    <div class="col-side">
+      <${ItemCard} state=${state}><${BlockActions} session=${session} /><//>
+      <${ChannelSelector} state=${state} defaultChannel=${ownLanguage} />
+      <${ParticipantList} state=${state} me=${me} />
+    </div>
+  </div>`;
+}

@@ -1,0 +1,150 @@
+// The technical team's dashboard, all live: every connection with its
+// transport (long-polling flags a firewall), round trip, jitter, clock offset,
+// browser and devices; help requests; the time to floor of every speech as a
+// list and a histogram; who is here, from which states and regions.
+import { html } from "../html.js";
+import { t } from "../../i18n/index.js";
+import { useNow } from "../hooks.js";
+import { useState } from "preact/hooks";
+import { act, errorText, notify } from "../feedback.js";
+import { number, seconds, timeIn, localZone } from "../format.js";
+import { delegationName, participantName, roleName } from "../names.js";
+import { TIME_TO_FLOOR_GOAL_MS, attendance, percentile, timeToFloorHistogram } from "../../core/stats.js";
+
+function Attendance({ state, presence }) {
+  const a = attendance(state, presence);
+  return html`<section class="card" aria-labelledby="att-h">
+    <h2 id="att-h">${t("attendance")}</h2>
+    <p class="headline" data-testid="attendance">${t("attendance_line", {
+      participants: t("att_participants", { n: a.participants }), states: t("att_states", { n: a.states }), speakers: t("att_speakers", { n: a.speakers }),
+    })}</p>
+    <div class="table-wrap"><table>
+      <thead><tr><th>${t("region")}</th><th>${t("participants")}</th><th>${t("delegations")}</th></tr></thead>
+      <tbody>${a.byRegion.map((r) => html`<tr key=${r.region}><th scope="row">${r.region}</th><td>${r.participants}</td><td>${r.delegations}</td></tr>`)}</tbody>
+    </table></div>
+    <details class="absent" data-testid="absent">
+      <summary>${t("delegations_absent", { n: a.absent.length, total: Object.keys(state.delegations).length })}</summary>
+      <p class="small">${a.absent.join(", ")}</p>
+    </details>
+  </section>`;
+}
+
+function Connections({ state, presence }) {
+  const rows = [...presence].sort((a, b) => (a.transport === "polling" ? -1 : 0) - (b.transport === "polling" ? -1 : 0) || String(a.participant).localeCompare(String(b.participant)));
+  const polling = presence.filter((c) => c.transport === "polling").length;
+  // "+ 0" avoids showing "-0" for an offset that rounds to nothing.
+  const fmt = (v, digits = 0) => (typeof v === "number" ? number(Number(v.toFixed(digits)) + 0, digits) : "—");
+  return html`<section class="card wide" aria-labelledby="conn-h">
+    <h2 id="conn-h">${t("connections")} <span class="count">${presence.length}</span></h2>
+    ${polling ? html`<p class="warning">${t("polling_warning", { n: polling })}</p>` : null}
+    <div class="table-wrap"><table class="connections" data-testid="connections">
+      <thead><tr><th>${t("participant")}</th><th>${t("role")}</th><th>${t("transport")}</th><th>${t("connected_since")}</th>
+        <th>${t("rtt")}</th><th>${t("jitter")}</th><th>${t("clock_offset")}</th><th>${t("browser")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("input_level")}</th></tr></thead>
+      <tbody>${rows.map((c, i) => {
+        const p = state.participants[c.participant];
+        return html`<tr key=${`${c.participant}-${i}`} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
+          <th scope="row">${participantName(state, c.participant)}${p?.delegation ? html`<br /><span class="muted small">${delegationName(state, p.delegation)}</span>` : null}</th>
+          <td>${roleName(c.role)}</td>
+          <td>${c.transport === "polling" ? html`<span class="tag tag-alarm" title=${t("polling_hint")}>${t("transport_polling")}</span>` : c.transport}</td>
+          <td>${c.connected_at ? timeIn(c.connected_at * 1000, localZone()) : "—"}</td>
+          <td>${fmt(c.rtt_ms)}</td><td>${fmt(c.jitter_ms, 1)}</td><td>${fmt(c.clock_offset_ms)}</td>
+          <td>${c.browser ?? "—"}</td><td>${c.microphone ? t(`device_${c.microphone}`) : "—"}</td><td>${c.camera ? t(`device_${c.camera}`) : "—"}</td>
+          <td>${typeof c.input_level === "number" ? html`<meter min="0" max="0.5" value=${c.input_level}></meter>` : "—"}</td>
+        </tr>`;
+      })}</tbody>
+    </table></div>
+  </section>`;
+}
+
+/** A message shown at once on every screen of one participant (not recorded). */
+function MessageForm({ session, participant }) {
+  const [text, setText] = useState("");
+  const send = async (event) => {
+    event.preventDefault();
+    const answer = await session.notifyParticipant(participant, text.trim());
+    if (answer.ok) {
+      setText("");
+      notify(t("message_sent"), "info");
+    } else notify(errorText(answer.error));
+  };
+  return html`<form class="row message-form" onSubmit=${send}>
+    <label><span class="sr-only">${t("message_to", { name: participantName(session.state, participant) })}</span>
+      <input data-testid="message-text" maxlength="1000" placeholder=${t("message_placeholder")} value=${text} onInput=${(e) => setText(e.currentTarget.value)} /></label>
+    <button class="small secondary" type="submit" disabled=${!text.trim()}>${t("send_message")}</button>
+  </form>`;
+}
+
+function HelpRequests({ session }) {
+  const { state } = session;
+  const requests = Object.entries(state.help_requests).sort((a, b) => a[1].at - b[1].at);
+  return html`<section class="card" aria-labelledby="helpq-h">
+    <h2 id="helpq-h">${t("help_requests")} <span class=${`count ${requests.length ? "hot" : ""}`}>${requests.length}</span></h2>
+    ${requests.length === 0 ? html`<p class="muted">${t("no_help_requests")}</p>` : null}
+    <ul class="help-list" data-testid="help-requests">${requests.map(([participant, r]) => {
+      const p = state.participants[participant];
+      const contact = p?.contact;
+      return html`<li key=${participant}><strong>${participantName(state, participant)}</strong>
+        ${p?.delegation ? html` <span class="muted">${delegationName(state, p.delegation)}</span>` : null}
+        <span class="muted small"> · ${timeIn(r.at, localZone())}</span>
+        ${r.message ? html`<p>${r.message}</p>` : null}
+        ${contact ? html`<p class="small">${t("contact")}: ${contact}</p>` : null}
+        <div class="row">
+          <${MessageForm} session=${session} participant=${participant} />
+          <button class="small" data-testid="resolve-help" onClick=${() => act(session, "resolve_help", { participant })}>${t("resolve")}</button>
+        </div></li>`;
+    })}</ul>
+  </section>`;
+}
+
+function TimeToFloor({ state }) {
+  const speeches = state.speeches;
+  const histogram = timeToFloorHistogram(speeches);
+  const most = Math.max(1, ...histogram.map((b) => b.count));
+  const values = speeches.map((s) => s.time_to_floor_ms);
+  const underGoal = values.filter((v) => v < TIME_TO_FLOOR_GOAL_MS).length;
+  return html`<section class="card" aria-labelledby="ttf-h">
+    <h2 id="ttf-h">${t("time_to_floor")} <span class="count">${speeches.length}</span></h2>
+    ${speeches.length ? html`<p data-testid="ttf-summary">${t("ttf_summary", {
+      median: seconds(percentile(values, 50)), p90: seconds(percentile(values, 90)), under: underGoal, n: speeches.length,
+    })}</p>` : html`<p class="muted">${t("no_speeches")}</p>`}
+    <div class="histogram" role="img" aria-label=${t("ttf_histogram")} data-testid="ttf-histogram">
+      ${histogram.map((b) => html`<div class=${`hbar ${b.to !== null && b.to <= 3 ? "good" : ""}`} key=${b.from}>
+        <span class="hcount">${b.count}</span>
+        <span class="hfill" style=${`height:${(b.count / most) * 100}%`}></span>
+        <span class="hlabel">${b.to === null ? `≥${b.from}` : `${b.from}–${b.to}`} s</span></div>`)}
+    </div>
+    <div class="table-wrap scroll"><table data-testid="speeches">
+      <thead><tr><th>${t("delegation")}</th><th>${t("item")}</th><th>${t("time_to_floor")}</th><th>${t("duration")}</th></tr></thead>
+      <tbody>${[...speeches].reverse().map((s, i) => html`<tr key=${i} class=${s.time_to_floor_ms < TIME_TO_FLOOR_GOAL_MS ? "" : "slow"}>
+        <th scope="row">${delegationName(state, s.delegation)}</th><td>${s.item}</td>
+        <td data-testid="ttf-value">${seconds(s.time_to_floor_ms)}</td><td>${seconds(s.duration_ms, 0)}</td></tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+function ConnectionTests({ state }) {
+  const tests = Object.entries(state.connection_tests).sort((a, b) => b[1].at - a[1].at);
+  return html`<section class="card" aria-labelledby="ctests-h">
+    <h2 id="ctests-h">${t("connection_tests")} <span class="count">${tests.length}</span></h2>
+    <div class="table-wrap scroll"><table data-testid="connection-tests">
+      <thead><tr><th>${t("participant")}</th><th>${t("websocket")}</th><th>${t("rtt")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("browser")}</th></tr></thead>
+      <tbody>${tests.map(([participant, r]) => html`<tr key=${participant} class=${r.websocket_ok ? "" : "alarm"}>
+        <th scope="row">${participantName(state, participant)}</th>
+        <td>${r.websocket_ok ? t("ok") : t("blocked")}</td><td>${typeof r.rtt_ms === "number" ? number(r.rtt_ms) : "—"}</td>
+        <td>${r.microphone ? t(`device_${r.microphone}`) : "—"}${typeof r.input_level === "number" ? ` (${number(r.input_level * 100)}%)` : ""}</td>
+        <td>${r.camera ? t(`device_${r.camera}`) : "—"}</td><td>${r.browser ?? "—"}</td></tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+export function TechnicalView({ session }) {
+  const { state } = session;
+  useNow(session, 5000);
+  return html`<div class="grid tech-grid">
+    <${Attendance} state=${state} presence=${session.presence} />
+    <${HelpRequests} session=${session} />
+    <${TimeToFloor} state=${state} />
+    <${ConnectionTests} state=${state} />
+    <${Connections} state=${state} presence=${session.presence} />
+  </div>`;
+}

@@ -1,0 +1,254 @@
+"""Screenshots of every view of the browser client, at desktop width and at
+390 px phone width, into docs/screenshots/ (PNG).
+
+    .venv/bin/python scripts/screenshots.py
+
+It builds the client if needed, starts a node in this process on a temporary
+store with the demo roster and the 2021 agenda, plays a sitting (requests of
+every class, speeches with their time to floor, booths, outcomes, connection
+tests, help requests), and photographs each role's screen in real Chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import msgspec  # noqa: E402
+from aiohttp.test_utils import TestServer  # noqa: E402
+from playwright.async_api import Page, async_playwright, expect  # noqa: E402
+
+from vcc.app import GATEWAY, create_app  # noqa: E402
+from vcc.client import ConsultationClient  # noqa: E402
+from vcc.config import Config  # noqa: E402
+from vcc.http_api import SECRET, SERVICE  # noqa: E402
+from vcc_protocol import commands as c  # noqa: E402
+from vcc_protocol.vocabulary import ADMIN_ACTOR  # noqa: E402
+
+from tests.browser.build import ensure_built  # noqa: E402
+from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
+from tests.integration.conftest import CONSULTATION, Node  # noqa: E402
+from tests.support.consultations import (  # noqa: E402
+    CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
+)
+
+OUT = ROOT / "docs" / "screenshots"
+WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+
+
+class ReplayClock:
+    """The node's clock: behind the wall clock by a lag the script shrinks to
+    play a sitting's minutes in a few seconds; at the end it is the wall clock."""
+
+    def __init__(self, lag_ms: int) -> None:
+        self.lag = lag_ms
+
+    def __call__(self) -> int:
+        return time.time_ns() // 1_000_000 - self.lag
+
+    def advance(self, ms: int) -> None:
+        self.lag = max(self.lag - ms, 0)
+
+
+def consultation_commands(now_ms: int) -> list[c.Command]:
+    """The live test consultation, in Geneva time when Geneva's day allows a slot around now
+    (the screenshots then show "Geneva"), else in the tests' midday zone."""
+    commands = live_commands(now_ms)
+    geneva = datetime.fromtimestamp(now_ms / 1000, ZoneInfo("Europe/Zurich"))
+    if 2 <= geneva.hour < 20:
+        create = commands[0]
+        start, end = geneva - timedelta(hours=1), geneva + timedelta(hours=3)
+        commands[0] = msgspec.structs.replace(
+            create, tz="Europe/Zurich", days=[geneva.date().isoformat()], slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}",
+        )
+    return commands
+
+
+async def start_node(store: Path, clock: ReplayClock) -> Node:
+    app = await create_app(Config(store=str(store)), clock=clock)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    node = Node(server, app[SERVICE], app[SECRET], app[GATEWAY])
+    answers = await node.service.execute_all(CONSULTATION, consultation_commands(clock()), ADMIN_ACTOR)
+    assert answers[-1]["ok"], answers[-1]
+    return node
+
+
+async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, ConsultationClient]) -> None:
+    """Earlier speeches with realistic times to floor, the booths at work, outcomes, help, connection tests."""
+    runtime = await node.runtime()
+
+    async def run(actor: str, command: c.Command, after_ms: int = 0) -> None:
+        clock.advance(after_ms)
+        answer = await runtime.execute(command, actor)
+        assert answer["ok"], (actor, command, answer)
+
+    for booth in ("en", "fr", "es", "ru", "zh", "ar"):
+        await run(INTERPRETER[booth], c.TakeBoothDuty())
+    await run(INTERPRETER["ar"], c.SetBoothSource(source="fr"))
+    await run(INTERPRETER["zh"], c.SetBoothSource(source="en"))
+    for number in (1, 2):
+        await run(CHAIR, c.TakeUpItem(item=number), 20_000)
+        await run(CHAIR, c.ProposeConclusion(item=number, text="The consultation takes note of the report and of the progress made."))
+    await run(CHAIR, c.TakeUpItem(item=3), 10_000)
+    speakers = [(COUNCIL[2], 2_400), ("cuba-delegate-1", 21_000), ("china-delegate-1", 1_700), (OBSERVER_STATE, 6_500), ("kenya-delegate-1", 2_900), (FRENCH_SPEAKER, 12_000)]
+    for speaker, time_to_floor in speakers:
+        if runtime.state.participants.get(speaker) is None:
+            continue
+        await run(speaker, c.RequestFloor(), 3_000)
+        await run(CHAIR, c.GrantFloor(), 20_000)
+        for booth in ("en", "fr", "es", "ru"):
+            if INTERPRETER[booth] not in runtime.state.booths[booth].live:
+                await run(INTERPRETER[booth], c.SetBoothMic(live=True))
+        await run(speaker, c.GoLive(), time_to_floor)
+        await run(speaker, c.YieldFloor(), 95_000)
+        await run(CHAIR, c.OverrideTail(), 2_000)
+    await run(CHAIR, c.RecordConsensus(item=1))
+    await run(CHAIR, c.BlockItem(item=2, kind="postponement", delegation="mexico"))
+    await run(CHAIR, c.ProposePackage(items=[5, 6, 7]))
+    # the queue now: a point of order, then council members, observers, a sector member
+    for speaker in (SECTOR, OBSERVER, COUNCIL[0], "canada-delegate-1"):
+        await run(speaker, c.RequestFloor(), 4_000)
+    await run(COUNCIL[1], c.RequestFloor(point_of_order=True), 2_000)
+    await run(CHAIR, c.MoveFloorRequest(delegation="palestine", position=4, reason="speaks for the co-sponsors of the contribution"))
+    await run("kenya-delegate-1", c.RequestHelp(message="The French channel is silent on my side."), 1_000)
+    await run(OBSERVER, c.RequestHelp(message="Where is document C21/8?"), 1_000)
+    tests = [
+        (COUNCIL[0], "websocket", True, 38.0, 3.1, "ok", "ok", 0.21, "Chrome 126"),
+        ("cuba-delegate-1", "polling", False, 410.0, 95.0, "ok", "missing", 0.12, "Firefox 127"),
+        (OBSERVER_STATE, "websocket", True, 120.0, 18.0, "silent", "ok", 0.0, "Edge 126"),
+        (SECTOR, "websocket", True, 22.0, 1.4, "ok", "ok", 0.33, "Safari 17"),
+    ]
+    for who, transport, ws, rtt, jitter, mic, cam, level, browser in tests:
+        await run(who, c.RecordConnectionTest(transport=transport, websocket_ok=ws, rtt_ms=rtt, jitter_ms=jitter, clock_offset_ms=-120.0,
+                                              microphone=mic, camera=cam, input_level=level, browser=browser))
+    clock.advance(clock.lag)  # now: the wall clock
+    # presence for the technical team: a few more delegates connected, one through a firewall
+    for who, transports in ((COUNCIL[2], ["websocket"]), ("cuba-delegate-1", ["polling"]), ("china-delegate-1", ["websocket"]), (PARTNER["fr"], ["websocket"])):
+        client = ConsultationClient(node.url, node.token(who), transports=transports)
+        await client.connect()
+        await client.sio.emit("report", {"rtt_ms": 35.0 if transports == ["websocket"] else 380.0, "jitter_ms": 4.0, "clock_offset_ms": 12.0,
+                                        "browser": "Chrome 126", "microphone": "granted", "input_level": 0.18})
+        people[who] = client
+
+
+async def shoot(page: Page, name: str) -> None:
+    await page.wait_for_timeout(400)
+    path = OUT / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    print(f"  {path.relative_to(ROOT)}")
+
+
+async def main() -> None:
+    ensure_built()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.png"):
+        old.unlink()
+    clock = ReplayClock(lag_ms=40 * 60_000)
+    people: dict[str, ConsultationClient] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        node = await start_node(Path(folder) / "store", clock)
+        try:
+            await play_sitting(node, clock, people)
+            runtime = await node.runtime()
+            async with async_playwright() as playwright:
+                browser = await launch(playwright)
+                screens = Screens(browser, node.url, tokens_of(node))
+                for width, viewport in WIDTHS.items():
+                    print(f"{width}:")
+                    await shoot_all(screens, runtime, viewport, width)
+                    await reset_floor(runtime)
+                await screens.close()
+                await browser.close()
+        finally:
+            for client in people.values():
+                await client.close()
+            await node.server.close()
+
+
+async def reset_floor(runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
+    """Back to the queue of the first pass, so that both widths show the same story."""
+    if runtime.state.speech is not None:
+        await runtime.execute(c.EndSpeech(), CHAIR)
+        await runtime.execute(c.OverrideTail(), CHAIR)
+    await runtime.execute(c.RequestFloor(point_of_order=True), COUNCIL[1])
+    await runtime.execute(c.RequestFloor(), COUNCIL[0])
+
+
+async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: str) -> None:  # noqa: ANN001
+    open_ = lambda who, **kw: screens.open(who, viewport=viewport, **kw)  # noqa: E731
+    chair = await open_(CHAIR)
+    delegate = await open_(COUNCIL[0])
+    await expect(delegate.get_by_test_id("position")).to_be_visible()
+    await shoot(delegate, f"delegate-in-queue-{width}")
+    await shoot(chair, f"chair-console-{width}")
+    booth = await open_(INTERPRETER["fr"])
+    screen = await open_(OBSERVER_STATE, path="/screen")
+
+    await runtime.execute(c.GrantFloor(), CHAIR)  # the point of order first
+    await runtime.execute(c.GoLive(), COUNCIL[1])
+    await runtime.execute(c.SignalSpeakSlowly(), INTERPRETER["fr"])
+    await runtime.execute(c.YieldFloor(), COUNCIL[1])
+    await runtime.execute(c.GrantFloor(delegation="argentina"), CHAIR)  # the tail still holds
+    await expect(delegate.get_by_test_id("tail-wait")).to_be_visible()
+    await shoot(delegate, f"delegate-granted-tail-{width}")
+    await shoot(booth, f"booth-finishing-{width}")
+    await runtime.execute(c.OverrideTail(), CHAIR)
+    await expect(delegate.get_by_test_id("go-live")).to_be_enabled()
+    await shoot(delegate, f"delegate-you-have-the-floor-{width}")
+    await delegate.get_by_test_id("go-live").click()
+    await runtime.execute(c.SignalSpeakSlowly(), INTERPRETER["es"])
+    await expect(delegate.get_by_test_id("speak-slowly")).to_be_visible()
+    await shoot(delegate, f"delegate-live-speak-slowly-{width}")
+    await shoot(chair, f"chair-console-speech-{width}")
+    await shoot(booth, f"booth-{width}")
+    await shoot(screen, f"public-screen-{width}")
+
+    listener = await open_(FRENCH_SPEAKER)
+    await listener.get_by_role("radio", name="Spanish").check()
+    await shoot(listener, f"delegate-listener-relay-{width}")
+    arabic = await open_(OBSERVER, language="ar")
+    await shoot(arabic, f"delegate-arabic-rtl-{width}")
+    chinese = await open_("china-delegate-1", language="zh")
+    await shoot(chinese, f"delegate-chinese-{width}")
+
+    technical = await open_(TECHNICAL)
+    await expect(technical.locator("[data-testid=connections] tbody tr")).not_to_have_count(0)
+    await technical.wait_for_timeout(1500)  # presence comes at most once a second
+    await shoot(technical, f"technical-dashboard-{width}")
+    secretariat = await open_("@admin")
+    await shoot(secretariat, f"secretariat-{width}")
+
+    tester = await open_(SECTOR)
+    await tester.get_by_test_id("tab-connection_test").click()
+    await tester.get_by_test_id("run-connection-test").click()
+    await expect(tester.get_by_test_id("ct-result")).to_be_visible(timeout=30_000)
+    await shoot(tester, f"connection-test-{width}")
+    await tester.get_by_test_id("tab-help").click()
+    await shoot(tester, f"help-{width}")
+
+    drill = await open_(None, path="/drill", wait=False)
+    await expect(drill.get_by_test_id("request-floor")).to_be_enabled()
+    await drill.keyboard.press("r")
+    await expect(drill.get_by_test_id("go-live")).to_be_enabled(timeout=15_000)
+    await shoot(drill, f"drill-granted-{width}")
+    await drill.keyboard.press("l")
+    await expect(drill.get_by_test_id("drill-attempt")).to_have_count(1)
+    await shoot(drill, f"drill-result-{width}")
+    refused = await open_(None, token="expired-or-damaged", wait=False)
+    await expect(refused.get_by_test_id("refused")).to_be_visible()
+    await shoot(refused, f"join-refused-{width}")
+    await screens.close()
+    screens.contexts.clear()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

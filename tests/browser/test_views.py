@@ -1,0 +1,114 @@
+"""The other views on real screens: the chair's moves and outcomes, the
+secretariat's imports and downloads, the help desk, the languages, the drill."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECTOR, TECHNICAL
+
+from .helpers import eventually, queue_on
+from .stage import PHONE
+
+pytestmark = pytest.mark.browser
+
+AGENDA_CSV = "number,code,title,documents,package,minutes\n901,ADD 1,An added item,C21/99;C21/100,false,10\n"
+
+
+async def test_the_chair_moves_a_request_with_a_reason_and_records_an_outcome(screens, node) -> None:
+    chair = await screens.open(CHAIR)
+    delegates = [await screens.open(p) for p in (COUNCIL[0], OBSERVER, SECTOR)]
+    await chair.locator("tr[data-item='3'] [data-testid=take-up]").click()
+    for page in delegates:
+        await page.get_by_test_id("request-floor").click()
+    await eventually(lambda: queue_on(chair), ["argentina", "palestine", "orbital-relay-networks-ltd"])
+    row = chair.locator("[data-testid=queue] > li[data-delegation='orbital-relay-networks-ltd']")
+    await row.get_by_role("button", name="Move").click()
+    await row.get_by_label("To place").select_option("1")
+    await row.get_by_label("Reason").fill("the chair's ruling on sector members")
+    await row.get_by_role("button", name="Move").last.click()
+    order = ["orbital-relay-networks-ltd", "argentina", "palestine"]
+    for page in (chair, *delegates):
+        await eventually(lambda page=page: queue_on(page), order, what="queue after the move")
+    runtime = await node.runtime()
+    assert runtime.state.moves[-1].reason == "the chair's ruling on sector members"
+    await expect(delegates[2].get_by_test_id("position")).to_contain_text("#1")
+
+    # outcome of item 3: propose a conclusion, record consensus
+    await chair.get_by_test_id("conclusion-text").fill("The consultation takes note of the report.")
+    await chair.get_by_test_id("propose-conclusion").click()
+    await expect(delegates[0].get_by_test_id("current-item")).to_contain_text("takes note of the report")
+    await chair.get_by_test_id("record-consensus").click()
+    await expect(chair.get_by_test_id("outcome-status")).to_have_text("Concluded")
+    await expect(delegates[0].get_by_test_id("current-item")).to_contain_text("Concluded")
+
+
+async def test_the_secretariat_imports_and_downloads_with_the_admin_link(screens, node, tmp_path) -> None:
+    page = await screens.open("@admin")
+    agenda = tmp_path / "added.csv"
+    agenda.write_text(AGENDA_CSV)
+    await page.get_by_test_id("upload-agenda").set_input_files(str(agenda))
+    await expect(page.get_by_test_id("notice")).to_contain_text("1 entries imported")
+    runtime = await node.runtime()
+    assert runtime.state.items[901].documents == ["C21/99", "C21/100"]
+    async with page.expect_download() as links:
+        await page.get_by_test_id("download-links").click()
+    text = (tmp_path / "links.csv")
+    await (await links.value).save_as(text)
+    assert text.read_text().startswith("participant,name,role,delegation,delegation_class,url")
+    async with page.expect_download() as report:
+        await page.get_by_test_id("download-report").click()
+    assert (await report.value).suggested_filename.endswith("conclusions.html")
+    # edit an item's proposed conclusion
+    await page.get_by_test_id("outcome-item").select_option("901")
+    await page.get_by_test_id("conclusion-text").fill("Proposed: to note the added item.")
+    await page.get_by_test_id("propose-conclusion").click()
+    runtime = await node.runtime()
+
+    async def conclusion() -> str | None:
+        return runtime.state.items[901].conclusion
+
+    await eventually(conclusion, "Proposed: to note the added item.", what="the proposed conclusion on the server")
+
+
+async def test_help_request_reaches_the_technical_team_and_is_resolved(screens) -> None:
+    delegate = await screens.open(COUNCIL[0], viewport=PHONE)
+    technical = await screens.open(TECHNICAL)
+    await delegate.get_by_test_id("tab-help").click()
+    await delegate.get_by_label("Your message").fill("No sound on the French channel")
+    await delegate.get_by_role("button", name="Send to the technical team").click()
+    await expect(technical.get_by_test_id("help-requests")).to_contain_text("No sound on the French channel")
+    await expect(delegate.get_by_test_id("help-open")).to_be_visible()
+    await technical.get_by_test_id("resolve-help").click()
+    await expect(delegate.get_by_test_id("help-open")).to_have_count(0)
+    await expect(technical.get_by_test_id("attendance")).to_contain_text("2 participants from 1 state")
+
+
+async def test_the_arabic_interface_is_right_to_left_and_remembered(screens) -> None:
+    page = await screens.open(COUNCIL[0])
+    await page.get_by_test_id("language").select_option("ar")
+    html = page.locator("html")
+    await expect(html).to_have_attribute("dir", "rtl")
+    await expect(html).to_have_attribute("lang", "ar")
+    await expect(page.get_by_test_id("request-floor")).to_contain_text("طلب الكلمة")
+    await page.reload()
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await page.get_by_test_id("language").select_option("zh")
+    await expect(html).to_have_attribute("dir", "ltr")
+    await expect(page.get_by_test_id("request-floor")).to_contain_text("请求发言")
+
+
+async def test_the_floor_drill_measures_the_time_to_floor(screens) -> None:
+    page = await screens.open(None, path="/drill", wait=False)
+    await expect(page.get_by_test_id("request-floor")).to_be_enabled()
+    await page.keyboard.press("r")
+    await expect(page.get_by_test_id("you-have-the-floor")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_test_id("go-live")).to_be_enabled(timeout=10_000)
+    await page.keyboard.press("l")
+    attempt = page.get_by_test_id("drill-attempt")
+    await expect(attempt).to_have_count(1)
+    assert int(await attempt.get_attribute("data-ms")) < 3000
+    await expect(attempt).to_contain_text("goal met")
+    await page.keyboard.press("y")
+    await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")

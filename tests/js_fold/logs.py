@@ -1,0 +1,266 @@
+"""Event logs made by the Python core, to check the browser's fold against it.
+
+``scripted_log`` walks through every kind of event on purpose; ``random_log``
+throws random commands from random participants at the core, at random
+moments, and keeps the events of those it accepts. Both run the pure core
+(``decide`` + ``apply``): no server, no clock.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+from typing import Any
+
+import msgspec
+
+from vcc.core import ConsultationState, Rejected, apply, decide
+from vcc_protocol import commands as c
+from vcc_protocol.events import Event
+from vcc_protocol.vocabulary import ADMIN_ACTOR, LANGUAGES, SYSTEM_ACTOR
+
+from tests.support.consultations import (
+    CHAIR, COUNCIL, COUNCIL_NON_SPEAKER, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
+)
+
+#: 2026-06-08 10:00 UTC: a Monday, inside the test slot of live_commands.
+START = int(datetime(2026, 6, 8, 10, 0, tzinfo=timezone.utc).timestamp() * 1000)
+SECOND = 1_000
+MINUTE = 60_000
+
+
+@dataclass
+class Log:
+    """The core's state and the events it produced, with a clock the script moves."""
+
+    now: int = START
+    state: ConsultationState = field(default_factory=ConsultationState)
+    events: list[Event] = field(default_factory=list)
+    #: (number of events so far, now) after each event (and each command that made none):
+    #: where the fold is compared, so that events of one command are checked one by one.
+    checkpoints: list[tuple[int, int]] = field(default_factory=list)
+
+    def run(self, actor: str, command: c.Command, after_ms: int = 0) -> bool:
+        """Move the clock, send the command; True if the core accepted it."""
+        self.now += after_ms
+        try:
+            events = decide(self.state, command, actor, self.now)
+        except Rejected:
+            return False
+        for event in events:
+            apply(self.state, event)
+            self.events.append(event)
+            self.checkpoints.append((len(self.events), self.now))
+        if not events:
+            self.checkpoints.append((len(self.events), self.now))
+        return True
+
+    def must(self, actor: str, command: c.Command, after_ms: int = 0) -> None:
+        assert self.run(actor, command, after_ms), f"the core refused {command!r} from {actor}"
+
+    def wire_events(self, redacted: bool = False) -> list[dict[str, Any]]:
+        """The events as the gateway sends them (``msgspec.to_builtins``), redacted for the public room."""
+        from vcc_protocol.events import redact
+
+        return [msgspec.to_builtins(redact(e) if redacted else e) for e in self.events]
+
+
+def setup(log: Log) -> None:
+    """The live test consultation, open for written contributions until tomorrow."""
+    commands = live_commands(log.now)
+    create = commands[0]
+    assert isinstance(create, c.CreateConsultation)
+    tomorrow = (date.fromisoformat(create.days[0]) + timedelta(days=1)).isoformat()
+    commands[0] = msgspec.structs.replace(create, contributions_deadline=tomorrow)
+    for command in commands:
+        log.must(ADMIN_ACTOR, command)
+
+
+def local_time(log: Log, after_ms: int) -> str:
+    """A moment as the secretariat writes it: wall-clock time in the consultation's zone."""
+    moment = datetime.fromtimestamp((log.now + after_ms) / 1000, ZoneInfo(log.state.tz))
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def scripted_log() -> Log:
+    """Every kind of event, in a plausible sitting."""
+    log = Log()
+    setup(log)
+    fr, en, es, ar = INTERPRETER["fr"], INTERPRETER["en"], INTERPRETER["es"], INTERPRETER["ar"]
+    log.must(ADMIN_ACTOR, c.OpenGrouping(deadline=local_time(log, 20 * MINUTE)))
+    log.must(COUNCIL[0], c.AnswerGrouping(item=3, answer="agree"))
+    log.must(COUNCIL[1], c.AnswerGrouping(item=12, answer="other_group"))
+    log.must(COUNCIL[2], c.ProposeItem(title="Remote participation in the next in-person session", group=2))
+    log.must(COUNCIL[0], c.SubmitContribution(
+        contribution="c-argentina-1", item=3, title="Comments on the report", co_submitters=["brazil"],
+        document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
+    ))
+    for participant in (COUNCIL[0], CHAIR, TECHNICAL):
+        log.must(participant, c.RecordAttendance())
+    log.must(ADMIN_ACTOR, c.SetVotingRights(delegation="paraguay", voting_rights=True))
+    log.must(ADMIN_ACTOR, c.SetItemMinutes(item=3, minutes=20))
+    log.must(CHAIR, c.SetSpeakingLimit(cls="council_member", seconds=60, item=3))
+    log.must(CHAIR, c.SetSpeakingLimit(cls="observer", seconds=90))
+    log.must(CHAIR, c.TakeUpItem(item=3), 5 * SECOND)
+    for booth in (fr, en, es, ar):
+        log.must(booth, c.TakeBoothDuty())
+    log.must(es, c.SetBoothSource(source="en"))
+    log.must(ar, c.SetBoothSource(source="es"))
+    log.must(fr, c.SetBoothMic(live=True))
+    log.must(en, c.SetBoothMic(live=True))
+    for delegate in (SECTOR, OBSERVER, OBSERVER_STATE, COUNCIL[0]):
+        log.must(delegate, c.RequestFloor(), 700)
+    log.must(COUNCIL[1], c.RequestFloor(point_of_order=True), 300)
+    log.must(CHAIR, c.MoveFloorRequest(delegation="chile", position=2, reason="asked to speak before the observer"))
+    log.must(OBSERVER, c.WithdrawFloorRequest(), SECOND)
+    log.must(CHAIR, c.CloseSpeakersList())
+    log.must(CHAIR, c.ReopenSpeakersList())
+    log.must(OBSERVER, c.RequestFloor(), SECOND)
+    log.must(CHAIR, c.GrantFloor(), 2 * SECOND)
+    log.must(CHAIR, c.RevokeGrant(), 20 * SECOND)
+    log.must(CHAIR, c.GrantFloor(delegation="argentina"), SECOND)
+    log.must(COUNCIL[0], c.GoLive(), 2_500)
+    log.must(fr, c.SignalSpeakSlowly(), 10 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(), 55 * SECOND)  # past the 60 s limit of item 3: speaking_time_exceeded
+    log.must(COUNCIL[0], c.YieldFloor(), 5 * SECOND)  # fr and en live: the tail holds
+    log.must(fr, c.BoothFinished(), SECOND)
+    log.must(en, c.BoothFinished(), SECOND)  # the last booth: tail ended, "finished"
+    log.must(CHAIR, c.GrantFloor(), SECOND)
+    log.must(OBSERVER_STATE, c.GoLive(), 3 * SECOND)
+    log.must(CHAIR, c.EndSpeech(), 40 * SECOND)
+    log.must(CHAIR, c.OverrideTail(), SECOND)
+    log.must(CHAIR, c.GrantFloor(), SECOND)
+    log.must(OBSERVER, c.GoLive(), 1_800)
+    log.must(OBSERVER, c.YieldFloor(), 30 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(), 5 * SECOND)  # the tail elapsed
+    log.must(PARTNER["fr"], c.RequestHandover())
+    log.must(fr, c.AcceptHandover())
+    log.must(PARTNER["fr"], c.SetBoothMic(live=True))  # both partners live: the alarm
+    log.must(fr, c.SetBoothMic(live=False))
+    log.must(CHAIR, c.TakeUpItem(item=4), SECOND)
+    log.must(FRENCH_SPEAKER, c.RequestFloor())
+    log.must(CHAIR, c.GrantFloor())
+    log.must(FRENCH_SPEAKER, c.GoLive(), 2 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
+    log.must(FRENCH_SPEAKER, c.YieldFloor(), SECOND)
+    log.must(ADMIN_ACTOR, c.CloseGrouping(final={12: 2}))  # past the deadline now: item 12 leaves the agenda
+    log.must(CHAIR, c.ProposeConclusion(item=3, text="The consultation takes note of the report."))
+    log.must(CHAIR, c.RecordConsensus(item=3))
+    log.must(ADMIN_ACTOR, c.ProposeConclusion(item=4, text="The consultation endorses the proposal."))
+    log.must(COUNCIL[2], c.BlockItem(item=4, kind="objection"))
+    log.must(CHAIR, c.BlockItem(item=9, kind="postponement", delegation="mexico"))
+    log.must(CHAIR, c.ProposePackage(items=[5, 6, 7]))
+    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(item=6))
+    for item in (5, 7, 8):
+        log.must(CHAIR, c.ProposeConclusion(item=item, text=f"Proposed conclusion on item {item}."))
+    log.must(CHAIR, c.ApprovePackage())
+    log.must(CHAIR, c.PointToCorrespondence(item=8))
+    log.must(COUNCIL[1], c.RecordConnectionTest(
+        transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
+        microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
+    ))
+    log.must(COUNCIL[1], c.RequestHelp(message="I cannot hear the French channel"))
+    log.must(OBSERVER, c.RequestHelp(message="Which document?"))
+    log.must(TECHNICAL, c.ResolveHelp(participant=COUNCIL[1]))
+    log.must(ADMIN_ACTOR, c.PlanAgenda())
+    log.must(CHAIR, c.CloseSitting(), MINUTE)
+    log.must(CHAIR, c.OpenSitting(), 10 * MINUTE)
+    log.must(CHAIR, c.TakeUpItem(item=10))
+    log.must(COUNCIL[0], c.RequestFloor())
+    log.must(CHAIR, c.GrantFloor())
+    log.must(COUNCIL[0], c.GoLive(), SECOND)
+    slot_end = log.state.sitting.ends_at  # type: ignore[union-attr]
+    log.must(SYSTEM_ACTOR, c.Tick(), slot_end - log.now + 5 * SECOND)  # the slot end cuts the speech
+    return log
+
+
+def random_log(seed: int, commands: int = 300) -> Log:
+    """Random commands from random participants; the core keeps what its rules accept."""
+    rng = random.Random(seed)
+    log = Log()
+    setup(log)
+    state = log.state
+    delegates = [p.id for p in state.participants.values() if p.role == "delegate"]
+    # A few delegations of every class do the talking, so that queues form.
+    talkers = [COUNCIL[0], COUNCIL[1], COUNCIL[2], COUNCIL_NON_SPEAKER, OBSERVER_STATE, OBSERVER, SECTOR, FRENCH_SPEAKER] + rng.sample(delegates, 6)
+    interpreters = [*INTERPRETER.values(), *PARTNER.values()]
+    items = list(state.agenda)
+    council = [d.id for d in state.delegations.values() if d.cls == "council_member"]
+
+    def queued() -> list[str]:
+        if state.current_item is None:
+            return []
+        return [r.delegation for r in state.queues.get(state.current_item, [])]
+
+    def chair_command() -> c.Command:
+        kind = rng.choice(["take_up", "grant", "grant", "grant_named", "revoke", "end", "move", "close", "reopen", "override",
+                           "conclusion", "consensus", "block", "package", "pull", "approve", "correspondence", "limit", "open", "close_sitting"])
+        if kind == "take_up":
+            return c.TakeUpItem(item=rng.choice(items[:12]))
+        if kind == "grant_named":
+            return c.GrantFloor(delegation=rng.choice(queued() or council))
+        if kind == "move":
+            q = queued() or council
+            return c.MoveFloorRequest(delegation=rng.choice(q), position=rng.randint(1, max(len(q), 1)), reason=rng.choice(["", "right of reply", "chair's ruling"]))
+        if kind == "conclusion":
+            return c.ProposeConclusion(item=rng.choice(items[:12]), text=f"Conclusion {rng.randint(1, 99)}")
+        if kind == "consensus":
+            return c.RecordConsensus(item=rng.choice(items[:12]))
+        if kind == "block":
+            return c.BlockItem(item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]), delegation=rng.choice(council + ["chile"]))
+        if kind == "package":
+            return c.ProposePackage(items=rng.sample(items[:12], rng.randint(1, 4)))
+        if kind == "pull":
+            return c.PullFromPackage(item=rng.choice(items[:12]), delegation=rng.choice(council))
+        if kind == "correspondence":
+            return c.PointToCorrespondence(item=rng.choice(items[:12]))
+        if kind == "limit":
+            return c.SetSpeakingLimit(cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
+        simple = {"grant": c.GrantFloor, "revoke": c.RevokeGrant, "end": c.EndSpeech, "close": c.CloseSpeakersList, "reopen": c.ReopenSpeakersList,
+                  "override": c.OverrideTail, "approve": c.ApprovePackage, "open": c.OpenSitting, "close_sitting": c.CloseSitting}
+        return simple[kind]()
+
+    def delegate_command() -> c.Command:
+        kind = rng.choice(["request", "request", "request", "point_of_order", "withdraw", "go_live", "go_live", "yield", "block", "pull", "help", "test"])
+        if kind == "request":
+            return c.RequestFloor()
+        if kind == "point_of_order":
+            return c.RequestFloor(point_of_order=True)
+        if kind == "block":
+            return c.BlockItem(item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]))
+        if kind == "pull":
+            return c.PullFromPackage(item=rng.choice(items[:12]))
+        if kind == "help":
+            return c.RequestHelp(message=rng.choice(["no sound", "cannot see the document"]))
+        if kind == "test":
+            return c.RecordConnectionTest(
+                transport=rng.choice(["websocket", "polling"]), websocket_ok=rng.random() < 0.8, rtt_ms=rng.uniform(5, 400),
+                jitter_ms=rng.uniform(0, 50), clock_offset_ms=rng.uniform(-2000, 2000), microphone=rng.choice(["ok", "denied", "silent"]),
+                camera=rng.choice(["ok", "missing"]), input_level=rng.random(), browser="Firefox 140",
+            )
+        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind]()
+
+    def interpreter_command() -> c.Command:
+        kind = rng.choice(["duty", "handover", "accept", "mic", "mic", "source", "finished", "finished", "slowly"])
+        if kind == "mic":
+            return c.SetBoothMic(live=rng.random() < 0.6)
+        if kind == "source":
+            return c.SetBoothSource(source=rng.choice(["floor", "floor", *LANGUAGES]))
+        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind]()
+
+    for _ in range(commands):
+        after = rng.choice([0, 200, 900, 1_500, 2_500, 4_000, 10_000, 45_000]) if rng.random() > 0.03 else rng.randint(5, 40) * MINUTE
+        who = rng.random()
+        if who < 0.3:
+            log.run(CHAIR, chair_command(), after)
+        elif who < 0.65:
+            log.run(rng.choice(talkers), delegate_command(), after)
+        elif who < 0.88:
+            log.run(rng.choice(interpreters), interpreter_command(), after)
+        elif who < 0.95:
+            log.run(SYSTEM_ACTOR, c.Tick(), after)
+        else:
+            log.run(TECHNICAL, c.ResolveHelp(participant=rng.choice(talkers)), after)
+    return log
