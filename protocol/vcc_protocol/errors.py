@@ -8,7 +8,7 @@ ERROR_CODES: dict[str, str] = {
     "payload_too_large": "The message is larger than the server accepts.",
     "rate_limited": "Too many commands from this connection; wait a moment.",
     "unauthorized": "The join token is missing, forged or expired.",
-    "unavailable": "The event store cannot be reached; nothing was changed. Try again shortly.",
+    "unavailable": "The event store cannot be reached; the command may not have been recorded. Send it again with the same id: it is applied at most once.",
     "conflict": "The consultation changed too often while the command was retried; try again.",
     "internal_error": "The server failed unexpectedly; nothing was changed.",
     # the procedure

@@ -6,13 +6,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import socketio
 from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, SECRET, SERVICE, add_routes
+from .http_api import BASE_URL, BLOBS, SECRET, SERVICE, add_routes
 from .service import Clock, Service, wall_clock
 from .store import open_store
+from .uploads import BlobStore
 
 GATEWAY = web.AppKey("gateway", Gateway)
 #: The built browser client (``./dev setup`` builds it here).
@@ -28,11 +30,12 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     await store.open()
     service = Service(store, clock)
     secret = await config.secret()
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=6 * 1024 * 1024)  # a 5 MB upload and its form fields
     app[SERVICE] = service
     app[SECRET] = secret
+    app[BLOBS] = BlobStore(config.uploads_dir())
     app[BASE_URL] = (config.public_url or "").rstrip("/")
-    gateway = Gateway(service, secret, origins=config.origins or None)
+    gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway
     gateway.attach(app)
     add_routes(app)
@@ -48,6 +51,25 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     app.on_shutdown.append(goodbye)
     app.on_cleanup.append(close)
     return app
+
+
+def _client_manager(config: Config) -> socketio.AsyncManager | None:
+    """With a Redis store, socket.io's Redis manager, for messages aimed at a
+    participant whose connections may be on other nodes (``notice``).
+
+    Not for the event stream: its one global channel gives no total order and
+    no replay, so batches come from the store (see ``gateway.socket_api``).
+    """
+    if not config.is_redis:
+        return None
+    return socketio.AsyncRedisManager(
+        config.store,
+        channel="vcc:socketio",
+        # A fast failure while Redis is down. No read timeout: the manager's
+        # listener would take an idle channel for a dead one and resubscribe.
+        # RESP2 as in the store (see vcc.store.redis).
+        redis_options={"socket_connect_timeout": 1.0, "protocol": 2},
+    )
 
 
 def _add_client(app: web.Application) -> None:

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import msgspec
 import socketio
 from vcc_protocol.events import Event, EventUnion
@@ -23,17 +24,37 @@ from .core import ConsultationState, apply
 _ids = itertools.count(1)
 
 
+def _session_with(cookies: dict[str, str]) -> Callable[[], aiohttp.ClientSession]:
+    """A factory of HTTP sessions that send ``cookies`` to any host: engine.io
+    makes a new session per connection, and aiohttp's default jar would drop
+    cookies for an IP address such as 127.0.0.1."""
+
+    def make() -> aiohttp.ClientSession:
+        jar = aiohttp.CookieJar(unsafe=True)
+        jar.update_cookies(cookies)
+        return aiohttp.ClientSession(cookie_jar=jar)
+
+    return make
+
+
 class ConsultationClient:
     """:param url: the server, e.g. ``http://127.0.0.1:8080``.
     :param token: a join token (the part after ``#t=`` in a join link).
     :param transports: ``["websocket"]`` (default), or ``["polling"]`` to act as a client behind a firewall.
+    :param cookies: sent with every request, reconnections included, e.g. the
+        ``vcc_node`` cookie that chooses a node behind the nginx of ``deploy/``.
     """
 
-    def __init__(self, url: str, token: str, *, transports: list[str] | None = None, reconnection: bool = True) -> None:
+    def __init__(
+        self, url: str, token: str, *, transports: list[str] | None = None, reconnection: bool = True, cookies: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.token = token
         self.transports = transports or ["websocket"]
-        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0)
+        self.sio = socketio.AsyncClient(
+            serializer="msgpack", reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
+            http_session=_session_with(cookies) if cookies else None,
+        )
         self.state: ConsultationState | None = None
         self.seq = 0
         self.epoch = ""

@@ -23,6 +23,17 @@ class Config:
     #: A file holding the secret that signs join tokens (hex); see ``secret()``.
     secret_file: str | None = None
 
+    #: Where uploaded contributions are kept (default: beside the embedded store, or var/uploads).
+    uploads: str | None = None
+
+    def uploads_dir(self) -> Path:
+        if self.uploads:
+            return Path(self.uploads)
+        if self.is_redis:
+            return Path("var/uploads")
+        path = Path(self.store)
+        return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "uploads"
+
     @property
     def is_redis(self) -> bool:
         return self.store.startswith(("redis://", "rediss://", "unix://"))

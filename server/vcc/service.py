@@ -158,7 +158,7 @@ class Runtime:
             try:
                 events = decide(self.state, command, actor, self.clock())
             except Rejected as rejection:
-                return error(rejection.code, rejection.message)
+                return await self._first_answer(key) or error(rejection.code, rejection.message)
             if not events:
                 return ok(self.seq)
             expected = self.seq
@@ -171,11 +171,30 @@ class Runtime:
                 await self.catch_up()
                 return ok(duplicate.last_seq)
             except StoreUnavailable as exc:
-                return error("unavailable", f"The event store is unavailable ({exc}); nothing was changed. Try again shortly.")
+                # "May not": a store that hung rather than refused can still
+                # apply the append later; a retry with the same id is safe.
+                return error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
             metrics.EVENTS_APPENDED.inc(len(events))
             self._ingest(expected + 1, events)
             return ok(last)
         return error("conflict", "The consultation kept changing while this command was retried; try again.")
+
+    async def _first_answer(self, key: str | None) -> Ack | None:
+        """``ok`` if the command was already applied, by this node or another.
+
+        A retry that reaches another node (its first node died before
+        answering) is decided against a state that already holds its events,
+        so the core rejects it ("already requested"); the store's record of
+        the command id says it succeeded. Asked only on a rejection, so the
+        common path costs no extra round trip.
+        """
+        if key is None:
+            return None
+        try:
+            done = await self.store.find_command(self.consultation, key)
+        except StoreUnavailable as exc:
+            return error("unavailable", f"The event store is unavailable ({exc}); try again shortly.")
+        return ok(done[1]) if done is not None else None
 
     def _remember(self, key: str, answer: Ack) -> None:
         self._answers[key] = answer

@@ -121,6 +121,10 @@ MINIMAL: dict[str, dict] = {
     "point_to_correspondence": {"item": 3},
     "record_connection_test": {"transport": "websocket", "websocket_ok": True, "rtt_ms": 1, "jitter_ms": 1, "clock_offset_ms": 0, "microphone": "granted", "camera": "granted", "input_level": 0.1, "browser": "test"},
     "request_help": {"message": "help"},
+    "open_grouping": {"deadline": "2099-01-01T12:00"},
+    "answer_grouping": {"item": 3, "answer": "agree"},
+    "propose_item": {"title": "A new item"},
+    "submit_contribution": {"contribution": "c1", "item": 3, "title": "t", "comments": "c"},
     "resolve_help": {"participant": "argentina-delegate-1"},
 }
 

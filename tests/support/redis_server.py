@@ -56,6 +56,9 @@ class RedisServer:
     :param appendonly: turn the append-only file on.
     :param appendfsync: ``always`` (fsync before each reply), ``everysec``
         or ``no``; meaningful only with ``appendonly``.
+    :param config: a redis.conf to run with (e.g. ``deploy/redis/redis.conf``);
+        its settings are used as they are except the address, port, folder
+        and log file, and ``appendonly``/``appendfsync`` are then ignored.
     """
 
     def __init__(
@@ -65,8 +68,10 @@ class RedisServer:
         port: int | None = None,
         appendonly: bool = False,
         appendfsync: str = "everysec",
+        config: str | os.PathLike[str] | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.config = config
         self.port = port or free_port()
         self.appendonly = appendonly
         self.appendfsync = appendfsync
@@ -87,17 +92,18 @@ class RedisServer:
             raise RuntimeError("redis-server is already running")
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory / "redis.log"
-        args = [
-            self.binary,
+        place = [
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.directory),
             "--logfile", str(log),
             "--daemonize", "no",
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", self.appendfsync,
         ]  # fmt: skip
+        if self.config is not None:
+            args = [self.binary, str(self.config), *place]
+        else:
+            durability = ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync]
+            args = [self.binary, *place, *durability]
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while not self._answers_ping():

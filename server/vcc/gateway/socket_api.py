@@ -14,6 +14,16 @@ Messages (see docs/protocol.md; all msgpack):
   like a connect); ``report`` (connection diagnostics for the
   technical team's live dashboard, not recorded in the log).
 - server -> staff ``presence``: every connection's state, at most once a second.
+- technical team -> server ``notify_participant`` ``{participant, text}`` ->
+  ack ``{ok}``; server -> every connection of that participant, on any node,
+  ``notice`` ``{from, name, text, at}``. Not recorded in the log: a notice
+  reaches the connections open at that moment (at most once).
+
+Many nodes: event batches never travel through socket.io's client manager;
+each node gets them from the store in log order. The manager (python-socketio's
+``AsyncRedisManager`` when the store is Redis) carries only messages aimed at
+one participant whose connections may be on other nodes: each connection is
+in a socket.io room named after its participant.
 
 Role-restricted data: each consultation has a ``public`` and a ``staff``
 group; a batch carrying private fields is encoded a second time, redacted,
@@ -31,6 +41,7 @@ from typing import Any
 import msgpack
 import msgspec
 import socketio
+from engineio import packet as eio_packet
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
@@ -40,8 +51,10 @@ from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
 from ..service import Ack, Batch, Runtime, Service, error
+from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, TokenRefused, verify
 from .fanout import Fanout
+from .transport import install
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,9 @@ MAX_MESSAGE_BYTES = 256 * 1024
 RATE_PER_SECOND = 20.0
 RATE_BURST = 40.0
 PRESENCE_INTERVAL = 1.0
+MAX_NOTICE_CHARS = 1000
+#: Seconds a notice may take to reach the other nodes before the sender is told it failed.
+NOTICE_TIMEOUT = 3.0
 
 
 @dataclass
@@ -88,13 +104,18 @@ class Session:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def _refused(message: str) -> socketio.exceptions.ConnectionRefusedError:
-    """The browser gets an Error whose ``message`` is this sentence and whose ``data.code`` is "unauthorized"."""
-    return socketio.exceptions.ConnectionRefusedError(message, {"code": "unauthorized", "message": message})
+def _refused(message: str, code: str = "unauthorized") -> socketio.exceptions.ConnectionRefusedError:
+    """The browser gets an Error whose ``message`` is this sentence and whose ``data.code`` says why."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 def group(consultation: str, audience: str) -> str:
     return f"{consultation}/{audience}"
+
+
+def participant_room(consultation: str, participant: str) -> str:
+    """The socket.io room of a participant's connections, on every node (``notice``)."""
+    return f"participant:{consultation}:{participant}"
 
 
 class Publisher:
@@ -149,6 +170,8 @@ class Gateway:
     """The socket.io server of one node.
 
     :param origins: the allowed browser origins (``None``: same origin only; ``"*"``: any).
+    :param client_manager: socket.io's manager; with several nodes an
+        ``AsyncRedisManager``, through which ``notice`` reaches other nodes.
     """
 
     def __init__(
@@ -158,6 +181,7 @@ class Gateway:
         *,
         origins: list[str] | str | None = None,
         max_pending_bytes: int = 4 << 20,
+        client_manager: socketio.AsyncManager | None = None,
     ) -> None:
         self.service = service
         self.secret = secret
@@ -166,6 +190,7 @@ class Gateway:
             serializer="msgpack",
             cors_allowed_origins=origins if origins is not None else [],
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            client_manager=client_manager,
             ping_interval=10,
             ping_timeout=10,
             logger=False,
@@ -182,19 +207,33 @@ class Gateway:
         self.sio.on("sync", self._resync)
         self.sio.on("ping", self._ping)
         self.sio.on("report", self._report)
+        self.sio.on("notify_participant", self._notify_participant)
 
     def attach(self, app: Any) -> None:
         self.sio.attach(app)
 
     async def close_connections(self) -> None:
-        """Close every connection without a socket.io goodbye, so clients reconnect
-        (to this node after a restart, or to another behind the proxy)."""
+        """Drop every connection now, without a socket.io goodbye, so clients
+        reconnect (to this node after a restart, or to another behind the proxy).
+
+        Ending the engine.io session alone is not enough: its websocket, or
+        its pending long-poll, would stay open, unserved, until the web
+        server's shutdown timeout, and the clients would wait as long.
+        """
+        links = install(self.sio)  # the registry the fan-out uses (idempotent)
         for sid in list(self.sessions):
             eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
             socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is not None:
-                await socket.close(wait=False, abort=True)
-        await self.sio.shutdown()
+            if socket is None:
+                continue
+            link = links.get(socket.sid)
+            if link is not None and link.transport is not None:
+                link.transport.abort()
+            elif not socket.closed:
+                # A NOOP answers the pending long-poll; the next poll finds
+                # the session gone and the client reconnects.
+                await socket.send(eio_packet.Packet(eio_packet.NOOP))
+            await socket.close(wait=False, abort=True)
 
     def publisher(self, runtime: Runtime) -> Publisher:
         if runtime.consultation not in self._publishers:
@@ -208,7 +247,10 @@ class Gateway:
             claims = verify(self.secret, auth.get("token"), now)
         except TokenRefused as refused:
             raise _refused(str(refused)) from None
-        runtime = await self.service.runtime(claims.consultation)
+        try:
+            runtime = await self.service.runtime(claims.consultation)
+        except StoreUnavailable:
+            raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
         else:
@@ -225,6 +267,7 @@ class Gateway:
         publisher.flush()
         self._sync(session, publisher, auth.get("last_seq"), auth.get("epoch"))
         self.fanout.join(sid, group(runtime.consultation, audience))
+        await self.sio.enter_room(sid, participant_room(runtime.consultation, actor))
         metrics.CONNECTIONS.inc()
         self._presence_changed(runtime.consultation)
 
@@ -288,6 +331,8 @@ class Gateway:
         kind = data.get("type")
         if kind not in COMMANDS_BY_NAME:
             return error("unknown_command", f"There is no command {kind!r}; see docs/protocol.md for the list.")
+        if kind == "submit_contribution" and data.get("file") is not None:
+            return error("invalid_command", "Upload a contribution's file through POST /api/consultations/{id}/contributions; the server checks it there.")
         if len(msgpack.packb(data, default=str)) > MAX_COMMAND_BYTES:
             return error("payload_too_large", f"A command may be at most {MAX_COMMAND_BYTES // 1024} KB.")
         try:
@@ -311,6 +356,33 @@ class Gateway:
         allowed = ("rtt_ms", "jitter_ms", "clock_offset_ms", "browser", "microphone", "camera", "input_level")
         session.report = {k: data[k] for k in allowed if isinstance(data.get(k), (int, float, str))}
         self._presence_changed(session.runtime.consultation)
+
+    async def _notify_participant(self, sid: str, data: Any) -> Ack:
+        """The technical team tells one participant something, on whatever node they are."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if session.role != "technical":
+            return error("not_allowed", "Only the technical team sends notices to participants.")
+        if not session.bucket.take():
+            return error("rate_limited", "Too many messages from this connection; wait a moment and try again.")
+        data = data if isinstance(data, dict) else {}
+        participant, text = data.get("participant"), data.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTICE_CHARS:
+            return error("invalid_command", f"A notice is {{participant, text}} with a text of 1 to {MAX_NOTICE_CHARS} characters.")
+        runtime = session.runtime
+        recipient = runtime.state.participants.get(participant) if isinstance(participant, str) else None
+        if recipient is None:
+            return error("unknown_participant", f"There is no participant {participant!r} in this consultation.")
+        sender = runtime.state.participants.get(session.actor)
+        notice = {"from": session.actor, "name": sender.name if sender else session.actor, "text": text.strip(), "at": time.time()}
+        try:
+            # The manager delivers to this node's connections, then publishes
+            # for the others; the bound keeps a frozen Redis from holding the ack.
+            await asyncio.wait_for(self.sio.emit("notice", notice, to=participant_room(runtime.consultation, recipient.id)), NOTICE_TIMEOUT)
+        except TimeoutError:
+            return error("unavailable", "The notice reached only the participant's connections on this server: the others could not be reached in time.")
+        return {"ok": True}
 
     # --- presence for the technical team --------------------------------------------------
 

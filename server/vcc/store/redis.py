@@ -467,9 +467,13 @@ class _Fanout:
         for sub in list(self._channel_of):
             await sub.close()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Cancel until it is done: on Python 3.11, asyncio.wait_for (which
+            # redis-py awaits while connecting) drops a cancellation that
+            # arrives just as what it waits for completes (CPython gh-86296),
+            # and a single cancel would leave this close waiting for ever.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.1)
             self._task = None
         for task in list(self._pending):
             task.cancel()
