@@ -254,7 +254,7 @@ class RedisStore(EventStore):
                         "the log was written by something other than this store; "
                         "restore it from a backup"
                     )
-                out.extend(zip(range(first, last + 1), events))
+                out.extend(zip(range(first, last + 1), events, strict=False))
                 if len(events) < count:
                     break
         return out
