@@ -149,3 +149,15 @@ async def test_authorization_matrix_every_command_by_every_role(node) -> None:
     finally:
         for sio in connections.values():
             await sio.disconnect()
+
+
+async def test_only_the_same_origin_may_connect_unless_allowed(node) -> None:
+    from tests.support.consultations import CHAIR as chair
+
+    stranger = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await stranger.connect(node.url, auth={"token": node.token(chair)}, headers={"Origin": "http://evil.example"}, transports=["websocket"], wait_timeout=5)
+    same = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    await same.connect(node.url, auth={"token": node.token(chair)}, headers={"Origin": node.url}, transports=["websocket"], wait_timeout=5)
+    assert same.connected
+    await same.disconnect()

@@ -188,7 +188,8 @@ class Gateway:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             serializer="msgpack",
-            cors_allowed_origins=origins if origins is not None else [],
+            # None: only the same origin (engineio treats [] as "no check at all").
+            cors_allowed_origins=origins,
             max_http_buffer_size=MAX_MESSAGE_BYTES,
             client_manager=client_manager,
             ping_interval=10,
