@@ -401,6 +401,8 @@ def run_metadata(packages: Sequence[str] = ()) -> dict[str, Any]:
         "kernel": platform.release(),
         "cpu_model": _cpu_model(),
         "cpus": os.cpu_count(),
+        # Shared machine: other jobs' load when the run ended (1, 5, 15 min).
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "packages": versions,
     }
 
@@ -417,7 +419,8 @@ def write_json(path: Path, data: Any) -> None:
         return value
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(data), indent=2) + "\n")
+    # default=str: paths and other plain values in settings.
+    path.write_text(json.dumps(clean(data), indent=2, default=str) + "\n")
 
 
 @dataclass

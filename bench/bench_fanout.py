@@ -46,11 +46,12 @@ Results: ``bench/results/fanout.json`` (every repeat and the medians) and
 ``bench/results/fanout.png``; ``--quick`` writes to ``bench/results/tmp/``.
 
 Targets are records (``Target``); add one to ``TARGETS`` to measure another
-server. The full service's would name its start command (``vcc serve`` on
-the given port), an ``auth`` function that mints a join token once the
-server is up, a ``trigger`` in which the chair changes the floor at the
-requested rate, an ``extract_ts`` for its event batches and its readiness
-path as ``info_path``.
+server. The full service is target "vcc" (``_Vcc``): ``vcc serve`` on a
+fresh store, an ``auth`` that connects the chair and mints a delegate's join
+token once the server is up, a ``trigger`` in which the chair takes up items
+1 and 2 in turn at the requested rate, ``bench._vcc:batch_ts`` reading the
+``ts`` of its ``events`` batches, and readiness = the port accepts (the
+server's own pid is measured; it has no ``/bench/info``).
 
 Needs: the project's venv, Node.js 18+ with npm for the node target (its
 dependencies are installed from ``baselines/node_socketio/package-lock.json``
@@ -147,6 +148,8 @@ class Target:
         default_factory=lambda: {"token": "bench"})
     namespace: str = "/"
     extract_ts: str = ClientConfig.extract_ts
+    #: called with the port once the point is over (the server already stopped)
+    teardown: Callable[[int], None] | None = None
 
 
 def _python_module(module: str) -> Callable[[int], list[str]]:
@@ -166,6 +169,52 @@ def npm_setup() -> None:
     subprocess.run([npm, command, "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=600)
 
 
+class _Vcc:
+    """The full service: ``vcc serve`` on a fresh store per point (demo roster,
+    sitting open, first item taken up); every client joins as the same council
+    delegate (one token serves many connections, each gets the ``public``
+    batches); the trigger is the chair (python-socketio, a thread of the
+    harness, connected before the clients) taking up items 1 and 2 in turn at
+    the requested rate: one ``item_taken_up`` event, one ``events`` batch of
+    about 200 bytes per command."""
+
+    DELEGATE = "argentina-delegate-1"
+
+    def __init__(self) -> None:
+        self.points: dict[int, tuple[bytes, list[int]]] = {}
+        self.chairs: dict[int, Any] = {}
+        self.stores: dict[int, Path] = {}
+
+    def argv(self, port: int) -> list[str]:
+        from bench import _vcc
+        path, secret = _vcc.prepare_store(f"fanout-{port}")
+        self.points[port] = (secret, _vcc.agenda_items(path)[:2])
+        self.stores[port] = path
+        return _vcc.serve_argv(path, port)
+
+    def auth(self, port: int) -> dict[str, Any]:
+        from bench import _vcc
+        secret, items = self.points[port]
+        chair = _vcc.ChairThread(port, secret, items)
+        self.chairs[port] = chair
+        chair.connect()
+        return {"token": _vcc.token(secret, self.DELEGATE)}
+
+    def trigger(self, port: int, request: BroadcastRequest, timeout: float) -> Any:
+        return self.chairs[port].trigger(request, timeout)
+
+    def teardown(self, port: int) -> None:
+        chair = self.chairs.pop(port, None)
+        if chair is not None:
+            chair.close()
+        self.points.pop(port, None)
+        store = self.stores.pop(port, None)
+        if store is not None:
+            shutil.rmtree(store, ignore_errors=True)
+
+
+_VCC = _Vcc()
+
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
         Target("bare", "aiohttp websocket, send_bytes loop over every client",
@@ -174,6 +223,9 @@ TARGETS: dict[str, Target] = {
                _python_module("bench.baselines.stock_socketio")),
         Target("node", "Node socket.io 4 + socket.io-msgpack-parser, room emit",
                lambda port: ["node", "server.js", "--port", str(port)], cwd=NODE_DIR, setup=npm_setup),
+        Target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate",
+               _VCC.argv, trigger=_VCC.trigger, info_path=None, auth=_VCC.auth,
+               extract_ts="bench._vcc:batch_ts", teardown=_VCC.teardown),
     )
 }
 
@@ -288,6 +340,15 @@ def run_point(target: Target, clients: int, repeat: int, s: Settings) -> dict[st
     port = free_port()
     log = SCRATCH_DIR / f"fanout-{target.name}-{clients}-r{repeat}.log"
     point: dict[str, Any] = {"target": target.name, "clients": clients, "repeat": repeat, "log": str(log)}
+    try:
+        return _run_point(target, clients, s, port, log, point)
+    finally:
+        if target.teardown is not None:
+            target.teardown(port)
+
+
+def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path,
+               point: dict[str, Any]) -> dict[str, Any]:
     with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log,
                  cpus={s.server_cpu}) as proc:
         info = wait_ready(target, port, proc, log)
@@ -430,6 +491,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--loadgen-cpus", type=_int_list, default=[1])
     p.add_argument("--drain", type=float, default=60.0, help="max seconds to wait for deliveries after the last send")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/fanout.json)")
+    p.add_argument("--merge", type=Path, default=None,
+                   help="an earlier results JSON whose points count as earlier repeats of this run (same settings)")
     args = p.parse_args(argv)
     args.clients = args.clients or ([20] if args.quick else [250, 500, 1000, 2000])
     args.messages = args.messages or (10 if args.quick else 100)
@@ -461,11 +524,16 @@ def main(argv: list[str] | None = None) -> int:
             target.setup()
 
     points: list[dict[str, Any]] = []
+    first_repeat = 0
+    if args.merge is not None:
+        import json
+        points = [p for p in json.loads(args.merge.read_text())["points"] if p["target"] in args.targets]
+        first_repeat = 1 + max((p["repeat"] for p in points), default=-1)
     with sigterm_as_exit():
-        for repeat in range(args.repeat):
+        for repeat in range(first_repeat, first_repeat + args.repeat):
             for clients in args.clients:
                 for target in targets:
-                    label = f"[{repeat + 1}/{args.repeat}] {target.name:>6} N={clients:<5}"
+                    label = f"[{repeat + 1}/{first_repeat + args.repeat}] {target.name:>6} N={clients:<5}"
                     print(f"{label} ...", end="", file=sys.stderr, flush=True)
                     try:
                         point = run_point(target, clients, repeat, s)
@@ -491,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out, {
         "benchmark": "fanout",
         "meta": meta,
-        "settings": {**vars(args), "out": str(args.out), "loadgen_cpus": args.loadgen_cpus},
+        "settings": {**vars(args), "out": str(args.out), "loadgen_cpus": args.loadgen_cpus,
+                     "merge": str(args.merge) if args.merge else None},
         "targets": {t.name: t.description for t in targets},
         "medians": rows,
         "points": points,

@@ -453,13 +453,17 @@ def main() -> None:
     parser.add_argument("--broadcasts", type=int, default=None, help="measured broadcasts (default 150, 50 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a run of seconds: 50 clients, 50 broadcasts")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ",".join(MODES))
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fanout_micro.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/fanout_micro.json (--quick: bench/results/tmp/fanout_micro-quick.json)")
     parser.add_argument("--role", choices=("main", "server", "client"), default="main", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.out is None:
+        results_dir = ROOT / "bench" / "results"
+        args.out = results_dir / "tmp" / "fanout_micro-quick.json" if args.quick else results_dir / "fanout_micro.json"
     clients = args.clients or (50 if args.quick else 2000)
     broadcasts = args.broadcasts or (50 if args.quick else 150)
 

@@ -63,6 +63,7 @@ from typing import Any
 import msgpack
 
 EVENT = 2
+ACK = 3
 CONNECT = 0
 DISCONNECT = 1
 CONNECT_ERROR = 4
@@ -119,6 +120,12 @@ class ClientConfig:
     namespace: str = "/"
     # socket.io CONNECT payload; our service expects {"token": ...}.
     auth: dict[str, Any] | None = None
+    # One CONNECT payload per client (client k gets auths[k % len]), e.g. a
+    # join token per delegate; overrides ``auth``.
+    auths: list[dict[str, Any]] | None = None
+    # Keep (arrival, last) of every ``events`` batch per client (bench_burst:
+    # when did each client have seq X?).
+    track_batches: bool = False
     extract_ts: str = "bench.loadgen.client:payload_ts"
     # Handshakes in flight per worker: enough to connect 2,000 clients in a
     # few seconds, few enough not to overflow a listen backlog of 128.
@@ -202,10 +209,10 @@ class Client:
     handshake. No task per connection; one ``recvmsg`` per readiness event."""
 
     __slots__ = ("cfg", "stats", "loop", "sock", "ready", "open", "_buf", "_key", "_handshake",
-                 "_rest", "_frag_op", "_frag", "_connect_packet")
+                 "_rest", "_frag_op", "_frag", "_connect_packet", "sent", "acks", "batches", "index")
 
     def __init__(self, cfg: ClientConfig, stats: Stats, loop: asyncio.AbstractEventLoop,
-                 buf: memoryview) -> None:
+                 buf: memoryview, auth: dict[str, Any] | None = None) -> None:
         self.cfg = cfg
         self.stats = stats
         self.loop = loop
@@ -218,9 +225,15 @@ class Client:
         self._rest = b""
         self._frag_op = 0
         self._frag: list[bytes] = []
+        # Commands sent with an ack id: id -> send time; id -> (arrival, ack data).
+        self.sent: dict[int, float] = {}
+        self.acks: dict[int, tuple[float, Any]] = {}
+        self.batches: list[tuple[float, int]] = []
+        self.index = -1  # among all the generator's clients (set by the worker)
+        auth = auth if auth is not None else cfg.auth
         packet: dict[str, Any] = {"type": CONNECT, "nsp": cfg.namespace}
-        if cfg.auth is not None:
-            packet["data"] = cfg.auth
+        if auth is not None:
+            packet["data"] = auth
         self._connect_packet = msgpack.packb(packet)
 
     async def connect(self) -> None:
@@ -287,6 +300,12 @@ class Client:
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:
         self._send(_client_frame(opcode, payload))
+
+    def emit(self, event: str, arg: Any, ack_id: int) -> None:
+        """Send a socket.io EVENT asking for an ack; its send time is kept."""
+        packet = {"type": EVENT, "nsp": self.cfg.namespace, "data": [event, arg], "id": ack_id}
+        self.sent[ack_id] = time.time()
+        self._send_frame(_OP_BINARY, msgpack.packb(packet))
 
     # -- reading -------------------------------------------------------------
 
@@ -410,7 +429,13 @@ class Client:
         packet = msgpack.unpackb(payload)
         kind = packet["type"]
         if kind == EVENT:
-            self.stats.record(arrived, lag, packet["data"])
+            data = packet["data"]
+            if self.cfg.track_batches and data[0] == "events":
+                self.batches.append((arrived, data[1]["last"]))
+            self.stats.record(arrived, lag, data)
+        elif kind == ACK:
+            args = packet.get("data") or [None]
+            self.acks[packet.get("id")] = (arrived, args[0])
         elif kind == CONNECT:
             if not self.ready.done():
                 self.ready.set_result(None)
@@ -455,16 +480,21 @@ class _Worker:
             with contextlib.suppress(OSError):
                 self.conn.send(("closed",))
 
-    async def do_connect(self, count: int) -> tuple[str, int, int, list[str], float]:
-        """Open ``count`` connections; reply with (ok, failed, sample errors, seconds)."""
+    async def do_connect(self, count: int, first: int = 0) -> tuple[str, int, int, list[str], float]:
+        """Open ``count`` connections, the ``first``-th client onwards overall
+        (which ``auths`` they use); reply with (ok, failed, sample errors, seconds)."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.cfg.connect_concurrency)
         errors: list[str] = []
 
-        async def one() -> bool:
+        auths = self.cfg.auths
+
+        async def one(index: int) -> bool:
             async with gate:
-                client = Client(self.cfg, self.stats, loop, self._buf)
+                auth = auths[index % len(auths)] if auths else None
+                client = Client(self.cfg, self.stats, loop, self._buf, auth)
+                client.index = index
                 try:
                     async with asyncio.timeout(self.cfg.connect_timeout):
                         await client.connect()
@@ -475,9 +505,37 @@ class _Worker:
                 self.clients.append(client)
                 return True
 
-        results = await asyncio.gather(*(one() for _ in range(count)))
+        results = await asyncio.gather(*(one(first + k) for k in range(count)))
         ok = sum(results)
         return ("connected", ok, count - ok, errors, time.perf_counter() - started)
+
+    async def do_emit_at(self, plan: list[tuple[int, float, str, Any]]) -> tuple[str, int]:
+        """Schedule sends: (client index among all, wall-clock time, event,
+        arg); the ack id is 1. Replies at once; ``do_acks`` reads the answers."""
+        loop = asyncio.get_running_loop()
+        now_wall, now_loop = time.time(), loop.time()
+        by_index = {c.index: c for c in self.clients}
+        for index, at, event, arg in plan:
+            client = by_index[index]
+            loop.call_at(now_loop + (at - now_wall), client.emit, event, arg, 1)
+        return ("scheduled", len(plan))
+
+    async def do_acks(self) -> tuple[str, list[tuple[int, float | None, float | None, Any]]]:
+        """Per client: (index, send time, ack arrival, ack data) of ack id 1."""
+        out = []
+        for c in self.clients:
+            arrived, data = c.acks.get(1, (None, None))
+            out.append((c.index, c.sent.get(1), arrived, data))
+        return ("acks", out)
+
+    async def do_seen(self, seq: int) -> tuple[str, list[tuple[int, float | None, int, bool]]]:
+        """Per client: (index, arrival of the first batch reaching ``seq`` or
+        None, the last seq it has, still open)."""
+        out = []
+        for c in self.clients:
+            t = next((t for t, s in c.batches if s >= seq), None)
+            out.append((c.index, t, max((s for _, s in c.batches), default=0), c.open))
+        return ("seen", out)
 
     async def do_reset(self) -> tuple[str]:
         self.stats.reset()

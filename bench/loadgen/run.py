@@ -121,12 +121,17 @@ class LoadGen:
         # Every handshake has its own timeout; this bounds the whole batch,
         # generously (a loaded server on one core takes 1-3 ms a handshake).
         timeout = self.cfg.connect_timeout + 0.05 * max(shares) + 30
-        replies = self._ask([("connect", share) for share in shares], timeout)
+        firsts = [self.connected + sum(shares[:i]) for i in range(self.workers)]
+        replies = self._ask([("connect", share, first) for share, first in zip(shares, firsts)], timeout)
         ok = sum(r[1] for r in replies)
         self.connected += ok
         return ConnectReport(ok=ok, failed=sum(r[2] for r in replies),
                              errors=[e for r in replies for e in r[3]],
                              seconds=max(r[4] for r in replies))
+
+    def worker_requests(self, requests: list[tuple[Any, ...]], timeout: float = 60.0) -> list[tuple[Any, ...]]:
+        """One request per worker (e.g. ``("emit_at", plan)``, ``("acks",)``); the replies."""
+        return self._ask(requests, timeout)
 
     def reset(self) -> None:
         """Forget everything received so far."""

@@ -1,0 +1,258 @@
+"""Burst benchmark: every delegation asks for the floor within one second.
+
+    python bench/bench_burst.py                # 1,000 delegations, 3 repeats
+    python bench/bench_burst.py --quick        # 50 delegations, 1 repeat: seconds
+
+Per repeat: a fresh store with one consultation whose roster has
+``--council`` council members, ``--observer-states`` observer states, the
+observer and 3 sector members in each of the 3 sectors (1,000 delegations by
+default: 48 + 942 + 1 + 9 = 1,000, see ``sizes``), one designated-speaker
+delegate each, the sitting open and the first item taken up. ``vcc serve``
+runs pinned to CPU 0; the load generator (``bench.loadgen``, ``--workers``
+processes on CPU 1) connects every delegate with their own join token, then
+each sends one ``request_floor`` command (socket.io EVENT with an ack) at a
+time drawn uniformly (seeded) within one second.
+
+Measured:
+- ``acked``: how many requests were answered ``ok`` (and the errors);
+- ``all acked``: first send -> last ack (target: under 1 s after the burst
+  starts, i.e. every ack within the burst's second plus processing);
+  ``ack p50/p99``: send -> ack per request;
+- ``screens``: last request sent -> every delegate's connection has received
+  the ``events`` batch holding the highest acknowledged seq (kernel arrival
+  time, same clock; target <= 250 ms); also counted from the last ack;
+- ``queue``: the final queue from ``GET /api/consultations/{id}/snapshot``
+  (admin token) checked against the priority rule: one request per
+  delegation, every acknowledged delegation present, ranks non-decreasing
+  (council 1, observer states and the observer 2, sector 3), first come first
+  served (ack seq order) within a rank.
+
+Results: ``bench/results/burst.json`` (``--quick``: ``bench/results/tmp/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+_REPO = str(Path(__file__).resolve().parent.parent)
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from bench import _vcc
+from bench._common import (
+    RESULTS_DIR,
+    SCRATCH_DIR,
+    fmt,
+    format_table,
+    median,
+    percentile,
+    pin_self,
+    raise_nofile,
+    run_metadata,
+    sigterm_as_exit,
+    spawned,
+    tail,
+    write_json,
+)
+from bench.bench_fanout import TARGETS, free_port, wait_ready
+from bench.loadgen.client import ClientConfig
+from bench.loadgen.run import LoadGen
+
+RANK = {"council_member": 1, "observer_state": 2, "observer": 2, "sector_member": 3}
+
+
+def sizes(total: int) -> dict[str, int]:
+    """Council 48 (the real council's size), the observer, 3 per sector, the rest observer states."""
+    council = min(48, max(1, total // 10))
+    return {"council": council, "observer_states": total - council - 1 - 9}
+
+
+def fetch_snapshot(port: int, secret: bytes) -> dict[str, Any]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/consultations/{_vcc.CONSULTATION}/snapshot",
+                                 headers={"Authorization": f"Bearer {_vcc.admin_token(secret)}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str, int]) -> dict[str, Any]:
+    """The final queue against the priority rule; ``seq_of``: delegation -> ack seq."""
+    queue = state["queues"].get(str(state["current_item"]), [])
+    delegations = [r["delegation"] for r in queue]
+    ranks = [RANK[classes[d]] for d in delegations]
+    problems = []
+    if len(set(delegations)) != len(delegations):
+        problems.append("a delegation is in the queue twice")
+    missing = set(seq_of) - set(delegations)
+    if missing:
+        problems.append(f"{len(missing)} acknowledged requests missing from the queue")
+    extra = set(delegations) - set(seq_of)
+    if extra:
+        problems.append(f"{len(extra)} unacknowledged requests in the queue")
+    if any(a > b for a, b in zip(ranks, ranks[1:])):
+        problems.append("ranks out of order")
+    for rank in set(ranks):
+        seqs = [seq_of[d] for d, r in zip(delegations, ranks) if r == rank and d in seq_of]
+        if seqs != sorted(seqs):
+            problems.append(f"rank {rank} not first come first served (ack seq order)")
+        stamps = [q["requested_at"] for q, r in zip(queue, ranks) if r == rank]
+        if stamps != sorted(stamps):
+            problems.append(f"rank {rank} not first come first served (requested_at order)")
+    return {"length": len(queue), "in_order": not problems, "problems": problems,
+            "by_rank": {r: ranks.count(r) for r in sorted(set(ranks))}}
+
+
+def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
+    size = sizes(n)
+    roster = _vcc.burst_roster(council=size["council"], observer_states=size["observer_states"])
+    delegates = _vcc.delegate_ids(roster)
+    classes_by_participant = dict(delegates)
+    store, secret = _vcc.prepare_store(f"burst-{n}", roster, root=args.store_root)
+    port = free_port()
+    log = SCRATCH_DIR / f"burst-{n}-r{repeat}.log"
+    point: dict[str, Any] = {"delegations": len(delegates), "repeat": repeat, "log": str(log), "store": str(store), **size}
+    auths = [{"token": _vcc.token(secret, p)} for p, _ in delegates]
+    cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts")
+    argv = _vcc.serve_argv(store, port)
+    env = {}
+    if args.flush_ms is not None:
+        argv[1:3] = ["-m", "bench._coalesced_serve"]
+        env["VCC_BENCH_FLUSH_MS"] = str(args.flush_ms)
+        point["flush_ms"] = args.flush_ms
+    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=env) as proc:
+        wait_ready(TARGETS["vcc"], port, proc, log)
+        with LoadGen(cfg, workers=args.workers, cpus=set(args.loadgen_cpus)) as lg:
+            report = lg.connect(len(delegates))
+            point["connect_s"] = report.seconds
+            if report.failed:
+                raise RuntimeError(f"{report.failed} connections failed: {report.errors}")
+            time.sleep(1.0)
+            rng = random.Random(42 + repeat)
+            start = time.time() + 0.5
+            shares = [len(delegates) // args.workers + (i < len(delegates) % args.workers) for i in range(args.workers)]
+            plans: list[list[tuple[int, float, str, Any]]] = []
+            first = 0
+            for share in shares:
+                plans.append([(i, start + rng.random() * args.window, "command",
+                               {"type": "request_floor", "id": f"burst-{i}"}) for i in range(first, first + share)])
+                first += share
+            lg.worker_requests([("emit_at", plan) for plan in plans])
+            deadline = start + args.window + args.wait
+            while True:
+                time.sleep(0.1)
+                acks = [row for reply in lg.worker_requests([("acks",)] * args.workers) for row in reply[1]]
+                if all(a[2] is not None for a in acks) or time.time() > deadline:
+                    break
+            answered = [a for a in acks if a[2] is not None]
+            ok = [a for a in answered if isinstance(a[3], dict) and a[3].get("ok")]
+            errors: dict[str, int] = {}
+            for a in answered:
+                if a not in ok:
+                    code = (a[3] or {}).get("error", {}).get("code", "?") if isinstance(a[3], dict) else "?"
+                    errors[code] = errors.get(code, 0) + 1
+            sends = [a[1] for a in acks if a[1] is not None]
+            ack_lat = sorted((a[2] - a[1]) * 1e3 for a in answered)
+            last_seq = max(a[3]["seq"] for a in ok) if ok else 0
+            last_send = max(sends)
+            last_ack = max(a[2] for a in answered) if answered else math.nan
+            while True:
+                seen = [row for reply in lg.worker_requests([("seen", last_seq)] * args.workers) for row in reply[1]]
+                if all(s[1] is not None for s in seen) or time.time() > deadline + 5:
+                    break
+                time.sleep(0.1)
+            reached = [s[1] for s in seen if s[1] is not None]
+            state = fetch_snapshot(port, secret)["state"]
+        if proc.poll() is not None:
+            raise RuntimeError(f"vcc serve died:\n{tail(log)}")
+    delegation_of = {}
+    for participant, cls in delegates:
+        delegation_of[participant] = participant.removesuffix("-delegate")
+    classes = {delegation_of[p]: cls for p, cls in classes_by_participant.items()}
+    seq_of = {delegation_of[delegates[a[0]][0]]: a[3]["seq"] for a in ok}
+    queue = check_queue(state, classes, seq_of)
+    point.update({
+        "sent": len(sends),
+        "acked_ok": len(ok),
+        "unanswered": len(acks) - len(answered),
+        "errors": errors,
+        "burst_s": max(sends) - min(sends),
+        "all_acked_ms": (last_ack - min(sends)) * 1e3,
+        "last_ack_after_last_send_ms": (last_ack - last_send) * 1e3,
+        "ack_max_under_1s": bool(ack_lat) and ack_lat[-1] < 1000,
+        "ack_ms": {"p50": percentile(ack_lat, 50), "p99": percentile(ack_lat, 99), "max": percentile(ack_lat, 100)},
+        "last_seq": last_seq,
+        "screens_reached": len(reached),
+        "screens_open": sum(1 for s in seen if s[3]),
+        "all_screens_after_last_send_ms": (max(reached) - last_send) * 1e3 if len(reached) == len(seen) else math.nan,
+        "all_screens_after_last_ack_ms": (max(reached) - last_ack) * 1e3 if len(reached) == len(seen) else math.nan,
+        "queue": queue,
+    })
+    return point
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--delegations", type=int, default=None, help="default 1000 (quick: 50)")
+    p.add_argument("--window", type=float, default=1.0, help="seconds over which the requests are spread")
+    p.add_argument("--repeat", type=int, default=None, help="default 3 (quick: 1)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--wait", type=float, default=60.0, help="max seconds to wait for the acks after the burst")
+    p.add_argument("--flush-ms", type=float, default=None,
+                   help="experiment, not the service: run bench/_coalesced_serve.py, whose publisher "
+                        "flushes at most every FLUSH_MS ms")
+    p.add_argument("--store-root", type=Path, default=None,
+                   help="folder for the store (default bench/results/tmp/stores, on the repository's disk); "
+                        "/dev/shm shows what the service does when fsync costs nothing")
+    p.add_argument("--server-cpu", type=int, default=0)
+    p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    n = args.delegations or (50 if args.quick else 1000)
+    repeats = args.repeat or (1 if args.quick else 3)
+    out = args.out or (SCRATCH_DIR / "burst-quick.json" if args.quick else RESULTS_DIR / "burst.json")
+    pin_self(set(args.loadgen_cpus))
+    raise_nofile(2 * n + 1024)
+    points = []
+    with sigterm_as_exit():
+        for r in range(repeats):
+            print(f"[{r + 1}/{repeats}] {n} delegations ...", end="", file=sys.stderr, flush=True)
+            try:
+                point = run_once(n, r, args)
+            except Exception as exc:  # noqa: BLE001 - reported, the next repeat runs
+                point = {"repeat": r, "error": f"{type(exc).__name__}: {exc}"}
+                print(f" FAILED: {point['error']}", file=sys.stderr)
+            else:
+                print(f" all acked {fmt(point['all_acked_ms'])} ms, screens +{fmt(point['all_screens_after_last_send_ms'])} ms,"
+                      f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}", file=sys.stderr)
+            points.append(point)
+    good = [pt for pt in points if "error" not in pt]
+    headers = ["repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99",
+               "screens +ms (last send)", "(last ack)", "reached", "queue"]
+    body = [[str(pt["repeat"]), str(pt["delegations"]), fmt(pt["burst_s"], 2), str(pt["acked_ok"]),
+             json.dumps(pt["errors"]) if pt["errors"] else "0", fmt(pt["all_acked_ms"]), fmt(pt["ack_ms"]["p50"]),
+             fmt(pt["ack_ms"]["p99"]), fmt(pt["all_screens_after_last_send_ms"]),
+             fmt(pt["all_screens_after_last_ack_ms"]), f"{pt['screens_reached']}/{pt['delegations']}",
+             "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"])] for pt in good]
+    med = {k: median([pt[k] for pt in good]) for k in ("all_acked_ms", "all_screens_after_last_send_ms",
+                                                        "all_screens_after_last_ack_ms")}
+    med["ack_p99_ms"] = median([pt["ack_ms"]["p99"] for pt in good])
+    meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
+    print(f"\nburst: {n} delegations request the floor within {args.window:g} s; {meta['cpu_model']}, {meta['utc']}")
+    print(format_table(headers, body))
+    print("medians: " + ", ".join(f"{k} {fmt(v)}" for k, v in med.items()))
+    write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)},
+                     "medians": med, "points": points})
+    print(f"wrote {out}", file=sys.stderr)
+    return 0 if good and len(good) == len(points) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""Service figures: idle memory per connection, chair grant -> speaker's
+screen, and the time to load a long consultation.
+
+    python bench/bench_service.py                 # 2,000 idle clients, 200 grants, 100,000 events
+    python bench/bench_service.py --quick         # 50 clients, 10 grants, 5,000 events: seconds
+    python bench/bench_service.py --parts load    # only the store figure
+
+``memory`` and ``grant`` share one ``vcc serve`` (pinned to CPU 0) on a fresh
+store (demo roster, sitting open, first item taken up):
+
+- memory: the server's RSS (``/proc/PID/status`` VmRSS) once the chair and
+  the speaker are connected and 50 warm-up clients connected (the first
+  connections allocate the per-process structures), then after ``--clients``
+  more idle lean clients (``bench.loadgen``, one delegate token, CPU 1) have
+  connected and 2 s have passed; per connection = growth / clients. Also the
+  growth over the second half alone (marginal cost).
+- grant: first with only the 50 warm-up clients connected, then with all of
+  them (every change is a batch to all of them), ``--grants`` times: the speaker (the project's Python client,
+  python-socketio, designated speaker of a council member) requests the
+  floor; the chair (same client, same process, same clock) sends
+  ``grant_floor`` (cycles 150 ms apart: the chair's connection may send 20
+  commands/s); latency = the chair's send -> the speaker's client has
+  applied the ``floor_granted`` event (the event callback); then the chair
+  revokes the grant. p50/p99/max.
+
+``load``: a store (embedded, sqlite) holding one consultation of ``--events``
+events written the service's way (the demo consultation; delegates request
+the floor and withdraw, the chair takes up items in turn; events appended in
+chunks of 100, each chunk applied by a ``Runtime`` that saves a snapshot
+every 2,000 events), then ``Runtime.load`` timed on a freshly opened store,
+best and median of 5.
+
+Results: ``bench/results/service.json`` (``--quick``: ``bench/results/tmp/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_REPO = str(Path(__file__).resolve().parent.parent)
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from bench import _vcc
+from bench._common import (
+    RESULTS_DIR,
+    SCRATCH_DIR,
+    fmt,
+    percentile,
+    pin_self,
+    raise_nofile,
+    run_metadata,
+    sigterm_as_exit,
+    spawned,
+    tail,
+    write_json,
+)
+from bench.bench_fanout import TARGETS, free_port, wait_ready
+from bench.loadgen.client import ClientConfig
+from bench.loadgen.run import LoadGen
+
+SPEAKER = "argentina-delegate-1"
+PAUSE = 0.15
+WARMUP = 50
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def _connect(url: str, secret: bytes, participant: str) -> Any:
+    from vcc.client import ConsultationClient
+    client = ConsultationClient(url, _vcc.token(secret, participant), reconnection=False)
+    await client.connect(timeout=30)
+    return client
+
+
+async def grant_latency(url: str, secret: bytes, grants: int) -> dict[str, Any]:
+    chair = await _connect(url, secret, _vcc.CHAIR)
+    speaker = await _connect(url, secret, SPEAKER)
+    loop = asyncio.get_running_loop()
+    waiting: asyncio.Future[float] | None = None
+
+    def on_events(events: list[Any]) -> None:
+        if waiting is not None and not waiting.done() and any(type(e).__name__ == "FloorGranted" for e in events):
+            waiting.set_result(time.time())
+
+    speaker.on_events(on_events)
+    latencies: list[float] = []
+    refused: list[Any] = []
+    try:
+        for _ in range(grants):
+            answer = await speaker.send("request_floor")
+            if not answer["ok"]:
+                refused.append(answer)
+                continue
+            waiting = loop.create_future()
+            sent = time.time()
+            answer = await chair.send("grant_floor")
+            if not answer["ok"]:
+                refused.append(answer)
+                continue
+            arrived = await asyncio.wait_for(waiting, 10)
+            latencies.append((arrived - sent) * 1e3)
+            for _ in range(5):  # the grant must go, or every later request is refused
+                answer = await chair.send("revoke_grant")
+                if answer["ok"] or answer["error"]["code"] != "rate_limited":
+                    break
+                await asyncio.sleep(1.0)
+            if not answer["ok"]:
+                refused.append(answer)
+            # The chair sends 2 commands a cycle: stay under the per-connection
+            # limit of 20 commands/s (socket_api.RATE_PER_SECOND).
+            await asyncio.sleep(PAUSE)
+    finally:
+        await chair.close()
+        await speaker.close()
+    lat = sorted(latencies)
+    return {"grants": len(lat), "refused": len(refused), "refusals": refused[:3],
+            "ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90), "p99": percentile(lat, 99),
+                   "max": percentile(lat, 100)}}
+
+
+def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
+    store, secret = _vcc.prepare_store("service", root=args.store_root)
+    port = free_port()
+    log = SCRATCH_DIR / "service.log"
+    out: dict[str, Any] = {"clients": args.clients}
+    with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
+        wait_ready(TARGETS["vcc"], port, proc, log)
+        cfg = ClientConfig(port=port, auth={"token": _vcc.token(secret, "brazil-delegate-1")},
+                           extract_ts="bench._vcc:batch_ts")
+        with LoadGen(cfg, workers=1, cpus=set(args.loadgen_cpus)) as lg:
+            report = lg.connect(WARMUP)
+            if report.failed:
+                raise RuntimeError(f"warm-up: {report.failed} failed: {report.errors}")
+            time.sleep(2.0)
+            out["rss_before_kib"] = before = rss_kib(proc.pid)
+            if "grant" in args.parts:
+                out["grant_few"] = asyncio.run(grant_latency(f"http://127.0.0.1:{port}", secret, args.grants))
+                out["grant_few"]["connected_clients"] = WARMUP
+                time.sleep(1.0)
+                out["rss_before_kib"] = before = rss_kib(proc.pid)
+            half = args.clients // 2
+            report = lg.connect(half)
+            time.sleep(2.0)
+            out["rss_half_kib"] = mid = rss_kib(proc.pid)
+            report2 = lg.connect(args.clients - half)
+            if report.failed or report2.failed:
+                raise RuntimeError(f"{report.failed + report2.failed} connections failed: {report.errors + report2.errors}")
+            time.sleep(2.0)
+            out["rss_after_kib"] = after = rss_kib(proc.pid)
+            out["kib_per_connection"] = (after - before) / args.clients
+            out["kib_per_connection_second_half"] = (after - mid) / (args.clients - half)
+            if "grant" in args.parts:
+                out["grant"] = asyncio.run(grant_latency(f"http://127.0.0.1:{port}", secret, args.grants))
+                out["grant"]["connected_clients"] = WARMUP + args.clients
+                lg.reset()
+        if proc.poll() is not None:
+            raise RuntimeError(f"vcc serve died:\n{tail(log)}")
+    return out
+
+
+async def _write_log(path: Path, events: int) -> dict[str, Any]:
+    import msgspec
+    from vcc.core import ConsultationState, Rejected, apply, decide
+    from vcc.service import Runtime
+    from vcc.store import open_store
+    from vcc_protocol import commands as c
+    from vcc_protocol.events import encode_event
+
+    store = open_store(str(path))
+    await store.open()
+    runtime = await Runtime.load(store, _vcc.CONSULTATION)
+    state = runtime.state
+    delegates = [p.id for p in state.participants.values() if p.role == "delegate" and p.delegation]
+    seen: set[str] = set()
+    delegates = [d for d in delegates if not (state.participants[d].delegation in seen or seen.add(state.participants[d].delegation))]
+    items = list(state.agenda)[:2]
+    scratch = msgspec.msgpack.decode(msgspec.msgpack.encode(state), type=ConsultationState)
+    started = time.perf_counter()
+    turn = 0
+
+    def script() -> Any:
+        nonlocal turn
+        while True:
+            for d in delegates:
+                yield c.RequestFloor(), d
+            for d in delegates:
+                yield c.WithdrawFloorRequest(), d
+            turn += 1
+            yield c.TakeUpItem(item=items[turn % 2]), _vcc.CHAIR
+
+    commands = script()
+    while runtime.seq < events:
+        chunk = []
+        while len(chunk) < 100 and runtime.seq + len(chunk) < events:
+            command, actor = next(commands)
+            try:
+                produced = decide(scratch, command, actor, runtime.clock())
+            except Rejected:
+                continue
+            for ev in produced:
+                apply(scratch, ev)
+                chunk.append(ev)
+        expected = runtime.seq
+        await store.append(_vcc.CONSULTATION, expected, [encode_event(e) for e in chunk])
+        runtime._ingest(expected + 1, chunk)
+    await runtime.close()  # waits for the snapshots being saved
+    snap = await store.load_snapshot(_vcc.CONSULTATION)
+    await store.close()
+    return {"events": runtime.seq, "write_s": time.perf_counter() - started, "latest_snapshot_seq": snap[0] if snap else None}
+
+
+async def _time_load(path: Path) -> tuple[float, int]:
+    from vcc.service import Runtime
+    from vcc.store import open_store
+    store = open_store(str(path))
+    await store.open()
+    started = time.perf_counter()
+    runtime = await Runtime.load(store, _vcc.CONSULTATION)
+    took = time.perf_counter() - started
+    seq = runtime.seq
+    await runtime.close()
+    await store.close()
+    return took, seq
+
+
+def load_figure(args: argparse.Namespace) -> dict[str, Any]:
+    path, _ = _vcc.prepare_store("load")
+    out = asyncio.run(_write_log(path, args.events))
+    times = []
+    for _ in range(5):
+        took, seq = asyncio.run(_time_load(path))
+        assert seq == out["events"], (seq, out["events"])
+        times.append(took * 1e3)
+    out.update({"load_ms_best": min(times), "load_ms_median": statistics.median(times), "load_ms": times})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--parts", default="memory,grant,load")
+    p.add_argument("--clients", type=int, default=None, help="idle connections (default 2000; quick 50)")
+    p.add_argument("--grants", type=int, default=None, help="default 200 (quick 10)")
+    p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
+    p.add_argument("--server-cpu", type=int, default=0)
+    p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
+    p.add_argument("--store-root", type=Path, default=None,
+                   help="folder of the memory/grant store (default bench/results/tmp/stores, the repository's "
+                        "disk); /dev/shm separates the disk's fsync latency from the rest")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    args.parts = set(args.parts.split(","))
+    args.clients = args.clients or (50 if args.quick else 2000)
+    args.grants = args.grants or (10 if args.quick else 200)
+    args.events = args.events or (5_000 if args.quick else 100_000)
+    out_path = args.out or (SCRATCH_DIR / "service-quick.json" if args.quick else RESULTS_DIR / "service.json")
+    pin_self(set(args.loadgen_cpus))
+    raise_nofile(2 * args.clients + 1024)
+    result: dict[str, Any] = {"benchmark": "service", "meta": run_metadata(["aiohttp", "python-socketio", "msgpack"]),
+                              "settings": {**vars(args), "parts": sorted(args.parts), "out": str(out_path)}}
+    with sigterm_as_exit():
+        if args.parts & {"memory", "grant"}:
+            m = result["memory_grant"] = memory_and_grant(args)
+            print(f"idle memory: RSS {m['rss_before_kib']} -> {m['rss_after_kib']} KiB with {m['clients']} more clients: "
+                  f"{fmt(m['kib_per_connection'])} KiB/connection (second half alone {fmt(m['kib_per_connection_second_half'])})")
+            for key in ("grant_few", "grant"):
+                if key not in m:
+                    continue
+                g = m[key]
+                print(f"grant -> speaker's screen ({g['grants']} grants, {g['connected_clients']} other clients connected): "
+                      f"p50 {fmt(g['ms']['p50'])} ms, p90 {fmt(g['ms']['p90'])}, p99 {fmt(g['ms']['p99'])}, max {fmt(g['ms']['max'])}; refused {g['refused']}")
+        if "load" in args.parts:
+            ld = result["load"] = load_figure(args)
+            print(f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "
+                  f"best {fmt(ld['load_ms_best'])} ms, median {fmt(ld['load_ms_median'])} ms (written in {fmt(ld['write_s'])} s)")
+    write_json(out_path, result)
+    print(f"wrote {out_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Every benchmark in ``bench/`` runs with ``--quick`` and writes its results.
+
+Only that: the figures are measured by the benchmarks, never asserted here
+(a shared 2-core machine would make any timing assertion flaky). Each run is
+a subprocess with tiny sizes (tens of clients, seconds); quick outputs go to
+``bench/results/tmp/`` (git-ignored) or the test's tmp_path, never over the
+committed figures. ``bench_core.py`` has its own smoke test in tests/core.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+SCRATCH = BENCH / "results" / "tmp"
+
+
+def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, str(BENCH / script), "--quick", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def test_fanout_quick_bare_and_the_service(tmp_path: Path) -> None:
+    out = tmp_path / "fanout.json"
+    run("bench_fanout.py", "--targets", "bare,vcc", "--solo", "1", "--out", str(out))
+    results = json.loads(out.read_text())
+    assert {r["target"] for r in results["medians"]} == {"bare", "vcc"}
+    assert all("error" not in p and p["samples"] > 0 for p in results["points"])
+
+
+def test_burst_quick(tmp_path: Path) -> None:
+    out = tmp_path / "burst.json"
+    run("bench_burst.py", "--out", str(out))
+    point = json.loads(out.read_text())["points"][0]
+    assert "error" not in point, point
+    assert point["acked_ok"] == point["delegations"] and point["queue"]["length"] == point["delegations"]
+
+
+def test_service_quick(tmp_path: Path) -> None:
+    out = tmp_path / "service.json"
+    run("bench_service.py", "--clients", "20", "--grants", "3", "--events", "2500", "--out", str(out))
+    results = json.loads(out.read_text())
+    assert results["memory_grant"]["rss_after_kib"] > 0 and results["memory_grant"]["grant"]["grants"] == 3
+    assert results["load"]["events"] == 2500 and results["load"]["load_ms_best"] > 0
+
+
+def test_fanout_micro_quick(tmp_path: Path) -> None:
+    out = tmp_path / "micro.json"
+    run("bench_fanout_micro.py", "--clients", "20", "--broadcasts", "10", "--out", str(out))
+    assert json.loads(out.read_text())
+
+
+@pytest.mark.redis
+def test_store_quick() -> None:
+    started = time.time()
+    run("bench_store.py")
+    out = SCRATCH / "store-quick.json"
+    assert out.stat().st_mtime >= started - 1 and json.loads(out.read_text())
+
+
+@pytest.mark.redis
+def test_cluster_quick(tmp_path: Path) -> None:
+    out = tmp_path / "cluster.json"
+    run("bench_cluster.py", "--clients", "10", "--messages", "5", "--out", str(out))
+    runs = json.loads(out.read_text())["runs"]
+    assert {r["mode"] for r in runs} == {"one", "two"} and all("error" not in r for r in runs)
