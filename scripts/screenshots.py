@@ -12,19 +12,23 @@ tests, help requests), and photographs each role's screen in real Chromium.
 from __future__ import annotations
 
 import asyncio
+import io
+import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 import msgspec  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 from playwright.async_api import Page, async_playwright, expect  # noqa: E402
+from pypdf import PdfWriter  # noqa: E402
 
 from vcc.app import GATEWAY, create_app  # noqa: E402
 from vcc.client import ConsultationClient  # noqa: E402
@@ -37,7 +41,7 @@ from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
 from tests.integration.conftest import CONSULTATION, Node  # noqa: E402
 from tests.support.consultations import (  # noqa: E402
-    CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
+    CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECRETARIAT, SECTOR, TECHNICAL, live_commands,
 )
 
 OUT = ROOT / "docs" / "screenshots"
@@ -63,12 +67,18 @@ def consultation_commands(now_ms: int) -> list[c.Command]:
     (the screenshots then show "Geneva"), else in the tests' midday zone."""
     commands = live_commands(now_ms)
     geneva = datetime.fromtimestamp(now_ms / 1000, ZoneInfo("Europe/Zurich"))
+    create = commands[0]
+    # Two more days, so that the plan and the forecast span days; contributions open for ten more days.
+    days = [date.fromisoformat(create.days[0]) + timedelta(days=n) for n in range(3)]
+    create = msgspec.structs.replace(create, days=[d.isoformat() for d in days], contributions_deadline=(days[0] + timedelta(days=10)).isoformat())
     if 2 <= geneva.hour < 20:
-        create = commands[0]
         start, end = geneva - timedelta(hours=1), geneva + timedelta(hours=3)
-        commands[0] = msgspec.structs.replace(
-            create, tz="Europe/Zurich", days=[geneva.date().isoformat()], slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}",
+        first = geneva.date()
+        create = msgspec.structs.replace(
+            create, tz="Europe/Zurich", days=[(first + timedelta(days=n)).isoformat() for n in range(3)], slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}",
+            contributions_deadline=(first + timedelta(days=10)).isoformat(),
         )
+    commands[0] = create
     return commands
 
 
@@ -130,6 +140,7 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
     for who, transport, ws, rtt, jitter, mic, cam, level, browser in tests:
         await run(who, c.RecordConnectionTest(transport=transport, websocket_ok=ws, rtt_ms=rtt, jitter_ms=jitter, clock_offset_ms=-120.0,
                                               microphone=mic, camera=cam, input_level=level, browser=browser))
+    await prepare(node, runtime, run)
     clock.advance(clock.lag)  # now: the wall clock
     # presence for the technical team: a few more delegates connected, one through a firewall
     for who, transports in ((COUNCIL[2], ["websocket"]), ("cuba-delegate-1", ["polling"]), ("china-delegate-1", ["websocket"]), (PARTNER["fr"], ["websocket"])):
@@ -140,10 +151,57 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         people[who] = client
 
 
-async def shoot(page: Page, name: str) -> None:
+def pdf(pages: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
+    """Before the sitting: the agenda consultation open for three more days, answered by most
+    council members (Argentina, the screenshots' delegate, halfway), two proposed items, contributions."""
+    state = runtime.state
+    deadline = datetime.fromtimestamp(time.time() + 3 * 86400, ZoneInfo(state.tz)).strftime("%Y-%m-%dT23:59")
+    await run(SECRETARIAT, c.OpenGrouping(deadline=deadline))
+    rng = random.Random(3)
+    disputed = {13: 0.5, 18: 0.3, 30: 0.6, 41: 0.25, 52: 0.4}
+    first_delegate = {}
+    for p in state.participants.values():
+        if p.delegation and p.designated_speaker:
+            first_delegate.setdefault(p.delegation, p.id)
+    council = [d.id for d in state.delegations.values() if d.cls == "council_member" and d.id in first_delegate]
+    for delegation in council[:36]:
+        items = sorted(state.items) if delegation != "argentina" else sorted(state.items)[:30]
+        for number in items:
+            answer = "other_group" if rng.random() < disputed.get(number, 0.0) else "agree"
+            await run(first_delegate[delegation], c.AnswerGrouping(item=number, answer=answer))
+    await run(first_delegate[council[3]], c.ProposeItem(title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
+    await run(first_delegate[council[7]], c.ProposeItem(title="Dates of the next in-person session", group=2))
+    await run(COUNCIL[1], c.SubmitContribution(
+        contribution="brazil-1", item=3, title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
+        comments="We welcome the report and the progress made since the last session. " * 6,
+        way_forward="The consultation takes note of the report and invites the working group to continue its work.",
+    ))
+    await run(OBSERVER_STATE, c.SubmitContribution(
+        contribution="chile-1", item=8, title="Proposal on the calendar of meetings", document="C21/12",
+        comments="The calendar should leave two weeks between the working groups and the session.", way_forward="Adopt the calendar as amended.",
+    ))
+    form = aiohttp.FormData()
+    for name, value in {"contribution": "kenya-1", "item": "3", "title": "Written contribution of Kenya", "document": "C21/33"}.items():
+        form.add_field(name, value)
+    form.add_field("file", pdf(2), filename="Kenya-C21-33.pdf", content_type="application/pdf")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token('kenya-delegate-1')}"}) as http:
+        async with http.post(f"{node.url}/api/consultations/{CONSULTATION}/contributions", data=form) as response:
+            assert response.status == 201, await response.text()
+
+
+async def shoot(page: Page, name: str, full_page: bool = True) -> None:
     await page.wait_for_timeout(400)
     path = OUT / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     print(f"  {path.relative_to(ROOT)}")
 
 
@@ -226,6 +284,7 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(technical, f"technical-dashboard-{width}")
     secretariat = await open_("@admin")
     await shoot(secretariat, f"secretariat-{width}")
+    await shoot_preparation(open_, width)
 
     tester = await open_(SECTOR)
     await tester.get_by_test_id("tab-connection_test").click()
@@ -248,6 +307,46 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(refused, f"join-refused-{width}")
     await screens.close()
     screens.contexts.clear()
+
+
+async def shoot_preparation(open_, width: str) -> None:  # noqa: ANN001
+    """The agenda consultation, contributions and the plan: a council member's, an observer state's and the secretariat's."""
+    council = await open_(COUNCIL[0])
+    await council.get_by_test_id("tab-grouping").click()
+    await expect(council.locator("[data-testid=grouping-items] > li[data-answer='agree']").first).to_be_visible()
+    await shoot(council, f"delegate-agenda-consultation-{width}", full_page=False)
+    arabic = await open_(COUNCIL[0], language="ar")
+    await arabic.get_by_test_id("tab-grouping").click()
+    await expect(arabic.locator("[data-testid=grouping-items] > li[data-answer='agree']").first).to_be_visible()
+    await shoot(arabic, f"delegate-agenda-consultation-arabic-{width}", full_page=False)
+    observer = await open_(OBSERVER_STATE)
+    await observer.get_by_test_id("tab-grouping").click()
+    await shoot(observer, f"observer-agenda-consultation-{width}", full_page=False)
+    await observer.get_by_test_id("tab-contributions").click()
+    await shoot(observer, f"contributions-{width}")
+    await council.get_by_test_id("tab-contributions").click()
+    await council.get_by_test_id("contribution-item").select_option("3")
+    await council.get_by_test_id("contribution-title").fill("Our comments on C21/33")
+    await council.get_by_test_id("contribution-document").fill("C21/33")
+    await council.get_by_test_id("co-submitters").locator("summary").click()
+    await council.get_by_label("Brazil", exact=True).check()
+    await council.get_by_label("Chile", exact=True).check()
+    await council.get_by_test_id("co-submitters").locator("summary").click()
+    await council.get_by_test_id("send-as-file").check()
+    await council.get_by_test_id("contribution-file").set_input_files(files=[{"name": "comments.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}])
+    await council.get_by_test_id("submit-contribution").click()
+    await expect(council.get_by_test_id("contribution-error")).to_be_visible()
+    await shoot(council, f"delegate-contribution-refused-{width}")
+    await council.get_by_test_id("tab-plan").click()
+    await shoot(council, f"delegate-plan-{width}")
+    secretariat = await open_(SECRETARIAT)
+    await secretariat.get_by_test_id("tab-grouping").click()
+    await expect(secretariat.locator("[data-testid=tally] [data-testid=tally-agree]").first).not_to_have_attribute("data-n", "0")
+    await secretariat.locator("[data-testid=tally] tr[data-item='13'] [data-testid=final-say]").select_option("1")  # the final say differs
+    await secretariat.get_by_test_id("tally-filter").select_option("other_group")
+    await shoot(secretariat, f"secretariat-agenda-consultation-{width}")
+    await secretariat.get_by_test_id("tab-plan").click()
+    await shoot(secretariat, f"secretariat-plan-{width}")
 
 
 if __name__ == "__main__":

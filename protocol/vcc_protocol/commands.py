@@ -317,7 +317,8 @@ class CloseGrouping(Command):
     """After the deadline, the secretariat closes the agenda consultation; its final say
     per item (``final``, item number -> group) overrides the proposal and is recorded."""
 
-    final: dict[ItemNumber, Group] = {}
+    #: Keys are item numbers written as strings, as in JSON maps ("14": 2).
+    final: dict[Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,3}$")], Group] = {}
 
 
 class SubmitContribution(Command):

@@ -274,12 +274,12 @@ async def grouping(args: argparse.Namespace) -> None:
             await session.run(runtime.consultation, [c.OpenGrouping(deadline=args.deadline)])
             print(f"The agenda consultation on {len(runtime.state.items)} items is open until {runtime.state.grouping.deadline_local}.")  # type: ignore[union-attr]
         elif args.action == "close":
-            final: dict[int, int] = {}
+            final: dict[str, int] = {}
             for entry in args.final:
                 number, _, group = entry.partition("=")
                 if not (number.isdigit() and group in ("1", "2")):
                     raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
-                final[int(number)] = int(group)
+                final[number] = int(group)
             await session.run(runtime.consultation, [c.CloseGrouping(final=final)])  # type: ignore[arg-type]
             print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):

@@ -10,6 +10,7 @@ COMMAND_SECONDS = Histogram(
     "vcc_command_seconds", "Time from receiving a command to its answer (decide, durable append, apply)",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=REGISTRY,
 )
+APPENDS = Counter("vcc_appends_total", "Durable writes to the store by this node (each may carry several commands: group commit)", registry=REGISTRY)
 EVENTS_APPENDED = Counter("vcc_events_appended_total", "Events made durable in the store by this node", registry=REGISTRY)
 FANOUT_SECONDS = Histogram(
     "vcc_fanout_seconds", "Time to write one event batch to every local connection",

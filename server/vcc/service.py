@@ -3,12 +3,14 @@ executed as decide -> durable append -> apply -> publish.
 
 Theory of operation
 -------------------
-A ``Runtime`` owns one consultation on this node. Commands are serialised by
-a lock; each is decided against the state at ``seq``, appended with
+A ``Runtime`` owns one consultation on this node. Commands queue for one
+committer; each is decided against the state at ``seq``, appended with
 ``expected_seq=seq`` and applied once durable, so an acknowledged command is
 in the log. If another node appended first the store says so
 (``ConcurrencyConflict``): the runtime catches up and decides again — no
-leader is needed. Events appended elsewhere arrive through the store's
+leader is needed. Commands that queued during an append are decided together
+on a copy of the state and appended in one durable write (group commit).
+Events appended elsewhere arrive through the store's
 subscription and are applied in sequence; ``_ingest`` ignores what is
 already applied, so the local path and the subscription can race safely.
 
@@ -83,6 +85,8 @@ class Batch:
 
 
 Listener = Callable[[Batch], None]
+#: A command waiting for the committer: (command, actor, "actor:id" or None, its answer).
+Pending = tuple[c.Command, str, str | None, "asyncio.Future[Ack]"]
 
 
 class Runtime:
@@ -95,7 +99,8 @@ class Runtime:
         self.state = ConsultationState()
         self.seq = 0
         self.epoch = ""
-        self._lock = asyncio.Lock()
+        self._queue: list[Pending] = []
+        self._committer: asyncio.Task[None] | None = None
         self._answers: OrderedDict[str, Ack] = OrderedDict()
         self._recent: deque[tuple[int, Event]] = deque(maxlen=REPLAY_LIMIT)
         self._listeners: list[Listener] = []
@@ -121,6 +126,8 @@ class Runtime:
         return runtime
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         if self._timer is not None:
             self._timer.cancel()
         if self._subscription is not None:
@@ -137,21 +144,111 @@ class Runtime:
     # --- commands ----------------------------------------------------------------------
 
     async def execute(self, command: c.Command, actor: str) -> Ack:
-        """Decide, append durably, apply. Answers ``{ok, seq}`` or ``{ok: false, error}``."""
+        """Decide, append durably, apply. Answers ``{ok, seq}`` or ``{ok: false, error}``.
+
+        Commands queue for one committer. The commands that arrived while the
+        previous append was being made durable are decided together, in
+        arrival order, and appended in one durable write (group commit): under
+        a burst, one fsync and one broadcast serve many commands.
+        """
         key = f"{actor}:{command.id}" if command.id else None
         if key is not None and key in self._answers:
             return self._answers[key]
         started = time.perf_counter()
-        async with self._lock:
-            answer = await self._execute_locked(command, actor, key)
-        if key is not None and (answer["ok"] or answer["error"]["code"] not in TRANSIENT):
-            self._remember(key, answer)
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self._queue.append((command, actor, key, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.get_running_loop().create_task(self._commit())
+        answer = await future
         kind = command.__struct_config__.tag
         metrics.COMMANDS.labels(kind, "ok" if answer["ok"] else answer["error"]["code"]).inc()
         metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
         return answer
 
-    async def _execute_locked(self, command: c.Command, actor: str, key: str | None) -> Ack:
+    async def _commit(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                if len(batch) == 1:
+                    command, actor, key, _ = batch[0]
+                    answers = [await self._execute_one(command, actor, key)]
+                else:
+                    answers = await self._execute_batch(batch)
+            except Exception:
+                log.exception("commands of %s failed", self.consultation)
+                answers = [error("internal_error", "The server failed to handle this command; nothing was changed.")] * len(batch)
+            for (_, _, key, future), answer in zip(batch, answers, strict=True):
+                if key is not None and (answer["ok"] or answer["error"]["code"] not in TRANSIENT):
+                    self._remember(key, answer)
+                if not future.done():
+                    future.set_result(answer)
+
+    async def _execute_batch(self, batch: list[Pending]) -> list[Ack]:
+        """Decide several commands in order on a copy of the state and append all their events at once."""
+        for _ in range(MAX_ATTEMPTS):
+            expected = self.seq
+            scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+            now = self.clock()
+            answers: list[Ack | None] = []
+            spans: list[tuple[int, int]] = []  # (index of the command, number of its events)
+            events: list[Event] = []
+            rejected: list[tuple[int, str | None, Rejected]] = []
+            first_of: dict[str, int] = {}
+            for index, (command, actor, key, _) in enumerate(batch):
+                if key is not None and key in self._answers:
+                    answers.append(self._answers[key])
+                    continue
+                if key is not None and key in first_of:  # the same command twice in one batch
+                    answers.append(None)
+                    continue
+                try:
+                    decided = decide(scratch, command, actor, now)
+                except Rejected as rejection:
+                    answers.append(None)
+                    rejected.append((index, key, rejection))
+                    continue
+                for event in decided:
+                    apply(scratch, event)
+                answers.append(None if decided else ok(expected + len(events)))
+                if decided:
+                    if key is not None:
+                        first_of[key] = index
+                    spans.append((index, len(decided)))
+                    events += decided
+            if events:
+                commands = [(batch[i][2] or "", n) for i, n in spans]
+                try:
+                    await self.store.append(self.consultation, expected, [encode_event(e) for e in events], commands=commands)
+                except ConcurrencyConflict:
+                    await self.catch_up()
+                    continue
+                except DuplicateCommand:
+                    # Someone else already applied one of them: settle them one by one.
+                    await self.catch_up()
+                    return [await self._execute_one(command, actor, key) for command, actor, key, _ in batch]
+                except StoreUnavailable as exc:
+                    failed = error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
+                    for index, _ in spans:
+                        answers[index] = failed
+                    for index, _, rejection in rejected:
+                        answers[index] = error(rejection.code, rejection.message)
+                    return [a if a is not None else failed for a in answers]
+                metrics.APPENDS.inc()
+                metrics.EVENTS_APPENDED.inc(len(events))
+                self._ingest(expected + 1, events)
+                seq = expected
+                for index, count in spans:
+                    seq += count
+                    answers[index] = ok(seq)
+            for index, key, rejection in rejected:
+                answers[index] = await self._first_answer(key) or error(rejection.code, rejection.message)
+            for index, (_, _, key, _) in enumerate(batch):
+                if answers[index] is None and key is not None:
+                    answers[index] = answers[first_of[key]]
+            return [a if a is not None else ok(self.seq) for a in answers]
+        return [error("conflict", "The consultation kept changing while this command was retried; try again.")] * len(batch)
+
+    async def _execute_one(self, command: c.Command, actor: str, key: str | None) -> Ack:
         if key is not None and key in self._answers:
             return self._answers[key]
         for _ in range(MAX_ATTEMPTS):
@@ -174,6 +271,7 @@ class Runtime:
                 # "May not": a store that hung rather than refused can still
                 # apply the append later; a retry with the same id is safe.
                 return error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
+            metrics.APPENDS.inc()
             metrics.EVENTS_APPENDED.inc(len(events))
             self._ingest(expected + 1, events)
             return ok(last)

@@ -54,9 +54,18 @@ async def launch(playwright: Playwright) -> Browser:
 Tokens = Callable[[str], str]
 
 
+def roster_roles() -> dict[str, str]:
+    """Each participant of the demo roster and its role (a join link carries the role: the secretariat's gives its rights)."""
+    from vcc import importers
+    from vcc_protocol import commands as c
+
+    return {cmd.participant: cmd.role for cmd in importers.roster_from_csv(importers.example("roster-demo.csv")) if isinstance(cmd, c.AddParticipant)}
+
+
 def tokens_of(node: Node) -> Tokens:
-    """Join tokens for a node's participants; "@admin" gets the secretariat's admin token."""
-    return lambda participant: node.admin_token() if participant == "@admin" else node.token(participant)
+    """Join tokens for a node's participants, with their role as `vcc links` signs it; "@admin" gets the admin token."""
+    roles = roster_roles()
+    return lambda participant: node.admin_token() if participant == "@admin" else node.token(participant, roles.get(participant, "delegate"))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECTOR, TECHNICAL
+from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECRETARIAT, SECTOR, TECHNICAL
 
 from .helpers import eventually, queue_on
 from .stage import PHONE
@@ -44,7 +44,7 @@ async def test_the_chair_moves_a_request_with_a_reason_and_records_an_outcome(sc
     await expect(delegates[0].get_by_test_id("current-item")).to_contain_text("Concluded")
 
 
-async def test_the_secretariat_imports_and_downloads_with_the_admin_link(screens, node, tmp_path) -> None:
+async def test_the_secretariat_imports_and_downloads_with_the_admin_link_and_its_own(screens, node, tmp_path) -> None:
     page = await screens.open("@admin")
     agenda = tmp_path / "added.csv"
     agenda.write_text(AGENDA_CSV)
@@ -58,8 +58,15 @@ async def test_the_secretariat_imports_and_downloads_with_the_admin_link(screens
     await (await links.value).save_as(text)
     assert text.read_text().startswith("participant,name,role,delegation,delegation_class,url")
     async with page.expect_download() as report:
-        await page.get_by_test_id("download-report").click()
+        await page.get_by_test_id("download-conclusions-html").click()
     assert (await report.value).suggested_filename.endswith("conclusions.html")
+    # a secretariat member's own join link carries the secretariat's rights: the technical report in Word
+    own = await screens.open(SECRETARIAT)
+    async with own.expect_download() as technical:
+        await own.get_by_test_id("download-technical-docx").click()
+    word = tmp_path / "technical.docx"
+    await (await technical.value).save_as(word)
+    assert (await technical.value).suggested_filename.endswith("technical.docx") and word.read_bytes().startswith(b"PK")
     # edit an item's proposed conclusion
     await page.get_by_test_id("outcome-item").select_option("901")
     await page.get_by_test_id("conclusion-text").fill("Proposed: to note the added item.")

@@ -63,7 +63,7 @@ def test_answers_are_the_secretariats_the_public_sees_only_who_answered(grouping
 def test_closing_before_the_deadline_is_refused_and_after_it_derives_the_agenda(grouping: Consultation) -> None:
     assert grouping.reject(c.CloseGrouping(), "sec") == "deadline_not_passed"
     grouping.now = ms("2021-03-13", "10:00")
-    (closed,) = grouping.run(c.CloseGrouping(final={9: 1, 4: 2}), "sec")
+    (closed,) = grouping.run(c.CloseGrouping(final={"9": 1, "4": 2}), "sec")
     assert closed.overrides == [4, 9]
     assert grouping.state.agenda == [1, 2, 3, 5, 9]
     assert grouping.reject(c.CloseGrouping(), "sec") == "no_grouping"

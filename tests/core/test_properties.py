@@ -281,7 +281,7 @@ MAKERS: dict[str, Any] = {
     "open_grouping": lambda p, s: ("sec", c.OpenGrouping(deadline=p.choice(["2021-03-26T12:30", "2021-03-26T18:00", "2021-03-29T13:00", "2021-03-01T00:00"]))),
     "answer_grouping": lambda p, s: (p.choice(DELEGATES), c.AnswerGrouping(item=p.choice(ITEMS), answer=p.choice(["agree", "other_group"]))),
     "propose_item": lambda p, s: (p.choice(DELEGATES), c.ProposeItem(title=p.choice(["An urgent item", " "]), group=p.choice([1, 2]))),
-    "close_grouping": lambda p, s: ("sec", c.CloseGrouping(final=p.choice([{}, {3: 2}, {4: 1, 99: 2}]))),
+    "close_grouping": lambda p, s: ("sec", c.CloseGrouping(final=p.choice([{}, {"3": 2}, {"4": 1, "99": 2}]))),
     "contribution": lambda p, s: (p.choice(DELEGATES), c.SubmitContribution(contribution=f"k{len(s.contributions)}", item=p.choice(ITEMS), title="Comments", comments=p.choice(["We support it.", ""]), co_submitters=p.choice([[], ["at"], ["r1"]]))),
 }
 #: How often each kind comes up: the floor most, the roster least.

@@ -7,6 +7,7 @@
 //   folding events[0..upto) from the client's initial state at each checkpoint.
 // {mode: "routes", states: [snapshot, ...]} -> [{channel: Route}, ...]
 // {mode: "locales"} -> {language: {key: message}} (a message: text, or {plural form: text})
+// {mode: "pages", texts: [[title, document, comments, way_forward], ...]} -> [pages, ...] (textPages)
 
 import { readFileSync } from "node:fs";
 import { apply, initialState, understands } from "../../client_web/src/core/fold.js";
@@ -14,6 +15,7 @@ import { queuePosition } from "../../client_web/src/core/floor.js";
 import { CHANNELS, route } from "../../client_web/src/core/routing.js";
 import { forecast } from "../../client_web/src/core/forecast.js";
 import { MESSAGES } from "../../client_web/src/i18n/messages.js";
+import { textPages } from "../../client_web/src/core/preparation.js";
 
 const request = JSON.parse(readFileSync(0, "utf-8"));
 
@@ -51,5 +53,6 @@ let answer;
 if (request.mode === "log") answer = runLog(request);
 else if (request.mode === "routes") answer = request.states.map(routes);
 else if (request.mode === "locales") answer = MESSAGES;
+else if (request.mode === "pages") answer = request.texts.map((parts) => textPages(...parts));
 else throw new Error(`unknown mode ${request.mode}`);
 process.stdout.write(JSON.stringify(answer));

@@ -145,7 +145,7 @@ def scripted_log() -> Log:
     log.must(FRENCH_SPEAKER, c.GoLive(), 2 * SECOND)
     log.must(SYSTEM_ACTOR, c.Tick(), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
     log.must(FRENCH_SPEAKER, c.YieldFloor(), SECOND)
-    log.must(ADMIN_ACTOR, c.CloseGrouping(final={12: 2}))  # past the deadline now: item 12 leaves the agenda
+    log.must(ADMIN_ACTOR, c.CloseGrouping(final={"12": 2}))  # past the deadline now: item 12 leaves the agenda
     log.must(CHAIR, c.ProposeConclusion(item=3, text="The consultation takes note of the report."))
     log.must(CHAIR, c.RecordConsensus(item=3))
     log.must(ADMIN_ACTOR, c.ProposeConclusion(item=4, text="The consultation endorses the proposal."))

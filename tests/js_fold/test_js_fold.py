@@ -143,3 +143,20 @@ def test_every_language_of_the_interface_has_every_message_with_its_placeholders
             assert not unknown, f"{language}.{key} uses {unknown}, which the code never fills"
             if isinstance(message, dict):
                 assert "other" in message, f"{language}.{key}: a plural message needs its 'other' form"
+
+
+def test_the_pages_of_a_text_contribution_are_counted_as_the_core_counts_them() -> None:
+    """The form says "about N pages" before sending: the same count as contributions.text_pages,
+    at the page boundaries and with characters outside the BMP (one character in Python, two UTF-16 units in JS)."""
+    from vcc.core.contributions import CHARACTERS_PER_PAGE, text_pages
+
+    rng = random.Random(11)
+    alphabet = ["a", " ", "é", "中", "ب", "😀"]
+    texts = [["", "", "", ""]]
+    for length in (CHARACTERS_PER_PAGE - 1, CHARACTERS_PER_PAGE, CHARACTERS_PER_PAGE + 1, 2 * CHARACTERS_PER_PAGE, 2 * CHARACTERS_PER_PAGE + 1):
+        texts.append(["Title", "C21/8", "x" * (length - 10), "y" * 5])
+        texts.append(["", "", "😀" * length, ""])
+    for _ in range(30):
+        texts.append(["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4000))) for _ in range(4)])
+    got = run_harness({"mode": "pages", "texts": texts})
+    assert got == [text_pages(*parts) for parts in texts]

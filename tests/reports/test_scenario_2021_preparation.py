@@ -71,7 +71,7 @@ def test_from_the_circular_to_the_reports() -> None:
     assert late.value.code == "deadline_passed"
     row14 = next(t for t in tally(state) if t.item == 14)
     assert sorted(row14.other_group) == ["china", "france"] and len(row14.agree) == 46 and row14.no_answer == []
-    run(c.CloseGrouping(final={14: 2}), "@admin", at("2021-03-15", "09:00"))
+    run(c.CloseGrouping(final={"14": 2}), "@admin", at("2021-03-15", "09:00"))
     assert 14 not in state.agenda and len(state.agenda) == 57 and state.grouping.overrides == [14]
 
     # The plan over the 9 days.

@@ -319,3 +319,17 @@ async def test_subscription_inbox_is_bounded_and_lossless(store: EventStore) -> 
     got = await collect(sub, 60)
     assert [seq for seq, _ in got] == list(range(1, 61))
     await sub.close()
+
+
+async def test_several_commands_appended_together_are_each_recorded_and_deduplicated(store: EventStore) -> None:
+    last = await store.append("group", 0, [b"a1", b"b1", b"b2", b"t1", b"c1"], commands=[("a", 1), ("b", 2), ("", 1), ("c", 1)])
+    assert last == 5
+    assert await store.find_command("group", "a") == (1, 1)
+    assert await store.find_command("group", "b") == (2, 3)
+    assert await store.find_command("group", "c") == (5, 5)
+    with pytest.raises(DuplicateCommand) as again:
+        await store.append("group", 5, [b"x", b"b1"], commands=[("x", 1), ("b", 1)])
+    assert (again.value.command_id, again.value.first_seq, again.value.last_seq) == ("b", 2, 3)
+    assert (await store.head("group")).seq == 5 and await store.find_command("group", "x") is None
+    with pytest.raises(ValueError):
+        await store.append("group", 5, [b"x"], commands=[("x", 2)])

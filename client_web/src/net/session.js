@@ -22,6 +22,7 @@
 import { apply, understands } from "../core/fold.js";
 import { browserName, microphonePermission } from "./browser_info.js";
 import { openSocket } from "./socket.js";
+import { Api } from "./api.js";
 
 const RESYNCED_FOR_MS = 4000;
 const COMMAND_TIMEOUT_MS = 15000;
@@ -81,6 +82,8 @@ export class Session {
     this.resyncedTimer = null;
     this.reportTimer = null;
     this.noticeListeners = new Set();
+    this.eventListeners = new Set();
+    this.api_ = null;
   }
 
   // --- what views read -------------------------------------------------------------------
@@ -110,6 +113,22 @@ export class Session {
   subscribe(listener) {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Called after each batch of events is folded in, with the events (`null`
+   * after a snapshot: anything may have changed). Views that read data from the
+   * HTTP API (the tally, the delegation's own answers) refresh on it.
+   */
+  onEvents(listener) {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** The HTTP API with this session's join token (the consultation comes with the welcome). */
+  get api() {
+    if (this.api_ === null && this.welcome) this.api_ = new Api(this.welcome.consultation, this.token);
+    return this.api_;
   }
 
   /** Called with each notice the technical team sends this participant ({from, name, text, at}). */
@@ -222,6 +241,11 @@ export class Session {
     this.gapAsked = false;
     this.checkSynced();
     this.changed();
+    this.tellEvents(null);
+  }
+
+  tellEvents(events) {
+    for (const listener of this.eventListeners) listener(events);
   }
 
   onBatch(data) {
@@ -231,17 +255,21 @@ export class Session {
       return;
     }
     const fresh = data.events.slice(this.seq + 1 - data.first);
+    const applied = [];
     for (const event of fresh) {
       if (!understands(event)) {
+        if (applied.length) this.tellEvents(applied);
         this.askForSnapshot();
         return;
       }
       apply(this.state, event);
+      applied.push(event);
       this.seq += 1;
     }
     this.gapAsked = false;
     this.checkSynced();
     this.changed();
+    if (applied.length) this.tellEvents(applied);
   }
 
   askForGap() {

@@ -47,3 +47,34 @@ export function dayLabel(day) {
   const [y, m, d] = day.split("-").map(Number);
   return new Intl.DateTimeFormat(currentLanguage(), { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
 }
+
+const dateTimeFormats = new Map();
+
+/** An instant as a date and time in a zone ("Fri 12 Mar, 23:59"), in the interface's language. */
+export function dateTimeIn(ms, timeZone) {
+  const cacheKey = `${currentLanguage()}|${timeZone}`;
+  if (!dateTimeFormats.has(cacheKey)) {
+    dateTimeFormats.set(cacheKey, new Intl.DateTimeFormat(currentLanguage(), {
+      timeZone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }));
+  }
+  return dateTimeFormats.get(cacheKey).format(new Date(ms));
+}
+
+/** A time left, coarse enough to read at a glance: "3 d 4 h", "2 h 05 min", "4 min 09 s". */
+export function durationText(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (d) return t("duration_days_hours", { d, h });
+  if (h) return t("duration_hours_minutes", { h, m: String(m).padStart(2, "0") });
+  return t("duration_minutes_seconds", { m, s: String(s).padStart(2, "0") });
+}
+
+/** Bytes as "12 kB" / "1.2 MB". */
+export function sizeText(bytes) {
+  if (bytes < 1000 * 1000) return `${number(Math.max(1, Math.round(bytes / 1000)))} kB`;
+  return `${number(bytes / 1e6, 1)} MB`;
+}

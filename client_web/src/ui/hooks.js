@@ -49,3 +49,39 @@ export function useShortcuts(map) {
     return () => document.removeEventListener("keydown", onKey);
   }, []);
 }
+
+/**
+ * JSON from the node's HTTP API (`session.api.getJson(path)`), fetched on
+ * mount and again, a moment later, whenever an event batch holds an event
+ * `relevant(event)` accepts, or after a snapshot. Answers {data, error,
+ * loading, refresh}; a refresh that is overtaken by a newer one is dropped.
+ */
+export function useServerData(session, path, relevant, { enabled = true, delayMs = 150 } = {}) {
+  const [result, setResult] = useState({ data: null, error: null, loading: enabled });
+  const latest = useRef(0);
+  const timer = useRef(null);
+  const relevantRef = useRef(relevant);
+  relevantRef.current = relevant;
+  const refresh = useRef(null);
+  refresh.current = async () => {
+    if (!enabled || !session.api) return;
+    latest.current += 1;
+    const mine = latest.current;
+    const answer = await session.api.getJson(path);
+    if (mine !== latest.current) return;
+    setResult(answer.ok ? { data: answer.data, error: null, loading: false } : { data: null, error: answer.data?.error ?? { code: "unavailable" }, loading: false });
+  };
+  useEffect(() => {
+    refresh.current();
+    const off = session.onEvents((events) => {
+      if (events !== null && !events.some((event) => relevantRef.current(event))) return;
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => refresh.current(), delayMs);
+    });
+    return () => {
+      off();
+      clearTimeout(timer.current);
+    };
+  }, [session, path, enabled]);
+  return { ...result, refresh: () => refresh.current() };
+}

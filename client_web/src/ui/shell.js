@@ -18,6 +18,9 @@ import { BoothView } from "./views/booth.js";
 import { TechnicalView } from "./views/technical.js";
 import { SecretariatView } from "./views/secretariat.js";
 import { ConnectionTestView } from "./views/connection_test.js";
+import { GroupingView, SecretariatGrouping, unansweredCount } from "./views/grouping.js";
+import { ContributionsView } from "./views/contributions.js";
+import { PlanView } from "./views/plan.js";
 
 const MAIN_VIEW = {
   delegate: ["floor", DelegateView],
@@ -27,11 +30,28 @@ const MAIN_VIEW = {
   secretariat: ["secretariat", SecretariatView],
 };
 
+const TEST = { id: "connection_test", View: ConnectionTestView };
+const HELP = { id: "help", View: HelpForm };
+const GROUPING = { id: "grouping", View: GroupingView, badge: unansweredCount };
+const CONTRIBUTIONS = { id: "contributions", View: ContributionsView };
+const PLAN = { id: "plan", View: PlanView };
+
+/** Each role's tabs, its main view first. Before the sitting: the agenda consultation, contributions, the plan. */
 function tabsFor(role) {
   const [name, View] = MAIN_VIEW[role] ?? MAIN_VIEW.delegate;
-  const tabs = [{ id: name, View }, { id: "connection_test", View: ConnectionTestView }];
-  if (role !== "technical" && role !== "secretariat") tabs.push({ id: "help", View: HelpForm });
-  return tabs;
+  const main = { id: name, View };
+  switch (role) {
+    case "secretariat":
+      return [main, { id: "grouping", View: SecretariatGrouping }, CONTRIBUTIONS, PLAN, TEST];
+    case "technical":
+      return [main, PLAN, TEST];
+    case "interpreter":
+      return [main, PLAN, TEST, HELP];
+    case "chair":
+      return [main, GROUPING, CONTRIBUTIONS, PLAN, TEST, HELP];
+    default:
+      return [main, GROUPING, CONTRIBUTIONS, PLAN, TEST, HELP];
+  }
 }
 
 function WhoAmI({ session }) {
@@ -44,6 +64,11 @@ function WhoAmI({ session }) {
   if (record.delegation) detail = `${delegationName(state, record.delegation)} · ${className(state.delegations[record.delegation].cls)}`;
   if (record.booth) detail = t("booth_of", { language: languageName(record.booth) });
   return html`<span class="who" data-testid="whoami"><strong>${record.name}</strong> <span class="muted">${detail}</span></span>`;
+}
+
+function tabBadge(tab, session, now) {
+  const n = tab.badge ? tab.badge(session.state, session.me, now) : 0;
+  return n ? html` <span class="count hot" aria-hidden="true">${n}</span><span class="sr-only">${t("to_answer", { n })}</span>` : null;
 }
 
 export function TopBar({ children }) {
@@ -81,7 +106,7 @@ export function Shell({ session }) {
     ${state.note ? html`<p class="note">${state.note}</p>` : null}
     <nav class="tabs" role="tablist" aria-label=${t("views")}>
       ${tabs.map((x, i) => html`<button role="tab" id=${`tab-${x.id}`} aria-selected=${x.id === active.id} aria-controls="main"
-        tabindex=${x.id === active.id ? 0 : -1} data-testid=${`tab-${x.id}`} onClick=${() => setTab(x.id)} onKeyDown=${(e) => onTabKey(e, i)}>${t(`tab_${x.id}`)}</button>`)}
+        tabindex=${x.id === active.id ? 0 : -1} data-testid=${`tab-${x.id}`} onClick=${() => setTab(x.id)} onKeyDown=${(e) => onTabKey(e, i)}>${t(`tab_${x.id}`)}${tabBadge(x, session, now)}</button>`)}
     </nav>
     <main id="main" role="tabpanel" aria-labelledby=${`tab-${active.id}`} aria-busy=${session.stale} tabindex="-1">
       <${active.View} session=${session} />

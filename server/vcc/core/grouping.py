@@ -70,10 +70,11 @@ def close_grouping(state: ConsultationState, cmd: c.CloseGrouping, actor: Actor,
         raise Rejected("no_grouping", "No agenda consultation is open.")
     if now < grouping.deadline:
         raise Rejected("deadline_not_passed", f"Council members may answer until {grouping.deadline_local}; close it after that.")
-    for number in cmd.final:
+    final = {int(number): group for number, group in cmd.final.items()}
+    for number in final:
         known_item(state, number)
-    groups = {n: cmd.final.get(n, item.group or 1) for n, item in state.items.items()}
-    overrides = sorted(n for n, g in cmd.final.items() if g != state.items[n].group)
+    groups = {n: final.get(n, item.group or 1) for n, item in state.items.items()}
+    overrides = sorted(n for n, g in final.items() if g != state.items[n].group)
     agenda = [n for n in state.items if groups[n] == 1]  # the order the items were added in: the circular's
     return [e.GroupingClosed(at=now, actor=actor.id, groups=groups, overrides=overrides, agenda=agenda)]
 

@@ -280,7 +280,7 @@ class Gateway:
             {
                 "protocol": PROTOCOL_VERSION, "participant": session.actor, "role": session.role,
                 "audience": session.audience, "consultation": runtime.consultation,
-                "seq": runtime.seq, "epoch": runtime.epoch, "server_time": time.time(),
+                "seq": runtime.seq, "epoch": runtime.epoch, "server_time": self.service.clock() / 1000,
             },
         )
         missed = None
@@ -348,7 +348,7 @@ class Gateway:
 
     async def _ping(self, sid: str, data: Any) -> dict[str, Any]:
         t = data.get("t") if isinstance(data, dict) else None
-        return {"t": t, "server_time": time.time()}
+        return {"t": t, "server_time": self.service.clock() / 1000}
 
     async def _report(self, sid: str, data: Any) -> None:
         session = self.sessions.get(sid)

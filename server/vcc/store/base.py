@@ -108,12 +108,24 @@ def check_stream(stream: str) -> None:
 
 
 def check_append(
-    stream: str, expected_seq: int, events: Sequence[bytes], command_id: str | None
+    stream: str,
+    expected_seq: int,
+    events: Sequence[bytes],
+    command_id: str | None,
+    commands: Sequence[tuple[str, int]] = (),
 ) -> None:
     """Validate ``append`` arguments the same way for every backend."""
     check_stream(stream)
     if command_id is not None and (not isinstance(command_id, str) or not command_id):
         raise ValueError("command_id must be None or a non-empty str")
+    if commands:
+        if command_id is not None:
+            raise ValueError("give either command_id or commands, not both")
+        if sum(count for _, count in commands) != len(events) or any(count < 1 for _, count in commands):
+            raise ValueError("commands must give each command's number of events, covering the events in order")
+        named = [cid for cid, _ in commands if cid]
+        if len(set(named)) != len(named):
+            raise ValueError("a command id appears twice in commands")
     if not isinstance(expected_seq, int) or expected_seq < 0:
         raise ValueError(f"expected_seq must be an int >= 0, got {expected_seq!r}")
     if not events:
@@ -121,6 +133,14 @@ def check_append(
     for event in events:
         if not isinstance(event, bytes):
             raise TypeError(f"events must be bytes, got {type(event).__name__}")
+
+
+def command_spans(events: Sequence[bytes], command_id: str | None, commands: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (command id, number of events) of an append: one command covering every
+    event, or several commands appended together (group commit by the service)."""
+    if command_id is not None:
+        return [(command_id, len(events))]
+    return list(commands)
 
 
 def check_read(stream: str, after_seq: int, limit: int | None) -> None:
@@ -168,14 +188,18 @@ class EventStore(abc.ABC):
         events: Sequence[bytes],
         *,
         command_id: str | None = None,
+        commands: Sequence[tuple[str, int]] = (),
     ) -> int:
         """Append ``events`` as seqs ``expected_seq + 1``.. and return the last seq.
 
         Atomic: either every event (and the ``command_id`` record) is stored,
         or nothing is. Durable before it returns, as far as the backend is
-        configured to be (see the backend's docstring).
+        configured to be (see the backend's docstring). ``commands`` instead of
+        ``command_id`` appends several commands at once (one durable write for
+        all): ``(id, number of its events)`` in event order, each recorded with
+        its own seq range (an empty id: a command without one, e.g. a tick, not recorded).
 
-        :raises DuplicateCommand: ``command_id`` was already recorded for this
+        :raises DuplicateCommand: a command id was already recorded for this
             stream (checked before the seq, so a retry after a lost reply is
             recognised even if the stream moved on since).
         :raises ConcurrencyConflict: the head is not ``expected_seq``.

@@ -65,6 +65,7 @@ from .base import (
     check_append,
     check_read,
     check_stream,
+    command_spans,
 )
 
 log = logging.getLogger(__name__)
@@ -201,8 +202,10 @@ class RedisStore(EventStore):
         events: Sequence[bytes],
         *,
         command_id: str | None = None,
+        commands: Sequence[tuple[str, int]] = (),
     ) -> int:
-        check_append(stream, expected_seq, events, command_id)
+        check_append(stream, expected_seq, events, command_id, commands)
+        spans = command_spans(events, command_id, commands)
         client = self._client()
         meta, log_key, cmd, _snap, channel = _keys(stream)
         with self._errors(f"appending to {stream!r}"):
@@ -212,16 +215,15 @@ class RedisStore(EventStore):
                 await client.sadd(STREAMS_KEY, stream)
             reply = await self._append_script(
                 keys=[meta, log_key, cmd],
-                args=[expected_seq, secrets.token_hex(8), command_id or "", channel, *events],
+                args=[expected_seq, secrets.token_hex(8), msgpack.packb(spans) if spans else "", channel, *events],
                 client=client,
             )
         status = reply[0]
         if status == b"ok":
             return int(reply[1])
         if status == b"dup":
-            assert command_id is not None
             first, last = reply[1].split(b":")
-            raise DuplicateCommand(stream, command_id, int(first), int(last))
+            raise DuplicateCommand(stream, reply[2].decode(), int(first), int(last))
         actual = StreamHead(reply[1].decode(), int(reply[2]))
         raise ConcurrencyConflict(stream, expected_seq, actual)
 

@@ -4,10 +4,10 @@
 --
 -- KEYS[1] meta hash {epoch, seq}    KEYS[2] log stream    KEYS[3] commands hash
 -- ARGV[1] expected seq              ARGV[2] epoch to use if the stream is new
--- ARGV[3] command id or ''          ARGV[4] pub/sub channel
--- ARGV[5..] the events
+-- ARGV[3] '' or the commands, msgpack: [[command id or '', number of its events], ...] in event order
+-- ARGV[4] pub/sub channel           ARGV[5..] the events
 --
--- Returns {'ok', last_seq} | {'dup', 'first:last'} | {'conflict', epoch, seq}.
+-- Returns {'ok', last_seq} | {'dup', 'first:last', command id} | {'conflict', epoch, seq}.
 --
 -- Redis does not roll a script back when it fails half-way, so every check
 -- comes before the first write. The epoch candidate comes from the caller
@@ -16,14 +16,19 @@
 local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
 local epoch = meta[1]
 local seq = tonumber(meta[2]) or 0
-local command_id = ARGV[3]
+local commands = {}
+if ARGV[3] ~= '' then
+  commands = cmsgpack.unpack(ARGV[3])
+end
 
 -- The command check comes first: a retry whose reply was lost must be
 -- recognised as done even if the stream has moved on since.
-if command_id ~= '' then
-  local done = redis.call('HGET', KEYS[3], command_id)
-  if done then
-    return {'dup', done}
+for _, command in ipairs(commands) do
+  if command[1] ~= '' then
+    local done = redis.call('HGET', KEYS[3], command[1])
+    if done then
+      return {'dup', done, command[1]}
+    end
   end
 end
 
@@ -50,8 +55,12 @@ for i = 5, #ARGV do
 end
 
 redis.call('HSET', KEYS[1], 'seq', seq)
-if command_id ~= '' then
-  redis.call('HSET', KEYS[3], command_id, string.format('%d:%d', first, seq))
+local at = first
+for _, command in ipairs(commands) do
+  if command[1] ~= '' then
+    redis.call('HSET', KEYS[3], command[1], string.format('%d:%d', at, at + command[2] - 1))
+  end
+  at = at + command[2]
 end
 -- Inside the script, so publish order equals log order across all writers.
 redis.call('PUBLISH', ARGV[4], cmsgpack.pack({first, events}))

@@ -46,6 +46,7 @@ from .base import (
     check_append,
     check_read,
     check_stream,
+    command_spans,
 )
 
 #: File name used when the store is given a directory.
@@ -283,18 +284,22 @@ class SqliteStore(EventStore):
         events: Sequence[bytes],
         *,
         command_id: str | None = None,
+        commands: Sequence[tuple[str, int]] = (),
     ) -> int:
-        check_append(stream, expected_seq, events, command_id)
+        check_append(stream, expected_seq, events, command_id, commands)
         events = list(events)
+        spans = command_spans(events, command_id, commands)
 
         def run(conn: sqlite3.Connection) -> int:
-            if command_id is not None:
+            for cid, _ in spans:
+                if not cid:
+                    continue
                 done = conn.execute(
                     "SELECT first_seq, last_seq FROM commands WHERE stream = ? AND command_id = ?",
-                    (stream, command_id),
+                    (stream, cid),
                 ).fetchone()
                 if done is not None:
-                    raise DuplicateCommand(stream, command_id, *done)
+                    raise DuplicateCommand(stream, cid, *done)
             current = _head(conn, stream)
             if current.seq != expected_seq:
                 raise ConcurrencyConflict(stream, expected_seq, current)
@@ -310,12 +315,17 @@ class SqliteStore(EventStore):
                     "INSERT INTO streams (stream, epoch, seq) VALUES (?, ?, ?)",
                     (stream, secrets.token_hex(8), last),
                 )
-            if command_id is not None:
+            at = expected_seq + 1
+            for cid, count in spans:
+                if not cid:
+                    at += count
+                    continue
                 conn.execute(
                     "INSERT INTO commands (stream, command_id, first_seq, last_seq) "
                     "VALUES (?, ?, ?, ?)",
-                    (stream, command_id, expected_seq + 1, last),
+                    (stream, cid, at, at + count - 1),
                 )
+                at += count
             return last
 
         def notify(_last: int) -> None:

@@ -193,8 +193,10 @@ export function OutcomeCard({ session, chair = true }) {
           ${["objection", "postponement", "suspension"].map((k) => html`<option value=${k}>${t(`block_${k}`)}</option>`)}</select></label>
         <label>${t("by_council_member")} <select required value=${blocker} onChange=${(e) => setBlocker(e.currentTarget.value)}>
           <option value="">—</option>${council.map((d) => html`<option value=${d.id}>${d.name}</option>`)}</select></label>
-        <button type="submit" class="danger small" disabled=${!blocker}>${t("record_deferral")}</button>
+        <button type="submit" class="danger small" disabled=${!blocker} aria-describedby=${blocker ? undefined : "deferral-hint"}
+          title=${blocker ? "" : t("deferral_choose_first")}>${t("record_deferral")}</button>
       </form>
+      ${blocker ? null : html`<p class="muted small" id="deferral-hint" data-testid="deferral-hint">${t("deferral_choose_first")}</p>`}
     </div>` : null}
     ${chair ? html`<${PackageBox} session=${session} council=${council} openItems=${openItems} selected=${selectedPackage} setSelected=${setPackageItems} />` : null}
   </section>`;
@@ -206,14 +208,18 @@ function PackageBox({ session, council, openItems, selected, setSelected }) {
   const toggle = (n) => setSelected(selected.includes(n) ? selected.filter((x) => x !== n) : [...selected, n]);
   return html`<details class="package" open=${state.package.length > 0}>
     <summary>${t("package")} ${state.package.length ? html`<span class="count">${state.package.length}</span>` : null}</summary>
-    ${state.package.length ? html`<ul class="package-items" data-testid="package">
+    ${state.package.length ? html`<div class="row">
+        <label>${t("pulled_by")} <select value=${puller} data-testid="puller" onChange=${(e) => setPuller(e.currentTarget.value)}>
+          <option value="">—</option>${council.map((d) => html`<option value=${d.id}>${d.name}</option>`)}</select></label>
+      </div>
+      ${puller ? null : html`<p class="muted small" id="pull-hint" data-testid="pull-hint">${t("pull_choose_first")}</p>`}
+      <ul class="package-items" data-testid="package">
         ${state.package.map((n) => html`<li key=${n}>${n} · ${state.items[String(n)].code}
           ${state.items[String(n)].conclusion ? null : html` <span class="tag tag-alarm">${t("no_conclusion_yet")}</span>`}
-          <button class="small secondary" disabled=${!puller} onClick=${() => act(session, "pull_from_package", { item: n, delegation: puller })}>${t("pull")}</button></li>`)}
+          <button class="small secondary" disabled=${!puller} aria-describedby=${puller ? undefined : "pull-hint"} title=${puller ? "" : t("pull_choose_first")}
+            data-testid="pull" onClick=${() => act(session, "pull_from_package", { item: n, delegation: puller })}>${t("pull")}</button></li>`)}
       </ul>
       <div class="row">
-        <label>${t("pulled_by")} <select value=${puller} onChange=${(e) => setPuller(e.currentTarget.value)}>
-          <option value="">—</option>${council.map((d) => html`<option value=${d.id}>${d.name}</option>`)}</select></label>
         <button class="go" data-testid="approve-package" onClick=${() => act(session, "approve_package")}>${t("approve_package")}</button>
       </div>`
     : html`<fieldset class="package-pick"><legend>${t("choose_package_items")}</legend>

@@ -1,32 +1,14 @@
-// The secretariat's view: import the agenda and the roster, plan the agenda,
-// issue the join links, edit proposed conclusions, download the report.
+// The secretariat's view: import the agenda and the roster, issue the join
+// links, download the reports, edit proposed conclusions. The agenda
+// consultation, the contributions and the time management plan have their own
+// tabs. The secretariat's own join token (or the admin link's) carries the
+// secretariat's rights on the HTTP API.
 import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
-import { act, notify } from "../feedback.js";
-import { dayLabel } from "../format.js";
+import { notify } from "../feedback.js";
 import { className } from "../names.js";
-import { AdminApi } from "../../net/admin_api.js";
 import { OutcomeCard } from "./chair.js";
-
-const TOKEN_KEY = "vcc.admin-token";
-
-function storedToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? "";
-  } catch {
-    return "";
-  }
-}
-
-function AdminToken({ session, token, setToken }) {
-  if (session.me.isAdmin) return html`<p class="muted small">${t("admin_link_in_use")}</p>`;
-  return html`<div class="info">
-    <p>${t("admin_token_needed")}</p>
-    <label>${t("admin_token")} <input type="password" data-testid="admin-token" value=${token} autocomplete="off"
-      onInput=${(e) => { setToken(e.currentTarget.value.trim()); try { sessionStorage.setItem(TOKEN_KEY, e.currentTarget.value.trim()); } catch { /* kept for this page only */ } }} /></label>
-  </div>`;
-}
 
 function Uploads({ api }) {
   const [busy, setBusy] = useState(null);
@@ -51,20 +33,6 @@ function Uploads({ api }) {
   </div>`;
 }
 
-function Plan({ session }) {
-  const { state } = session;
-  const days = state.days;
-  return html`<section class="card" aria-labelledby="plan-h">
-    <h2 id="plan-h">${t("time_management_plan")}</h2>
-    <button class="secondary" data-testid="plan-agenda" onClick=${() => act(session, "plan_agenda")}>${t("plan_agenda")}</button>
-    ${state.plan.length ? html`<ol class="plan">${days.map((day, index) => {
-      const on = state.plan.filter((a) => a.day === index);
-      return on.length ? html`<li key=${day}><strong>${dayLabel(day)}</strong>: ${on.map((a) => `${a.item} (${a.minutes}′)`).join(", ")}</li>` : null;
-    })}</ol>` : html`<p class="muted">${t("no_plan")}</p>`}
-    ${state.plan_unplaced.length ? html`<p class="warning">${t("unplaced", { items: state.plan_unplaced.join(", "), minutes: state.plan_overflow_minutes })}</p>` : null}
-  </section>`;
-}
-
 function Roster({ state }) {
   const counts = {};
   for (const d of Object.values(state.delegations)) counts[d.cls] = (counts[d.cls] ?? 0) + 1;
@@ -72,28 +40,50 @@ function Roster({ state }) {
     <p class="small">${Object.entries(counts).map(([cls, n]) => html`<span class="tag">${className(cls)}: ${n}</span> `)}</p>`;
 }
 
-export function SecretariatView({ session }) {
-  const { state } = session;
-  const [token, setToken] = useState(() => (session.me.isAdmin ? session.token : storedToken()));
-  const consultation = session.welcome.consultation;
-  const api = new AdminApi(consultation, session.me.isAdmin ? session.token : token);
+const REPORTS = ["conclusions", "technical"];
+const FORMATS = ["html", "docx", "md"];
+
+function Downloads({ api, consultation }) {
   const download = async (path, filename) => {
     const { ok, data } = await api.download(path, filename);
     if (!ok) notify(data.error?.message ?? t("download_failed"));
   };
+  return html`<div class="stack downloads">
+    <div class="row">
+      <button class="secondary" data-testid="download-links" onClick=${() => download("links?format=csv", `${consultation}-links.csv`)}>${t("download_links")}</button>
+    </div>
+    <div class="report-row">
+      <span class="report-name">${t("time_management_plan")}</span>
+      <span class="row-actions">
+        <a class="button secondary small" href=${api.url("plan?format=html")} target="_blank" rel="noopener" data-testid="secretariat-plan-html">HTML</a>
+        <a class="button secondary small" href=${api.url("plan?format=csv")} download=${`${consultation}-plan.csv`}>CSV</a>
+        <a class="button secondary small" href=${api.url("plan?format=ics")} download=${`${consultation}-plan.ics`}>iCalendar</a>
+      </span>
+    </div>
+    ${REPORTS.map((report) => html`<div class="report-row" key=${report}>
+      <span class="report-name">${t(`report_${report}`)}</span>
+      <span class="row-actions">${FORMATS.map((format) => html`<button class="small secondary" key=${format} data-testid=${`download-${report}-${format}`}
+        onClick=${() => download(`reports/${report}?format=${format}`, `${consultation}-${report}.${format}`)}>${t(`format_${format}`)}</button>`)}</span>
+    </div>`)}
+  </div>`;
+}
+
+export function SecretariatView({ session }) {
+  const { state } = session;
+  const consultation = session.welcome.consultation;
+  const api = session.api;
   return html`<div class="grid secretariat-grid">
     <div class="col-main">
       <section class="card" aria-labelledby="sec-h">
         <h2 id="sec-h">${t("secretariat")}: ${state.code || consultation}</h2>
         <${Roster} state=${state} />
-        <${AdminToken} session=${session} token=${token} setToken=${setToken} />
         <${Uploads} api=${api} />
-        <div class="row">
-          <button class="secondary" data-testid="download-links" onClick=${() => download("links?format=csv", `${consultation}-links.csv`)}>${t("download_links")}</button>
-          <button class="secondary" data-testid="download-report" onClick=${() => download("reports/conclusions?format=html", `${consultation}-conclusions.html`)}>${t("download_report")}</button>
-        </div>
       </section>
-      <${Plan} session=${session} />
+      <section class="card" aria-labelledby="dl-h">
+        <h2 id="dl-h">${t("links_and_reports")}</h2>
+        <p class="muted small">${t("reports_explainer")}</p>
+        <${Downloads} api=${api} consultation=${consultation} />
+      </section>
     </div>
     <div class="col-side">
       <${OutcomeCard} session=${session} chair=${false} />
