@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import docx
-
 from vcc import importers
 
 EXAMPLES = Path(importers.__file__).parent / "examples"

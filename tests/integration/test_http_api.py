@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import aiohttp
 from vcc import importers
 from vcc.http_api import OPENAPI
@@ -103,12 +105,13 @@ async def test_reports_and_the_plan_in_every_format(node, clients) -> None:
 
 async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_the_tally(make_node) -> None:
     import time as _time
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from tests.support.consultations import live_commands
     from vcc_protocol import commands as c
 
-    deadline = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    from tests.support.consultations import live_commands
+
+    deadline = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(deadline=deadline)])
     from vcc.client import ConsultationClient
 
