@@ -25,7 +25,7 @@ from .config import DEFAULT_STORE, Config
 from .core.grouping import tally
 from .http_api import SERVICE, describe
 from .importers import ImportError_, slug
-from .reports import conclusions, docx_render, technical
+from .reports import REPORTS
 from .service import Service, wall_clock
 from .store import StoreUnavailable, open_store
 
@@ -94,8 +94,8 @@ def parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="render a report")
     kind = rp.add_subparsers(dest="report", required=True)
-    for name, about in (("conclusions", "the report of proposed conclusions"), ("technical", "the technical report of a rehearsal or a sitting")):
-        rep = with_store(kind.add_parser(name, help=about))
+    for name, known in REPORTS.items():
+        rep = with_store(kind.add_parser(name, help=known.about))
         rep.add_argument("--consultation", metavar="ID")
         rep.add_argument("--format", choices=("md", "html", "docx"), default="md")
         rep.add_argument("--output", type=Path, help="required for docx")
@@ -230,15 +230,9 @@ async def print_links(args: argparse.Namespace) -> None:
 async def write_report(args: argparse.Namespace) -> None:
     async with Session(args) as session:
         runtime = await session.existing(args.consultation)
-        if args.report == "technical":
-            report: Any = technical.build(runtime.state)
-            renders = {"md": technical.to_markdown, "html": technical.to_html, "docx": docx_render.technical_docx}
-            what = f"the technical report ({len(report.speeches)} speeches)"
-        else:
-            report = conclusions.build(runtime.state)
-            renders = {"md": conclusions.to_markdown, "html": conclusions.to_html, "docx": docx_render.conclusions_docx}
-            what = f"the report of proposed conclusions ({len(report.entries)} items)"
-        _emit(renders[args.format](report), args.output, what)
+        known = REPORTS[args.report]
+        render = known.formats[args.format][1]
+        _emit(render(known.build(runtime.state)), args.output, known.about)
 
 
 def _emit(body: str | bytes, output: Path | None, what: str) -> None:

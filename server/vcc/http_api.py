@@ -22,7 +22,7 @@ from . import importers, links, metrics, plan_export
 from .core.grouping import tally
 from .core.views import snapshot
 from .importers import ImportError_, slug
-from .reports import conclusions, docx_render, technical
+from .reports import DOCX, REPORTS
 from .service import Service
 from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
@@ -198,9 +198,6 @@ async def read_snapshot(request: web.Request) -> web.Response:
     return web.json_response({"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, "staff")})
 
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
 def _rendered(request: web.Request, name: str, formats: dict[str, tuple[str, Any]]) -> web.Response:
     """One of a report's renderings, chosen by ?format= (the first one by default)."""
     chosen = request.query.get("format", next(iter(formats)))
@@ -215,27 +212,15 @@ def _rendered(request: web.Request, name: str, formats: dict[str, tuple[str, Any
 
 
 @admin_only
-async def conclusions_report(request: web.Request) -> web.Response:
-    """The report of proposed conclusions: ?format=md (default), html or docx."""
+async def report(request: web.Request) -> web.Response:
+    """A report (conclusions or technical) as ?format=md (default), html or docx."""
     runtime = await _existing(request)
-    report = conclusions.build(runtime.state)
-    return _rendered(request, f"{runtime.consultation}-conclusions", {
-        "md": ("text/markdown", lambda: conclusions.to_markdown(report)),
-        "html": ("text/html", lambda: conclusions.to_html(report)),
-        "docx": (DOCX, lambda: docx_render.conclusions_docx(report)),
-    })
-
-
-@admin_only
-async def technical_report(request: web.Request) -> web.Response:
-    """The technical report (participants, speakers, time to floor, failures, connection tests): ?format=md, html or docx."""
-    runtime = await _existing(request)
-    report = technical.build(runtime.state)
-    return _rendered(request, f"{runtime.consultation}-technical", {
-        "md": ("text/markdown", lambda: technical.to_markdown(report)),
-        "html": ("text/html", lambda: technical.to_html(report)),
-        "docx": (DOCX, lambda: docx_render.technical_docx(report)),
-    })
+    name = request.match_info["report"]
+    if name not in REPORTS:
+        return fail(404, "invalid_value", f"No report {name!r}; choose one of {', '.join(REPORTS)}.")
+    kind = REPORTS[name]
+    built = kind.build(runtime.state)
+    return _rendered(request, f"{runtime.consultation}-{name}", {f: (t, lambda r=r: r(built)) for f, (t, r) in kind.formats.items()})
 
 
 @participant_only
@@ -347,8 +332,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/consultations/{consultation}/roster", import_roster),
     ("GET", "/api/consultations/{consultation}/links", join_links),
     ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
-    ("GET", "/api/consultations/{consultation}/reports/conclusions", conclusions_report),
-    ("GET", "/api/consultations/{consultation}/reports/technical", technical_report),
+    ("GET", "/api/consultations/{consultation}/reports/{report}", report),
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),

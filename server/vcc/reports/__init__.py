@@ -1,1 +1,36 @@
-"""Reports: folds over the consultation's events, rendered for people."""
+"""Reports: folds over the consultation's state, rendered for people.
+
+``REPORTS`` is the one table of what can be rendered how; the HTTP API and
+the CLI both serve from it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.state import ConsultationState
+from . import conclusions, docx_render, technical
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class Report:
+    about: str
+    build: Callable[[ConsultationState], Any]
+    #: format -> (content type, renderer of the built report)
+    formats: dict[str, tuple[str, Callable[[Any], str | bytes]]]
+
+
+REPORTS: dict[str, Report] = {
+    "conclusions": Report(
+        "the report of proposed conclusions to the next in-person session",
+        conclusions.build,
+        {"md": ("text/markdown", conclusions.to_markdown), "html": ("text/html", conclusions.to_html), "docx": (DOCX, docx_render.conclusions_docx)},
+    ),
+    "technical": Report(
+        "the technical report: participants, speakers, time to floor, failures, connection tests",
+        technical.build,
+        {"md": ("text/markdown", technical.to_markdown), "html": ("text/html", technical.to_html), "docx": (DOCX, docx_render.technical_docx)},
+    ),
+}
