@@ -247,10 +247,18 @@ class Fanout:
         Same paths, bound and ordering as :meth:`send`; the client need not be
         in any group. Unknown or closing ``sid``: nothing is sent.
         """
+        self.send_encoded_to(sid, self.encode(event, data))
+
+    def encode(self, event: str, data: Any) -> bytes:
+        """The socket.io EVENT packet of ``event`` with ``data``, for :meth:`send_encoded_to`:
+        a message many clients get one by one (a snapshot when thousands rejoin) is encoded once."""
+        return self._encode(event, data)
+
+    def send_encoded_to(self, sid: str, payload: bytes) -> None:
+        """:meth:`send_to` with a packet made by :meth:`encode`."""
         member = self._members.get(sid) or self._resolve(sid)
         if member is None or member.dropped:
             return
-        payload = self._encode(event, data)
         sock = member.socket
         link = self._links.get(member.eio_sid)
         if link is not None and sock.upgraded and not sock.closing and not sock.queue._unfinished_tasks:

@@ -130,7 +130,7 @@ class Publisher:
         self._scheduled = False
         self.public = group(runtime.consultation, "public")
         self.staff = group(runtime.consultation, "staff")
-        self._snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
         runtime.subscribe(self._on_batch)
 
     def _on_batch(self, batch: Batch) -> None:
@@ -157,12 +157,16 @@ class Publisher:
         self.fanout.send(self.staff, "events", {**head, "ts": ts, "events": staff_events})
         metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
 
-    def snapshot(self, audience: str) -> dict[str, Any]:
-        """The state for an audience, built once per sequence number (thousands may join at once)."""
-        cached = self._snapshots.get(audience)
+    def snapshot(self, audience: str, resync: bool) -> bytes:
+        """The ``snapshot`` message for an audience, built and encoded once per sequence
+        number (thousands may join at once, e.g. after a restart)."""
+        key = (audience, resync)
+        cached = self._snapshots.get(key)
         if cached is None or cached[0] != self.runtime.seq:
-            cached = (self.runtime.seq, snapshot(self.runtime.state, audience))
-            self._snapshots[audience] = cached
+            runtime = self.runtime
+            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync}
+            cached = (runtime.seq, self.fanout.encode("snapshot", message))
+            self._snapshots[key] = cached
         return cached[1]
 
 
@@ -287,8 +291,7 @@ class Gateway:
         if isinstance(last_seq, int) and epoch == runtime.epoch:
             missed = runtime.events_after(last_seq)
         if missed is None:
-            state = publisher.snapshot(session.audience)
-            self.fanout.send_to(session.sid, "snapshot", {"epoch": runtime.epoch, "seq": runtime.seq, "state": state, "resync": last_seq is not None})
+            self.fanout.send_encoded_to(session.sid, publisher.snapshot(session.audience, resync=last_seq is not None))
         elif missed:
             private = session.audience != "staff"
             self.fanout.send_to(
