@@ -307,6 +307,21 @@ async def paced(request: BroadcastRequest, send: Callable[[int], Awaitable[None]
     return loop.time() - start
 
 
+def serve_baseline(make_app: Callable[[], Any], description: str | None) -> None:
+    """The command line of a baseline server: ``--port P``, on 127.0.0.1."""
+    import argparse
+
+    from aiohttp import web
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    # A short shutdown_timeout: on SIGTERM, do not wait 60 s for every
+    # websocket handler to finish; the harness starts the next server.
+    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None,
+                backlog=1024, shutdown_timeout=1.0)
+
+
 def http_json(method: str, url: str, timeout: float) -> Any:
     """One HTTP request to a benchmark control endpoint; the decoded JSON reply.
 

@@ -12,7 +12,6 @@ tests, help requests), and photographs each role's screen in real Chromium.
 from __future__ import annotations
 
 import asyncio
-import io
 import random
 import sys
 import tempfile
@@ -28,8 +27,6 @@ import aiohttp  # noqa: E402
 import msgspec  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 from playwright.async_api import Page, async_playwright, expect  # noqa: E402
-from pypdf import PdfWriter  # noqa: E402
-
 from vcc.app import GATEWAY, create_app  # noqa: E402
 from vcc.client import ConsultationClient  # noqa: E402
 from vcc.config import Config  # noqa: E402
@@ -41,8 +38,19 @@ from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
 from tests.integration.conftest import CONSULTATION, Node  # noqa: E402
 from tests.support.consultations import (  # noqa: E402
-    CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECRETARIAT, SECTOR, TECHNICAL, live_commands,
+    CHAIR,
+    COUNCIL,
+    FRENCH_SPEAKER,
+    INTERPRETER,
+    OBSERVER,
+    OBSERVER_STATE,
+    PARTNER,
+    SECRETARIAT,
+    SECTOR,
+    TECHNICAL,
+    live_commands,
 )
+from tests.support.documents import pdf  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
@@ -149,15 +157,6 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         await client.sio.emit("report", {"rtt_ms": 35.0 if transports == ["websocket"] else 380.0, "jitter_ms": 4.0, "clock_offset_ms": 12.0,
                                         "browser": "Chrome 126", "microphone": "granted", "input_level": 0.18})
         people[who] = client
-
-
-def pdf(pages: int) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001

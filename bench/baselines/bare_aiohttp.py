@@ -17,7 +17,6 @@ Control (same on every baseline):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -29,7 +28,13 @@ import aiohttp
 import msgpack
 from aiohttp import web
 
-from bench._common import BENCH_EVENT, BroadcastRequest, bench_payload, paced
+from bench._common import (
+    BENCH_EVENT,
+    BroadcastRequest,
+    bench_payload,
+    paced,
+    serve_baseline,
+)
 
 PING_INTERVAL_S = 25.0  # engine.io's default, as in the other baselines
 CLIENTS = web.AppKey("clients", set[web.WebSocketResponse])
@@ -115,15 +120,5 @@ def make_app() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    # A short shutdown_timeout: on SIGTERM, do not wait 60 s for every
-    # websocket handler to finish; the harness starts the next server.
-    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None,
-                backlog=1024, shutdown_timeout=1.0)
-
-
 if __name__ == "__main__":
-    main()
+    serve_baseline(make_app, __doc__)

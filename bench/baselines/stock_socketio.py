@@ -18,7 +18,6 @@ Control (same on every baseline):
 
 from __future__ import annotations
 
-import argparse
 import os
 from importlib import metadata
 from typing import Any
@@ -26,7 +25,14 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from bench._common import BENCH_EVENT, BENCH_ROOM, BroadcastRequest, bench_payload, paced
+from bench._common import (
+    BENCH_EVENT,
+    BENCH_ROOM,
+    BroadcastRequest,
+    bench_payload,
+    paced,
+    serve_baseline,
+)
 
 sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack")
 _clients = 0
@@ -71,15 +77,5 @@ def make_app() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    # A short shutdown_timeout: on SIGTERM, do not wait 60 s for every
-    # websocket handler to finish; the harness starts the next server.
-    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None,
-                backlog=1024, shutdown_timeout=1.0)
-
-
 if __name__ == "__main__":
-    main()
+    serve_baseline(make_app, __doc__)

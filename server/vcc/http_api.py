@@ -40,14 +40,19 @@ def fail(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _bearer(request: web.Request) -> Claims:
+    """The claims of the request's ``Authorization: Bearer`` token; ``TokenRefused`` says why not."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    return verify(request.app[SECRET], token, request.app[SERVICE].clock())
+
+
 def admin_only(handler: Any) -> Any:
     """Refuse a request without a valid admin token for the consultation it names."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         try:
-            claims = verify(request.app[SECRET], token, request.app[SERVICE].clock())
+            claims = _bearer(request)
         except TokenRefused as refused:
             return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <admin token>'; `vcc links` prints it)")
         consultation = request.match_info.get("consultation")
@@ -66,10 +71,8 @@ def participant_only(handler: Any) -> Any:
     """Refuse a request without a valid join token (any participant) for the consultation it names."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         try:
-            claims = verify(request.app[SECRET], token, request.app[SERVICE].clock())
+            claims = _bearer(request)
         except TokenRefused as refused:
             return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <join token>')")
         if claims.consultation != request.match_info["consultation"]:

@@ -6,14 +6,12 @@ screen), and the booth handover and the chair's package hint."""
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
-from pypdf import PdfWriter
 
 from tests.support.consultations import (
     CHAIR,
@@ -24,20 +22,12 @@ from tests.support.consultations import (
     PARTNER,
     SECRETARIAT,
 )
+from tests.support.documents import pdf
 
 from .helpers import ok, python_clients
 from .stage import Screens, launch, tokens_of
 
 pytestmark = pytest.mark.browser
-
-
-def pdf(pages: int) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def grouping_item(page: Page, number: int):  # noqa: ANN201 - a Locator

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import aiohttp
-import docx
-from pypdf import PdfWriter
 
 from tests.support.consultations import COUNCIL, OBSERVER
-
-
-def pdf(pages: int) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def word(paragraphs: int) -> bytes:
-    document = docx.Document()
-    for n in range(paragraphs):
-        document.add_paragraph(f"Paragraph {n}: " + "the proposed way forward " * 20)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+from tests.support.documents import pdf, word
 
 
 async def post(node, participant: str, filename: str | None, data: bytes | None, **fields: str) -> aiohttp.ClientResponse:  # noqa: ANN001
