@@ -16,4 +16,12 @@ FANOUT_SECONDS = Histogram(
     "vcc_fanout_seconds", "Time to write one event batch to every local connection",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1), registry=REGISTRY,
 )
+FANOUT_BATCHES = Histogram(
+    "vcc_fanout_batches", "Durable appends sent together in one events message (more under load)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=REGISTRY,
+)
+GC_PAUSE_SECONDS = Histogram(
+    "vcc_gc_pause_seconds", "Event-loop pauses of the cyclic garbage collector, by generation (2: full collection)",
+    ["generation"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5), registry=REGISTRY,
+)
 CLIENTS_DROPPED = Counter("vcc_clients_dropped_total", "Connections closed because they could not keep up", registry=REGISTRY)

@@ -1,0 +1,89 @@
+"""The Publisher: a runtime's batches become ``events`` messages, sent at once
+when the node is quiet and grouped while a costly send has just taken the
+event loop. A real Runtime on a real store; the fan-out is a recorder whose
+every send takes a set time, as a broadcast to thousands of connections does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vcc.gateway.socket_api import Publisher
+from vcc.service import Runtime, Service
+from vcc.store import open_store
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from tests.support.consultations import CHAIR, live_commands
+
+
+class TimedFanout:
+    """Records what is sent; each send blocks the loop for ``cost`` seconds."""
+
+    def __init__(self) -> None:
+        self.cost = 0.0
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    def send(self, group: str, event: str, data: dict[str, Any]) -> int:
+        time.sleep(self.cost)
+        self.sent.append((group, event, data))
+        return 1
+
+    def public(self) -> list[dict[str, Any]]:
+        return [data for group, _, data in self.sent if group.endswith("/public")]
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    store = open_store(str(tmp_path / "store"))
+    await store.open()
+    service = Service(store)
+    try:
+        answers = await service.execute_all("t", live_commands(service.clock()), ADMIN_ACTOR)
+        assert answers[-1]["ok"], answers[-1]
+        yield await service.runtime("t")
+    finally:
+        await service.close()
+        await store.close()
+
+
+async def take_up(runtime: Runtime, item: int) -> int:
+    answer = await runtime.execute(c.TakeUpItem(item=item), CHAIR)
+    assert answer["ok"], answer
+    return answer["seq"]
+
+
+async def test_a_change_on_a_quiet_node_is_sent_at_once_to_both_audiences(runtime: Runtime) -> None:
+    fanout = TimedFanout()
+    Publisher(runtime, fanout)  # type: ignore[arg-type]
+    seq = await take_up(runtime, runtime.state.agenda[0])
+    await asyncio.sleep(0)
+    assert [(group, event) for group, event, _ in fanout.sent] == [("t/public", "events"), ("t/staff", "events")]
+    assert {(d["first"], d["last"]) for _, _, d in fanout.sent} == {(seq, seq)}
+
+
+async def test_changes_during_the_pause_after_a_costly_send_go_out_together(runtime: Runtime) -> None:
+    fanout = TimedFanout()
+    Publisher(runtime, fanout)  # type: ignore[arg-type]
+    first, second, third = runtime.state.agenda[:3]
+    fanout.cost = 0.15  # per audience: the send takes 0.3 s, so does the pause after it
+    start = await take_up(runtime, first)
+    await asyncio.sleep(0)
+    assert len(fanout.public()) == 1
+    await take_up(runtime, second)
+    end = await take_up(runtime, third)
+    await asyncio.sleep(0.01)
+    assert len(fanout.public()) == 1, "sent during the pause"
+    fanout.cost = 0.0
+    await asyncio.sleep(0.5)
+    messages = fanout.public()
+    assert len(messages) == 2, [(m["first"], m["last"]) for m in messages]
+    assert (messages[0]["first"], messages[0]["last"]) == (start, start)
+    grouped = messages[1]
+    assert (grouped["first"], grouped["last"]) == (start + 1, end)
+    assert [e["item"] for e in grouped["events"] if e["type"] == "item_taken_up"] == [second, third]
+    assert len(grouped["events"]) == end - start, "every event of the two changes, in order"
