@@ -19,7 +19,7 @@ from aiohttp import web
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import demo, importers, links, plan_export
+from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
 from .config import DEFAULT_STORE, Config
 from .core.grouping import tally
@@ -298,6 +298,7 @@ def serve(args: argparse.Namespace) -> None:
             await _build_demo(app, config)
         else:
             await _announce(app, config)
+        gc_policy.settle()
         return app
 
     web.run_app(build(), host=config.host, port=config.port, print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True), access_log=None, shutdown_timeout=3)
