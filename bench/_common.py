@@ -91,6 +91,15 @@ def cpu_and_wait_seconds(pid: int) -> tuple[float, float]:
 
 
 def _stat_cpu_seconds(pid: int) -> float:
+    return sum(cpu_user_system(pid))
+
+
+def cpu_user_system(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of ``pid`` (``/proc/<pid>/stat``, in
+    clock ticks: measure over hundreds of milliseconds at least).
+
+    :raises ProcessLookupError: if the process is gone.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
@@ -98,7 +107,7 @@ def _stat_cpu_seconds(pid: int) -> float:
         raise ProcessLookupError(pid) from None
     # The command name (field 2) may contain spaces: split after its ')'.
     fields = raw[raw.rindex(b")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
 
 
 def core_busy_seconds(cpus: set[int]) -> dict[int, float]:

@@ -82,6 +82,29 @@ def fetch_snapshot(port: int, secret: bytes) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
+def server_counts(port: int) -> dict[str, float]:
+    """From the server's ``/metrics``: its durable appends, broadcasts (how
+    much the burst was grouped) and garbage-collector pauses, since it started."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    wanted = {"vcc_appends_total": "appends", "vcc_fanout_seconds_count": "broadcasts",
+              "vcc_fanout_seconds_sum": "broadcast_cpu_s",
+              'vcc_gc_pause_seconds_count{generation="2"}': "gc_full",
+              'vcc_gc_pause_seconds_sum{generation="2"}': "gc_full_s"}
+    counts = {"gc_full": 0.0, "gc_full_s": 0.0, "gc_s": 0.0, "gc_over_50ms": 0.0}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in wanted:
+            counts[wanted[name]] = float(value)
+        if name.startswith("vcc_gc_pause_seconds_sum"):
+            counts["gc_s"] += float(value)
+        if name.startswith("vcc_gc_pause_seconds_count"):
+            counts["gc_over_50ms"] += float(value)
+        if name.startswith("vcc_gc_pause_seconds_bucket") and 'le="0.05"' in name:
+            counts["gc_over_50ms"] -= float(value)
+    return counts
+
+
 def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str, int]) -> dict[str, Any]:
     """The final queue against the priority rule; ``seq_of``: delegation -> ack seq."""
     queue = state["queues"].get(str(state["current_item"]), [])
@@ -120,13 +143,9 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
     point: dict[str, Any] = {"delegations": len(delegates), "repeat": repeat, "log": str(log), "store": str(store), **size}
     auths = [{"token": _vcc.token(secret, p)} for p, _ in delegates]
     cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts")
-    argv = _vcc.serve_argv(store, port)
-    env = {}
-    if args.flush_ms is not None:
-        argv[1:3] = ["-m", "bench._coalesced_serve"]
-        env["VCC_BENCH_FLUSH_MS"] = str(args.flush_ms)
-        point["flush_ms"] = args.flush_ms
-    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=env) as proc:
+    argv = _vcc.serve_argv(store, port, args.without)
+    point["without"] = args.without
+    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
         with LoadGen(cfg, workers=args.workers, cpus=set(args.loadgen_cpus)) as lg:
             report = lg.connect(len(delegates))
@@ -144,6 +163,9 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
                                {"type": "request_floor", "id": f"burst-{i}"}) for i in range(first, first + share)])
                 first += share
             lg.worker_requests([("emit_at", plan) for plan in plans])
+            # Ask for the acks only once the requests are out: each poll costs
+            # the workers CPU they need to send on time.
+            time.sleep(max(0.0, start + args.window - time.time()))
             deadline = start + args.window + args.wait
             while True:
                 time.sleep(0.1)
@@ -169,6 +191,7 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
                 time.sleep(0.1)
             reached = [s[1] for s in seen if s[1] is not None]
             state = fetch_snapshot(port, secret)["state"]
+            point["server"] = server_counts(port)
         if proc.poll() is not None:
             raise RuntimeError(f"vcc serve died:\n{tail(log)}")
     delegation_of = {}
@@ -205,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=None, help="default 3 (quick: 1)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--wait", type=float, default=60.0, help="max seconds to wait for the acks after the burst")
-    p.add_argument("--flush-ms", type=float, default=None,
-                   help="experiment, not the service: run bench/_coalesced_serve.py, whose publisher "
-                        "flushes at most every FLUSH_MS ms")
+    p.add_argument("--without", type=lambda t: [x for x in t.split(",") if x], default=[],
+                   help="ablation, not the service: take these optimisations out (comma-separated: "
+                        "publish-pause, gc-policy; bench/_ablation_serve.py)")
     p.add_argument("--store-root", type=Path, default=None,
                    help="folder for the store (default bench/results/tmp/stores, on the repository's disk); "
                         "/dev/shm shows what the service does when fsync costs nothing")
@@ -234,16 +257,20 @@ def main(argv: list[str] | None = None) -> int:
                       f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}", file=sys.stderr)
             points.append(point)
     good = [pt for pt in points if "error" not in pt]
-    headers = ["repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99",
+    headers = ["repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99", "ack max",
+               "appends", "broadcasts", "gc > 50 ms",
                "screens +ms (last send)", "(last ack)", "reached", "queue"]
     body = [[str(pt["repeat"]), str(pt["delegations"]), fmt(pt["burst_s"], 2), str(pt["acked_ok"]),
              json.dumps(pt["errors"]) if pt["errors"] else "0", fmt(pt["all_acked_ms"]), fmt(pt["ack_ms"]["p50"]),
-             fmt(pt["ack_ms"]["p99"]), fmt(pt["all_screens_after_last_send_ms"]),
+             fmt(pt["ack_ms"]["p99"]), fmt(pt["ack_ms"]["max"]), fmt(pt["server"].get("appends"), 0),
+             fmt(pt["server"].get("broadcasts"), 0), fmt(pt["server"]["gc_over_50ms"], 0),
+             fmt(pt["all_screens_after_last_send_ms"]),
              fmt(pt["all_screens_after_last_ack_ms"]), f"{pt['screens_reached']}/{pt['delegations']}",
              "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"])] for pt in good]
     med = {k: median([pt[k] for pt in good]) for k in ("all_acked_ms", "all_screens_after_last_send_ms",
                                                         "all_screens_after_last_ack_ms")}
     med["ack_p99_ms"] = median([pt["ack_ms"]["p99"] for pt in good])
+    med["ack_max_ms"] = median([pt["ack_ms"]["max"] for pt in good])
     meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
     print(f"\nburst: {n} delegations request the floor within {args.window:g} s; {meta['cpu_model']}, {meta['utc']}")
     print(format_table(headers, body))

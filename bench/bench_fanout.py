@@ -176,11 +176,13 @@ class _Vcc:
     batches); the trigger is the chair (python-socketio, a thread of the
     harness, connected before the clients) taking up items 1 and 2 in turn at
     the requested rate: one ``item_taken_up`` event, one ``events`` batch of
-    about 200 bytes per command."""
+    about 200 bytes per command. ``without``: optimisations taken out
+    (bench/_ablation_serve.py), to measure what they buy."""
 
     DELEGATE = "argentina-delegate-1"
 
-    def __init__(self) -> None:
+    def __init__(self, without: tuple[str, ...] = ()) -> None:
+        self.without = without
         self.points: dict[int, tuple[bytes, list[int]]] = {}
         self.chairs: dict[int, Any] = {}
         self.stores: dict[int, Path] = {}
@@ -190,7 +192,7 @@ class _Vcc:
         path, secret = _vcc.prepare_store(f"fanout-{port}")
         self.points[port] = (secret, _vcc.agenda_items(path)[:2])
         self.stores[port] = path
-        return _vcc.serve_argv(path, port)
+        return _vcc.serve_argv(path, port, self.without)
 
     def auth(self, port: int) -> dict[str, Any]:
         from bench import _vcc
@@ -214,6 +216,7 @@ class _Vcc:
 
 
 _VCC = _Vcc()
+_VCC_DEFAULT_GC = _Vcc(without=("gc-policy",))
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -226,6 +229,9 @@ TARGETS: dict[str, Target] = {
         Target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate",
                _VCC.argv, trigger=_VCC.trigger, info_path=None, auth=_VCC.auth,
                extract_ts="bench._vcc:batch_ts", teardown=_VCC.teardown),
+        Target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
+               _VCC_DEFAULT_GC.argv, trigger=_VCC_DEFAULT_GC.trigger, info_path=None, auth=_VCC_DEFAULT_GC.auth,
+               extract_ts="bench._vcc:batch_ts", teardown=_VCC_DEFAULT_GC.teardown),
     )
 }
 

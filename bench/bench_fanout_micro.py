@@ -10,14 +10,24 @@ pings, and count frames. The client process triggers one broadcast at a time
 the time; the server's CPU time (user + system, from /proc) over the measured
 broadcasts divided by the deliveries gives CPU per delivered message.
 
-Server kinds, all sending the same ~230-byte socket.io EVENT packet:
-  stock   ``await sio.emit('update', data, room='all')`` on a stock AsyncServer
-  fanout  ``fanout.send('all', 'update', data)`` (vcc.gateway.fanout)
-  raw     a bare aiohttp websocket handler; ``await ws.send_bytes(payload)`` in a loop
+Server kinds, all sending the same ~230-byte socket.io EVENT packet. From
+``deflate`` to ``fanout`` each takes one more of the service's optimisations
+in, so side by side they show what each buys:
+  deflate  ``stock``, with clients that offer permessage-deflate, as browsers
+           do: the stock server then compresses every delivery
+  stock    ``await sio.emit('update', data, room='all')`` on a stock
+           AsyncServer (packet encoded once; an asyncio task per client, which
+           queues it for engine.io's writer task of that client)
+  queued   the packet put straight on each client's engine.io queue: no task
+           per client, still a writer-task wake-up (and aiohttp framing) each
+  framed   the service's transport, written straight to each connection
+           (``Fanout.send_encoded_to``): no wake-up, one frame built per client
+  fanout   ``fanout.send('all', 'update', data)`` (vcc.gateway.fanout): one
+           frame built once and written to every connection
+  raw      a bare aiohttp websocket handler; ``await ws.send_bytes(payload)``
+           in a loop (the floor of this stack)
 
-No client offers permessage-deflate, so no server compresses (a browser
-would negotiate it with the stock server, which then spends about 25% more
-CPU per delivery). The counting client reads with a plain epoll loop so that,
+Only the ``deflate`` clients offer compression. The counting client reads with a plain epoll loop so that,
 on its one core, it keeps up with the server. Results: a table on stdout and
 ``bench/results/fanout_micro.json``. On a shared machine, other load on
 either core shows up in the broadcast times first; the CPU per delivery is
@@ -39,6 +49,7 @@ import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +62,7 @@ except ImportError:
     # Run from a checkout that was not pip-installed: benchmark its sources.
     sys.path.insert(0, str(ROOT / "server"))
 
-MODES = ("stock", "fanout", "raw")
+MODES = ("deflate", "stock", "queued", "framed", "fanout", "raw")
 EVENT = "update"
 # A realistic event batch: one floor request and the resulting queue.
 DATA: dict[str, Any] = {
@@ -131,24 +142,48 @@ async def serve(mode: str) -> None:
 
     else:
         import socketio
+        from engineio import packet as eio_packet
 
         sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack")
         sio.attach(app)
-        if mode == "fanout":
+        if mode in ("fanout", "framed"):
             from vcc.gateway.fanout import Fanout
 
             fanout = Fanout(sio)
+            sids: list[str] = []
 
             @sio.event
             async def connect(sid: str, environ: dict, auth: Any) -> None:
                 fanout.join(sid, "all")
+                sids.append(sid)
 
             @sio.event
             async def disconnect(sid: str, reason: str) -> None:
                 fanout.leave(sid)
+                sids.remove(sid)
+
+            if mode == "fanout":
+
+                def broadcast() -> None:
+                    fanout.send("all", EVENT, DATA)
+
+            else:
+
+                def broadcast() -> None:
+                    payload = fanout.encode(EVENT, DATA)
+                    for sid in sids:
+                        fanout.send_encoded_to(sid, payload)
+
+        elif mode == "queued":
+            sockets: list[Any] = []
+
+            @sio.event
+            async def connect(sid: str, environ: dict, auth: Any) -> None:
+                sockets.append(sio.eio.sockets[sio.manager.eio_sid_from_sid(sid, "/")])
 
             def broadcast() -> None:
-                fanout.send("all", EVENT, DATA)
+                for sock in sockets:
+                    sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=PAYLOAD))
 
         else:
 
@@ -201,10 +236,12 @@ class Handshake(asyncio.Protocol):
     or the raw server's READY frame. Whatever follows it stays in ``buffer``.
     """
 
-    def __init__(self, path: str, port: int, socketio_handshake: bool) -> None:
+    def __init__(self, path: str, port: int, socketio_handshake: bool, deflate: bool = False) -> None:
+        # Without context takeover each compressed message inflates on its own (next_frame).
+        offer = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n" if deflate else ""
         self.request = (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
         ).encode()
         self.socketio_handshake = socketio_handshake
         self.buffer = bytearray()
@@ -260,6 +297,8 @@ def next_frame(buf: bytearray) -> tuple[int, bytes] | None:
         return None
     opcode = buf[0] & 0x0F
     payload = bytes(buf[head : head + length])
+    if buf[0] & 0x40:  # RSV1: a permessage-deflate message
+        payload = zlib.decompressobj(-zlib.MAX_WBITS).decompress(payload + b"\x00\x00\xff\xff")
     del buf[: head + length]
     return opcode, payload
 
@@ -335,7 +374,7 @@ async def run_clients(args: argparse.Namespace) -> dict[str, Any]:
 
     async def connect_one() -> None:
         _, hs = await loop.create_connection(
-            lambda: Handshake(path, args.port, args.mode != "raw"), "127.0.0.1", args.port
+            lambda: Handshake(path, args.port, args.mode != "raw", deflate=args.mode == "deflate"), "127.0.0.1", args.port
         )
         await asyncio.wait_for(hs.ready, 30)
         handshakes.append(hs)

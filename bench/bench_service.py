@@ -1,9 +1,10 @@
 """Service figures: idle memory per connection, chair grant -> speaker's
-screen, and the time to load a long consultation.
+screen, CPU per command, and the time to load a long consultation.
 
-    python bench/bench_service.py                 # 2,000 idle clients, 200 grants, 100,000 events
-    python bench/bench_service.py --quick         # 50 clients, 10 grants, 5,000 events: seconds
+    python bench/bench_service.py                 # 2,000 idle clients, 200 grants, 300 commands, 100,000 events
+    python bench/bench_service.py --quick         # 50 clients, 10 grants, 20 commands, 5,000 events: seconds
     python bench/bench_service.py --parts load    # only the store figure
+    python bench/bench_service.py --parts command # only the CPU per command
 
 ``memory`` and ``grant`` share one ``vcc serve`` (pinned to CPU 0) on a fresh
 store (demo roster, sitting open, first item taken up):
@@ -22,6 +23,15 @@ store (demo roster, sitting open, first item taken up):
   commands/s); latency = the chair's send -> the speaker's client has
   applied the ``floor_granted`` event (the event callback); then the chair
   revokes the grant. p50/p99/max.
+
+``command``: the CPU the server spends per command, apart from any fan-out:
+``vcc serve`` on a fresh store with only the chair connected (the project's
+Python client), the chair taking up items 1 and 2 in turn, ``--commands``
+times at 10 a second; server CPU (user and system, ``/proc/PID/stat``) over
+that time, less its idle CPU over 5 s (quick: 1 s) measured before, per command. Each
+command is a socket.io event in and its ack out, the decision, one durable
+append (sqlite, fsync) and one ``events`` batch to the chair. It is the fixed
+cost of a change, on top of the deliveries that bench_fanout.py measures.
 
 ``load``: a store (embedded, sqlite) holding one consultation of ``--events``
 events written the service's way (the demo consultation; delegates request
@@ -51,6 +61,8 @@ from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
+    BroadcastRequest,
+    cpu_user_system,
     fmt,
     percentile,
     pin_self,
@@ -129,6 +141,37 @@ async def grant_latency(url: str, secret: bytes, grants: int) -> dict[str, Any]:
     return {"grants": len(lat), "refused": len(refused), "refusals": refused[:3],
             "ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90), "p99": percentile(lat, 99),
                    "max": percentile(lat, 100)}}
+
+
+def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
+    store, secret = _vcc.prepare_store("service-command", root=args.store_root)
+    items = _vcc.agenda_items(store)[:2]
+    port = free_port()
+    log = SCRATCH_DIR / "service-command.log"
+    with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
+        wait_ready(TARGETS["vcc"], port, proc, log)
+        chair = _vcc.ChairThread(port, secret, items)
+        try:
+            chair.connect()
+            chair.trigger(BroadcastRequest(count=20, rate=10, size=0), 60)  # warm-up
+            user0, system0 = cpu_user_system(proc.pid)
+            time.sleep(args.idle)
+            user1, system1 = cpu_user_system(proc.pid)
+            started = time.perf_counter()
+            answer = chair.trigger(BroadcastRequest(count=args.commands, rate=10, size=0), 60 + args.commands)
+            seconds = time.perf_counter() - started
+            user2, system2 = cpu_user_system(proc.pid)
+        finally:
+            chair.close()
+        if proc.poll() is not None:
+            raise RuntimeError(f"vcc serve died:\n{tail(log)}")
+    if answer["refused"]:
+        raise RuntimeError(f"the chair's commands were refused: {answer['errors']}")
+    idle_user, idle_system = (user1 - user0) / args.idle, (system1 - system0) / args.idle
+    user = ((user2 - user1) - idle_user * seconds) / args.commands
+    system = ((system2 - system1) - idle_system * seconds) / args.commands
+    return {"commands": args.commands, "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
+            "cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3}
 
 
 def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
@@ -251,9 +294,10 @@ def load_figure(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--parts", default="memory,grant,load")
+    p.add_argument("--parts", default="memory,grant,command,load")
     p.add_argument("--clients", type=int, default=None, help="idle connections (default 2000; quick 50)")
     p.add_argument("--grants", type=int, default=None, help="default 200 (quick 10)")
+    p.add_argument("--commands", type=int, default=None, help="default 300 (quick 20)")
     p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
@@ -265,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     args.parts = set(args.parts.split(","))
     args.clients = args.clients or (50 if args.quick else 2000)
     args.grants = args.grants or (10 if args.quick else 200)
+    args.commands = args.commands or (20 if args.quick else 300)
+    args.idle = 1.0 if args.quick else 5.0
     args.events = args.events or (5_000 if args.quick else 100_000)
     out_path = args.out or (SCRATCH_DIR / "service-quick.json" if args.quick else RESULTS_DIR / "service.json")
     pin_self(set(args.loadgen_cpus))
@@ -282,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
                 g = m[key]
                 print(f"grant -> speaker's screen ({g['grants']} grants, {g['connected_clients']} other clients connected): "
                       f"p50 {fmt(g['ms']['p50'])} ms, p90 {fmt(g['ms']['p90'])}, p99 {fmt(g['ms']['p99'])}, max {fmt(g['ms']['max'])}; refused {g['refused']}")
+        if "command" in args.parts:
+            cm = result["command"] = command_cpu(args)
+            print(f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
+                  f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
+                  f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s)")
         if "load" in args.parts:
             ld = result["load"] = load_figure(args)
             print(f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "

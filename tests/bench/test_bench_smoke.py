@@ -43,6 +43,7 @@ def test_burst_quick(tmp_path: Path) -> None:
     point = json.loads(out.read_text())["points"][0]
     assert "error" not in point, point
     assert point["acked_ok"] == point["delegations"] and point["queue"]["length"] == point["delegations"]
+    assert point["server"]["appends"] >= 1 and point["server"]["broadcasts"] >= 1
 
 
 def test_service_quick(tmp_path: Path) -> None:
@@ -50,13 +51,16 @@ def test_service_quick(tmp_path: Path) -> None:
     run("bench_service.py", "--clients", "20", "--grants", "3", "--events", "2500", "--out", str(out))
     results = json.loads(out.read_text())
     assert results["memory_grant"]["rss_after_kib"] > 0 and results["memory_grant"]["grant"]["grants"] == 3
+    assert results["command"]["commands"] == 20 and results["command"]["cpu_ms_per_command"] > 0
     assert results["load"]["events"] == 2500 and results["load"]["load_ms_best"] > 0
 
 
 def test_fanout_micro_quick(tmp_path: Path) -> None:
     out = tmp_path / "micro.json"
     run("bench_fanout_micro.py", "--clients", "20", "--broadcasts", "10", "--out", str(out))
-    assert json.loads(out.read_text())
+    results = json.loads(out.read_text())["results"]
+    assert [r["mode"] for r in results] == ["deflate", "stock", "queued", "framed", "fanout", "raw"]
+    assert all(r["clients_missing_frames"] == 0 for r in results)
 
 
 @pytest.mark.redis
