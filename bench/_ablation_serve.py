@@ -1,10 +1,13 @@
-"""``vcc serve`` with chosen optimisations taken out, for measurement only.
+"""``vcc serve`` with chosen optimisations taken out, or a candidate one put
+in, for measurement only.
 
     python -m bench._ablation_serve --without publish-pause,gc-policy serve --store ...
+    python -m bench._ablation_serve --with uvloop serve --store ...
 
-``--without`` takes a comma-separated list from ``ABLATIONS``; the rest of the
-command line is ``vcc``'s. bench_burst.py and bench_fanout.py (``--without``)
-run it to show, side by side with the service, what each optimisation buys.
+``--without`` takes a comma-separated list from ``ABLATIONS``, ``--with`` from
+``CANDIDATES``; the rest of the command line is ``vcc``'s. bench_burst.py
+(``--without``) and bench_fanout.py (targets ``vcc-defgc``, ``vcc-uvloop``)
+run it to show, side by side with the service, what each change buys.
 Everything not named is the service as it is.
 """
 
@@ -38,16 +41,29 @@ def _default_gc() -> None:
     gc_policy.settle = settle
 
 
+def _uvloop() -> None:
+    """uvloop's event loop for aiohttp.web.run_app (pip install uvloop first)."""
+    import asyncio
+
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 ABLATIONS = {"publish-pause": _publish_every_turn, "gc-policy": _default_gc}
+CANDIDATES = {"uvloop": _uvloop}
+CHOICES = {"--without": ABLATIONS, "--with": CANDIDATES}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] != "--without":
-        sys.exit(f"usage: python -m bench._ablation_serve --without {','.join(ABLATIONS)} serve ...")
+    choices = CHOICES.get(argv[0]) if argv else None
+    if choices is None or len(argv) < 2:
+        sys.exit(f"usage: python -m bench._ablation_serve --without {','.join(ABLATIONS)} | "
+                 f"--with {','.join(CANDIDATES)} serve ...")
     for name in filter(None, argv[1].split(",")):
-        if name not in ABLATIONS:
-            sys.exit(f"unknown ablation {name!r}; known: {', '.join(ABLATIONS)}")
-        ABLATIONS[name]()
+        if name not in choices:
+            sys.exit(f"unknown {argv[0]} {name!r}; known: {', '.join(choices)}")
+        choices[name]()
     return cli.main(argv[2:])
 
 

@@ -177,11 +177,14 @@ def admin_token(secret: bytes) -> str:
     return links.admin_token(CONSULTATION, secret, time.time_ns() // 1_000_000)
 
 
-def serve_argv(store: Path, port: int, without: Sequence[str] = ()) -> list[str]:
-    """``vcc serve`` on ``store``; ``without``: optimisations taken out (bench/_ablation_serve.py)."""
+def serve_argv(store: Path, port: int, without: Sequence[str] = (), with_: Sequence[str] = ()) -> list[str]:
+    """``vcc serve`` on ``store``; ``without``: optimisations taken out, ``with_``:
+    candidate ones put in (bench/_ablation_serve.py)."""
     serve = ["serve", "--store", str(store), "--port", str(port)]
     if without:
         return [sys.executable, "-m", "bench._ablation_serve", "--without", ",".join(without), *serve]
+    if with_:
+        return [sys.executable, "-m", "bench._ablation_serve", "--with", ",".join(with_), *serve]
     return [sys.executable, "-m", "vcc.cli", *serve]
 
 

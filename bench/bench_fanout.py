@@ -176,13 +176,14 @@ class _Vcc:
     batches); the trigger is the chair (python-socketio, a thread of the
     harness, connected before the clients) taking up items 1 and 2 in turn at
     the requested rate: one ``item_taken_up`` event, one ``events`` batch of
-    about 200 bytes per command. ``without``: optimisations taken out
-    (bench/_ablation_serve.py), to measure what they buy."""
+    about 200 bytes per command. ``without``/``with_``: optimisations taken
+    out or put in (bench/_ablation_serve.py), to measure what they buy."""
 
     DELEGATE = "argentina-delegate-1"
 
-    def __init__(self, without: tuple[str, ...] = ()) -> None:
+    def __init__(self, without: tuple[str, ...] = (), with_: tuple[str, ...] = ()) -> None:
         self.without = without
+        self.with_ = with_
         self.points: dict[int, tuple[bytes, list[int]]] = {}
         self.chairs: dict[int, Any] = {}
         self.stores: dict[int, Path] = {}
@@ -192,7 +193,7 @@ class _Vcc:
         path, secret = _vcc.prepare_store(f"fanout-{port}")
         self.points[port] = (secret, _vcc.agenda_items(path)[:2])
         self.stores[port] = path
-        return _vcc.serve_argv(path, port, self.without)
+        return _vcc.serve_argv(path, port, self.without, self.with_)
 
     def auth(self, port: int) -> dict[str, Any]:
         from bench import _vcc
@@ -217,6 +218,7 @@ class _Vcc:
 
 _VCC = _Vcc()
 _VCC_DEFAULT_GC = _Vcc(without=("gc-policy",))
+_VCC_UVLOOP = _Vcc(with_=("uvloop",))
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -232,6 +234,9 @@ TARGETS: dict[str, Target] = {
         Target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
                _VCC_DEFAULT_GC.argv, trigger=_VCC_DEFAULT_GC.trigger, info_path=None, auth=_VCC_DEFAULT_GC.auth,
                extract_ts="bench._vcc:batch_ts", teardown=_VCC_DEFAULT_GC.teardown),
+        Target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
+               _VCC_UVLOOP.argv, trigger=_VCC_UVLOOP.trigger, info_path=None, auth=_VCC_UVLOOP.auth,
+               extract_ts="bench._vcc:batch_ts", teardown=_VCC_UVLOOP.teardown),
     )
 }
 
