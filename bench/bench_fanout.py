@@ -219,6 +219,7 @@ class _Vcc:
 _VCC = _Vcc()
 _VCC_DEFAULT_GC = _Vcc(without=("gc-policy",))
 _VCC_UVLOOP = _Vcc(with_=("uvloop",))
+_VCC_PING25 = _Vcc(with_=("ping25",))
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -237,6 +238,9 @@ TARGETS: dict[str, Target] = {
         Target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
                _VCC_UVLOOP.argv, trigger=_VCC_UVLOOP.trigger, info_path=None, auth=_VCC_UVLOOP.auth,
                extract_ts="bench._vcc:batch_ts", teardown=_VCC_UVLOOP.teardown),
+        Target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10",
+               _VCC_PING25.argv, trigger=_VCC_PING25.trigger, info_path=None, auth=_VCC_PING25.auth,
+               extract_ts="bench._vcc:batch_ts", teardown=_VCC_PING25.teardown),
     )
 }
 

@@ -65,6 +65,10 @@ MAX_MESSAGE_BYTES = 256 * 1024
 RATE_PER_SECOND = 20.0
 RATE_BURST = 40.0
 PRESENCE_INTERVAL = 1.0
+#: engine.io heartbeat: a connection that stops answering is closed within
+#: PING_INTERVAL + PING_TIMEOUT seconds and shows as gone on the dashboard.
+PING_INTERVAL = 10
+PING_TIMEOUT = 10
 MAX_NOTICE_CHARS = 1000
 #: Seconds a notice may take to reach the other nodes before the sender is told it failed.
 NOTICE_TIMEOUT = 3.0
@@ -212,8 +216,8 @@ class Gateway:
             cors_allowed_origins=origins,
             max_http_buffer_size=MAX_MESSAGE_BYTES,
             client_manager=client_manager,
-            ping_interval=10,
-            ping_timeout=10,
+            ping_interval=PING_INTERVAL,
+            ping_timeout=PING_TIMEOUT,
             logger=False,
             engineio_logger=False,
         )
