@@ -50,4 +50,6 @@ def settle() -> None:
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
     if _observe not in gc.callbacks:
+        for generation in range(3):
+            metrics.GC_PAUSE_SECONDS.labels(str(generation))  # a series from the start, at zero
         gc.callbacks.append(_observe)

@@ -26,3 +26,4 @@ def test_settle_freezes_the_start_up_objects_makes_full_collections_rarer_and_me
     assert probe["frozen"] > 10_000, "the modules and objects made while starting are frozen"
     assert tuple(probe["thresholds"]) == gc_policy.THRESHOLDS
     assert probe["pauses"]["2"] == 1, "the full collection after settle() is measured"
+    assert probe["pauses"]["0"] is not None and probe["pauses"]["1"] is not None, "every generation has a series"
