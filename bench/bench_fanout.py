@@ -454,6 +454,28 @@ def render_table(rows: list[dict[str, Any]], targets: list[str]) -> str:
     return format_table(headers, body)
 
 
+BASELINES = ("bare", "node")
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every other target against each baseline at the same N, from the medians:
+    throughput (deliveries per CPU-second, >1 is better) and latency (p99 and
+    reach-all p99, <1 is better)."""
+    by = {(r["target"], r["clients"]): r for r in rows}
+    out = []
+    for r in rows:
+        if r["target"] in BASELINES:
+            continue
+        for base in BASELINES:
+            b = by.get((base, r["clients"]))
+            if b is None:
+                continue
+            out.append({"target": r["target"], "clients": r["clients"], "vs": base,
+                        "throughput": b["us_per_delivery"] / r["us_per_delivery"],
+                        "p99": r["p99_ms"] / b["p99_ms"], "reach_p99": r["reach_p99_ms"] / b["reach_p99_ms"]})
+    return out
+
+
 def caveats(rows: list[dict[str, Any]], rate: float) -> list[str]:
     """What a reader must know before trusting a row."""
     notes = []
@@ -569,6 +591,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.server_cpu}, {meta['cpu_model']}, {meta['utc']}")
     table = render_table(rows, args.targets)
     print(f"\n{subtitle}\n{table}\n(columns: python bench/bench_fanout.py --help)")
+    compared = ratios(rows)
+    for q in compared:
+        print(f"{q['target']} vs {q['vs']} at N={q['clients']}: throughput x{q['throughput']:.2f}, "
+              f"latency p99 x{q['p99']:.2f}, reach-all p99 x{q['reach_p99']:.2f}")
     for note in caveats(rows, args.rate):
         print(f"note: {note}")
     write_json(args.out, {
@@ -578,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
                      "merge": str(args.merge) if args.merge else None},
         "targets": {t.name: t.description for t in targets},
         "medians": rows,
+        "ratios": compared,
         "points": points,
     })
     print(f"\nwrote {args.out}", file=sys.stderr)
