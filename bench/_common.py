@@ -455,11 +455,23 @@ class Panel:
     ylabel: str
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     logy: bool = False
+    xlabel: str = ""
 
 
-def plot_panels(path: Path, panels: Sequence[Panel], xlabel: str, suptitle: str,
+@dataclass
+class BarPanel:
+    """One subplot: a bar per label, in order."""
+
+    title: str
+    ylabel: str
+    bars: dict[str, float] = field(default_factory=dict)
+    logy: bool = False
+
+
+def plot_panels(path: Path, panels: Sequence[Panel | BarPanel], xlabel: str, suptitle: str,
                 out: IO[str] = sys.stdout) -> bool:
-    """Save ``panels`` side by side as a PNG (matplotlib, Agg backend).
+    """Save ``panels`` side by side as a PNG (matplotlib, Agg backend);
+    ``xlabel`` is that of the line panels that name none of their own.
 
     :returns: False, after saying so on ``out``, when matplotlib is missing:
         a plot is a convenience, the JSON holds the numbers.
@@ -474,17 +486,25 @@ def plot_panels(path: Path, panels: Sequence[Panel], xlabel: str, suptitle: str,
 
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels):
-        for name, points in sorted(panel.series.items()):
-            pts = sorted(p for p in points if not math.isnan(p[1]))
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+        if isinstance(panel, BarPanel):
+            shown = {k: v for k, v in panel.bars.items() if v is not None and not math.isnan(v)}
+            ax.bar(list(shown), list(shown.values()))
+            ax.tick_params(axis="x", labelrotation=30)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
+        else:
+            for name, points in sorted(panel.series.items()):
+                pts = sorted(p for p in points if not math.isnan(p[1]))
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if len(pts) <= 20 else None,
+                            label=name)
+            ax.set_xlabel(panel.xlabel or xlabel)
+            ax.legend()
         ax.set_title(panel.title)
-        ax.set_xlabel(xlabel)
         ax.set_ylabel(panel.ylabel)
         if panel.logy:
             ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
     fig.suptitle(suptitle, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ Measured:
   (council 1, observer states and the observer 2, sector 3), first come first
   served (ack seq order) within a rank.
 
-Results: ``bench/results/burst.json`` (``--quick``: ``bench/results/tmp/``).
+Results: ``bench/results/burst.json`` and ``burst.png``, each request's ack
+latency by percentile (``--quick``: ``bench/results/tmp/``).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
+    Panel,
     fmt,
     format_table,
     median,
     percentile,
     pin_self,
+    plot_panels,
     raise_nofile,
     run_metadata,
     sigterm_as_exit,
@@ -210,6 +213,7 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
         "last_ack_after_last_send_ms": (last_ack - last_send) * 1e3,
         "ack_max_under_1s": bool(ack_lat) and ack_lat[-1] < 1000,
         "ack_ms": {"p50": percentile(ack_lat, 50), "p99": percentile(ack_lat, 99), "max": percentile(ack_lat, 100)},
+        "ack_ms_by_percentile": [percentile(ack_lat, q) for q in range(101)],
         "last_seq": last_seq,
         "screens_reached": len(reached),
         "screens_open": sum(1 for s in seen if s[3]),
@@ -278,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)},
                      "medians": med, "points": points})
     print(f"wrote {out}", file=sys.stderr)
+    acks = Panel("Send -> ack, every request", "ms", xlabel="percentile of the requests")
+    for pt in good:
+        acks.series[f"repeat {pt['repeat'] + 1}"] = list(enumerate(pt["ack_ms_by_percentile"]))
+    title = f"burst: {n} delegations" + (f", without {', '.join(args.without)}" if args.without else "")
+    if plot_panels(out.with_suffix(".png"), [acks], xlabel="", suptitle=f"{title}; {meta['utc']}", out=sys.stderr):
+        print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)
     return 0 if good and len(good) == len(points) else 1
 
 

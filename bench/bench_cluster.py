@@ -28,7 +28,8 @@ i.e. at least 4 cores: it is *not measured* here. ``projected_scaling`` =
 what two nodes would deliver relative to one if each had a core: a
 projection from measured CPU costs, labelled as such.
 
-Results: ``bench/results/cluster.json`` (``--quick``: ``bench/results/tmp/``).
+Results: ``bench/results/cluster.json`` and its plot ``cluster.png``
+(``--quick``: ``bench/results/tmp/``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
+    BarPanel,
     BroadcastRequest,
     CpuMeter,
+    Panel,
     fmt,
     format_table,
     median,
     pin_self,
+    plot_panels,
     raise_nofile,
     run_metadata,
     sigterm_as_exit,
@@ -204,6 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out_path, {"benchmark": "cluster", "meta": meta, "settings": {**vars(args), "out": str(out_path)},
                           "summary": summary, "runs": runs})
     print(f"wrote {out_path}", file=sys.stderr)
+    latency = Panel("Delivery latency (medians of repeats)", "ms", xlabel="percentile", logy=True)
+    cpu = BarPanel("Server CPU per delivered message", "us")
+    for key in ("one-A", "two-A", "two-B"):
+        if key in summary:
+            row = summary[key]
+            label = {"one-A": "one node", "two-A": "two: A (chair's)", "two-B": "two: B (via Redis)"}[key]
+            latency.series[label] = [(50, row["p50"]), (99, row["p99"]), (100, row["max"])]
+            cpu.bars[label] = row["us_per_delivery"]
+    png = out_path.with_suffix(".png")
+    if plot_panels(png, [latency, cpu], xlabel="", suptitle=f"cluster: N={n}; {meta['utc']}", out=sys.stderr):
+        print(f"wrote {png}", file=sys.stderr)
     return 0 if good and len(good) == len(runs) else 1
 
 

@@ -18,9 +18,9 @@ Measured in one process, no I/O, on the pure core (``vcc.core``):
   ``--repeat``. The log is generated through ``decide`` first, untimed, and the
   replayed state is checked against the live one.
 
-Results: printed, and written to ``bench/results/core.json``; ``--quick``
-writes to ``bench/results/tmp/core-quick.json``. The targets are reported,
-not asserted: benchmarks are not tests.
+Results: printed, and written to ``bench/results/core.json`` with its plot
+``core.png``; ``--quick`` writes to ``bench/results/tmp/core-quick.json``.
+The targets are reported, not asserted: benchmarks are not tests.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ from vcc_protocol.vocabulary import LANGUAGES, SYSTEM_ACTOR
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
+    BarPanel,
     fmt,
     format_table,
     percentile,
+    plot_panels,
     run_metadata,
     write_json,
 )
@@ -308,6 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     ))
     write_json(args.out, results)
     print(f"\nwritten to {args.out} ({results['wall_s']:.1f} s)")
+    panels = [
+        BarPanel(f"decide+apply RequestFloor ({request['delegations']} delegations)", "us",
+                 {q: request[f"{q}_us"] for q in ("median", "p90", "p99")}),
+        BarPanel(f"Replaying {replay['events']:,} events", "s",
+                 {"fold": replay["fold_s"], "decode + fold": replay["decode_and_fold_s"]}),
+    ]
+    png = args.out.with_suffix(".png")
+    if plot_panels(png, panels, xlabel="", suptitle=f"core; {results['meta']['utc']}"):
+        print(f"written to {png}")
     return 0
 
 

@@ -27,11 +27,11 @@ in, so side by side they show what each buys:
   raw      a bare aiohttp websocket handler; ``await ws.send_bytes(payload)``
            in a loop (the floor of this stack)
 
-Only the ``deflate`` clients offer compression. The counting client reads with a plain epoll loop so that,
-on its one core, it keeps up with the server. Results: a table on stdout and
-``bench/results/fanout_micro.json``. On a shared machine, other load on
-either core shows up in the broadcast times first; the CPU per delivery is
-steadier.
+Only the ``deflate`` clients offer compression. The counting client reads
+with a plain epoll loop so that, on its one core, it keeps up with the
+server. Results: a table on stdout, ``bench/results/fanout_micro.json`` and
+its plot ``fanout_micro.png``. On a shared machine, other load on either core
+shows up in the broadcast times first; the CPU per delivery is steadier.
 """
 
 from __future__ import annotations
@@ -555,6 +555,16 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten: {args.out}")
+    sys.path.insert(0, str(ROOT))
+    from bench._common import BarPanel, plot_panels
+
+    panels = [
+        BarPanel("Server CPU per delivered message", "us", {r["mode"]: r["cpu_us_per_delivery"] for r in results}),
+        BarPanel("One broadcast reaches every client (p50)", "ms", {r["mode"]: r["broadcast_ms"]["p50"] for r in results}),
+    ]
+    png = args.out.with_suffix(".png")
+    if plot_panels(png, panels, xlabel="", suptitle=f"{clients} clients, {broadcasts} broadcasts; {report['date']}"):
+        print(f"written: {png}")
 
 
 def pin_note() -> str:

@@ -40,7 +40,8 @@ chunks of 100, each chunk applied by a ``Runtime`` that saves a snapshot
 every 2,000 events), then ``Runtime.load`` timed on a freshly opened store,
 best and median of 5.
 
-Results: ``bench/results/service.json`` (``--quick``: ``bench/results/tmp/``).
+Results: ``bench/results/service.json`` and its plot ``service.png``
+(``--quick``: ``bench/results/tmp/``).
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
+    BarPanel,
     BroadcastRequest,
+    Panel,
     cpu_user_system,
     fmt,
     percentile,
     pin_self,
+    plot_panels,
     raise_nofile,
     run_metadata,
     sigterm_as_exit,
@@ -339,7 +343,35 @@ def main(argv: list[str] | None = None) -> int:
                   f"best {fmt(ld['load_ms_best'])} ms, median {fmt(ld['load_ms_median'])} ms (written in {fmt(ld['write_s'])} s)")
     write_json(out_path, result)
     print(f"wrote {out_path}", file=sys.stderr)
+    panels = figures(result)
+    png = out_path.with_suffix(".png")
+    if panels and plot_panels(png, panels, xlabel="", suptitle=f"service; {result['meta']['utc']}", out=sys.stderr):
+        print(f"wrote {png}", file=sys.stderr)
     return 0
+
+
+def figures(result: dict[str, Any]) -> list[Panel | BarPanel]:
+    """One panel per part measured."""
+    panels: list[Panel | BarPanel] = []
+    m = result.get("memory_grant", {})
+    grants = {key: m[key] for key in ("grant_few", "grant") if key in m}
+    if grants:
+        grant = Panel("Chair grant -> speaker's screen", "ms", xlabel="percentile of the grants")
+        for g in grants.values():
+            grant.series[f"{g['connected_clients']:,} other clients"] = [
+                (50, g["ms"]["p50"]), (90, g["ms"]["p90"]), (99, g["ms"]["p99"]), (100, g["ms"]["max"])]
+        panels.append(grant)
+    if "kib_per_connection" in m:
+        panels.append(BarPanel(f"Idle memory per connection ({m['clients']:,} connections)", "KiB",
+                               {"all": m["kib_per_connection"], "second half": m["kib_per_connection_second_half"]}))
+    if "command" in result:
+        cm = result["command"]
+        panels.append(BarPanel("Server CPU per command (only the chair)", "ms", {"user": cm["user_ms"], "system": cm["system_ms"]}))
+    if "load" in result:
+        ld = result["load"]
+        panels.append(BarPanel(f"Runtime.load, {ld['events']:,} events", "ms",
+                               {"best": ld["load_ms_best"], "median": ld["load_ms_median"]}))
+    return panels
 
 
 if __name__ == "__main__":

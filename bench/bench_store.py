@@ -14,7 +14,7 @@ append counts when it has returned, i.e. when it is durable:
   durable to the last second).
 
 Then one stream of READ_EVENTS events is read back whole with read(s, 0)
-(best of three). Prints a table and writes bench/results/store.json;
+(best of three). Prints a table and writes bench/results/store.json and store.png;
 --quick shrinks the sizes to a smoke test of a few seconds and writes
 bench/results/tmp/store-quick.json instead, leaving the real figures alone.
 """
@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support: one redis-server helper for tests and bench
 
+from bench._common import BarPanel, plot_panels  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 from vcc.store import EventStore  # noqa: E402
 from vcc.store.redis import RedisStore  # noqa: E402
@@ -174,6 +175,14 @@ def main() -> None:
             f"{row['append_ms_p50']:>8}{row['append_ms_p99']:>8}{row['read_s_best']:>8}"
         )
     print(f"written: {output.relative_to(ROOT)}")
+    panels = [
+        BarPanel("Durable events per second", "events/s", {r["store"]: r["events_per_s"] for r in rows}),
+        BarPanel("Append latency p99", "ms", {r["store"]: r["append_ms_p99"] for r in rows}),
+        BarPanel(f"Reading {size['read_events']:,} events", "s", {r["store"]: r["read_s_best"] for r in rows}),
+    ]
+    png = output.with_suffix(".png")
+    if plot_panels(png, panels, xlabel="", suptitle=f"{size['concurrency']} concurrent appenders; {report['generated']}"):
+        print(f"written: {png.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

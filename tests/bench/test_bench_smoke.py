@@ -44,6 +44,7 @@ def test_burst_quick(tmp_path: Path) -> None:
     assert "error" not in point, point
     assert point["acked_ok"] == point["delegations"] and point["queue"]["length"] == point["delegations"]
     assert point["server"]["appends"] >= 1 and point["server"]["broadcasts"] >= 1
+    assert out.with_suffix(".png").stat().st_size > 0
 
 
 def test_service_quick(tmp_path: Path) -> None:
@@ -53,6 +54,7 @@ def test_service_quick(tmp_path: Path) -> None:
     assert results["memory_grant"]["rss_after_kib"] > 0 and results["memory_grant"]["grant"]["grants"] == 3
     assert results["command"]["commands"] == 20 and results["command"]["cpu_ms_per_command"] > 0
     assert results["load"]["events"] == 2500 and results["load"]["load_ms_best"] > 0
+    assert out.with_suffix(".png").stat().st_size > 0
 
 
 def test_fanout_micro_quick(tmp_path: Path) -> None:
@@ -61,6 +63,7 @@ def test_fanout_micro_quick(tmp_path: Path) -> None:
     results = json.loads(out.read_text())["results"]
     assert [r["mode"] for r in results] == ["deflate", "stock", "queued", "framed", "fanout", "raw"]
     assert all(r["clients_missing_frames"] == 0 for r in results)
+    assert out.with_suffix(".png").stat().st_size > 0
 
 
 @pytest.mark.redis
@@ -69,6 +72,7 @@ def test_store_quick() -> None:
     run("bench_store.py")
     out = SCRATCH / "store-quick.json"
     assert out.stat().st_mtime >= started - 1 and json.loads(out.read_text())
+    assert out.with_suffix(".png").stat().st_mtime >= started - 1
 
 
 @pytest.mark.redis
@@ -77,3 +81,4 @@ def test_cluster_quick(tmp_path: Path) -> None:
     run("bench_cluster.py", "--clients", "10", "--messages", "5", "--out", str(out))
     runs = json.loads(out.read_text())["runs"]
     assert {r["mode"] for r in runs} == {"one", "two"} and all("error" not in r for r in runs)
+    assert out.with_suffix(".png").stat().st_size > 0

@@ -20,3 +20,4 @@ def test_bench_core_quick_runs_and_writes_its_results(tmp_path: Path) -> None:
     assert results["quick"] is True
     assert results["floor_request"]["requests"] > 0 and results["floor_request"]["median_us"] > 0
     assert results["replay"]["events"] > 0 and results["replay"]["fold_s"] > 0
+    assert out.with_suffix(".png").stat().st_size > 0
