@@ -28,10 +28,12 @@ store (demo roster, sitting open, first item taken up):
 ``vcc serve`` on a fresh store with only the chair connected (the project's
 Python client), the chair taking up items 1 and 2 in turn, ``--commands``
 times at 10 a second; server CPU (user and system, ``/proc/PID/stat``) over
-that time, less its idle CPU over 5 s (quick: 1 s) measured before, per command. Each
-command is a socket.io event in and its ack out, the decision, one durable
-append (sqlite, fsync) and one ``events`` batch to the chair. It is the fixed
-cost of a change, on top of the deliveries that bench_fanout.py measures.
+that time, less its idle CPU over 5 s (quick: 1 s) measured before, per
+command. Each command is a socket.io event in and its ack out, the decision,
+one durable append (sqlite, fsync) and one ``events`` batch to the chair. It
+is the fixed cost of a change, on top of the deliveries that bench_fanout.py
+measures. Then, for comparison, the same commands through ``Runtime.execute``
+in this process on the same store (no socket.io): ``runtime_only``.
 
 ``load``: a store (embedded, sqlite) holding one consultation of ``--events``
 events written the service's way (the demo consultation; delegates request
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -174,8 +177,36 @@ def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
     idle_user, idle_system = (user1 - user0) / args.idle, (system1 - system0) / args.idle
     user = ((user2 - user1) - idle_user * seconds) / args.commands
     system = ((system2 - system1) - idle_system * seconds) / args.commands
+    in_process = asyncio.run(_runtime_cpu(store, items, args.commands))
     return {"commands": args.commands, "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
-            "cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3}
+            "cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3,
+            "runtime_only": in_process}
+
+
+async def _runtime_cpu(path: Path, items: list[int], commands: int) -> dict[str, float]:
+    """The same commands through ``Runtime.execute`` in this process, on the
+    same store: the service without socket.io, for comparison."""
+    from vcc.service import Service
+    from vcc.store import open_store
+    from vcc_protocol import commands as c
+
+    store = open_store(str(path))
+    await store.open()
+    service = Service(store)
+    try:
+        runtime = await service.runtime(_vcc.CONSULTATION)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        for n in range(commands):
+            answer = await runtime.execute(c.TakeUpItem(item=items[n % 2]), _vcc.CHAIR)
+            if not answer["ok"]:
+                raise RuntimeError(f"the chair's command was refused in-process: {answer}")
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        await service.close()
+        await store.close()
+    user = (after.ru_utime - before.ru_utime) / commands
+    system = (after.ru_stime - before.ru_stime) / commands
+    return {"cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3}
 
 
 def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
@@ -334,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"p50 {fmt(g['ms']['p50'])} ms, p90 {fmt(g['ms']['p90'])}, p99 {fmt(g['ms']['p99'])}, max {fmt(g['ms']['max'])}; refused {g['refused']}")
         if "command" in args.parts:
             cm = result["command"] = command_cpu(args)
+            rt = cm["runtime_only"]
             print(f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
                   f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
-                  f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s)")
+                  f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s); Runtime.execute alone, in-process: "
+                  f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)})")
         if "load" in args.parts:
             ld = result["load"] = load_figure(args)
             print(f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "
@@ -366,7 +399,10 @@ def figures(result: dict[str, Any]) -> list[Panel | BarPanel]:
                                {"all": m["kib_per_connection"], "second half": m["kib_per_connection_second_half"]}))
     if "command" in result:
         cm = result["command"]
-        panels.append(BarPanel("Server CPU per command (only the chair)", "ms", {"user": cm["user_ms"], "system": cm["system_ms"]}))
+        rt = cm["runtime_only"]
+        panels.append(BarPanel("CPU per command", "ms", {
+            "served: user": cm["user_ms"], "served: system": cm["system_ms"],
+            "Runtime alone: user": rt["user_ms"], "Runtime alone: system": rt["system_ms"]}))
     if "load" in result:
         ld = result["load"]
         panels.append(BarPanel(f"Runtime.load, {ld['events']:,} events", "ms",
