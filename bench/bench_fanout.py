@@ -216,10 +216,10 @@ class _Vcc:
             shutil.rmtree(store, ignore_errors=True)
 
 
-_VCC = _Vcc()
-_VCC_DEFAULT_GC = _Vcc(without=("gc-policy",))
-_VCC_UVLOOP = _Vcc(with_=("uvloop",))
-_VCC_PING25 = _Vcc(with_=("ping25",))
+def _vcc_target(name: str, description: str, service: _Vcc) -> Target:
+    return Target(name, description, service.argv, trigger=service.trigger, info_path=None, auth=service.auth,
+                  extract_ts="bench._vcc:batch_ts", teardown=service.teardown)
+
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -229,18 +229,13 @@ TARGETS: dict[str, Target] = {
                _python_module("bench.baselines.stock_socketio")),
         Target("node", "Node socket.io 4 + socket.io-msgpack-parser, room emit",
                lambda port: ["node", "server.js", "--port", str(port)], cwd=NODE_DIR, setup=npm_setup),
-        Target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate",
-               _VCC.argv, trigger=_VCC.trigger, info_path=None, auth=_VCC.auth,
-               extract_ts="bench._vcc:batch_ts", teardown=_VCC.teardown),
-        Target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
-               _VCC_DEFAULT_GC.argv, trigger=_VCC_DEFAULT_GC.trigger, info_path=None, auth=_VCC_DEFAULT_GC.auth,
-               extract_ts="bench._vcc:batch_ts", teardown=_VCC_DEFAULT_GC.teardown),
-        Target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
-               _VCC_UVLOOP.argv, trigger=_VCC_UVLOOP.trigger, info_path=None, auth=_VCC_UVLOOP.auth,
-               extract_ts="bench._vcc:batch_ts", teardown=_VCC_UVLOOP.teardown),
-        Target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10",
-               _VCC_PING25.argv, trigger=_VCC_PING25.trigger, info_path=None, auth=_VCC_PING25.auth,
-               extract_ts="bench._vcc:batch_ts", teardown=_VCC_PING25.teardown),
+        _vcc_target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate", _Vcc()),
+        _vcc_target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
+                    _Vcc(without=("gc-policy",))),
+        _vcc_target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
+                    _Vcc(with_=("uvloop",))),
+        _vcc_target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10",
+                    _Vcc(with_=("ping25",))),
     )
 }
 
