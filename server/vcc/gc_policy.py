@@ -4,17 +4,17 @@ CPython's cyclic collector, with its default thresholds (700, 10, 10), makes a
 full collection whenever the objects promoted to the oldest generation have
 grown by a quarter. A node holding 1,000 connections tracks about 225,000
 objects (aiohttp, engine.io and socket.io state per connection), so a full
-collection stops the event loop for 160-190 ms, and allocation triggers it,
+collection stops the event loop for 70-190 ms, and allocation triggers it,
 that is, when the node is busiest: measured in the middle of a burst of 1,000
-floor requests (bench_burst.py; bench/README.md, "Garbage collection").
+floor requests (bench_burst.py; bench/README.md, "Under a burst").
 
 So, once the node is ready to serve:
 - the objects created while starting (modules, the application, the loaded
   consultations: about 72,000) are frozen: they live as long as the process,
   so no collection needs to scan them again;
 - a full collection is considered after 100 collections of the middle
-  generation instead of 10. The young collections are unchanged (a few
-  milliseconds at most, measured) and still free most garbage with cycles; what
+  generation instead of 10. The younger collections are unchanged (2 ms and
+  10 ms at most, measured) and still free most garbage with cycles; what
   reaches the oldest generation and then becomes garbage (a closed
   connection's objects, about 90 each) waits longer, bounded by the same
   quarter-growth rule.
