@@ -277,6 +277,37 @@ async def test_websocket_client_receives_broadcasts_in_order_with_payloads_intac
         await bob.close()
 
 
+async def test_the_members_of_the_first_groups_are_written_to_before_the_others(
+    gateway_factory: GatewayFactory,
+) -> None:
+    gw = await gateway_factory()
+    clients = [await Recorder(name, ["websocket"]).connect(gw.url) for name in ("a", "b", "c")]
+    try:
+        sids = {name: await gw.sid_of(name) for name in ("a", "b", "c")}
+        gw.fanout.join(sids["c"], "named")
+        links = vcc_transport.install(gw.sio)
+        written: list[str] = []
+        for name, sid in sids.items():
+            transport = links.by_eio_sid[gw.sio.manager.eio_sid_from_sid(sid, "/")].transport
+            write = transport.write
+
+            def recorded(data: bytes, name: str = name, write: Callable[[bytes], None] = write) -> None:
+                written.append(name)
+                write(data)
+
+            transport.write = recorded  # type: ignore[method-assign]
+        assert gw.fanout.send(GROUP, "update", 1, first=["named", "nobody"]) == 3
+        assert written == ["c", "a", "b"]
+        written.clear()
+        assert gw.fanout.send(GROUP, "update", 2) == 3
+        assert written == ["a", "b", "c"], "without first: join order"
+        for client in clients:
+            assert [args[0] for args in await client.wait_events("update", 2)] == [1, 2]
+    finally:
+        for client in clients:
+            await client.close()
+
+
 async def test_polling_and_upgraded_clients_receive_the_same_broadcasts(gateway_factory: GatewayFactory) -> None:
     gw = await gateway_factory()
     ws = await Recorder("ws", ["websocket"]).connect(gw.url)

@@ -27,10 +27,12 @@ class TimedFanout:
     def __init__(self) -> None:
         self.cost = 0.0
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.first: list[list[str]] = []
 
-    def send(self, group: str, event: str, data: dict[str, Any]) -> int:
+    def send(self, group: str, event: str, data: dict[str, Any], first: Any = ()) -> int:
         time.sleep(self.cost)
         self.sent.append((group, event, data))
+        self.first.append(list(first))
         return 1
 
     def public(self) -> list[dict[str, Any]]:
@@ -87,3 +89,14 @@ async def test_changes_during_the_pause_after_a_costly_send_go_out_together(runt
     assert (grouped["first"], grouped["last"]) == (start + 1, end)
     assert [e["item"] for e in grouped["events"] if e["type"] == "item_taken_up"] == [second, third]
     assert len(grouped["events"]) == end - start, "every event of the two changes, in order"
+
+
+async def test_a_batch_is_written_first_to_the_delegation_and_participant_it_names(runtime: Runtime) -> None:
+    fanout = TimedFanout()
+    Publisher(runtime, fanout)  # type: ignore[arg-type]
+    await take_up(runtime, runtime.state.agenda[0])
+    speaker = next(p for p in runtime.state.participants.values() if p.designated_speaker)
+    answer = await runtime.execute(c.RequestFloor(), speaker.id)
+    assert answer["ok"], answer
+    await asyncio.sleep(0)
+    assert fanout.first[-1] == fanout.first[-2] == [f"t/participant:{speaker.id}", f"t/delegation:{speaker.delegation}"]

@@ -117,6 +117,12 @@ def group(consultation: str, audience: str) -> str:
     return f"{consultation}/{audience}"
 
 
+def concerned(consultation: str, kind: str, name: str) -> str:
+    """The fan-out group of the connections of one ``participant`` or one
+    ``delegation`` (``kind``): a batch that names them is written to them first."""
+    return f"{consultation}/{kind}:{name}"
+
+
 def participant_room(consultation: str, participant: str) -> str:
     """The socket.io room of a participant's connections, on every node (``notice``)."""
     return f"participant:{consultation}:{participant}"
@@ -169,13 +175,25 @@ class Publisher:
             public_events = [msgspec.to_builtins(redact(event)) for event in events]
         else:
             public_events = staff_events
+        first = self._concerned(events)
         ts = time.time()
-        self.fanout.send(self.public, "events", {**head, "ts": ts, "events": public_events})
-        self.fanout.send(self.staff, "events", {**head, "ts": ts, "events": staff_events})
+        self.fanout.send(self.public, "events", {**head, "ts": ts, "events": public_events}, first)
+        self.fanout.send(self.staff, "events", {**head, "ts": ts, "events": staff_events}, first)
         took = time.perf_counter() - started
         self._quiet_until = asyncio.get_running_loop().time() + took
         metrics.FANOUT_SECONDS.observe(took)
         metrics.FANOUT_BATCHES.observe(len(batches))
+
+    def _concerned(self, events: list[Any]) -> list[str]:
+        """The groups of the participants and delegations the events name (the
+        delegation given the floor, the speaker gone live), to be served first."""
+        names: dict[str, None] = {}
+        for event in events:
+            for kind in ("participant", "delegation"):
+                name = getattr(event, kind, None)
+                if isinstance(name, str):
+                    names[concerned(self.runtime.consultation, kind, name)] = None
+        return list(names)
 
     def snapshot(self, audience: str, resync: bool) -> bytes:
         """The ``snapshot`` message for an audience, built and encoded once per sequence
@@ -276,13 +294,14 @@ class Gateway:
             runtime = await self.service.runtime(claims.consultation)
         except StoreUnavailable:
             raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None
+        delegation = None
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
         else:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
                 raise _refused("This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
-            actor, role = participant.id, participant.role
+            actor, role, delegation = participant.id, participant.role, participant.delegation
         audience = audience_of(role)
         session = Session(sid, actor, role, audience, runtime, TokenBucket(RATE_PER_SECOND, RATE_BURST))
         self.sessions[sid] = session
@@ -292,6 +311,9 @@ class Gateway:
         publisher.flush()
         self._sync(session, publisher, auth.get("last_seq"), auth.get("epoch"))
         self.fanout.join(sid, group(runtime.consultation, audience))
+        self.fanout.join(sid, concerned(runtime.consultation, "participant", actor))
+        if delegation is not None:
+            self.fanout.join(sid, concerned(runtime.consultation, "delegation", delegation))
         await self.sio.enter_room(sid, participant_room(runtime.consultation, actor))
         metrics.CONNECTIONS.inc()
         self._presence_changed(runtime.consultation)
