@@ -143,7 +143,7 @@ class Publisher:
         self.runtime = runtime
         self.fanout = fanout
         self._pending: list[Batch] = []
-        self._scheduled = False
+        self._scheduled: asyncio.Handle | None = None
         self._quiet_until = 0.0
         self.public = group(runtime.consultation, "public")
         self.staff = group(runtime.consultation, "staff")
@@ -152,18 +152,21 @@ class Publisher:
 
     def _on_batch(self, batch: Batch) -> None:
         self._pending.append(batch)
-        if self._scheduled:
+        if self._scheduled is not None:
             return
-        self._scheduled = True
         loop = asyncio.get_running_loop()
         delay = self._quiet_until - loop.time()
         if delay > 0:
-            loop.call_later(delay, self.flush)
+            self._scheduled = loop.call_later(delay, self.flush)
         else:
-            loop.call_soon(self.flush)
+            self._scheduled = loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        self._scheduled = False
+        """Send what is pending now; also called directly, before a joining
+        client's state is sent, when the scheduled send is dropped."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
         if not self._pending:
             return
         started = time.perf_counter()
