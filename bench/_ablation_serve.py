@@ -7,8 +7,8 @@ in, for measurement only.
 ``--without`` takes a comma-separated list from ``ABLATIONS``, ``--with`` from
 ``CANDIDATES``; the rest of the command line is ``vcc``'s. bench_burst.py
 (``--without``) and bench_fanout.py (targets ``vcc-defgc``, ``vcc-uvloop``,
-``vcc-ping25``)
-run it to show, side by side with the service, what each change buys.
+``vcc-ping25``) run it to show, side by side with the service, what each
+change buys.
 Everything not named is the service as it is.
 """
 
@@ -51,12 +51,12 @@ def _uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-ABLATIONS = {"publish-pause": _publish_every_turn, "gc-policy": _default_gc}
 def _ping25() -> None:
     """engine.io's default heartbeat (and Node socket.io's): a ping every 25 s, not 10."""
     socket_api.PING_INTERVAL = 25
 
 
+ABLATIONS = {"publish-pause": _publish_every_turn, "gc-policy": _default_gc}
 CANDIDATES = {"uvloop": _uvloop, "ping25": _ping25}
 CHOICES = {"--without": ABLATIONS, "--with": CANDIDATES}
 
