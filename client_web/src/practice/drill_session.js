@@ -130,7 +130,7 @@ export class DrillSession {
   endSpeech() {
     const speech = this.state.speech;
     if (!speech) return;
-    const booths = Object.values(this.state.booths).filter((b) => b.live.length).map((b) => b.language);
+    const booths = Object.values(this.state.booths).filter((b) => b.mic_open).map((b) => b.language);
     this.emit("speech_ended", {
       participant: speech.participant, delegation: speech.delegation, item: 1, reason: "yielded",
       duration_ms: Date.now() - speech.started_at, time_to_floor_ms: speech.time_to_floor_ms, tail_booths: booths, tail_until: Date.now() + TAIL_MS,

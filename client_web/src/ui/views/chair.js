@@ -89,10 +89,14 @@ function ChairQueue({ session }) {
       setReason("");
     }
   };
+  // Granting a delegation by name gives it the floor on its point of order first (core/floor.py grant_floor),
+  // and a point of order is not moved: it goes first.
+  const pointOfOrderFirst = (request) => !request.point_of_order && queue.some((r) => r.delegation === request.delegation && r.point_of_order);
   const actions = (request, index) => html`
-    <button class="small go" disabled=${busy} data-testid="grant-this" onClick=${() => act(session, "grant_floor", { delegation: request.delegation })}>${t("grant")}</button>
-    <button class="small secondary" aria-expanded=${moving === request.delegation} onClick=${() => { setMoving(moving === request.delegation ? null : request.delegation); setPlace(index + 1); }}>${t("move")}</button>
-    ${moving === request.delegation ? html`<form class="move-form" onSubmit=${submitMove}>
+    <button class="small go" disabled=${busy || pointOfOrderFirst(request)} title=${pointOfOrderFirst(request) ? t("point_of_order_first") : undefined}
+      data-testid="grant-this" onClick=${() => act(session, "grant_floor", { delegation: request.delegation })}>${t("grant")}</button>
+    ${request.point_of_order ? null : html`<button class="small secondary" aria-expanded=${moving === request.delegation} onClick=${() => { setMoving(moving === request.delegation ? null : request.delegation); setPlace(index + 1); }}>${t("move")}</button>`}
+    ${moving === request.delegation && !request.point_of_order ? html`<form class="move-form" onSubmit=${submitMove}>
       <label>${t("to_place")} <select value=${place} onChange=${(e) => setPlace(e.currentTarget.value)}>
         ${queue.map((_, i) => html`<option value=${i + 1}>${i + 1}</option>`)}</select></label>
       <label>${t("reason")} <input required maxlength="200" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} placeholder=${t("reason_placeholder")} /></label>
