@@ -34,6 +34,7 @@ async def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(s
     chair = await screens.open(CHAIR)
     brazil = await screens.open(COUNCIL[1])
     chile = await screens.open(OBSERVER_STATE)
+    screen = await screens.open(COUNCIL[2], path="/screen")
     async with python_clients(node, CHAIR, COUNCIL[0]) as (chair_client, argentina):
         await ok(chair_client, "take_up_item", item=3)
         await ok(argentina, "request_floor")
@@ -48,8 +49,10 @@ async def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(s
         await expect(brazil.get_by_test_id("point-of-order")).to_be_visible()
         await brazil.keyboard.press("p")
         after = [("brazil", True), ("argentina", False), ("brazil", False), ("chile", False)]
-        for page in (chair, brazil, chile):
+        for page in (chair, brazil, chile, screen):
             await eventually(lambda page=page: queue_rows(page), after, what="queue after the point of order")
+        # Brazil's own screen marks both its rows as its delegation's.
+        await expect(brazil.locator("[data-testid=queue] > li.mine")).to_have_count(2)
         await expect(brazil.get_by_test_id("point-of-order-raised")).to_have_attribute("data-place", "1")
         # Its ordinary request is where it was: after Argentina, before Chile.
         await expect(brazil.get_by_test_id("phase")).to_have_attribute("data-phase", "queued")
@@ -62,7 +65,7 @@ async def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(s
         await expect(brazil.get_by_test_id("phase")).to_have_attribute("data-phase", "speaking")
         await brazil.get_by_test_id("yield").click()
         back = [("argentina", False), ("brazil", False), ("chile", False)]
-        for page in (chair, brazil, chile):
+        for page in (chair, brazil, chile, screen):
             await eventually(lambda page=page: queue_rows(page), back, what="queue after the point of order was heard")
         await expect(brazil.get_by_test_id("phase")).to_have_attribute("data-phase", "queued")
         await expect(brazil.get_by_test_id("position")).to_contain_text("#2")
