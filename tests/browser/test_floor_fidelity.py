@@ -136,8 +136,8 @@ def clock_at_second(second: int):  # noqa: ANN201
 
 
 async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_node) -> None:
-    # The ballot closes at the next whole minute, 45 s after the node starts: by itself, at its deadline.
-    node = await make_node(clock=clock_at_second(15))
+    # The ballot closes at the next whole minute, 55 s after the node starts: by itself, at its deadline.
+    node = await make_node(clock=clock_at_second(5))
     runtime = await node.runtime()
     tz = ZoneInfo(runtime.state.tz)
     now = datetime.fromtimestamp(node.service.clock() / 1000, tz)
