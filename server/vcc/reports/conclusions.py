@@ -91,7 +91,7 @@ def ballot_summary(state: ConsultationState, ballot: Ballot) -> BallotSummary:
         tally = ballot.tally
         status = (
             f"Ballot closed at its deadline ({ballot.deadline_local}): {RESULT_WORDS[ballot.result]}, "
-            f"with {tally['yes']} yes, {tally['no']} no, {tally['abstain']} abstentions and {voters - len(ballot.votes)} without reply; "
+            f"with {tally['yes']} yes, {tally['no']} no, {tally['abstain']} abstention{'' if tally['abstain'] == 1 else 's'} and {voters - len(ballot.votes)} without reply; "
             f"{ballot.required} yes of the {voters} council members with the right to vote were required."
         )
     return BallotSummary(status, answers)
