@@ -157,6 +157,8 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
             secretariat = await screens.open(SECRETARIAT)
             argentina = await screens.open(COUNCIL[0])
             chile = await screens.open(OBSERVER_STATE)
+            chair = await screens.open(CHAIR)
+            await chair.get_by_test_id("outcome-item").select_option("3")
             await secretariat.get_by_test_id("ballot-item").select_option("3")
             await secretariat.get_by_test_id("ballot-deadline").fill(deadline)
             await secretariat.get_by_test_id("open-ballot").click()
@@ -197,6 +199,7 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
             for page in (argentina, secretariat, chile):
                 await expect(page.get_by_test_id("ballot-result")).to_have_attribute("data-result", "approved", timeout=70_000)
             await expect(argentina.get_by_test_id("vote-yes")).to_have_count(0)
+            await expect(chair.get_by_test_id("outcome-ballot")).to_contain_text("Approved")
             closed = runtime.state.ballots[3]
             assert closed.tally == {"yes": ballot[3].required, "no": 1, "abstain": 0} and closed.closed_at is not None
             assert closed.closed_at >= int(datetime.strptime(deadline, "%Y-%m-%dT%H:%M").replace(tzinfo=tz).timestamp() * 1000)

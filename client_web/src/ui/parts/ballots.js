@@ -25,6 +25,17 @@ function Result({ ballot }) {
     <strong>${t(`ballot_${ballot.result}`)}</strong> · ${t("ballot_tally", { ...ballot.tally, required: ballot.required, voters: ballot.electorate.length })}</p>`;
 }
 
+/** One line for the outcome card: where the item's ballot stands. */
+export function BallotLine({ state, number, now }) {
+  const ballot = (state.ballots ?? {})[String(number)];
+  if (!ballot) return null;
+  const where = ballot.result !== null
+    ? html`<strong>${t(`ballot_${ballot.result}`)}</strong> · ${t("ballot_tally", { ...ballot.tally, required: ballot.required, voters: ballot.electorate.length })}`
+    : html`${isOpen(ballot, now) ? t("ballot_until", { deadline: ballot.deadline_local }) : t("ballot_closed_at", { deadline: ballot.deadline_local })}
+      · ${t("ballot_answered", { n: Object.keys(ballot.votes).length, total: ballot.electorate.length })}`;
+  return html`<p class="small" data-testid="outcome-ballot">${t("ballots")}: ${where}</p>`;
+}
+
 function answerText(vote) {
   if (!vote) return t("ballot_no_reply");
   const answer = t(`vote_${vote.answer}`);

@@ -15,6 +15,7 @@ import { SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
 import { ItemCard } from "../parts/item_card.js";
 import { BoothTable } from "../parts/booth_table.js";
+import { BallotLine } from "../parts/ballots.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 
 function ChairFloor({ session, now }) {
@@ -180,6 +181,7 @@ export function OutcomeCard({ session, chair = true }) {
       ${item.blocked_by ? html` · ${t(`blocked_${item.block_kind}`, { delegation: delegationName(state, item.blocked_by) })}` : null}
       ${item.correspondence ? html` · ${t("correspondence_majority", { required: item.correspondence.required, voters: item.correspondence.voters })}` : null}
       ${item.concluded_by ? html` · ${t(`concluded_by_${item.concluded_by}`)}` : null}</p>
+    <${BallotLine} state=${state} number=${number_} now=${session.now()} />
     <form class="stack" onSubmit=${propose}>
       <label>${t("proposed_conclusion")}
         <textarea rows="4" data-testid="conclusion-text" disabled=${item.status !== "open"} value=${text}
