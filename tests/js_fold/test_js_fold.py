@@ -37,6 +37,7 @@ def expected_at(log_state: ConsultationState, now: int, delegations: list[str], 
     return {
         "state": plain(snapshot(state, audience)),
         "positions": {d: (list(p) if (p := queue_position(state, d, now)) else None) for d in delegations},
+        "point_of_order_positions": {d: (list(p) if (p := queue_position(state, d, now, point_of_order=True)) else None) for d in delegations},
         "routes": {ch: plain(route(state, ch).__dict__) for ch in CHANNELS} if state.created else None,
         "forecast": plain(msgspec.to_builtins(forecast(state, now).__dict__)) if state.created else None,
     }
@@ -64,6 +65,7 @@ def replay(log: Log, redacted: bool, every: int = 1) -> None:
         want = expected_at(state, now, delegations, audience)
         assert got["state"] == want["state"], f"the JS fold differs after event {upto} ({log.events[upto - 1]!r}): {diff(got['state'], want['state'])}"
         assert got["positions"] == want["positions"], f"queue_position differs after event {upto}"
+        assert got["point_of_order_positions"] == want["point_of_order_positions"], f"queue_position of a point of order differs after event {upto}"
         assert got["routes"] == want["routes"], f"route() differs after event {upto}"
         assert_forecast_equal(got["forecast"], want["forecast"], upto)
 
