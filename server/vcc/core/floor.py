@@ -3,8 +3,9 @@
 Rules here: one open request per delegation per item, shared by all its
 members, and besides it at most one point of order, which goes first and
 leaves the request where it was; the priority order; points of order from
-member states only, and allowed on a closed list; only a designated speaker goes live; every chair
-move records its reason; time to floor (grant -> live) on every speech.
+member states only, and allowed on a closed list; only a designated speaker
+goes live; every chair move records its reason; time to floor (grant -> live)
+on every speech.
 """
 
 from vcc_protocol import commands as c

@@ -3,8 +3,9 @@ relay, the listener routing every client follows, and the interpretation tail.
 
 Rules here: the routing (a listener whose channel is the floor language hears
 the floor: no same-language echo); no relay cycles; the booth's microphone is
-the interpreter on duty's (nobody else opens it, and a handover closes it); the tail that holds the next speaker until the booths have
-finished the previous speech (or the bounded tail has passed).
+the interpreter on duty's (nobody else opens it, and a handover closes it);
+the tail that holds the next speaker until the booths have finished the
+previous speech (or the bounded tail has passed).
 """
 
 from dataclasses import dataclass

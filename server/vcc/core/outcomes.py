@@ -154,7 +154,7 @@ def open_ballot_of(state: ConsultationState, number: int, now: int) -> Ballot:
     return ballot
 
 
-def voter(state: ConsultationState, ballot: Ballot, delegation: Delegation) -> str:
+def voter(ballot: Ballot, delegation: Delegation) -> str:
     if delegation.id not in ballot.electorate:
         raise Rejected("not_allowed", f"{delegation.name} was not a council member with the right to vote when the ballot opened, so it does not answer; it may follow the result.")
     return delegation.id
@@ -163,7 +163,7 @@ def voter(state: ConsultationState, ballot: Ballot, delegation: Delegation) -> s
 def cast_vote(state: ConsultationState, cmd: c.CastVote, actor: Actor, now: int) -> list[e.Event]:
     ballot = open_ballot_of(state, cmd.item, now)
     own = own_delegation(actor)
-    delegation = voter(state, ballot, own)
+    delegation = voter(ballot, own)
     given = ballot.votes.get(delegation)
     if given is not None and given.answer == cmd.answer:
         raise Rejected("invalid_value", f"{own.name} has already answered {cmd.answer}; choose another answer to change it.")
@@ -172,7 +172,7 @@ def cast_vote(state: ConsultationState, cmd: c.CastVote, actor: Actor, now: int)
 
 def record_vote_by_letter(state: ConsultationState, cmd: c.RecordVoteByLetter, actor: Actor, now: int) -> list[e.Event]:
     ballot = open_ballot_of(state, cmd.item, now)
-    delegation = voter(state, ballot, known_delegation(state, cmd.delegation))
+    delegation = voter(ballot, known_delegation(state, cmd.delegation))
     if not cmd.reference.strip():
         raise Rejected("invalid_value", "Give the letter's reference (for instance its number and date); it goes into the report.")
     return [
