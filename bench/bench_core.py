@@ -117,7 +117,6 @@ class Bench:
                 partner = f"i-{lang}-2" if out == f"i-{lang}-1" else f"i-{lang}-1"
                 self.run(c.RequestHandover(), partner)
                 self.run(c.AcceptHandover(), out)  # type: ignore[arg-type]
-                self.run(c.SetBoothMic(live=False), out)  # type: ignore[arg-type]
                 self.run(c.SetBoothMic(live=True), partner)
 
     def open_sitting(self, day: int, at: str = "12:00") -> None:

@@ -124,7 +124,7 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         await run(speaker, c.RequestFloor(), 3_000)
         await run(CHAIR, c.GrantFloor(), 20_000)
         for booth in ("en", "fr", "es", "ru"):
-            if INTERPRETER[booth] not in runtime.state.booths[booth].live:
+            if not runtime.state.booths[booth].mic_open:
                 await run(INTERPRETER[booth], c.SetBoothMic(live=True))
         await run(speaker, c.GoLive(), time_to_floor)
         await run(speaker, c.YieldFloor(), 95_000)

@@ -18,6 +18,7 @@ from .vocabulary import (
     DelegationClass,
     GroupingAnswer,
     ItemKind,
+    VoteAnswer,
     Language,
     Role,
     Sector,
@@ -156,17 +157,26 @@ class Tick(Command):
 # --- the floor ------------------------------------------------------------------------
 
 class RequestFloor(Command):
-    """Raise the delegation's hand on the current item (or a point of order)."""
+    """Raise the delegation's hand on the current item, or raise a point of order.
+
+    A point of order is a request of its own: it goes first, and the
+    delegation's ordinary request, if it has one, keeps its place.
+    """
 
     point_of_order: bool = False
 
 
 class WithdrawFloorRequest(Command):
-    """Lower the delegation's hand on the current item."""
+    """Lower the delegation's hand on the current item, or withdraw its point of order."""
+
+    point_of_order: bool = False
 
 
 class MoveFloorRequest(Command):
-    """Move a delegation's request to another place in the queue; the reason is recorded."""
+    """Move a delegation's request to another place in the queue; the reason is recorded.
+
+    Its ordinary request: a point of order is not moved, it goes first.
+    """
 
     delegation: Id
     position: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
@@ -182,7 +192,10 @@ class ReopenSpeakersList(Command):
 
 
 class GrantFloor(Command):
-    """Give the floor to a delegation in the queue (the first one if none is named)."""
+    """Give the floor to a delegation in the queue (the first one if none is named).
+
+    A named delegation that raised a point of order is given the floor on it first.
+    """
 
     delegation: Id | None = None
 
@@ -288,6 +301,31 @@ class PointToCorrespondence(Command):
     """Point an urgent item's proposed conclusion to decision by correspondence (Rule 3.2)."""
 
     item: ItemNumber
+
+
+class OpenBallot(Command):
+    """Open the ballot on an item pointed to decision by correspondence; it closes by itself at the deadline."""
+
+    item: ItemNumber
+    #: Local time in the consultation's time zone (Geneva), e.g. "2021-07-02T17:00".
+    deadline: LocalTime
+
+
+class CastVote(Command):
+    """A council member with the right to vote answers the ballot for its delegation (until the deadline)."""
+
+    item: ItemNumber
+    answer: VoteAnswer
+
+
+class RecordVoteByLetter(Command):
+    """The secretariat records a council member's answer received by letter, with the letter's reference."""
+
+    item: ItemNumber
+    delegation: Id
+    answer: VoteAnswer
+    #: The letter's reference, e.g. "Note verbale 2021/117 of 1 July 2021".
+    reference: ShortText
 
 
 # --- before the sitting: the agenda consultation and contributions ---------------------

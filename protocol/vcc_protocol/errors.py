@@ -42,6 +42,8 @@ ERROR_CODES: dict[str, str] = {
     "only_council_members_may_block": "Only a council member may object, ask to postpone or propose to suspend.",
     "not_in_package": "The item is not in the proposed package.",
     "no_package": "No package has been proposed.",
+    "not_in_correspondence": "The item has not been pointed to decision by correspondence.",
+    "no_ballot": "No ballot is open on the item.",
     "no_help_request": "The participant has no open help request.",
     "no_grouping": "No agenda consultation is open.",
     "deadline_passed": "The deadline has passed.",

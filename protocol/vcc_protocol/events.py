@@ -21,12 +21,14 @@ from .vocabulary import (
     Channel,
     DelegationClass,
     GroupingAnswer,
+    BallotResult,
     ItemKind,
     Language,
     Role,
     Sector,
     SittingEnd,
     SpeechEnd,
+    VoteAnswer,
 )
 
 
@@ -144,6 +146,8 @@ class FloorRequested(Event):
 class FloorRequestWithdrawn(Event):
     delegation: str
     item: int
+    #: Whether the point of order was withdrawn (the ordinary request keeps its place), or the ordinary request.
+    point_of_order: bool = False
 
 
 class FloorRequestMoved(Event):
@@ -216,18 +220,25 @@ class HandoverRequested(Event):
 
 
 class HandoverCompleted(Event):
+    """The incoming interpreter is on duty; the booth's microphone is closed until they open it."""
+
     booth: Language
     from_participant: str
     to_participant: str
 
 
 class BoothMicSet(Event):
+    """The interpreter on duty opened or closed the booth's microphone."""
+
     booth: Language
     participant: str
     live: bool
 
 
 class BothPartnersLive(Event):
+    """Written by older versions when a partner off duty opened a second microphone;
+    a booth has one microphone now, so none is written, and old ones change nothing."""
+
     booth: Language
 
 
@@ -284,6 +295,41 @@ class PointedToCorrespondence(Event):
     policy: str
     voters: int
     required: int
+
+
+class BallotOpened(Event):
+    item: int
+    deadline: int
+    #: The deadline as the secretariat wrote it, in the consultation's time zone.
+    deadline_local: str
+    policy: str
+    #: The council members with the right to vote when the ballot opened, who may answer.
+    electorate: list[str]
+    #: Yes votes needed, under the policy.
+    required: int
+
+
+class VoteCast(Event):
+    """A delegation's answer; a later one replaces it until the deadline."""
+
+    item: int
+    delegation: str
+    answer: VoteAnswer
+    #: Who answered on screen; None for a letter.
+    participant: str | None = None
+    #: The letter's reference; None for an answer given on screen.
+    reference: str | None = None
+
+
+class BallotClosed(Event):
+    item: int
+    yes: int
+    no: int
+    abstain: int
+    #: The electorate's delegations that did not answer.
+    not_replied: list[str]
+    required: int
+    result: BallotResult
 
 
 class ConnectionTestRecorded(Event):

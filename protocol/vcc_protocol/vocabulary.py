@@ -27,6 +27,9 @@ ItemStatus = Literal["open", "concluded", "deferred", "correspondence"]
 SpeechEnd = Literal["yielded", "ended_by_chair", "time_limit", "slot_end"]
 SittingEnd = Literal["slot_end", "chair"]
 GroupingAnswer = Literal["agree", "other_group"]
+#: A council member's answer in a decision by correspondence.
+VoteAnswer = Literal["yes", "no", "abstain"]
+BallotResult = Literal["approved", "not_approved"]
 ItemKind = Literal["report", "decision", "information", "other"]
 
 #: Actors that are not participants: the shell's clock and the admin API.

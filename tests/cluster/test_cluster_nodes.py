@@ -95,6 +95,7 @@ async def test_a_tick_fired_by_every_node_at_once_changes_the_state_once(cluster
     chair = await clients(first, token(secret, consultation, CHAIR))
     speaker = await clients(second, token(secret, consultation, COUNCIL[0]))
     booth = await clients(third, token(secret, consultation, INTERPRETER["en"]))
+    assert (await booth.send("take_booth_duty"))["ok"]
     assert (await booth.send("set_booth_mic", live=True))["ok"]
     assert (await chair.send("take_up_item", item=3))["ok"]
     for client, command in ((speaker, "request_floor"), (chair, "grant_floor"), (speaker, "go_live"), (speaker, "yield_floor")):

@@ -2,7 +2,7 @@
 list of speakers, speaking-time limits and time to floor."""
 
 import pytest
-from corekit import MINUTE, SECOND, Consultation, member, speaker
+from corekit import MINUTE, SECOND, Consultation, builtins, member, speaker
 from vcc.core import next_deadline
 from vcc.core.floor import MAY_RAISE_POINT_OF_ORDER, PRIORITY, queue_position
 from vcc_protocol import commands as c
@@ -17,7 +17,6 @@ def test_one_open_request_per_delegation_shared_by_its_members(sitting: Consulta
     # Duplicate request, from the same member or another member of the delegation.
     assert sitting.reject(c.RequestFloor(), member("ch")) == "already_requested"
     assert sitting.reject(c.RequestFloor(), speaker("ch")) == "already_requested"
-    assert sitting.reject(c.RequestFloor(point_of_order=True), speaker("ch")) == "already_requested"
     assert sitting.queue() == ["ch"]
 
 
@@ -96,6 +95,79 @@ def test_points_of_order_before_everything_fifo_among_them(sitting: Consultation
     assert event.position == 1 and event.point_of_order
     assert sitting.queue() == ["pt", "cn", "ch", "at", "r1"]
     assert sitting.grant().point_of_order is True
+
+
+def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(sitting: Consultation) -> None:
+    for delegation in ("us", "ch", "cn", "at"):
+        sitting.hand(speaker(delegation))
+    # Switzerland, second in the queue, raises a point of order: it goes first, and its
+    # ordinary request stays where it was.
+    event = sitting.hand(member("ch"), point_of_order=True)
+    assert (event.position, event.point_of_order) == (0, True)
+    queue = sitting.state.queues[3]
+    assert [(r.delegation, r.point_of_order) for r in queue] == [("ch", True), ("us", False), ("ch", False), ("cn", False), ("at", False)]
+    assert queue_position(sitting.state, "ch", sitting.now, point_of_order=True)[0] == 1  # type: ignore[index]
+    # One point of order at a time, besides the request.
+    assert sitting.reject(c.RequestFloor(point_of_order=True), speaker("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(), speaker("ch")) == "already_requested"
+    # Granted and spoken, the point of order is done; the request has kept its place (now second).
+    granted = sitting.grant()
+    assert (granted.delegation, granted.point_of_order) == ("ch", True)
+    assert sitting.queue() == ["us", "ch", "cn", "at"]
+    assert sitting.reject(c.RequestFloor(point_of_order=True), member("ch")) == "already_requested"  # it has the floor
+    sitting.go_live(speaker("ch"))
+    sitting.yield_floor(speaker("ch"))
+    assert sitting.queue() == ["us", "ch", "cn", "at"]
+    assert queue_position(sitting.state, "ch", sitting.now)[0] == 2  # type: ignore[index]
+    assert sitting.refolded() == builtins(sitting.state)
+
+
+def test_withdrawing_a_point_of_order_leaves_the_request_and_the_other_way_round(sitting: Consultation) -> None:
+    sitting.hand(speaker("us"))
+    sitting.hand(speaker("ch"))
+    sitting.hand(speaker("ch"), point_of_order=True)
+    (event,) = sitting.run(c.WithdrawFloorRequest(point_of_order=True), member("ch"))
+    assert isinstance(event, e.FloorRequestWithdrawn) and event.point_of_order
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("us", False), ("ch", False)]
+    assert sitting.reject(c.WithdrawFloorRequest(point_of_order=True), member("ch")) == "not_requested"
+    sitting.hand(speaker("ch"), point_of_order=True)
+    (event,) = sitting.run(c.WithdrawFloorRequest(), speaker("ch"))
+    assert not event.point_of_order
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("us", False)]
+    # A point of order alone is no request: nothing else to withdraw.
+    assert sitting.reject(c.WithdrawFloorRequest(), speaker("ch")) == "not_requested"
+
+
+def test_a_named_grant_gives_the_point_of_order_first_and_a_move_moves_the_request(sitting: Consultation) -> None:
+    for delegation in ("us", "cn", "ch"):
+        sitting.hand(speaker(delegation))
+    sitting.hand(speaker("ch"), point_of_order=True)
+    sitting.run(c.MoveFloorRequest(delegation="ch", position=2, reason="Author of the proposal"), "chair")
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("ch", False), ("us", False), ("cn", False)]
+    assert sitting.grant("ch").point_of_order is True
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", False), ("us", False), ("cn", False)]
+    sitting.run(c.RevokeGrant(), "chair")
+    sitting.hand(speaker("us"), point_of_order=True)
+    # A delegation with only a point of order has nothing the chair moves: the point of order goes first.
+    sitting.run(c.WithdrawFloorRequest(), speaker("us"))
+    assert sitting.reject(c.MoveFloorRequest(delegation="us", position=3, reason="Later"), "chair") == "not_requested"
+
+
+def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: Consultation) -> None:
+    """A withdrawal or move written when a delegation had one request names no kind: it was that request."""
+    from vcc.core import fold
+
+    at = sitting.now
+    state = fold(
+        [
+            e.FloorRequested(at=at, actor=speaker("ch"), delegation="ch", item=3, point_of_order=True, position=0, participant=speaker("ch")),
+            e.FloorRequested(at=at, actor=speaker("cn"), delegation="cn", item=3, point_of_order=True, position=1, participant=speaker("cn")),
+            e.FloorRequestWithdrawn(at=at, actor=speaker("ch"), delegation="ch", item=3),
+            e.FloorRequestMoved(at=at, actor="chair", delegation="cn", item=3, from_position=0, to_position=0, reason="Old log"),
+        ],
+        sitting.state,
+    )
+    assert [(r.delegation, r.point_of_order) for r in state.queues[3]] == [("cn", True)]
 
 
 def test_points_of_order_from_member_state_delegations_only(sitting: Consultation) -> None:

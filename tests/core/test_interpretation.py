@@ -1,4 +1,4 @@
-"""Interpretation: booths, duty and handover, the both-live alarm, sources and
+"""Interpretation: booths, duty and handover, the microphone that is the duty's, sources and
 relay, the listener routing, the interpretation tail, the speak-slowly signal."""
 
 import pytest
@@ -21,7 +21,7 @@ def live_speech(cons: Consultation, delegation: str = "ch") -> None:
 
 def test_six_booths(cons: Consultation) -> None:
     assert list(cons.state.booths) == list(LANGUAGES) == ["ar", "zh", "en", "fr", "ru", "es"]
-    assert all(b.source == "floor" and b.on_duty is None and b.live == [] for b in cons.state.booths.values())
+    assert all(b.source == "floor" and b.on_duty is None and not b.mic_open for b in cons.state.booths.values())
 
 
 def test_take_duty_in_own_booth(cons: Consultation) -> None:
@@ -89,19 +89,81 @@ def test_the_turn_counts_only_during_a_sitting_no_alarm_overnight(cons: Consulta
     assert cons.tick(cons.now + 45 * MINUTE) == []
 
 
-def test_alarm_when_both_partners_are_live(cons: Consultation) -> None:
+def test_only_the_interpreter_on_duty_opens_the_booth_microphone(cons: Consultation) -> None:
+    # Nobody on duty: nobody opens the microphone.
+    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 1)) == "not_on_duty"
     cons.run(c.TakeBoothDuty(), interpreter("es"))
+    # The partner off duty cannot open it, nor close it.
+    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 2)) == "not_on_duty"
     (mic,) = cons.run(c.SetBoothMic(live=True), interpreter("es", 1))
-    assert isinstance(mic, e.BoothMicSet) and not cons.state.booths["es"].both_live_alarm
+    assert isinstance(mic, e.BoothMicSet) and cons.state.booths["es"].mic_open
+    assert cons.reject(c.SetBoothMic(live=False), interpreter("es", 2)) == "not_on_duty"
     assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 1)) == "invalid_value"
-    events = cons.run(c.SetBoothMic(live=True), interpreter("es", 2))
-    assert cons.kinds(events) == ["BoothMicSet", "BothPartnersLive"]
-    assert cons.state.booths["es"].both_live_alarm and cons.state.booths["es"].live == ["i-es-1", "i-es-2"]
     cons.run(c.SetBoothMic(live=False), interpreter("es", 1))
-    assert not cons.state.booths["es"].both_live_alarm
+    assert not cons.state.booths["es"].mic_open
     assert cons.reject(c.SetBoothMic(live=False), interpreter("es", 1)) == "invalid_value"
-    # One open microphone in each of two booths is no alarm.
-    assert cons.kinds(cons.run(c.SetBoothMic(live=True), interpreter("en", 1))) == ["BoothMicSet"]
+    # Another booth's interpreter has no say over this one's microphone: each opens their own booth's.
+    cons.run(c.TakeBoothDuty(), interpreter("en", 2))
+    cons.run(c.SetBoothMic(live=True), interpreter("en", 2))
+    assert cons.state.booths["en"].mic_open and not cons.state.booths["es"].mic_open
+
+
+@pytest.mark.parametrize("asked_by", ["outgoing", "incoming"])
+def test_a_handover_closes_the_outgoing_microphone_and_the_incoming_opens_it(cons: Consultation, asked_by: str) -> None:
+    outgoing, incoming = interpreter("fr", 1), interpreter("fr", 2)
+    cons.run(c.TakeBoothDuty(), outgoing)
+    cons.run(c.SetBoothMic(live=True), outgoing)
+    asker, accepter = (outgoing, incoming) if asked_by == "outgoing" else (incoming, outgoing)
+    cons.run(c.RequestHandover(), asker)
+    (done,) = cons.run(c.AcceptHandover(), accepter)
+    assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == (outgoing, incoming)
+    booth = cons.state.booths["fr"]
+    assert booth.on_duty == incoming and not booth.mic_open
+    # The outgoing interpreter can no longer open it; the incoming one does.
+    assert cons.reject(c.SetBoothMic(live=True), outgoing) == "not_on_duty"
+    cons.run(c.SetBoothMic(live=True), incoming)
+    assert booth.mic_open
+    refolded = cons.refolded()["booths"]["fr"]
+    assert (refolded["on_duty"], refolded["mic_open"]) == (incoming, True)
+
+
+def test_a_handover_during_a_speech_leaves_the_booth_muted_until_the_incoming_opens(sitting: Consultation) -> None:
+    sitting.booth_live("en")
+    live_speech(sitting)
+    sitting.run(c.RequestHandover(), interpreter("en", 2))
+    sitting.run(c.AcceptHandover(), interpreter("en", 1))
+    assert route(sitting.state, "en").warning == "Warning: the English booth is muted."
+    sitting.run(c.SetBoothMic(live=True), interpreter("en", 2))
+    assert route(sitting.state, "en").warning is None
+
+
+def test_older_logs_fold_into_one_microphone_per_booth() -> None:
+    """Logs from before the rule: a partner off duty opened a second microphone (with the
+    alarm), and a handover left the outgoing one open. Folded now, the booth's microphone
+    is the duty's: a handover closes it, a partner's microphone never was the booth's."""
+    from vcc.core import fold
+
+    cons = Consultation()
+    at, a, b = cons.now, interpreter("es", 1), interpreter("es", 2)
+    old = [
+        e.BoothDutyTaken(at=at, actor=a, booth="es", participant=a),
+        e.BoothMicSet(at=at, actor=a, booth="es", participant=a, live=True),
+        e.BoothMicSet(at=at, actor=b, booth="es", participant=b, live=True),
+        e.BothPartnersLive(at=at, actor=b, booth="es"),
+        e.BoothMicSet(at=at, actor=a, booth="es", participant=a, live=False),
+    ]
+    state = fold(old, cons.state)
+    assert state.booths["es"].on_duty == a and not state.booths["es"].mic_open
+    state = fold(
+        [
+            e.BoothMicSet(at=at, actor=a, booth="es", participant=a, live=True),
+            e.HandoverCompleted(at=at, actor=b, booth="es", from_participant=a, to_participant=b),
+        ],
+        state,
+    )
+    assert state.booths["es"].on_duty == b and not state.booths["es"].mic_open
+    state = fold([e.BoothMicSet(at=at, actor=a, booth="es", participant=a, live=False)], state)
+    assert not state.booths["es"].mic_open
 
 
 # --- sources and relay ----------------------------------------------------------------

@@ -5,7 +5,8 @@ policy; and a consultation never decides."""
 import typing
 
 import pytest
-from corekit import COUNCIL, NOT_COUNCIL, Consultation, builtins, member, speaker
+from corekit import COUNCIL, NOT_COUNCIL, Consultation, builtins, member, ms, speaker
+from vcc.core import next_deadline
 from vcc.core.outcomes import MAJORITY_POLICIES, MAY_BLOCK
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
@@ -203,6 +204,128 @@ def test_majority_policies_arithmetic() -> None:
     assert MAJORITY_POLICIES["simple_majority_of_voting_council_members"](cons.state) == (8, 5)
     assert MAJORITY_POLICIES["simple_majority_of_all_council_members"](cons.state) == (9, 5)
     assert MAJORITY_POLICIES["two_thirds_of_voting_council_members"](cons.state) == (8, 6)
+
+
+# --- the ballot of decision by correspondence ------------------------------------------
+
+DEADLINE = "2021-06-10T17:00"
+
+
+def pointed(cons: Consultation, item: int = 4) -> None:
+    propose(cons, item)
+    cons.run(c.PointToCorrespondence(item=item), "chair")
+
+
+def balloting(cons: Consultation, item: int = 4) -> e.BallotOpened:
+    pointed(cons, item)
+    (event,) = cons.run(c.OpenBallot(item=item, deadline=DEADLINE), "sec")
+    assert isinstance(event, e.BallotOpened)
+    return event
+
+
+def test_the_secretariat_opens_a_ballot_on_an_item_pointed_to_correspondence(cons: Consultation) -> None:
+    propose(cons, 4)
+    assert cons.reject(c.OpenBallot(item=4, deadline=DEADLINE), "sec") == "not_in_correspondence"
+    assert cons.reject(c.OpenBallot(item=99, deadline=DEADLINE), "sec") == "unknown_item"
+    cons.run(c.PointToCorrespondence(item=4), "chair")
+    assert cons.reject(c.OpenBallot(item=4, deadline="2021-06-01T17:00"), "sec") == "invalid_value"
+    assert cons.reject(c.OpenBallot(item=4, deadline=DEADLINE), "chair") == "not_allowed"
+    (event,) = cons.run(c.OpenBallot(item=4, deadline=DEADLINE), "sec")
+    # Who may vote: the council members with the right to vote (Paraguay has none).
+    assert isinstance(event, e.BallotOpened)
+    assert (event.electorate, event.required, event.policy) == (["ch", "cn", "us"], 2, "simple_majority_of_voting_council_members")
+    assert event.deadline == ms("2021-06-10", "17:00") and event.deadline_local == "2021-06-10 17:00 Europe/Zurich"
+    assert next_deadline(cons.state) == event.deadline
+    assert cons.reject(c.OpenBallot(item=4, deadline=DEADLINE), "sec") == "already_exists"
+
+
+def test_only_voting_council_members_answer_one_answer_per_delegation(cons: Consultation) -> None:
+    balloting(cons)
+    assert cons.reject(c.CastVote(item=3, answer="yes"), speaker("ch")) == "no_ballot"
+    for delegation in ("py", *NOT_COUNCIL):  # no right to vote, or not a council member
+        assert cons.reject(c.CastVote(item=4, answer="yes"), speaker(delegation)) == "not_allowed"
+    assert cons.reject(c.CastVote(item=4, answer="yes"), "chair") == "not_allowed"
+    (vote,) = cons.run(c.CastVote(item=4, answer="yes"), member("ch"))
+    assert isinstance(vote, e.VoteCast) and (vote.delegation, vote.participant, vote.reference) == ("ch", member("ch"), None)
+    # Any member answers for the delegation: one answer, which the same answer does not repeat ...
+    assert cons.reject(c.CastVote(item=4, answer="yes"), speaker("ch")) == "invalid_value"
+    # ... and which may change until the deadline: the latest counts.
+    cons.run(c.CastVote(item=4, answer="no"), speaker("ch"))
+    votes = cons.state.ballots[4].votes
+    assert list(votes) == ["ch"] and votes["ch"].answer == "no" and votes["ch"].participant == speaker("ch")
+
+
+def test_the_secretariat_records_a_reply_received_by_letter(cons: Consultation) -> None:
+    balloting(cons)
+    assert cons.reject(c.RecordVoteByLetter(item=4, delegation="cn", answer="yes", reference="  "), "sec") == "invalid_value"
+    assert cons.reject(c.RecordVoteByLetter(item=4, delegation="at", answer="yes", reference="Note 12"), "sec") == "not_allowed"
+    assert cons.reject(c.RecordVoteByLetter(item=4, delegation="xx", answer="yes", reference="Note 12"), "sec") == "unknown_delegation"
+    assert cons.reject(c.RecordVoteByLetter(item=4, delegation="cn", answer="yes", reference="Note 12"), speaker("cn")) == "not_allowed"
+    (vote,) = cons.run(c.RecordVoteByLetter(item=4, delegation="cn", answer="abstain", reference=" Note verbale 2021/117 "), "sec")
+    assert isinstance(vote, e.VoteCast) and (vote.participant, vote.reference) == (None, "Note verbale 2021/117")
+    # A later letter, or the delegation on screen, replaces it before the deadline.
+    cons.run(c.CastVote(item=4, answer="yes"), speaker("cn"))
+    assert cons.state.ballots[4].votes["cn"].answer == "yes" and cons.state.ballots[4].votes["cn"].reference is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "answers", "result", "required"),
+    [
+        ("simple_majority_of_voting_council_members", {"ch": "yes", "cn": "yes"}, "approved", 2),
+        # A majority of the members, not of the votes cast: one yes and silence is not enough.
+        ("simple_majority_of_voting_council_members", {"ch": "yes", "cn": "abstain"}, "not_approved", 2),
+        ("simple_majority_of_voting_council_members", {"ch": "yes"}, "not_approved", 2),
+        # All four council members count, Paraguay's missing right to vote included: 3 yes needed of 3 voters.
+        ("simple_majority_of_all_council_members", {"ch": "yes", "cn": "yes"}, "not_approved", 3),
+        ("simple_majority_of_all_council_members", {"ch": "yes", "cn": "yes", "us": "yes"}, "approved", 3),
+        ("two_thirds_of_voting_council_members", {"ch": "yes", "cn": "yes", "us": "no"}, "approved", 2),
+    ],
+)
+def test_the_tally_applies_the_consultation_policy(policy: str, answers: dict[str, str], result: str, required: int) -> None:
+    cons = Consultation(majority_policy=policy)
+    opened = balloting(cons)
+    assert opened.required == required
+    for delegation, answer in answers.items():
+        cons.run(c.CastVote(item=4, answer=answer), speaker(delegation))  # type: ignore[arg-type]
+    (closed,) = cons.advance(opened.deadline)
+    assert isinstance(closed, e.BallotClosed) and closed.result == result and closed.required == required
+    assert (closed.yes, closed.no, closed.abstain) == tuple(list(answers.values()).count(a) for a in ("yes", "no", "abstain"))
+    assert closed.not_replied == [d for d in opened.electorate if d not in answers]
+
+
+def test_the_deadline_closes_the_ballot_by_itself(cons: Consultation) -> None:
+    opened = balloting(cons)
+    cons.run(c.CastVote(item=4, answer="yes"), speaker("ch"))
+    cons.run(c.RecordVoteByLetter(item=4, delegation="us", answer="yes", reference="Letter of 9 June"), "sec")
+    # A minute before: nothing to do yet, answers still change.
+    assert cons.tick(opened.deadline - 60_000) == []
+    cons.run(c.CastVote(item=4, answer="no"), speaker("cn"))
+    # At the deadline the shell's tick closes it, once.
+    assert next_deadline(cons.state) == opened.deadline
+    (closed,) = cons.tick(opened.deadline)
+    assert isinstance(closed, e.BallotClosed) and closed.actor == "@system"
+    assert (closed.yes, closed.no, closed.abstain, closed.not_replied, closed.result) == (2, 1, 0, [], "approved")
+    assert cons.tick(opened.deadline + 1) == [] and next_deadline(cons.state) is None
+    ballot = cons.state.ballots[4]
+    assert (ballot.closed_at, ballot.result, ballot.tally) == (opened.deadline, "approved", {"yes": 2, "no": 1, "abstain": 0})
+    # After the deadline nobody answers or changes an answer, on screen or by letter.
+    assert cons.reject(c.CastVote(item=4, answer="yes"), speaker("cn")) == "deadline_passed"
+    assert cons.reject(c.RecordVoteByLetter(item=4, delegation="cn", answer="yes", reference="Late letter"), "sec") == "deadline_passed"
+    assert cons.refolded() == builtins(cons.state)
+
+
+def test_answers_refused_at_the_deadline_even_before_the_tick(cons: Consultation) -> None:
+    opened = balloting(cons)
+    assert cons.reject(c.CastVote(item=4, answer="yes"), speaker("ch"), at=opened.deadline) == "deadline_passed"
+
+
+def test_the_electorate_is_fixed_when_the_ballot_opens(cons: Consultation) -> None:
+    opened = balloting(cons)
+    cons.run(c.SetVotingRights(delegation="py", voting_rights=True), "sec")
+    cons.run(c.SetVotingRights(delegation="us", voting_rights=False), "sec")
+    assert cons.reject(c.CastVote(item=4, answer="yes"), speaker("py")) == "not_allowed"
+    cons.run(c.CastVote(item=4, answer="yes"), speaker("us"))
+    assert cons.state.ballots[4].electorate == opened.electorate == ["ch", "cn", "us"]
 
 
 # --- never a decision -----------------------------------------------------------------

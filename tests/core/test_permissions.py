@@ -71,6 +71,9 @@ EXPECTED: dict[type[c.Command], set[str]] = {
     c.PullFromPackage: {"delegate", "chair"},
     c.ApprovePackage: {"chair"},
     c.PointToCorrespondence: {"chair"},
+    c.OpenBallot: SETUP,
+    c.CastVote: {"delegate"},
+    c.RecordVoteByLetter: SETUP,
     c.OpenGrouping: SETUP,
     c.AnswerGrouping: {"delegate"},
     c.ProposeItem: {"delegate"},
@@ -142,6 +145,12 @@ def _partner_on_duty(handover: bool) -> Consultation:
     return cons
 
 
+def _on_duty() -> Consultation:
+    cons = Consultation()
+    cons.run(c.TakeBoothDuty(), interpreter("en"))
+    return cons
+
+
 def _tail() -> Consultation:
     cons = _sitting()
     cons.booth_live("en")
@@ -155,6 +164,14 @@ def _proposed(*items: int, package: bool = False) -> Consultation:
         cons.run(c.ProposeConclusion(item=item, text="Takes note."), "sec")
     if package:
         cons.run(c.ProposePackage(items=list(items)), "chair")
+    return cons
+
+
+def _pointed(ballot: bool) -> Consultation:
+    cons = _proposed(4)
+    cons.run(c.PointToCorrespondence(item=4), "chair")
+    if ballot:
+        cons.run(c.OpenBallot(item=4, deadline="2021-06-10T17:00"), "sec")
     return cons
 
 
@@ -209,7 +226,7 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.TakeBoothDuty: (_base, c.TakeBoothDuty()),
     c.RequestHandover: (lambda: _partner_on_duty(False), c.RequestHandover()),
     c.AcceptHandover: (lambda: _partner_on_duty(True), c.AcceptHandover()),
-    c.SetBoothMic: (_base, c.SetBoothMic(live=True)),
+    c.SetBoothMic: (_on_duty, c.SetBoothMic(live=True)),
     c.SetBoothSource: (_base, c.SetBoothSource(source="fr")),
     c.BoothFinished: (_tail, c.BoothFinished()),
     c.OverrideTail: (_tail, c.OverrideTail()),
@@ -221,6 +238,9 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.PullFromPackage: (_package, c.PullFromPackage(item=1, delegation="ch")),
     c.ApprovePackage: (lambda: _proposed(1, 2, package=True), c.ApprovePackage()),
     c.PointToCorrespondence: (lambda: _proposed(4), c.PointToCorrespondence(item=4)),
+    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(item=4, deadline="2021-06-10T17:00")),
+    c.CastVote: (lambda: _pointed(True), c.CastVote(item=4, answer="yes")),
+    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(item=4, delegation="cn", answer="no", reference="Note 2021/12")),
     c.RecordConnectionTest: (
         _base,
         c.RecordConnectionTest(transport="websocket", websocket_ok=True, rtt_ms=40, jitter_ms=3, clock_offset_ms=-12, microphone="ok", camera="none", input_level=0.4, browser="Firefox 89"),

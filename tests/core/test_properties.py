@@ -7,7 +7,9 @@ delegation's speaker tends to be the one who goes live), and sends
 implausible ones too (wrong roles, unknown ids, empty reasons). Along every
 sequence:
 
-1. the queue of every item is in priority order among the requests the chair never moved;
+1. the queue of every item is in priority order among the requests the chair never moved,
+   and holds at most one request and one point of order per delegation; only the
+   interpreter on duty has a booth's microphone open;
 2. folding every event again from scratch gives the live state;
 3. ``decide`` raises nothing but ``Rejected``;
 4. a rejected command emits no events and leaves the state unchanged (and an
@@ -140,9 +142,21 @@ def progress(pick: Picker, state: ConsultationState, now: int) -> tuple[str, c.C
     return None
 
 
+def ballot_progress(pick: Picker, state: ConsultationState) -> tuple[str, c.Command] | None:
+    """The secretariat opens the ballot on an item pointed to correspondence; council members answer."""
+    unopened = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
+    if unopened:
+        return "sec", c.OpenBallot(item=pick.choice(unopened), deadline=pick.choice(["2021-03-26T14:00", "2021-03-29T13:00"]))
+    if any(b.closed_at is None for b in state.ballots.values()):
+        return MAKERS["vote"](pick, state)
+    return None
+
+
 def command(pick: Picker, state: ConsultationState, now: int) -> tuple[str, c.Command]:
     """A plausible command and its sender, or now and then an implausible one."""
     moving_on = progress(pick, state, now) if pick.chance(30) else None
+    if moving_on is None and pick.chance(20):
+        moving_on = ballot_progress(pick, state)
     actor, cmd = moving_on or MAKERS[pick.choice(KINDS)](pick, state)
     if pick.chance(8):
         actor = pick.choice(EVERYONE)
@@ -228,6 +242,26 @@ def _package(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     return "chair", c.ProposePackage(items=[first] if first == second or pick.chance(30) else [first, second])
 
 
+def _proposed_item(pick: Picker, state: ConsultationState) -> int:
+    """Mostly an open item with a proposed conclusion."""
+    proposed = [n for n, item in state.items.items() if item.status == "open" and item.conclusion is not None]
+    return pick.choice(proposed) if proposed and pick.chance(70) else _item(pick, state)
+
+
+def _ballot_item(pick: Picker, state: ConsultationState) -> int:
+    """Mostly an item whose ballot is open, or one pointed to decision by correspondence."""
+    balloting = [n for n, ballot in state.ballots.items() if ballot.closed_at is None]
+    pointed = [n for n, item in state.items.items() if item.status == "correspondence"]
+    if balloting and pick.chance(70):
+        return pick.choice(balloting)
+    return pick.choice(pointed) if pointed and pick.chance(85) else pick.choice(ITEMS)
+
+
+def _voter(pick: Picker) -> str:
+    """Mostly a member of a council member with the right to vote."""
+    return pick.choice([p for d in DELEGATIONS if d[4] for p in (speaker(d[0]), member(d[0]))]) if pick.chance(70) else pick.choice(DELEGATES)
+
+
 def _add_delegation(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     n = len(state.delegations)
     cls = pick.choice(["council_member", "observer_state", "sector_member", "sector_member"])
@@ -243,7 +277,7 @@ MAKERS: dict[str, Any] = {
     "close_sitting": lambda p, s: ("chair", c.CloseSitting()),
     "take_up": lambda p, s: ("chair", c.TakeUpItem(item=_item(p, s))),
     "request_floor": lambda p, s: (p.choice(DELEGATES), c.RequestFloor(point_of_order=p.chance(15))),
-    "withdraw": lambda p, s: (p.choice(DELEGATES), c.WithdrawFloorRequest()),
+    "withdraw": lambda p, s: (p.choice(DELEGATES), c.WithdrawFloorRequest(point_of_order=p.chance(30))),
     "move": lambda p, s: _move(p, s),
     "close_list": lambda p, s: ("chair", c.CloseSpeakersList()),
     "reopen_list": lambda p, s: ("chair", c.ReopenSpeakersList()),
@@ -255,7 +289,7 @@ MAKERS: dict[str, Any] = {
     "take_duty": lambda p, s: (p.choice(INTERPRETERS), c.TakeBoothDuty()),
     "request_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(30)), c.RequestHandover()),
     "accept_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(70)), c.AcceptHandover()),
-    "mic": lambda p, s: (p.choice(INTERPRETERS), c.SetBoothMic(live=p.chance(70))),
+    "mic": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(80)), c.SetBoothMic(live=p.chance(70))),
     "source": lambda p, s: (p.choice(INTERPRETERS), c.SetBoothSource(source=p.choice(["floor", *LANGUAGES]))),  # type: ignore[arg-type]
     "booth_finished": _booth_finished,
     "override_tail": lambda p, s: ("chair", c.OverrideTail()),
@@ -266,7 +300,10 @@ MAKERS: dict[str, Any] = {
     "package": _package,
     "pull": _pull,
     "approve": lambda p, s: ("chair", c.ApprovePackage()),
-    "correspondence": lambda p, s: ("chair", c.PointToCorrespondence(item=_item(p, s))),
+    "correspondence": lambda p, s: ("chair", c.PointToCorrespondence(item=_proposed_item(p, s))),
+    "open_ballot": lambda p, s: ("sec", c.OpenBallot(item=_ballot_item(p, s), deadline=p.choice(["2021-03-26T12:30", "2021-03-29T13:00", "2021-03-31T12:00", "2021-03-01T00:00"]))),
+    "vote": lambda p, s: (_voter(p), c.CastVote(item=_ballot_item(p, s), answer=p.choice(["yes", "no", "abstain"]))),
+    "letter_vote": lambda p, s: ("sec", c.RecordVoteByLetter(item=_ballot_item(p, s), delegation=p.choice(DELEGATION_IDS), answer=p.choice(["yes", "no", "abstain"]), reference=p.choice(["Note 2021/7", " "]))),
     "limit": lambda p, s: (p.choice(["chair", "sec"]), c.SetSpeakingLimit(cls=p.choice(["council_member", "observer", "sector_member"]), seconds=p.choice([10, 60, 600]), item=p.choice([None, *ITEMS]))),  # type: ignore[arg-type]
     "add_delegation": _add_delegation,
     "voting_rights": lambda p, s: ("sec", c.SetVotingRights(delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50))),
@@ -290,7 +327,7 @@ WEIGHTS = {
     "close_list": 1, "reopen_list": 1, "grant": 8, "revoke": 1, "go_live": 8, "yield": 5, "end_speech": 2,
     "take_duty": 3, "request_handover": 2, "accept_handover": 2, "mic": 4, "source": 2, "booth_finished": 3,
     "override_tail": 1, "speak_slowly": 1, "propose": 3, "consensus": 2, "block": 2, "package": 1, "pull": 1,
-    "approve": 2, "correspondence": 1, "limit": 1, "add_delegation": 2, "voting_rights": 1, "add_item": 1,
+    "approve": 2, "correspondence": 3, "open_ballot": 4, "vote": 4, "letter_vote": 2, "limit": 1, "add_delegation": 2, "voting_rights": 1, "add_item": 1,
     "minutes": 1, "plan": 1, "connection_test": 1, "help": 1, "resolve_help": 1, "create": 1,
     "attendance": 1, "open_grouping": 1, "answer_grouping": 1, "propose_item": 1, "close_grouping": 1, "contribution": 1,
 }
@@ -305,6 +342,13 @@ def check_queues_in_priority_order(state: ConsultationState) -> None:
     for number, queue in state.queues.items():
         keys = [(rank(state, r), r.requested_at) for r in queue if r.moved_reason is None]
         assert keys == sorted(keys), f"queue of item {number} out of priority order: {[r.delegation for r in queue]}"
+        kinds = [(r.delegation, r.point_of_order) for r in queue]
+        assert len(kinds) == len(set(kinds)), f"a delegation holds two requests of one kind on item {number}: {kinds}"
+
+
+def check_microphones_are_the_duty(state: ConsultationState) -> None:
+    for booth in state.booths.values():
+        assert not booth.mic_open or booth.on_duty is not None, f"the {booth.language} booth's microphone is open with nobody on duty"
 
 
 def play(pick: Picker, steps: int, seen: Counter[str] | None = None) -> None:
@@ -347,6 +391,7 @@ def play(pick: Picker, steps: int, seen: Counter[str] | None = None) -> None:
                     seen[f"speech_ended:{event.reason}"] += 1
         log.extend(events)
         check_queues_in_priority_order(state)  # (1)
+        check_microphones_are_the_duty(state)  # (1)
         # The clock: a tick does something exactly when a deadline has come; and twice is once.
         deadline = next_deadline(state)
         due = decide(state, c.Tick(), SYSTEM_ACTOR, now)
@@ -371,9 +416,10 @@ def test_random_sequences_reach_every_part_of_the_procedure() -> None:
         "FloorRequested", "FloorRequestWithdrawn", "FloorRequestMoved", "FloorGranted", "GrantRevoked",
         "SpeakerWentLive", "SpeakingTimeExceeded", "speech_ended:yielded", "speech_ended:ended_by_chair",
         "speech_ended:slot_end", "speech_ended:time_limit", "InterpretationTailEnded", "BoothSignalledFinished",
-        "HandoverCompleted", "HandoverDue", "BothPartnersLive", "BoothSourceSet", "SpeakSlowlySignalled",
+        "HandoverCompleted", "HandoverDue", "BoothMicSet", "BoothSourceSet", "SpeakSlowlySignalled",
         "SittingOpened", "SittingClosed", "ConsensusRecorded", "ItemDeferred", "PackageApproved",
         "ItemPulledFromPackage", "PointedToCorrespondence", "AgendaPlanned",
+        "BallotOpened", "VoteCast", "BallotClosed", "rejected:not_on_duty", "rejected:deadline_passed",
         "rejected:not_allowed", "rejected:interpretation_tail", "rejected:outside_sitting", "rejected:already_requested",
         "rejected:not_designated_speaker", "rejected:only_council_members_may_block", "rejected:reason_required",
         "rejected:relay_cycle", "rejected:unknown_participant", "rejected:floor_closed", "rejected:sector_full",

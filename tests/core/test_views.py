@@ -44,6 +44,16 @@ def test_a_delegate_sees_its_own_delegation_marked_and_its_place(busy: Consultat
     assert [pid for pid, p in screen["participants"].items() if p["me"]] == [speaker("at")]
 
 
+def test_a_delegate_sees_its_point_of_order_apart_from_its_request(busy: Consultation) -> None:
+    busy.hand(member("at"), point_of_order=True)
+    screen = view(busy.state, speaker("at"), busy.now)
+    assert [(q["delegation"], q["point_of_order"], q["mine"]) for q in screen["queue"]] == [
+        ("at", True, True), ("ch", False, False), ("at", False, True), ("r1", False, False),
+    ]
+    assert (screen["me"]["point_of_order_position"], screen["me"]["position"]) == (1, 3)
+    assert view(busy.state, speaker("ch"), busy.now)["me"]["point_of_order_position"] is None
+
+
 def test_every_member_of_the_delegation_sees_the_same_request(busy: Consultation) -> None:
     for pid in (speaker("r1"), member("r1")):
         screen = view(busy.state, pid, busy.now)

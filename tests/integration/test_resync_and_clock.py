@@ -99,6 +99,7 @@ async def test_the_interpretation_tail_elapses_by_itself(make_node) -> None:
     for client in (chair, speaker, booth):
         await client.connect()
     try:
+        assert (await booth.send("take_booth_duty"))["ok"]
         assert (await booth.send("set_booth_mic", live=True))["ok"]
         await chair.send("take_up_item", item=3)
         await speaker.send("request_floor")

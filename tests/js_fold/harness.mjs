@@ -38,10 +38,15 @@ function runLog({ events, checkpoints }) {
       apply(state, events[applied]);
     }
     const positions = {};
-    for (const delegation of delegations) positions[delegation] = queuePosition(state, delegation, now);
+    const pointOfOrderPositions = {};
+    for (const delegation of delegations) {
+      positions[delegation] = queuePosition(state, delegation, now);
+      pointOfOrderPositions[delegation] = queuePosition(state, delegation, now, true);
+    }
     answers.push({
       state: JSON.parse(JSON.stringify(state)),
       positions,
+      point_of_order_positions: pointOfOrderPositions,
       routes: state.created ? routes(state) : null,
       forecast: state.created ? forecast(state, now) : null,
     });

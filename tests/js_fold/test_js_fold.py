@@ -37,6 +37,7 @@ def expected_at(log_state: ConsultationState, now: int, delegations: list[str], 
     return {
         "state": plain(snapshot(state, audience)),
         "positions": {d: (list(p) if (p := queue_position(state, d, now)) else None) for d in delegations},
+        "point_of_order_positions": {d: (list(p) if (p := queue_position(state, d, now, point_of_order=True)) else None) for d in delegations},
         "routes": {ch: plain(route(state, ch).__dict__) for ch in CHANNELS} if state.created else None,
         "forecast": plain(msgspec.to_builtins(forecast(state, now).__dict__)) if state.created else None,
     }
@@ -64,6 +65,7 @@ def replay(log: Log, redacted: bool, every: int = 1) -> None:
         want = expected_at(state, now, delegations, audience)
         assert got["state"] == want["state"], f"the JS fold differs after event {upto} ({log.events[upto - 1]!r}): {diff(got['state'], want['state'])}"
         assert got["positions"] == want["positions"], f"queue_position differs after event {upto}"
+        assert got["point_of_order_positions"] == want["point_of_order_positions"], f"queue_position of a point of order differs after event {upto}"
         assert got["routes"] == want["routes"], f"route() differs after event {upto}"
         assert_forecast_equal(got["forecast"], want["forecast"], upto)
 
@@ -118,7 +120,7 @@ def test_route_matches_the_core_on_every_channel_and_random_booth_graphs() -> No
             state.speech = Speech(participant="x", delegation="argentina", item=3, language=state.floor_language or "en", started_at=0, time_to_floor_ms=0, limit_ms=1)
         for booth in state.booths.values():
             booth.source = rng.choice(["floor", "floor", *LANGUAGES])
-            booth.live = ["a"] if rng.random() < 0.7 else []
+            booth.mic_open = rng.random() < 0.7
             booth.handover_requested_by = "b" if rng.random() < 0.2 else None
         states.append(state)
     answers = run_harness({"mode": "routes", "states": [plain(snapshot(s, "public")) for s in states]})

@@ -107,15 +107,39 @@ def test_from_the_circular_to_the_reports() -> None:
     run(c.RequestFloor(), speakers["cuba"], at(state.days[1], "11:00"))  # the tick at 15:00 closed day one
     assert state.sittings[0].close_reason == "slot_end"
 
+    # The decision by correspondence on item 5: the secretariat opens the ballot for a week;
+    # 30 council members answer on screen (one changes its mind), two by letter; the deadline closes it.
+    last = state.days[-1]
+    run(c.OpenBallot(item=5, deadline=f"{last}T17:00"), "@admin", at(state.days[1], "16:00"))
+    voting = [d.id for d in state.delegations.values() if d.cls == "council_member" and d.voting_rights]
+    assert state.ballots[5].electorate == voting and state.ballots[5].required == 24
+    for n, delegation in enumerate(voting[:30]):
+        run(c.CastVote(item=5, answer="no" if n < 5 else "yes"), speakers[delegation], at(state.days[2], "10:00") + n)
+    run(c.CastVote(item=5, answer="abstain"), speakers[voting[0]])
+    run(c.RecordVoteByLetter(item=5, delegation=voting[30], answer="yes", reference="Note verbale 2021/117"))
+    run(c.RecordVoteByLetter(item=5, delegation=voting[31], answer="no", reference="Letter of 23 March 2021"))
+    run(c.Tick(), SYSTEM_ACTOR, at(last, "17:00"))  # the shell's tick at the deadline
+    ballot = state.ballots[5]
+    assert (ballot.result, ballot.tally) == ("approved", {"yes": 26, "no": 5, "abstain": 1})
+
     # Both reports, in all three formats.
     report = conclusions.build(state)
     text = conclusions.to_markdown(report)
     assert "The council endorses the report." in text and "Russian Federation objected to the proposed conclusion." in text
     assert "Brazil asked to postpone." in text and "24 of 47 votes required" in text
+    names = {d: state.delegations[d].name for d in voting}
+    assert (
+        f"Ballot closed at its deadline ({last} 17:00 Europe/Zurich): approved, with 26 yes, 5 no, 1 abstention and 15 without reply; "
+        "24 yes of the 47 council members with the right to vote were required."
+    ) in text
+    assert f"- {names[voting[0]]}: abstains (on screen)" in text and f"- {names[voting[6]]}: yes (on screen)" in text
+    assert f"- {names[voting[30]]}: yes (by letter, Note verbale 2021/117)" in text and f"- {names[voting[46]]}: no reply" in text
     assert conclusions.to_html(report).count("<section>") == 57
     word = docx.Document(io.BytesIO(docx_render.conclusions_docx(report)))
     paragraphs = "\n".join(p.text for p in word.paragraphs)
     assert "Proposed conclusion (approved as part of a package)" in paragraphs and "Deferred to the in-person session" in paragraphs
+    answers = {row.cells[0].text: row.cells[1].text for table in word.tables for row in table.rows}
+    assert answers[names[voting[31]]] == "no (by letter, Letter of 23 March 2021)" and len([a for a in answers.values() if a == "no reply"]) == 15
     tech = technical.build(state)
     # a sector member spoke too: four speakers, three of them states
     assert "4 participants from 3 states, speakers from 3 states (4 speeches)" in technical.to_markdown(tech) and "<img" in technical.to_html(tech)

@@ -24,14 +24,14 @@ function requestMs(state, item, request) {
 }
 
 /**
- * "You are #N, about M ms": the place of a delegation's request on the current
- * item and the wait, at each speaker's limit, for those ahead and the running
- * speech. `null` when the delegation has not asked for the floor.
+ * "You are #N, about M ms": the place of a delegation's request (or of its point
+ * of order) on the current item and the wait, at each speaker's limit, for those
+ * ahead and the running speech. `null` when the delegation has not asked.
  */
-export function queuePosition(state, delegation, now) {
+export function queuePosition(state, delegation, now, pointOfOrder = false) {
   if (state.current_item === null) return null;
   const queue = currentQueue(state);
-  const place = queue.findIndex((request) => request.delegation === delegation);
+  const place = queue.findIndex((request) => request.delegation === delegation && request.point_of_order === pointOfOrder);
   if (place < 0) return null;
   let wait = speechRemainingMs(state, now);
   if (state.grant !== null) {

@@ -14,8 +14,8 @@ export function initialState() {
   const booths = {};
   for (const language of LANGUAGES) {
     booths[language] = {
-      language, on_duty: null, duty_since: null, live: [], source: "floor",
-      handover_requested_by: null, handover_alerted: false, both_live_alarm: false,
+      language, on_duty: null, duty_since: null, mic_open: false, source: "floor",
+      handover_requested_by: null, handover_alerted: false,
     };
   }
   return {
@@ -26,20 +26,24 @@ export function initialState() {
     plan: [], plan_unplaced: [], plan_overflow_minutes: 0,
     sitting: null, sittings: [], current_item: null, current_since: null, queues: {}, grant: null, speech: null,
     speeches: [], tail: null, floor_language: null, booths, package: [], moves: [], speak_slowly: null,
-    connection_tests: {}, attendance: {}, failed_attempts: [], help_requests: {},
+    ballots: {}, connection_tests: {}, attendance: {}, failed_attempts: [], help_requests: {},
   };
 }
 
 const key = (number) => String(number);
 
-function findRequest(queue, delegation) {
-  const index = queue.findIndex((request) => request.delegation === delegation);
+/** A delegation's ordinary request, or its point of order (core/floor.py find_request). */
+function findRequest(queue, delegation, pointOfOrder) {
+  const index = queue.findIndex((request) => request.delegation === delegation && request.point_of_order === pointOfOrder);
   return index < 0 ? null : index;
 }
 
-function removeRequest(state, item, delegation) {
+function removeRequest(state, item, delegation, pointOfOrder) {
   const queue = state.queues[key(item)];
-  return queue.splice(findRequest(queue, delegation), 1)[0];
+  let place = findRequest(queue, delegation, pointOfOrder);
+  // A log from before a delegation could hold a point of order besides its request: it had one request.
+  if (place === null) place = queue.findIndex((request) => request.delegation === delegation);
+  return queue.splice(place, 1)[0];
 }
 
 function stopItemClock(state, at) {
@@ -167,10 +171,10 @@ const APPLIERS = {
     });
   },
   floor_request_withdrawn(state, ev) {
-    removeRequest(state, ev.item, ev.delegation);
+    removeRequest(state, ev.item, ev.delegation, ev.point_of_order ?? false);
   },
   floor_request_moved(state, ev) {
-    const request = removeRequest(state, ev.item, ev.delegation);
+    const request = removeRequest(state, ev.item, ev.delegation, false);
     request.moved_reason = ev.reason;
     state.queues[key(ev.item)].splice(ev.to_position, 0, request);
     state.moves.push({
@@ -185,7 +189,7 @@ const APPLIERS = {
     state.items[key(ev.item)].list_closed = false;
   },
   floor_granted(state, ev) {
-    removeRequest(state, ev.item, ev.delegation);
+    removeRequest(state, ev.item, ev.delegation, ev.point_of_order);
     state.grant = { delegation: ev.delegation, item: ev.item, point_of_order: ev.point_of_order, granted_at: ev.at };
   },
   grant_revoked(state, ev) {
@@ -227,18 +231,18 @@ const APPLIERS = {
     state.booths[ev.booth].handover_requested_by = ev.participant;
   },
   handover_completed(state, ev) {
+    // Rule: a handover closes the booth's microphone; the incoming interpreter opens it.
     Object.assign(state.booths[ev.booth], {
-      on_duty: ev.to_participant, duty_since: ev.at, handover_requested_by: null, handover_alerted: false,
+      on_duty: ev.to_participant, duty_since: ev.at, mic_open: false, handover_requested_by: null, handover_alerted: false,
     });
   },
   booth_mic_set(state, ev) {
     const booth = state.booths[ev.booth];
-    if (ev.live) booth.live.push(ev.participant);
-    else removeValue(booth.live, ev.participant);
-    booth.both_live_alarm = booth.live.length > 1;
+    // Older logs may hold a partner off duty opening theirs: that never was the booth's microphone.
+    if (ev.participant === booth.on_duty) booth.mic_open = ev.live;
   },
-  both_partners_live(state, ev) {
-    state.booths[ev.booth].both_live_alarm = true;
+  both_partners_live() {
+    // An alarm of older logs: a booth has one microphone now, so it changes nothing.
   },
   booth_source_set(state, ev) {
     state.booths[ev.booth].source = ev.source;
@@ -283,6 +287,22 @@ const APPLIERS = {
       status: "correspondence", correspondence: { policy: ev.policy, voters: ev.voters, required: ev.required },
     });
     leavePackage(state, ev.item);
+  },
+  ballot_opened(state, ev) {
+    state.ballots[key(ev.item)] = {
+      item: ev.item, opened_at: ev.at, deadline: ev.deadline, deadline_local: ev.deadline_local, policy: ev.policy,
+      electorate: [...ev.electorate], required: ev.required, votes: {}, closed_at: null, result: null, tally: {},
+    };
+  },
+  vote_cast(state, ev) {
+    state.ballots[key(ev.item)].votes[ev.delegation] = {
+      answer: ev.answer, at: ev.at, participant: ev.participant ?? null, reference: ev.reference ?? null,
+    };
+  },
+  ballot_closed(state, ev) {
+    Object.assign(state.ballots[key(ev.item)], {
+      closed_at: ev.at, result: ev.result, tally: { yes: ev.yes, no: ev.no, abstain: ev.abstain },
+    });
   },
 
   // --- support (core/support.py)

@@ -26,7 +26,7 @@ export function relayChain(state, language) {
 function boothWarning(state, language, own) {
   if (state.speech === null) return null;
   const booth = state.booths[language];
-  if (!booth.live.length) return { language, own, kind: "muted" };
+  if (!booth.mic_open) return { language, own, kind: "muted" };
   if (booth.handover_requested_by !== null) return { language, own, kind: "handover" };
   return null;
 }

@@ -130,7 +130,7 @@ export class DrillSession {
   endSpeech() {
     const speech = this.state.speech;
     if (!speech) return;
-    const booths = Object.values(this.state.booths).filter((b) => b.live.length).map((b) => b.language);
+    const booths = Object.values(this.state.booths).filter((b) => b.mic_open).map((b) => b.language);
     this.emit("speech_ended", {
       participant: speech.participant, delegation: speech.delegation, item: 1, reason: "yielded",
       duration_ms: Date.now() - speech.started_at, time_to_floor_ms: speech.time_to_floor_ms, tail_booths: booths, tail_until: Date.now() + TAIL_MS,
@@ -145,15 +145,18 @@ export class DrillSession {
   /** The delegate's commands, decided by the practice room's rules (the same rules as the core's, for these four). */
   async send(type, fields = {}) {
     const { state } = this;
-    const mine = this.queue().some((r) => r.delegation === MINE);
+    // A point of order is a request of its own, besides the ordinary one: it goes first (core/floor.py).
+    const pointOfOrder = Boolean(fields.point_of_order);
+    const mine = this.queue().some((r) => r.delegation === MINE && r.point_of_order === pointOfOrder);
     if (type === "request_floor") {
       if (mine || state.grant?.delegation === MINE || state.speech?.delegation === MINE) return this.refuse(this.names.already);
-      this.emit("floor_requested", { delegation: MINE, item: 1, point_of_order: Boolean(fields.point_of_order), position: this.queue().length, participant: YOU });
+      const position = pointOfOrder ? this.queue().filter((r) => r.point_of_order).length : this.queue().length;
+      this.emit("floor_requested", { delegation: MINE, item: 1, point_of_order: pointOfOrder, position, participant: YOU });
       return { ok: true };
     }
     if (type === "withdraw_floor_request") {
       if (!mine) return this.refuse(this.names.notRequested);
-      this.emit("floor_request_withdrawn", { delegation: MINE, item: 1 });
+      this.emit("floor_request_withdrawn", { delegation: MINE, item: 1, point_of_order: pointOfOrder });
       return { ok: true };
     }
     if (type === "go_live") {

@@ -4,7 +4,8 @@ The core never reads a clock. ``next_deadline(state)`` says when the shell
 must send a ``Tick``; the tick turns every deadline that has passed into
 events: the slot end closes the sitting (cutting the running speech), a
 speaking limit warns (and cuts if the consultation is so configured), the
-interpretation tail elapses, an interpreter's turn calls for a handover.
+interpretation tail elapses, an interpreter's turn calls for a handover, a
+ballot of decision by correspondence closes at its deadline.
 A tick is idempotent: what it did is in the state, so it never happens twice.
 """
 
@@ -16,6 +17,7 @@ from . import clock
 from .actors import Actor
 from .clock import require_open_sitting, sitting_is_open
 from .floor import end_of_floor, speech_ended
+from .outcomes import ballot_deadlines, close_due_ballots
 from .state import ConsultationState
 
 MINUTE = 60_000
@@ -65,6 +67,7 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
     for booth in state.booths.values() if state.sitting is not None else ():
         if booth.on_duty is not None and not booth.handover_alerted and now >= booth.duty_since + turn:  # type: ignore[operator]
             events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))  # type: ignore[arg-type]
+    events += close_due_ballots(state, SYSTEM_ACTOR, now)
     return events
 
 
@@ -80,6 +83,7 @@ def next_deadline(state: ConsultationState) -> int | None:
     turn = state.settings.turn_minutes * MINUTE
     if state.sitting is not None:
         candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and not b.handover_alerted]  # type: ignore[operator]
+    candidates += ballot_deadlines(state)
     return min(candidates) if candidates else None
 
 

@@ -1,9 +1,11 @@
 """The floor: requests, the queue in priority order, grant -> go live -> yield.
 
 Rules here: one open request per delegation per item, shared by all its
-members; the priority order; points of order from member states only, and
-allowed on a closed list; only a designated speaker goes live; every chair
-move records its reason; time to floor (grant -> live) on every speech.
+members, and besides it at most one point of order, which goes first and
+leaves the request where it was; the priority order; points of order from
+member states only, and allowed on a closed list; only a designated speaker
+goes live; every chair move records its reason; time to floor (grant -> live)
+on every speech.
 """
 
 from vcc_protocol import commands as c
@@ -64,7 +66,16 @@ def current_queue(state: ConsultationState) -> list[Request]:
     return state.queues.get(state.current_item, [])
 
 
-def find_request(queue: list[Request], delegation: str) -> int | None:
+def find_request(queue: list[Request], delegation: str, point_of_order: bool = False) -> int | None:
+    """The place of a delegation's request of one kind: its ordinary request, or its point of order."""
+    for index, request in enumerate(queue):
+        if request.delegation == delegation and request.point_of_order == point_of_order:
+            return index
+    return None
+
+
+def first_request(queue: list[Request], delegation: str) -> int | None:
+    """The place of a delegation's first request of either kind (its point of order, if it raised one)."""
     for index, request in enumerate(queue):
         if request.delegation == delegation:
             return index
@@ -77,9 +88,10 @@ def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, n
     item = state.items[state.current_item]  # type: ignore[index]
     if item.status != "open":
         raise Rejected("item_closed", f"Item {item.number} is already {item.status}; wait for the next item.")
-    place = find_request(queue, delegation.id)
+    place = find_request(queue, delegation.id, cmd.point_of_order)
     if place is not None:
-        raise Rejected("already_requested", f"{delegation.name} already asked for the floor on item {item.number} (#{place + 1} in the queue); withdraw it first to change it.")
+        what = "raised a point of order" if cmd.point_of_order else "asked for the floor"
+        raise Rejected("already_requested", f"{delegation.name} already {what} on item {item.number} (#{place + 1} in the queue); withdraw it first to change it.")
     if _holds_floor(state, delegation.id):
         raise Rejected("already_requested", f"{delegation.name} has the floor now; yield before asking again.")
     if cmd.point_of_order:
@@ -106,9 +118,15 @@ def _holds_floor(state: ConsultationState, delegation: str) -> bool:
 def withdraw_floor_request(state: ConsultationState, cmd: c.WithdrawFloorRequest, actor: Actor, now: int) -> list[e.Event]:
     delegation = own_delegation(actor)
     queue = current_queue(state)
-    if find_request(queue, delegation.id) is None:
-        raise Rejected("not_requested", f"{delegation.name} has no open floor request on this item.")
-    return [e.FloorRequestWithdrawn(at=now, actor=actor.id, delegation=delegation.id, item=state.current_item)]  # type: ignore[arg-type]
+    if find_request(queue, delegation.id, cmd.point_of_order) is None:
+        what = "point of order" if cmd.point_of_order else "floor request"
+        raise Rejected("not_requested", f"{delegation.name} has no open {what} on this item.")
+    return [
+        e.FloorRequestWithdrawn(
+            at=now, actor=actor.id, delegation=delegation.id, item=state.current_item,  # type: ignore[arg-type]
+            point_of_order=cmd.point_of_order,
+        )
+    ]
 
 
 def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor: Actor, now: int) -> list[e.Event]:
@@ -116,7 +134,7 @@ def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor:
     known_delegation(state, cmd.delegation)
     place = find_request(queue, cmd.delegation)
     if place is None:
-        raise Rejected("not_requested", f"{state.delegations[cmd.delegation].name} is not in the queue of this item.")
+        raise Rejected("not_requested", f"{state.delegations[cmd.delegation].name} has no request to move in the queue of this item (a point of order is not moved: it goes first).")
     if not cmd.reason.strip():
         raise Rejected("reason_required", "Give the reason for moving the request; it is recorded.")
     if cmd.position > len(queue):
@@ -157,7 +175,8 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
     if cmd.delegation is None:
         request = queue[0]
     else:
-        place = find_request(queue, cmd.delegation)
+        # A named delegation's point of order, if it raised one, goes before its ordinary request.
+        place = first_request(queue, cmd.delegation)
         if place is None:
             raise Rejected("not_requested", f"{cmd.delegation!r} has not asked for the floor on this item.")
         request = queue[place]
@@ -226,7 +245,7 @@ def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at
     speech = state.speech
     assert speech is not None
     end = now if at_most is None else min(now, at_most)
-    tail_booths = [b.language for b in state.booths.values() if b.live] if state.settings.tail_ms > 0 else []
+    tail_booths = [b.language for b in state.booths.values() if b.mic_open] if state.settings.tail_ms > 0 else []
     return e.SpeechEnded(
         at=now, actor=actor, participant=speech.participant, delegation=speech.delegation, item=speech.item,
         reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,  # type: ignore[arg-type]
@@ -255,13 +274,13 @@ def request_ms(state: ConsultationState, item: int, request: Request) -> int:
     return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
 
 
-def queue_position(state: ConsultationState, delegation: str, now: int) -> tuple[int, int] | None:
-    """"You are #N, about M ms": the place of a delegation's request on the current item and
-    the wait, at each speaker's limit, for those ahead and the running speech."""
+def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
+    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
+    current item and the wait, at each speaker's limit, for those ahead and the running speech."""
     if state.current_item is None:
         return None
     queue = state.queues.get(state.current_item, [])
-    place = find_request(queue, delegation)
+    place = find_request(queue, delegation, point_of_order)
     if place is None:
         return None
     wait = speech_remaining_ms(state, now)
@@ -288,17 +307,22 @@ def _floor_requested(state: ConsultationState, ev: e.FloorRequested) -> None:
     )
 
 
-def _remove(state: ConsultationState, item: int, delegation: str) -> Request:
+def _remove(state: ConsultationState, item: int, delegation: str, point_of_order: bool) -> Request:
     queue = state.queues[item]
-    return queue.pop(find_request(queue, delegation))  # type: ignore[arg-type]
+    place = find_request(queue, delegation, point_of_order)
+    if place is None:
+        # A log from before a delegation could hold a point of order besides its
+        # request names no kind when it withdraws or moves: it had one request.
+        place = first_request(queue, delegation)
+    return queue.pop(place)  # type: ignore[arg-type]
 
 
 def _withdrawn(state: ConsultationState, ev: e.FloorRequestWithdrawn) -> None:
-    _remove(state, ev.item, ev.delegation)
+    _remove(state, ev.item, ev.delegation, ev.point_of_order)
 
 
 def _moved(state: ConsultationState, ev: e.FloorRequestMoved) -> None:
-    request = _remove(state, ev.item, ev.delegation)
+    request = _remove(state, ev.item, ev.delegation, False)
     request.moved_reason = ev.reason
     state.queues[ev.item].insert(ev.to_position, request)
     state.moves.append(
@@ -315,7 +339,7 @@ def _list_reopened(state: ConsultationState, ev: e.SpeakersListReopened) -> None
 
 
 def _granted(state: ConsultationState, ev: e.FloorGranted) -> None:
-    _remove(state, ev.item, ev.delegation)
+    _remove(state, ev.item, ev.delegation, ev.point_of_order)
     state.grant = Grant(delegation=ev.delegation, item=ev.item, point_of_order=ev.point_of_order, granted_at=ev.at)
 
 

@@ -2,9 +2,10 @@
 relay, the listener routing every client follows, and the interpretation tail.
 
 Rules here: the routing (a listener whose channel is the floor language hears
-the floor: no same-language echo); no relay cycles; the alarm when both
-partners are live; the tail that holds the next speaker until the booths have
-finished the previous speech (or the bounded tail has passed).
+the floor: no same-language echo); no relay cycles; the booth's microphone is
+the interpreter on duty's (nobody else opens it, and a handover closes it);
+the tail that holds the next speaker until the booths have finished the
+previous speech (or the bounded tail has passed).
 """
 
 from dataclasses import dataclass
@@ -56,14 +57,16 @@ def accept_handover(state: ConsultationState, cmd: c.AcceptHandover, actor: Acto
 
 
 def set_booth_mic(state: ConsultationState, cmd: c.SetBoothMic, actor: Actor, now: int) -> list[e.Event]:
+    """Rule: only the interpreter on duty opens or closes the booth's microphone."""
     booth = own_booth(state, actor)
-    if (actor.id in booth.live) == cmd.live:
+    name = LANGUAGE_NAMES[booth.language]
+    if booth.on_duty is None:
+        raise Rejected("not_on_duty", f"Nobody is on duty in the {name} booth; take duty first, then open the microphone.")
+    if booth.on_duty != actor.id:
+        raise Rejected("not_on_duty", f"{state.participants[booth.on_duty].name} is on duty in the {name} booth and holds its microphone; ask for a handover to take over.")
+    if booth.mic_open == cmd.live:
         raise Rejected("invalid_value", f"Your microphone is already {'live' if cmd.live else 'muted'}.")
-    events: list[e.Event] = [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]  # type: ignore[arg-type]
-    if cmd.live and booth.live:
-        # Rule: two open microphones in one booth is an alarm (both partners live).
-        events.append(e.BothPartnersLive(at=now, actor=actor.id, booth=booth.language))  # type: ignore[arg-type]
-    return events
+    return [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]  # type: ignore[arg-type]
 
 
 def relay_chain(state: ConsultationState, language: str) -> list[str]:
@@ -160,7 +163,7 @@ def _booth_warning(state: ConsultationState, language: str, own: bool) -> str | 
         return None
     booth = state.booths[language]
     which = f"the {LANGUAGE_NAMES[language]} booth" if own else f"the relay source, the {LANGUAGE_NAMES[language]} booth,"
-    if not booth.live:
+    if not booth.mic_open:
         return f"Warning: {which} is muted."
     if booth.handover_requested_by is not None:
         return f"Warning: {which} is in a handover."
@@ -179,22 +182,22 @@ def _handover_requested(state: ConsultationState, ev: e.HandoverRequested) -> No
 
 
 def _handover_completed(state: ConsultationState, ev: e.HandoverCompleted) -> None:
+    """Rule: a handover closes the booth's microphone; the incoming interpreter opens it."""
     booth = state.booths[ev.booth]
-    booth.on_duty, booth.duty_since = ev.to_participant, ev.at
+    booth.on_duty, booth.duty_since, booth.mic_open = ev.to_participant, ev.at, False
     booth.handover_requested_by, booth.handover_alerted = None, False
 
 
 def _mic_set(state: ConsultationState, ev: e.BoothMicSet) -> None:
     booth = state.booths[ev.booth]
-    if ev.live:
-        booth.live.append(ev.participant)
-    else:
-        booth.live.remove(ev.participant)
-    booth.both_live_alarm = len(booth.live) > 1
+    # Logs written before the microphone was the duty's may hold a partner off
+    # duty opening theirs: that never was the booth's microphone.
+    if ev.participant == booth.on_duty:
+        booth.mic_open = ev.live
 
 
 def _both_live(state: ConsultationState, ev: e.BothPartnersLive) -> None:
-    state.booths[ev.booth].both_live_alarm = True
+    """An alarm of older logs: a booth has one microphone now, so it changes nothing."""
 
 
 def _source_set(state: ConsultationState, ev: e.BoothSourceSet) -> None:

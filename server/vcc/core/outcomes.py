@@ -5,7 +5,10 @@ Rules here: a consultation never decides, it only proposes conclusions; only
 a council member can block an item (objection, postponement, suspension),
 which defers it to the in-person session; a package is concluded together
 unless a council member pulls an item out; the majority for decision by
-correspondence is a swappable policy.
+correspondence is a swappable policy, and its ballot: the council members with
+the right to vote when it opens answer yes, no or abstain, on screen or by
+letter, one answer per delegation that may change until the deadline, when
+the ballot closes by itself and the policy decides.
 """
 
 from collections.abc import Callable
@@ -13,10 +16,11 @@ from collections.abc import Callable
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 
-from .actors import Actor
+from .actors import Actor, own_delegation
+from .clock import local_ms
 from .lookup import known_delegation, known_item
 from .rejections import Rejected
-from .state import ConsultationState, Delegation, Item
+from .state import Ballot, ConsultationState, Delegation, Item, Vote
 
 #: Rule: who may block an item.
 MAY_BLOCK = frozenset({"council_member"})
@@ -118,6 +122,86 @@ def point_to_correspondence(state: ConsultationState, cmd: c.PointToCorresponden
     return [e.PointedToCorrespondence(at=now, actor=actor.id, item=cmd.item, policy=policy, voters=voters, required=required)]
 
 
+def open_ballot(state: ConsultationState, cmd: c.OpenBallot, actor: Actor, now: int) -> list[e.Event]:
+    item = known_item(state, cmd.item)
+    if item.status != "correspondence":
+        raise Rejected("not_in_correspondence", f"Item {item.number} has not been pointed to decision by correspondence; the chair points it there first.")
+    if cmd.item in state.ballots:
+        raise Rejected("already_exists", f"The ballot on item {item.number} has already been opened.")
+    deadline = local_ms(cmd.deadline, state.tz)
+    if deadline <= now:
+        raise Rejected("invalid_value", f"The deadline {cmd.deadline} ({state.tz}) is already past; choose a later one.")
+    # Rule: those with the right to vote when the ballot opens answer; the policy counts the majority.
+    electorate = [d.id for d in state.delegations.values() if d.cls == "council_member" and d.voting_rights]
+    if not electorate:
+        raise Rejected("invalid_value", "No council member has the right to vote; record voting rights before opening a ballot.")
+    policy = state.settings.majority_policy
+    _, required = MAJORITY_POLICIES[policy](state)
+    return [
+        e.BallotOpened(
+            at=now, actor=actor.id, item=cmd.item, deadline=deadline, deadline_local=f"{cmd.deadline.replace('T', ' ')} {state.tz}",
+            policy=policy, electorate=electorate, required=required,
+        )
+    ]
+
+
+def open_ballot_of(state: ConsultationState, number: int, now: int) -> Ballot:
+    ballot = state.ballots.get(number)
+    if ballot is None:
+        raise Rejected("no_ballot", f"No ballot has been opened on item {number}; the secretariat opens it.")
+    if ballot.closed_at is not None or now >= ballot.deadline:
+        raise Rejected("deadline_passed", f"The ballot on item {number} closed at {ballot.deadline_local}; answers can no longer be given or changed.")
+    return ballot
+
+
+def voter(ballot: Ballot, delegation: Delegation) -> str:
+    if delegation.id not in ballot.electorate:
+        raise Rejected("not_allowed", f"{delegation.name} was not a council member with the right to vote when the ballot opened, so it does not answer; it may follow the result.")
+    return delegation.id
+
+
+def cast_vote(state: ConsultationState, cmd: c.CastVote, actor: Actor, now: int) -> list[e.Event]:
+    ballot = open_ballot_of(state, cmd.item, now)
+    own = own_delegation(actor)
+    delegation = voter(ballot, own)
+    given = ballot.votes.get(delegation)
+    if given is not None and given.answer == cmd.answer:
+        raise Rejected("invalid_value", f"{own.name} has already answered {cmd.answer}; choose another answer to change it.")
+    return [e.VoteCast(at=now, actor=actor.id, item=cmd.item, delegation=delegation, answer=cmd.answer, participant=actor.id)]
+
+
+def record_vote_by_letter(state: ConsultationState, cmd: c.RecordVoteByLetter, actor: Actor, now: int) -> list[e.Event]:
+    ballot = open_ballot_of(state, cmd.item, now)
+    delegation = voter(ballot, known_delegation(state, cmd.delegation))
+    if not cmd.reference.strip():
+        raise Rejected("invalid_value", "Give the letter's reference (for instance its number and date); it goes into the report.")
+    return [
+        e.VoteCast(at=now, actor=actor.id, item=cmd.item, delegation=delegation, answer=cmd.answer, reference=cmd.reference.strip())
+    ]
+
+
+def close_due_ballots(state: ConsultationState, actor: str, now: int) -> list[e.Event]:
+    """The ballots whose deadline has passed, closed and counted under their policy:
+    approved when the yes votes reach the number the policy required."""
+    events: list[e.Event] = []
+    for ballot in state.ballots.values():
+        if ballot.closed_at is None and now >= ballot.deadline:
+            answers = [v.answer for v in ballot.votes.values()]
+            yes = answers.count("yes")
+            events.append(
+                e.BallotClosed(
+                    at=now, actor=actor, item=ballot.item, yes=yes, no=answers.count("no"), abstain=answers.count("abstain"),
+                    not_replied=[d for d in ballot.electorate if d not in ballot.votes], required=ballot.required,
+                    result="approved" if yes >= ballot.required else "not_approved",
+                )
+            )
+    return events
+
+
+def ballot_deadlines(state: ConsultationState) -> list[int]:
+    return [b.deadline for b in state.ballots.values() if b.closed_at is None]
+
+
 # --- appliers --------------------------------------------------------------------------
 
 def _leave_package(state: ConsultationState, number: int) -> None:
@@ -163,6 +247,23 @@ def _correspondence(state: ConsultationState, ev: e.PointedToCorrespondence) -> 
     _leave_package(state, ev.item)
 
 
+def _ballot_opened(state: ConsultationState, ev: e.BallotOpened) -> None:
+    state.ballots[ev.item] = Ballot(
+        item=ev.item, opened_at=ev.at, deadline=ev.deadline, deadline_local=ev.deadline_local,
+        policy=ev.policy, electorate=list(ev.electorate), required=ev.required,
+    )
+
+
+def _vote_cast(state: ConsultationState, ev: e.VoteCast) -> None:
+    state.ballots[ev.item].votes[ev.delegation] = Vote(answer=ev.answer, at=ev.at, participant=ev.participant, reference=ev.reference)
+
+
+def _ballot_closed(state: ConsultationState, ev: e.BallotClosed) -> None:
+    ballot = state.ballots[ev.item]
+    ballot.closed_at, ballot.result = ev.at, ev.result
+    ballot.tally = {"yes": ev.yes, "no": ev.no, "abstain": ev.abstain}
+
+
 DECIDERS = {
     c.ProposeConclusion: propose_conclusion,
     c.RecordConsensus: record_consensus,
@@ -171,6 +272,9 @@ DECIDERS = {
     c.PullFromPackage: pull_from_package,
     c.ApprovePackage: approve_package,
     c.PointToCorrespondence: point_to_correspondence,
+    c.OpenBallot: open_ballot,
+    c.CastVote: cast_vote,
+    c.RecordVoteByLetter: record_vote_by_letter,
 }
 APPLIERS = {
     e.ConclusionProposed: _conclusion_proposed,
@@ -180,4 +284,7 @@ APPLIERS = {
     e.ItemPulledFromPackage: _pulled,
     e.PackageApproved: _package_approved,
     e.PointedToCorrespondence: _correspondence,
+    e.BallotOpened: _ballot_opened,
+    e.VoteCast: _vote_cast,
+    e.BallotClosed: _ballot_closed,
 }

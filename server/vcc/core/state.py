@@ -110,13 +110,41 @@ class Booth(msgspec.Struct, kw_only=True):
     language: str
     on_duty: str | None = None
     duty_since: int | None = None
-    #: Interpreters of this booth whose microphone is open.
-    live: list[str] = []
+    #: Whether the booth's microphone is open. Only the interpreter on duty has
+    #: one: duty and microphone are one state, so a partner off duty is never live.
+    mic_open: bool = False
     #: "floor" or the language of the booth relayed.
     source: str = "floor"
     handover_requested_by: str | None = None
     handover_alerted: bool = False
-    both_live_alarm: bool = False
+
+
+class Vote(msgspec.Struct, kw_only=True):
+    answer: str
+    at: int
+    #: Who answered on screen, or None for a letter.
+    participant: str | None = None
+    #: The letter's reference, for an answer received by letter.
+    reference: str | None = None
+
+
+class Ballot(msgspec.Struct, kw_only=True):
+    """A decision by correspondence on an item's proposed conclusion."""
+
+    item: int
+    opened_at: int
+    deadline: int
+    deadline_local: str
+    policy: str
+    electorate: list[str]
+    required: int
+    #: Delegation -> its answer (the latest, until the deadline).
+    votes: dict[str, Vote] = {}
+    closed_at: int | None = None
+    #: "approved" | "not_approved", once closed.
+    result: str | None = None
+    #: Answer -> count, once closed ("yes", "no", "abstain").
+    tally: dict[str, int] = {}
 
 
 class Sitting(msgspec.Struct, kw_only=True):
@@ -242,6 +270,8 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     floor_language: str | None = None
     booths: dict[str, Booth] = msgspec.field(default_factory=_booths)
     package: list[int] = []
+    #: Item number -> its ballot of decision by correspondence.
+    ballots: dict[int, Ballot] = {}
     moves: list[Move] = []
     speak_slowly: SpeakSlowly | None = None
     connection_tests: dict[str, ConnectionTest] = {}

@@ -64,12 +64,15 @@ def view(state: ConsultationState, participant_id: str, now: int) -> dict[str, A
     for pid, participant in data["participants"].items():
         participant["me"] = pid == participant_id
     place = queue_position(state, delegation, now) if delegation else None
+    point_of_order = queue_position(state, delegation, now, point_of_order=True) if delegation else None
     data["me"] = {
         "participant": participant_id,
         "delegation": delegation,
         "role": me.role,
         "position": place[0] if place else None,
         "wait_minutes": round(place[1] / MINUTE) if place else None,
+        # A point of order is a request of its own, shown apart: it goes first.
+        "point_of_order_position": point_of_order[0] if point_of_order else None,
         "has_grant": state.grant is not None and state.grant.delegation == delegation,
         "is_speaking": state.speech is not None and state.speech.participant == participant_id,
     }

@@ -4,13 +4,15 @@ A consultation is strictly consultative: it never decides. The report lists,
 per agenda item, the proposed conclusion; or the deferral to the in-person
 session with the council member that objected, asked to postpone or proposed
 to suspend; the items approved as a package; the items pointed to decision by
-correspondence with the majority rule that applies.
+correspondence with the majority rule that applies and, once balloted, the
+result and each council member's answer (on screen, or by letter with its
+reference).
 """
 
 import html
 from dataclasses import dataclass
 
-from ..core.state import ConsultationState
+from ..core.state import Ballot, ConsultationState
 
 PREAMBLE = (
     "This consultation was held under Rule 3.1 of the Rules of Procedure. It is strictly "
@@ -29,6 +31,18 @@ POLICY_WORDS = {
 }
 
 
+ANSWER_WORDS = {"yes": "yes", "no": "no", "abstain": "abstains"}
+RESULT_WORDS = {"approved": "approved", "not_approved": "not approved"}
+
+
+@dataclass(frozen=True)
+class BallotSummary:
+    #: The ballot in one sentence: open until when, or closed with its result and tally.
+    status: str
+    #: (delegation, its answer in words), in the order of the electorate.
+    answers: list[tuple[str, str]]
+
+
 @dataclass(frozen=True)
 class Entry:
     number: int
@@ -41,6 +55,8 @@ class Entry:
     conclusion: str | None
     #: Who blocked, or the majority rule, in words.
     detail: str | None
+    #: The ballot of decision by correspondence, once opened.
+    ballot: BallotSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,33 @@ class ConclusionsReport:
 
     def count(self, outcome_prefix: str) -> int:
         return sum(1 for e in self.entries if e.outcome.startswith(outcome_prefix))
+
+
+def ballot_summary(state: ConsultationState, ballot: Ballot) -> BallotSummary:
+    def name(delegation: str) -> str:
+        return state.delegations[delegation].name if delegation in state.delegations else delegation
+
+    answers = []
+    for delegation in ballot.electorate:
+        vote = ballot.votes.get(delegation)
+        if vote is None:
+            words = "no reply"
+        elif vote.reference is not None:
+            words = f"{ANSWER_WORDS[vote.answer]} (by letter, {vote.reference})"
+        else:
+            words = f"{ANSWER_WORDS[vote.answer]} (on screen)"
+        answers.append((name(delegation), words))
+    voters = len(ballot.electorate)
+    if ballot.result is None:
+        status = f"Ballot open until {ballot.deadline_local}: {len(ballot.votes)} of {voters} council members with the right to vote have answered."
+    else:
+        tally = ballot.tally
+        status = (
+            f"Ballot closed at its deadline ({ballot.deadline_local}): {RESULT_WORDS[ballot.result]}, "
+            f"with {tally['yes']} yes, {tally['no']} no, {tally['abstain']} abstention{'' if tally['abstain'] == 1 else 's'} and {voters - len(ballot.votes)} without reply; "
+            f"{ballot.required} yes of the {voters} council members with the right to vote were required."
+        )
+    return BallotSummary(status, answers)
 
 
 def build(state: ConsultationState) -> ConclusionsReport:
@@ -74,7 +117,9 @@ def build(state: ConsultationState) -> ConclusionsReport:
             detail = f"Decided by {rule}: {info.get('required')} of {info.get('voters')} votes required."
         else:
             outcome = "Not concluded in this consultation"
-        entries.append(Entry(number, item.code, item.title, list(item.documents), outcome, item.conclusion, detail))
+        ballot = state.ballots.get(number)
+        summary_ = ballot_summary(state, ballot) if ballot is not None else None
+        entries.append(Entry(number, item.code, item.title, list(item.documents), outcome, item.conclusion, detail, summary_))
     return ConclusionsReport(state.code, state.title, list(state.days), entries)
 
 
@@ -97,6 +142,8 @@ def to_markdown(report: ConclusionsReport) -> str:
             lines += [e.detail, ""]
         if e.conclusion:
             lines += ["> " + e.conclusion.replace("\n", "\n> "), ""]
+        if e.ballot:
+            lines += [e.ballot.status, "", *(f"- {who}: {answer}" for who, answer in e.ballot.answers), ""]
     return "\n".join(lines)
 
 
@@ -119,6 +166,9 @@ def to_html(report: ConclusionsReport) -> str:
             parts.append(f"<p>{h(e.detail)}</p>")
         if e.conclusion:
             parts.append(f"<blockquote>{h(e.conclusion)}</blockquote>")
+        if e.ballot:
+            rows = "".join(f"<li>{h(who)}: {h(answer)}</li>" for who, answer in e.ballot.answers)
+            parts.append(f"<p class='ballot'>{h(e.ballot.status)}</p><ul class='ballot-answers'>{rows}</ul>")
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)

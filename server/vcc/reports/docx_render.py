@@ -33,6 +33,9 @@ def conclusions_docx(report: ConclusionsReport) -> bytes:
         if entry.conclusion:
             quote = doc.add_paragraph(entry.conclusion, style="Intense Quote")
             quote.paragraph_format.left_indent = Inches(0.3)
+        if entry.ballot:
+            doc.add_paragraph(entry.ballot.status)
+            _table(doc, ["Council member", "Answer"], [[who, answer] for who, answer in entry.ballot.answers])
     return _bytes(doc)
 
 

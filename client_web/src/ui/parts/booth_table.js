@@ -1,5 +1,5 @@
-// The six booths at a glance: who is on duty, whose microphone is open, where
-// each booth takes its source, handovers and alarms.
+// The six booths at a glance: who is on duty, whether the booth's microphone
+// (the duty's) is open, where each booth takes its source, handovers and alarms.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { languageName, participantName } from "../names.js";
@@ -7,9 +7,8 @@ import { LANGUAGES } from "../../core/routing.js";
 
 export function boothAlarms(state, booth) {
   const alarms = [];
-  if (booth.both_live_alarm) alarms.push(t("alarm_both_live"));
   if (booth.handover_alerted) alarms.push(t("alarm_handover_due"));
-  if (state.speech && !booth.live.length && state.floor_language !== booth.language) alarms.push(t("alarm_silent"));
+  if (state.speech && !booth.mic_open && state.floor_language !== booth.language) alarms.push(t("alarm_silent"));
   return alarms;
 }
 
@@ -23,7 +22,7 @@ export function BoothTable({ state, highlight = null }) {
       return html`<tr key=${language} class=${`${language === highlight ? "mine" : ""} ${alarms.length ? "alarm" : ""}`} data-booth=${language}>
         <th scope="row">${languageName(language)}${state.floor_language === language ? html` <span class="tag">${t("floor_language_short")}</span>` : null}</th>
         <td>${booth.on_duty ? participantName(state, booth.on_duty) : html`<span class="muted">—</span>`}</td>
-        <td>${booth.live.length ? html`<span class="live-dot">● ${t("live")}</span>` : html`<span class="muted">${t("muted")}</span>`}</td>
+        <td data-testid="booth-mic" data-open=${booth.mic_open}>${booth.mic_open ? html`<span class="live-dot">● ${t("live")}</span>` : html`<span class="muted">${t("muted")}</span>`}</td>
         <td>${booth.source === "floor" ? t("source_floor") : t("relay_short", { booth: languageName(booth.source) })}</td>
         <td>${finishing ? html`<span class="tag tag-tail">${t("finishing")}</span>` : null}
           ${booth.handover_requested_by ? html`<span class="tag">${t("handover_requested_short")}</span>` : null}

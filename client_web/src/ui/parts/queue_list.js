@@ -15,8 +15,8 @@ export function QueueList({ state, mine = null, limit = Infinity, actions = null
       ${shown.map((request, index) => {
         const delegation = state.delegations[request.delegation];
         const isMine = request.delegation === mine;
-        return html`<li key=${request.delegation} class=${`queue-row ${isMine ? "mine" : ""} ${request.point_of_order ? "poo" : ""}`}
-            data-delegation=${request.delegation} aria-current=${isMine ? "true" : undefined}>
+        return html`<li key=${`${request.delegation}${request.point_of_order ? ":poo" : ""}`} class=${`queue-row ${isMine ? "mine" : ""} ${request.point_of_order ? "poo" : ""}`}
+            data-delegation=${request.delegation} data-point-of-order=${request.point_of_order} aria-current=${isMine ? "true" : undefined}>
           <span class="place">${index + 1}</span>
           <span class="who">
             <span class="name">${delegationName(state, request.delegation)}</span>

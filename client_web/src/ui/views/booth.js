@@ -18,13 +18,14 @@ export function BoothView({ session }) {
   if (!language) return html`<p class="card">${t("not_an_interpreter")}</p>`;
   const booth = state.booths[language];
   const onDuty = booth.on_duty === me.participant;
-  const live = booth.live.includes(me.participant);
+  // Rule (core/interpretation.py): the booth's microphone is the duty's.
+  const live = onDuty && booth.mic_open;
   const partners = Object.values(state.participants).filter((p) => p.booth === language && p.id !== me.participant);
   const finishing = state.tail?.booths.includes(language);
   const passthrough = state.floor_language === language;
   const relayWarning = route(state, language).warningOf;
   const alarms = boothAlarms(state, booth);
-  const toggleMic = () => act(session, "set_booth_mic", { live: !live });
+  const toggleMic = () => onDuty && act(session, "set_booth_mic", { live: !live });
   const finished = () => act(session, "booth_finished");
   const slowly = () => act(session, "signal_speak_slowly");
   const handover = () => {
@@ -63,8 +64,10 @@ export function BoothView({ session }) {
         ${duty}
         <p class="muted small">${t("partners")}: ${partners.map((p) => p.name).join(", ") || "—"}</p>
         ${handoverBox}
-        <button class=${`big mic ${live ? "danger" : "go"}`} data-testid="mic" data-live=${live} aria-pressed=${live} aria-keyshortcuts="M" onClick=${toggleMic}>
+        <button class=${live ? "big mic danger" : "mic secondary"} data-testid="mic" data-live=${live} aria-pressed=${live} aria-keyshortcuts="M"
+          disabled=${!onDuty} aria-describedby=${onDuty ? undefined : "mic-why"} onClick=${toggleMic}>
           ${live ? t("mic_live_press_to_mute") : t("mic_muted_press_to_open")} <kbd>M</kbd></button>
+        ${onDuty ? null : html`<p class="muted small" id="mic-why" data-testid="mic-off-duty">${booth.on_duty ? t("mic_partner_holds") : t("mic_take_duty_first")}</p>`}
         ${finishing ? html`<button class="big" data-testid="booth-finished" aria-keyshortcuts="F" onClick=${finished}>${t("booth_finished")} <kbd>F</kbd></button>
           <p class="muted small">${t("booth_finished_explainer")}</p>` : null}
         <label class="source">${t("source")}

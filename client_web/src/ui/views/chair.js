@@ -15,6 +15,7 @@ import { SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
 import { ItemCard } from "../parts/item_card.js";
 import { BoothTable } from "../parts/booth_table.js";
+import { BallotLine } from "../parts/ballots.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 
 function ChairFloor({ session, now }) {
@@ -89,10 +90,14 @@ function ChairQueue({ session }) {
       setReason("");
     }
   };
+  // Granting a delegation by name gives it the floor on its point of order first (core/floor.py grant_floor),
+  // and a point of order is not moved: it goes first.
+  const pointOfOrderFirst = (request) => !request.point_of_order && queue.some((r) => r.delegation === request.delegation && r.point_of_order);
   const actions = (request, index) => html`
-    <button class="small go" disabled=${busy} data-testid="grant-this" onClick=${() => act(session, "grant_floor", { delegation: request.delegation })}>${t("grant")}</button>
-    <button class="small secondary" aria-expanded=${moving === request.delegation} onClick=${() => { setMoving(moving === request.delegation ? null : request.delegation); setPlace(index + 1); }}>${t("move")}</button>
-    ${moving === request.delegation ? html`<form class="move-form" onSubmit=${submitMove}>
+    <button class="small go" disabled=${busy || pointOfOrderFirst(request)} title=${pointOfOrderFirst(request) ? t("point_of_order_first") : undefined}
+      data-testid="grant-this" onClick=${() => act(session, "grant_floor", { delegation: request.delegation })}>${t("grant")}</button>
+    ${request.point_of_order ? null : html`<button class="small secondary" aria-expanded=${moving === request.delegation} onClick=${() => { setMoving(moving === request.delegation ? null : request.delegation); setPlace(index + 1); }}>${t("move")}</button>`}
+    ${moving === request.delegation && !request.point_of_order ? html`<form class="move-form" onSubmit=${submitMove}>
       <label>${t("to_place")} <select value=${place} onChange=${(e) => setPlace(e.currentTarget.value)}>
         ${queue.map((_, i) => html`<option value=${i + 1}>${i + 1}</option>`)}</select></label>
       <label>${t("reason")} <input required maxlength="200" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} placeholder=${t("reason_placeholder")} /></label>
@@ -176,6 +181,7 @@ export function OutcomeCard({ session, chair = true }) {
       ${item.blocked_by ? html` · ${t(`blocked_${item.block_kind}`, { delegation: delegationName(state, item.blocked_by) })}` : null}
       ${item.correspondence ? html` · ${t("correspondence_majority", { required: item.correspondence.required, voters: item.correspondence.voters })}` : null}
       ${item.concluded_by ? html` · ${t(`concluded_by_${item.concluded_by}`)}` : null}</p>
+    <${BallotLine} state=${state} number=${number_} now=${session.now()} />
     <form class="stack" onSubmit=${propose}>
       <label>${t("proposed_conclusion")}
         <textarea rows="4" data-testid="conclusion-text" disabled=${item.status !== "open"} value=${text}

@@ -17,6 +17,7 @@ import { ParticipantList } from "../parts/participants.js";
 import { ChannelSelector } from "../parts/channel_selector.js";
 import { MicStatus } from "../parts/mic_status.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
+import { DelegateBallots } from "../parts/ballots.js";
 
 /** Where the viewer's delegation stands on the floor. */
 export function floorPhase(state, me, now) {
@@ -58,16 +59,20 @@ export function FloorPanel({ session }) {
   });
 
   const blocker = requestBlocker(state);
-  const mayPointOfOrder = delegation && MAY_RAISE_POINT_OF_ORDER.has(delegation.cls) && item && item.status === "open";
-  const request = (pointOfOrder = false) => act(session, "request_floor", { point_of_order: pointOfOrder });
+  // A point of order is a request of its own: raised while queued, it goes first and the request keeps its place.
+  const pointOfOrder = delegation ? queuePosition(state, delegation.id, now, true) : null;
+  const mayPointOfOrder = delegation && MAY_RAISE_POINT_OF_ORDER.has(delegation.cls) && item && item.status === "open"
+    && (floor.phase === "idle" || floor.phase === "queued");
+  const request = (asPointOfOrder = false) => act(session, "request_floor", { point_of_order: asPointOfOrder });
   const withdraw = () => act(session, "withdraw_floor_request");
+  const withdrawPointOfOrder = () => act(session, "withdraw_floor_request", { point_of_order: true });
   const goLive = () => act(session, "go_live");
   const yieldFloor = () => act(session, "yield_floor");
   const designated = me.record?.designated_speaker;
 
   useShortcuts({
     r: () => floor.phase === "idle" && !blocker && request(),
-    p: () => floor.phase === "idle" && mayPointOfOrder && request(true),
+    p: () => mayPointOfOrder && !pointOfOrder && request(true),
     w: () => floor.phase === "queued" && withdraw(),
     l: () => floor.phase === "granted" && designated && goLive(),
     y: () => floor.phase === "speaking" && floor.self && yieldFloor(),
@@ -88,6 +93,7 @@ export function FloorPanel({ session }) {
     const waiting = floor.phase === "tail";
     body = html`<div class="phase phase-granted" data-testid="phase" data-phase=${floor.phase}>
       <p class="phase-title" data-testid="you-have-the-floor">${t("you_have_the_floor")}</p>
+      ${state.grant.point_of_order ? html`<p class="tag tag-poo" data-testid="granted-point-of-order">${t("point_of_order")}</p>` : null}
       ${waiting ? html`<div class="wait-tail" data-testid="tail-wait"><strong>${t("interpretation_finishing")}</strong><${TailNote} state=${state} now=${now} /></div>` : null}
       ${designated
         ? html`<button class="big go" data-testid="go-live" aria-keyshortcuts="L" disabled=${waiting} onClick=${goLive}>${t("go_live")} <kbd>L</kbd></button>`
@@ -107,12 +113,22 @@ export function FloorPanel({ session }) {
       <button class="big" data-testid="request-floor" aria-keyshortcuts="R" disabled=${Boolean(blocker)} onClick=${() => request()}>
         ${t("request_floor")} <kbd>R</kbd></button>
       ${blocker ? html`<p class="muted">${blocker}</p>` : null}
-      ${mayPointOfOrder ? html`<button class="secondary" data-testid="point-of-order" aria-keyshortcuts="P" onClick=${() => request(true)}>${t("raise_point_of_order")} <kbd>P</kbd></button>` : null}
     </div>`;
+  }
+  let pointOfOrderBox = null;
+  if (pointOfOrder) {
+    pointOfOrderBox = html`<div class="point-of-order-box" data-testid="point-of-order-raised" data-place=${pointOfOrder[0]}>
+      <p><span class="tag tag-poo">${t("point_of_order")}</span> ${t("point_of_order_raised", { n: pointOfOrder[0] })}</p>
+      <button class="secondary small" data-testid="withdraw-point-of-order" onClick=${withdrawPointOfOrder}>${t("withdraw_point_of_order")}</button>
+    </div>`;
+  } else if (mayPointOfOrder) {
+    pointOfOrderBox = html`<button class="secondary" data-testid="point-of-order" aria-keyshortcuts="P" onClick=${() => request(true)}>${t("raise_point_of_order")} <kbd>P</kbd></button>
+      ${floor.phase === "queued" ? html`<p class="muted small">${t("point_of_order_keeps_place")}</p>` : null}`;
   }
   return html`<section class="card floor-panel" aria-labelledby="floor-h">
     <h2 id="floor-h">${delegation ? t("floor_for", { delegation: delegation.name }) : t("the_floor")}</h2>
     ${body}
+    ${pointOfOrderBox}
   </section>`;
 }
 
@@ -153,6 +169,7 @@ export function DelegateView({ session }) {
       <${QueueList} state=${state} mine=${me.delegation} />
     </div>
     <div class="col-side">
+      <${DelegateBallots} session=${session} />
       <${ItemCard} state=${state}><${BlockActions} session=${session} /><//>
       <${ChannelSelector} state=${state} defaultChannel=${ownLanguage} />
       <${ParticipantList} state=${state} me=${me} />

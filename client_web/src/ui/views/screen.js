@@ -36,7 +36,7 @@ export function ScreenView({ session }) {
     <section class="screen-floor">${floor}</section>
     <section class="screen-queue">
       <h2>${t("queue")} (${queue.length})</h2>
-      <ol data-testid="queue">${queue.slice(0, 8).map((r) => html`<li key=${r.delegation} data-delegation=${r.delegation}>
+      <ol data-testid="queue">${queue.slice(0, 8).map((r) => html`<li key=${`${r.delegation}${r.point_of_order ? ":poo" : ""}`} data-delegation=${r.delegation} data-point-of-order=${r.point_of_order}>
         ${delegationName(state, r.delegation)}${r.point_of_order ? html` <span class="tag tag-poo">${t("point_of_order")}</span>` : null}</li>`)}</ol>
     </section>
   </div>`;

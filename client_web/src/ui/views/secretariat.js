@@ -9,6 +9,7 @@ import { t } from "../../i18n/index.js";
 import { notify } from "../feedback.js";
 import { className } from "../names.js";
 import { OutcomeCard } from "./chair.js";
+import { SecretariatBallots } from "../parts/ballots.js";
 
 function Uploads({ api }) {
   const [busy, setBusy] = useState(null);
@@ -87,6 +88,7 @@ export function SecretariatView({ session }) {
     </div>
     <div class="col-side">
       <${OutcomeCard} session=${session} chair=${false} />
+      <${SecretariatBallots} session=${session} />
     </div>
   </div>`;
 }
