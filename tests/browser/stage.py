@@ -78,14 +78,19 @@ class Screens:
     contexts: list[BrowserContext] = field(default_factory=list)
 
     async def open(self, participant: str | None, *, path: str = "/join", viewport: dict[str, int] = DESKTOP,
-                   token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False) -> Page:
+                   token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False,
+                   permissions: list[str] | None = None, init_script: str | None = None, timezone: str = "America/New_York") -> Page:
         """A page joined as ``participant`` (or with ``token``), waited on until it is connected.
 
         ``firewall``: the page's websockets to the server are cut, as by the
-        firewall that kept a rehearsal delegate off the floor.
+        firewall that kept a rehearsal delegate off the floor. ``permissions``
+        are granted to the page (e.g. "notifications"); ``init_script`` runs
+        before the page's own scripts; ``timezone`` is the browser's own zone.
         """
-        context = await self.browser.new_context(viewport=viewport, locale="en-GB", timezone_id="America/New_York")
+        context = await self.browser.new_context(viewport=viewport, locale="en-GB", timezone_id=timezone, permissions=permissions)
         self.contexts.append(context)
+        if init_script:
+            await context.add_init_script(init_script)
         if firewall:
             await context.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: socket.close())
         if language:

@@ -18,6 +18,13 @@
 //   catching_up - a gap is being filled
 //   reconnecting- the connection is lost: what is shown is stale
 //   refused     - the server refused the join link (`refusal` says why)
+//
+// A person's action (`perform`) is never sent behind their back. Clicked while
+// the link is down, or cut off before the server answered, it becomes the
+// `pending` action, shown as such; once the screen is in step again the person
+// sends it (with the same command id, so an action the server did receive is
+// applied once) or drops it. A later action replaces a pending one, which is
+// dropped with a word.
 
 import { apply, understands } from "../core/fold.js";
 import { browserName, microphonePermission } from "./browser_info.js";
@@ -84,6 +91,9 @@ export class Session {
     this.noticeListeners = new Set();
     this.eventListeners = new Set();
     this.api_ = null;
+    /** The action waiting for the person's decision: {type, fields, message, phase: "offline" | "back", settle}, or null. */
+    this.pending = null;
+    this.disconnectWaiters = new Set();
   }
 
   // --- what views read -------------------------------------------------------------------
@@ -182,6 +192,9 @@ export class Session {
   }
 
   onDisconnect() {
+    for (const waiter of this.disconnectWaiters) waiter();
+    this.disconnectWaiters.clear();
+    if (this.pending) this.pending.phase = "offline";
     if (this.state !== null) this.setStatus("reconnecting");
     else this.setStatus("connecting");
   }
@@ -312,6 +325,7 @@ export class Session {
   setStatus(status) {
     if (this.status === status) return;
     this.status = status;
+    if (this.pending && !this.stale && status !== "refused") this.pending.phase = "back";
     this.changed();
   }
 
@@ -351,6 +365,65 @@ export class Session {
       }
     }
     return { ok: false, error: { code: "unavailable", message: "No answer from the server; check your connection and try again." } };
+  }
+
+  /**
+   * A person's action: sent now when the screen is in step with the server,
+   * else held as `pending` for the person to send or drop (see the top of this
+   * file). Resolves with the server's answer, or `{ok: false, error: {code:
+   * "not_sent"}}` when the person drops it (or a later action replaces it).
+   */
+  perform(type, fields = {}) {
+    commandCounter += 1;
+    const message = { type, id: `${this.clientId}-${commandCounter}`, ...fields };
+    if (this.stale || !this.socket?.connected) return this.hold(message, "offline");
+    return this.deliver(message);
+  }
+
+  /** Send the pending action now (the person confirmed it). */
+  sendPending() {
+    const pending = this.pending;
+    if (pending === null || this.stale) return;
+    this.pending = null;
+    this.changed();
+    this.deliver(pending.message).then(pending.settle);
+  }
+
+  /** Drop the pending action (the person decided against it, or acted again). */
+  dropPending() {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    this.changed();
+    pending.settle({ ok: false, error: { code: "not_sent", message: "Not sent.", type: pending.message.type } });
+  }
+
+  hold(message, phase) {
+    this.dropPending();
+    return new Promise((settle) => {
+      this.pending = { type: message.type, message, phase, settle };
+      this.changed();
+    });
+  }
+
+  /** Emit and wait for the answer; a connection lost before it comes makes the action pending again. */
+  async deliver(message) {
+    let lost;
+    const cut = new Promise((resolve) => {
+      lost = () => resolve(null);
+      this.disconnectWaiters.add(lost);
+    });
+    try {
+      const answer = await Promise.race([this.socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck("command", message), cut]);
+      if (answer !== null) return answer;
+    } catch {
+      if (this.socket.connected) {
+        return { ok: false, error: { code: "unavailable", message: "No answer from the server; check your connection and try again." } };
+      }
+    } finally {
+      this.disconnectWaiters.delete(lost);
+    }
+    return this.hold(message, this.stale ? "offline" : "back");
   }
 
   /** The technical team's message to one participant's screens: answered {ok} or {ok: false, error}. */
