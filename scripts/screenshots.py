@@ -32,7 +32,7 @@ from vcc.client import ConsultationClient  # noqa: E402
 from vcc.config import Config  # noqa: E402
 from vcc.http_api import SECRET, SERVICE  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
-from vcc_protocol.vocabulary import ADMIN_ACTOR  # noqa: E402
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR  # noqa: E402
 
 from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
@@ -248,7 +248,7 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(delegate, f"delegate-in-queue-{width}")
     await shoot(chair, f"chair-console-{width}")
     booth = await open_(INTERPRETER["fr"])
-    screen = await open_(OBSERVER_STATE, path="/screen")
+    screen = await open_(SCREEN_ACTOR, path="/screen")
 
     await runtime.execute(c.GrantFloor(), CHAIR)  # the point of order first
     await runtime.execute(c.GoLive(), COUNCIL[1])
