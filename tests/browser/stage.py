@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,13 +81,15 @@ class Screens:
 
     async def open(self, participant: str | None, *, path: str = "/join", viewport: dict[str, int] = DESKTOP,
                    token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False,
-                   permissions: list[str] | None = None, init_script: str | None = None, timezone: str = "America/New_York") -> Page:
+                   permissions: list[str] | None = None, init_script: str | None = None, timezone: str = "America/New_York",
+                   prepare: Callable[[BrowserContext], Awaitable[Any]] | None = None) -> Page:
         """A page joined as ``participant`` (or with ``token``), waited on until it is connected.
 
         ``firewall``: the page's websockets to the server are cut, as by the
         firewall that kept a rehearsal delegate off the floor. ``permissions``
         are granted to the page (e.g. "notifications"); ``init_script`` runs
-        before the page's own scripts; ``timezone`` is the browser's own zone.
+        before the page's own scripts; ``timezone`` is the browser's own zone;
+        ``prepare`` is called with the context before the page opens (routes).
         The public screen (``path="/screen"``) always joins with its own link,
         as it does in a sitting: it is no participant's connection.
         """
@@ -95,6 +97,8 @@ class Screens:
         self.contexts.append(context)
         if init_script:
             await context.add_init_script(init_script)
+        if prepare:
+            await prepare(context)
         if firewall:
             await context.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: socket.close())
         if language:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import WebSocketRoute, expect
 
 from tests.support.consultations import CHAIR, COUNCIL
 
@@ -55,6 +55,44 @@ async def test_a_withdraw_clicked_offline_waits_for_the_delegates_word_and_is_se
         await page.get_by_test_id("pending-send").click()
         await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")
         assert runtime.state.queues[3] == []
+        withdrawals = [e for _, e in await runtime.store.read("test", 0) if b"floor_request_withdrawn" in e]
+        assert len(withdrawals) == 1
+
+
+async def test_an_action_cut_off_before_its_answer_is_asked_about_and_never_applied_twice(screens, node) -> None:
+    """The withdraw reaches the server, and the connection dies before the answer
+    comes back: the page does not know whether it was applied, says so, and a
+    confirmed resend (same command id) is answered without applying it again."""
+    cut = {"armed": False}
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        async def from_page(message: str | bytes) -> None:
+            server.send(message)
+            if cut["armed"] and isinstance(message, bytes) and b"withdraw_floor_request" in message:
+                cut["armed"] = False
+                await ws.close()
+
+        ws.on_message(from_page)
+
+    async with python_clients(node, CHAIR) as (chair,):
+        await ok(chair, "take_up_item", item=3)
+        page = await screens.open(COUNCIL[0], prepare=lambda context: context.route_web_socket(re.compile(r".*/socket\.io/.*"), route))
+        await page.get_by_test_id("request-floor").click()
+        await expect(page.get_by_test_id("position")).to_contain_text("#1")
+        runtime = await node.runtime()
+        cut["armed"] = True
+        await page.get_by_test_id("withdraw").click()
+        pending = page.get_by_test_id("pending")
+        await expect(pending).to_have_attribute("data-phase", "back", timeout=30_000)
+        await expect(pending).to_have_attribute("data-unsure", "true")
+        await expect(pending).to_contain_text("“Withdraw my request” may already have been applied")
+        await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")  # the resynced screen: it was
+        assert runtime.state.queues[3] == []
+        await page.get_by_test_id("pending-send").click()
+        await expect(pending).to_have_count(0)
+        await expect(page.get_by_test_id("notice")).to_have_count(0)  # the first answer again: ok, nothing refused
         withdrawals = [e for _, e in await runtime.store.read("test", 0) if b"floor_request_withdrawn" in e]
         assert len(withdrawals) == 1
 

@@ -91,7 +91,11 @@ export class Session {
     this.noticeListeners = new Set();
     this.eventListeners = new Set();
     this.api_ = null;
-    /** The action waiting for the person's decision: {type, fields, message, phase: "offline" | "back", settle}, or null. */
+    /**
+     * The action waiting for the person's decision, or null: {type, message,
+     * phase: "offline" | "back", unsure (sent, but cut off before the answer:
+     * the server may have applied it), settle}.
+     */
     this.pending = null;
     this.disconnectWaiters = new Set();
   }
@@ -347,7 +351,9 @@ export class Session {
    * Send a command; resolves with the server's answer `{ok, seq}` or
    * `{ok: false, error: {code, message}}`. A command is retried with the same
    * id across reconnects (the server applies it once) until it is answered or
-   * COMMAND_TIMEOUT_MS has passed.
+   * COMMAND_TIMEOUT_MS has passed. For what the client records by itself
+   * (attendance, a connection test's figures); a person's action goes through
+   * `perform`, which never sends behind their back.
    */
   async send(type, fields = {}) {
     commandCounter += 1;
@@ -395,13 +401,13 @@ export class Session {
     if (pending === null) return;
     this.pending = null;
     this.changed();
-    pending.settle({ ok: false, error: { code: "not_sent", message: "Not sent.", type: pending.message.type } });
+    pending.settle({ ok: false, error: { code: "not_sent", message: "Not sent.", unsure: pending.unsure } });
   }
 
-  hold(message, phase) {
+  hold(message, phase, unsure = false) {
     this.dropPending();
     return new Promise((settle) => {
-      this.pending = { type: message.type, message, phase, settle };
+      this.pending = { type: message.type, message, phase, unsure, settle };
       this.changed();
     });
   }
@@ -414,7 +420,10 @@ export class Session {
       this.disconnectWaiters.add(lost);
     });
     try {
-      const answer = await Promise.race([this.socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck("command", message), cut]);
+      const acked = this.socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck("command", message);
+      // Once the connection is cut, socket.io fails the ack too: nobody waits on it then.
+      acked.catch(() => {});
+      const answer = await Promise.race([acked, cut]);
       if (answer !== null) return answer;
     } catch {
       if (this.socket.connected) {
@@ -423,7 +432,7 @@ export class Session {
     } finally {
       this.disconnectWaiters.delete(lost);
     }
-    return this.hold(message, this.stale ? "offline" : "back");
+    return this.hold(message, this.stale ? "offline" : "back", true);
   }
 
   /** The technical team's message to one participant's screens: answered {ok} or {ok: false, error}. */

@@ -51,7 +51,7 @@ export function actionName(type, fields = {}) {
 export async function act(session, type, fields = {}) {
   const answer = await session.perform(type, fields);
   if (answer.ok) return answer;
-  if (answer.error.code === "not_sent") notify(t("pending_dropped", { action: actionName(type, fields) }), "info");
+  if (answer.error.code === "not_sent") notify(t(answer.error.unsure ? "pending_dropped_unsure" : "pending_dropped", { action: actionName(type, fields) }), "info");
   else notify(errorText(answer.error));
   return answer;
 }

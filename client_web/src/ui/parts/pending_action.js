@@ -18,11 +18,11 @@ export function PendingAction({ session }) {
   const action = actionName(pending.message.type, pending.message);
   const drop = html`<button class="secondary small" data-testid="pending-drop" onClick=${() => session.dropPending()}>${t("pending_drop")}</button>`;
   if (!back) {
-    return html`<div class="pending" role="status" data-testid="pending" data-phase="offline">
-      <span>${t("pending_offline", { action })}</span>${drop}</div>`;
+    return html`<div class="pending" role="status" data-testid="pending" data-phase="offline" data-unsure=${pending.unsure}>
+      <span>${t(pending.unsure ? "pending_offline_unsure" : "pending_offline", { action })}</span>${drop}</div>`;
   }
-  return html`<div class="pending back" role="alertdialog" aria-labelledby="pending-q" data-testid="pending" data-phase="back">
-    <span id="pending-q">${t("pending_back", { action })}</span>
+  return html`<div class="pending back" role="alertdialog" aria-labelledby="pending-q" data-testid="pending" data-phase="back" data-unsure=${pending.unsure}>
+    <span id="pending-q">${t(pending.unsure ? "pending_back_unsure" : "pending_back", { action })}</span>
     <button class="small" data-testid="pending-send" ref=${sendButton} onClick=${() => session.sendPending()}>${t("pending_send")}</button>
     ${drop}</div>`;
 }
