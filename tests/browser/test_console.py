@@ -59,4 +59,4 @@ async def test_at_1366x768_the_floor_the_queue_and_the_outcome_are_in_view_and_e
         await expect(rows["chile"].get_by_test_id("requested-at")).to_have_text(f"asked at {shown}")
         waited = rows["chile"].get_by_test_id("waited")
         first = await waited.text_content()
-        await expect(waited).not_to_have_text(first, timeout=3000)
+        await expect(waited).not_to_have_text(first, timeout=5000)

@@ -199,6 +199,8 @@ export class Session {
     for (const waiter of this.disconnectWaiters) waiter();
     this.disconnectWaiters.clear();
     if (this.pending) this.pending.phase = "offline";
+    // In step until this moment: the banner's "the state of HH:MM:SS" is when the link was lost, not the last event.
+    if (this.status === "connected" || this.status === "resynced") this.lastSyncedAt = Date.now();
     if (this.state !== null) this.setStatus("reconnecting");
     else this.setStatus("connecting");
   }
