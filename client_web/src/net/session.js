@@ -92,9 +92,9 @@ export class Session {
     this.eventListeners = new Set();
     this.api_ = null;
     /**
-     * The action waiting for the person's decision, or null: {type, message,
-     * phase: "offline" | "back", unsure (sent, but cut off before the answer:
-     * the server may have applied it), settle}.
+     * The action waiting for the person's decision, or null: {message,
+     * phase: "offline" | "back", unsure (sent, but no answer came: the server
+     * may have applied it), settle}.
      */
     this.pending = null;
     this.disconnectWaiters = new Set();
@@ -409,12 +409,12 @@ export class Session {
   hold(message, phase, unsure = false) {
     this.dropPending();
     return new Promise((settle) => {
-      this.pending = { type: message.type, message, phase, unsure, settle };
+      this.pending = { message, phase, unsure, settle };
       this.changed();
     });
   }
 
-  /** Emit and wait for the answer; a connection lost before it comes makes the action pending again. */
+  /** Emit and wait for the answer; a connection lost, or no answer in time, makes the action pending again (unsure). */
   async deliver(message) {
     let lost;
     const cut = new Promise((resolve) => {
@@ -428,9 +428,7 @@ export class Session {
       const answer = await Promise.race([acked, cut]);
       if (answer !== null) return answer;
     } catch {
-      if (this.socket.connected) {
-        return { ok: false, error: { code: "unavailable", message: "No answer from the server; check your connection and try again." } };
-      }
+      // No answer in time: the server may still have applied it, so the person decides with the screen in view.
     } finally {
       this.disconnectWaiters.delete(lost);
     }
