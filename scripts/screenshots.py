@@ -1,7 +1,11 @@
 """Screenshots of every view of the browser client, at desktop width and at
-390 px phone width, into docs/screenshots/ (PNG).
+390 px phone width, and the chair's console as a 1366x768 laptop shows it
+without scrolling, into docs/screenshots/ (PNG).
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [--only NAME-PREFIX]
+
+``--only`` writes (and replaces) just the screenshots whose names start with
+the prefix, e.g. ``--only chair-console-laptop``.
 
 It builds the client if needed, starts a node in this process on a temporary
 store with the demo roster and the 2021 agenda, plays a sitting (requests of
@@ -11,6 +15,7 @@ tests, help requests), and photographs each role's screen in real Chromium.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import sys
@@ -32,7 +37,7 @@ from vcc.client import ConsultationClient  # noqa: E402
 from vcc.config import Config  # noqa: E402
 from vcc.http_api import SECRET, SERVICE  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
-from vcc_protocol.vocabulary import ADMIN_ACTOR  # noqa: E402
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR  # noqa: E402
 
 from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
@@ -54,6 +59,10 @@ from tests.support.documents import pdf  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+#: The chair's laptop: the floor, the queue and the outcome must be in view at once.
+LAPTOP = {"width": 1366, "height": 768}
+#: Only screenshots whose names start with this are written (``--only``).
+only = ""
 
 
 class ReplayClock:
@@ -198,6 +207,8 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
 
 
 async def shoot(page: Page, name: str, full_page: bool = True) -> None:
+    if not name.startswith(only):
+        return
     await page.wait_for_timeout(400)
     path = OUT / f"{name}.png"
     await page.screenshot(path=str(path), full_page=full_page)
@@ -207,7 +218,7 @@ async def shoot(page: Page, name: str, full_page: bool = True) -> None:
 async def main() -> None:
     ensure_built()
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.png"):
+    for old in OUT.glob(f"{only}*.png"):
         old.unlink()
     clock = ReplayClock(lag_ms=40 * 60_000)
     people: dict[str, ConsultationClient] = {}
@@ -223,6 +234,8 @@ async def main() -> None:
                     print(f"{width}:")
                     await shoot_all(screens, runtime, viewport, width)
                     await reset_floor(runtime)
+                print("laptop:")
+                await shoot_chair_laptop(screens, runtime)
                 await screens.close()
                 await browser.close()
         finally:
@@ -240,6 +253,19 @@ async def reset_floor(runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
     await runtime.execute(c.RequestFloor(), COUNCIL[0])
 
 
+async def shoot_chair_laptop(screens: Screens, runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
+    """The chair's console as the window shows it, unscrolled: the queue's story, then a speech."""
+    chair = await screens.open(CHAIR, viewport=LAPTOP)
+    await expect(chair.get_by_test_id("request-story").first).to_be_visible()
+    await shoot(chair, "chair-console-laptop", full_page=False)
+    await runtime.execute(c.GrantFloor(), CHAIR)  # the point of order first
+    await runtime.execute(c.GoLive(), COUNCIL[1])
+    await expect(chair.get_by_test_id("chair-speaker")).to_be_visible()
+    await shoot(chair, "chair-console-speech-laptop", full_page=False)
+    await screens.close()
+    screens.contexts.clear()
+
+
 async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: str) -> None:  # noqa: ANN001
     open_ = lambda who, **kw: screens.open(who, viewport=viewport, **kw)  # noqa: E731
     chair = await open_(CHAIR)
@@ -248,7 +274,7 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(delegate, f"delegate-in-queue-{width}")
     await shoot(chair, f"chair-console-{width}")
     booth = await open_(INTERPRETER["fr"])
-    screen = await open_(OBSERVER_STATE, path="/screen")
+    screen = await open_(SCREEN_ACTOR, path="/screen")
 
     await runtime.execute(c.GrantFloor(), CHAIR)  # the point of order first
     await runtime.execute(c.GoLive(), COUNCIL[1])
@@ -349,4 +375,7 @@ async def shoot_preparation(open_, width: str) -> None:  # noqa: ANN001
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Screenshots of every view into docs/screenshots/.")
+    parser.add_argument("--only", default="", metavar="NAME-PREFIX", help="write only the screenshots whose names start with this")
+    only = parser.parse_args().only
     asyncio.run(main())

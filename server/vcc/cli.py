@@ -21,7 +21,7 @@ from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
-from .config import DEFAULT_STORE, Config
+from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
 from .http_api import SERVICE, describe
 from .importers import ImportError_, slug
@@ -162,6 +162,12 @@ class Session:
             raise Refused(f"the store {self.config.store} holds no consultation yet: import an agenda JSON first.")
         raise Refused(f"the store holds several consultations ({', '.join(found)}): choose one with --consultation.")
 
+    async def link_base(self) -> str:
+        """Where join links point: --public-url, else the address the last `vcc serve` on this store served, else host:port."""
+        if self.config.public_url:
+            return self.config.base_url()
+        return await self.store.get_meta(SERVED_URL_KEY) or self.config.base_url()
+
     async def run(self, consultation: str, commands: list[Any]) -> int:
         answers = await self.service.execute_all(consultation, commands, ADMIN_ACTOR)
         if answers and not answers[-1]["ok"]:
@@ -214,7 +220,7 @@ async def print_links(args: argparse.Namespace) -> None:
         consultation = await session.consultation(args.consultation)
         runtime = await session.service.runtime(consultation)
         secret = await session.config.secret()
-        found = links.join_links(runtime.state, consultation, secret, session.config.base_url(), wall_clock())
+        found = links.join_links(runtime.state, consultation, secret, await session.link_base(), wall_clock())
         if args.format == "csv":
             text = links.to_csv(found)
         else:
@@ -222,7 +228,7 @@ async def print_links(args: argparse.Namespace) -> None:
             text += f"\n\nSecretariat admin token (Authorization: Bearer ...): {links.admin_token(consultation, secret, wall_clock())}\n"
         if args.output:
             args.output.write_text(text, encoding="utf-8")
-            print(f"Wrote {len(found)} join links to {args.output}.")
+            print(f"Wrote {len(found) - 1} join links and the public screen's link to {args.output}.")
         else:
             print(text)
 
@@ -294,6 +300,8 @@ def serve(args: argparse.Namespace) -> None:
 
     async def build() -> web.Application:
         app = await create_app(config)
+        # `vcc links` run later on this store points its links here, not at the default port.
+        await app[SERVICE].store.set_meta(SERVED_URL_KEY, config.base_url())
         if args.demo:
             await _build_demo(app, config)
         else:

@@ -8,6 +8,8 @@ from pathlib import Path
 from .tokens import load_or_create_secret
 
 DEFAULT_STORE = "var/store"
+#: The store setting that records the public address `vcc serve` last served (for `vcc links`).
+SERVED_URL_KEY = "served_url"
 
 
 @dataclass

@@ -16,6 +16,8 @@ from pathlib import Path
 import msgpack
 
 ADMIN_ROLE = "admin"
+#: The public screen's links: the public audience, no command (see core/actors.py).
+SCREEN_ROLE = "screen"
 
 
 class TokenRefused(Exception):

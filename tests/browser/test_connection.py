@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from vcc_protocol import commands as c
-from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR, TECHNICAL, live_commands
 from tests.support.process_node import ProcessNode
@@ -87,7 +87,7 @@ async def test_every_screen_resyncs_after_the_server_restarts(tmp_path) -> None:
             chair = await screens.open(CHAIR)
             delegate = await screens.open(COUNCIL[0])
             sector = await screens.open(SECTOR)
-            screen = await screens.open(OBSERVER_STATE, path="/screen")
+            screen = await screens.open(SCREEN_ACTOR, path="/screen")
             await chair.locator("tr[data-item='3'] [data-testid=take-up]").click()
             await delegate.get_by_test_id("request-floor").click()
             for page in (chair, delegate, sector, screen):

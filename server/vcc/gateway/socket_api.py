@@ -45,14 +45,14 @@ from engineio import packet as eio_packet
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
-from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
 from ..service import Ack, Batch, Runtime, Service, error
 from ..store.base import StoreUnavailable
-from ..tokens import ADMIN_ROLE, TokenRefused, verify
+from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
 from .fanout import Fanout
 from .transport import install
 
@@ -300,6 +300,8 @@ class Gateway:
         delegation = None
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
+        elif claims.role == SCREEN_ROLE:
+            actor, role = SCREEN_ACTOR, SCREEN_ROLE
         else:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
