@@ -147,7 +147,9 @@ def participant_only(handler: Handler) -> Handler:
         claims = _bearer(request, "join token")
         if claims.consultation != request.match_info["consultation"] or claims.role == DEPLOYMENT_ROLE:
             raise Refused(403, "not_allowed", "This join link is for another consultation.")
-        if claims.role != ADMIN_ROLE:
+        if claims.role == ADMIN_ROLE:
+            await request.app[SERVICE].existing(claims.consultation)
+        else:
             await _on_roster(request, claims)
         return await handler(request, claims)
 
