@@ -427,8 +427,12 @@ class Runtime:
         answer = await self.execute(c.Tick(), SYSTEM_ACTOR)
         if not answer["ok"]:
             # The store is down: try again shortly rather than lose the slot end.
+            # Kept as the timer, so the runtime counts as busy and is not unloaded meanwhile.
             log.warning("tick of %s failed: %s", self.consultation, answer["error"]["message"])
-            asyncio.get_running_loop().call_later(1.0, self._fire_tick)
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = next_deadline(self.state)
+            self._timer = asyncio.get_running_loop().call_later(1.0, self._fire_tick)
         else:
             self._schedule_tick()
 

@@ -468,3 +468,34 @@ def test_schemathesis_finds_no_failure_with_or_without_credentials(fuzzed_node) 
             for headers in credentials.values():
                 fuzz(strategy, node.url, headers)
     assert time.monotonic() - started < 120
+
+
+async def test_a_slot_end_ticked_while_the_store_is_down_is_retried_and_never_unloaded(hostile_node, tmp_path: Path) -> None:
+    """The tick at the slot end fails while Redis is down; the runtime stays loaded,
+    retries, and closes the sitting once Redis is back."""
+    from vcc.metrics import REGISTRY
+
+    redis_server = RedisServer(tmp_path / "durable-redis", appendonly=True, appendfsync="always")
+    redis_server.start()
+    try:
+        base = time.time_ns() // 1_000_000
+        offset = [0]
+        node = await hostile_node(store=redis_server.url, idle_seconds=0.2, clock=lambda: time.time_ns() // 1_000_000 + offset[0], setup=quiet_commands(base))
+        _, local = midday_zone(base)
+        slot_end = base + int(((local + timedelta(hours=3)).replace(second=0, microsecond=0) - local).total_seconds() * 1000)
+        offset[0] = slot_end - 1_000 - time.time_ns() // 1_000_000
+        unloaded = node.unloaded()
+        assert (await node.service.execute_all("test", [c.OpenSitting()], ADMIN_ACTOR))[-1]["ok"]
+
+        async def failed_ticks() -> float:
+            return REGISTRY.get_sample_value("vcc_commands_total", {"type": "tick", "outcome": "unavailable"}) or 0
+
+        before = await failed_ticks()
+        redis_server.stop()
+        await until(failed_ticks, lambda n: n > before, "the slot end's tick failed", timeout=20)
+        assert "test" in node.service.loaded, "unloaded while its tick was failing"
+        redis_server.start()
+        gone = await unloaded("test", timeout=30)
+        assert gone.state.sitting is None, "unloaded before the retried tick closed the sitting"
+    finally:
+        redis_server.stop()
