@@ -30,13 +30,14 @@ import schemathesis
 from aiohttp.test_utils import TestServer
 from vcc import importers
 from vcc.app import GATEWAY, create_app
+from vcc.cli import main
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.gateway.socket_api import Gateway
 from vcc.http_api import MAX_REQUEST_BYTES, OPENAPI, SECRET, SERVICE
 from vcc.links import admin_token, deployment_admin_token
 from vcc.service import Runtime, Service
-from vcc.tokens import Claims, sign
+from vcc.tokens import DEPLOYMENT_ROLE, Claims, sign, verify
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
@@ -324,6 +325,16 @@ async def test_the_http_api_checks_join_links_against_the_roster(hostile_node) -
         assert chair_role.status == 403 and (await chair_role.json())["error"]["code"] == "not_allowed"
         assert (await http.get(f"{base}/grouping/tally", headers=node.bearer(node.token(SECRETARIAT, "secretariat")))).status == 200
         assert (await http.get(f"{base}/grouping/mine", headers=node.bearer(node.token(DELEGATE)))).status == 200
+
+
+def test_vcc_admin_token_prints_the_deployment_admin_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "store"
+    assert main(["admin-token", "--store", str(store), "--days", "2"]) == 0
+    token = capsys.readouterr().out.strip()
+    now = time.time_ns() // 1_000_000
+    claims = verify(bytes.fromhex((store / "secret").read_text()), token, now)
+    assert claims.role == DEPLOYMENT_ROLE and claims.consultation == ""
+    assert abs(claims.expires - (now + 2 * 24 * 3_600_000)) < 60_000
 
 
 # --- 9. contracts -----------------------------------------------------------------------
