@@ -346,7 +346,7 @@ async def _announce(app: web.Application, config: Config) -> None:
     found = await service.consultations()
     secret = await config.secret()
     if not found:
-        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one (or run with --demo).")
+        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one, or POST /api/consultations with the token `vcc admin-token` prints (or run with --demo).")
     for consultation in found:
         print(f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
 

@@ -88,7 +88,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             message = f"{request.method} is not accepted here; GET /api/openapi.json lists the methods of each route."
         else:
             message = exc.text or exc.reason
-        return fail(exc.status, _CODES.get(exc.status, "invalid_value"), message)
+        response = fail(exc.status, _CODES.get(exc.status, "invalid_value"), message)
+        if "Allow" in exc.headers:  # a 405 names the methods the route accepts
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 def _bearer(request: web.Request, what: str) -> Claims:

@@ -358,6 +358,7 @@ async def test_oversized_and_unknown_requests_get_the_json_error(hostile_node) -
             answer = await http.request(method, f"{node.url}{path}")
             assert answer.status == status and answer.content_type == "application/json"
             assert set((await answer.json())["error"]) == {"code", "message"}
+        assert set(answer.headers["Allow"].split(",")) == {"GET", "POST"}
 
 
 def test_the_openapi_document_names_every_body_and_every_error() -> None:
