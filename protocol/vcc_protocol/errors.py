@@ -11,6 +11,9 @@ ERROR_CODES: dict[str, str] = {
     "unavailable": "The event store cannot be reached; the command may not have been recorded. Send it again with the same id: it is applied at most once.",
     "conflict": "The consultation changed too often while the command was retried; try again.",
     "internal_error": "The server failed unexpectedly; nothing was changed.",
+    # the HTTP API only
+    "not_found": "No such resource: the path names no route (GET /api/openapi.json lists them).",
+    "method_not_allowed": "The route does not accept this HTTP method.",
     # the procedure
     "not_allowed": "The sender's role or delegation may not do this.",
     "not_created": "The consultation has not been created yet.",

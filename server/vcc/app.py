@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, SECRET, SERVICE, add_routes
+from .http_api import BASE_URL, BLOBS, MAX_REQUEST_BYTES, SECRET, SERVICE, add_routes, json_errors
 from .service import Clock, Service, wall_clock
 from .store import open_store
 from .uploads import BlobStore
@@ -28,9 +28,9 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     """The node's application; the store is opened here and closed on cleanup."""
     store = open_store(config.store)
     await store.open()
-    service = Service(store, clock)
+    service = Service(store, clock, max_loaded=config.max_loaded, idle_seconds=config.idle_seconds)
     secret = await config.secret()
-    app = web.Application(client_max_size=6 * 1024 * 1024)  # a 5 MB upload and its form fields
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[json_errors])
     app[SERVICE] = service
     app[SECRET] = secret
     app[BLOBS] = BlobStore(config.uploads_dir())

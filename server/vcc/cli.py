@@ -1,4 +1,4 @@
-"""The ``vcc`` command: serve, import, links, report.
+"""The ``vcc`` command: serve, import, links, report, admin-token.
 
 Every command that reads or writes data takes the same ``--store PATH`` or
 ``--redis URL`` option, prints what it did, and refuses bad input with a
@@ -26,7 +26,7 @@ from .core.grouping import tally
 from .http_api import SERVICE, describe
 from .importers import ImportError_, slug
 from .reports import REPORTS
-from .service import Service, wall_clock
+from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
 
 
@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
     s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
+    s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
+    s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
+
+    at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
+    at.add_argument("--days", type=int, default=links.DEFAULT_VALIDITY_MS // (24 * 3600 * 1000), help="how long it stays valid (default %(default)s days)")
+    at.set_defaults(run=print_admin_token)
 
     imp = sub.add_parser("import", help="import an agenda or a roster")
     what = imp.add_subparsers(dest="what", required=True)
@@ -125,6 +131,8 @@ def config_of(args: argparse.Namespace) -> Config:
         origins=getattr(args, "allow_origin", []),
         public_url=args.public_url,
         secret_file=args.secret_file,
+        max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
+        idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
     )
 
 
@@ -233,6 +241,13 @@ async def print_links(args: argparse.Namespace) -> None:
             print(text)
 
 
+async def print_admin_token(args: argparse.Namespace) -> None:
+    if args.days < 1:
+        raise Refused("--days must be at least 1.")
+    secret = await config_of(args).secret()
+    print(links.deployment_admin_token(secret, wall_clock(), args.days * 24 * 3600 * 1000))
+
+
 async def write_report(args: argparse.Namespace) -> None:
     async with Session(args) as session:
         runtime = await session.existing(args.consultation)
@@ -339,7 +354,7 @@ async def _announce(app: web.Application, config: Config) -> None:
     found = await service.consultations()
     secret = await config.secret()
     if not found:
-        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one (or run with --demo).")
+        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one, or POST /api/consultations with the token `vcc admin-token` prints (or run with --demo).")
     for consultation in found:
         print(f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
 

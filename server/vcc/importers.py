@@ -84,6 +84,8 @@ def items_from_agenda_json(text: str) -> list[c.AddItem]:
             )
         except KeyError as exc:
             raise ImportError_(f"agenda JSON item #{index}: the field {exc.args[0]!r} is missing.") from None
+        except (TypeError, AttributeError):
+            raise ImportError_(f"agenda JSON item #{index}: an item is an object with number, code, title (text, or an object of texts by language with 'en'), and optionally documents (a list of texts), package_approval, minutes and proposed_group.") from None
     return out
 
 

@@ -4,10 +4,10 @@ import csv
 import io
 from dataclasses import dataclass
 
-from .core.state import ConsultationState
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 
-from .tokens import ADMIN_ROLE, SCREEN_ROLE, Claims, sign
+from .core.state import ConsultationState
+from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, SCREEN_ROLE, Claims, sign
 
 #: Links stay valid this long by default: the whole consultation plus rehearsals.
 DEFAULT_VALIDITY_MS = 60 * 24 * 3600 * 1000
@@ -51,6 +51,11 @@ def admin_link(consultation: str, secret: bytes, base_url: str, now: int, validi
 
 def admin_token(consultation: str, secret: bytes, now: int, validity_ms: int = DEFAULT_VALIDITY_MS) -> str:
     return sign(secret, Claims("@admin", ADMIN_ROLE, consultation, now + validity_ms))
+
+
+def deployment_admin_token(secret: bytes, now: int, validity_ms: int = DEFAULT_VALIDITY_MS) -> str:
+    """The operator's token: creates and lists consultations (``vcc admin-token`` prints it)."""
+    return sign(secret, Claims("@operator", DEPLOYMENT_ROLE, "", now + validity_ms))
 
 
 def to_csv(links: list[JoinLink]) -> str:

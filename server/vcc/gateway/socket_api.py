@@ -50,7 +50,7 @@ from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
-from ..service import Ack, Batch, Runtime, Service, error
+from ..service import Ack, Batch, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
 from .fanout import Fanout
@@ -254,6 +254,7 @@ class Gateway:
         self.sio.on("ping", self._ping)
         self.sio.on("report", self._report)
         self.sio.on("notify_participant", self._notify_participant)
+        service.on_unload(self._forget)
 
     def attach(self, app: Any) -> None:
         self.sio.attach(app)
@@ -286,6 +287,11 @@ class Gateway:
             self._publishers[runtime.consultation] = Publisher(runtime, self.fanout)
         return self._publishers[runtime.consultation]
 
+    def _forget(self, runtime: Runtime) -> None:
+        """An unloaded runtime's publisher goes with it (a reload gets a new one)."""
+        if (publisher := self._publishers.get(runtime.consultation)) is not None and publisher.runtime is runtime:
+            del self._publishers[runtime.consultation]
+
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         auth = auth if isinstance(auth, dict) else {}
         now = self.service.clock()
@@ -294,7 +300,10 @@ class Gateway:
         except TokenRefused as refused:
             raise _refused(str(refused)) from None
         try:
-            runtime = await self.service.runtime(claims.consultation)
+            # Pinned until _disconnect releases it: never unloaded under a connection.
+            runtime = await self.service.acquire(claims.consultation)
+        except UnknownConsultation:
+            raise _refused("This join link is for a consultation this server does not hold; ask the secretariat for a new link.") from None
         except StoreUnavailable:
             raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None
         delegation = None
@@ -305,6 +314,7 @@ class Gateway:
         else:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
+                self.service.release(runtime)
                 raise _refused("This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
             actor, role, delegation = participant.id, participant.role, participant.delegation
         audience = audience_of(role)
@@ -364,6 +374,7 @@ class Gateway:
         self.fanout.leave(sid)
         session = self.sessions.pop(sid, None)
         if session is not None:
+            self.service.release(session.runtime)
             metrics.CONNECTIONS.dec()
             self._presence_changed(session.runtime.consultation)
 
