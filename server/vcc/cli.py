@@ -23,7 +23,7 @@ from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
 from .config import DEFAULT_STORE, Config
 from .core.grouping import tally
-from .http_api import SERVICE, describe
+from .http_api import INSPECTOR, SERVICE, describe
 from .importers import ImportError_, slug
 from .reports import REPORTS
 from .service import Service, wall_clock
@@ -294,6 +294,8 @@ def serve(args: argparse.Namespace) -> None:
 
     async def build() -> web.Application:
         app = await create_app(config)
+        if app[INSPECTOR].office is None:
+            print("DOCX contributions are refused: LibreOffice is not installed (apt-get install libreoffice-writer-nogui); PDF uploads work.", flush=True)
         if args.demo:
             await _build_demo(app, config)
         else:
