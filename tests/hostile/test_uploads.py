@@ -4,6 +4,8 @@
   the roster, and then by a registered delegate: refused, the server's peak resident
   memory (``VmHWM`` in ``/proc/<pid>/status``) grows by less than 50 MB, and another
   client's pings are answered meanwhile.
+- A bomb whose ZIP directory understates it (with a forged CRC) gets past the ZIP
+  checks and is refused by LibreOffice inside the worker's limits.
 - The cheap checks come before the file is read: the server answers while the
   client still holds back most of the file.
 - A DOCX of about 68,000 characters whose ``docProps/app.xml`` says ``<Pages>1</Pages>``
@@ -21,9 +23,11 @@ import io
 import os
 import re
 import shutil
+import struct
 import time
 import uuid
 import zipfile
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +75,33 @@ def docx_bomb(inflated_mb: int = BOMB_MB) -> bytes:
                 body.write(chunk)
             body.write(b"</w:t></w:r></w:p></w:body></w:document>")
     return out.getvalue()
+
+
+def _raw_zip(entries: list[tuple[str, int, bytes, int, int]]) -> bytes:
+    """A ZIP written field by field from (name, method, payload, crc, declared size), so the sizes can lie."""
+    out, central = bytearray(), bytearray()
+    for name, method, payload, crc, size in entries:
+        encoded, offset = name.encode(), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(payload), size, len(encoded), 0) + encoded + payload
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+    directory = len(out)
+    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), directory, 0)
+    return bytes(out)
+
+
+@functools.cache
+def docx_bomb_understated(inflated_mb: int = 300, declared: int = 2048) -> bytes:
+    """A bomb whose ZIP directory says ``word/document.xml`` is ``declared`` bytes, with
+    the CRC of those first bytes: it passes every check that reads the directory."""
+    head = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>'.encode()
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = deflate.compress(head) + b"".join(deflate.compress(b" " * (1024 * 1024)) for _ in range(inflated_mb))
+    payload += deflate.compress(b"</w:t></w:r></w:p></w:body></w:document>") + deflate.flush()
+    first = (head + b" " * declared)[:declared]
+    return _raw_zip([
+        ("[Content_Types].xml", 0, CONTENT_TYPES, zlib.crc32(CONTENT_TYPES), len(CONTENT_TYPES)),
+        ("word/document.xml", 8, payload, zlib.crc32(first), declared),
+    ])
 
 
 def docx_with_members(count: int) -> bytes:
@@ -203,6 +234,16 @@ async def test_a_bomb_from_a_registered_delegate_is_refused_by_the_caps_and_stal
     assert "inflates to more than 50 MB" in body["error"]["message"] and "PDF" in body["error"]["message"]
     assert after["VmHWM"] - before["VmHWM"] < RSS_GROWTH_LIMIT, (before, after)
     assert round_trips and max(round_trips) < PING_LIMIT_S, round_trips
+
+
+async def test_a_bomb_whose_directory_understates_it_is_refused_inside_the_worker(upload_node: UploadNode) -> None:
+    liar = docx_bomb_understated()
+    assert [i.file_size for i in zipfile.ZipFile(io.BytesIO(liar)).infolist()][-1] == 2048
+    before = upload_node.memory()
+    status, body = await upload(upload_node, COUNCIL[0], "liar.docx", liar)
+    after = upload_node.memory()
+    assert status == 422 and body["error"]["code"] == "too_complex" and "Export it as PDF" in body["error"]["message"], body
+    assert after["VmHWM"] - before["VmHWM"] < RSS_GROWTH_LIMIT, (before, after)
 
 
 async def test_the_procedure_refuses_before_the_file_is_read(upload_node: UploadNode) -> None:
