@@ -273,6 +273,7 @@ async def submit_contribution(request: web.Request, claims: Claims) -> web.Respo
 
 #: A form field other than the file: a title or two pages of comments are far shorter.
 MAX_FIELD = 64 * 1024
+FORM_FIELDS = frozenset({"id", "contribution", "item", "title", "co_submitters", "document", "comments", "way_forward"})
 UPLOAD_CHUNK = 64 * 1024
 #: aiohttp finds a part's end by reading a chunk past it: small chunks for the fields
 #: keep what is read of the file before the procedure's check to a few KB.
@@ -296,7 +297,9 @@ async def _contribution_form(request: web.Request, runtime: Runtime, claims: Cla
             if not isinstance(part, BodyPartReader):
                 raise BadFile("The form may not nest multipart parts.", code="invalid_command")
             if part.name != "file":
-                fields[part.name or ""] = await _form_field(part)
+                value = await _form_field(part)
+                if part.name in FORM_FIELDS:  # others are read and dropped: a form of many names holds no memory
+                    fields[part.name] = value
                 continue
             form = _contribution_fields(fields, claims)
             try:
