@@ -110,10 +110,8 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
         "--convert-to", "pdf", "--outdir", str(out), str(named),
     ]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "LANG": "C.UTF-8"}
-    try:
-        subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=work, timeout=seconds, check=False)
-    except subprocess.TimeoutExpired:
-        raise Refused(422, "too_complex", f"The DOCX could not be laid out within {seconds} s. Export it as PDF and send that instead.") from None
+    # No timeout here: the server kills this process's whole session when its wall-clock time is up.
+    subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=work, check=False)
     converted = out / "contribution.pdf"
     if not converted.exists():
         raise Refused(422, "too_complex", f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s the server gives one upload (it is damaged, or too complex). Export it as PDF and send that instead.")
@@ -134,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="an empty folder of its own")
     parser.add_argument("--office", help="the soffice program (needed for a DOCX)")
     parser.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
-    parser.add_argument("--seconds", type=int, required=True, help="CPU and wall-clock limit")
+    parser.add_argument("--seconds", type=int, required=True, help="CPU-time limit (the server keeps the wall clock)")
     args = parser.parse_args(argv)
     if args.kind == "docx" and not args.office:
         parser.error("a DOCX needs --office")
