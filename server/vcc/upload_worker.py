@@ -114,7 +114,11 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
     subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=work, check=False)
     converted = out / "contribution.pdf"
     if not converted.exists():
-        raise Refused(422, "too_complex", f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s the server gives one upload (it is damaged, or too complex). Export it as PDF and send that instead.")
+        raise Refused(
+            422, "too_complex",
+            f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s the server gives one upload"
+            " (it is damaged, or too complex). Export it as PDF and send that instead.",
+        )
     return pdf_pages(converted, "DOCX, laid out as PDF,")
 
 
@@ -142,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refused:
         result = {"status": refused.status, "code": refused.code, "message": refused.message}
     except MemoryError:
-        result = {"status": 422, "code": "too_complex", "message": f"The file needs more than the {args.memory // MB} MB of memory the server gives one upload. Export it as PDF and send that instead."}
+        message = f"The file needs more than the {args.memory // MB} MB of memory the server gives one upload. Export it as PDF and send that instead."
+        result = {"status": 422, "code": "too_complex", "message": message}
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -293,7 +293,7 @@ async def test_each_cap_of_the_worker_refuses_with_what_to_do(upload_node: Uploa
     assert status == 413 and body["error"]["code"] == "too_large" and "parts" in body["error"]["message"], body
     status, body = await upload(upload_node, COUNCIL[0], "dense.docx", docx_with_dense_part(20))
     assert status == 413 and body["error"]["code"] == "too_large" and "compresses" in body["error"]["message"], body
-    status, body = await upload(upload_node, COUNCIL[0], "big.pdf", bytes(b"%PDF-1.7\n") + bytes(6 * 1024 * 1024))
+    status, body = await upload(upload_node, COUNCIL[0], "big.pdf", b"%PDF-1.7\n" + bytes(5 * 1024 * 1024 + 512 * 1024))
     assert status == 413 and body["error"]["code"] == "too_large" and "at most 5 MB" in body["error"]["message"], body
 
 
