@@ -47,6 +47,8 @@ class Refused(Exception):
 
 
 def limit_self(memory: int, seconds: int) -> None:
+    # Below the server in the scheduler: laying a file out never delays a live sitting's messages.
+    os.nice(10)
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_WRITTEN, MAX_WRITTEN))
