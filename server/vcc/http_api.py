@@ -271,8 +271,9 @@ async def submit_contribution(request: web.Request, claims: Claims) -> web.Respo
     return web.json_response({"contribution": form["contribution"], "seq": answer["seq"]}, status=201)
 
 
-#: A form field other than the file: a title or two pages of comments are far shorter.
-MAX_FIELD = 64 * 1024
+#: A form field other than the file: the longest the protocol allows (20,000 characters
+#: of comments) is at most 80 KB of UTF-8.
+MAX_FIELD = 128 * 1024
 FORM_FIELDS = frozenset({"id", "contribution", "item", "title", "co_submitters", "document", "comments", "way_forward"})
 UPLOAD_CHUNK = 64 * 1024
 #: aiohttp finds a part's end by reading a chunk past it: small chunks for the fields

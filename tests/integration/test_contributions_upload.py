@@ -69,7 +69,7 @@ async def test_an_upload_needs_a_join_token(node) -> None:
 
 
 async def test_the_form_is_bounded_and_the_file_comes_last(node) -> None:
-    long_field = await post(node, COUNCIL[0], "ours.pdf", pdf(1), comments="x" * 70_000)
+    long_field = await post(node, COUNCIL[0], "ours.pdf", pdf(1), comments="x" * 140_000)
     assert long_field.status == 413 and (await long_field.json())["error"]["code"] == "too_large"
     form = aiohttp.FormData()
     form.add_field("item", "3")
