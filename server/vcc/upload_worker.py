@@ -8,7 +8,8 @@ the file and counts its pages, and writes one JSON line to stdout:
 
 A DOCX is checked from its ZIP central directory before anything is inflated
 (member count, declared inflated size, compression ratio), then inflated as a
-stream to check its parts' CRCs (a header can lie), then laid out by LibreOffice into a
+stream to check its parts' CRCs (a header can lie), then laid out by LibreOffice
+(in a fresh profile that loads nothing a link names and runs no macro) into a
 PDF, whose pages are counted. Word's own ``<Pages>`` in ``docProps/app.xml`` is
 never trusted: it is whatever the sender wrote. A PDF's pages are counted by pypdf.
 
@@ -38,6 +39,17 @@ RATIO_FROM = MB
 #: The PDF LibreOffice writes, and its profile's files.
 MAX_WRITTEN = 100 * MB
 CHUNK = 64 * 1024
+
+
+#: LibreOffice's settings for an untrusted file: it loads nothing a link names (an
+#: image by http: URL is a request from the server's network, one by file: URL
+#: a local file whose size the page count would betray) and runs no macro.
+UNTRUSTED_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+</oor:items>
+"""
 
 
 class Refused(Exception):
@@ -106,6 +118,9 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
     named = work / "contribution.docx"
     named.symlink_to(path.resolve())
     out = work / "out"
+    settings = work / "profile" / "user" / "registrymodifications.xcu"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(UNTRUSTED_PROFILE)
     command = [
         office, "--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo",
         f"-env:UserInstallation={(work / 'profile').as_uri()}",

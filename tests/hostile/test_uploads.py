@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import docx
 import pytest
 from vcc.client import ConsultationClient
 from vcc.config import Config
@@ -123,6 +124,35 @@ def docx_with_dense_part(megabytes: int) -> bytes:
         for info in source.infolist():
             archive.writestr(info, source.read(info))
         archive.writestr("word/media/filler.bin", bytes(megabytes * 1024 * 1024))
+    return out.getvalue()
+
+
+def _png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * (width * 3) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def docx_linking_an_image(url: str) -> bytes:
+    """A DOCX whose image is not in the file but linked, by ``url``, as Word writes a linked picture."""
+    document = docx.Document()
+    document.add_paragraph("The image below is linked, not embedded.")
+    document.add_picture(io.BytesIO(_png(4, 4)))
+    saved = io.BytesIO()
+    document.save(saved)
+    source = zipfile.ZipFile(saved)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/_rels/document.xml.rels":
+                data = re.sub(rb'Target="media/image1\.png"', f'Target="{url}" TargetMode="External"'.encode(), data)
+            elif info.filename == "word/document.xml":
+                data = data.replace(b'r:embed="', b'r:link="')
+            archive.writestr(info, data)
     return out.getvalue()
 
 
@@ -386,6 +416,36 @@ async def test_without_libreoffice_a_docx_is_refused_and_a_pdf_accepted(tmp_path
     finally:
         process.stop()
     assert "DOCX contributions are refused: LibreOffice" in (tmp_path / "node.log").read_text()
+
+
+async def test_laying_a_docx_out_fetches_nothing_it_links(tmp_path: Path) -> None:
+    """An image linked by http: URL would be a request from the server's own network."""
+    requests: list[bytes] = []
+    asked = asyncio.Event()
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.readline())
+        asked.set()
+        writer.close()
+
+    listener = await asyncio.start_server(record, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        inspector = Inspector(shutil.which("soffice"), workdir=tmp_path / "work")
+        assert await inspector.count_pages(_kept(tmp_path, docx_linking_an_image(f"http://127.0.0.1:{port}/probe.png")), "docx") == 1
+        # The same document, laid out by LibreOffice with its stock settings, does ask: the probe can see a fetch.
+        linked = _kept(tmp_path, docx_linking_an_image(f"http://127.0.0.1:{port}/probe.png"))
+        stock = await asyncio.create_subprocess_exec(
+            shutil.which("soffice") or "soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'stock').as_uri()}",
+            "--convert-to", "pdf", "--outdir", str(tmp_path / "stock-out"), str(linked.rename(linked.with_suffix(".docx"))),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert requests == []
+        await asyncio.wait_for(asked.wait(), timeout=120)
+        await stock.wait()
+    finally:
+        listener.close()
+    assert requests and requests[0].split()[1] == b"/probe.png"
 
 
 def test_libreoffice_is_installed_for_the_tests() -> None:
