@@ -30,7 +30,7 @@ from .reports import DOCX, REPORTS
 from .service import Runtime, Service
 from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
-from .uploads import MAX_REQUEST, BadFile, BlobStore, Inspector, Received, clean_name, too_big
+from .uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
 
 SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
@@ -258,7 +258,10 @@ async def submit_contribution(request: web.Request, claims: Claims) -> web.Respo
         command = _contribution_command(form, file)
         new = kept = received is not None and request.app[BLOBS].keep(received)
     except BadFile as bad:
-        return fail(bad.status, bad.code, str(bad))
+        refused = fail(bad.status, bad.code, str(bad))
+        if isinstance(bad, Busy):
+            refused.headers["Retry-After"] = "5"
+        return refused
     finally:
         if received is not None and not kept:
             received.discard()

@@ -36,12 +36,14 @@ import docx
 import pytest
 from vcc.client import ConsultationClient
 from vcc.config import Config
+from vcc.http_api import INSPECTOR
 from vcc.service import Service
 from vcc.store import open_store
 from vcc.tokens import Claims, sign
 from vcc.uploads import BadFile, Busy, Inspector
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
+from tests.integration.conftest import make_node, node  # noqa: F401  (fixtures)
 from tests.support.consultations import COUNCIL, OBSERVER, live_commands
 from tests.support.documents import pdf, word, word_claiming_pages
 from tests.support.process_node import ProcessNode
@@ -212,9 +214,9 @@ def _form(filename: str, data: bytes, **fields: str) -> aiohttp.FormData:
     return form
 
 
-async def upload(node: UploadNode, participant: str, filename: str, data: bytes, **fields: str) -> tuple[int, dict]:
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token(participant)}"}) as http:
-        async with http.post(f"{node.url}/api/consultations/{CONSULTATION}/contributions", data=_form(filename, data, **fields)) as response:
+async def upload(target: UploadNode, participant: str, filename: str, data: bytes, **fields: str) -> tuple[int, dict]:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {target.token(participant)}"}) as http:
+        async with http.post(f"{target.url}/api/consultations/{CONSULTATION}/contributions", data=_form(filename, data, **fields)) as response:
             return response.status, await response.json()
 
 
@@ -399,6 +401,25 @@ async def test_over_the_bound_on_workers_the_answer_is_busy(tmp_path: Path) -> N
     assert await inspector.count_pages(_kept(tmp_path, pdf(1)), "pdf") == 1
 
 
+async def test_over_the_bound_the_http_answer_is_503_with_retry_after(node) -> None:  # noqa: ANN001, F811 - the integration tests' in-process node
+    inspector = node.server.app[INSPECTOR]
+    long = word(150)
+
+    async def send(participant: str, filename: str, data: bytes) -> tuple[int, dict, str | None]:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token(participant)}"}) as http:
+            async with http.post(f"{node.url}/api/consultations/{CONSULTATION}/contributions", data=_form(filename, data)) as response:
+                return response.status, await response.json(), response.headers.get("Retry-After")
+
+    running = [asyncio.create_task(send(p, "long.docx", long)) for p in COUNCIL[:2]]
+    while not inspector.full():
+        await asyncio.sleep(0.01)
+    status, body, retry = await send(COUNCIL[2], "ours.pdf", pdf(1))
+    assert status == 503 and body["error"]["code"] == "busy" and "try again" in body["error"]["message"] and retry == "5", body
+    for task in running:
+        status, body, _ = await task
+        assert status == 422 and body["error"]["code"] == "too_long", body
+
+
 async def test_without_libreoffice_a_docx_is_refused_and_a_pdf_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     python_only = tmp_path / "bin"
     python_only.mkdir()
@@ -408,10 +429,10 @@ async def test_without_libreoffice_a_docx_is_refused_and_a_pdf_accepted(tmp_path
     process = ProcessNode(str(tmp_path / "store"), log=tmp_path / "node.log")
     process.start()
     try:
-        node = UploadNode(process, secret)
-        status, body = await upload(node, COUNCIL[0], "ours.docx", word(3))
+        without = UploadNode(process, secret)
+        status, body = await upload(without, COUNCIL[0], "ours.docx", word(3))
         assert status == 422 and body["error"]["code"] == "docx_not_accepted" and "export it as PDF" in body["error"]["message"], body
-        status, body = await upload(node, COUNCIL[0], "ours.pdf", pdf(1))
+        status, body = await upload(without, COUNCIL[0], "ours.pdf", pdf(1))
         assert status == 201, body
     finally:
         process.stop()
