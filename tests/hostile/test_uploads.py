@@ -12,7 +12,9 @@
   is counted by laying it out (LibreOffice) and refused as longer than two pages; a
   genuine two-page DOCX and a one-page PDF are accepted.
 - The bounded worker's own limits: member count, compression ratio, wall clock,
-  memory, and how many run at once.
+  memory, and how many run at once (503 with Retry-After over the bound, shown on
+  the integration tests' in-process node, whose inspector the test can watch).
+- LibreOffice fetches nothing a DOCX links (it would, with its stock settings).
 """
 
 from __future__ import annotations
