@@ -133,7 +133,7 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
     if not converted.exists():
         raise Refused(
             422, "too_complex",
-            f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s the server gives one upload"
+            f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s of CPU the server gives one upload"
             " (it is damaged, or too complex). Export it as PDF and send that instead.",
         )
     return pdf_pages(converted, "DOCX, laid out as PDF,")
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="an empty folder of its own")
     parser.add_argument("--office", help="the soffice program (needed for a DOCX)")
     parser.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
-    parser.add_argument("--seconds", type=int, required=True, help="CPU-time limit (the server keeps the wall clock)")
+    parser.add_argument("--seconds", type=int, required=True, help="CPU-time limit in seconds (the server keeps the wall clock)")
     args = parser.parse_args(argv)
     if args.kind == "docx" and not args.office:
         parser.error("a DOCX needs --office")

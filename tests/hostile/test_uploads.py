@@ -20,8 +20,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
+import random
 import re
 import shutil
 import struct
@@ -106,6 +108,21 @@ def docx_bomb_understated(inflated_mb: int = 300, declared: int = 2048) -> bytes
         ("[Content_Types].xml", 0, CONTENT_TYPES, zlib.crc32(CONTENT_TYPES), len(CONTENT_TYPES)),
         ("word/document.xml", 8, payload, zlib.crc32(first), declared),
     ])
+
+
+def docx_of_random_words(characters: int) -> bytes:
+    """A DOCX of ``characters`` characters of random words (hundreds of pages that do not
+    compress much): seconds of LibreOffice's time, within every ZIP cap."""
+    letters_and_spaces = bytes(97 + i % 26 if i % 7 else 32 for i in range(256))
+    text = random.Random(11).randbytes(characters).translate(letters_and_spaces).decode()
+    paragraphs = "".join(f"<w:p><w:r><w:t>{text[i:i + 600]}</w:t></w:r></w:p>" for i in range(0, characters, 600))
+    body = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W_NS}"><w:body>{paragraphs}</w:body></w:document>'
+    source = zipfile.ZipFile(io.BytesIO(word(1)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            archive.writestr(info, body.encode() if info.filename == "word/document.xml" else source.read(info))
+    return out.getvalue()
 
 
 def docx_with_members(count: int) -> bytes:
@@ -361,25 +378,50 @@ def _kept(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
-def _workers_left(marker: str) -> list[int]:
-    """Processes whose command line names ``marker`` (a worker's own folder)."""
+def _workers_left(marker: str) -> list[bytes]:
+    """The command lines naming ``marker`` (a worker's own folder) of running processes."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
+            if marker.encode() in cmdline:
+                found.append(cmdline)
     return found
 
 
-async def test_a_worker_past_its_wall_clock_is_killed_with_its_office_process(tmp_path: Path) -> None:
+async def test_a_worker_past_its_wall_clock_is_refused_and_its_folder_removed(tmp_path: Path) -> None:
     work = tmp_path / "work"
     inspector = Inspector(shutil.which("soffice"), timeout=0.3, workdir=work)
     with pytest.raises(BadFile) as refused:
         await inspector.count_pages(_kept(tmp_path, word(40)), "docx")
     assert refused.value.status == 422 and "could not be laid out within 0.3 s" in str(refused.value) and "PDF" in str(refused.value)
+    assert _workers_left(str(work)) == []
+    assert list(work.iterdir()) == []
+
+
+async def test_an_ended_inspection_kills_libreoffice_with_its_worker(tmp_path: Path) -> None:
+    """What the wall clock does once LibreOffice runs, seen without racing a clock: the
+    inspection is cancelled (as on shutdown) while LibreOffice lays out hundreds of pages."""
+    work = tmp_path / "work"
+    inspector = Inspector(shutil.which("soffice"), workdir=work)
+    counting = asyncio.create_task(inspector.count_pages(_kept(tmp_path, docx_of_random_words(2_500_000)), "docx"))
+    office_seen = False
+    while not counting.done() and not office_seen:
+        office_seen = any(b"soffice" in cmdline for cmdline in _workers_left(str(work)))
+        await asyncio.sleep(0.05)
+    assert office_seen, "the layout ended before LibreOffice was seen: the test shows nothing"
+    counting.cancel()
+    laid_out = False  # LibreOffice left running would finish and write its PDF before the folder goes
+    while not counting.done():
+        with contextlib.suppress(FileNotFoundError):  # a running LibreOffice changes its profile meanwhile
+            laid_out = laid_out or any(work.rglob("*.pdf"))
+        await asyncio.sleep(0.02)
+    with pytest.raises(asyncio.CancelledError):
+        await counting
+    assert not laid_out
     assert _workers_left(str(work)) == []
     assert list(work.iterdir()) == []
 
