@@ -130,6 +130,7 @@ class Inspector:
             raise BadFile(NO_OFFICE, status=422, code="docx_not_accepted")
 
     def full(self) -> bool:
+        """Whether every worker is taken (one more inspection would get ``Busy``)."""
         return self._slots.locked()
 
     async def count_pages(self, path: Path, kind: Kind) -> int:
@@ -148,7 +149,7 @@ class Inspector:
             command = [
                 sys.executable, "-m", "vcc.upload_worker", str(path), kind, "--work", work,
                 "--memory", str(self.memory), "--seconds", str(self.cpu),
-                *(["--office", self.office] if kind == "docx" and self.office else []),
+                *(["--office", self.office] if self.office else []),
             ]
             # A session of its own: on timeout the whole group goes, LibreOffice's processes included.
             worker = await asyncio.create_subprocess_exec(
