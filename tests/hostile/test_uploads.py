@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gzip
 import io
 import random
 import re
@@ -337,6 +338,22 @@ async def test_an_upload_declared_larger_than_the_limit_is_refused_unread(upload
         writer.close()
     assert status_line.startswith(b"HTTP/1.1 413"), status_line
     assert b'"too_large"' in answer and b"at most 5 MB" in answer
+
+
+async def test_a_compressed_form_is_refused_before_it_is_inflated(node) -> None:  # noqa: ANN001, F811 - the integration tests' in-process node
+    """aiohttp inflates a gzip request body as the handler reads it, past the size the client
+    declared: such a form is refused before any of it is read, with what to send instead."""
+    boundary = "hostile-upload-boundary"
+    form = f'--{boundary}\r\nContent-Disposition: form-data; name="item"\r\n\r\n3\r\n--{boundary}\r\n'.encode()
+    form += f'Content-Disposition: form-data; name="file"; filename="bomb.pdf"\r\n\r\n%PDF-1.7\n'.encode() + bytes(50 * 1024 * 1024)
+    form += f"\r\n--{boundary}--\r\n".encode()
+    squeezed = gzip.compress(form, compresslevel=1)
+    assert len(squeezed) < 1024 * 1024
+    headers = {"Authorization": f"Bearer {node.token(COUNCIL[0])}", "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Encoding": "gzip"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{node.url}/api/consultations/{CONSULTATION}/contributions", data=squeezed, headers=headers) as response:
+            status, body = response.status, await response.json()
+    assert status == 400 and "uncompressed" in body["error"]["message"], body
 
 
 async def test_each_cap_of_the_worker_refuses_with_what_to_do(upload_node: UploadNode) -> None:
