@@ -345,7 +345,7 @@ async def test_a_compressed_form_is_refused_before_it_is_inflated(node) -> None:
     declared: such a form is refused before any of it is read, with what to send instead."""
     boundary = "hostile-upload-boundary"
     form = f'--{boundary}\r\nContent-Disposition: form-data; name="item"\r\n\r\n3\r\n--{boundary}\r\n'.encode()
-    form += f'Content-Disposition: form-data; name="file"; filename="bomb.pdf"\r\n\r\n%PDF-1.7\n'.encode() + bytes(50 * 1024 * 1024)
+    form += b'Content-Disposition: form-data; name="file"; filename="bomb.pdf"\r\n\r\n%PDF-1.7\n' + bytes(50 * 1024 * 1024)
     form += f"\r\n--{boundary}--\r\n".encode()
     squeezed = gzip.compress(form, compresslevel=1)
     assert len(squeezed) < 1024 * 1024
