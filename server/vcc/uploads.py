@@ -44,7 +44,7 @@ CPU_SECONDS = 30
 #: the worker (at a lower priority than the server) waits for the CPU, which is not the
 #: sender's fault; this bound is for a worker that hangs without computing.
 TIMEOUT = 120.0
-#: Address space of the worker and of each process it starts (LibreOffice needs about 450 MB of it).
+#: Address space of the worker and of each process it starts (LibreOffice laid 10 pages out within 500 MB here; 48 MB stops it).
 MEMORY = 1024 * MB
 
 Kind = Literal["pdf", "docx"]
