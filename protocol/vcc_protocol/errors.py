@@ -10,6 +10,10 @@ ERROR_CODES: dict[str, str] = {
     "unauthorized": "The join token is missing, forged or expired.",
     "unavailable": "The event store cannot be reached; the command may not have been recorded. Send it again with the same id: it is applied at most once.",
     "conflict": "The consultation changed too often while the command was retried; try again.",
+    # uploads (POST /api/consultations/{id}/contributions)
+    "busy": "Every upload worker is checking another file; try again after the Retry-After seconds.",
+    "docx_not_accepted": "This server cannot lay out DOCX files (LibreOffice is not installed); export the contribution as PDF.",
+    "too_complex": "The file could not be laid out within the worker's time or memory; export it as PDF.",
     "internal_error": "The server failed unexpectedly; nothing was changed.",
     # the HTTP API only
     "not_found": "No such resource: the path names no route (GET /api/openapi.json lists them).",

@@ -3,6 +3,7 @@ the browser client's files, and the service over the event store."""
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -11,10 +12,10 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, MAX_REQUEST_BYTES, SECRET, SERVICE, add_routes, json_errors
+from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, SECRET, SERVICE, add_routes, json_errors
 from .service import Clock, Service, wall_clock
 from .store import open_store
-from .uploads import BlobStore
+from .uploads import BlobStore, Inspector
 
 GATEWAY = web.AppKey("gateway", Gateway)
 #: The built browser client (``./dev setup`` builds it here).
@@ -34,6 +35,8 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     app[SERVICE] = service
     app[SECRET] = secret
     app[BLOBS] = BlobStore(config.uploads_dir())
+    # LibreOffice lays a DOCX out to count its pages; without it only PDFs are accepted.
+    app[INSPECTOR] = Inspector(shutil.which("soffice"))
     app[BASE_URL] = (config.public_url or "").rstrip("/")
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway

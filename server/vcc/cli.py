@@ -23,7 +23,7 @@ from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
 from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
-from .http_api import SERVICE, describe
+from .http_api import INSPECTOR, SERVICE, describe
 from .importers import ImportError_, slug
 from .reports import REPORTS
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
@@ -317,6 +317,8 @@ def serve(args: argparse.Namespace) -> None:
         app = await create_app(config)
         # `vcc links` run later on this store points its links here, not at the default port.
         await app[SERVICE].store.set_meta(SERVED_URL_KEY, config.base_url())
+        if app[INSPECTOR].office is None:
+            print("DOCX contributions are refused: LibreOffice is not installed (apt-get install libreoffice-writer-nogui); PDF uploads work.", flush=True)
         if args.demo:
             await _build_demo(app, config)
         else:

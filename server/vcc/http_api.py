@@ -20,13 +20,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
+from vcc_protocol._base import File
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
+from .core.actors import resolve
 from .core.grouping import tally
+from .core.machine import decide
+from .core.rejections import Rejected
 from .core.views import snapshot
 from .importers import ImportError_, slug
 from .reports import DOCX, REPORTS
@@ -34,10 +38,11 @@ from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, Claims, TokenRefused, verify
 from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
-from .uploads import BadFile, BlobStore, check_upload
+from .uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
 
 SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
+INSPECTOR = web.AppKey("inspector", Inspector)
 SECRET = web.AppKey("secret", bytes)
 BASE_URL = web.AppKey("base_url", str)
 #: Largest agenda or roster file.
@@ -45,7 +50,7 @@ MAX_UPLOAD = 4 * 1024 * 1024
 #: Largest request body: a contribution file at its limit and its form fields.
 #: The reverse proxy allows the same (``client_max_body_size`` of ``/api/`` in
 #: deploy/nginx/vcc.conf; a test checks that they agree).
-MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+MAX_REQUEST_BYTES = MAX_REQUEST
 #: A consultation id: what ``importers.slug`` makes of a code.
 CONSULTATION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
 #: The code of an HTTP error aiohttp raises by itself (no route, too large, ...).
@@ -316,44 +321,129 @@ async def report(request: web.Request) -> web.Response:
 @participant_only
 async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
     """Submit a written contribution (multipart form: item, title, co_submitters, document,
-    comments, way_forward, and an optional PDF or DOCX file of at most two pages)."""
-    form = await request.post()
-    upload = form.get("file")
-    stored: tuple[str, bool] | None = None
-    fields: dict[str, Any] = {
-        "type": "submit_contribution", "id": str(form.get("id") or uuid.uuid4().hex),
-        "contribution": str(form.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}"),
-        "item": form.get("item"), "title": str(form.get("title") or ""),
-        "co_submitters": [s.strip() for s in str(form.get("co_submitters") or "").split(",") if s.strip()],
-        "document": str(form.get("document") or ""), "comments": str(form.get("comments") or ""),
-        "way_forward": str(form.get("way_forward") or ""),
-    }
-    try:
-        fields["item"] = int(str(fields["item"]))
-    except ValueError:
-        return fail(400, "invalid_command", "The field item must be an item number.")
-    if isinstance(upload, web.FileField):
-        data = upload.file.read(MAX_UPLOAD_BYTES + 1)
-        try:
-            info = check_upload(upload.filename, data)
-        except BadFile as bad:
-            return fail(400, "invalid_value", str(bad))
-        fields["file"] = msgspec.to_builtins(info)
-        stored = request.app[BLOBS].put(data)
-    try:
-        command = c.parse_command(fields)
-    except msgspec.ValidationError as exc:
-        if stored and stored[1]:
-            request.app[BLOBS].discard(stored[0])
-        return fail(400, "invalid_command", f"The contribution is not valid: {exc}.")
+    comments, way_forward, and last an optional PDF or DOCX file of at most two pages).
+
+    The cheap checks come before the file is read: the declared size, the roster, then
+    the procedure (who may contribute, on which item, before the deadline) decided on
+    the current state without appending. Only then is the file streamed to disk, at
+    most ``MAX_BYTES`` of it, and its pages counted in a bounded worker process
+    (``uploads.Inspector``): nothing here inflates or parses it."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST:
+        return fail(413, "payload_too_large", str(too_big(request.content_length)))
     runtime = await request.app[SERVICE].runtime(claims.consultation)
+    try:
+        resolve(runtime.state, claims.participant)
+    except Rejected as rejected:
+        return fail(403, rejected.code, rejected.message)
+    received: Received | None = None
+    kept = False
+    try:
+        form, received = await _contribution_form(request, runtime, claims)
+        file: File | None = None
+        if received is not None:
+            pages = await request.app[INSPECTOR].count_pages(received.path, received.kind)
+            file = File(name=form.pop("filename"), kind=received.kind, sha256=received.sha256, size=received.size, pages=pages)
+        command = _contribution_command(form, file)
+        new = kept = received is not None and request.app[BLOBS].keep(received)
+    except BadFile as bad:
+        refused = fail(bad.status, bad.code, str(bad))
+        if isinstance(bad, Busy):
+            refused.headers["Retry-After"] = "5"
+        return refused
+    finally:
+        if received is not None and not kept:
+            received.discard()
     answer = await runtime.execute(command, claims.participant)
     if not answer["ok"]:
-        if stored and stored[1]:
-            request.app[BLOBS].discard(stored[0])  # refused: leave nothing half-stored
+        if new and file is not None:
+            request.app[BLOBS].discard(file.sha256)  # refused: leave nothing half-stored
         err = answer["error"]
         return fail(503 if err["code"] == "unavailable" else 422, err["code"], err["message"])
-    return web.json_response({"contribution": fields["contribution"], "seq": answer["seq"]}, status=201)
+    return web.json_response({"contribution": form["contribution"], "seq": answer["seq"]}, status=201)
+
+
+#: A form field other than the file: the longest the protocol allows (20,000 characters
+#: of comments) is at most 80 KB of UTF-8.
+MAX_FIELD = 128 * 1024
+FORM_FIELDS = frozenset({"id", "contribution", "item", "title", "co_submitters", "document", "comments", "way_forward"})
+UPLOAD_CHUNK = 64 * 1024
+#: aiohttp finds a part's end by reading a chunk past it: small chunks for the fields
+#: keep what is read of the file before the procedure's check to a few KB.
+FIELD_CHUNK = 4 * 1024
+#: Stands for the file in the procedure's check before the file is read: the core's
+#: rules but the length (the page count is not known yet, so 0).
+_UNREAD = File(name="unread", kind="pdf", sha256="0" * 64, size=0, pages=0)
+
+
+async def _contribution_form(request: web.Request, runtime: Runtime, claims: Claims) -> tuple[dict[str, Any], Received | None]:
+    """The form's fields and its file on disk, refused (``BadFile``) before the file is read
+    if the procedure would refuse the contribution anyway."""
+    if request.headers.get("Content-Encoding", "identity") != "identity":
+        raise BadFile("Send the form uncompressed (no Content-Encoding).")
+    if not request.content_type.startswith("multipart/"):
+        raise BadFile("Send the contribution as a multipart/form-data form.", code="invalid_command")
+    fields: dict[str, str] = {}
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadFile("The form may not nest multipart parts.", code="invalid_command")
+            if part.name != "file":
+                value = await _form_field(part)
+                if part.name in FORM_FIELDS:  # others are read and dropped: a form of many names holds no memory
+                    fields[part.name] = value
+                continue
+            form = _contribution_fields(fields, claims)
+            try:
+                decide(runtime.state, _contribution_command(form, _UNREAD), claims.participant, request.app[SERVICE].clock())
+            except Rejected as rejected:
+                raise BadFile(rejected.message, status=422, code=rejected.code) from None
+            received = await request.app[BLOBS].receive(lambda: part.read_chunk(UPLOAD_CHUNK), request.app[INSPECTOR].check_kind)
+            try:
+                if await reader.next() is not None:
+                    raise BadFile("Send the file as the form's last field.", code="invalid_command")
+            except BaseException:
+                received.discard()
+                raise
+            return {**form, "filename": clean_name(part.filename)}, received
+    except ValueError as exc:
+        if isinstance(exc, BadFile):
+            raise
+        raise BadFile(f"The form cannot be read ({exc}); send it as multipart/form-data.", code="invalid_command") from None
+    return _contribution_fields(fields, claims), None
+
+
+async def _form_field(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(FIELD_CHUNK):
+        data += chunk
+        if len(data) > MAX_FIELD:
+            raise BadFile(f"The field {part.name} is longer than {MAX_FIELD // 1024} KB; two pages are about 7,000 characters.", status=413, code="payload_too_large")
+    try:
+        return data.decode(part.get_charset("utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise BadFile(f"The field {part.name} is not UTF-8 text.", code="invalid_command") from None
+
+
+def _contribution_fields(fields: dict[str, str], claims: Claims) -> dict[str, Any]:
+    try:
+        item = int(fields.get("item", ""))
+    except ValueError:
+        raise BadFile("The field item must be an item number.", code="invalid_command") from None
+    return {
+        "type": "submit_contribution", "id": fields.get("id") or uuid.uuid4().hex,
+        "contribution": fields.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}",
+        "item": item, "title": fields.get("title", ""),
+        "co_submitters": [s.strip() for s in fields.get("co_submitters", "").split(",") if s.strip()],
+        "document": fields.get("document", ""), "comments": fields.get("comments", ""), "way_forward": fields.get("way_forward", ""),
+    }
+
+
+def _contribution_command(form: dict[str, Any], file: File | None) -> c.Command:
+    try:
+        return c.parse_command({**form, "file": msgspec.to_builtins(file) if file is not None else None})
+    except msgspec.ValidationError as exc:
+        raise BadFile(f"The contribution is not valid: {exc}.", code="invalid_command") from None
 
 
 @participant_only
