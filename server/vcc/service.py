@@ -383,7 +383,7 @@ class Runtime:
         self._spawn(self._tick())
 
     async def _tick(self) -> None:
-        answer = await self.execute(c.Tick(), SYSTEM_ACTOR)
+        answer = await self.execute(c.Tick(id=c.new_id()), SYSTEM_ACTOR)
         if not answer["ok"]:
             # The store is down: try again shortly rather than lose the slot end.
             log.warning("tick of %s failed: %s", self.consultation, answer["error"]["message"])
