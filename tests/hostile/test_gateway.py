@@ -233,11 +233,11 @@ async def test_malformed_long_polling_payloads_write_a_bounded_log_without_trace
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{gateway_node.url}/socket.io/?EIO=4&transport=polling") as opened:
             sid = msgspec.json.decode((await opened.text())[1:])["sid"]
-        for i in range(1_000):
+        for i in range(300):
             async with http.post(f"{gateway_node.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=("b!!!", "x", "4\x1ex")[i % 3]) as posted:
                 assert posted.status < 500
     assert not [r for r in log_bytes.records if r.exc_info], "a refused payload logged a traceback"
-    assert log_bytes.size <= LOG_BOUND, f"{log_bytes.size} bytes of log for 1,000 malformed payloads"
+    assert log_bytes.size <= LOG_BOUND, f"{log_bytes.size} bytes of log for 300 malformed payloads"
 
 
 def test_the_refusal_log_says_how_much_it_left_out() -> None:
@@ -257,7 +257,18 @@ def test_the_refusal_log_says_how_much_it_left_out() -> None:
     burst = int(refusals.PER_CONNECTION[1])
     assert len(lines) == burst + 1
     assert all(len(line) < 400 for line in lines)
-    assert f"{1_000 - burst} refusals not logged since the last line, {1_000 - burst} of them from this address" in lines[-1]
+    assert f"{1_000 - burst} refusals not logged since the last line; {1_000 - burst} from this address since its last line" in lines[-1]
+
+
+def test_a_refusal_line_quotes_no_line_breaks_of_the_sender() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    refusals.log.addHandler(handler)
+    try:
+        RefusalLog().refuse("invalid_command", "unknown field `a\nWARNING forged line\x1b[2J`", connection="c", address="10.0.0.2")
+    finally:
+        refusals.log.removeHandler(handler)
+    assert stream.getvalue().count("\n") == 1 and "\x1b" not in stream.getvalue()
 
 
 # --- 5. reserved events and a fixed identity ---------------------------------------------------

@@ -220,7 +220,7 @@ def random_log(seed: int, commands: int = 300) -> Log:
             return c.SetSpeakingLimit(id=c.new_id(), cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
         simple = {"grant": c.GrantFloor, "revoke": c.RevokeGrant, "end": c.EndSpeech, "close": c.CloseSpeakersList, "reopen": c.ReopenSpeakersList,
                   "override": c.OverrideTail, "approve": c.ApprovePackage, "open": c.OpenSitting, "close_sitting": c.CloseSitting}
-        return simple[kind]()
+        return simple[kind](id=c.new_id())
 
     def delegate_command() -> c.Command:
         kind = rng.choice(["request", "request", "request", "point_of_order", "withdraw", "go_live", "go_live", "yield", "block", "pull", "help", "test"])
@@ -240,7 +240,7 @@ def random_log(seed: int, commands: int = 300) -> Log:
                 jitter_ms=rng.uniform(0, 50), clock_offset_ms=rng.uniform(-2000, 2000), microphone=rng.choice(["ok", "denied", "silent"]),
                 camera=rng.choice(["ok", "missing"]), input_level=rng.random(), browser="Firefox 140",
             )
-        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind]()
+        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind](id=c.new_id())
 
     def interpreter_command() -> c.Command:
         kind = rng.choice(["duty", "handover", "accept", "mic", "mic", "source", "finished", "finished", "slowly"])
@@ -248,7 +248,7 @@ def random_log(seed: int, commands: int = 300) -> Log:
             return c.SetBoothMic(id=c.new_id(), live=rng.random() < 0.6)
         if kind == "source":
             return c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", "floor", *LANGUAGES]))
-        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind]()
+        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind](id=c.new_id())
 
     for _ in range(commands):
         after = rng.choice([0, 200, 900, 1_500, 2_500, 4_000, 10_000, 45_000]) if rng.random() > 0.03 else rng.randint(5, 40) * MINUTE

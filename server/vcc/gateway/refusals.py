@@ -118,10 +118,12 @@ class RefusalLog:
         note = ""
         if self._suppressed:
             mine = self._suppressed_by_address.pop(address, 0)
-            note = f" [{self._suppressed} refusals not logged since the last line, {mine} of them from this address]"
+            note = f" [{self._suppressed} refusals not logged since the last line; {mine} from this address since its last line]"
             self._suppressed = 0
         if len(detail) > MAX_DETAIL_CHARS:
             detail = detail[:MAX_DETAIL_CHARS] + "..."
+        # The detail quotes the input: no line breaks or control characters of the sender's reach the log.
+        detail = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in detail)
         log.warning("refused %s from %s connection %s: %s%s", code, address, connection or "-", detail, note)
 
 
@@ -164,7 +166,7 @@ class EngineLog:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def tag_requests(handler: Handler) -> Handler:
+def tag_requests(handler: Handler, refusals: RefusalLog) -> Handler:
     """Wrap engineio's aiohttp request handler so that what it logs knows the client (:data:`PEER`).
 
     A websocket lives in its request's task, so the tag follows its whole life."""
@@ -173,6 +175,14 @@ def tag_requests(handler: Handler) -> Handler:
         token = PEER.set(Peer(request.remote or "unknown", request.query.get("sid")))
         try:
             return await handler(request)
+        except KeyError as exc:
+            # engineio checks that the session exists, then fetches it, which raises
+            # when the session closed in between (a ping timeout): the client's
+            # request names a session that is gone, as for an unknown one.
+            if exc.args != ("Session is disconnected",):
+                raise
+            refusals.refuse("bad_request", f"{request.method} for a session that has just closed")
+            return web.Response(status=400, text="Session is disconnected")
         finally:
             PEER.reset(token)
 

@@ -290,7 +290,7 @@ class Gateway:
     def attach(self, app: Any) -> None:
         # engineio registers its bound handle_request when attached: tag it first,
         # so that what it logs about a request knows the client's address.
-        self.sio.eio.handle_request = tag_requests(self.sio.eio.handle_request)
+        self.sio.eio.handle_request = tag_requests(self.sio.eio.handle_request, self.refusals)
         self.sio.attach(app)
 
     def _refuse(self, sid: str, code: str, detail: str) -> None:
