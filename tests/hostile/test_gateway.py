@@ -240,6 +240,20 @@ async def test_malformed_long_polling_payloads_write_a_bounded_log_without_trace
     assert log_bytes.size <= LOG_BOUND, f"{log_bytes.size} bytes of log for 300 malformed payloads"
 
 
+async def test_a_request_for_a_session_that_just_closed_is_refused_without_a_traceback(gateway_node: Node, log_bytes: LogBytes) -> None:
+    """engineio finds the session, then fetches it and raises when it has closed in between."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{gateway_node.url}/socket.io/?EIO=4&transport=polling") as opened:
+            sid = msgspec.json.decode((await opened.text())[1:])["sid"]
+        session = f"{gateway_node.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+        async with http.post(session, data="1") as closed:  # engine.io CLOSE: the session is closed, not yet forgotten
+            assert closed.status == 200
+        async with http.post(session, data="40") as late:
+            assert late.status == 400, late.status
+    assert not [r for r in log_bytes.records if r.exc_info]
+    assert refused_count("bad_request") >= 1
+
+
 def test_the_refusal_log_says_how_much_it_left_out() -> None:
     now = [1000.0]
     refused = RefusalLog(clock=lambda: now[0])
