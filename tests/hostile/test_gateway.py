@@ -428,7 +428,7 @@ SHORT = 200
         (COUNCIL[0], {"type": "record_connection_test", "transport": "websocket", "websocket_ok": True, "rtt_ms": 1, "jitter_ms": 1,
                       "clock_offset_ms": 0, "microphone": "ok", "camera": "ok", "input_level": 0.1, "browser": "b" * (SHORT + 1)}),
     ],
-    ids=lambda v: v if isinstance(v, str) else f"{v['type']}-{next(k for k in reversed(v) if k != 'type')}",
+    ids=lambda v: v if isinstance(v, str) else f"{v['type']}-{max((k for k in v if k != 'type'), key=lambda k: len(str(v[k])))}",
 )
 async def test_a_command_over_a_bound_is_refused(gateway_node: Node, raw_clients, who: str, command: dict[str, Any]) -> None:
     sio = await raw_clients(who)
