@@ -5,8 +5,11 @@ ERROR_CODES: dict[str, str] = {
     # gateway and protocol
     "invalid_command": "The message does not match the protocol: a field is missing, unknown or of the wrong type.",
     "unknown_command": "No command has this type.",
+    "unknown_event": "The server has no socket.io event of this name (see docs/protocol.md, Messages).",
+    "reserved_event": "`connect` and `disconnect` are socket.io's own events; a client cannot send them.",
+    "invalid_event": "The socket.io packet is not an event the server accepts: an event is a name and one argument.",
     "payload_too_large": "The message is larger than the server accepts.",
-    "rate_limited": "Too many commands from this connection; wait a moment.",
+    "rate_limited": "Too many messages of this kind from this connection; wait a moment.",
     "unauthorized": "The join token is missing, forged or expired.",
     "unavailable": "The event store cannot be reached; the command may not have been recorded. Send it again with the same id: it is applied at most once.",
     "conflict": "The consultation changed too often while the command was retried; try again.",

@@ -273,7 +273,7 @@ async def plan(args: argparse.Namespace) -> None:
     async with Session(args) as session:
         runtime = await session.existing(args.consultation)
         if args.action == "make":
-            await session.run(runtime.consultation, [c.PlanAgenda()])
+            await session.run(runtime.consultation, [c.PlanAgenda(id=c.new_id())])
             print(plan_export.status(runtime.state))
             return
         renders = {"html": plan_export.to_html, "csv": plan_export.to_csv, "ics": plan_export.to_ical}
@@ -286,7 +286,7 @@ async def grouping(args: argparse.Namespace) -> None:
         if args.action == "open":
             if not args.deadline:
                 raise Refused("give --deadline YYYY-MM-DDTHH:MM (Geneva time), e.g. --deadline 2021-03-12T23:59.")
-            await session.run(runtime.consultation, [c.OpenGrouping(deadline=args.deadline)])
+            await session.run(runtime.consultation, [c.OpenGrouping(id=c.new_id(), deadline=args.deadline)])
             print(f"The agenda consultation on {len(runtime.state.items)} items is open until {runtime.state.grouping.deadline_local}.")  # type: ignore[union-attr]
         elif args.action == "close":
             final: dict[str, int] = {}
@@ -295,7 +295,7 @@ async def grouping(args: argparse.Namespace) -> None:
                 if not (number.isdigit() and group in ("1", "2")):
                     raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
                 final[number] = int(group)
-            await session.run(runtime.consultation, [c.CloseGrouping(final=final)])  # type: ignore[arg-type]
+            await session.run(runtime.consultation, [c.CloseGrouping(id=c.new_id(), final=final)])  # type: ignore[arg-type]
             print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):
             print(line)

@@ -30,3 +30,4 @@ RUNTIME_UNLOADS = Counter(
     "vcc_runtime_unloads_total", "Consultations unloaded from memory, by reason (idle: unused for a while; lru: beyond the bound)",
     ["reason"], registry=REGISTRY,
 )
+REFUSED = Counter("vcc_refused_total", "Client input the gateway refused, by code (logged at a bounded rate)", ["code"], registry=REGISTRY)

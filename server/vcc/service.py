@@ -424,7 +424,7 @@ class Runtime:
         self._spawn(self._tick())
 
     async def _tick(self) -> None:
-        answer = await self.execute(c.Tick(), SYSTEM_ACTOR)
+        answer = await self.execute(c.Tick(id=c.new_id()), SYSTEM_ACTOR)
         if not answer["ok"]:
             # The store is down: try again shortly rather than lose the slot end.
             # Kept as the timer, so the runtime counts as busy and is not unloaded meanwhile.

@@ -265,7 +265,7 @@ async def test_an_open_sitting_stays_loaded_and_its_slot_end_is_ticked_on_time(h
     slot_end = base + int(((local + timedelta(hours=3)).replace(second=0, microsecond=0) - local).total_seconds() * 1000)
     offset[0] = slot_end - 2_500 - time.time_ns() // 1_000_000
     unloaded = node.unloaded()
-    assert (await node.service.execute_all("test", [c.OpenSitting()], ADMIN_ACTOR))[-1]["ok"]
+    assert (await node.service.execute_all("test", [c.OpenSitting(id=c.new_id())], ADMIN_ACTOR))[-1]["ok"]
     assert (await node.service.execute_all("other", [quiet_commands(base)[0]], ADMIN_ACTOR))[-1]["ok"]
     await unloaded("other")
     runtime = await node.service.runtime("test")
@@ -497,7 +497,7 @@ async def test_a_slot_end_ticked_while_the_store_is_down_is_retried_and_never_un
         slot_end = base + int(((local + timedelta(hours=3)).replace(second=0, microsecond=0) - local).total_seconds() * 1000)
         offset[0] = slot_end - 1_000 - time.time_ns() // 1_000_000
         unloaded = node.unloaded()
-        assert (await node.service.execute_all("test", [c.OpenSitting()], ADMIN_ACTOR))[-1]["ok"]
+        assert (await node.service.execute_all("test", [c.OpenSitting(id=c.new_id())], ADMIN_ACTOR))[-1]["ok"]
 
         async def failed_ticks() -> float:
             return REGISTRY.get_sample_value("vcc_commands_total", {"type": "tick", "outcome": "unavailable"}) or 0

@@ -112,7 +112,7 @@ async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_t
     from tests.support.consultations import live_commands
 
     deadline = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(deadline=deadline)])
+    node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(id=c.new_id(), deadline=deadline)])
     from vcc.client import ConsultationClient
 
     delegate = ConsultationClient(node.url, node.token("argentina-delegate-2"))

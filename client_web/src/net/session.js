@@ -37,6 +37,7 @@ const REPORT_EVERY_MS = 30000;
 const GAP_RETRY_MS = 5000;
 const POLLING_FIRST = ["polling", "websocket"];
 const FALLBACK_KEY = "vcc.transport";
+const MAX_OFFSET_MS = 86_400_000;
 
 function recall(key) {
   try {
@@ -75,7 +76,9 @@ export class Session {
     this.welcome = null;
     this.status = "connecting";
     this.refusal = null;
+    /** The connections of the server's node, for staff: a list of `presence` entries. */
     this.presence = [];
+    this.presenceByConn = new Map();
     this.lastSyncedAt = null;
     /** Server time minus local time, in ms, from the welcome and the pings. */
     this.clockOffset = 0;
@@ -166,10 +169,7 @@ export class Session {
     s.on("notice", (data) => {
       for (const listener of this.noticeListeners) listener(data);
     });
-    s.on("presence", (data) => {
-      this.presence = data.connections ?? [];
-      this.changed();
-    });
+    s.on("presence", (data) => this.onPresence(data));
     return this;
   }
 
@@ -265,6 +265,15 @@ export class Session {
 
   tellEvents(events) {
     for (const listener of this.eventListeners) listener(events);
+  }
+
+  /** `presence` says what changed since the last one: `reset` first, then upsert `set` by `conn`, remove `left`. */
+  onPresence(data) {
+    if (data.reset) this.presenceByConn.clear();
+    for (const connection of data.set ?? []) this.presenceByConn.set(connection.conn, connection);
+    for (const conn of data.left ?? []) this.presenceByConn.delete(conn);
+    this.presence = [...this.presenceByConn.values()];
+    this.changed();
   }
 
   onBatch(data) {
@@ -487,6 +496,8 @@ export class Session {
   /** Send the technical team what we know of this connection (they see it live; not recorded). */
   report(fields = {}) {
     Object.assign(this.link, fields);
+    // The server takes offsets of at most a day (a clock wrong by more says little more).
+    if (typeof this.link.clock_offset_ms === "number") this.link.clock_offset_ms = Math.max(-MAX_OFFSET_MS, Math.min(MAX_OFFSET_MS, this.link.clock_offset_ms));
     if (this.socket?.connected) this.socket.emit("report", { ...this.link });
   }
 

@@ -40,9 +40,9 @@ function Connections({ state, presence }) {
     <div class="table-wrap"><table class="connections" data-testid="connections">
       <thead><tr><th>${t("participant")}</th><th>${t("role")}</th><th>${t("transport")}</th><th>${t("connected_since")}</th>
         <th>${t("rtt")}</th><th>${t("jitter")}</th><th>${t("clock_offset")}</th><th>${t("browser")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("input_level")}</th></tr></thead>
-      <tbody>${rows.map((c, i) => {
+      <tbody>${rows.map((c) => {
         const p = state.participants[c.participant];
-        return html`<tr key=${`${c.participant}-${i}`} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
+        return html`<tr key=${c.conn} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
           <th scope="row">${participantName(state, c.participant)}${p?.delegation ? html`<br /><bdi class="muted small">${delegationName(state, p.delegation)}</bdi>` : null}</th>
           <td>${roleName(c.role)}</td>
           <td>${c.transport === "polling" ? html`<span class="tag tag-alarm" title=${t("polling_hint")}>${t("transport_polling")}</span>` : c.transport}</td>
