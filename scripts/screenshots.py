@@ -188,12 +188,12 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
             await run(first_delegate[delegation], c.AnswerGrouping(id=c.new_id(), item=number, answer=answer))
     await run(first_delegate[council[3]], c.ProposeItem(id=c.new_id(), title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
     await run(first_delegate[council[7]], c.ProposeItem(id=c.new_id(), title="Dates of the next in-person session", group=2))
-    await run(COUNCIL[1], c.SubmitContribution(id=c.new_id(), 
+    await run(COUNCIL[1], c.SubmitContribution(id=c.new_id(),
         contribution="brazil-1", item=3, title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
         comments="We welcome the report and the progress made since the last session. " * 6,
         way_forward="The consultation takes note of the report and invites the working group to continue its work.",
     ))
-    await run(OBSERVER_STATE, c.SubmitContribution(id=c.new_id(), 
+    await run(OBSERVER_STATE, c.SubmitContribution(id=c.new_id(),
         contribution="chile-1", item=8, title="Proposal on the calendar of meetings", document="C21/12",
         comments="The calendar should leave two weeks between the working groups and the session.", way_forward="Adopt the calendar as amended.",
     ))

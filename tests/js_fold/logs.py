@@ -93,7 +93,7 @@ def scripted_log() -> Log:
     log.must(COUNCIL[0], c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"))
     log.must(COUNCIL[1], c.AnswerGrouping(id=c.new_id(), item=12, answer="other_group"))
     log.must(COUNCIL[2], c.ProposeItem(id=c.new_id(), title="Remote participation in the next in-person session", group=2))
-    log.must(COUNCIL[0], c.SubmitContribution(id=c.new_id(), 
+    log.must(COUNCIL[0], c.SubmitContribution(id=c.new_id(),
         contribution="c-argentina-1", item=3, title="Comments on the report", co_submitters=["brazil"],
         document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
     ))
@@ -163,7 +163,7 @@ def scripted_log() -> Log:
     log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="no"))
     log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="abstain"))
     log.must(ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item=8, delegation="canada", answer="yes", reference="Note verbale 2026/41"))
-    log.must(COUNCIL[1], c.RecordConnectionTest(id=c.new_id(), 
+    log.must(COUNCIL[1], c.RecordConnectionTest(id=c.new_id(),
         transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
         microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
     ))
@@ -232,7 +232,7 @@ def random_log(seed: int, commands: int = 300) -> Log:
             return c.SetSpeakingLimit(id=c.new_id(), cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
         simple = {"grant": c.GrantFloor, "revoke": c.RevokeGrant, "end": c.EndSpeech, "close": c.CloseSpeakersList, "reopen": c.ReopenSpeakersList,
                   "override": c.OverrideTail, "approve": c.ApprovePackage, "open": c.OpenSitting, "close_sitting": c.CloseSitting}
-        return simple[kind]()
+        return simple[kind](id=c.new_id())
 
     def delegate_command() -> c.Command:
         kind = rng.choice(["request", "request", "request", "point_of_order", "withdraw", "withdraw_point", "go_live", "go_live", "yield", "block", "pull", "help", "test", "vote"])
@@ -251,12 +251,12 @@ def random_log(seed: int, commands: int = 300) -> Log:
         if kind == "help":
             return c.RequestHelp(id=c.new_id(), message=rng.choice(["no sound", "cannot see the document"]))
         if kind == "test":
-            return c.RecordConnectionTest(id=c.new_id(), 
+            return c.RecordConnectionTest(id=c.new_id(),
                 transport=rng.choice(["websocket", "polling"]), websocket_ok=rng.random() < 0.8, rtt_ms=rng.uniform(5, 400),
                 jitter_ms=rng.uniform(0, 50), clock_offset_ms=rng.uniform(-2000, 2000), microphone=rng.choice(["ok", "denied", "silent"]),
                 camera=rng.choice(["ok", "missing"]), input_level=rng.random(), browser="Firefox 140",
             )
-        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind]()
+        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind](id=c.new_id())
 
     def interpreter_command() -> c.Command:
         kind = rng.choice(["duty", "handover", "accept", "mic", "mic", "source", "finished", "finished", "slowly"])
@@ -264,7 +264,7 @@ def random_log(seed: int, commands: int = 300) -> Log:
             return c.SetBoothMic(id=c.new_id(), live=rng.random() < 0.6)
         if kind == "source":
             return c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", "floor", *LANGUAGES]))
-        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind]()
+        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind](id=c.new_id())
 
     def secretariat_command() -> c.Command:
         pointed = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
