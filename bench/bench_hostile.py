@@ -853,7 +853,8 @@ def plot(path: Path, label: str, summary: list[dict[str, Any]], compare: dict[st
                         and math.isfinite(row["median"]):
                     bars[run_label] = row["median"] / 1000 if unit == "KB" else row["median"]
         if bars:
-            panels.append(BarPanel(title, unit, bars))
+            # Before and after differ a thousandfold: a log scale shows both, where no bar is zero.
+            panels.append(BarPanel(title, unit, bars, logy=len(bars) > 1 and min(bars.values()) > 0))
     if panels:
         plot_panels(path, panels, "", f"bench_hostile.py: {', '.join(r for r, _ in runs)} (medians)")
 
