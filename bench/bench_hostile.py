@@ -5,6 +5,7 @@
     python bench/bench_hostile.py --root /work/wt-base --label before --out bench/results/hostile_before.json
     python bench/bench_hostile.py --compare bench/results/hostile_before.json   # after, plotted beside before
     python bench/bench_hostile.py --quick                          # seconds, bench/results/tmp/
+    python bench/bench_hostile.py --parts lying_bomb --merge ...   # add or redo some parts of an earlier run
 
 The server is a real ``vcc serve`` started from the checkout named by
 ``--root`` (default: this one), with that checkout's ``.venv`` when it has
@@ -39,6 +40,10 @@ Parts (``--parts``, all by default):
   default 3 GiB, 0 for none) so that a server that inflates the whole file
   fails instead of taking the machine's memory. Targets: under 50 MB, p99
   under 100 ms.
+- ``lying_bomb``: the same, but the ZIP's headers declare that
+  ``word/document.xml`` is 30,000 bytes: a check of the declared size or the
+  compression ratio lets it through, and only an inflater that stops at its
+  own bound (or a worker's memory limit) stops it.
 - ``frames``: one unauthenticated websocket (engine.io open, no socket.io
   connect, no token) sends ``--frames`` binary frames of broken msgpack; if
   the server closes it, the attacker reconnects and goes on (counted). The
@@ -106,7 +111,8 @@ from bench._common import (  # noqa: E402
     write_json,
 )
 
-PARTS = ("unknown", "bomb", "frames", "presence")
+PARTS = ("unknown", "bomb", "lying_bomb", "frames", "presence")
+BOMBS = ("bomb", "lying_bomb")
 CONSULTATION = "bench"
 #: A council member: may submit contributions (core/contributions.py).
 UPLOADER = "argentina-delegate-1"
@@ -116,6 +122,8 @@ HOSTILE = "bahamas-delegate-1"
 TECHNICAL = "technical-support-1"
 #: The upload limit of the service (vcc.uploads.MAX_BYTES).
 UPLOAD_LIMIT = 5 * 1024 * 1024
+#: The uncompressed size the lying bomb declares: a plausible two-page document.
+LYING_SIZE = 30_000
 #: Left under the limit for the ZIP's closing records and the last chunk's output.
 BOMB_MARGIN = 64 * 1024
 PING_EVERY = 0.05
@@ -520,6 +528,51 @@ def build_bomb(limit: int) -> tuple[Path, dict[str, Any]]:
     return path, info
 
 
+def build_lying_bomb(limit: int) -> tuple[Path, dict[str, Any]]:
+    """The same bomb, its ZIP headers (local and central; their ZIP64 fields
+    where they have them) patched to declare ``LYING_SIZE`` bytes for
+    ``word/document.xml``: a check of the
+    declared size or ratio lets it through, only a bounded inflater stops it."""
+    honest, info = build_bomb(limit)
+    path = SCRATCH_DIR / f"lying-bomb-{limit}.docx"
+    data = bytearray(honest.read_bytes())  # the compressed file, at most the upload limit
+    name = b"word/document.xml"
+    with zipfile.ZipFile(honest) as archive:
+        local = archive.getinfo(name.decode()).header_offset
+    patched = 0
+    # (header, its signature, its fixed length, where its 32-bit uncompressed size is, where its name length is)
+    for offset, signature, fixed, size_at, name_at in ((local, b"PK\x03\x04", 30, 22, 26), *(
+            (i, b"PK\x01\x02", 46, 24, 28) for i in _find_all(data, b"PK\x01\x02"))):
+        name_len, extra_len = int.from_bytes(data[offset + name_at:offset + name_at + 2], "little"), \
+            int.from_bytes(data[offset + name_at + 2:offset + name_at + 4], "little")
+        if data[offset:offset + 4] != signature or data[offset + fixed:offset + fixed + name_len] != name:
+            continue
+        if data[offset + size_at:offset + size_at + 4] != b"\xff\xff\xff\xff":  # no ZIP64: the size is here
+            data[offset + size_at:offset + size_at + 4] = LYING_SIZE.to_bytes(4, "little")
+            patched += 1
+            continue
+        extra = offset + fixed + name_len
+        end = extra + extra_len
+        while extra + 4 <= end:
+            tag, size = int.from_bytes(data[extra:extra + 2], "little"), int.from_bytes(data[extra + 2:extra + 4], "little")
+            if tag == 1:  # ZIP64: the uncompressed size comes first
+                data[extra + 4:extra + 12] = LYING_SIZE.to_bytes(8, "little")
+                patched += 1
+                break
+            extra += 4 + size
+    if patched != 2:
+        raise RuntimeError(f"expected the ZIP64 sizes of {name.decode()} in 2 headers, patched {patched}")
+    path.write_bytes(data)
+    return path, {**info, "declared_bytes": LYING_SIZE, "bytes": len(data)}
+
+
+def _find_all(data: bytearray, needle: bytes) -> Iterator[int]:
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
 @dataclass
 class Pinger:
     """A delegate's python-socketio client sending ``ping`` with an ack every 50 ms."""
@@ -585,6 +638,25 @@ def _latency_summary(samples: list[tuple[float, float]], start: float, end: floa
             "stall_s": max(b - a for a, b in zip(edges, edges[1:]))}
 
 
+async def _upload(url: str, token: str, bomb: Path) -> dict[str, Any]:
+    """The uploader's contribution with ``bomb`` as its file; the status and the start of the body."""
+    form = aiohttp.FormData()
+    for name, value in {"id": uuid.uuid4().hex, "item": "3", "title": "A contribution",
+                        "document": "C21/33", "comments": "See the attached file."}.items():
+        form.add_field(name, value)
+    with open(bomb, "rb") as f:
+        form.add_field("file", f, filename="contribution.docx",
+                       content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
+                async with http.post(f"{url}/api/consultations/{CONSULTATION}/contributions", data=form,
+                                     headers={"Authorization": f"Bearer {token}"}) as response:
+                    body = await response.read()
+                    return {"status": response.status, "body": body[:400].decode("utf-8", "replace")}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+
+
 async def _bomb_run(server: Server, prepared: Prepared, bomb: Path, quiet: float) -> dict[str, Any]:
     pingers = [Pinger(server.url, prepared.tokens[p]) for p in PINGERS]
     for pinger in pingers:
@@ -595,24 +667,10 @@ async def _bomb_run(server: Server, prepared: Prepared, bomb: Path, quiet: float
     before = status_kib(server.pid)
     tree_before = tree_rss_kib(server.pid)
     cpu0 = cpu_seconds(server.pid)
-    answer: dict[str, Any] = {}
     with RssSampler(server.pid) as sampler:
         upload_start = time.monotonic()
-        form = aiohttp.FormData()
-        for name, value in {"id": uuid.uuid4().hex, "item": "3", "title": "A contribution",
-                            "document": "C21/33", "comments": "See the attached file."}.items():
-            form.add_field(name, value)
-        with open(bomb, "rb") as f:
-            form.add_field("file", f, filename="contribution.docx",
-                           content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-            try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
-                    async with http.post(f"{server.url}/api/consultations/{CONSULTATION}/contributions", data=form,
-                                         headers={"Authorization": f"Bearer {prepared.tokens[UPLOADER]}"}) as response:
-                        body = await response.read()
-                        answer = {"status": response.status, "body": body[:400].decode("utf-8", "replace")}
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                answer = {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+        # On its own loop in a thread: reading and sending 5 MB must not hold back the pings.
+        answer = await asyncio.to_thread(asyncio.run, _upload(server.url, prepared.tokens[UPLOADER], bomb))
         upload_end = time.monotonic()
         await asyncio.sleep(1.0)  # pings sent just after the answer still count
         stop.set()
@@ -771,13 +829,13 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
 
 def run_part(part: str, checkout: Checkout, args: argparse.Namespace, repeat: int, out: Any) -> dict[str, Any]:
     prepared = prepare(checkout, f"hostile-{part}-{repeat}")
-    limit = args.as_limit_mb if part == "bomb" else 0
+    limit = args.as_limit_mb if part in BOMBS else 0
     load_start = loadavg()
     with serving(checkout, prepared.store, f"{part}-{repeat}", as_limit_mb=limit) as server:
         if part == "unknown":
             result = asyncio.run(_unknown_run(server, args.requests, args.settle))
-        elif part == "bomb":
-            bomb, _ = build_bomb(args.bomb_bytes)
+        elif part in BOMBS:
+            bomb, _ = (build_bomb if part == "bomb" else build_lying_bomb)(args.bomb_bytes)
             result = asyncio.run(_bomb_run(server, prepared, bomb, args.quiet))
             result["as_limit_mb"] = limit or None
         elif part == "frames":
@@ -793,7 +851,7 @@ def _one_line(part: str, r: dict[str, Any]) -> str:
     if part == "unknown":
         return (f"RSS +{fmt(r['growth_mb'])} MB ({fmt(r['growth_settled_mb'])} after {r['settle_s']:g} s), "
                 f"{fmt(r['requests_per_s'])} req/s, statuses {r['statuses']}, runtimes {r['metrics_after'] or '-'}")
-    if part == "bomb":
+    if part in BOMBS:
         d = r["ping_during"]
         return (f"answer {r['answer'].get('status')}, peak +{fmt(r['peak_growth_mb'])} MB, ping p99 {fmt(d['p99_ms'])} ms "
                 f"({d['unanswered']} of {d['pings']} unanswered: {r['ping_failures']}, stall {fmt(d['stall_s'], 2)} s), "
@@ -806,15 +864,19 @@ def _one_line(part: str, r: dict[str, Any]) -> str:
             f"largest {fmt(r['largest_presence_bytes'])} B, technical dropped {r['technical_dropped']}")
 
 
+_BOMB_FIGURES: list[tuple[str, Callable[[dict[str, Any]], float], float | None]] = [
+    ("peak RSS growth during the upload, MB", lambda r: r["peak_growth_mb"], 50.0),
+    ("other clients' ping p99 during the upload, ms", lambda r: r["ping_during"]["p99_ms"], 100.0),
+    ("... pings unanswered", lambda r: float(r["ping_during"]["unanswered"]), None),
+    ("... longest time no ping was answered, s", lambda r: r["ping_during"]["stall_s"], None),
+    ("... ping p99 before the upload, ms", lambda r: r["ping_quiet"]["p99_ms"], None),
+]
 #: The figure of each part that the summary quotes (median over repeats), and its target.
 HEADLINES: dict[str, list[tuple[str, Callable[[dict[str, Any]], float], float | None]]] = {
     "unknown": [("RSS growth after the requests, MB", lambda r: r["growth_mb"], 5.0),
                 ("... after the settle, MB", lambda r: r["growth_settled_mb"], 5.0)],
-    "bomb": [("peak RSS growth during the upload, MB", lambda r: r["peak_growth_mb"], 50.0),
-             ("other clients' ping p99 during the upload, ms", lambda r: r["ping_during"]["p99_ms"], 100.0),
-             ("... pings unanswered", lambda r: float(r["ping_during"]["unanswered"]), None),
-             ("... longest time no ping was answered, s", lambda r: r["ping_during"]["stall_s"], None),
-             ("... ping p99 before the upload, ms", lambda r: r["ping_quiet"]["p99_ms"], None)],
+    "bomb": _BOMB_FIGURES,
+    "lying_bomb": _BOMB_FIGURES,
     "frames": [("log bytes per 10,000 malformed frames", lambda r: r["log_bytes_per_10k"], None),
                ("server CPU s for the frames", lambda r: r["server_cpu_s"], None)],
     "presence": [("largest presence message, bytes", lambda r: float(r["largest_presence_bytes"]), None)],
@@ -841,6 +903,8 @@ def plot(path: Path, label: str, summary: list[dict[str, Any]], compare: dict[st
               ("bomb", "peak RSS growth during the upload, MB", "peak RSS growth, decompression bomb", "MB"),
               ("bomb", "other clients' ping p99 during the upload, ms", "others' ping p99 during the bomb", "ms"),
               ("bomb", "... longest time no ping was answered, s", "longest time no ping was answered (bomb)", "s"),
+              ("lying_bomb", "peak RSS growth during the upload, MB", "peak RSS growth, bomb with lying headers", "MB"),
+              ("lying_bomb", "other clients' ping p99 during the upload, ms", "others' ping p99, lying bomb", "ms"),
               ("frames", "log bytes per 10,000 malformed frames", "log per 10,000 malformed frames", "KB"),
               ("presence", "largest presence message, bytes", "largest presence message", "KB")]
     panels = []
@@ -875,6 +939,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-kb", type=int, default=250)
     p.add_argument("--presence-seconds", type=float, default=5.0)
     p.add_argument("--compare", type=Path, help="an earlier results JSON (e.g. hostile_before.json) to plot beside this run")
+    p.add_argument("--merge", action="store_true", help="keep the parts of --out that this run does not measure")
     p.add_argument("--quick", action="store_true", help="tiny sizes, one repeat, results in bench/results/tmp/")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
@@ -894,19 +959,32 @@ def main(argv: list[str] | None = None) -> int:
     raise_nofile(4096)
     results: dict[str, list[dict[str, Any]]] = {}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    bomb_info = build_bomb(args.bomb_bytes)[1] if "bomb" in parts else None
+    bombs = {part: (build_bomb if part == "bomb" else build_lying_bomb)(args.bomb_bytes)[1]
+             for part in parts if part in BOMBS}
     print(f"bench_hostile: {checkout.root} ({label}), parts {', '.join(parts)}, {args.repeat} repeat(s)", flush=True)
     with sigterm_as_exit():
         for part in parts:
             results[part] = [run_part(part, checkout, args, i, sys.stdout) for i in range(args.repeat)]
+    run = {"parts": parts, "meta": run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"]),
+           "checkout": checkout.describe(), "settings": settings, "bombs": bombs}
+    runs = [run]
+    if args.merge and out_path.exists():
+        earlier = json.loads(out_path.read_text())
+        if earlier.get("label") != label:
+            p.error(f"--merge: {out_path} is the run {earlier.get('label')!r}, not {label!r}")
+        results = {**{k: v for k, v in earlier["parts"].items() if k not in results}, **results}
+        results = {k: results[k] for k in PARTS if k in results}
+        # An earlier run keeps only the parts it still stands for.
+        kept = [{**r, "parts": [x for x in r["parts"] if x not in parts],
+                 "bombs": {k: v for k, v in r.get("bombs", {}).items() if k not in parts}} for r in earlier["runs"]]
+        runs = [*(r for r in kept if r["parts"]), run]
     summary = summarize(results)
     print()
     print(format_table(["part", "figure", "median", "repeats", "target", "met"],
                        [[r["part"], r["figure"], fmt(r["median"]), " / ".join(fmt(v) for v in r["repeats"]),
                          fmt(r["target"]), "-" if r["met"] is None else ("yes" if r["met"] else "NO")] for r in summary]))
-    data = {"label": label, "meta": run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"]),
-            "checkout": checkout.describe(), "settings": settings, "bomb": bomb_info,
-            "summary": summary, "parts": results}
+    # One entry in runs per invocation (several with --merge): where and with what each part was measured.
+    data = {"label": label, "runs": runs, "summary": summary, "parts": results}
     write_json(out_path, data)
     plot(out_path.with_suffix(".png"), label, summary, compare)
     print(f"\nwrote {out_path} and {out_path.with_suffix('.png')}")
