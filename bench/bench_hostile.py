@@ -350,8 +350,7 @@ class RawSocket:
         self.url = url
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.closed_by_server = False
-        self.events: list[tuple[str, int, float]] = []  # (event name, payload bytes, arrival)
-        self.on_event: Callable[[str, int], None] | None = None
+        self.events: list[tuple[str, int]] = []  # (event name, websocket payload bytes)
         self._reader: asyncio.Task[None] | None = None
         self._joined: asyncio.Future[Any] | None = None
 
@@ -394,7 +393,7 @@ class RawSocket:
                 self._joined.set_result(packet)
             elif kind == SIO_EVENT and isinstance(packet.get("data"), list) and packet["data"]:
                 name = str(packet["data"][0])
-                self.events.append((name, len(msg.data), time.monotonic()))
+                self.events.append((name, len(msg.data)))
         self.closed_by_server = True
         if self._joined is not None and not self._joined.done():
             self._joined.set_result({"type": None, "closed": True})
@@ -811,7 +810,7 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
         await asyncio.gather(*(sock.close() for sock in socks))
         technical_dropped = technical.closed_by_server
         await technical.close()
-    presence = [(name, size) for name, size, _ in technical.events if name.startswith("presence")]
+    presence = [(name, size) for name, size in technical.events if name.startswith("presence")]
     sizes = [size for _, size in presence]
     return {
         "hostile_connected": len(socks), "hostile_refused": dict(refused), "hostile_open_at_end": still_open,
