@@ -483,11 +483,13 @@ class Service:
                 loaded = await asyncio.shield(self._loading[consultation])
             finally:
                 self._loading.pop(consultation, None)
-            runtime = self._runtimes.setdefault(consultation, loaded)
-            if runtime is loaded:
+            # Several requests may have awaited the same load: the first one back registers it.
+            if consultation not in self._runtimes:
+                self._runtimes[consultation] = loaded
                 metrics.RUNTIMES_LOADED.inc()
-                self._evict(keep=runtime)
+                self._evict(keep=loaded)
                 self._start_sweeping()
+            runtime = self._runtimes[consultation]
         runtime.touch()
         self._runtimes.move_to_end(consultation)
         return runtime

@@ -211,6 +211,19 @@ async def test_an_idle_consultation_is_unloaded_and_reloaded_when_asked(hostile_
     assert node.service.loaded == ["test"] and (await node.service.runtime("test")) is not first
 
 
+async def test_requests_that_wait_for_one_load_count_one_loaded_runtime(hostile_node) -> None:
+    node = await hostile_node(idle_seconds=0.3)
+    unloaded = node.unloaded()
+    await unloaded("test")
+    async with aiohttp.ClientSession() as http:
+        before = _metric(await (await http.get(f"{node.url}/metrics")).text(), "vcc_runtimes_loaded")
+        admin = node.bearer(admin_token("test", node.secret, node.service.clock()))
+        answers = await get_many(http, [f"{node.url}/api/consultations/test/snapshot"] * 5, headers=admin)
+        after = _metric(await (await http.get(f"{node.url}/metrics")).text(), "vcc_runtimes_loaded")
+    assert {status for status, _ in answers} == {200}
+    assert after == before + 1, f"five requests waiting for one load counted {after - before} loaded runtimes"
+
+
 async def test_a_connected_consultation_stays_loaded_and_its_publisher_follows_a_reload(hostile_node) -> None:
     node = await hostile_node(idle_seconds=0.3)
     assert (await node.service.execute_all("other", [quiet_commands(node.service.clock())[0]], ADMIN_ACTOR))[-1]["ok"]
