@@ -22,6 +22,7 @@ from . import importers, links, metrics, plan_export
 from .core.grouping import tally
 from .core.views import snapshot
 from .importers import ImportError_, slug
+from .media.plane import MediaPlane
 from .reports import DOCX, REPORTS
 from .service import Service
 from .store.base import StoreUnavailable
@@ -33,6 +34,7 @@ SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
 SECRET = web.AppKey("secret", bytes)
 BASE_URL = web.AppKey("base_url", str)
+MEDIA = web.AppKey("media", MediaPlane)
 MAX_UPLOAD = 4 * 1024 * 1024
 
 
@@ -314,6 +316,16 @@ async def time_management_plan(request: web.Request) -> web.Response:
     })
 
 
+@admin_only
+async def media_status(request: web.Request) -> web.Response:
+    """Whether the consultation's media (Janus) is up on this node and, if not, why."""
+    media = request.app.get(MEDIA)
+    if media is None:
+        return web.json_response({"media": "off", "reason": "This node runs without media (vcc serve --no-media)."})
+    status = media.status(request.match_info["consultation"])
+    return web.json_response({"media": "up" if status.up else "down", "reason": status.reason, "since": status.since, "losses": status.losses})
+
+
 async def _body(request: web.Request) -> str:
     if request.content_length is not None and request.content_length > MAX_UPLOAD:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=request.content_length)
@@ -337,6 +349,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
     ("GET", "/api/consultations/{consultation}/reports/{report}", report),
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
+    ("GET", "/api/consultations/{consultation}/media", media_status),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),

@@ -405,6 +405,11 @@ class Service:
         self.clock = clock
         self._runtimes: dict[str, Runtime] = {}
         self._loading: dict[str, asyncio.Future[Runtime]] = {}
+        self._on_load: list[Callable[[Runtime], None]] = []
+
+    def on_load(self, callback: Callable[[Runtime], None]) -> None:
+        """Call ``callback`` with every runtime this node loads from now on (the media adapter follows them)."""
+        self._on_load.append(callback)
 
     async def runtime(self, consultation: str) -> Runtime:
         if consultation in self._runtimes:
@@ -415,7 +420,10 @@ class Service:
             runtime = await asyncio.shield(self._loading[consultation])
         finally:
             self._loading.pop(consultation, None)
-        self._runtimes.setdefault(consultation, runtime)
+        if consultation not in self._runtimes:
+            self._runtimes[consultation] = runtime
+            for callback in self._on_load:
+                callback(runtime)
         return self._runtimes[consultation]
 
     async def consultations(self) -> list[str]:
