@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol import events as ev
+from vcc_protocol import media
 from vcc_protocol.commands import COMMAND_TYPES, Command
 from vcc_protocol.errors import ERROR_CODES
 
@@ -104,11 +105,18 @@ def render() -> str:
         "| server -> staff | `presence` | `{connections: [...]}` at most once a second (the connections of this node) |",
         "| technical -> server | `notify_participant` (with ack) | `{participant, text}` -> `{ok}`: a notice to every connection of that participant, on any node |",
         "| server -> participant | `notice` | `{from, name, text, at}` |",
+        "| client -> server | `media` (with ack) | `{op, ...}` -> `{ok: true, sdp?}` or `{ok: false, error}`: WebRTC signalling through vcc (below) |",
         "",
         "A command `id` is the client's: a command sent again with the same id (after a reconnect,",
         "on any node) gets the first answer and is never applied twice.",
         "",
         f"Codes any command may get: {', '.join(f'`{c}`' for c in COMMON)}.",
+        "",
+        "## Media signalling",
+        "",
+        (media.__doc__ or "").strip().split("\n\n", 1)[1],
+        "",
+        "Errors: `invalid_media_request`, `invalid_sdp`, `media_unavailable`, `not_in_mix`, `rate_limited`.",
         "",
         "## Commands",
         "",

@@ -18,6 +18,8 @@ Messages (see docs/protocol.md; all msgpack):
   ack ``{ok}``; server -> every connection of that participant, on any node,
   ``notice`` ``{from, name, text, at}``. Not recorded in the log: a notice
   reaches the connections open at that moment (at most once).
+- client -> server ``media`` ``{op, ...}`` -> ack ``{ok, sdp?}``: WebRTC
+  signalling (``vcc_protocol.media``); the media plane holds every Janus handle.
 
 Many nodes: event batches never travel through socket.io's client manager;
 each node gets them from the store in log order. The manager (python-socketio's
@@ -45,11 +47,13 @@ from engineio import packet as eio_packet
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
+from vcc_protocol.media import parse_media
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
+from ..media.plane import MediaPlane
 from ..service import Ack, Batch, Runtime, Service, error
 from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, TokenRefused, verify
@@ -247,6 +251,8 @@ class Gateway:
         self._publishers: dict[str, Publisher] = {}
         self._presence_due: set[str] = set()
         self._presence_task: asyncio.Task[None] | None = None
+        #: The node's media plane (None: this node runs without media).
+        self.media: MediaPlane | None = None
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("command", self._command)
@@ -254,6 +260,7 @@ class Gateway:
         self.sio.on("ping", self._ping)
         self.sio.on("report", self._report)
         self.sio.on("notify_participant", self._notify_participant)
+        self.sio.on("media", self._media)
 
     def attach(self, app: Any) -> None:
         self.sio.attach(app)
@@ -432,6 +439,21 @@ class Gateway:
         except TimeoutError:
             return error("unavailable", "The notice reached only the participant's connections on this server: the others could not be reached in time.")
         return {"ok": True}
+
+    async def _media(self, sid: str, data: Any) -> Ack:
+        """A browser's WebRTC signalling: validated here, carried out by the media plane."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if not session.bucket.take():
+            return error("rate_limited", "Too many messages from this connection; wait a moment and try again.")
+        try:
+            request = parse_media(data)
+        except msgspec.ValidationError as exc:
+            return error("invalid_media_request", f"The media message is not valid: {exc}; see docs/protocol.md, Media signalling.")
+        if self.media is None:
+            return error("media_unavailable", "This server runs without audio (started with --no-media); the meeting works without it.")
+        return await self.media.signal(session.runtime.consultation, session.actor, request)
 
     # --- presence for the technical team --------------------------------------------------
 

@@ -132,6 +132,11 @@ class JanusSession:
             self._waiting.pop(transaction, None)
         return _plugin_data(event), event.get("jsep")
 
+    async def trickle(self, handle: int, candidate: Json | None) -> None:
+        """A browser's ICE candidate for a handle (None: its gathering is complete)."""
+        body: Json = {"janus": "trickle", "candidate": candidate if candidate is not None else {"completed": True}}
+        await self._post(f"{self.url}/{self.id}/{handle}", body)
+
     async def _poll(self) -> None:
         timeout = aiohttp.ClientTimeout(total=60)
         url = f"{self.url}/{self.id}?maxev={LONG_POLL_EVENTS}&apisecret={self.api_secret}"

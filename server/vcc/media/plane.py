@@ -13,9 +13,14 @@ from pathlib import Path
 
 import aiohttp
 
+from typing import Any
+
+from vcc_protocol.media import MediaAnswer, MediaIce, MediaListen, MediaPublish, MediaRequest, MediaSwitch, sdp_problem
+
 from ..service import Runtime, Service
+from .janus_client import JanusError, SessionLost
 from .janus_server import JanusEndpoint, JanusProcess, JanusSecrets
-from .reconciler import MediaStatus, Reconciler
+from .reconciler import UNAVAILABLE, MediaRefused, MediaStatus, Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,23 @@ class MediaPlane:
         reconciler = self.reconcilers.get(consultation)
         return reconciler.status if reconciler is not None else MediaStatus(up=False, reason="no media adapter follows this consultation on this node")
 
+    async def signal(self, consultation: str, participant: str, request: MediaRequest) -> dict[str, Any]:
+        """A browser's media request, answered like a command: ``{ok, sdp?}`` or ``{ok: false, error}``."""
+        reconciler = self.reconcilers.get(consultation)
+        try:
+            if reconciler is None:
+                raise MediaRefused("media_unavailable", UNAVAILABLE)
+            return {"ok": True, **await _dispatch(reconciler, participant, request)}
+        except MediaRefused as refused:
+            return {"ok": False, "error": {"code": refused.code, "message": refused.message}}
+        except SessionLost:
+            return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
+        except JanusError as refused:
+            # Janus parses the SDP: what it refuses is the browser's to fix, and disturbs no one else.
+            return {"ok": False, "error": {"code": "invalid_sdp", "message": f"The media server refused the SDP ({refused.reason}); reload the page to make a new connection."}}
+        except TimeoutError:
+            return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
+
     async def close(self) -> None:
         for reconciler in self.reconcilers.values():
             await reconciler.close()
@@ -67,3 +89,24 @@ class MediaPlane:
             await self._http.close()
         if self.process is not None:
             await self.process.stop()
+
+
+async def _dispatch(reconciler: Reconciler, participant: str, request: MediaRequest) -> dict[str, Any]:
+    if isinstance(request, (MediaAnswer, MediaPublish)):
+        problem = sdp_problem(request.sdp, "answer" if isinstance(request, MediaAnswer) else "offer")
+        if problem is not None:
+            raise MediaRefused("invalid_sdp", f"{problem} Reload the page to make a new connection.")
+    if isinstance(request, MediaListen):
+        return {"sdp": await reconciler.listen(participant, request.channel)}
+    if isinstance(request, MediaAnswer):
+        await reconciler.answer(participant, request.sdp)
+        return {}
+    if isinstance(request, MediaSwitch):
+        await reconciler.switch(participant, request.channel)
+        return {}
+    if isinstance(request, MediaPublish):
+        return {"sdp": await reconciler.publish(participant, request.sdp)}
+    assert isinstance(request, MediaIce)
+    candidate = None if request.candidate is None else {"candidate": request.candidate, "sdpMid": request.sdp_mid, "sdpMLineIndex": request.sdp_mline_index}
+    await reconciler.trickle(participant, request.stream, candidate)
+    return {}

@@ -54,6 +54,20 @@ NO_SUCH_ROOM = 485
 NO_SUCH_MOUNTPOINT = 455
 
 
+class MediaRefused(Exception):
+    """A browser's media request refused: a stable code and what the person can do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+UNAVAILABLE = "Audio is unavailable right now: the media server is down or restarting. It comes back by itself; the meeting goes on meanwhile."
+#: How long a publish waits for the reconciler to connect a participant the procedure has just put in a mix.
+JOIN_WAIT_S = 3.0
+
+
 @dataclass
 class MediaStatus:
     """What the technical team sees: is the media plane up for this consultation, and if not, why."""
@@ -78,6 +92,8 @@ class _Actual:
     forwards: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: Channel -> the UDP port its mountpoint receives on.
     ports: dict[str, int] = field(default_factory=dict)
+    #: Participant -> the Streaming handle of their listening connection.
+    listeners: dict[str, int] = field(default_factory=dict)
 
 
 class Reconciler:
@@ -268,7 +284,87 @@ class Reconciler:
         del self._actual.members[room][participant]
         await self.session.detach(handle)
 
-    # --- what the technical team and the tests read ----------------------------------
+    # --- signalling: the browser asks, the server holds the handles -------------------
 
-    def channel_port(self, channel: str) -> int | None:
-        return self._actual.ports.get(channel)
+    def _live_session(self) -> JanusSession:
+        if not self.status.up or self.session is None or self.session.lost.is_set():
+            raise MediaRefused("media_unavailable", UNAVAILABLE)
+        return self.session
+
+    async def listen(self, participant: str, channel: str) -> str:
+        """A new listening connection on ``channel``: the server's SDP offer."""
+        session = self._live_session()
+        old = self._actual.listeners.pop(participant, None)
+        if old is not None:
+            await session.detach(old)
+        handle = await session.attach(STREAMING)
+        self._actual.listeners[participant] = handle
+        _, jsep = await session.message(handle, {"request": "watch", "id": self.mount_id(channel)})
+        if jsep is None:
+            raise MediaRefused("media_unavailable", UNAVAILABLE)
+        return str(jsep["sdp"])
+
+    def _listener(self, participant: str) -> int:
+        handle = self._actual.listeners.get(participant)
+        if handle is None:
+            raise MediaRefused("invalid_media_request", "Ask to listen (op 'listen') first, then answer the offer or switch channel.")
+        return handle
+
+    async def answer(self, participant: str, sdp: str) -> None:
+        session = self._live_session()
+        await session.message(self._listener(participant), {"request": "start"}, {"type": "answer", "sdp": sdp})
+
+    async def switch(self, participant: str, channel: str) -> None:
+        session = self._live_session()
+        await session.message(self._listener(participant), {"request": "switch", "id": self.mount_id(channel)})
+
+    async def _mix_handle(self, participant: str) -> int:
+        deadline = asyncio.get_running_loop().time() + JOIN_WAIT_S
+        while True:
+            for (_, who), handle in self._actual.handles.items():
+                if who == participant:
+                    return handle
+            wanted = any(participant in members for members in desired_media(self.runtime.state).rooms.values())
+            if not wanted:
+                raise MediaRefused("not_in_mix", "Your microphone is not connected: ask for the floor (delegates) or take duty in your booth (interpreters) first.")
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise MediaRefused("media_unavailable", UNAVAILABLE)
+            # The procedure has just put them in a mix: the reconciler's pass is under way.
+            self.settled.clear()
+            self._dirty.set()
+            await asyncio.wait_for(self.settled.wait(), remaining)
+
+    async def publish(self, participant: str, sdp: str) -> str:
+        """The microphone into the participant's mix: the server's SDP answer. The
+        body carries no ``muted``: whether they are heard stays the procedure's."""
+        session = self._live_session()
+        handle = await self._mix_handle(participant)
+        _, jsep = await session.message(handle, {"request": "configure"}, {"type": "offer", "sdp": sdp})
+        if jsep is None:
+            raise MediaRefused("invalid_sdp", "The media server did not accept this offer; reload the page to make a new one.")
+        return str(jsep["sdp"])
+
+    async def publisher_stats(self, participant: str) -> dict[str, object]:
+        """What Janus sees of a participant's microphone connection (Admin API ``handle_info``):
+        ICE state, the selected candidate pair, audio packets received."""
+        session = self._live_session()
+        if self.endpoint.admin_url is None:
+            raise MediaRefused("media_unavailable", "This Janus was given without its Admin API; connection details are not available.")
+        handle = await self._mix_handle(participant)
+        body = {"janus": "handle_info", "transaction": "stats", "admin_secret": self.endpoint.secrets.admin_secret}
+        try:
+            async with self.http.post(f"{self.endpoint.admin_url}/{session.id}/{handle}", json=body, timeout=aiohttp.ClientTimeout(total=2)) as reply:
+                info = (await reply.json(content_type=None)).get("info", {})
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise MediaRefused("media_unavailable", f"The media server's Admin API did not answer ({exc!r}).") from None
+        webrtc = info.get("webrtc", {})
+        media = webrtc.get("media", {})
+        received = sum(int(m.get("stats", {}).get("in", {}).get("packets", 0)) for m in media.values()) if isinstance(media, dict) else 0
+        ice = webrtc.get("ice", {})
+        return {"ice": ice.get("state"), "pair": ice.get("selected-pair"), "packets_in": received}
+
+    async def trickle(self, participant: str, stream: str, candidate: dict[str, object] | None) -> None:
+        session = self._live_session()
+        handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
+        await session.trickle(handle, candidate)

@@ -1,0 +1,182 @@
+"""Real audio, end to end: Chromium pages whose fake microphones play WAV tones,
+signalling only through vcc's socket, Janus driven by the procedure, and an
+AudioWorklet in the listener's page classifying what it hears.
+
+A delegate's page publishes 440 Hz as soon as its floor request connects it;
+a listener on the floor channel must hear nothing of it until the chair's grant,
+and the tone after it. The grant -> sound time is printed (measured from just
+before the grant command to the first 20 ms window the listener's worklet
+classified as 440 Hz; page and test share the machine's clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import time
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, async_playwright
+from vcc.app import create_app
+from vcc.config import Config
+from vcc.http_api import MEDIA, SECRET, SERVICE
+from vcc.media.plane import MediaPlane
+from vcc.service import Runtime
+from vcc.tokens import Claims, sign
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from tests.browser.stage import CHROMIUM_ARGS, chromium_path
+from tests.support.consultations import CHAIR, COUNCIL, live_commands
+
+pytestmark = pytest.mark.browser
+
+CONSULTATION = "audio-test"
+PAGE = Path(__file__).with_name("page")
+SOCKET_IO = Path(__file__).parents[1] / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
+_ids = iter(range(1, 1_000_000))
+
+
+def tone_wav(path: Path, hz: float, seconds: float = 4.0, rate: int = 48_000) -> Path:
+    """A WAV of a pure tone (Chromium's fake microphone loops it)."""
+    frames = b"".join(struct.pack("<h", int(12_000 * math.sin(2 * math.pi * hz * i / rate))) for i in range(int(seconds * rate)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return path
+
+
+@dataclass
+class AudioNode:
+    url: str
+    runtime: Runtime
+    media: MediaPlane
+    secret: bytes
+
+    def token(self, participant: str, role: str = "delegate") -> str:
+        return sign(self.secret, Claims(participant, role, CONSULTATION, int(time.time() * 1000) + 3_600_000))
+
+    async def run(self, command: c.Command, actor: str) -> None:
+        command = type(command)(**{**{f: getattr(command, f) for f in command.__struct_fields__}, "id": f"t{next(_ids)}"})
+        answer = await self.runtime.execute(command, actor)
+        assert answer["ok"], answer
+
+
+@pytest.fixture
+async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
+    app = await create_app(Config(store=str(tmp_path / "store"), media="managed"))
+    async def socket_io(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(SOCKET_IO)
+
+    app.router.add_get("/test-media/socket.io.msgpack.min.js", socket_io)
+    app.router.add_static("/test-media", PAGE)
+    service = app[SERVICE]
+    answers = await service.execute_all(CONSULTATION, live_commands(service.clock()), ADMIN_ACTOR)
+    assert answers[-1]["ok"], answers[-1]
+    runtime = await service.runtime(CONSULTATION)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    node = AudioNode(str(server.make_url("")).rstrip("/"), runtime, app[MEDIA], app[SECRET])
+    await node.run(c.TakeUpItem(item=runtime.state.agenda[0]), CHAIR)
+    yield node
+    await server.close()
+
+
+async def browser_with_microphone(playwright: Any, wav: Path) -> Browser:
+    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required", "--disable-features=WebRtcHideLocalIpsWithMdns"]
+    return await playwright.chromium.launch(executable_path=chromium_path(), args=args)
+
+
+async def open_page(browser: Browser, node: AudioNode, participant: str) -> Page:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{node.url}/test-media/media.html")
+    assert await page.evaluate("token => vcc.connect(token)", node.token(participant))
+    return page
+
+
+async def until(page: Page, expression: str, timeout_ms: int = 10_000) -> Any:
+    handle = await page.wait_for_function(expression, timeout=timeout_ms, polling=20)
+    return await handle.json_value()
+
+
+async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    delegate, listener = COUNCIL[0], COUNCIL[1]
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, listener)
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            await until(ear, "vcc.listenState === 'connected' && vcc.heard === 'silent'")
+
+            mouth = await open_page(speaking, node, delegate)
+            # Before any request the procedure has not connected this microphone: a page cannot force it.
+            refused = await mouth.evaluate("vcc.publish()")
+            assert refused["ok"] is False and refused["error"]["code"] == "not_in_mix"
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
+            await until(mouth, "vcc.publishState === 'connected'")
+            connected_at = int(time.time() * 1000)
+            # Two seconds of the delegate's tone reach Janus (its Admin API counts them), muted:
+            # the listener hears none of it (unmuted, it would within about 0.3 s).
+            reconciler = node.media.reconcilers[CONSULTATION]
+            while (await reconciler.publisher_stats(delegate))["packets_in"] < 100:
+                await asyncio.sleep(0.05)
+            print("TONES", await ear.evaluate("vcc.tones"), connected_at)
+            print("AB", await node.media.reconcilers[CONSULTATION]._ab({"request": "listparticipants", "room": f"{CONSULTATION}/floor"}))
+            assert not await ear.evaluate("since => vcc.heardSince('440', since)", connected_at)
+
+            granted_at = int(time.time() * 1000)
+            await node.run(c.GrantFloor(), CHAIR)
+            heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
+            print(f"grant -> 440 Hz classified at the listener: {heard_at - granted_at} ms")
+            assert heard_at - granted_at < 2_000
+
+            await node.run(c.RevokeGrant(), CHAIR)
+            cut_at = int(time.time() * 1000)
+            silent_at = await until(ear, f"vcc.firstHeard('silent', {cut_at})")
+            print(f"revoke -> silence at the listener: {silent_at - cut_at} ms")
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
+async def test_garbage_sdp_gets_a_clear_error_and_disturbs_no_one(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    async with async_playwright() as playwright:
+        browser = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        try:
+            page = await open_page(browser, node, COUNCIL[0])
+            assert (await page.evaluate("vcc.command('request_floor')"))["ok"]
+            for body, code in [
+                ({"op": "publish", "sdp": "hello"}, "invalid_sdp"),
+                ({"op": "publish", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nnonsense\r\n"}, "invalid_sdp"),
+                ({"op": "publish", "sdp": "v=0" + "x" * 20_000}, "invalid_media_request"),
+                ({"op": "unmute"}, "invalid_media_request"),
+                ({"op": "listen", "channel": "klingon"}, "invalid_media_request"),
+                ({"op": "publish", "sdp": "v=0\r\nm=audio 9\r\n", "muted": False}, "invalid_media_request"),
+                ({"op": "answer", "sdp": "v=0\r\nm=audio 9\r\n"}, "invalid_media_request"),
+            ]:
+                answer = await page.evaluate("body => vcc.media(body)", body)
+                assert answer["ok"] is False and answer["error"]["code"] == code, (body, answer)
+                assert answer["error"]["message"]
+            # The delegate's place in the floor mix and everyone else's media are untouched.
+            reconciler = node.media.reconcilers[CONSULTATION]
+            assert reconciler.status.up
+            published = await page.evaluate("vcc.publish()")
+            assert published["ok"], published
+            await until(page, "vcc.publishState === 'connected'")
+        finally:
+            await browser.close()
