@@ -45,7 +45,7 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     if media is not None:
         await media.start(service)
         app[MEDIA] = media
-        gateway.media = media
+        gateway.attach_media(media)
 
     async def goodbye(_: web.Application) -> None:
         await gateway.close_connections()

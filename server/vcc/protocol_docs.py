@@ -106,6 +106,7 @@ def render() -> str:
         "| technical -> server | `notify_participant` (with ack) | `{participant, text}` -> `{ok}`: a notice to every connection of that participant, on any node |",
         "| server -> participant | `notice` | `{from, name, text, at}` |",
         "| client -> server | `media` (with ack) | `{op, ...}` -> `{ok: true, sdp?}` or `{ok: false, error}`: WebRTC signalling through vcc (below) |",
+        "| server -> client | `media_reset` | `{}`: the media server restarted and holds the consultation's mixes again; connect listening and microphone anew |",
         "",
         "A command `id` is the client's: a command sent again with the same id (after a reconnect,",
         "on any node) gets the first answer and is never applied twice.",

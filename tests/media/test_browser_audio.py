@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import signal
 import struct
 import time
 import wave
@@ -148,6 +150,36 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
             cut_at = int(time.time() * 1000)
             silent_at = await until(ear, f"vcc.firstHeard('silent', {cut_at})")
             print(f"revoke -> silence at the listener: {silent_at - cut_at} ms")
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
+async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    delegate, listener = COUNCIL[0], COUNCIL[1]
+    process = node.media.process
+    assert process is not None
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, listener)
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            mouth = await open_page(speaking, node, delegate)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await node.run(c.GrantFloor(), CHAIR)
+            await until(ear, "vcc.heard === '440'")
+
+            assert process.pid is not None
+            killed_at = int(time.time() * 1000)
+            os.kill(process.pid, signal.SIGKILL)
+            await until(ear, f"vcc.firstHeard('silent', {killed_at}) !== null")
+            back_at = await until(ear, f"vcc.firstHeard('440', {killed_at})", 15_000)
+            print(f"kill -9 of Janus -> the delegate heard again at the listener: {back_at - killed_at} ms")
+            assert await ear.evaluate("vcc.resets") == 1 and await mouth.evaluate("vcc.resets") == 1
+            assert back_at - killed_at < 5_000, "the issue's target: audio back within 5 s, without a click"
         finally:
             await speaking.close()
             await listening.close()

@@ -20,6 +20,8 @@ Messages (see docs/protocol.md; all msgpack):
   reaches the connections open at that moment (at most once).
 - client -> server ``media`` ``{op, ...}`` -> ack ``{ok, sdp?}``: WebRTC
   signalling (``vcc_protocol.media``); the media plane holds every Janus handle.
+  server -> client ``media_reset`` ``{}``: the media server came back and holds
+  the consultation's mixes again; connect listening and microphone anew.
 
 Many nodes: event batches never travel through socket.io's client manager;
 each node gets them from the store in log order. The manager (python-socketio's
@@ -439,6 +441,14 @@ class Gateway:
         except TimeoutError:
             return error("unavailable", "The notice reached only the participant's connections on this server: the others could not be reached in time.")
         return {"ok": True}
+
+    def attach_media(self, media: MediaPlane) -> None:
+        self.media = media
+        media.on_rebuilt = self._media_rebuilt
+
+    def _media_rebuilt(self, consultation: str) -> None:
+        for audience in ("public", "staff"):
+            self.fanout.send(group(consultation, audience), "media_reset", {})
 
     async def _media(self, sid: str, data: Any) -> Ack:
         """A browser's WebRTC signalling: validated here, carried out by the media plane."""

@@ -9,6 +9,7 @@ not, why; ``vcc_media_janus_up`` says the same to Prometheus.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -32,6 +33,8 @@ class MediaPlane:
         self.endpoint = endpoint
         self.process = process
         self.reconcilers: dict[str, Reconciler] = {}
+        #: Called with a consultation whose media was rebuilt after Janus came back (the gateway tells the browsers).
+        self.on_rebuilt: Callable[[str], None] | None = None
         self._http: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -57,8 +60,13 @@ class MediaPlane:
         if runtime.consultation in self.reconcilers or self.endpoint is None or self._http is None:
             return
         reconciler = Reconciler(runtime, self.endpoint, self._http)
+        reconciler.on_rebuilt = self._rebuilt
         self.reconcilers[runtime.consultation] = reconciler
         reconciler.start()
+
+    def _rebuilt(self, consultation: str) -> None:
+        if self.on_rebuilt is not None:
+            self.on_rebuilt(consultation)
 
     def status(self, consultation: str) -> MediaStatus:
         reconciler = self.reconcilers.get(consultation)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -109,6 +110,10 @@ class Reconciler:
         self._dirty.set()
         #: Set after each pass that left Janus matching the state (tests and benchmarks wait on it).
         self.settled = asyncio.Event()
+        #: Called with the consultation once Janus holds everything again after a lost
+        #: session, so the browsers make new connections (theirs died with the old Janus).
+        self.on_rebuilt: Callable[[str], None] | None = None
+        self._rebuilding = False
         self._unsubscribe = runtime.subscribe(self._on_batch)
         self._task: asyncio.Task[None] | None = None
         self._label = runtime.consultation
@@ -169,6 +174,7 @@ class Reconciler:
         self.session = await JanusSession.create(self.http, self.endpoint.url, self.endpoint.secrets.api_secret)
         self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
         await self._clear_leftovers()
+        self._rebuilding = self.status.losses > 0
         self.status = MediaStatus(up=True, reason="", losses=self.status.losses)
         metrics.JANUS_UP.labels(self._label).set(1)
         metrics.REBUILDS.labels(self._label).inc()
@@ -193,6 +199,9 @@ class Reconciler:
                 metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
                 if not self._dirty.is_set():
                     self.settled.set()
+                    if self._rebuilding and self.on_rebuilt is not None:
+                        self.on_rebuilt(self.runtime.consultation)
+                    self._rebuilding = False
         finally:
             lost.cancel()
 
