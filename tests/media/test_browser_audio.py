@@ -37,7 +37,7 @@ from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from tests.browser.stage import CHROMIUM_ARGS, chromium_path
-from tests.support.consultations import CHAIR, COUNCIL, live_commands
+from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, live_commands
 
 pytestmark = pytest.mark.browser
 
@@ -99,10 +99,10 @@ async def browser_with_microphone(playwright: Any, wav: Path) -> Browser:
     return await playwright.chromium.launch(executable_path=chromium_path(), args=args)
 
 
-async def open_page(browser: Browser, node: AudioNode, participant: str) -> Page:
+async def open_page(browser: Browser, node: AudioNode, participant: str, role: str = "delegate") -> Page:
     page = await (await browser.new_context()).new_page()
     await page.goto(f"{node.url}/test-media/media.html")
-    assert await page.evaluate("token => vcc.connect(token)", node.token(participant))
+    assert await page.evaluate("token => vcc.connect(token)", node.token(participant, role))
     return page
 
 
@@ -153,6 +153,51 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
         finally:
             await speaking.close()
             await listening.close()
+
+
+async def test_the_floor_language_channel_carries_the_floor_and_the_others_their_booth(audio_node: AudioNode, tmp_path: Path) -> None:
+    """A French speaker live: the French listener hears the speaker (440 Hz), never
+    the French booth (880 Hz), while the English listener hears the English booth."""
+    node = audio_node
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ears = {lang: await open_page(listening, node, who) for lang, who in (("fr", COUNCIL[1]), ("en", COUNCIL[2]))}
+            for lang, ear in ears.items():
+                assert (await ear.evaluate("channel => vcc.listen(channel)", lang))["ok"]
+            for lang in ("fr", "en"):
+                booth = await open_page(booths, node, INTERPRETER[lang], "interpreter")
+                assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
+                assert (await booth.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
+                assert (await booth.evaluate("vcc.publish()"))["ok"]
+            # Nobody speaks: each channel carries its booth.
+            await until(ears["fr"], "vcc.heard === '880'")
+            await until(ears["en"], "vcc.heard === '880'")
+
+            mouth = await open_page(speaking, node, FRENCH_SPEAKER)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await node.run(c.GrantFloor(), CHAIR)
+            live_at = int(time.time() * 1000)
+            assert (await mouth.evaluate("vcc.command('go_live')"))["ok"]
+            rerouted_at = await until(ears["fr"], f"vcc.firstHeard('440', {live_at})")
+            print(f"French speaker live -> the French channel carries the floor: {rerouted_at - live_at} ms")
+            # From then on, while the French speaker is live (one more second of their audio counted
+            # at Janus): no booth in the French channel, the booth in the English one.
+            settled = rerouted_at + 100
+            reconciler = node.media.reconcilers[CONSULTATION]
+            spoken = (await reconciler.publisher_stats(FRENCH_SPEAKER))["packets_in"]
+            while (await reconciler.publisher_stats(FRENCH_SPEAKER))["packets_in"] < spoken + 50:
+                await asyncio.sleep(0.05)
+            assert not await ears["fr"].evaluate("since => vcc.heardSince('880', since)", settled), "the French booth echoed into the French channel"
+            assert await ears["en"].evaluate("vcc.heard") == "880"
+            assert not await ears["en"].evaluate("since => vcc.heardSince('440', since)", settled)
+        finally:
+            for browser in (speaking, booths, listening):
+                await browser.close()
 
 
 async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_node: AudioNode, tmp_path: Path) -> None:
