@@ -200,6 +200,46 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
                 await browser.close()
 
 
+async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    previous, following, listener = COUNCIL[2], COUNCIL[0], COUNCIL[1]
+    delegation_of = {p: node.runtime.state.participants[p].delegation for p in (previous, following)}
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, listener)
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            await node.run(c.TakeBoothDuty(), INTERPRETER["en"])
+            await node.run(c.SetBoothMic(live=True), INTERPRETER["en"])
+            mouth = await open_page(speaking, node, following)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await node.run(c.RequestFloor(), previous)
+            await node.run(c.GrantFloor(delegation=delegation_of[previous]), CHAIR)
+            await node.run(c.GoLive(), previous)
+            await node.run(c.YieldFloor(), previous)
+            assert node.runtime.state.tail is not None and node.runtime.state.tail.booths == ["en"]
+            granted_at = int(time.time() * 1000)
+            await node.run(c.GrantFloor(delegation=delegation_of[following]), CHAIR)
+            # A second of the next speaker's audio reaches Janus during the tail: nobody hears it.
+            reconciler = node.media.reconcilers[CONSULTATION]
+            counted = (await reconciler.publisher_stats(following))["packets_in"]
+            while (await reconciler.publisher_stats(following))["packets_in"] < counted + 50:
+                await asyncio.sleep(0.05)
+            assert node.runtime.state.tail is not None, "the tail ended before the check: the machine is too slow for this test"
+            assert not await ear.evaluate("since => vcc.heardSince('440', since)", granted_at)
+            # The English booth has finished: the tail ends, the granted speaker is heard.
+            finished_at = int(time.time() * 1000)
+            await node.run(c.BoothFinished(), INTERPRETER["en"])
+            heard_at = await until(ear, f"vcc.firstHeard('440', {finished_at})")
+            print(f"booth finished -> the next speaker heard at the listener: {heard_at - finished_at} ms")
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
 async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_node: AudioNode, tmp_path: Path) -> None:
     node = audio_node
     delegate, listener = COUNCIL[0], COUNCIL[1]
