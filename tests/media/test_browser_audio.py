@@ -11,104 +11,37 @@ classified as 440 Hz; page and test share the machine's clock).
 
 from __future__ import annotations
 
-import asyncio
-import math
 import os
 import signal
-import struct
 import time
-import wave
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright
-from vcc.app import create_app
-from vcc.config import Config
-from vcc.http_api import MEDIA, SECRET, SERVICE
-from vcc.media.plane import MediaPlane
-from vcc.service import Runtime
-from vcc.tokens import Claims, sign
+from playwright.async_api import async_playwright
 from vcc_protocol import commands as c
-from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from tests.browser.stage import CHROMIUM_ARGS, chromium_path
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, live_commands
+from tests.support.audio import (
+    CONSULTATION,
+    AudioNode,
+    browser_with_microphone,
+    open_page,
+    packets_at_janus,
+    packets_counted,
+    tone_wav,
+    until,
+)
+from tests.support.audio import audio_node as start_audio_node
+from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER
 
 pytestmark = pytest.mark.browser
 
-CONSULTATION = "audio-test"
-PAGE = Path(__file__).with_name("page")
-SOCKET_IO = Path(__file__).parents[1] / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
-_ids = iter(range(1, 1_000_000))
-
-
-def tone_wav(path: Path, hz: float, seconds: float = 4.0, rate: int = 48_000) -> Path:
-    """A WAV of a pure tone (Chromium's fake microphone loops it)."""
-    frames = b"".join(struct.pack("<h", int(12_000 * math.sin(2 * math.pi * hz * i / rate))) for i in range(int(seconds * rate)))
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return path
-
-
-@dataclass
-class AudioNode:
-    url: str
-    runtime: Runtime
-    media: MediaPlane
-    secret: bytes
-
-    def token(self, participant: str, role: str = "delegate") -> str:
-        return sign(self.secret, Claims(participant, role, CONSULTATION, int(time.time() * 1000) + 3_600_000))
-
-    async def run(self, command: c.Command, actor: str) -> None:
-        command = type(command)(**{**{f: getattr(command, f) for f in command.__struct_fields__}, "id": f"t{next(_ids)}"})
-        answer = await self.runtime.execute(command, actor)
-        assert answer["ok"], answer
 
 
 @pytest.fixture
 async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
-    app = await create_app(Config(store=str(tmp_path / "store"), media="managed"))
-    async def socket_io(_: web.Request) -> web.FileResponse:
-        return web.FileResponse(SOCKET_IO)
-
-    app.router.add_get("/test-media/socket.io.msgpack.min.js", socket_io)
-    app.router.add_static("/test-media", PAGE)
-    service = app[SERVICE]
-    answers = await service.execute_all(CONSULTATION, live_commands(service.clock()), ADMIN_ACTOR)
-    assert answers[-1]["ok"], answers[-1]
-    runtime = await service.runtime(CONSULTATION)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    node = AudioNode(str(server.make_url("")).rstrip("/"), runtime, app[MEDIA], app[SECRET])
-    await node.run(c.TakeUpItem(item=runtime.state.agenda[0]), CHAIR)
-    yield node
-    await server.close()
-
-
-async def browser_with_microphone(playwright: Any, wav: Path) -> Browser:
-    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required", "--disable-features=WebRtcHideLocalIpsWithMdns"]
-    return await playwright.chromium.launch(executable_path=chromium_path(), args=args)
-
-
-async def open_page(browser: Browser, node: AudioNode, participant: str, role: str = "delegate") -> Page:
-    page = await (await browser.new_context()).new_page()
-    await page.goto(f"{node.url}/test-media/media.html")
-    assert await page.evaluate("token => vcc.connect(token)", node.token(participant, role))
-    return page
-
-
-async def until(page: Page, expression: str, timeout_ms: int = 10_000) -> Any:
-    handle = await page.wait_for_function(expression, timeout=timeout_ms, polling=20)
-    return await handle.json_value()
+    async with start_audio_node(tmp_path / "store") as node:
+        yield node
 
 
 async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: AudioNode, tmp_path: Path) -> None:
@@ -133,11 +66,7 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
             connected_at = int(time.time() * 1000)
             # Two seconds of the delegate's tone reach Janus (its Admin API counts them), muted:
             # the listener hears none of it (unmuted, it would within about 0.3 s).
-            reconciler = node.media.reconcilers[CONSULTATION]
-            while (await reconciler.publisher_stats(delegate))["packets_in"] < 100:
-                await asyncio.sleep(0.05)
-            print("TONES", await ear.evaluate("vcc.tones"), connected_at)
-            print("AB", await node.media.reconcilers[CONSULTATION]._ab({"request": "listparticipants", "room": f"{CONSULTATION}/floor"}))
+            await packets_at_janus(node, delegate, 100)
             assert not await ear.evaluate("since => vcc.heardSince('440', since)", connected_at)
 
             granted_at = int(time.time() * 1000)
@@ -188,10 +117,7 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
             # From then on, while the French speaker is live (one more second of their audio counted
             # at Janus): no booth in the French channel, the booth in the English one.
             settled = rerouted_at + 100
-            reconciler = node.media.reconcilers[CONSULTATION]
-            spoken = (await reconciler.publisher_stats(FRENCH_SPEAKER))["packets_in"]
-            while (await reconciler.publisher_stats(FRENCH_SPEAKER))["packets_in"] < spoken + 50:
-                await asyncio.sleep(0.05)
+            await packets_at_janus(node, FRENCH_SPEAKER, await packets_counted(node, FRENCH_SPEAKER) + 50)
             assert not await ears["fr"].evaluate("since => vcc.heardSince('880', since)", settled), "the French booth echoed into the French channel"
             assert await ears["en"].evaluate("vcc.heard") == "880"
             assert not await ears["en"].evaluate("since => vcc.heardSince('440', since)", settled)
@@ -224,10 +150,7 @@ async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds
             granted_at = int(time.time() * 1000)
             await node.run(c.GrantFloor(delegation=delegation_of[following]), CHAIR)
             # A second of the next speaker's audio reaches Janus during the tail: nobody hears it.
-            reconciler = node.media.reconcilers[CONSULTATION]
-            counted = (await reconciler.publisher_stats(following))["packets_in"]
-            while (await reconciler.publisher_stats(following))["packets_in"] < counted + 50:
-                await asyncio.sleep(0.05)
+            await packets_at_janus(node, following, await packets_counted(node, following) + 50)
             assert node.runtime.state.tail is not None, "the tail ended before the check: the machine is too slow for this test"
             assert not await ear.evaluate("since => vcc.heardSince('440', since)", granted_at)
             # The English booth has finished: the tail ends, the granted speaker is heard.
