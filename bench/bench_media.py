@@ -165,33 +165,40 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
     return rows
 
 
+def report(result: dict[str, Any], path: Path) -> None:
+    """Print the table and write the JSON; called after each part, so a part that fails keeps the others."""
+    rows = [
+        [name, *(f"{result[key][k]:.0f}" for k in ("n", "p50", "p99", "max")), target]
+        for name, key, target in (("grant -> sound (ms)", "grant_to_sound_ms", "p50 < 250, p99 < 500"), ("re-route (ms)", "reroute_ms", "< 300"))
+        if key in result
+    ]
+    print(format_table(["measure", "n", "p50", "p99", "max", "target"], rows))
+    for row in result.get("cpu_per_listener", []):
+        print(f"Janus CPU per listener at {row['listeners']}: {row['per_listener_pct']:.3f} % of a core (target <= 0.3 %)")
+    result["meta"] = run_metadata(["playwright"])
+    print(f"load average: {result['meta']['load_average']}")
+    write_json(path, result)
+    print(f"wrote {path}", flush=True)
+
+
 async def main(args: argparse.Namespace) -> None:
+    path = (SCRATCH_DIR if args.quick else RESULTS_DIR) / "media.json"
+    result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         async with audio_node(folder / "store") as node, async_playwright() as playwright:
             print(f"grant -> sound, {args.grants} grants", flush=True)
             grant_ms = await grants(node, playwright, folder, args.grants)
+            result["grant_to_sound_ms"] = {"samples": grant_ms, **summary(grant_ms)}
+            report(result, path)
             print(f"floor-language re-route, {args.reroutes} times", flush=True)
             reroute_ms = await reroutes(node, playwright, folder, args.reroutes)
+            result["reroute_ms"] = {"samples": reroute_ms, **summary(reroute_ms)}
+            report(result, path)
             counts = [int(n) for n in args.listeners.split(",") if n]
-            cpu = await cpu_per_listener(node, playwright, folder, counts) if counts else []
-    result = {
-        "meta": run_metadata(["playwright"]),
-        "grant_to_sound_ms": {"samples": grant_ms, **summary(grant_ms)},
-        "reroute_ms": {"samples": reroute_ms, **summary(reroute_ms)},
-        "cpu_per_listener": cpu,
-    }
-    rows = [
-        ["grant -> sound (ms)", *(f"{result['grant_to_sound_ms'][k]:.0f}" for k in ("n", "p50", "p99", "max")), "p50 < 250, p99 < 500"],
-        ["re-route (ms)", *(f"{result['reroute_ms'][k]:.0f}" for k in ("n", "p50", "p99", "max")), "< 300"],
-    ]
-    print(format_table(["measure", "n", "p50", "p99", "max", "target"], rows))
-    for row in cpu:
-        print(f"Janus CPU per listener at {row['listeners']}: {row['per_listener_pct']:.3f} % of a core (target <= 0.3 %)")
-    print(f"load average at the end: {result['meta']['load_average']}")
-    path = (SCRATCH_DIR if args.quick else RESULTS_DIR) / "media.json"
-    write_json(path, result)
-    print(f"wrote {path}")
+            if counts:
+                result["cpu_per_listener"] = await cpu_per_listener(node, playwright, folder, counts)
+                report(result, path)
 
 
 if __name__ == "__main__":

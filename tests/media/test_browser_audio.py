@@ -21,15 +21,19 @@ import pytest
 from playwright.async_api import async_playwright
 from vcc_protocol import commands as c
 
+from vcc.client import ConsultationClient
+
 from tests.support.audio import (
     CONSULTATION,
     AudioNode,
     browser_with_microphone,
+    janus_handles,
     open_page,
     packets_at_janus,
     packets_counted,
     tone_wav,
     until,
+    until_true,
 )
 from tests.support.audio import audio_node as start_audio_node
 from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER
@@ -220,3 +224,17 @@ async def test_garbage_sdp_gets_a_clear_error_and_disturbs_no_one(audio_node: Au
             await until(page, "vcc.publishState === 'connected'")
         finally:
             await browser.close()
+
+
+async def test_a_closed_connection_releases_its_listening_handle(audio_node: AudioNode) -> None:
+    """Janus holds a listening handle only while the participant's browser is connected."""
+    node = audio_node
+    client = ConsultationClient(node.url, node.token(COUNCIL[1]))
+    await client.connect()
+    offered = await client.sio.call("media", {"op": "listen", "channel": "en"})
+    assert offered["ok"] and offered["sdp"].startswith("v=0")
+    reconciler = node.media.reconcilers[CONSULTATION]
+    handles_before = await janus_handles(node)
+    await client.close()
+    await until_true(lambda: COUNCIL[1] not in reconciler.listening())
+    assert len(await janus_handles(node)) == len(handles_before) - 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from vcc.tokens import ADMIN_ROLE, Claims, load_or_create_secret, sign
 
 from tests.support.redis_server import free_port
 
@@ -53,6 +56,17 @@ def until(condition, timeout: float = 15.0) -> None:  # noqa: ANN001
         time.sleep(0.05)
 
 
+def media_status(tmp_path: Path, url: str) -> dict[str, object]:
+    """What GET /api/consultations/{id}/media says of the demo consultation, with the admin token."""
+    secret = load_or_create_secret(tmp_path / "store" / "secret")
+    token = sign(secret, Claims("@admin", ADMIN_ROLE, "*", int(time.time() * 1000) + 60_000))
+    headers = {"Authorization": f"Bearer {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations", headers=headers), timeout=5) as answer:
+        (consultation,) = json.load(answer)["consultations"]
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations/{consultation}/media", headers=headers), timeout=5) as answer:
+        return dict(json.load(answer))
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGINT)
     process.wait(timeout=20)
@@ -63,6 +77,7 @@ def test_serve_starts_its_janus_drives_it_and_stops_it(tmp_path: Path) -> None:
     try:
         assert children(process.pid) == ["janus"]
         until(lambda: metric(url, "vcc_media_janus_up{") == 1.0)
+        assert media_status(tmp_path, url)["media"] == "up"
         conf = tmp_path / "store" / "janus" / "conf" / "janus.jcfg"
         assert conf.exists() and (tmp_path / "store" / "janus" / "secrets.json").exists()
     finally:
@@ -77,6 +92,7 @@ def test_no_media_runs_without_janus(tmp_path: Path) -> None:
     try:
         assert children(process.pid) == []
         assert metric(url, "vcc_media_janus_up{") is None
+        assert media_status(tmp_path, url) == {"media": "off", "reason": "This node runs without media (vcc serve --no-media)."}
     finally:
         stop(process)
 

@@ -10,12 +10,13 @@ import math
 import struct
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
@@ -114,3 +115,20 @@ async def packets_at_janus(node: AudioNode, participant: str, more_than: int) ->
 
 async def packets_counted(node: AudioNode, participant: str) -> int:
     return int((await node.media.reconcilers[CONSULTATION].publisher_stats(participant))["packets_in"])
+
+
+async def janus_handles(node: AudioNode) -> list[int]:
+    """The handles of the media plane's Janus session (Admin API ``list_handles``)."""
+    endpoint, reconciler = node.media.endpoint, node.media.reconcilers[CONSULTATION]
+    assert endpoint is not None and endpoint.admin_url is not None and reconciler.session is not None
+    body = {"janus": "list_handles", "transaction": "handles", "admin_secret": endpoint.secrets.admin_secret}
+    async with aiohttp.ClientSession() as http, http.post(f"{endpoint.admin_url}/{reconciler.session.id}", json=body) as reply:
+        return list((await reply.json(content_type=None))["handles"])
+
+
+async def until_true(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the node makes true (no event to await from outside)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)

@@ -373,6 +373,10 @@ class Gateway:
         if session is not None:
             metrics.CONNECTIONS.dec()
             self._presence_changed(session.runtime.consultation)
+            consultation = session.runtime.consultation
+            still_here = any(s.actor == session.actor and s.runtime.consultation == consultation for s in self.sessions.values())
+            if self.media is not None and not still_here:
+                await self.media.disconnected(consultation, session.actor)
 
     def _dropped(self, sid: str) -> None:
         metrics.CLIENTS_DROPPED.inc()

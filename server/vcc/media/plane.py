@@ -89,6 +89,16 @@ class MediaPlane:
         except TimeoutError:
             return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
 
+    async def disconnected(self, consultation: str, participant: str) -> None:
+        """A participant has no connection left on this node: release what only their browser used."""
+        reconciler = self.reconcilers.get(consultation)
+        if reconciler is None:
+            return
+        try:
+            await reconciler.stop_listening(participant)
+        except (SessionLost, JanusError) as exc:
+            log.info("listening handle of %s not released: %s", participant, exc)
+
     async def close(self) -> None:
         for reconciler in self.reconcilers.values():
             await reconciler.close()

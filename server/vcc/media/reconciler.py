@@ -313,6 +313,16 @@ class Reconciler:
             raise MediaRefused("media_unavailable", UNAVAILABLE)
         return str(jsep["sdp"])
 
+    async def stop_listening(self, participant: str) -> None:
+        """The participant's last connection closed: their listening handle goes (their mix place is the procedure's)."""
+        handle = self._actual.listeners.pop(participant, None)
+        if handle is not None and self.session is not None and not self.session.lost.is_set():
+            await self.session.detach(handle)
+
+    def listening(self) -> set[str]:
+        """The participants whose browser holds a listening connection now."""
+        return set(self._actual.listeners)
+
     def _listener(self, participant: str) -> int:
         handle = self._actual.listeners.get(participant)
         if handle is None:
