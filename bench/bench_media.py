@@ -13,7 +13,7 @@ CPU per listener, end to end in real Chromium against the Janus vcc starts.
   French booth (an interpreter's page, 880 Hz): from just before ``go_live`` to
   the first 440 Hz window in the French channel; then the speaker yields and the
   channel returns to the booth.
-- **CPU per listener**: Janus's CPU (``/proc/<pid>/stat``) over 10 s with the
+- **CPU per listener**: Janus's CPU (``/proc/<pid>/stat``) over 10 s (``--window``) with the
   floor carrying a speaker, with 0 and then N listener pages on the floor channel;
   (CPU(N) - CPU(0)) / N, in % of one core.
 
@@ -50,7 +50,6 @@ from tests.support.audio import (  # noqa: E402
 )
 from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER  # noqa: E402
 
-CPU_WINDOW_S = 10.0
 
 
 def now_ms() -> int:
@@ -126,16 +125,16 @@ async def reroutes(node: AudioNode, playwright: Any, folder: Path, rounds: int) 
     return out
 
 
-async def janus_cpu(node: AudioNode) -> float:
-    """Janus's CPU over CPU_WINDOW_S, in % of one core."""
+async def janus_cpu(node: AudioNode, window_s: float) -> float:
+    """Janus's CPU over ``window_s``, in % of one core."""
     process = node.media.process
     assert process is not None and process.pid is not None
     before, started = cpu_seconds(process.pid), time.monotonic()
-    await asyncio.sleep(CPU_WINDOW_S)
+    await asyncio.sleep(window_s)
     return 100 * (cpu_seconds(process.pid) - before) / (time.monotonic() - started)
 
 
-async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, counts: list[int]) -> list[dict[str, float]]:
+async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, counts: list[int], window_s: float) -> list[dict[str, float]]:
     speaking = await browser_with_microphone(playwright, tone_wav(folder / "440.wav", 440))
     listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
     rows: list[dict[str, float]] = []
@@ -146,7 +145,7 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
         published = await mouth.evaluate("vcc.publish()")
         assert published["ok"], published
         await node.run(c.GrantFloor(), CHAIR)
-        baseline = await janus_cpu(node)
+        baseline = await janus_cpu(node, window_s)
         pages = []
         listeners = [p for p in node.runtime.state.participants.values() if p.role == "delegate"]
         for count in counts:
@@ -156,7 +155,7 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
                 pages.append(page)
             for page in pages:
                 await until(page, "vcc.listenState === 'connected'", 60_000)
-            used = await janus_cpu(node)
+            used = await janus_cpu(node, window_s)
             rows.append({"listeners": count, "janus_cpu_pct": used, "baseline_pct": baseline, "per_listener_pct": (used - baseline) / count})
             print(f"  {count} listeners: Janus {used:.1f} % (baseline {baseline:.1f} %)", flush=True)
     finally:
@@ -197,7 +196,7 @@ async def main(args: argparse.Namespace) -> None:
             report(result, path)
             counts = [int(n) for n in args.listeners.split(",") if n]
             if counts:
-                result["cpu_per_listener"] = await cpu_per_listener(node, playwright, folder, counts)
+                result["cpu_per_listener"] = await cpu_per_listener(node, playwright, folder, counts, args.window)
                 report(result, path)
 
 
@@ -206,8 +205,9 @@ if __name__ == "__main__":
     parser.add_argument("--grants", type=int, default=50)
     parser.add_argument("--reroutes", type=int, default=20)
     parser.add_argument("--listeners", default="25,50,100")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds over which Janus's CPU is read")
     parser.add_argument("--quick", action="store_true", help="3 grants, 2 re-routes, 5 listeners; results in bench/results/tmp/")
     parsed = parser.parse_args()
     if parsed.quick:
-        parsed.grants, parsed.reroutes, parsed.listeners = 3, 2, "5"
+        parsed.grants, parsed.reroutes, parsed.listeners, parsed.window = 3, 2, "5", 2.0
     asyncio.run(main(parsed))

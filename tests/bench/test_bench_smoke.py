@@ -82,3 +82,11 @@ def test_cluster_quick(tmp_path: Path) -> None:
     runs = json.loads(out.read_text())["runs"]
     assert {r["mode"] for r in runs} == {"one", "two"} and all("error" not in r for r in runs)
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_media_quick() -> None:
+    """Real Chromium and the Janus vcc starts: 3 grants, 2 re-routes, 5 listeners."""
+    run("bench_media.py", timeout=240)
+    results = json.loads((SCRATCH / "media.json").read_text())
+    assert results["grant_to_sound_ms"]["n"] == 3 and results["reroute_ms"]["n"] == 2
+    assert [row["listeners"] for row in results["cpu_per_listener"]] == [5]

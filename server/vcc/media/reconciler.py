@@ -152,6 +152,10 @@ class Reconciler:
                 await self._follow()
             except (SessionLost, JanusError, asyncio.TimeoutError) as exc:
                 self._down(str(exc))
+            except Exception as exc:
+                # A bug here must not leave the consultation without media for the rest of the sitting.
+                log.exception("the media adapter of %s failed; rebuilding", self._label)
+                self._down(f"internal error ({exc!r})")
             if self.session is not None:
                 await self.session.close()
                 self.session = None
@@ -159,7 +163,7 @@ class Reconciler:
             pause = min(pause * 2, MAX_RETRY_S)
 
     def _down(self, reason: str) -> None:
-        if self.status.up:
+        if self.status.up or self._control:
             self.status.losses += 1
             metrics.JANUS_LOST.labels(self._label).inc()
             log.warning("media of %s down: %s", self._label, reason)
@@ -175,10 +179,14 @@ class Reconciler:
         self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
         await self._clear_leftovers()
         self._rebuilding = self.status.losses > 0
-        self.status = MediaStatus(up=True, reason="", losses=self.status.losses)
-        metrics.JANUS_UP.labels(self._label).set(1)
         metrics.REBUILDS.labels(self._label).inc()
         self._dirty.set()
+
+    def _up(self) -> None:
+        """Janus holds what the state needs: browsers may connect."""
+        if not self.status.up:
+            self.status = MediaStatus(up=True, reason="", losses=self.status.losses)
+            metrics.JANUS_UP.labels(self._label).set(1)
 
     async def _follow(self) -> None:
         session = self.session
@@ -192,11 +200,11 @@ class Reconciler:
                 if session.lost.is_set():
                     raise SessionLost(session.lost_reason)
                 self._dirty.clear()
-                if not self.runtime.state.created:
-                    continue
-                started = time.perf_counter()
-                await self._apply(desired_media(self.runtime.state))
-                metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+                if self.runtime.state.created:
+                    started = time.perf_counter()
+                    await self._apply(desired_media(self.runtime.state))
+                    metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+                self._up()
                 if not self._dirty.is_set():
                     self.settled.set()
                     if self._rebuilding and self.on_rebuilt is not None:
