@@ -83,6 +83,7 @@ export class Session {
     this.reportTimer = null;
     this.noticeListeners = new Set();
     this.eventListeners = new Set();
+    this.mediaResetListeners = new Set();
     this.api_ = null;
   }
 
@@ -155,6 +156,9 @@ export class Session {
     s.on("presence", (data) => {
       this.presence = data.connections ?? [];
       this.changed();
+    });
+    s.on("media_reset", () => {
+      for (const listener of this.mediaResetListeners) listener();
     });
     return this;
   }
@@ -351,6 +355,21 @@ export class Session {
       }
     }
     return { ok: false, error: { code: "unavailable", message: "No answer from the server; check your connection and try again." } };
+  }
+
+  /** WebRTC signalling through the server (docs/protocol.md, Media signalling): answered {ok, sdp?} or {ok: false, error}. */
+  async media(body) {
+    try {
+      return await this.socket.timeout(5000).emitWithAck("media", body);
+    } catch {
+      return { ok: false, error: { code: "media_unavailable", message: "No answer from the server about audio; it tries again by itself." } };
+    }
+  }
+
+  /** Call `listener` when the media server came back after a restart; returns an unsubscribe. */
+  onMediaReset(listener) {
+    this.mediaResetListeners.add(listener);
+    return () => this.mediaResetListeners.delete(listener);
   }
 
   /** The technical team's message to one participant's screens: answered {ok} or {ok: false, error}. */

@@ -154,7 +154,7 @@ export function DelegateView({ session }) {
     </div>
     <div class="col-side">
       <${ItemCard} state=${state}><${BlockActions} session=${session} /><//>
-      <${ChannelSelector} state=${state} defaultChannel=${ownLanguage} />
+      <${ChannelSelector} state=${state} session=${session} defaultChannel=${ownLanguage} />
       <${ParticipantList} state=${state} me=${me} />
     </div>
   </div>`;
