@@ -11,6 +11,7 @@ classified as 440 Hz; page and test share the machine's clock).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -192,6 +193,86 @@ async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_nod
             print(f"kill -9 of Janus -> the delegate heard again at the listener: {back_at - killed_at} ms")
             assert await ear.evaluate("vcc.resets") == 1 and await mouth.evaluate("vcc.resets") == 1
             assert back_at - killed_at < 5_000, "the issue's target: audio back within 5 s, without a click"
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
+async def test_a_muted_delegate_stays_silent_whatever_its_page_does(audio_node: AudioNode, tmp_path: Path) -> None:
+    """The page of a delegate waiting in the queue tries what a page can: publish
+    again (a new offer), claim to be unmuted, trickle candidates, ask for another
+    channel. Its microphone stays closed at every listener until the grant."""
+    node = audio_node
+    delegate = COUNCIL[0]
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ears = [await open_page(listening, node, who) for who in (COUNCIL[1], COUNCIL[2])]
+            for ear, channel in zip(ears, ("floor", "es"), strict=True):
+                assert (await ear.evaluate("channel => vcc.listen(channel)", channel))["ok"]
+                await until(ear, "vcc.listenState === 'connected'")
+            mouth = await open_page(speaking, node, delegate)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            since = int(time.time() * 1000)
+            tricks = await mouth.evaluate("""async () => {
+              const answers = [];
+              answers.push(await vcc.media({ op: "publish", sdp: vcc.publishPc.localDescription.sdp, muted: false }));
+              answers.push(await vcc.media({ op: "unmute" }));
+              answers.push(await vcc.media({ op: "ice", stream: "publish", candidate: null }));
+              answers.push(await vcc.command("go_live"));
+              answers.push(await vcc.publish());
+              return answers;
+            }""")
+            assert [a["ok"] for a in tricks] == [False, False, True, False, True], tricks
+            assert tricks[3]["error"]["code"] == "not_granted"
+            await until(mouth, "vcc.publishState === 'connected'")
+            # Two more seconds of its tone reach Janus: no listener hears any of it.
+            await packets_at_janus(node, delegate, await packets_counted(node, delegate) + 100)
+            for ear in ears:
+                assert not await ear.evaluate("since => vcc.heardSince('440', since)", since)
+            assert (await node.media.reconcilers[CONSULTATION]._ab({"request": "listparticipants", "room": f"{CONSULTATION}/floor"}))["participants"]
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
+async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_page(audio_node: AudioNode, tmp_path: Path) -> None:
+    """AudioBridge lets a participant go when their browser's connection ends; the
+    grant joins them again instead of failing, nobody else is disturbed (no rebuild),
+    and the reloaded page is heard."""
+    node = audio_node
+    delegate = COUNCIL[0]
+    reconciler = node.media.reconcilers[CONSULTATION]
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, COUNCIL[1])
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            mouth = await open_page(speaking, node, delegate)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            # The page goes away (its connection closed, as on a reload).
+            await mouth.evaluate("vcc.publishPc.close()")
+            await mouth.context.close()
+            floor = f"{CONSULTATION}/floor"
+            deadline = time.monotonic() + 10
+            while delegate in {p["id"] for p in (await reconciler._ab({"request": "listparticipants", "room": floor}))["participants"]}:
+                assert time.monotonic() < deadline, "AudioBridge kept the participant whose connection ended"
+                await asyncio.sleep(0.05)
+            granted_at = int(time.time() * 1000)
+            await node.run(c.GrantFloor(), CHAIR)
+            await asyncio.wait_for(reconciler.settled.wait(), 10)
+            present = {p["id"]: not p["muted"] for p in (await reconciler._ab({"request": "listparticipants", "room": floor}))["participants"]}
+            assert present[delegate] is True and reconciler.status.losses == 0
+            again = await open_page(speaking, node, delegate)
+            assert (await again.evaluate("vcc.publish()"))["ok"]
+            heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
+            print(f"grant -> heard from the reloaded page: {heard_at - granted_at} ms (page opened in between)")
         finally:
             await speaking.close()
             await listening.close()

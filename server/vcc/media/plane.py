@@ -85,7 +85,7 @@ class MediaPlane:
             return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
         except JanusError as refused:
             # Janus parses the SDP: what it refuses is the browser's to fix, and disturbs no one else.
-            return {"ok": False, "error": {"code": "invalid_sdp", "message": f"The media server refused the SDP ({refused.reason}); reload the page to make a new connection."}}
+            return {"ok": False, "error": {"code": "invalid_sdp", "message": f"The media server refused the SDP (error {refused.code}: {refused.reason}); reload the page to make a new connection."}}
         except TimeoutError:
             return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
 

@@ -50,9 +50,10 @@ AUDIOBRIDGE = "janus.plugin.audiobridge"
 STREAMING = "janus.plugin.streaming"
 FIRST_RETRY_S = 0.1
 MAX_RETRY_S = 2.0
-#: Janus's "no such room" (AudioBridge) and "no such mountpoint" (Streaming).
-NO_SUCH_ROOM = 485
-NO_SUCH_MOUNTPOINT = 455
+#: AudioBridge (1.1.x): the handle's participant is not in a room / no such participant in the room.
+#: AudioBridge takes a participant out of the room when their browser's connection ends.
+NOT_JOINED = 487
+NO_SUCH_USER = 492
 
 
 class MediaRefused(Exception):
@@ -261,8 +262,7 @@ class Reconciler:
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
                 if open_ and desired.rooms[room].get(participant) is False:
-                    await self._ab({"request": "mute", "room": self.room_id(room), "id": participant, "secret": secret})
-                    members[participant] = False
+                    await self._set_mic(room, participant, False)
         for room, members in actual.members.items():
             for participant in [p for p in members if p not in desired.rooms[room]]:
                 await self._leave(room, participant)
@@ -280,12 +280,37 @@ class Reconciler:
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
                 if not open_ and desired.rooms[room].get(participant) is True:
-                    await self._ab({"request": "unmute", "room": self.room_id(room), "id": participant, "secret": secret})
-                    members[participant] = True
+                    await self._set_mic(room, participant, True)
         for room, wanted in desired.rooms.items():
             for participant, open_ in wanted.items():
                 if participant not in actual.members[room]:
                     await self._join(room, participant, open_)
+
+    async def _set_mic(self, room: str, participant: str, open_: bool) -> None:
+        request = "unmute" if open_ else "mute"
+        try:
+            await self._ab({"request": request, "room": self.room_id(room), "id": participant, "secret": self.endpoint.secrets.room_secret})
+        except JanusError as refused:
+            if refused.code != NO_SUCH_USER:
+                raise
+            # Their browser's connection ended and AudioBridge let them go: back in, as the state wants.
+            await self._rejoin(room, participant, open_)
+        self._actual.members[room][participant] = open_
+
+    async def _rejoin(self, room: str, participant: str, open_: bool, jsep: dict[str, object] | None = None) -> dict[str, object] | None:
+        """Join again on a new handle (the old one's connection is over); with a browser's offer, its answer."""
+        assert self.session is not None
+        old = self._actual.handles.pop((room, participant))
+        try:
+            await self.session.detach(old)
+        except JanusError as refused:
+            log.info("old handle of %s not detached: %s", participant, refused)
+        handle = await self.session.attach(AUDIOBRIDGE)
+        self._actual.handles[(room, participant)] = handle
+        name = self.runtime.state.participants[participant].name
+        body = {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_}
+        _, answer = await self.session.message(handle, body, jsep)
+        return answer
 
     async def _join(self, room: str, participant: str, open_: bool) -> None:
         assert self.session is not None
@@ -346,11 +371,15 @@ class Reconciler:
         await session.message(self._listener(participant), {"request": "switch", "id": self.mount_id(channel)})
 
     async def _mix_handle(self, participant: str) -> int:
+        return (await self._mix_place(participant))[1]
+
+    async def _mix_place(self, participant: str) -> tuple[str, int]:
+        """The mix the procedure put the participant in, and the server's handle there."""
         deadline = asyncio.get_running_loop().time() + JOIN_WAIT_S
         while True:
-            for (_, who), handle in self._actual.handles.items():
+            for (room, who), handle in self._actual.handles.items():
                 if who == participant:
-                    return handle
+                    return room, handle
             wanted = any(participant in members for members in desired_media(self.runtime.state).rooms.values())
             if not wanted:
                 raise MediaRefused("not_in_mix", "Your microphone is not connected: ask for the floor (delegates) or take duty in your booth (interpreters) first.")
@@ -366,8 +395,16 @@ class Reconciler:
         """The microphone into the participant's mix: the server's SDP answer. The
         body carries no ``muted``: whether they are heard stays the procedure's."""
         session = self._live_session()
-        handle = await self._mix_handle(participant)
-        _, jsep = await session.message(handle, {"request": "configure"}, {"type": "offer", "sdp": sdp})
+        room, handle = await self._mix_place(participant)
+        offer = {"type": "offer", "sdp": sdp}
+        try:
+            _, jsep = await session.message(handle, {"request": "configure"}, offer)
+        except JanusError as refused:
+            if refused.code != NOT_JOINED:
+                raise
+            # The page's previous connection ended (a reload, a new offer): AudioBridge let the
+            # participant go, so they join again, with the microphone as the procedure has it.
+            jsep = await self._rejoin(room, participant, self._actual.members[room][participant], offer)
         if jsep is None:
             raise MediaRefused("invalid_sdp", "The media server did not accept this offer; reload the page to make a new one.")
         return str(jsep["sdp"])
