@@ -12,7 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from vcc.tokens import ADMIN_ROLE, Claims, load_or_create_secret, sign
+from vcc.links import admin_token, deployment_admin_token
+from vcc.tokens import load_or_create_secret
 
 from tests.support.redis_server import free_port
 
@@ -57,12 +58,14 @@ def until(condition, timeout: float = 15.0) -> None:  # noqa: ANN001
 
 
 def media_status(tmp_path: Path, url: str) -> dict[str, object]:
-    """What GET /api/consultations/{id}/media says of the demo consultation, with the admin token."""
+    """What GET /api/consultations/{id}/media says of the demo consultation: the
+    deployment admin token lists it, its own admin token reads its media."""
     secret = load_or_create_secret(tmp_path / "store" / "secret")
-    token = sign(secret, Claims("@admin", ADMIN_ROLE, "*", int(time.time() * 1000) + 60_000))
-    headers = {"Authorization": f"Bearer {token}"}
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations", headers=headers), timeout=5) as answer:
+    now = int(time.time() * 1000)
+    listing = {"Authorization": f"Bearer {deployment_admin_token(secret, now)}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations", headers=listing), timeout=5) as answer:
         (consultation,) = json.load(answer)["consultations"]
+    headers = {"Authorization": f"Bearer {admin_token(consultation, secret, now)}"}
     with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations/{consultation}/media", headers=headers), timeout=5) as answer:
         return dict(json.load(answer))
 
