@@ -16,12 +16,12 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
-from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
 from .core.grouping import tally
 from .core.views import snapshot
 from .importers import ImportError_, slug
+from .importing import run_import
 from .reports import DOCX, REPORTS
 from .service import Service
 from .store.base import StoreUnavailable
@@ -115,64 +115,51 @@ async def list_consultations(request: web.Request) -> web.Response:
     return web.json_response({"consultations": await request.app[SERVICE].consultations()})
 
 
-async def _run(request: web.Request, consultation: str, commands: list[c.Command]) -> web.Response:
-    answers = await request.app[SERVICE].execute_all(consultation, commands, ADMIN_ACTOR)
-    if answers and not answers[-1]["ok"]:
-        failed = commands[len(answers) - 1]
-        err = answers[-1]["error"]
-        status = 503 if err["code"] == "unavailable" else 422
-        return fail(status, err["code"], f"{describe(failed)}: {err['message']} ({len(answers) - 1} earlier entries were imported).")
-    return web.json_response({"imported": len(commands), "seq": answers[-1]["seq"] if answers else None})
-
-
-def describe(command: c.Command) -> str:
-    """Which entry of an import a command came from, in words."""
-    for name in ("participant", "delegation", "number", "code"):
-        value = getattr(command, name, None)
-        if value is not None:
-            return f"{command.__struct_config__.tag} {name}={value!r}"
-    return str(command.__struct_config__.tag)
+async def _import(request: web.Request, consultation: str, entries: list[importers.Entry], created: int = 200) -> web.Response:
+    """Import all or nothing; ``?dry_run=1`` answers what would change and writes nothing."""
+    dry_run = request.query.get("dry_run", "") not in ("", "0", "false")
+    outcome = await run_import(request.app[SERVICE], consultation, entries, dry_run=dry_run)
+    if not outcome.ok:
+        status = 503 if outcome.code == "unavailable" else 422
+        return web.json_response({"error": {"code": outcome.code, "message": outcome.message, "details": outcome.lines}}, status=status)
+    body = {
+        "consultation": consultation, "message": outcome.message, "dry_run": dry_run, "added": outcome.added,
+        "changed": outcome.changed, "unchanged": outcome.unchanged, "details": outcome.lines, "seq": outcome.seq,
+    }
+    return web.json_response(body, status=created if outcome.added and not dry_run else 200)
 
 
 @admin_only
 async def create_consultation(request: web.Request) -> web.Response:
-    """Create a consultation from an agenda JSON (its 'consultation' block and its items)."""
+    """Create a consultation from an agenda JSON (its 'consultation' block and its items), all or nothing; ?dry_run=1 shows what would change."""
     text = await _body(request)
     try:
         create = importers.consultation_from_agenda(text)
-        items = importers.items_from_agenda_json(text)
+        entries = [importers.Entry("agenda JSON, the 'consultation' block", create), *importers.agenda_json_entries(text)]
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    consultation = request.query.get("id") or slug(create.code)
-    response = await _run(request, consultation, [create, *items])
-    if response.status == 200:
-        body = json.loads(response.text or "{}")
-        return web.json_response({**body, "consultation": consultation}, status=201)
-    return response
+    return await _import(request, request.query.get("id") or slug(create.code), entries, created=201)
 
 
 @admin_only
 async def import_agenda(request: web.Request) -> web.Response:
-    """Add items from an agenda JSON (application/json) or CSV (text/csv)."""
+    """Add items from an agenda JSON (application/json) or CSV (text/csv), all or nothing; ?dry_run=1 shows what would change."""
     text = await _body(request)
     try:
-        if request.content_type == "text/csv":
-            items = importers.items_from_agenda_csv(text)
-        else:
-            items = importers.items_from_agenda_json(text)
+        entries = importers.agenda_csv_entries(text) if request.content_type == "text/csv" else importers.agenda_json_entries(text)
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    return await _run(request, request.match_info["consultation"], list(items))
+    return await _import(request, request.match_info["consultation"], entries)
 
 
 @admin_only
 async def import_roster(request: web.Request) -> web.Response:
-    """Add delegations and participants from a roster CSV."""
+    """Add delegations and participants from a roster CSV, all or nothing; ?dry_run=1 shows what would change."""
     try:
-        roster = importers.roster_from_csv(await _body(request))
+        entries = importers.roster_entries(await _body(request))
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    return await _run(request, request.match_info["consultation"], roster)
+    return await _import(request, request.match_info["consultation"], entries)
 
 
 async def _existing(request: web.Request) -> Any:

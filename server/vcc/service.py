@@ -277,6 +277,47 @@ class Runtime:
             return ok(last)
         return error("conflict", "The consultation kept changing while this command was retried; try again.")
 
+    async def execute_atomically(self, commands: list[c.Command], actor: str, *, dry_run: bool = False) -> Ack:
+        """All or nothing: decide every command in order on a copy of the state,
+        then append all their events in one durable write.
+
+        A refusal appends nothing; its answer carries ``index``, the command
+        refused. ``dry_run`` decides and appends nothing, so it says whether the
+        commands would be accepted now. Concurrent commands are safe: a stale
+        ``expected_seq`` makes the store refuse the write, and the commands are
+        decided again after catching up.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            expected = self.seq
+            scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+            now = self.clock()
+            events: list[Event] = []
+            spans: list[tuple[str, int]] = []
+            for index, command in enumerate(commands):
+                try:
+                    decided = decide(scratch, command, actor, now)
+                except Rejected as rejection:
+                    return {**error(rejection.code, rejection.message), "index": index}
+                for event in decided:
+                    apply(scratch, event)
+                if decided:
+                    spans.append((f"{actor}:{command.id}" if command.id else "", len(decided)))
+                    events += decided
+            if dry_run or not events:
+                return ok(expected)
+            try:
+                await self.store.append(self.consultation, expected, [encode_event(e) for e in events], commands=spans)
+            except (ConcurrencyConflict, DuplicateCommand):
+                await self.catch_up()
+                continue
+            except StoreUnavailable as exc:
+                return error("unavailable", f"The event store is unavailable ({exc}); the commands may not have been recorded. Run them again: once recorded, an import is reported as already imported.")
+            metrics.APPENDS.inc()
+            metrics.EVENTS_APPENDED.inc(len(events))
+            self._ingest(expected + 1, events)
+            return ok(expected + len(events))
+        return error("conflict", "The consultation kept changing while these commands were retried; try again.")
+
     async def _first_answer(self, key: str | None) -> Ack | None:
         """``ok`` if the command was already applied, by this node or another.
 
@@ -431,6 +472,10 @@ class Service:
             if not answer["ok"]:
                 break
         return answers
+
+    async def execute_atomically(self, consultation: str, commands: list[c.Command], actor: str, *, dry_run: bool = False) -> Ack:
+        """Every command or none (see ``Runtime.execute_atomically``)."""
+        return await (await self.runtime(consultation)).execute_atomically(commands, actor, dry_run=dry_run)
 
     async def close(self) -> None:
         for runtime in self._runtimes.values():

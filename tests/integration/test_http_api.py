@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC
 
 import aiohttp
@@ -33,14 +34,15 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
     agenda = importers.example("c21-vcc1-agenda.json")
     async with aiohttp.ClientSession(headers=admin) as http:
         created = await http.post(f"{node.url}/api/consultations?id=test", data=agenda, headers={"Content-Type": "application/json"})
-        assert created.status == 422 and (await created.json())["error"]["code"] == "already_exists"
+        refused = await created.json()
+        assert created.status == 422 and refused["error"]["code"] == "already_exists" and "cannot be made by import" in refused["error"]["message"]
         roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
         bad = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Nowhere,planet,A,,true,N 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
         assert bad.status == 400 and "row 2, column delegation_class" in (await bad.json())["error"]["message"]
         fourth = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
         assert fourth.status == 422 and (await fourth.json())["error"]["code"] == "sector_full"
         ok = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
-        assert ok.status == 200 and (await ok.json())["imported"] == 2
+        assert ok.status == 200 and (await ok.json())["added"] == 2
         items = await http.post(f"{node.url}/api/consultations/test/agenda", data="number,code,title,documents,package,minutes\n200,ADM 99,A new item,C21/99;C21/100,false,10\n", headers={"Content-Type": "text/csv"})
         assert items.status == 200
         links = (await (await http.get(f"{node.url}/api/consultations/test/links")).json())["links"]
@@ -53,6 +55,46 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
         assert report.startswith("# Report of proposed conclusions") and "takes no decisions" in report
         html = await (await http.get(f"{node.url}/api/consultations/test/reports/conclusions?format=html")).text()
         assert html.startswith("<!doctype html>") and "Item 200" in html
+
+
+async def _stream_digest(node) -> str:
+    """The SHA-256 of the consultation's stored events, in order."""
+    rows = await node.service.store.read("test", 0, limit=100_000)
+    return hashlib.sha256(b"".join(seq.to_bytes(8, "big") + data for seq, data in rows)).hexdigest()
+
+
+async def test_imports_are_all_or_nothing_with_a_dry_run_and_a_no_op_repeat(node) -> None:
+    admin = {"Authorization": f"Bearer {node.admin_token()}"}
+    roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
+    good = roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\nNepal,observer_state,E,,false,Nepal delegate 1,delegate,true,en\n"
+    csv = {"Content-Type": "text/csv"}
+    async with aiohttp.ClientSession(headers=admin) as http:
+        before = await _stream_digest(node)
+        bad = await http.post(f"{node.url}/api/consultations/test/roster", data=good + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n", headers=csv)
+        error = (await bad.json())["error"]
+        assert bad.status == 422 and error["code"] == "sector_full"
+        assert error["message"].startswith("roster CSV row 4 (add_delegation delegation='fourth-sat'): Sector R already has 3") and "Nothing was imported" in error["message"]
+        assert await _stream_digest(node) == before and "iceland" not in (await node.runtime()).state.delegations
+        dry = await http.post(f"{node.url}/api/consultations/test/roster?dry_run=1", data=good, headers=csv)
+        body = await dry.json()
+        assert dry.status == 200 and body["dry_run"] and body["added"] == 4 and "+ delegation Nepal" in body["details"]
+        assert await _stream_digest(node) == before
+        done = await http.post(f"{node.url}/api/consultations/test/roster", data=good, headers=csv)
+        assert done.status == 200 and (await done.json())["added"] == 4
+        seq = (await node.runtime()).seq
+        again = await http.post(f"{node.url}/api/consultations/test/roster", data=good, headers=csv)
+        body = await again.json()
+        assert again.status == 200 and body["added"] == 0 and body["unchanged"] == 4 and body["message"].startswith("Already imported, nothing changed")
+        assert (await node.runtime()).seq == seq
+        # A changed file: the voting rights the procedure can change are applied; a region it cannot is explained.
+        member = roster + "Argentina,council_member,A,,false,Argentina delegate 1,delegate,true,es\n"
+        dry = await (await http.post(f"{node.url}/api/consultations/test/roster?dry_run=1", data=member, headers=csv)).json()
+        assert dry["changed"] == 1 and dry["details"] == ["~ delegation Argentina: voting rights True -> False"]
+        moved = roster + "Argentina,council_member,Z,,true,Argentina delegate 1,delegate,true,es\n"
+        refused = await http.post(f"{node.url}/api/consultations/test/roster", data=moved, headers=csv)
+        error = (await refused.json())["error"]
+        assert refused.status == 422 and "roster CSV row 2 (delegation Argentina), field region: 'A' in the store, 'Z' in the file" in error["details"][0]
+        assert (await node.runtime()).seq == seq
 
 
 async def test_the_openapi_document_matches_the_routes(node) -> None:
