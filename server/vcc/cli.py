@@ -115,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("action", choices=("open", "tally", "close"))
     gr.add_argument("--consultation", metavar="ID")
     gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
-    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item (repeat)")
+    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item, by its code (or number where codes repeat) (repeat)")
     gr.set_defaults(run=grouping)
     return p
 
@@ -277,10 +277,10 @@ async def grouping(args: argparse.Namespace) -> None:
         elif args.action == "close":
             final: dict[str, int] = {}
             for entry in args.final:
-                number, _, group = entry.partition("=")
-                if not (number.isdigit() and group in ("1", "2")):
-                    raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
-                final[number] = int(group)
+                ref, _, group = entry.rpartition("=")
+                if not (ref and group in ("1", "2")):
+                    raise Refused(f"--final {entry!r}: write ITEM=GROUP with the item's code (or number where codes repeat), e.g. --final 14=2 or --final D3=1.")
+                final[ref] = int(group)
             await session.run(runtime.consultation, [c.CloseGrouping(final=final)])  # type: ignore[arg-type]
             print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):

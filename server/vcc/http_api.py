@@ -123,7 +123,8 @@ async def _import(request: web.Request, consultation: str, entries: list[importe
         status = 503 if outcome.code == "unavailable" else 422
         return web.json_response({"error": {"code": outcome.code, "message": outcome.message, "details": outcome.lines}}, status=status)
     body = {
-        "consultation": consultation, "message": outcome.message, "dry_run": dry_run, "added": outcome.added,
+        "consultation": consultation, "message": outcome.message, "dry_run": dry_run,
+        "imported": 0 if dry_run else outcome.added + outcome.changed, "added": outcome.added,
         "changed": outcome.changed, "unchanged": outcome.unchanged, "details": outcome.lines, "seq": outcome.seq,
     }
     return web.json_response(body, status=created if outcome.added and not dry_run else 200)
@@ -223,15 +224,11 @@ async def submit_contribution(request: web.Request, claims: Claims) -> web.Respo
     fields: dict[str, Any] = {
         "type": "submit_contribution", "id": str(form.get("id") or uuid.uuid4().hex),
         "contribution": str(form.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}"),
-        "item": form.get("item"), "title": str(form.get("title") or ""),
+        "item": str(form.get("item") or ""), "title": str(form.get("title") or ""),
         "co_submitters": [s.strip() for s in str(form.get("co_submitters") or "").split(",") if s.strip()],
         "document": str(form.get("document") or ""), "comments": str(form.get("comments") or ""),
         "way_forward": str(form.get("way_forward") or ""),
     }
-    try:
-        fields["item"] = int(str(fields["item"]))
-    except ValueError:
-        return fail(400, "invalid_command", "The field item must be an item number.")
     if isinstance(upload, web.FileField):
         data = upload.file.read(MAX_UPLOAD_BYTES + 1)
         try:

@@ -51,10 +51,13 @@ def example(name: str) -> str:
     return resources.files("vcc").joinpath("examples", name).read_text(encoding="utf-8")
 
 
-def weekdays(first: date, last: date, limit: int) -> list[str]:
+def weekdays(first: date, last: date | None, limit: int) -> list[str]:
+    """Rule: the consultation sits on working days (Monday to Friday), at most
+    ``limit`` of them from ``first``, and not after ``last`` when the circular
+    gives a last possible day ("at most 5 days from 9 June" gives none)."""
     days: list[str] = []
     day = first
-    while day <= last and len(days) < limit:
+    while (last is None or day <= last) and len(days) < limit:
         if day.weekday() < 5:
             days.append(day.isoformat())
         day += timedelta(days=1)
@@ -66,13 +69,35 @@ def consultation_from_agenda(text: str) -> c.CreateConsultation:
     data = _json(text)
     try:
         info = data["consultation"]
-        first, last = date.fromisoformat(info["first_day"]), date.fromisoformat(info["last_possible_day"])
-        return c.CreateConsultation(
-            code=info["code"], title=info["title"]["en"], days=weekdays(first, last, int(info["max_days"])),
-            slot_start=info["slot"]["start"], slot_end=info["slot"]["end"], tz=info["slot"]["tz"],
-        )
+        first = date.fromisoformat(info["first_day"])
+        last = date.fromisoformat(info["last_possible_day"]) if info.get("last_possible_day") else None
+        max_days = int(info["max_days"])
+        if not 1 <= max_days <= 31:
+            raise ValueError(f"max_days is {max_days}; a consultation has 1 to 31 days")
+        title = info["title"]
+        deadlines = info.get("deadlines") or {}
+        if not isinstance(deadlines, dict):
+            raise TypeError("deadlines must map each deadline's name to its date")
     except (KeyError, TypeError, ValueError) as exc:
-        raise ImportError_(f"agenda JSON: the 'consultation' block is incomplete or wrong ({exc!r}); it needs code, title.en, first_day, last_possible_day, max_days and slot.start/end/tz.") from None
+        raise ImportError_(f"agenda JSON: the 'consultation' block is incomplete or wrong ({exc!r}); it needs code, title.en, first_day, max_days (1-31) and slot.start/end/tz, and may give last_possible_day and deadlines (name -> YYYY-MM-DD).") from None
+    return _convert(
+        c.CreateConsultation, "agenda JSON, the 'consultation' block",
+        code=info["code"], title=title["en"] if isinstance(title, dict) else title, days=weekdays(first, last, max_days),
+        slot_start=info["slot"]["start"], slot_end=info["slot"]["end"], tz=info["slot"]["tz"], deadlines=deadlines,
+    )
+
+
+def item_refs(rows: list[tuple[Any, str, str]]) -> list[str]:
+    """Each item's identity from (given ref or None, code, number), in file order.
+
+    Rule: an item is known by its code when the codes of the file are unique
+    (2020: U1..U14 and D1..D53, numbers repeating across the two sections);
+    by its number when codes repeat (2021: PL 1.04 covers three documents);
+    a ref the file gives itself wins.
+    """
+    codes = [code for _, code, _ in rows]
+    unique = len(set(codes)) == len(codes)
+    return [str(given) if given else code if unique else number for given, code, number in rows]
 
 
 def items_from_agenda_json(text: str) -> list[c.AddItem]:
@@ -88,41 +113,48 @@ def agenda_json_entries(text: str) -> list[Entry]:
     items = data.get("items")
     if not isinstance(items, list):
         raise ImportError_("agenda JSON: no 'items' list found.")
+    if not all(isinstance(raw, dict) for raw in items):
+        index = next(i for i, raw in enumerate(items, start=1) if not isinstance(raw, dict))
+        raise ImportError_(f"agenda JSON item #{index}: expected an object with number, code and title.")
+    refs = item_refs([(raw.get("item"), str(raw.get("code")), str(raw.get("number"))) for raw in items])
     out: list[Entry] = []
-    for index, raw in enumerate(items, start=1):
-        where = f"agenda JSON item #{index} (number {raw.get('number')!r})" if isinstance(raw, dict) else f"agenda JSON item #{index}"
+    for index, (raw, ref) in enumerate(zip(items, refs, strict=True), start=1):
+        where = f"agenda JSON item #{index} ({raw.get('code') or raw.get('number')!r})"
         try:
             title = raw["title"]
             titles = {k: v for k, v in title.items() if k in LANGUAGES and k != "en"} if isinstance(title, dict) else {}
             out.append(Entry(where, _convert(
                 c.AddItem, where,
-                number=raw["number"], code=raw["code"], title=title["en"] if isinstance(title, dict) else title,
-                titles=titles, documents=list(raw.get("documents") or []), package=bool(raw.get("package_approval")),
-                minutes=raw.get("minutes", DEFAULT_MINUTES), group=raw.get("proposed_group"),
+                item=ref, number=raw["number"], code=raw["code"], title=title["en"] if isinstance(title, dict) else title,
+                titles=titles, section=raw.get("section") or "", documents=list(raw.get("documents") or []),
+                package=bool(raw.get("package_approval")), minutes=raw.get("minutes", DEFAULT_MINUTES), group=raw.get("proposed_group"),
             )))
         except (KeyError, TypeError) as exc:
-            missing = f"the field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else "expected an object with number, code and title"
+            missing = f"the field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else "title must be text or a map of language -> text"
             raise ImportError_(f"{where}: {missing}.") from None
     return out
 
 
 def items_from_agenda_csv(text: str) -> list[c.AddItem]:
-    """Items from a CSV with the columns number, code, title, documents (separated by ';'), package (true/false), minutes."""
+    """Items from a CSV with the columns number, code, title, documents (separated by ';'), package (true/false), minutes,
+    and optionally section and item (its identity; see ``item_refs``)."""
     return [entry.command for entry in agenda_csv_entries(text)]  # type: ignore[misc]
 
 
 def agenda_csv_entries(text: str) -> list[Entry]:
     """The items of an agenda CSV (see ``items_from_agenda_csv``), each with its row."""
     rows = _csv(text, AGENDA_CSV_COLUMNS, "agenda CSV", required=("number", "code", "title"))
+    refs = item_refs([((row.get("item") or "").strip(), row["code"].strip(), row["number"].strip()) for _, row in rows])
     return [
         Entry(f"agenda CSV row {line}", _convert(
             c.AddItem, f"agenda CSV row {line}",
-            number=_int(row["number"], f"agenda CSV row {line}, column number"), code=row["code"], title=row["title"], titles={},
+            item=ref, number=_int(row["number"], f"agenda CSV row {line}, column number"), code=row["code"].strip(), title=row["title"],
+            titles={}, section=(row.get("section") or "").strip(),
             documents=[d.strip() for d in (row.get("documents") or "").split(";") if d.strip()],
             package=_bool(row.get("package") or "false", f"agenda CSV row {line}, column package"),
             minutes=_int(row.get("minutes") or str(DEFAULT_MINUTES), f"agenda CSV row {line}, column minutes"),
         ))
-        for line, row in rows
+        for (line, row), ref in zip(rows, refs, strict=True)
     ]
 
 
@@ -229,24 +261,24 @@ def _compare_consultation(state: ConsultationState, entry: Entry, plan: ImportPl
         plan.entries.append(entry)
         plan.added.append(f"the consultation {command.code} ({len(command.days)} days, {command.slot_start}-{command.slot_end} {command.tz})")
         return
-    differences = _differences(state, command, ("code", "title", "days", "slot_start", "slot_end", "tz"))
+    differences = _differences(state, command, ("code", "title", "days", "slot_start", "slot_end", "tz", "deadlines"))
     _refuse(plan, entry, f"the consultation {state.code}", differences, "a consultation's settings are fixed when it is created: import the file into a new consultation (--consultation ID) to change them.")
     plan.unchanged += not differences
 
 
 def _compare_item(state: ConsultationState, entry: Entry, command: c.AddItem, plan: ImportPlan) -> None:
-    item = state.items.get(command.number)
-    what = f"item {command.number} {command.code}"
+    item = state.items.get(command.item)
+    what = f"item {command.item}" if command.item == command.code else f"item {command.item} ({command.code})"
     if item is None:
         plan.entries.append(entry)
         plan.added.append(what)
         return
-    fields = ("code", "title", "titles", "documents", "package", "kind")
+    fields = ("number", "code", "section", "title", "titles", "documents", "package", "kind")
     # Once the agenda consultation has started, the groups are its outcome, no longer the file's proposal.
     differences = _differences(item, command, fields if state.grouping is not None else (*fields, "group"))
     _refuse(plan, entry, what, differences, "an item's text and grouping are fixed once imported (the agenda consultation moves items between groups).")
     if item.minutes != command.minutes:
-        plan.entries.append(Entry(entry.where, c.SetItemMinutes(item=command.number, minutes=command.minutes)))
+        plan.entries.append(Entry(entry.where, c.SetItemMinutes(item=command.item, minutes=command.minutes)))
         plan.changed.append(f"{what}: minutes {item.minutes} -> {command.minutes}")
     elif not differences:
         plan.unchanged += 1

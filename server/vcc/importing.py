@@ -45,7 +45,7 @@ class Outcome:
 
 def describe(command: c.Command) -> str:
     """Which entry of an import a command came from, in words."""
-    for name in ("participant", "delegation", "number", "code", "item"):
+    for name in ("participant", "delegation", "item", "code"):
         value = getattr(command, name, None)
         if value is not None:
             return f"{command.__struct_config__.tag} {name}={value!r}"

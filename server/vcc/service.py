@@ -116,9 +116,14 @@ class Runtime:
         runtime = cls(store, consultation, clock)
         snapshot = await store.load_snapshot(consultation)
         if snapshot is not None:
-            runtime.seq, data = snapshot
-            runtime.state = _state_decoder.decode(data)
-            runtime._snapshot_seq = runtime.seq
+            try:
+                state = _state_decoder.decode(snapshot[1])
+            except msgspec.ValidationError:
+                # A snapshot of an older state shape: replay the log instead (events are upcast on read).
+                log.info("snapshot of %s at %d is of an older shape; replaying the log", consultation, snapshot[0])
+            else:
+                runtime.seq, runtime.state = snapshot[0], state
+                runtime._snapshot_seq = runtime.seq
         runtime._subscription = store.subscribe(consultation, after_seq=runtime.seq)
         await runtime.catch_up()
         runtime._spawn(runtime._follow())

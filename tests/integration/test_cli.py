@@ -89,10 +89,10 @@ def test_a_malformed_agenda_leaves_the_store_byte_for_byte(tmp_path: Path) -> No
     agenda = json.loads((EXAMPLES / "c21-vcc1-agenda.json").read_text(encoding="utf-8"))
     extra = [{"number": 200 + n, "code": f"ADM {90 + n}", "title": f"New item {n}"} for n in range(15)]
     cases = {
-        # Fifteen new items, then one whose number is already taken: refused by the procedure.
-        "taken.json": ([*extra, {"number": 3, "code": "ADM 99", "title": "Taken"}], "agenda JSON item #16 (number 3)", "already_exists"),
+        # Fifteen new items, then one that repeats the first of them: refused by the procedure.
+        "taken.json": ([*extra, {"number": 200, "code": "ADM 99", "title": "Twice"}], "agenda JSON item #16 ('ADM 99') (add_item item='200'): Item 200 is already on the agenda", "already_exists"),
         # Fifteen new items, then one with minutes that are not a number: refused before the procedure.
-        "field.json": ([*extra, {"number": 299, "code": "ADM 99", "title": "Bad", "minutes": "lots"}], "agenda JSON item #16 (number 299): Expected `int`, got `str` - at `$.minutes`", ""),
+        "field.json": ([*extra, {"number": 299, "code": "ADM 99", "title": "Bad", "minutes": "lots"}], "agenda JSON item #16 ('ADM 99'): Expected `int`, got `str` - at `$.minutes`", ""),
     }
     for name, (items, where, code) in cases.items():
         (tmp_path / name).write_text(json.dumps({**agenda, "items": agenda["items"] + items}), encoding="utf-8")
@@ -113,7 +113,7 @@ def test_a_changed_file_shows_its_differences_then_applies_only_those(tmp_path: 
     before = _store_bytes(tmp_path / "store")
     dry = vcc("import", "agenda", str(changed), "--dry-run", *store, cwd=tmp_path)
     assert dry.returncode == 0 and "Dry run, nothing changed: importing the file into c21-vcc-1 would make 1 added, 1 changed, 76 unchanged." in dry.stdout
-    assert "+ item 300 ADM 40" in dry.stdout and "~ item 7 PL 1.05: minutes 15 -> 25" in dry.stdout
+    assert "+ item 300 (ADM 40)" in dry.stdout and "~ item 7 (PL 1.05): minutes 15 -> 25" in dry.stdout
     assert _store_bytes(tmp_path / "store") == before
     done = vcc("import", "agenda", str(changed), *store, cwd=tmp_path)
     assert done.returncode == 0 and "Imported into c21-vcc-1: 1 added, 1 changed, 76 unchanged" in done.stdout
@@ -124,6 +124,25 @@ def test_a_changed_file_shows_its_differences_then_applies_only_those(tmp_path: 
     changed.write_text(json.dumps(agenda), encoding="utf-8")
     after = _store_bytes(tmp_path / "store")
     refused = vcc("import", "agenda", str(changed), *store, cwd=tmp_path)
-    assert refused.returncode == 2 and "agenda JSON item #1 (number 1) (item 1 PL 1.01), field title:" in refused.stderr
+    assert refused.returncode == 2 and "agenda JSON item #1 ('PL 1.01') (item 1 (PL 1.01)), field title:" in refused.stderr
     assert "an item's text and grouping are fixed once imported" in refused.stderr and "nothing was imported" in refused.stderr
     assert _store_bytes(tmp_path / "store") == after
+
+
+def test_the_2020_agenda_in_two_sections_numbered_from_1(tmp_path: Path) -> None:
+    """U1..U14 and D1..D53: items known by their code, numbers repeating across the
+    sections; no last possible day, so the days are the first 5 working days from 9 June."""
+    store = ["--store", str(tmp_path / "store")]
+    done = vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Imported into c20-vcc: 68 added" in done.stdout
+    assert "c20-vcc has 5 days (12:00-15:00 Europe/Zurich) and 67 items: 14 on the agenda, 53 proposed for the in-person session" in done.stdout
+    assert "All 14 items fit" in vcc("plan", "make", *store, cwd=tmp_path).stdout
+    plan = vcc("plan", "export", "--format", "csv", *store, cwd=tmp_path).stdout.splitlines()
+    assert plan[0] == "day,slot,section,item,code,title,minutes"
+    assert plan[1].startswith("2020-06-09,12:00-15:00 Europe/Zurich,Urgent items for the virtual session,1,U1,Postponement")
+    html = vcc("plan", "export", "--format", "html", *store, cwd=tmp_path).stdout
+    assert "<li>Replies on the grouping of items: 2020-05-22</li>" in html and "<th colspan='4'>Urgent items for the virtual session</th>" in html
+    report = vcc("report", "conclusions", *store, cwd=tmp_path).stdout
+    assert report.index("## Urgent items for the virtual session") < report.index("### Item 1 — U1") < report.index("### Item 14 — U14")
+    assert vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path).stdout.startswith("Already imported, nothing changed")

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC
 
 import aiohttp
+import msgspec
 from vcc import importers
 from vcc.http_api import OPENAPI
 
@@ -50,7 +51,7 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
         csv_text = await (await http.get(f"{node.url}/api/consultations/test/links?format=csv")).text()
         assert csv_text.startswith("participant,name,role,delegation,delegation_class,url")
         snap = await (await http.get(f"{node.url}/api/consultations/test/snapshot")).json()
-        assert snap["state"]["items"]["200"]["documents"] == ["C21/99", "C21/100"]
+        assert snap["state"]["items"]["ADM 99"]["documents"] == ["C21/99", "C21/100"]
         report = await (await http.get(f"{node.url}/api/consultations/test/reports/conclusions")).text()
         assert report.startswith("# Report of proposed conclusions") and "takes no decisions" in report
         html = await (await http.get(f"{node.url}/api/consultations/test/reports/conclusions?format=html")).text()
@@ -97,6 +98,29 @@ async def test_imports_are_all_or_nothing_with_a_dry_run_and_a_no_op_repeat(node
         assert (await node.runtime()).seq == seq
 
 
+async def test_the_2020_agenda_in_two_sections_through_the_api(node) -> None:
+    admin = {"Authorization": f"Bearer {node.admin_token()}"}
+    agenda = importers.example("c20-vcc-agenda.json")
+    json_body = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession(headers=admin) as http:
+        dry = await http.post(f"{node.url}/api/consultations?dry_run=1", data=agenda, headers=json_body)
+        body = await dry.json()
+        assert dry.status == 200 and body["dry_run"] and body["added"] == 68 and body["consultation"] == "c20-vcc"
+        assert "c20-vcc" not in await node.service.consultations()
+        created = await http.post(f"{node.url}/api/consultations", data=agenda, headers=json_body)
+        assert created.status == 201 and (await created.json())["added"] == 68
+        again = await http.post(f"{node.url}/api/consultations", data=agenda, headers=json_body)
+        assert again.status == 200 and (await again.json())["message"].startswith("Already imported, nothing changed")
+    # The admin token of these tests is scoped to the consultation "test": read the new one's state directly.
+    state = msgspec.to_builtins((await node.service.runtime("c20-vcc")).state)
+    assert state["sections"] == ["Urgent items for the virtual session", "Items deferred to the in-person session"]
+    assert (state["items"]["U1"]["number"], state["items"]["D1"]["number"]) == (1, 1)
+    assert state["agenda"] == [f"U{n}" for n in range(1, 15)] and len(state["items"]) == 67
+    assert state["days"] == ["2020-06-09", "2020-06-10", "2020-06-11", "2020-06-12", "2020-06-15"]
+    assert state["deadlines"] == {"Replies on the grouping of items": "2020-05-22", "Written contributions": "2020-05-29"}
+    assert state["items"]["U1"]["titles"]["fr"].startswith("Report de la session de 2020")
+
+
 async def test_the_openapi_document_matches_the_routes(node) -> None:
     served = {
         (route.method, route.resource.canonical)
@@ -116,13 +140,13 @@ async def test_reports_and_the_plan_in_every_format(node, clients) -> None:
     from icalendar import Calendar
 
     chair, speaker = await clients("presiding-vice-chair"), await clients("argentina-delegate-1")
-    await chair.send("take_up_item", item=3)
+    await chair.send("take_up_item", item="3")
     await speaker.send("request_floor")
     await chair.send("grant_floor")
     await speaker.send("go_live")
     await speaker.send("yield_floor")
-    await chair.send("propose_conclusion", item=3, text="The council notes the report.")
-    await chair.send("record_consensus", item=3)
+    await chair.send("propose_conclusion", item="3", text="The council notes the report.")
+    await chair.send("record_consensus", item="3")
     admin = {"Authorization": f"Bearer {node.admin_token()}"}
     base = f"{node.url}/api/consultations/test"
     async with aiohttp.ClientSession(headers=admin) as http:
@@ -137,7 +161,7 @@ async def test_reports_and_the_plan_in_every_format(node, clients) -> None:
         assert (await http.get(f"{base}/reports/technical?format=pdf")).status == 400
     async with aiohttp.ClientSession() as http:  # the plan is public
         plan_csv = await (await http.get(f"{base}/plan?format=csv")).text()
-        assert plan_csv.splitlines()[0] == "day,slot,item,code,title,minutes" and len(plan_csv.splitlines()) == 59
+        assert plan_csv.splitlines()[0] == "day,slot,section,item,code,title,minutes" and len(plan_csv.splitlines()) == 59
         calendar = Calendar.from_ical(await (await http.get(f"{base}/plan?format=ics")).read())
         assert len(calendar.walk("VEVENT")) == 1
         page = await (await http.get(f"{base}/plan")).text()
@@ -160,7 +184,7 @@ async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_t
     delegate = ConsultationClient(node.url, node.token("argentina-delegate-2"))
     await delegate.connect()
     try:
-        assert (await delegate.send("answer_grouping", item=3, answer="other_group"))["ok"]
+        assert (await delegate.send("answer_grouping", item="3", answer="other_group"))["ok"]
     finally:
         await delegate.close()
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token('argentina-delegate-1')}"}) as http:
@@ -169,5 +193,5 @@ async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_t
         assert (await http.get(f"{node.url}/api/consultations/test/grouping/tally")).status == 403
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token('council-secretariat-1', 'secretariat')}"}) as http:
         tally = await (await http.get(f"{node.url}/api/consultations/test/grouping/tally")).json()
-        item3 = next(row for row in tally["items"] if row["item"] == 3)
+        item3 = next(row for row in tally["items"] if row["item"] == "3")
         assert item3["other_group"] == ["argentina"] and len(item3["no_answer"]) == 47

@@ -60,19 +60,19 @@ def test_from_the_circular_to_the_reports() -> None:
     council = [d.id for d in state.delegations.values() if d.cls == "council_member"]
     assert len(council) == 48
     speakers = {p.delegation: p.id for p in state.participants.values() if p.designated_speaker}
-    movers = {"france": 14, "china": 14, "kenya": 64}  # item 14 to group 2; item 64 stays (one voice only)
+    movers = {"france": "14", "china": "14", "kenya": "64"}  # item 14 to group 2; item 64 stays (one voice only)
     for n, delegation in enumerate(council):
         for number in state.items:
             answer = "other_group" if movers.get(delegation) == number else "agree"
             run(c.AnswerGrouping(item=number, answer=answer), speakers[delegation], at("2021-03-01", "10:00") + n)
     run(c.ProposeItem(title="Council contribution to the HLPF 2021", group=1), speakers["india"])
     with pytest.raises(Rejected) as late:
-        decide(state, c.AnswerGrouping(item=1, answer="agree"), speakers["japan"], at("2021-03-13", "00:00"))
+        decide(state, c.AnswerGrouping(item="1", answer="agree"), speakers["japan"], at("2021-03-13", "00:00"))
     assert late.value.code == "deadline_passed"
-    row14 = next(t for t in tally(state) if t.item == 14)
+    row14 = next(t for t in tally(state) if t.item == "14")
     assert sorted(row14.other_group) == ["china", "france"] and len(row14.agree) == 46 and row14.no_answer == []
     run(c.CloseGrouping(final={"14": 2}), "@admin", at("2021-03-15", "09:00"))
-    assert 14 not in state.agenda and len(state.agenda) == 57 and state.grouping.overrides == [14]
+    assert "14" not in state.agenda and len(state.agenda) == 57 and state.grouping.overrides == ["14"]
 
     # The plan over the 9 days.
     run(c.PlanAgenda())
@@ -88,21 +88,21 @@ def test_from_the_circular_to_the_reports() -> None:
     run(c.ProposePackage(items=package), chair)
     run(c.PullFromPackage(item=package[-1]), speakers["germany"])
     run(c.ApprovePackage(), chair)
-    for minute, (number, speaker) in enumerate([(3, "argentina"), (3, "chile"), (4, "orbital-relay-networks-ltd"), (5, "egypt")]):
+    for minute, (number, speaker) in enumerate([("3", "argentina"), ("3", "chile"), ("4", "orbital-relay-networks-ltd"), ("5", "egypt")]):
         if state.current_item != number:
             run(c.TakeUpItem(item=number), chair, at(first, f"12:{10 + minute * 5:02d}"))
         run(c.RequestFloor(), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}"))
         run(c.GrantFloor(), chair)
         run(c.GoLive(), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}:05"))
         run(c.YieldFloor(), speakers[speaker], at(first, f"12:{13 + minute * 5:02d}"))
-    run(c.ProposeConclusion(item=3, text="The council endorses the report."), chair)
-    run(c.RecordConsensus(item=3), chair)
-    run(c.BlockItem(item=4, kind="objection", delegation="russian-federation"), chair)
-    run(c.ProposeConclusion(item=5, text="Approve the amendment."), chair)
-    run(c.PointToCorrespondence(item=5), chair)
-    run(c.ProposeConclusion(item=6, text="Noted."), chair)
-    run(c.BlockItem(item=6, kind="postponement"), speakers["brazil"])
-    run(c.TakeUpItem(item=10), chair, at(first, "14:59"))
+    run(c.ProposeConclusion(item="3", text="The council endorses the report."), chair)
+    run(c.RecordConsensus(item="3"), chair)
+    run(c.BlockItem(item="4", kind="objection", delegation="russian-federation"), chair)
+    run(c.ProposeConclusion(item="5", text="Approve the amendment."), chair)
+    run(c.PointToCorrespondence(item="5"), chair)
+    run(c.ProposeConclusion(item="6", text="Noted."), chair)
+    run(c.BlockItem(item="6", kind="postponement"), speakers["brazil"])
+    run(c.TakeUpItem(item="10"), chair, at(first, "14:59"))
     assert state.sitting is not None
     run(c.RequestFloor(), speakers["cuba"], at(state.days[1], "11:00"))  # the tick at 15:00 closed day one
     assert state.sittings[0].close_reason == "slot_end"

@@ -40,7 +40,7 @@ MAJORITY_POLICIES: dict[str, Callable[[ConsultationState], tuple[int, int]]] = {
 }
 
 
-def open_item(state: ConsultationState, number: int) -> Item:
+def open_item(state: ConsultationState, number: str) -> Item:
     item = known_item(state, number)
     if item.status != "open":
         raise Rejected("item_closed", f"Item {number} is already {item.status}; its outcome cannot change in this consultation.")
@@ -71,7 +71,7 @@ def propose_conclusion(state: ConsultationState, cmd: c.ProposeConclusion, actor
 
 def require_conclusion(item: Item) -> None:
     if item.conclusion is None:
-        raise Rejected("no_proposed_conclusion", f"Item {item.number} has no proposed conclusion yet; the secretariat or the chair proposes one first.")
+        raise Rejected("no_proposed_conclusion", f"Item {item.ref} has no proposed conclusion yet; the secretariat or the chair proposes one first.")
 
 
 def record_consensus(state: ConsultationState, cmd: c.RecordConsensus, actor: Actor, now: int) -> list[e.Event]:
@@ -120,7 +120,7 @@ def point_to_correspondence(state: ConsultationState, cmd: c.PointToCorresponden
 
 # --- appliers --------------------------------------------------------------------------
 
-def _leave_package(state: ConsultationState, number: int) -> None:
+def _leave_package(state: ConsultationState, number: str) -> None:
     if number in state.package:
         state.package.remove(number)
 
