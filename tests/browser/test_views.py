@@ -3,13 +3,16 @@ secretariat's imports and downloads, the help desk, the languages, the drill."""
 
 from __future__ import annotations
 
-import pytest
-from playwright.async_api import expect
+import time
 
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECRETARIAT, SECTOR, TECHNICAL
+import msgspec
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECRETARIAT, SECTOR, TECHNICAL, live_commands
 
 from .helpers import eventually, queue_on
-from .stage import PHONE
+from .stage import PHONE, Screens, launch, tokens_of
 
 pytestmark = pytest.mark.browser
 
@@ -139,6 +142,28 @@ async def test_sections_are_shown_and_titles_in_the_participants_language_or_sai
     await expect(card.locator(".item-title")).to_contain_text("国际电联互联网活动")
     await expect(card.get_by_test_id("title-language")).to_have_count(0)
     await expect(card.get_by_test_id("item-section")).to_have_count(0)
+
+
+async def test_a_shifted_slot_is_announced_in_the_screens_language(make_node) -> None:
+    """The demo shifts the slot to start now: every screen says so in its own language."""
+    commands = live_commands(time.time_ns() // 1_000_000)
+    commands[0] = msgspec.structs.replace(commands[0], rules_slot="12:00-15:00", note="Demo mode (English note)")
+    node = await make_node(commands=commands)
+    state = (await node.runtime()).state
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        screens = Screens(browser, node.url, tokens_of(node))
+        try:
+            french = await screens.open(COUNCIL[0], language="fr")
+            await expect(french.get_by_test_id("slot-note")).to_have_text(
+                f"Mode démonstration : le créneau a été déplacé à {state.slot_start}-{state.slot_end} {state.tz} à partir d'aujourd'hui "
+                "(le règlement prévoit 12:00-15:00) pour que la démonstration puisse être essayée à toute heure."
+            )
+            chinese = await screens.open(COUNCIL[1], language="zh")
+            await expect(chinese.get_by_test_id("slot-note")).to_contain_text("演示模式")
+        finally:
+            await screens.close()
+            await browser.close()
 
 
 async def test_the_floor_drill_measures_the_time_to_floor(screens) -> None:
