@@ -93,7 +93,7 @@ def setup_commands(
         for n in (1, 2):
             out.append(c.AddParticipant(participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]
     for number, code, package in ITEMS:
-        out.append(c.AddItem(number=number, code=code, title=f"Item {code}", package=package, minutes=15))
+        out.append(c.AddItem(item=str(number), number=number, code=code, title=f"Item {code}", package=package, minutes=15))
     return out
 
 
@@ -191,7 +191,7 @@ class Consultation:
         self.advance(self.at(hhmm, day))
         self.run(c.OpenSitting(), self.chair)
 
-    def take_up(self, item: int) -> None:
+    def take_up(self, item: str) -> None:
         self.run(c.TakeUpItem(item=item), self.chair)
 
     def hand(self, participant: str, point_of_order: bool = False) -> e.FloorRequested:
@@ -227,7 +227,7 @@ class Consultation:
         self.run(c.TakeBoothDuty(), interpreter(booth, n))
         self.run(c.SetBoothMic(live=True), interpreter(booth, n))
 
-    def queue(self, item: int | None = None) -> list[str]:
+    def queue(self, item: str | None = None) -> list[str]:
         number = self.state.current_item if item is None else item
         return [r.delegation for r in self.state.queues.get(number, [])]  # type: ignore[arg-type]
 

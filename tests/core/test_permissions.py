@@ -96,7 +96,7 @@ def _base() -> Consultation:
 def _sitting() -> Consultation:
     cons = Consultation()
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     return cons
 
 
@@ -158,7 +158,7 @@ def _tail() -> Consultation:
     return cons
 
 
-def _proposed(*items: int, package: bool = False) -> Consultation:
+def _proposed(*items: str, package: bool = False) -> Consultation:
     cons = Consultation()
     for item in items:
         cons.run(c.ProposeConclusion(item=item, text="Takes note."), "sec")
@@ -168,16 +168,16 @@ def _proposed(*items: int, package: bool = False) -> Consultation:
 
 
 def _pointed(ballot: bool) -> Consultation:
-    cons = _proposed(4)
-    cons.run(c.PointToCorrespondence(item=4), "chair")
+    cons = _proposed("4")
+    cons.run(c.PointToCorrespondence(item="4"), "chair")
     if ballot:
-        cons.run(c.OpenBallot(item=4, deadline="2021-06-10T17:00"), "sec")
+        cons.run(c.OpenBallot(item="4", deadline="2021-06-10T17:00"), "sec")
     return cons
 
 
 def _package() -> Consultation:
     cons = Consultation()
-    cons.run(c.ProposePackage(items=[1, 2]), "chair")
+    cons.run(c.ProposePackage(items=["1", "2"]), "chair")
     return cons
 
 
@@ -205,13 +205,13 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.AddDelegation: (_base, c.AddDelegation(delegation="new", name="New", cls="observer_state")),
     c.SetVotingRights: (_base, c.SetVotingRights(delegation="ch", voting_rights=False)),
     c.AddParticipant: (_base, c.AddParticipant(participant="new", name="New", role="delegate", delegation="ch")),
-    c.AddItem: (_base, c.AddItem(number=6, code="ADM 3", title="New")),
-    c.SetItemMinutes: (_base, c.SetItemMinutes(item=3, minutes=20)),
+    c.AddItem: (_base, c.AddItem(item="6", number=6, code="ADM 3", title="New")),
+    c.SetItemMinutes: (_base, c.SetItemMinutes(item="3", minutes=20)),
     c.PlanAgenda: (_base, c.PlanAgenda()),
-    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(cls="observer", seconds=90, item=3)),
+    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(cls="observer", seconds=90, item="3")),
     c.OpenSitting: (_at_noon, c.OpenSitting()),
     c.CloseSitting: (_sitting, c.CloseSitting()),
-    c.TakeUpItem: (_base, c.TakeUpItem(item=3)),
+    c.TakeUpItem: (_base, c.TakeUpItem(item="3")),
     c.Tick: (_slot_over, c.Tick()),
     c.RequestFloor: (_sitting, c.RequestFloor()),
     c.WithdrawFloorRequest: (lambda: _hands("ch"), c.WithdrawFloorRequest()),
@@ -231,25 +231,25 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.BoothFinished: (_tail, c.BoothFinished()),
     c.OverrideTail: (_tail, c.OverrideTail()),
     c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly()),
-    c.ProposeConclusion: (_base, c.ProposeConclusion(item=3, text="Takes note.")),
-    c.RecordConsensus: (lambda: _proposed(3), c.RecordConsensus(item=3)),
-    c.BlockItem: (_base, c.BlockItem(item=4, kind="objection", delegation="ch")),
-    c.ProposePackage: (_base, c.ProposePackage(items=[1, 2])),
-    c.PullFromPackage: (_package, c.PullFromPackage(item=1, delegation="ch")),
-    c.ApprovePackage: (lambda: _proposed(1, 2, package=True), c.ApprovePackage()),
-    c.PointToCorrespondence: (lambda: _proposed(4), c.PointToCorrespondence(item=4)),
-    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(item=4, deadline="2021-06-10T17:00")),
-    c.CastVote: (lambda: _pointed(True), c.CastVote(item=4, answer="yes")),
-    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(item=4, delegation="cn", answer="no", reference="Note 2021/12")),
+    c.ProposeConclusion: (_base, c.ProposeConclusion(item="3", text="Takes note.")),
+    c.RecordConsensus: (lambda: _proposed("3"), c.RecordConsensus(item="3")),
+    c.BlockItem: (_base, c.BlockItem(item="4", kind="objection", delegation="ch")),
+    c.ProposePackage: (_base, c.ProposePackage(items=["1", "2"])),
+    c.PullFromPackage: (_package, c.PullFromPackage(item="1", delegation="ch")),
+    c.ApprovePackage: (lambda: _proposed("1", "2", package=True), c.ApprovePackage()),
+    c.PointToCorrespondence: (lambda: _proposed("4"), c.PointToCorrespondence(item="4")),
+    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(item="4", deadline="2021-06-10T17:00")),
+    c.CastVote: (lambda: _pointed(True), c.CastVote(item="4", answer="yes")),
+    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(item="4", delegation="cn", answer="no", reference="Note 2021/12")),
     c.RecordConnectionTest: (
         _base,
         c.RecordConnectionTest(transport="websocket", websocket_ok=True, rtt_ms=40, jitter_ms=3, clock_offset_ms=-12, microphone="ok", camera="none", input_level=0.4, browser="Firefox 89"),
     ),
     c.OpenGrouping: (_weeks_before, c.OpenGrouping(deadline="2021-05-10T23:59")),
-    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(item=3, answer="agree")),
+    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(item="3", answer="agree")),
     c.ProposeItem: (lambda: _grouping(False), c.ProposeItem(title="An urgent item")),
     c.CloseGrouping: (lambda: _grouping(True), c.CloseGrouping()),
-    c.SubmitContribution: (_weeks_before, c.SubmitContribution(contribution="ch-3", item=3, title="Comments of Switzerland", comments="We support the proposal.")),
+    c.SubmitContribution: (_weeks_before, c.SubmitContribution(contribution="ch-3", item="3", title="Comments of Switzerland", comments="We support the proposal.")),
     c.RecordAttendance: (_base, c.RecordAttendance()),
     c.RequestHelp: (_base, c.RequestHelp(message="No sound")),
     c.ResolveHelp: (_help, c.ResolveHelp(participant=speaker("ch"))),

@@ -90,20 +90,20 @@ def scripted_log() -> Log:
     setup(log)
     fr, en, es, ar = INTERPRETER["fr"], INTERPRETER["en"], INTERPRETER["es"], INTERPRETER["ar"]
     log.must(ADMIN_ACTOR, c.OpenGrouping(deadline=local_time(log, 20 * MINUTE)))
-    log.must(COUNCIL[0], c.AnswerGrouping(item=3, answer="agree"))
-    log.must(COUNCIL[1], c.AnswerGrouping(item=12, answer="other_group"))
+    log.must(COUNCIL[0], c.AnswerGrouping(item="3", answer="agree"))
+    log.must(COUNCIL[1], c.AnswerGrouping(item="12", answer="other_group"))
     log.must(COUNCIL[2], c.ProposeItem(title="Remote participation in the next in-person session", group=2))
     log.must(COUNCIL[0], c.SubmitContribution(
-        contribution="c-argentina-1", item=3, title="Comments on the report", co_submitters=["brazil"],
+        contribution="c-argentina-1", item="3", title="Comments on the report", co_submitters=["brazil"],
         document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
     ))
     for participant in (COUNCIL[0], CHAIR, TECHNICAL):
         log.must(participant, c.RecordAttendance())
     log.must(ADMIN_ACTOR, c.SetVotingRights(delegation="paraguay", voting_rights=True))
-    log.must(ADMIN_ACTOR, c.SetItemMinutes(item=3, minutes=20))
-    log.must(CHAIR, c.SetSpeakingLimit(cls="council_member", seconds=60, item=3))
+    log.must(ADMIN_ACTOR, c.SetItemMinutes(item="3", minutes=20))
+    log.must(CHAIR, c.SetSpeakingLimit(cls="council_member", seconds=60, item="3"))
     log.must(CHAIR, c.SetSpeakingLimit(cls="observer", seconds=90))
-    log.must(CHAIR, c.TakeUpItem(item=3), 5 * SECOND)
+    log.must(CHAIR, c.TakeUpItem(item="3"), 5 * SECOND)
     for booth in (fr, en, es, ar):
         log.must(booth, c.TakeBoothDuty())
     log.must(es, c.SetBoothSource(source="en"))
@@ -140,29 +140,29 @@ def scripted_log() -> Log:
     log.must(PARTNER["fr"], c.RequestHandover())
     log.must(fr, c.AcceptHandover())
     log.must(PARTNER["fr"], c.SetBoothMic(live=True))  # the handover closed the microphone: the incoming opens it
-    log.must(CHAIR, c.TakeUpItem(item=4), SECOND)
+    log.must(CHAIR, c.TakeUpItem(item="4"), SECOND)
     log.must(FRENCH_SPEAKER, c.RequestFloor())
     log.must(CHAIR, c.GrantFloor())
     log.must(FRENCH_SPEAKER, c.GoLive(), 2 * SECOND)
     log.must(SYSTEM_ACTOR, c.Tick(), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
     log.must(FRENCH_SPEAKER, c.YieldFloor(), SECOND)
     log.must(ADMIN_ACTOR, c.CloseGrouping(final={"12": 2}))  # past the deadline now: item 12 leaves the agenda
-    log.must(CHAIR, c.ProposeConclusion(item=3, text="The consultation takes note of the report."))
-    log.must(CHAIR, c.RecordConsensus(item=3))
-    log.must(ADMIN_ACTOR, c.ProposeConclusion(item=4, text="The consultation endorses the proposal."))
-    log.must(COUNCIL[2], c.BlockItem(item=4, kind="objection"))
-    log.must(CHAIR, c.BlockItem(item=9, kind="postponement", delegation="mexico"))
-    log.must(CHAIR, c.ProposePackage(items=[5, 6, 7]))
-    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(item=6))
-    for item in (5, 7, 8):
+    log.must(CHAIR, c.ProposeConclusion(item="3", text="The consultation takes note of the report."))
+    log.must(CHAIR, c.RecordConsensus(item="3"))
+    log.must(ADMIN_ACTOR, c.ProposeConclusion(item="4", text="The consultation endorses the proposal."))
+    log.must(COUNCIL[2], c.BlockItem(item="4", kind="objection"))
+    log.must(CHAIR, c.BlockItem(item="9", kind="postponement", delegation="mexico"))
+    log.must(CHAIR, c.ProposePackage(items=["5", "6", "7"]))
+    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(item="6"))
+    for item in ("5", "7", "8"):
         log.must(CHAIR, c.ProposeConclusion(item=item, text=f"Proposed conclusion on item {item}."))
     log.must(CHAIR, c.ApprovePackage())
-    log.must(CHAIR, c.PointToCorrespondence(item=8))
-    log.must(ADMIN_ACTOR, c.OpenBallot(item=8, deadline=local_time(log, 30 * MINUTE)))
-    log.must(COUNCIL[0], c.CastVote(item=8, answer="yes"))
-    log.must(COUNCIL[1], c.CastVote(item=8, answer="no"))
-    log.must(COUNCIL[1], c.CastVote(item=8, answer="abstain"))
-    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(item=8, delegation="canada", answer="yes", reference="Note verbale 2026/41"))
+    log.must(CHAIR, c.PointToCorrespondence(item="8"))
+    log.must(ADMIN_ACTOR, c.OpenBallot(item="8", deadline=local_time(log, 30 * MINUTE)))
+    log.must(COUNCIL[0], c.CastVote(item="8", answer="yes"))
+    log.must(COUNCIL[1], c.CastVote(item="8", answer="no"))
+    log.must(COUNCIL[1], c.CastVote(item="8", answer="abstain"))
+    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(item="8", delegation="canada", answer="yes", reference="Note verbale 2026/41"))
     log.must(COUNCIL[1], c.RecordConnectionTest(
         transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
         microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
@@ -173,7 +173,7 @@ def scripted_log() -> Log:
     log.must(ADMIN_ACTOR, c.PlanAgenda())
     log.must(CHAIR, c.CloseSitting(), MINUTE)
     log.must(CHAIR, c.OpenSitting(), 10 * MINUTE)
-    log.must(CHAIR, c.TakeUpItem(item=10))
+    log.must(CHAIR, c.TakeUpItem(item="10"))
     log.must(COUNCIL[0], c.RequestFloor())
     log.must(CHAIR, c.GrantFloor())
     log.must(COUNCIL[0], c.GoLive(), SECOND)
