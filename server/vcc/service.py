@@ -541,7 +541,9 @@ class Service:
 
     async def exists(self, consultation: str) -> bool:
         """Whether the store holds events for ``consultation``: one read, nothing loaded."""
-        if consultation in self._runtimes:
+        runtime = self._runtimes.get(consultation)
+        # A loaded runtime may hold nothing: a trusted caller's dry run or refused import loads one.
+        if runtime is not None and runtime.seq > 0:
             return True
         try:
             check_stream(consultation)

@@ -123,6 +123,10 @@ async def test_the_2020_agenda_in_two_sections_through_the_api(node) -> None:
         body = await dry.json()
         assert dry.status == 200 and body["dry_run"] and body["added"] == 68 and body["consultation"] == "c20-vcc"
         assert "c20-vcc" not in await node.service.consultations()
+        # The dry run loaded an empty runtime, which must not pass for the consultation.
+        ghost = await http.get(f"{node.url}/api/consultations/c20-vcc/snapshot")
+        assert ghost.status == 404 and (await ghost.json())["error"]["code"] == "not_created"
+        assert not await node.service.exists("c20-vcc")
         created = await http.post(f"{node.url}/api/consultations", data=agenda, headers=json_body)
         assert created.status == 201 and (await created.json())["added"] == 68
         again = await http.post(f"{node.url}/api/consultations", data=agenda, headers=json_body)
