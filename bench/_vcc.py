@@ -152,8 +152,8 @@ def event_at(data: list[Any]) -> Sequence[float]:
     return [event["at"] / 1000 for event in data[1]["events"]]
 
 
-def agenda_items(path: Path | str) -> list[int]:
-    async def read() -> list[int]:
+def agenda_items(path: Path | str) -> list[str]:
+    async def read() -> list[str]:
         from vcc.service import Service
         from vcc.store import open_store
         store = open_store(str(path))
@@ -191,7 +191,7 @@ def serve_argv(store: Path, port: int, without: Sequence[str] = (), with_: Seque
 class ChairThread:
     """The chair's Python client on its own event loop in a thread."""
 
-    def __init__(self, port: int, secret: bytes, items: Sequence[int]) -> None:
+    def __init__(self, port: int, secret: bytes, items: Sequence[str]) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.secret = secret
         self.items = list(items)

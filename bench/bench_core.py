@@ -89,7 +89,7 @@ class Bench:
             for k in (1, 2):
                 self.run(c.AddParticipant(id=c.new_id(), participant=f"i-{lang}-{k}", name=f"Interpreter {lang} {k}", role="interpreter", booth=lang), "@admin")  # type: ignore[arg-type]
         for number in range(1, 78):
-            self.run(c.AddItem(id=c.new_id(), number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0), "@admin")
+            self.run(c.AddItem(id=c.new_id(), item=str(number), number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0), "@admin")
         self.run(c.PlanAgenda(id=c.new_id()), "@admin")
 
     def run(self, command: c.Command, actor: str) -> list[e.Event]:
@@ -142,7 +142,7 @@ def bench_floor_request(items: int, seed: int = 1) -> dict[str, Any]:
     request = c.RequestFloor(id=c.new_id())
     clock = time.perf_counter_ns
     gc.collect()
-    for number in range(1, items + 1):
+    for number in map(str, range(1, items + 1)):
         bench.run(c.TakeUpItem(id=c.new_id(), item=number), "chair")
         order = list(bench.delegations)
         rng.shuffle(order)
@@ -191,16 +191,17 @@ def generate_log(n_events: int, seed: int = 2) -> Bench:
             day += 1
             bench.open_sitting(day, "00:00")
         item = item % 77 + 1
-        if bench.state.items[item].status != "open":
+        ref = str(item)
+        if bench.state.items[ref].status != "open":
             continue
-        bench.run(c.TakeUpItem(id=c.new_id(), item=item), "chair")
-        queued = {r.delegation for r in bench.state.queues.get(item, [])}
+        bench.run(c.TakeUpItem(id=c.new_id(), item=ref), "chair")
+        queued = {r.delegation for r in bench.state.queues.get(ref, [])}
         for did in rng.sample(bench.delegations, 12):
             if did in queued:
                 continue
             bench.advance(rng.randint(200, 3_000))
             bench.run(c.RequestFloor(id=c.new_id(), point_of_order=rng.random() < 0.03 and bench.state.delegations[did].cls in ("council_member", "observer_state")), f"{did}-1")
-        while bench.state.queues[item] and len(bench.log) < n_events and bench.state.sitting is not None:
+        while bench.state.queues[ref] and len(bench.log) < n_events and bench.state.sitting is not None:
             granted = bench.run(c.GrantFloor(id=c.new_id()), "chair")[0]
             bench.advance(rng.randint(2_000, 20_000))
             speaker = f"{granted.delegation}-1"  # type: ignore[attr-defined]
@@ -220,9 +221,9 @@ def generate_log(n_events: int, seed: int = 2) -> Bench:
             if bench.state.speech is not None:
                 bench.run(c.YieldFloor(id=c.new_id()), speaker)
         open_items = sum(1 for i in bench.state.items.values() if i.status == "open")
-        if not bench.state.queues[item] and open_items > 40 and rng.random() < 0.2:
-            bench.run(c.ProposeConclusion(id=c.new_id(), item=item, text="Takes note."), "@admin")
-            bench.run(c.RecordConsensus(id=c.new_id(), item=item), "chair")
+        if not bench.state.queues[ref] and open_items > 40 and rng.random() < 0.2:
+            bench.run(c.ProposeConclusion(id=c.new_id(), item=ref, text="Takes note."), "@admin")
+            bench.run(c.RecordConsensus(id=c.new_id(), item=ref), "chair")
     del bench.log[n_events:]
     return bench
 

@@ -122,10 +122,10 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         await run(INTERPRETER[booth], c.TakeBoothDuty(id=c.new_id()))
     await run(INTERPRETER["ar"], c.SetBoothSource(id=c.new_id(), source="fr"))
     await run(INTERPRETER["zh"], c.SetBoothSource(id=c.new_id(), source="en"))
-    for number in (1, 2):
+    for number in ("1", "2"):
         await run(CHAIR, c.TakeUpItem(id=c.new_id(), item=number), 20_000)
         await run(CHAIR, c.ProposeConclusion(id=c.new_id(), item=number, text="The consultation takes note of the report and of the progress made."))
-    await run(CHAIR, c.TakeUpItem(id=c.new_id(), item=3), 10_000)
+    await run(CHAIR, c.TakeUpItem(id=c.new_id(), item="3"), 10_000)
     speakers = [(COUNCIL[2], 2_400), ("cuba-delegate-1", 21_000), ("china-delegate-1", 1_700), (OBSERVER_STATE, 6_500), ("kenya-delegate-1", 2_900), (FRENCH_SPEAKER, 12_000)]
     for speaker, time_to_floor in speakers:
         if runtime.state.participants.get(speaker) is None:
@@ -138,9 +138,9 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         await run(speaker, c.GoLive(id=c.new_id()), time_to_floor)
         await run(speaker, c.YieldFloor(id=c.new_id()), 95_000)
         await run(CHAIR, c.OverrideTail(id=c.new_id()), 2_000)
-    await run(CHAIR, c.RecordConsensus(id=c.new_id(), item=1))
-    await run(CHAIR, c.BlockItem(id=c.new_id(), item=2, kind="postponement", delegation="mexico"))
-    await run(CHAIR, c.ProposePackage(id=c.new_id(), items=[5, 6, 7]))
+    await run(CHAIR, c.RecordConsensus(id=c.new_id(), item="1"))
+    await run(CHAIR, c.BlockItem(id=c.new_id(), item="2", kind="postponement", delegation="mexico"))
+    await run(CHAIR, c.ProposePackage(id=c.new_id(), items=["5", "6", "7"]))
     # the queue now: a point of order, then council members, observers, a sector member
     for speaker in (SECTOR, OBSERVER, COUNCIL[0], "canada-delegate-1"):
         await run(speaker, c.RequestFloor(id=c.new_id()), 4_000)
@@ -175,26 +175,26 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
     deadline = datetime.fromtimestamp(time.time() + 3 * 86400, ZoneInfo(state.tz)).strftime("%Y-%m-%dT23:59")
     await run(SECRETARIAT, c.OpenGrouping(id=c.new_id(), deadline=deadline))
     rng = random.Random(3)
-    disputed = {13: 0.5, 18: 0.3, 30: 0.6, 41: 0.25, 52: 0.4}
+    disputed = {"13": 0.5, "18": 0.3, "30": 0.6, "41": 0.25, "52": 0.4}
     first_delegate = {}
     for p in state.participants.values():
         if p.delegation and p.designated_speaker:
             first_delegate.setdefault(p.delegation, p.id)
     council = [d.id for d in state.delegations.values() if d.cls == "council_member" and d.id in first_delegate]
     for delegation in council[:36]:
-        items = sorted(state.items) if delegation != "argentina" else sorted(state.items)[:30]
+        items = list(state.items) if delegation != "argentina" else list(state.items)[:30]
         for number in items:
             answer = "other_group" if rng.random() < disputed.get(number, 0.0) else "agree"
             await run(first_delegate[delegation], c.AnswerGrouping(id=c.new_id(), item=number, answer=answer))
     await run(first_delegate[council[3]], c.ProposeItem(id=c.new_id(), title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
     await run(first_delegate[council[7]], c.ProposeItem(id=c.new_id(), title="Dates of the next in-person session", group=2))
     await run(COUNCIL[1], c.SubmitContribution(id=c.new_id(),
-        contribution="brazil-1", item=3, title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
+        contribution="brazil-1", item="3", title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
         comments="We welcome the report and the progress made since the last session. " * 6,
         way_forward="The consultation takes note of the report and invites the working group to continue its work.",
     ))
     await run(OBSERVER_STATE, c.SubmitContribution(id=c.new_id(),
-        contribution="chile-1", item=8, title="Proposal on the calendar of meetings", document="C21/12",
+        contribution="chile-1", item="8", title="Proposal on the calendar of meetings", document="C21/12",
         comments="The calendar should leave two weeks between the working groups and the session.", way_forward="Adopt the calendar as amended.",
     ))
     form = aiohttp.FormData()

@@ -14,7 +14,10 @@ def snake(name: str) -> str:
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
-ItemNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+#: An agenda item's identity: its code where the circular's codes are unique
+#: (2020: U1..U14, D1..D53, each section numbered from 1), else its number
+#: ("1".."77" in 2021, whose codes repeat: PL 1.04 covers three documents).
+ItemRef = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$")]
 Millis = int
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ._base import File, Id, ItemNumber, LongText, ShortText, snake
+from ._base import File, Id, ItemRef, LongText, ShortText, snake
 from .vocabulary import (
     BlockKind,
     Channel,
@@ -63,8 +63,13 @@ class CreateConsultation(Command):
     majority_policy: ShortText = "simple_majority_of_voting_council_members"
     #: Why the slot differs from the rules, shown to everyone (the demo shifts it).
     note: ShortText = ""
+    #: The slot the rules give ("12:00-15:00") when this consultation's slot departs from it
+    #: (the demo shifts it to start now): every screen says so in its own language.
+    rules_slot: Annotated[str, msgspec.Meta(pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$")] = ""
     #: Last day for written contributions (Geneva time, until 23:59); default 14 days before the first day.
     contributions_deadline: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    #: The circular's deadlines, named as it names them ("Replies on the grouping": "2020-05-22").
+    deadlines: Annotated[dict[ShortText, Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]], msgspec.Meta(max_length=20)] = {}
 
 
 class AddDelegation(Command):
@@ -103,9 +108,16 @@ class AddParticipant(Command):
 class AddItem(Command):
     """Put an item on the agenda (in the order added)."""
 
-    number: ItemNumber
+    #: The item's identity in every other command.
+    item: ItemRef
+    #: Its number within its section (sections are numbered from 1 each).
+    number: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
     code: ShortText
+    #: The title in English (the circular's reference language).
     title: LongText
+    #: The part of the agenda it belongs to, as the circular names it (e.g.
+    #: "Urgent items for the virtual session"); sections keep the order they come in.
+    section: ShortText = ""
     #: The title in other languages, where the circular gives it.
     titles: dict[Language, LongText] = {}
     documents: Annotated[list[ShortText], msgspec.Meta(max_length=20)] = []
@@ -121,7 +133,7 @@ class AddItem(Command):
 class SetItemMinutes(Command):
     """Change an item's estimated minutes."""
 
-    item: ItemNumber
+    item: ItemRef
     minutes: Annotated[int, msgspec.Meta(ge=1, le=600)]
 
 
@@ -134,7 +146,7 @@ class SetSpeakingLimit(Command):
 
     cls: DelegationClass
     seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)]
-    item: ItemNumber | None = None
+    item: ItemRef | None = None
 
 
 # --- the sitting and the agenda (chair) -----------------------------------------------
@@ -150,7 +162,7 @@ class CloseSitting(Command):
 class TakeUpItem(Command):
     """Make an item the current item."""
 
-    item: ItemNumber
+    item: ItemRef
 
 
 class Tick(Command):
@@ -262,14 +274,14 @@ class SignalSpeakSlowly(Command):
 class ProposeConclusion(Command):
     """Write or replace the proposed conclusion of an item."""
 
-    item: ItemNumber
+    item: ItemRef
     text: LongText
 
 
 class RecordConsensus(Command):
     """The proposed conclusion of an item stands by consensus."""
 
-    item: ItemNumber
+    item: ItemRef
 
 
 class BlockItem(Command):
@@ -278,7 +290,7 @@ class BlockItem(Command):
     A delegate blocks for their own delegation; the chair records it for a named one.
     """
 
-    item: ItemNumber
+    item: ItemRef
     kind: BlockKind
     delegation: Id | None = None
 
@@ -286,13 +298,13 @@ class BlockItem(Command):
 class ProposePackage(Command):
     """Put items forward for approval as a package."""
 
-    items: Annotated[list[ItemNumber], msgspec.Meta(min_length=1, max_length=200)]
+    items: Annotated[list[ItemRef], msgspec.Meta(min_length=1, max_length=200)]
 
 
 class PullFromPackage(Command):
     """A council member takes an item out of the proposed package."""
 
-    item: ItemNumber
+    item: ItemRef
     delegation: Id | None = None
 
 
@@ -303,13 +315,13 @@ class ApprovePackage(Command):
 class PointToCorrespondence(Command):
     """Point an urgent item's proposed conclusion to decision by correspondence (Rule 3.2)."""
 
-    item: ItemNumber
+    item: ItemRef
 
 
 class OpenBallot(Command):
     """Open the ballot on an item pointed to decision by correspondence; it closes by itself at the deadline."""
 
-    item: ItemNumber
+    item: ItemRef
     #: Local time in the consultation's time zone (Geneva), e.g. "2021-07-02T17:00".
     deadline: LocalTime
 
@@ -317,14 +329,14 @@ class OpenBallot(Command):
 class CastVote(Command):
     """A council member with the right to vote answers the ballot for its delegation (until the deadline)."""
 
-    item: ItemNumber
+    item: ItemRef
     answer: VoteAnswer
 
 
 class RecordVoteByLetter(Command):
     """The secretariat records a council member's answer received by letter, with the letter's reference."""
 
-    item: ItemNumber
+    item: ItemRef
     delegation: Id
     answer: VoteAnswer
     #: The letter's reference, e.g. "Note verbale 2021/117 of 1 July 2021".
@@ -343,7 +355,7 @@ class OpenGrouping(Command):
 class AnswerGrouping(Command):
     """A council member agrees with an item's proposed group, or proposes the other group."""
 
-    item: ItemNumber
+    item: ItemRef
     answer: GroupingAnswer
 
 
@@ -356,17 +368,16 @@ class ProposeItem(Command):
 
 class CloseGrouping(Command):
     """After the deadline, the secretariat closes the agenda consultation; its final say
-    per item (``final``, item number -> group) overrides the proposal and is recorded."""
+    per item (``final``, item -> group) overrides the proposal and is recorded."""
 
-    #: Keys are item numbers written as strings, as in JSON maps ("14": 2).
-    final: Annotated[dict[Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,3}$")], Group], msgspec.Meta(max_length=1000)] = {}
+    final: Annotated[dict[ItemRef, Group], msgspec.Meta(max_length=1000)] = {}
 
 
 class SubmitContribution(Command):
     """A member state (with any co-submitters) sends a written contribution on an item of the agenda."""
 
     contribution: Id
-    item: ItemNumber
+    item: ItemRef
     title: ShortText
     #: Other member states submitting it too (their contacts are copied).
     co_submitters: Annotated[list[Id], msgspec.Meta(max_length=50)] = []

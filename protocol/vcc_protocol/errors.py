@@ -32,7 +32,7 @@ ERROR_CODES: dict[str, str] = {
     "already_exists": "This consultation, delegation, participant or item already exists.",
     "unknown_delegation": "No delegation has this id.",
     "unknown_participant": "No participant has this id.",
-    "unknown_item": "No agenda item has this number.",
+    "unknown_item": "No agenda item is known by this code (or number, where the agenda's codes repeat).",
     "sector_full": "A sector may have at most three sector members.",
     "invalid_value": "A value is not acceptable for the procedure (the message says which).",
     "outside_sitting": "Nothing can be granted or go live outside an open sitting.",

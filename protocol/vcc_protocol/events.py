@@ -52,8 +52,12 @@ class ConsultationCreated(Event):
     turn_minutes: int
     majority_policy: str
     note: str = ""
+    #: The slot the rules give, when this consultation's slot departs from it ("" otherwise).
+    rules_slot: str = ""
     #: Contributions are accepted until this moment (ms since the epoch).
     contributions_deadline: int | None = None
+    #: The circular's deadlines, named as it names them: name -> date (YYYY-MM-DD).
+    deadlines: dict[str, str] = {}
 
 
 class DelegationAdded(Event):
@@ -82,7 +86,9 @@ class ParticipantAdded(Event):
     PRIVATE: ClassVar[tuple[str, ...]] = ("contact",)
 
 
-class ItemAdded(Event):
+class ItemAdded(Event, kw_only=True):
+    v: int = 2
+    item: str
     number: int
     code: str
     title: str
@@ -92,32 +98,36 @@ class ItemAdded(Event):
     kind: ItemKind
     minutes: int
     group: int | None = 1
+    section: str = ""
 
 
-class ItemMinutesSet(Event):
-    item: int
+class ItemMinutesSet(Event, kw_only=True):
+    v: int = 2
+    item: str
     minutes: int
 
 
 class Allocation(msgspec.Struct, frozen=True):
-    item: int
+    item: str
     day: int
     minutes: int
 
 
-class AgendaPlanned(Event):
+class AgendaPlanned(Event, kw_only=True):
+    v: int = 2
     #: In agenda order; ``day`` is an index into the consultation's days.
     allocations: list[Allocation]
     #: Items that fit on no day.
-    unplaced: list[int]
+    unplaced: list[str]
     #: Minutes beyond the last day's slot needed to take every item.
     overflow_minutes: int
 
 
-class SpeakingLimitSet(Event):
+class SpeakingLimitSet(Event, kw_only=True):
+    v: int = 2
     cls: DelegationClass
     seconds: int
-    item: int | None
+    item: str | None
 
 
 class SittingOpened(Event):
@@ -130,57 +140,66 @@ class SittingClosed(Event):
     reason: SittingEnd
 
 
-class ItemTakenUp(Event):
-    item: int
+class ItemTakenUp(Event, kw_only=True):
+    v: int = 2
+    item: str
 
 
-class FloorRequested(Event):
+class FloorRequested(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
     point_of_order: bool
     #: 0-based place in the item's queue where the core put the request.
     position: int
     participant: str
 
 
-class FloorRequestWithdrawn(Event):
+class FloorRequestWithdrawn(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
     #: Whether the point of order was withdrawn (the ordinary request keeps its place), or the ordinary request.
     point_of_order: bool = False
 
 
-class FloorRequestMoved(Event):
+class FloorRequestMoved(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
     from_position: int
     to_position: int
     reason: str
 
 
-class SpeakersListClosed(Event):
-    item: int
+class SpeakersListClosed(Event, kw_only=True):
+    v: int = 2
+    item: str
 
 
-class SpeakersListReopened(Event):
-    item: int
+class SpeakersListReopened(Event, kw_only=True):
+    v: int = 2
+    item: str
 
 
-class FloorGranted(Event):
+class FloorGranted(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
     point_of_order: bool
 
 
-class GrantRevoked(Event):
+class GrantRevoked(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
 
 
-class SpeakerWentLive(Event):
+class SpeakerWentLive(Event, kw_only=True):
+    v: int = 2
     participant: str
     delegation: str
-    item: int
+    item: str
     language: Language
     time_to_floor_ms: int
     limit_ms: int
@@ -192,10 +211,11 @@ class SpeakingTimeExceeded(Event):
     limit_ms: int
 
 
-class SpeechEnded(Event):
+class SpeechEnded(Event, kw_only=True):
+    v: int = 2
     participant: str
     delegation: str
-    item: int
+    item: str
     reason: SpeechEnd
     duration_ms: int
     time_to_floor_ms: int
@@ -262,43 +282,51 @@ class SpeakSlowlySignalled(Event):
     participant: str
 
 
-class ConclusionProposed(Event):
-    item: int
+class ConclusionProposed(Event, kw_only=True):
+    v: int = 2
+    item: str
     text: str
 
 
-class ConsensusRecorded(Event):
-    item: int
+class ConsensusRecorded(Event, kw_only=True):
+    v: int = 2
+    item: str
 
 
-class ItemDeferred(Event):
-    item: int
+class ItemDeferred(Event, kw_only=True):
+    v: int = 2
+    item: str
     kind: BlockKind
     delegation: str
 
 
-class PackageProposed(Event):
-    items: list[int]
+class PackageProposed(Event, kw_only=True):
+    v: int = 2
+    items: list[str]
 
 
-class ItemPulledFromPackage(Event):
-    item: int
+class ItemPulledFromPackage(Event, kw_only=True):
+    v: int = 2
+    item: str
     delegation: str
 
 
-class PackageApproved(Event):
-    items: list[int]
+class PackageApproved(Event, kw_only=True):
+    v: int = 2
+    items: list[str]
 
 
-class PointedToCorrespondence(Event):
-    item: int
+class PointedToCorrespondence(Event, kw_only=True):
+    v: int = 2
+    item: str
     policy: str
     voters: int
     required: int
 
 
-class BallotOpened(Event):
-    item: int
+class BallotOpened(Event, kw_only=True):
+    v: int = 2
+    item: str
     deadline: int
     #: The deadline as the secretariat wrote it, in the consultation's time zone.
     deadline_local: str
@@ -309,10 +337,11 @@ class BallotOpened(Event):
     required: int
 
 
-class VoteCast(Event):
+class VoteCast(Event, kw_only=True):
     """A delegation's answer; a later one replaces it until the deadline."""
 
-    item: int
+    v: int = 2
+    item: str
     delegation: str
     answer: VoteAnswer
     #: Who answered on screen; None for a letter.
@@ -321,8 +350,9 @@ class VoteCast(Event):
     reference: str | None = None
 
 
-class BallotClosed(Event):
-    item: int
+class BallotClosed(Event, kw_only=True):
+    v: int = 2
+    item: str
     yes: int
     no: int
     abstain: int
@@ -354,9 +384,10 @@ class GroupingOpened(Event):
     deadline_local: str
 
 
-class GroupingAnswered(Event):
+class GroupingAnswered(Event, kw_only=True):
+    v: int = 2
     delegation: str
-    item: int
+    item: str
     participant: str
     #: Seen by the secretariat; the public sees that the delegation answered.
     answer: GroupingAnswer | None = None
@@ -369,18 +400,20 @@ class ItemProposed(Event):
     group: int
 
 
-class GroupingClosed(Event):
+class GroupingClosed(Event, kw_only=True):
+    v: int = 2
     #: Every item's group after the consultation.
-    groups: dict[int, int]
+    groups: dict[str, int]
     #: Items where the secretariat's final say differs from its proposal.
-    overrides: list[int]
+    overrides: list[str]
     #: The agenda that follows: the group-1 items in the circular's order.
-    agenda: list[int]
+    agenda: list[str]
 
 
-class ContributionSubmitted(Event):
+class ContributionSubmitted(Event, kw_only=True):
+    v: int = 2
     contribution: str
-    item: int
+    item: str
     title: str
     submitters: list[str]
     document: str
@@ -424,8 +457,27 @@ def redact(event: Event) -> Event:
     return msgspec.structs.replace(event, **{name: None for name in event.PRIVATE})
 
 
+def _items_known_by_ref(raw: dict[str, Any]) -> dict[str, Any]:
+    """v1 -> v2: items were known by their number, now by their ref; a stored
+    number becomes the ref, as the items of an agenda whose codes repeat are known."""
+    if raw["type"] == "item_added":
+        raw["item"] = str(raw["number"])
+    elif isinstance(raw.get("item"), int):
+        raw["item"] = str(raw["item"])
+    for name in ("items", "unplaced", "overrides", "agenda"):
+        if name in raw:
+            raw[name] = [str(number) for number in raw[name]]
+    if "groups" in raw:
+        raw["groups"] = {str(number): group for number, group in raw["groups"].items()}
+    if "allocations" in raw:
+        raw["allocations"] = [{**allocation, "item": str(allocation["item"])} for allocation in raw["allocations"]]
+    return {**raw, "v": 2}
+
+
 #: (event type, stored version) -> function turning that version's map into the next version's.
-UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    (name, 1): _items_known_by_ref for name, kind in EVENTS_BY_NAME.items() if any(f.name == "v" and f.default == 2 for f in msgspec.structs.fields(kind))
+}
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(EventUnion)  # type: ignore[arg-type]

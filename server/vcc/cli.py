@@ -23,8 +23,9 @@ from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
 from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
-from .http_api import INSPECTOR, SERVICE, describe
+from .http_api import INSPECTOR, SERVICE
 from .importers import ImportError_, slug
+from .importing import describe, run_import
 from .media.janus_server import JanusSecrets, JanusUnavailable, write_config
 from .reports import REPORTS
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
@@ -100,10 +101,12 @@ def parser() -> argparse.ArgumentParser:
     a = with_store(what.add_parser("agenda", help="agenda JSON (like c21-vcc1-agenda.json; creates the consultation) or CSV"))
     a.add_argument("file", type=Path)
     a.add_argument("--consultation", metavar="ID")
+    a.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     a.set_defaults(run=import_agenda)
     r = with_store(what.add_parser("roster", help="roster CSV (like roster-demo.csv)"))
     r.add_argument("file", type=Path)
     r.add_argument("--consultation", metavar="ID")
+    r.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     r.set_defaults(run=import_roster)
 
     lk = with_store(sub.add_parser("links", help="print or export join links"))
@@ -132,7 +135,7 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("action", choices=("open", "tally", "close"))
     gr.add_argument("--consultation", metavar="ID")
     gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
-    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item (repeat)")
+    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item, by its code (or number where codes repeat) (repeat)")
     gr.set_defaults(run=grouping)
     return p
 
@@ -211,12 +214,22 @@ class Session:
         return await self.store.get_meta(SERVED_URL_KEY) or self.config.base_url()
 
     async def run(self, consultation: str, commands: list[Any]) -> int:
-        answers = await self.service.execute_all(consultation, commands, ADMIN_ACTOR)
-        if answers and not answers[-1]["ok"]:
-            err = answers[-1]["error"]
-            done = f"; {len(answers) - 1} earlier entries were imported" if len(commands) > 1 else ""
-            raise Refused(f"{describe(commands[len(answers) - 1])}: {err['message']} (code {err['code']}{done}).")
-        return answers[-1]["seq"] if answers else 0
+        answer = await self.service.execute_atomically(consultation, commands, ADMIN_ACTOR)
+        if not answer["ok"]:
+            err = answer["error"]
+            raise Refused(f"{describe(commands[answer.get('index', 0)])}: {err['message']} (code {err['code']}).")
+        return int(answer["seq"])
+
+    async def import_(self, consultation: str, entries: list[importers.Entry], dry_run: bool) -> Any:
+        """Import all or nothing; print what changed (in a dry run: what would). Returns the runtime."""
+        outcome = await run_import(self.service, consultation, entries, dry_run=dry_run)
+        shown = [line for line in outcome.lines if dry_run or not outcome.ok or not line.startswith("+")]
+        for line in shown:
+            print(f"  {line}", file=sys.stdout if outcome.ok else sys.stderr)
+        if not outcome.ok:
+            raise Refused(f"{outcome.message} (code {outcome.code})")
+        print(outcome.message)
+        return await self.service.runtime(consultation)
 
 
 def _read(path: Path) -> str:
@@ -232,29 +245,23 @@ async def import_agenda(args: argparse.Namespace) -> None:
     text = _read(args.file)
     async with Session(args) as session:
         if args.file.suffix.lower() == ".csv":
+            entries = importers.agenda_csv_entries(text)
             consultation = await session.consultation(args.consultation)
-            items = importers.items_from_agenda_csv(text)
-            seq = await session.run(consultation, items)
-            print(f"Imported {len(items)} agenda items into {consultation} (log at seq {seq}).")
-            return
-        create = importers.consultation_from_agenda(text)
-        items = importers.items_from_agenda_json(text)
-        consultation = args.consultation or slug(create.code)
-        runtime = await session.service.runtime(consultation)
-        commands: list[Any] = list(items) if runtime.state.created else [create, *items]
-        seq = await session.run(consultation, commands)
-        made = "" if runtime.state.created and len(commands) == len(items) else f"Created consultation {consultation} ({len(create.days)} days, {create.slot_start}-{create.slot_end} {create.tz}). "
-        deferred = sum(1 for item in items if item.group == 2)
-        print(f"{made}Imported {len(items)} items into {consultation} (log at seq {seq}): {len(items) - deferred} on the agenda, {deferred} proposed for the in-person session (group 2).")
+        else:
+            create = importers.consultation_from_agenda(text)
+            entries = [importers.Entry("agenda JSON, the 'consultation' block", create), *importers.agenda_json_entries(text)]
+            consultation = args.consultation or slug(create.code)
+        runtime = await session.import_(consultation, entries, args.dry_run)
+        if not args.dry_run:
+            state = runtime.state
+            deferred = sum(1 for item in state.items.values() if item.group == 2)
+            print(f"{consultation} has {len(state.days)} days ({state.slot_start}-{state.slot_end} {state.tz}) and {len(state.items)} items: {len(state.agenda)} on the agenda, {deferred} proposed for the in-person session (group 2).")
 
 
 async def import_roster(args: argparse.Namespace) -> None:
-    commands = importers.roster_from_csv(_read(args.file))
+    entries = importers.roster_entries(_read(args.file))
     async with Session(args) as session:
-        consultation = await session.consultation(args.consultation)
-        seq = await session.run(consultation, commands)
-        delegations = sum(1 for c in commands if c.__struct_config__.tag == "add_delegation")
-        print(f"Imported {delegations} delegations and {len(commands) - delegations} participants into {consultation} (log at seq {seq}).")
+        await session.import_(await session.consultation(args.consultation), entries, args.dry_run)
 
 
 async def print_links(args: argparse.Namespace) -> None:
@@ -325,10 +332,10 @@ async def grouping(args: argparse.Namespace) -> None:
         elif args.action == "close":
             final: dict[str, int] = {}
             for entry in args.final:
-                number, _, group = entry.partition("=")
-                if not (number.isdigit() and group in ("1", "2")):
-                    raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
-                final[number] = int(group)
+                ref, _, group = entry.rpartition("=")
+                if not (ref and group in ("1", "2")):
+                    raise Refused(f"--final {entry!r}: write ITEM=GROUP with the item's code (or number where codes repeat), e.g. --final 14=2 or --final D3=1.")
+                final[ref] = int(group)
             await session.run(runtime.consultation, [c.CloseGrouping(id=c.new_id(), final=final)])  # type: ignore[arg-type]
             print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):
@@ -366,9 +373,9 @@ def serve(args: argparse.Namespace) -> None:
 async def _build_demo(app: web.Application, config: Config) -> None:
     service: Service = app[SERVICE]
     consultation, commands, note = demo.demo_commands(service.clock())
-    answers = await service.execute_all(consultation, commands, ADMIN_ACTOR)
-    if not answers[-1]["ok"]:
-        raise Refused(f"the demo could not be built: {answers[-1]['error']['message']}")
+    answer = await service.execute_atomically(consultation, commands, ADMIN_ACTOR)
+    if not answer["ok"]:
+        raise Refused(f"the demo could not be built: {answer['error']['message']}")
     runtime = await service.runtime(consultation)
     chair = next(p.id for p in runtime.state.participants.values() if p.role == "chair")
     for command in demo.chair_opening(runtime.state.agenda[0]):

@@ -27,6 +27,7 @@ def demo_commands(now_ms: int) -> tuple[str, list[c.Command], str]:
     create = c.CreateConsultation(id=c.new_id(),
         code=f"{official.code} demo", title=official.title, days=days,
         slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}", tz=DEMO_TZ, note=note,
+        rules_slot=f"{official.slot_start}-{official.slot_end}",
     )
     consultation = f"demo-{slug(official.code)}-{start:%Y%m%d-%H%M}"
     commands: list[c.Command] = [create, *importers.roster_from_csv(importers.example("roster-demo.csv"))]
@@ -36,5 +37,5 @@ def demo_commands(now_ms: int) -> tuple[str, list[c.Command], str]:
 
 
 #: Commands the demo's chair sends once the consultation exists: the first item is taken up.
-def chair_opening(first_item: int) -> list[c.Command]:
+def chair_opening(first_item: str) -> list[c.Command]:
     return [c.TakeUpItem(id=c.new_id(), item=first_item)]

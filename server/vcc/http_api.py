@@ -13,7 +13,6 @@ their bodies and every status they answer; a test keeps the two in step.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
 from vcc_protocol._base import File
@@ -33,6 +33,7 @@ from .core.machine import decide
 from .core.rejections import Rejected
 from .core.views import snapshot
 from .importers import ImportError_, slug
+from .importing import run_import
 from .media.plane import MediaPlane
 from .reports import DOCX, REPORTS
 from .service import Runtime, Service, UnknownConsultation
@@ -55,6 +56,8 @@ MAX_UPLOAD = 4 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_REQUEST
 #: A consultation id: what ``importers.slug`` makes of a code.
 CONSULTATION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
+#: The values of an import's ``?dry_run``: whether it only shows what would change.
+DRY_RUN = {"1": True, "true": True, "0": False, "false": False}
 #: The code of an HTTP error aiohttp raises by itself (no route, too large, ...).
 _CODES = {400: "invalid_value", 401: "unauthorized", 403: "not_allowed", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -203,68 +206,59 @@ async def list_consultations(request: web.Request) -> web.Response:
     return web.json_response({"consultations": await request.app[SERVICE].consultations()})
 
 
-async def _run(request: web.Request, consultation: str, commands: list[c.Command]) -> web.Response:
-    answers = await request.app[SERVICE].execute_all(consultation, commands, ADMIN_ACTOR)
-    if answers and not answers[-1]["ok"]:
-        failed = commands[len(answers) - 1]
-        err = answers[-1]["error"]
-        status = 503 if err["code"] == "unavailable" else 422
-        return fail(status, err["code"], f"{describe(failed)}: {err['message']} ({len(answers) - 1} earlier entries were imported).")
-    return web.json_response({"imported": len(commands), "seq": answers[-1]["seq"] if answers else None})
-
-
-def describe(command: c.Command) -> str:
-    """Which entry of an import a command came from, in words."""
-    for name in ("participant", "delegation", "number", "code"):
-        value = getattr(command, name, None)
-        if value is not None:
-            return f"{command.__struct_config__.tag} {name}={value!r}"
-    return str(command.__struct_config__.tag)
+async def _import(request: web.Request, consultation: str, entries: list[importers.Entry], created: int = 200) -> web.Response:
+    """Import all or nothing; ``?dry_run=1`` answers what would change and writes nothing."""
+    flag = request.query.get("dry_run", "0")
+    if flag not in DRY_RUN:
+        return fail(400, "invalid_value", f"dry_run is {flag!r}; send dry_run=1 to see what the import would change, or leave it out to import.")
+    dry_run = DRY_RUN[flag]
+    outcome = await run_import(request.app[SERVICE], consultation, entries, dry_run=dry_run)
+    if not outcome.ok:
+        status = 503 if outcome.code == "unavailable" else 422
+        return web.json_response({"error": {"code": outcome.code, "message": outcome.message, "details": outcome.lines}}, status=status)
+    body = {
+        "consultation": consultation, "message": outcome.message, "dry_run": dry_run,
+        "imported": 0 if dry_run else outcome.added + outcome.changed, "added": outcome.added,
+        "changed": outcome.changed, "unchanged": outcome.unchanged, "details": outcome.lines, "seq": outcome.seq,
+    }
+    return web.json_response(body, status=created if outcome.added and not dry_run else 200)
 
 
 @deployment_only
 async def create_consultation(request: web.Request) -> web.Response:
-    """Create a consultation from an agenda JSON (its 'consultation' block and its items)."""
+    """Create a consultation from an agenda JSON (its 'consultation' block and its items), all or nothing; ?dry_run=1 shows what would change."""
     if "id" in request.query and not re.match(CONSULTATION_ID, request.query["id"]):
         return fail(400, "invalid_value", "The id is 1 to 80 lowercase letters, digits and dashes, not starting or ending with a dash (e.g. c21-vcc-1).")
     text = await _body(request)
     try:
         create = importers.consultation_from_agenda(text)
-        items = importers.items_from_agenda_json(text)
+        entries = [importers.Entry("agenda JSON, the 'consultation' block", create), *importers.agenda_json_entries(text)]
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    consultation = request.query.get("id") or slug(create.code)
-    response = await _run(request, consultation, [create, *items])
-    if response.status == 200:
-        body = json.loads(response.text or "{}")
-        return web.json_response({**body, "consultation": consultation}, status=201)
-    return response
+    return await _import(request, request.query.get("id") or slug(create.code), entries, created=201)
 
 
 @admin_only
 async def import_agenda(request: web.Request) -> web.Response:
-    """Add items from an agenda JSON (application/json) or CSV (text/csv)."""
+    """Add items from an agenda JSON (application/json) or CSV (text/csv), all or nothing; ?dry_run=1 shows what would change."""
     await _existing(request)
     text = await _body(request)
     try:
-        if request.content_type == "text/csv":
-            items = importers.items_from_agenda_csv(text)
-        else:
-            items = importers.items_from_agenda_json(text)
+        entries = importers.agenda_csv_entries(text) if request.content_type == "text/csv" else importers.agenda_json_entries(text)
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    return await _run(request, request.match_info["consultation"], list(items))
+    return await _import(request, request.match_info["consultation"], entries)
 
 
 @admin_only
 async def import_roster(request: web.Request) -> web.Response:
-    """Add delegations and participants from a roster CSV."""
+    """Add delegations and participants from a roster CSV, all or nothing; ?dry_run=1 shows what would change."""
     await _existing(request)
     try:
-        roster = importers.roster_from_csv(await _body(request))
+        entries = importers.roster_entries(await _body(request))
     except ImportError_ as exc:
         return fail(400, "invalid_value", str(exc))
-    return await _run(request, request.match_info["consultation"], roster)
+    return await _import(request, request.match_info["consultation"], entries)
 
 
 async def _existing(request: web.Request) -> Runtime:
@@ -408,10 +402,10 @@ async def _contribution_form(request: web.Request, runtime: Runtime, claims: Cla
                 received.discard()
                 raise
             return {**form, "filename": clean_name(part.filename)}, received
-    except ValueError as exc:
+    except (HttpProcessingError, ValueError) as exc:  # a malformed part's header or boundary
         if isinstance(exc, BadFile):
             raise
-        raise BadFile(f"The form cannot be read ({exc}); send it as multipart/form-data.", code="invalid_command") from None
+        raise BadFile(f"The form cannot be read ({getattr(exc, 'message', exc)}); send it as multipart/form-data.", code="invalid_command") from None
     return _contribution_fields(fields, claims), None
 
 
@@ -428,14 +422,10 @@ async def _form_field(part: BodyPartReader) -> str:
 
 
 def _contribution_fields(fields: dict[str, str], claims: Claims) -> dict[str, Any]:
-    try:
-        item = int(fields.get("item", ""))
-    except ValueError:
-        raise BadFile("The field item must be an item number.", code="invalid_command") from None
     return {
         "type": "submit_contribution", "id": fields.get("id") or uuid.uuid4().hex,
         "contribution": fields.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}",
-        "item": item, "title": fields.get("title", ""),
+        "item": fields.get("item", ""), "title": fields.get("title", ""),
         "co_submitters": [s.strip() for s in fields.get("co_submitters", "").split(",") if s.strip()],
         "document": fields.get("document", ""), "comments": fields.get("comments", ""), "way_forward": fields.get("way_forward", ""),
     }
@@ -547,12 +537,16 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _DAY = {"type": "string", "format": "date"}
 _HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
+#: An item's ref (``vcc_protocol._base.ItemRef``): its code, or its number where the codes repeat.
+_ITEM_REF = {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$"}
 _ITEM = {
     "type": "object",
     "required": ["number", "code", "title"],
     "properties": {
-        "number": {"type": "integer", "minimum": 1, "maximum": 9999},
+        "item": {**_ITEM_REF, "description": "the item's ref, if the file names it; else its code where the file's codes are unique, its number otherwise"},
+        "number": {"type": "integer", "minimum": 1, "maximum": 9999, "description": "its number within its section"},
         "code": _TEXT,
+        "section": {"type": "string", "maxLength": 200},
         "title": {"oneOf": [_TEXT, {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 2000}}]},
         "documents": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}, "maxItems": 50},
         "package_approval": {"type": "boolean"},
@@ -568,14 +562,19 @@ AGENDA_SCHEMA: dict[str, Any] = {
     "properties": {
         "consultation": {
             "type": "object",
-            "required": ["code", "title", "first_day", "last_possible_day", "max_days", "slot"],
+            "required": ["code", "title", "first_day", "max_days", "slot"],
             "properties": {
                 "code": _TEXT,
-                "title": {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 200}},
+                "title": {"oneOf": [_TEXT, {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 200}}]},
                 "first_day": _DAY,
                 "last_possible_day": _DAY,
                 "max_days": {"type": "integer", "minimum": 1, "maximum": 31},
                 "slot": {"type": "object", "required": ["start", "end", "tz"], "properties": {"start": _HHMM, "end": _HHMM, "tz": _TEXT}},
+                "deadlines": {
+                    "type": "object", "maxProperties": 20, "description": "the circular's deadlines: name -> date",
+                    "propertyNames": {"maxLength": 200},
+                    "additionalProperties": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                },
             },
         },
         "items": _AGENDA_ITEMS,
@@ -586,7 +585,7 @@ _CONTRIBUTION_FORM: dict[str, Any] = {
     "type": "object",
     "required": ["item"],
     "properties": {
-        "item": {"type": "integer", "description": "the agenda item's number"},
+        "item": {**_ITEM_REF, "description": "the agenda item's ref (its code, or its number where the agenda's codes repeat)"},
         "id": {"type": "string", "description": "the command id (a retry with the same id is applied once)"},
         "contribution": {"type": "string", "description": "its id (default: made from the participant's)"},
         "title": {"type": "string"},
@@ -598,6 +597,12 @@ _CONTRIBUTION_FORM: dict[str, Any] = {
     },
 }
 _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+#: What an import answers (``_import``): the same whether it wrote, found nothing to do, or was a dry run.
+_IMPORTED = {"application/json": {"schema": {"$ref": "#/components/schemas/ImportResult"}}}
+#: An import's ``?dry_run`` (see ``DRY_RUN``).
+_DRY_RUN = {"dry_run": {"type": "string", "enum": list(DRY_RUN), "description": "1: answer what the import would change, and write nothing"}}
+#: An import's entries, one line each (``importing.Outcome.lines``).
+_DETAILS = {"type": "array", "items": {"type": "string"}}
 _WHY = {
     "400": "The request is malformed; the message names the field, row or column",
     "401": "No valid token (missing, damaged, forged or expired)",
@@ -616,14 +621,16 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     "openapi": {"ok": _JSON_OBJECT},
     "list_consultations": {"ok": {"application/json": {"schema": {"type": "object", "required": ["consultations"], "properties": {"consultations": {"type": "array", "items": {"type": "string"}}}}}}, "errors": ["503"]},
     "create_consultation": {
-        "status": "201", "query": {"id": {"type": "string", "pattern": CONSULTATION_ID}},
-        "body": {"application/json": {"schema": AGENDA_SCHEMA}}, "errors": ["400", "413", "422", "503"],
+        "status": {"201": "Created: the consultation is new", "200": "The consultation exists already and the file changed nothing, or only what import may change; or a dry run"},
+        "query": {"id": {"type": "string", "pattern": CONSULTATION_ID}, **_DRY_RUN},
+        "ok": _IMPORTED, "body": {"application/json": {"schema": AGENDA_SCHEMA}}, "errors": ["400", "413", "422", "503"],
     },
     "import_agenda": {
+        "query": _DRY_RUN, "ok": _IMPORTED,
         "body": {"application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": _AGENDA_ITEMS}}}, "text/csv": {"schema": _CSV}},
         "errors": ["400", "413", "422", "503"],
     },
-    "import_roster": {"body": {"text/csv": {"schema": _CSV}}, "errors": ["400", "413", "422", "503"]},
+    "import_roster": {"query": _DRY_RUN, "ok": _IMPORTED, "body": {"text/csv": {"schema": _CSV}}, "errors": ["400", "413", "422", "503"]},
     "join_links": {"query": {"format": {"enum": ["json", "csv"]}}, "ok": {**_JSON_OBJECT, "text/csv": {"schema": {"type": "string"}}}, "errors": ["400", "503"]},
     "read_snapshot": {"errors": ["503"]},
     "report": {
@@ -636,7 +643,7 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
         "ok": {"text/html": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}, "text/calendar": {"schema": {"type": "string"}}},
         "errors": ["400", "503"],
     },
-    "submit_contribution": {"status": "201", "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}}, "errors": ["400", "413", "422", "503"]},
+    "submit_contribution": {"status": {"201": "Created"}, "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}}, "errors": ["400", "413", "422", "503"]},
     "my_grouping_answers": {"errors": ["503"]},
     "grouping_tally": {"errors": ["503"]},
     "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
@@ -655,7 +662,7 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": handler.__name__,
         "summary": (handler.__doc__ or "").strip().split("\n")[0],
-        "responses": {contract.get("status", "200"): {"description": "OK", "content": contract.get("ok", _JSON_OBJECT)}},
+        "responses": {status: {"description": why, "content": contract.get("ok", _JSON_OBJECT)} for status, why in contract.get("status", {"200": "OK"}).items()},
     }
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in names]
@@ -694,7 +701,32 @@ def _openapi() -> dict[str, Any]:
                 "Error": {
                     "type": "object",
                     "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {**_DETAILS, "description": "a refused import's entries: what it would add or change, and each difference it cannot make (!)"},
+                            },
+                        },
+                    },
+                },
+                "ImportResult": {
+                    "type": "object",
+                    "required": ["consultation", "message", "dry_run", "imported", "added", "changed", "unchanged", "details", "seq"],
+                    "properties": {
+                        "consultation": {"type": "string"},
+                        "message": {"type": "string"},
+                        "dry_run": {"type": "boolean"},
+                        "imported": {"type": "integer", "minimum": 0, "description": "entries written (0 in a dry run)"},
+                        "added": {"type": "integer", "minimum": 0},
+                        "changed": {"type": "integer", "minimum": 0},
+                        "unchanged": {"type": "integer", "minimum": 0},
+                        "details": {**_DETAILS, "description": "each entry added (+) or changed (~), in words"},
+                        "seq": {"type": ["integer", "null"], "description": "the consultation's log position after the import"},
+                    },
                 },
             },
         },

@@ -18,17 +18,17 @@ from .core.clock import slots
 from .core.state import ConsultationState
 
 
-def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int]]:
-    """(day, item number, code, title, minutes) in plan order."""
+def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int, str]]:
+    """(day, item number, code, title, minutes, section) in plan order."""
     days = state.days
-    return [(days[a.day], a.item, state.items[a.item].code, state.items[a.item].title, a.minutes) for a in state.plan]
+    return [(days[a.day], (i := state.items[a.item]).number, i.code, i.title, a.minutes, i.section) for a in state.plan]
 
 
 def status(state: ConsultationState) -> str:
     if not state.plan:
         return "No plan yet: the secretariat plans the agenda first."
     if state.plan_unplaced:
-        return (f"The items do not fit: {len(state.plan_unplaced)} items ({', '.join(map(str, state.plan_unplaced))}) "
+        return (f"The items do not fit: {len(state.plan_unplaced)} items ({', '.join(state.items[ref].code for ref in state.plan_unplaced)}) "
                 f"need {state.plan_overflow_minutes} minutes more than the slot offers over {_days(len(state.days))}.")
     return f"All {len(state.plan)} items fit in {_days(len({a.day for a in state.plan}))} of {len(state.days)}."
 
@@ -40,13 +40,13 @@ def _days(n: int) -> str:
 def to_csv(state: ConsultationState) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["day", "slot", "item", "code", "title", "minutes"])
+    writer.writerow(["day", "slot", "section", "item", "code", "title", "minutes"])
     slot = f"{state.slot_start}-{state.slot_end} {state.tz}"
-    for day, number, code, title, minutes in rows(state):
-        writer.writerow([day, slot, number, code, title, minutes])
-    for number in state.plan_unplaced:
-        item = state.items[number]
-        writer.writerow(["does not fit", "", number, item.code, item.title, item.minutes])
+    for day, number, code, title, minutes, section in rows(state):
+        writer.writerow([day, slot, section, number, code, title, minutes])
+    for ref in state.plan_unplaced:
+        item = state.items[ref]
+        writer.writerow(["does not fit", "", item.section, item.number, item.code, item.title, item.minutes])
     return out.getvalue()
 
 
@@ -60,20 +60,35 @@ def to_html(state: ConsultationState) -> str:
         f"<h1>Time management plan: {h(state.code)}</h1>",
         f"<p>Every day {h(state.slot_start)}-{h(state.slot_end)} ({h(state.tz)}), strictly kept. {h(status(state))}</p>",
     ]
-    by_day: dict[str, list[tuple[int, str, str, int]]] = {}
-    for day, number, code, title, minutes in rows(state):
-        by_day.setdefault(day, []).append((number, code, title, minutes))
+    parts += _deadlines_html(state)
+    by_day: dict[str, list[tuple[int, str, str, int, str]]] = {}
+    for day, number, code, title, minutes, section in rows(state):
+        by_day.setdefault(day, []).append((number, code, title, minutes, section))
     for day, entries in by_day.items():
-        total = sum(m for *_, m in entries)
+        total = sum(e[3] for e in entries)
         parts.append(f"<h2>{h(day)} — {total} minutes</h2><table><tr><th>item</th><th>code</th><th>title</th><th>minutes</th></tr>")
-        parts += [f"<tr><td>{n}</td><td>{h(c)}</td><td>{h(t)}</td><td>{m}</td></tr>" for n, c, t, m in entries]
+        shown = None
+        for n, c, t, m, section in entries:
+            if section and section != shown:
+                # The agenda's sections, in its order: a heading row where the section changes.
+                parts.append(f"<tr class='section'><th colspan='4'>{h(section)}</th></tr>")
+                shown = section
+            parts.append(f"<tr><td>{n}</td><td>{h(c)}</td><td>{h(t)}</td><td>{m}</td></tr>")
         parts.append("</table>")
     if state.plan_unplaced:
         parts.append("<h2 class='unfit'>Items that do not fit</h2><ul>")
-        parts += [f"<li>{n} {h(state.items[n].code)}: {h(state.items[n].title)}</li>" for n in state.plan_unplaced]
+        parts += [f"<li>{state.items[n].number} {h(state.items[n].code)}: {h(state.items[n].title)}</li>" for n in state.plan_unplaced]
         parts.append("</ul>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _deadlines_html(state: ConsultationState) -> list[str]:
+    """The circular's deadlines, each with the name it gives it."""
+    if not state.deadlines:
+        return []
+    h = html.escape
+    return ["<h2>Deadlines</h2><ul>", *(f"<li>{h(name)}: {h(day)}</li>" for name, day in state.deadlines.items()), "</ul>"]
 
 
 def to_ical(state: ConsultationState, stamp: datetime | None = None) -> bytes:
@@ -82,8 +97,8 @@ def to_ical(state: ConsultationState, stamp: datetime | None = None) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{state.code} sittings")
     planned: dict[str, list[str]] = {}
-    for day, number, code, title, _ in rows(state):
-        planned.setdefault(day, []).append(f"{number} {code}: {title}")
+    for day, number, code, title, _, section in rows(state):
+        planned.setdefault(day, []).append(f"{section + ': ' if section else ''}{number} {code}: {title}")
     for day, start, end in slots(state):
         event = Event()
         event.add("uid", f"{state.code}-{day}@vcc".replace(" ", "-").replace("/", "-"))

@@ -143,9 +143,14 @@ class Runtime:
         runtime = cls(store, consultation, clock)
         snapshot = await store.load_snapshot(consultation)
         if snapshot is not None:
-            runtime.seq, data = snapshot
-            runtime.state = _state_decoder.decode(data)
-            runtime._snapshot_seq = runtime.seq
+            try:
+                state = _state_decoder.decode(snapshot[1])
+            except msgspec.ValidationError:
+                # A snapshot of an older state shape: replay the log instead (events are upcast on read).
+                log.info("snapshot of %s at %d is of an older shape; replaying the log", consultation, snapshot[0])
+            else:
+                runtime.seq, runtime.state = snapshot[0], state
+                runtime._snapshot_seq = runtime.seq
         runtime._subscription = store.subscribe(consultation, after_seq=runtime.seq)
         await runtime.catch_up()
         runtime._follower = asyncio.get_running_loop().create_task(runtime._follow())
@@ -317,6 +322,48 @@ class Runtime:
             self._ingest(expected + 1, events)
             return ok(last)
         return error("conflict", "The consultation kept changing while this command was retried; try again.")
+
+    async def execute_atomically(self, commands: list[c.Command], actor: str, *, dry_run: bool = False) -> Ack:
+        """All or nothing: decide every command in order on a copy of the state,
+        then append all their events in one durable write.
+
+        A refusal appends nothing; its answer carries ``index``, the command
+        refused. ``dry_run`` decides and appends nothing, so it says whether the
+        commands would be accepted now. Concurrent commands are safe: a stale
+        ``expected_seq`` makes the store refuse the write, and the commands are
+        decided again after catching up.
+        """
+        self.touch()
+        for _ in range(MAX_ATTEMPTS):
+            expected = self.seq
+            scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+            now = self.clock()
+            events: list[Event] = []
+            spans: list[tuple[str, int]] = []
+            for index, command in enumerate(commands):
+                try:
+                    decided = decide(scratch, command, actor, now)
+                except Rejected as rejection:
+                    return {**error(rejection.code, rejection.message), "index": index}
+                for event in decided:
+                    apply(scratch, event)
+                if decided:
+                    spans.append((f"{actor}:{command.id}" if command.id else "", len(decided)))
+                    events += decided
+            if dry_run or not events:
+                return ok(expected)
+            try:
+                await self.store.append(self.consultation, expected, [encode_event(e) for e in events], commands=spans)
+            except (ConcurrencyConflict, DuplicateCommand):
+                await self.catch_up()
+                continue
+            except StoreUnavailable as exc:
+                return error("unavailable", f"The event store is unavailable ({exc}); the commands may not have been recorded. Run them again: once recorded, an import is reported as already imported.")
+            metrics.APPENDS.inc()
+            metrics.EVENTS_APPENDED.inc(len(events))
+            self._ingest(expected + 1, events)
+            return ok(expected + len(events))
+        return error("conflict", "The consultation kept changing while these commands were retried; try again.")
 
     async def _first_answer(self, key: str | None) -> Ack | None:
         """``ok`` if the command was already applied, by this node or another.
@@ -503,7 +550,9 @@ class Service:
 
     async def exists(self, consultation: str) -> bool:
         """Whether the store holds events for ``consultation``: one read, nothing loaded."""
-        if consultation in self._runtimes:
+        runtime = self._runtimes.get(consultation)
+        # A loaded runtime may hold nothing: a trusted caller's dry run or refused import loads one.
+        if runtime is not None and runtime.seq > 0:
             return True
         try:
             check_stream(consultation)
@@ -587,11 +636,20 @@ class Service:
     async def consultations(self) -> list[str]:
         return sorted(await self.store.streams())
 
+    @asynccontextmanager
+    async def holding(self, consultation: str) -> AsyncIterator[Runtime]:
+        """``runtime``, kept loaded for the duration of a block: a trusted caller's
+        several steps (commands in turn, an import's plan and its write)."""
+        runtime = await self.runtime(consultation)
+        runtime.pins += 1
+        try:
+            yield runtime
+        finally:
+            self.release(runtime)
+
     async def execute_all(self, consultation: str, commands: list[c.Command], actor: str) -> list[Ack]:
         """Run commands in order, stopping at the first refusal (its answer is last)."""
-        runtime = await self.runtime(consultation)
-        runtime.pins += 1  # kept loaded between the commands
-        try:
+        async with self.holding(consultation) as runtime:
             answers = []
             for command in commands:
                 answer = await runtime.execute(command, actor)
@@ -599,8 +657,11 @@ class Service:
                 if not answer["ok"]:
                     break
             return answers
-        finally:
-            self.release(runtime)
+
+    async def execute_atomically(self, consultation: str, commands: list[c.Command], actor: str, *, dry_run: bool = False) -> Ack:
+        """Every command or none (see ``Runtime.execute_atomically``)."""
+        async with self.holding(consultation) as runtime:
+            return await runtime.execute_atomically(commands, actor, dry_run=dry_run)
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -80,7 +80,7 @@ async def test_behind_a_firewall_that_blocks_websockets_the_delegate_still_joins
     # still a full participant: the floor works over long-polling
     await delegate.get_by_test_id("tab-floor").click()
     async with python_clients(node, CHAIR) as (chair,):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         await delegate.get_by_test_id("request-floor").click()
         await expect(delegate.get_by_test_id("position")).to_contain_text("#1")
         await ok(chair, "grant_floor")

@@ -27,7 +27,7 @@ async def fully_in_view(page: Page, testid: str) -> bool:
 
 async def test_at_1366x768_the_floor_the_queue_and_the_outcome_are_in_view_and_each_request_tells_its_story(screens, node) -> None:
     async with python_clients(node, CHAIR, COUNCIL[0], COUNCIL[1], OBSERVER_STATE, SECTOR) as (chair, argentina, brazil, chile, sector):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         for _ in range(2):  # Argentina speaks twice on the item
             await ok(argentina, "request_floor")
             await ok(chair, "grant_floor")
@@ -35,7 +35,7 @@ async def test_at_1366x768_the_floor_the_queue_and_the_outcome_are_in_view_and_e
             await ok(argentina, "yield_floor")
         for client in (sector, chile, brazil, argentina):
             await ok(client, "request_floor")
-        await ok(chair, "propose_conclusion", item=3, text="The consultation takes note of the report.")
+        await ok(chair, "propose_conclusion", item="3", text="The consultation takes note of the report.")
 
         page = await screens.open(CHAIR, viewport=LAPTOP)
         await eventually(lambda: queue_on(page), ["brazil", "argentina", "chile", "orbital-relay-networks-ltd"], what="the chair's queue")
@@ -45,7 +45,7 @@ async def test_at_1366x768_the_floor_the_queue_and_the_outcome_are_in_view_and_e
             assert await fully_in_view(page, testid), f"{testid} is not in view at 1366x768"
 
         runtime = await node.runtime()
-        queue = {r.delegation: r for r in runtime.state.queues[3]}
+        queue = {r.delegation: r for r in runtime.state.queues["3"]}
         rows = {d: page.locator(f"[data-testid=queue] > li[data-delegation='{d}']") for d in queue}
         await expect(rows["argentina"].get_by_test_id("spoke")).to_have_attribute("data-n", "2")
         await expect(rows["argentina"].get_by_test_id("spoke")).to_have_text("spoke 2 times on this item")

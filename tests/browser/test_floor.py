@@ -35,7 +35,7 @@ async def test_queue_in_priority_order_everywhere_each_delegate_marked_and_the_f
     for page in (chair, screen, *delegates.values()):
         await eventually(lambda page=page: queue_on(page), EXPECTED_ORDER, what="queue order")
     runtime = await node.runtime()
-    assert [r.delegation for r in runtime.state.queues[3]] == EXPECTED_ORDER
+    assert [r.delegation for r in runtime.state.queues["3"]] == EXPECTED_ORDER
 
     for participant, page in delegates.items():
         delegation = runtime.state.participants[participant].delegation
@@ -76,7 +76,7 @@ async def test_a_french_listener_hears_the_floor_while_a_french_speaker_is_live(
     hearing = listener.get_by_test_id("hearing")
     await expect(hearing).to_have_attribute("data-play", "fr")
     async with python_clients(node, CHAIR, FRENCH_SPEAKER, INTERPRETER["es"]) as (chair, speaker, spanish_booth):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         await ok(speaker, "request_floor")
         await ok(chair, "grant_floor")
         await ok(speaker, "go_live")
@@ -112,7 +112,7 @@ async def test_the_next_speaker_waits_through_the_tail_until_the_booths_finish(m
                 await expect(french_booth.get_by_test_id("mic")).to_have_attribute("data-live", "true")
                 await ok(english_booth, "take_booth_duty")
                 await ok(english_booth, "set_booth_mic", live=True)
-                await ok(chair, "take_up_item", item=3)
+                await ok(chair, "take_up_item", item="3")
                 await ok(first, "request_floor")
                 await next_speaker.get_by_test_id("request-floor").click()
                 await ok(chair, "grant_floor")

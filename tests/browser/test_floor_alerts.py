@@ -35,7 +35,7 @@ async def alerts(page: Page) -> dict:
 
 async def test_go_live_takes_the_focus_and_a_background_tab_is_alerted_unless_turned_off(screens, node) -> None:
     async with python_clients(node, CHAIR) as (chair,):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         page = await screens.open(COUNCIL[0], permissions=["notifications"], init_script=OBSERVE)
         go_live = page.get_by_test_id("go-live")
 

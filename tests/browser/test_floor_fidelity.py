@@ -36,7 +36,7 @@ async def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(s
     chile = await screens.open(OBSERVER_STATE)
     screen = await screens.open(COUNCIL[2], path="/screen")
     async with python_clients(node, CHAIR, COUNCIL[0]) as (chair_client, argentina):
-        await ok(chair_client, "take_up_item", item=3)
+        await ok(chair_client, "take_up_item", item="3")
         await ok(argentina, "request_floor")
         await brazil.get_by_test_id("request-floor").click()
         await chile.get_by_test_id("request-floor").click()
@@ -76,7 +76,7 @@ async def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(s
         await brazil.get_by_test_id("withdraw-point-of-order").click()
         await eventually(lambda: queue_rows(chair), back, what="queue after withdrawing the point of order")
         runtime = await node.runtime()
-        assert [(r.delegation, r.point_of_order) for r in runtime.state.queues[3]] == back
+        assert [(r.delegation, r.point_of_order) for r in runtime.state.queues["3"]] == back
 
 
 async def mic_state(page: Page, booth: str) -> str | None:
@@ -143,8 +143,8 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
     now = datetime.fromtimestamp(node.service.clock() / 1000, tz)
     deadline = (now.replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     answers = await node.service.execute_all(CONSULTATION, [
-        c.ProposeConclusion(id=c.new_id(), item=3, text="The Council approves the proposal by correspondence."),
-        c.PointToCorrespondence(id=c.new_id(), item=3),
+        c.ProposeConclusion(id=c.new_id(), item="3", text="The Council approves the proposal by correspondence."),
+        c.PointToCorrespondence(id=c.new_id(), item="3"),
     ], CHAIR)
     assert all(a["ok"] for a in answers), answers
 
@@ -164,7 +164,7 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
             await secretariat.get_by_test_id("open-ballot").click()
             ballot = runtime.state.ballots
             await expect(argentina.locator("[data-testid=ballot][data-item='3']")).to_be_visible()
-            assert ballot[3].required == len(ballot[3].electorate) // 2 + 1
+            assert ballot["3"].required == len(ballot["3"].electorate) // 2 + 1
 
             # A voting council member answers from its screen, changes its mind, and the answer survives a reload.
             await argentina.get_by_test_id("vote-no").click()
@@ -187,12 +187,12 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
 
             # Enough other council members answer (on their screens' command, through the service) for the majority;
             # one says no and the rest do not reply.
-            others = [d for d in ballot[3].electorate if d not in ("argentina", "brazil")]
-            yes_needed = ballot[3].required - 2
+            others = [d for d in ballot["3"].electorate if d not in ("argentina", "brazil")]
+            yes_needed = ballot["3"].required - 2
             for index, delegation in enumerate(others[: yes_needed + 1]):
                 voter = next(p.id for p in runtime.state.participants.values() if p.delegation == delegation)
                 answer = "no" if index == yes_needed else "yes"
-                (sent,) = await node.service.execute_all(CONSULTATION, [c.CastVote(id=c.new_id(), item=3, answer=answer)], voter)
+                (sent,) = await node.service.execute_all(CONSULTATION, [c.CastVote(id=c.new_id(), item="3", answer=answer)], voter)
                 assert sent["ok"], sent
 
             # The deadline closes the ballot by itself; every screen shows the result.
@@ -200,8 +200,8 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
                 await expect(page.get_by_test_id("ballot-result")).to_have_attribute("data-result", "approved", timeout=70_000)
             await expect(argentina.get_by_test_id("vote-yes")).to_have_count(0)
             await expect(chair.get_by_test_id("outcome-ballot")).to_contain_text("Approved")
-            closed = runtime.state.ballots[3]
-            assert closed.tally == {"yes": ballot[3].required, "no": 1, "abstain": 0} and closed.closed_at is not None
+            closed = runtime.state.ballots["3"]
+            assert closed.tally == {"yes": ballot["3"].required, "no": 1, "abstain": 0} and closed.closed_at is not None
             assert closed.closed_at >= int(datetime.strptime(deadline, "%Y-%m-%dT%H:%M").replace(tzinfo=tz).timestamp() * 1000)
         finally:
             await screens.close()

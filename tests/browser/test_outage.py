@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 async def test_a_withdraw_clicked_offline_waits_for_the_delegates_word_and_is_sent_or_dropped(screens, node) -> None:
     async with python_clients(node, CHAIR) as (chair,):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         page = await screens.open(COUNCIL[0])
         context = page.context
         await page.get_by_test_id("request-floor").click()
@@ -38,12 +38,12 @@ async def test_a_withdraw_clicked_offline_waits_for_the_delegates_word_and_is_se
         await expect(page.get_by_test_id("pending-send")).to_be_focused()
         await ok(chair, "set_speaking_limit", cls="council_member", seconds=180)  # a command through the server after the reconnect
         runtime = await node.runtime()
-        assert [r.delegation for r in runtime.state.queues[3]] == ["argentina"]
+        assert [r.delegation for r in runtime.state.queues["3"]] == ["argentina"]
         await page.get_by_test_id("pending-drop").click()
         await expect(pending).to_have_count(0)
         await expect(page.get_by_test_id("notice")).to_contain_text("Not sent: “Withdraw my request”.")
         await expect(page.get_by_test_id("position")).to_contain_text("#1")
-        assert [r.delegation for r in runtime.state.queues[3]] == ["argentina"]
+        assert [r.delegation for r in runtime.state.queues["3"]] == ["argentina"]
 
         # again, and this time the delegate confirms: it is sent once, and the screen follows
         await context.set_offline(True)
@@ -54,7 +54,7 @@ async def test_a_withdraw_clicked_offline_waits_for_the_delegates_word_and_is_se
         await expect(pending).to_have_attribute("data-phase", "back", timeout=30_000)
         await page.get_by_test_id("pending-send").click()
         await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")
-        assert runtime.state.queues[3] == []
+        assert runtime.state.queues["3"] == []
         withdrawals = [e for _, e in await runtime.store.read("test", 0) if b"floor_request_withdrawn" in e]
         assert len(withdrawals) == 1
 
@@ -77,7 +77,7 @@ async def test_an_action_cut_off_before_its_answer_is_asked_about_and_never_appl
         ws.on_message(from_page)
 
     async with python_clients(node, CHAIR) as (chair,):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         page = await screens.open(COUNCIL[0], prepare=lambda context: context.route_web_socket(re.compile(r".*/socket\.io/.*"), route))
         await page.get_by_test_id("request-floor").click()
         await expect(page.get_by_test_id("position")).to_contain_text("#1")
@@ -89,7 +89,7 @@ async def test_an_action_cut_off_before_its_answer_is_asked_about_and_never_appl
         await expect(pending).to_have_attribute("data-unsure", "true")
         await expect(pending).to_contain_text("“Withdraw my request” may already have been applied")
         await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")  # the resynced screen: it was
-        assert runtime.state.queues[3] == []
+        assert runtime.state.queues["3"] == []
         await page.get_by_test_id("pending-send").click()
         await expect(pending).to_have_count(0)
         await expect(page.get_by_test_id("notice")).to_have_count(0)  # the first answer again: ok, nothing refused

@@ -84,7 +84,7 @@ async def test_the_agenda_consultation_answers_are_each_delegations_own_and_the_
     await expect(brazil.get_by_test_id("my-progress")).to_contain_text("answered 1 of")
     # another member of Argentina's delegation answers elsewhere: Argentina's screen follows
     async with python_clients(node, COUNCIL_NON_SPEAKER) as (colleague,):
-        await ok(colleague, "answer_grouping", item=3, answer="other_group")
+        await ok(colleague, "answer_grouping", item="3", answer="other_group")
     await expect(grouping_item(argentina, 3)).to_have_attribute("data-answer", "other_group")
     await expect(grouping_item(brazil, 3)).to_have_attribute("data-answer", "")
 
@@ -95,7 +95,7 @@ async def test_the_agenda_consultation_answers_are_each_delegations_own_and_the_
     await expect(chile.get_by_test_id("my-answer")).to_have_count(0)
 
     runtime = await node.runtime()
-    assert runtime.state.grouping.answers == {"argentina": {1: "agree", 2: "agree", 3: "other_group"}, "brazil": {1: "other_group"}}
+    assert runtime.state.grouping.answers == {"argentina": {"1": "agree", "2": "agree", "3": "other_group"}, "brazil": {"1": "other_group"}}
     # the answers come back from the server after a reload
     await argentina.reload()
     await argentina.get_by_test_id("tab-grouping").click()
@@ -123,7 +123,7 @@ async def grouping_past_its_deadline(make_node) -> tuple:  # noqa: ANN001
     deadline = (datetime.fromtimestamp(clock() / 1000, ZoneInfo(runtime.state.tz)) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
     async with python_clients(node, SECRETARIAT, COUNCIL[0]) as (secretariat_client, argentina_client):
         await ok(secretariat_client, "open_grouping", deadline=deadline)
-        await ok(argentina_client, "answer_grouping", item=1, answer="other_group")
+        await ok(argentina_client, "answer_grouping", item="1", answer="other_group")
     clock.lag_ms = 0  # now: the deadline has passed
     return node
 
@@ -179,8 +179,8 @@ async def test_the_secretariat_closes_the_agenda_consultation_and_the_agenda_fol
             await expect(grouping_item(argentina, 1).get_by_test_id("item-group")).to_have_text("Group 2")
             await expect(grouping_item(argentina, 1)).to_contain_text("changed by the secretariat")
             runtime = await node.runtime()
-            assert runtime.state.grouping.overrides == [1, 13]
-            assert 1 not in runtime.state.agenda and 13 in runtime.state.agenda
+            assert runtime.state.grouping.overrides == ["1", "13"]
+            assert "1" not in runtime.state.agenda and "13" in runtime.state.agenda
         finally:
             await screens.close()
             await browser.close()
@@ -257,7 +257,7 @@ async def test_the_booth_handover_and_source_and_why_the_chair_cannot_pull_out_y
     await expect(chair.locator("[data-testid=booths] tr[data-booth='fr']")).to_contain_text("relay: English")
 
     async with python_clients(node, CHAIR) as (chair_client,):
-        await ok(chair_client, "propose_package", items=[5, 6])
+        await ok(chair_client, "propose_package", items=["5", "6"])
     pull = chair.get_by_test_id("pull")
     await expect(pull).to_have_count(2)
     await expect(pull.first).to_be_disabled()
@@ -267,4 +267,4 @@ async def test_the_booth_handover_and_source_and_why_the_chair_cannot_pull_out_y
     await pull.first.click()
     await expect(pull).to_have_count(1)
     runtime = await node.runtime()
-    assert runtime.state.package == [6]
+    assert runtime.state.package == ["6"]

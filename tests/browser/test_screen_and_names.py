@@ -31,7 +31,7 @@ async def test_the_public_screen_joins_with_its_own_link_and_a_participants_link
     screen = await screens.open(None, path="/screen", token=(await link.get_attribute("href")).split("#t=", 1)[1])
     technical = await screens.open(TECHNICAL)
     async with python_clients(node, CHAIR, SECTOR) as (chair, sector):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         await ok(sector, "request_floor")
         await eventually(lambda: queue_on(screen), ["orbital-relay-networks-ltd"], what="the public screen's queue")
     assert connections_of(node, SCREEN_ACTOR) == 1
@@ -79,7 +79,7 @@ async def test_the_over_limit_time_reads_on_the_public_screens_navy(screens) -> 
 
 async def test_in_arabic_a_delegation_name_keeps_its_full_stop_and_a_deferral_names_its_action(screens, node) -> None:
     async with python_clients(node, CHAIR, COUNCIL[1]) as (chair, brazil):
-        await ok(chair, "take_up_item", item=3)
+        await ok(chair, "take_up_item", item="3")
         await ok(brazil, "request_floor")
         sector = await screens.open(SECTOR, language="ar")
         await sector.get_by_test_id("request-floor").click()

@@ -56,7 +56,7 @@ async def test_a_killed_nodes_clients_move_to_other_nodes_and_no_command_is_lost
     spread = [metric(node.url, "vcc_connections") for node in cluster.nodes]
     assert sum(spread) == len(everyone) and sum(1 for n in spread if n) >= 2, spread
     victim = cluster.nodes[spread.index(max(spread))]
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
 
     answered: list[str] = []
 
@@ -166,8 +166,8 @@ async def test_with_redis_stopped_commands_fail_fast_and_the_service_resumes_by_
     first, second = (node.url for node in cluster.nodes)
     chair = await clients(first, token(secret, consultation, CHAIR))
     delegate = await clients(second, token(secret, consultation, COUNCIL[0]))
-    assert (await chair.send("take_up_item", item=3))["ok"]
-    await delegate.wait_for(lambda s: s.current_item == 3)
+    assert (await chair.send("take_up_item", item="3"))["ok"]
+    await delegate.wait_for(lambda s: s.current_item == "3")
     before = await cluster.log(consultation)
 
     cluster.redis.stop()
@@ -179,7 +179,7 @@ async def test_with_redis_stopped_commands_fail_fast_and_the_service_resumes_by_
     assert ready(first) == ready(second) == 503
     # What the nodes hold in memory is still served: a newcomer gets the state.
     late = await clients(first, token(secret, consultation, COUNCIL[1]))
-    assert late.seq == len(before) and late.state.current_item == 3
+    assert late.seq == len(before) and late.state.current_item == "3"
 
     await asyncio.to_thread(cluster.redis.start)
     # No node restarts: the first retry after Redis is back goes through, and
@@ -202,8 +202,8 @@ async def test_a_hung_redis_fails_commands_within_3_s_and_their_retry_is_applied
     chair = await clients(first, token(secret, consultation, CHAIR))
     here = await clients(first, token(secret, consultation, COUNCIL[0]))
     there = await clients(second, token(secret, consultation, COUNCIL[0]))
-    assert (await chair.send("take_up_item", item=3))["ok"]
-    await here.wait_for(lambda s: s.current_item == 3)
+    assert (await chair.send("take_up_item", item="3"))["ok"]
+    await here.wait_for(lambda s: s.current_item == "3")
 
     cluster.freeze_redis()
     try:

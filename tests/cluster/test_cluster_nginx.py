@@ -67,7 +67,7 @@ async def test_clients_on_two_nodes_behind_nginx_over_websocket_and_long_polling
 
     hands = list(placed.values())
     everyone = [chair, *hands]
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     answers = await asyncio.gather(*(hand.send("request_floor") for hand in hands))
     assert all(answer["ok"] for answer in answers), answers
     # Long-polling keeps asking the same node for a while (a long-poll lasts

@@ -71,7 +71,7 @@ async def test_clients_on_every_node_see_the_same_events_in_the_same_order(clust
     head = len(await cluster.log(consultation))
     assert {client.seq for client in everyone} == {head}
 
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     # Every hand at once, from three nodes: their appends race for the same
     # next offset, and the losers catch up and append again.
     answers = await asyncio.gather(*(hand.send("request_floor") for hand in hands))
@@ -97,7 +97,7 @@ async def test_a_tick_fired_by_every_node_at_once_changes_the_state_once(cluster
     booth = await clients(third, token(secret, consultation, INTERPRETER["en"]))
     assert (await booth.send("take_booth_duty"))["ok"]
     assert (await booth.send("set_booth_mic", live=True))["ok"]
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     for client, command in ((speaker, "request_floor"), (chair, "grant_floor"), (speaker, "go_live"), (speaker, "yield_floor")):
         assert (await client.send(command))["ok"]
     for client in (chair, speaker, booth):
@@ -130,7 +130,7 @@ async def test_a_command_retried_on_another_node_is_applied_once(cluster: Cluste
     secret = await cluster.prepare(consultation)
     first, second, third = (node.url for node in cluster.nodes)
     chair = await clients(first, token(secret, consultation, CHAIR))
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     # One delegate whose connection moves from node to node, resending the same command.
     on_first, on_second, on_third = [await clients(url, token(secret, consultation, COUNCIL[0])) for url in (first, second, third)]
     answer = await send_with_id(on_first, "hand-1", "request_floor")

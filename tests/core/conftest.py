@@ -14,5 +14,5 @@ def cons() -> Consultation:
 def sitting(cons: Consultation) -> Consultation:
     """The test consultation with the first day's sitting open at 12:00 and item 3 taken up."""
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     return cons

@@ -93,7 +93,7 @@ def setup_commands(
         for n in (1, 2):
             out.append(c.AddParticipant(id=c.new_id(), participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]
     for number, code, package in ITEMS:
-        out.append(c.AddItem(id=c.new_id(), number=number, code=code, title=f"Item {code}", package=package, minutes=15))
+        out.append(c.AddItem(id=c.new_id(), item=str(number), number=number, code=code, title=f"Item {code}", package=package, minutes=15))
     return out
 
 
@@ -191,7 +191,7 @@ class Consultation:
         self.advance(self.at(hhmm, day))
         self.run(c.OpenSitting(id=c.new_id()), self.chair)
 
-    def take_up(self, item: int) -> None:
+    def take_up(self, item: str) -> None:
         self.run(c.TakeUpItem(id=c.new_id(), item=item), self.chair)
 
     def hand(self, participant: str, point_of_order: bool = False) -> e.FloorRequested:
@@ -227,7 +227,7 @@ class Consultation:
         self.run(c.TakeBoothDuty(id=c.new_id()), interpreter(booth, n))
         self.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter(booth, n))
 
-    def queue(self, item: int | None = None) -> list[str]:
+    def queue(self, item: str | None = None) -> list[str]:
         number = self.state.current_item if item is None else item
         return [r.delegation for r in self.state.queues.get(number, [])]  # type: ignore[arg-type]
 

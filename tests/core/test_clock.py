@@ -60,7 +60,7 @@ def test_open_sitting_wrong_role(cons: Consultation) -> None:
 
 
 def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> None:
-    cons.take_up(3)
+    cons.take_up("3")
     cons.hand(speaker("ch"))
     # Before the sitting.
     assert cons.reject(c.GrantFloor(id=c.new_id()), "chair", at=cons.at("12:00") - 1) == "outside_sitting"
@@ -79,7 +79,7 @@ def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> 
 
 def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> None:
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     cons.booth_live("en")
     cons.hand(speaker("us"))
     cons.grant()
@@ -107,7 +107,7 @@ def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> 
 def test_chair_closes_the_sitting_early(cons: Consultation) -> None:
     assert cons.reject(c.CloseSitting(id=c.new_id()), "chair", at=cons.at("12:00")) == "outside_sitting"
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     cons.hand(speaker("at"))
     cons.grant()
     cons.go_live(speaker("at"))
@@ -123,14 +123,14 @@ def test_chair_closes_the_sitting_early(cons: Consultation) -> None:
 
 def test_next_sitting_after_a_missed_tick_closes_the_previous_one(cons: Consultation) -> None:
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     # The shell never ticked at 15:00; the chair opens the next day's sitting.
     cons.run(c.OpenSitting(id=c.new_id()), "chair", at=cons.at("12:00", day=1))
     assert cons.kinds(cons.events[-2:]) == ["SittingClosed", "SittingOpened"]
     assert [(s.day, s.close_reason, s.closed_at) for s in cons.state.sittings] == [("2021-06-08", "slot_end", cons.at("15:00"))]
     assert cons.state.sitting is not None and cons.state.sitting.day == "2021-06-09"
     # Item 3 was current for the whole first slot and nothing since.
-    assert elapsed_ms(cons.state, 3, cons.now) == 3 * 60 * MINUTE
+    assert elapsed_ms(cons.state, "3", cons.now) == 3 * 60 * MINUTE
     assert cons.refolded() == builtins(cons.state)
 
 
@@ -138,21 +138,21 @@ def test_next_sitting_after_a_missed_tick_closes_the_previous_one(cons: Consulta
 
 
 def test_elapsed_counts_only_the_current_item_in_an_open_sitting(cons: Consultation) -> None:
-    cons.take_up(3)
+    cons.take_up("3")
     cons.advance(cons.at("12:05"))
-    assert elapsed_ms(cons.state, 3, cons.now) == 0
+    assert elapsed_ms(cons.state, "3", cons.now) == 0
     cons.run(c.OpenSitting(id=c.new_id()), "chair")
     cons.advance(cons.at("12:25"))
-    assert elapsed_ms(cons.state, 3, cons.now) == 20 * MINUTE
-    cons.take_up(4)
+    assert elapsed_ms(cons.state, "3", cons.now) == 20 * MINUTE
+    cons.take_up("4")
     cons.advance(cons.at("12:35"))
-    assert (elapsed_ms(cons.state, 3, cons.now), elapsed_ms(cons.state, 4, cons.now)) == (20 * MINUTE, 10 * MINUTE)
+    assert (elapsed_ms(cons.state, "3", cons.now), elapsed_ms(cons.state, "4", cons.now)) == (20 * MINUTE, 10 * MINUTE)
     cons.advance(cons.at("15:30"))  # the slot end stops the clock at 15:00
-    assert elapsed_ms(cons.state, 4, cons.now) == (2 * 60 + 35) * MINUTE
+    assert elapsed_ms(cons.state, "4", cons.now) == (2 * 60 + 35) * MINUTE
     cons.open_sitting(1, "12:00")
     cons.advance(cons.at("12:10", day=1))
-    assert elapsed_ms(cons.state, 4, cons.now) == (2 * 60 + 45) * MINUTE
-    assert cons.state.items[3].elapsed_ms == 20 * MINUTE
+    assert elapsed_ms(cons.state, "4", cons.now) == (2 * 60 + 45) * MINUTE
+    assert cons.state.items["3"].elapsed_ms == 20 * MINUTE
 
 
 # --- the time management plan ---------------------------------------------------------
@@ -182,12 +182,12 @@ def test_plan_an_item_longer_than_a_slot_does_not_waste_the_day() -> None:
 
 
 def test_plan_agenda_command(cons: Consultation) -> None:
-    cons.run(c.SetItemMinutes(id=c.new_id(), item=3, minutes=170), "sec")
+    cons.run(c.SetItemMinutes(id=c.new_id(), item="3", minutes=170), "sec")
     (event,) = cons.run(c.PlanAgenda(id=c.new_id()), "sec")
     assert isinstance(event, e.AgendaPlanned)
     # The package (1, 2) on the first day, item 3 fills the second, 4 and 5 find no day.
-    assert [(a.item, a.day, a.minutes) for a in cons.state.plan] == [(1, 0, 15), (2, 0, 15), (3, 1, 170)]
-    assert (cons.state.plan_unplaced, cons.state.plan_overflow_minutes) == ([4, 5], 30)
+    assert [(a.item, a.day, a.minutes) for a in cons.state.plan] == [("1", 0, 15), ("2", 0, 15), ("3", 1, 170)]
+    assert (cons.state.plan_unplaced, cons.state.plan_overflow_minutes) == (["4", "5"], 30)
     assert cons.reject(c.PlanAgenda(id=c.new_id()), "chair") == "not_allowed"
     empty = Consultation(setup=False)
     empty.run(c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"]), "@admin")
@@ -200,38 +200,38 @@ def test_plan_agenda_command(cons: Consultation) -> None:
 def test_forecast_what_will_not_fit(cons: Consultation) -> None:
     cons.run(c.PlanAgenda(id=c.new_id()), "sec")
     cons.open_sitting(1, "14:00")  # the last day, one hour left
-    cons.take_up(1)
+    cons.take_up("1")
     cons.advance(cons.at("14:10", day=1))
     f = forecast(cons.state, cons.now)
     assert f.minutes_left_today == 50 and f.days_left == 0
     # 5 min left of item 1 and 15 min each of 2..5: 65 min in 50.
     assert [(i.item, i.remaining_minutes, i.expected) for i in f.items] == [
-        (1, 5, "today"), (2, 15, "today"), (3, 15, "today"), (4, 15, "today"), (5, 15, "will not fit"),
+        ("1", 5, "today"), ("2", 15, "today"), ("3", 15, "today"), ("4", 15, "today"), ("5", 15, "will not fit"),
     ]
-    assert (f.fits_today, f.will_not_fit, f.overflow_minutes) == ([1, 2, 3, 4], [5], 15)
+    assert (f.fits_today, f.will_not_fit, f.overflow_minutes) == (["1", "2", "3", "4"], ["5"], 15)
     assert (f.items[0].allocated_minutes, f.items[0].elapsed_minutes) == (15, 10)
 
 
 def test_forecast_counts_the_queue_of_the_current_item(cons: Consultation) -> None:
     cons.open_sitting(1, "13:00")
-    cons.take_up(3)
+    cons.take_up("3")
     for delegation in ("ch", "cn", "us", "py", "at", "pt", "ps", "r1", "r2", "t1"):
         cons.hand(speaker(delegation))
     f = forecast(cons.state, cons.now)
     # 4 council members at 3 min and 6 others at 2 min: 24 min, more than the 15 allocated.
-    assert f.items[0].item == 3 and f.items[0].remaining_minutes == 24
+    assert f.items[0].item == "3" and f.items[0].remaining_minutes == 24
     assert f.will_not_fit == []
     # An hour later nobody has spoken: the queue still needs 24 min, then items 4, 5, 1, 2 follow.
     cons.advance(cons.at("14:00", day=1))
     later = forecast(cons.state, cons.now)
     assert later.items[0].remaining_minutes == 24 and later.items[0].elapsed_minutes == 60
-    assert (later.will_not_fit, later.overflow_minutes) == ([1, 2], 24)
+    assert (later.will_not_fit, later.overflow_minutes) == (["1", "2"], 24)
 
 
 def test_forecast_spreads_over_the_remaining_days(cons: Consultation) -> None:
-    cons.run(c.SetItemMinutes(id=c.new_id(), item=4, minutes=170), "sec")
+    cons.run(c.SetItemMinutes(id=c.new_id(), item="4", minutes=170), "sec")
     f = forecast(cons.state, cons.at("11:00"))
     assert f.days_left == 2 and f.minutes_left_today == 0
     assert [i.expected for i in f.items] == ["2021-06-08", "2021-06-08", "2021-06-08", "2021-06-09", "2021-06-09"]
     after = forecast(cons.state, cons.at("15:00", day=1))
-    assert after.will_not_fit == [1, 2, 3, 4, 5] and after.overflow_minutes == 230
+    assert after.will_not_fit == ["1", "2", "3", "4", "5"] and after.overflow_minutes == 230

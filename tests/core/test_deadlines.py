@@ -45,7 +45,7 @@ def test_a_tick_before_the_deadline_does_nothing(sitting: Consultation) -> None:
 def test_a_second_tick_at_the_same_time_emits_nothing() -> None:
     cons = Consultation(auto_cut=True)
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     for lang in ("en", "fr"):
         cons.booth_live(lang)
     cons.hand(speaker("ch"))

@@ -13,7 +13,7 @@ from vcc_protocol import events as e
 
 def test_one_open_request_per_delegation_shared_by_its_members(sitting: Consultation) -> None:
     event = sitting.hand(member("ch"))
-    assert (event.delegation, event.item, event.participant, event.position) == ("ch", 3, "ch-2", 0)
+    assert (event.delegation, event.item, event.participant, event.position) == ("ch", "3", "ch-2", 0)
     # Duplicate request, from the same member or another member of the delegation.
     assert sitting.reject(c.RequestFloor(id=c.new_id()), member("ch")) == "already_requested"
     assert sitting.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "already_requested"
@@ -32,22 +32,22 @@ def test_any_member_may_withdraw_the_delegation_request(sitting: Consultation) -
 
 def test_requests_are_per_item(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    sitting.take_up(4)
+    sitting.take_up("4")
     sitting.hand(speaker("ch"))
-    assert sitting.queue(3) == ["ch"] and sitting.queue(4) == ["ch"]
+    assert sitting.queue("3") == ["ch"] and sitting.queue("4") == ["ch"]
 
 
 def test_request_floor_needs_a_current_open_item(cons: Consultation) -> None:
     assert cons.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "no_current_item"
     assert cons.reject(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch")) == "no_current_item"
-    cons.take_up(3)
-    cons.run(c.ProposeConclusion(id=c.new_id(), item=3, text="Noted."), "sec")
-    cons.run(c.RecordConsensus(id=c.new_id(), item=3), "chair")
+    cons.take_up("3")
+    cons.run(c.ProposeConclusion(id=c.new_id(), item="3", text="Noted."), "sec")
+    cons.run(c.RecordConsensus(id=c.new_id(), item="3"), "chair")
     assert cons.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "item_closed"
 
 
 def test_hands_may_be_raised_before_the_sitting_opens(cons: Consultation) -> None:
-    cons.take_up(3)
+    cons.take_up("3")
     cons.hand(speaker("at"))
     assert cons.queue() == ["at"]
 
@@ -83,7 +83,7 @@ def test_fifo_within_a_class(sitting: Consultation) -> None:
         sitting.hand(speaker(delegation))
         sitting.later(1)
     assert sitting.queue() == ["py", "cn", "us", "ch"]
-    requested = [r.requested_at for r in sitting.state.queues[3]]
+    requested = [r.requested_at for r in sitting.state.queues["3"]]
     assert requested == sorted(requested)
 
 
@@ -104,7 +104,7 @@ def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(sitting
     # ordinary request stays where it was.
     event = sitting.hand(member("ch"), point_of_order=True)
     assert (event.position, event.point_of_order) == (0, True)
-    queue = sitting.state.queues[3]
+    queue = sitting.state.queues["3"]
     assert [(r.delegation, r.point_of_order) for r in queue] == [("ch", True), ("us", False), ("ch", False), ("cn", False), ("at", False)]
     assert queue_position(sitting.state, "ch", sitting.now, point_of_order=True)[0] == 1  # type: ignore[index]
     # One point of order at a time, besides the request.
@@ -128,12 +128,12 @@ def test_withdrawing_a_point_of_order_leaves_the_request_and_the_other_way_round
     sitting.hand(speaker("ch"), point_of_order=True)
     (event,) = sitting.run(c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True), member("ch"))
     assert isinstance(event, e.FloorRequestWithdrawn) and event.point_of_order
-    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("us", False), ("ch", False)]
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("us", False), ("ch", False)]
     assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True), member("ch")) == "not_requested"
     sitting.hand(speaker("ch"), point_of_order=True)
     (event,) = sitting.run(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch"))
     assert not event.point_of_order
-    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("us", False)]
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("ch", True), ("us", False)]
     # A point of order alone is no request: nothing else to withdraw.
     assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch")) == "not_requested"
 
@@ -143,9 +143,9 @@ def test_a_named_grant_gives_the_point_of_order_first_and_a_move_moves_the_reque
         sitting.hand(speaker(delegation))
     sitting.hand(speaker("ch"), point_of_order=True)
     sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="ch", position=2, reason="Author of the proposal"), "chair")
-    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("ch", False), ("us", False), ("cn", False)]
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("ch", True), ("ch", False), ("us", False), ("cn", False)]
     assert sitting.grant("ch").point_of_order is True
-    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", False), ("us", False), ("cn", False)]
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("ch", False), ("us", False), ("cn", False)]
     sitting.run(c.RevokeGrant(id=c.new_id()), "chair")
     sitting.hand(speaker("us"), point_of_order=True)
     # A delegation with only a point of order has nothing the chair moves: the point of order goes first.
@@ -160,14 +160,14 @@ def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: C
     at = sitting.now
     state = fold(
         [
-            e.FloorRequested(at=at, actor=speaker("ch"), delegation="ch", item=3, point_of_order=True, position=0, participant=speaker("ch")),
-            e.FloorRequested(at=at, actor=speaker("cn"), delegation="cn", item=3, point_of_order=True, position=1, participant=speaker("cn")),
-            e.FloorRequestWithdrawn(at=at, actor=speaker("ch"), delegation="ch", item=3),
-            e.FloorRequestMoved(at=at, actor="chair", delegation="cn", item=3, from_position=0, to_position=0, reason="Old log"),
+            e.FloorRequested(at=at, actor=speaker("ch"), delegation="ch", item="3", point_of_order=True, position=0, participant=speaker("ch")),
+            e.FloorRequested(at=at, actor=speaker("cn"), delegation="cn", item="3", point_of_order=True, position=1, participant=speaker("cn")),
+            e.FloorRequestWithdrawn(at=at, actor=speaker("ch"), delegation="ch", item="3"),
+            e.FloorRequestMoved(at=at, actor="chair", delegation="cn", item="3", from_position=0, to_position=0, reason="Old log"),
         ],
         sitting.state,
     )
-    assert [(r.delegation, r.point_of_order) for r in state.queues[3]] == [("cn", True)]
+    assert [(r.delegation, r.point_of_order) for r in state.queues["3"]] == [("cn", True)]
 
 
 def test_points_of_order_from_member_state_delegations_only(sitting: Consultation) -> None:
@@ -187,8 +187,8 @@ def test_chair_moves_a_request_and_the_reason_is_recorded(sitting: Consultation)
     assert (event.from_position, event.to_position, event.reason) == (3, 0, "Presents the document")
     assert sitting.queue() == ["r1", "ch", "cn", "at"]
     (move,) = sitting.state.moves
-    assert (move.delegation, move.item, move.reason, move.actor) == ("r1", 3, "Presents the document", "chair")
-    assert sitting.state.queues[3][0].moved_reason == "Presents the document"
+    assert (move.delegation, move.item, move.reason, move.actor) == ("r1", "3", "Presents the document", "chair")
+    assert sitting.state.queues["3"][0].moved_reason == "Presents the document"
     # The first request goes to the one the chair moved up.
     assert sitting.grant().delegation == "r1"
 
@@ -328,10 +328,10 @@ def test_only_the_speaking_delegation_yields(sitting: Consultation) -> None:
 def test_the_item_does_not_change_while_the_floor_is_taken(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.grant()
-    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=4), "chair") == "floor_busy"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item="4"), "chair") == "floor_busy"
     sitting.go_live(speaker("ch"))
-    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=4), "chair") == "floor_busy"
-    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=99), "chair") == "unknown_item"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item="4"), "chair") == "floor_busy"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item="99"), "chair") == "unknown_item"
 
 
 # --- "you are #N, about M minutes" ----------------------------------------------------
@@ -362,7 +362,7 @@ def test_queue_position_and_wait(sitting: Consultation) -> None:
 def test_close_and_reopen_the_list_points_of_order_still_allowed(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     (event,) = sitting.run(c.CloseSpeakersList(id=c.new_id()), "chair")
-    assert isinstance(event, e.SpeakersListClosed) and sitting.state.items[3].list_closed
+    assert isinstance(event, e.SpeakersListClosed) and sitting.state.items["3"].list_closed
     assert sitting.reject(c.RequestFloor(id=c.new_id()), speaker("cn")) == "floor_closed"
     assert sitting.reject(c.CloseSpeakersList(id=c.new_id()), "chair") == "floor_closed"
     sitting.hand(speaker("at"), point_of_order=True)
@@ -377,7 +377,7 @@ def test_close_and_reopen_the_list_points_of_order_still_allowed(sitting: Consul
 
 def test_the_list_is_closed_per_item(sitting: Consultation) -> None:
     sitting.run(c.CloseSpeakersList(id=c.new_id()), "chair")
-    sitting.take_up(4)
+    sitting.take_up("4")
     sitting.hand(speaker("cn"))
 
 
@@ -392,9 +392,9 @@ def test_default_limits_3_min_council_members_2_min_others(sitting: Consultation
 
 
 def test_limit_configurable_per_item_and_per_class(sitting: Consultation) -> None:
-    sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=300, item=3), "chair")
+    sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=300, item="3"), "chair")
     sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60), "sec")
-    assert sitting.reject(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60, item=99), "chair") == "unknown_item"
+    assert sitting.reject(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60, item="99"), "chair") == "unknown_item"
     assert sitting.reject(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60), speaker("ch")) == "not_allowed"
     sitting.hand(speaker("ch"))
     sitting.grant()
@@ -405,11 +405,11 @@ def test_limit_configurable_per_item_and_per_class(sitting: Consultation) -> Non
     assert sitting.go_live(speaker("r1")).limit_ms == 60 * SECOND
     sitting.yield_floor(speaker("r1"))
     sitting.later(10)
-    sitting.take_up(4)
+    sitting.take_up("4")
     sitting.hand(speaker("cn"))
     sitting.grant()
     assert sitting.go_live(speaker("cn")).limit_ms == 180 * SECOND  # item 3's limit stays on item 3
-    assert sitting.state.items[3].limits == {"council_member": 300}
+    assert sitting.state.items["3"].limits == {"council_member": 300}
 
 
 def test_passing_the_limit_warns_without_cutting(sitting: Consultation) -> None:
@@ -431,7 +431,7 @@ def test_passing_the_limit_warns_without_cutting(sitting: Consultation) -> None:
 def test_automatic_cut_only_when_auto_cut() -> None:
     cons = Consultation(auto_cut=True)
     cons.open_sitting()
-    cons.take_up(3)
+    cons.take_up("3")
     cons.hand(speaker("ch"))
     cons.grant()
     started = cons.go_live(speaker("ch")).at
@@ -445,8 +445,8 @@ def test_automatic_cut_only_when_auto_cut() -> None:
 
 def test_no_grant_on_an_item_that_already_has_its_outcome(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    sitting.run(c.ProposeConclusion(id=c.new_id(), item=3, text="Noted."), "chair")
-    sitting.run(c.RecordConsensus(id=c.new_id(), item=3), "chair")
+    sitting.run(c.ProposeConclusion(id=c.new_id(), item="3", text="Noted."), "chair")
+    sitting.run(c.RecordConsensus(id=c.new_id(), item="3"), "chair")
     assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "item_closed"
 
 

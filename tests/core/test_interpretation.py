@@ -330,7 +330,7 @@ def test_no_tail_when_no_booth_is_live(sitting: Consultation) -> None:
 def test_tail_configurable() -> None:
     cons = Consultation(tail_ms=10_000)
     cons.open_sitting()
-    cons.take_up(3)
+    cons.take_up("3")
     cons.booth_live("en")
     ended = cons.speak("ch", seconds=30)
     assert ended.tail_until == ended.at + 10 * SECOND
@@ -339,7 +339,7 @@ def test_tail_configurable() -> None:
 def test_zero_tail_holds_nobody() -> None:
     cons = Consultation(tail_ms=0)
     cons.open_sitting()
-    cons.take_up(3)
+    cons.take_up("3")
     cons.booth_live("en")
     cons.hand(speaker("cn"))
     cons.speak("ch", seconds=30)

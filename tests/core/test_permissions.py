@@ -96,7 +96,7 @@ def _base() -> Consultation:
 def _sitting() -> Consultation:
     cons = Consultation()
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     return cons
 
 
@@ -158,7 +158,7 @@ def _tail() -> Consultation:
     return cons
 
 
-def _proposed(*items: int, package: bool = False) -> Consultation:
+def _proposed(*items: str, package: bool = False) -> Consultation:
     cons = Consultation()
     for item in items:
         cons.run(c.ProposeConclusion(id=c.new_id(), item=item, text="Takes note."), "sec")
@@ -168,16 +168,16 @@ def _proposed(*items: int, package: bool = False) -> Consultation:
 
 
 def _pointed(ballot: bool) -> Consultation:
-    cons = _proposed(4)
-    cons.run(c.PointToCorrespondence(id=c.new_id(), item=4), "chair")
+    cons = _proposed("4")
+    cons.run(c.PointToCorrespondence(id=c.new_id(), item="4"), "chair")
     if ballot:
-        cons.run(c.OpenBallot(id=c.new_id(), item=4, deadline="2021-06-10T17:00"), "sec")
+        cons.run(c.OpenBallot(id=c.new_id(), item="4", deadline="2021-06-10T17:00"), "sec")
     return cons
 
 
 def _package() -> Consultation:
     cons = Consultation()
-    cons.run(c.ProposePackage(id=c.new_id(), items=[1, 2]), "chair")
+    cons.run(c.ProposePackage(id=c.new_id(), items=["1", "2"]), "chair")
     return cons
 
 
@@ -205,13 +205,13 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.AddDelegation: (_base, c.AddDelegation(id=c.new_id(), delegation="new", name="New", cls="observer_state")),
     c.SetVotingRights: (_base, c.SetVotingRights(id=c.new_id(), delegation="ch", voting_rights=False)),
     c.AddParticipant: (_base, c.AddParticipant(id=c.new_id(), participant="new", name="New", role="delegate", delegation="ch")),
-    c.AddItem: (_base, c.AddItem(id=c.new_id(), number=6, code="ADM 3", title="New")),
-    c.SetItemMinutes: (_base, c.SetItemMinutes(id=c.new_id(), item=3, minutes=20)),
+    c.AddItem: (_base, c.AddItem(id=c.new_id(), item="6", number=6, code="ADM 3", title="New")),
+    c.SetItemMinutes: (_base, c.SetItemMinutes(id=c.new_id(), item="3", minutes=20)),
     c.PlanAgenda: (_base, c.PlanAgenda(id=c.new_id())),
-    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90, item=3)),
+    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90, item="3")),
     c.OpenSitting: (_at_noon, c.OpenSitting(id=c.new_id())),
     c.CloseSitting: (_sitting, c.CloseSitting(id=c.new_id())),
-    c.TakeUpItem: (_base, c.TakeUpItem(id=c.new_id(), item=3)),
+    c.TakeUpItem: (_base, c.TakeUpItem(id=c.new_id(), item="3")),
     c.Tick: (_slot_over, c.Tick(id=c.new_id())),
     c.RequestFloor: (_sitting, c.RequestFloor(id=c.new_id())),
     c.WithdrawFloorRequest: (lambda: _hands("ch"), c.WithdrawFloorRequest(id=c.new_id())),
@@ -231,25 +231,25 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.BoothFinished: (_tail, c.BoothFinished(id=c.new_id())),
     c.OverrideTail: (_tail, c.OverrideTail(id=c.new_id())),
     c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly(id=c.new_id())),
-    c.ProposeConclusion: (_base, c.ProposeConclusion(id=c.new_id(), item=3, text="Takes note.")),
-    c.RecordConsensus: (lambda: _proposed(3), c.RecordConsensus(id=c.new_id(), item=3)),
-    c.BlockItem: (_base, c.BlockItem(id=c.new_id(), item=4, kind="objection", delegation="ch")),
-    c.ProposePackage: (_base, c.ProposePackage(id=c.new_id(), items=[1, 2])),
-    c.PullFromPackage: (_package, c.PullFromPackage(id=c.new_id(), item=1, delegation="ch")),
-    c.ApprovePackage: (lambda: _proposed(1, 2, package=True), c.ApprovePackage(id=c.new_id())),
-    c.PointToCorrespondence: (lambda: _proposed(4), c.PointToCorrespondence(id=c.new_id(), item=4)),
-    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(id=c.new_id(), item=4, deadline="2021-06-10T17:00")),
-    c.CastVote: (lambda: _pointed(True), c.CastVote(id=c.new_id(), item=4, answer="yes")),
-    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(id=c.new_id(), item=4, delegation="cn", answer="no", reference="Note 2021/12")),
+    c.ProposeConclusion: (_base, c.ProposeConclusion(id=c.new_id(), item="3", text="Takes note.")),
+    c.RecordConsensus: (lambda: _proposed("3"), c.RecordConsensus(id=c.new_id(), item="3")),
+    c.BlockItem: (_base, c.BlockItem(id=c.new_id(), item="4", kind="objection", delegation="ch")),
+    c.ProposePackage: (_base, c.ProposePackage(id=c.new_id(), items=["1", "2"])),
+    c.PullFromPackage: (_package, c.PullFromPackage(id=c.new_id(), item="1", delegation="ch")),
+    c.ApprovePackage: (lambda: _proposed("1", "2", package=True), c.ApprovePackage(id=c.new_id())),
+    c.PointToCorrespondence: (lambda: _proposed("4"), c.PointToCorrespondence(id=c.new_id(), item="4")),
+    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(id=c.new_id(), item="4", deadline="2021-06-10T17:00")),
+    c.CastVote: (lambda: _pointed(True), c.CastVote(id=c.new_id(), item="4", answer="yes")),
+    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="no", reference="Note 2021/12")),
     c.RecordConnectionTest: (
         _base,
         c.RecordConnectionTest(id=c.new_id(), transport="websocket", websocket_ok=True, rtt_ms=40, jitter_ms=3, clock_offset_ms=-12, microphone="ok", camera="none", input_level=0.4, browser="Firefox 89"),
     ),
     c.OpenGrouping: (_weeks_before, c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59")),
-    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(id=c.new_id(), item=3, answer="agree")),
+    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(id=c.new_id(), item="3", answer="agree")),
     c.ProposeItem: (lambda: _grouping(False), c.ProposeItem(id=c.new_id(), title="An urgent item")),
     c.CloseGrouping: (lambda: _grouping(True), c.CloseGrouping(id=c.new_id())),
-    c.SubmitContribution: (_weeks_before, c.SubmitContribution(id=c.new_id(), contribution="ch-3", item=3, title="Comments of Switzerland", comments="We support the proposal.")),
+    c.SubmitContribution: (_weeks_before, c.SubmitContribution(id=c.new_id(), contribution="ch-3", item="3", title="Comments of Switzerland", comments="We support the proposal.")),
     c.RecordAttendance: (_base, c.RecordAttendance(id=c.new_id())),
     c.RequestHelp: (_base, c.RequestHelp(id=c.new_id(), message="No sound")),
     c.ResolveHelp: (_help, c.ResolveHelp(id=c.new_id(), participant=speaker("ch"))),

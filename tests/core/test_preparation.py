@@ -16,29 +16,29 @@ DEADLINE = "2021-03-12T23:59"
 @pytest.fixture
 def grouping() -> Consultation:
     cons = Consultation()
-    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="A group-2 item", group=2), "@admin")
+    cons.run(c.AddItem(id=c.new_id(), item="9", number=9, code="ADM 9", title="A group-2 item", group=2), "@admin")
     cons.now = ms("2021-03-01", "09:00")
     cons.run(c.OpenGrouping(id=c.new_id(), deadline=DEADLINE), "sec")
     return cons
 
 
 def test_group_2_items_are_not_on_the_agenda_until_the_grouping_moves_them(grouping: Consultation) -> None:
-    assert 9 in grouping.state.items and 9 not in grouping.state.agenda
+    assert "9" in grouping.state.items and "9" not in grouping.state.agenda
 
 
 def test_council_members_answer_and_may_change_their_answer_until_the_deadline(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
-    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), member("ch"))  # any member of the delegation
-    assert grouping.state.grouping.answers["ch"][3] == "agree"
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), member("ch"))  # any member of the delegation
+    assert grouping.state.grouping.answers["ch"]["3"] == "agree"
     late = ms("2021-03-12", "23:59")
-    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"), at=late) == "deadline_passed"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"), at=late) == "deadline_passed"
 
 
 def test_only_council_members_answer_the_agenda_consultation(grouping: Consultation) -> None:
     for observer in ("at", "ps", "r1"):
-        assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker(observer)) == "not_allowed"
+        assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), speaker(observer)) == "not_allowed"
     assert grouping.reject(c.ProposeItem(id=c.new_id(), title="More"), speaker("at")) == "not_allowed"
-    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), "chair") == "not_allowed"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), "chair") == "not_allowed"
 
 
 def test_a_council_member_may_propose_a_new_item(grouping: Consultation) -> None:
@@ -48,14 +48,14 @@ def test_a_council_member_may_propose_a_new_item(grouping: Consultation) -> None
 
 
 def test_the_tally_lists_agree_other_group_and_no_answer_by_state(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker("ch"))
-    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("us"))
-    item3 = next(t for t in tally(grouping.state) if t.item == 3)
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("us"))
+    item3 = next(t for t in tally(grouping.state) if t.item == "3")
     assert item3.agree == ["ch"] and item3.other_group == ["us"] and sorted(item3.no_answer) == sorted(set(COUNCIL) - {"ch", "us"})
 
 
 def test_answers_are_the_secretariats_the_public_sees_only_who_answered(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"))
     assert snapshot(grouping.state, "staff")["grouping"]["answers"]["ch"]["3"] == "other_group"
     assert snapshot(grouping.state, "public")["grouping"]["answers"]["ch"]["3"] is None
 
@@ -64,10 +64,10 @@ def test_closing_before_the_deadline_is_refused_and_after_it_derives_the_agenda(
     assert grouping.reject(c.CloseGrouping(id=c.new_id()), "sec") == "deadline_not_passed"
     grouping.now = ms("2021-03-13", "10:00")
     (closed,) = grouping.run(c.CloseGrouping(id=c.new_id(), final={"9": 1, "4": 2}), "sec")
-    assert closed.overrides == [4, 9]
-    assert grouping.state.agenda == [1, 2, 3, 5, 9]
+    assert closed.overrides == ["4", "9"]
+    assert grouping.state.agenda == ["1", "2", "3", "5", "9"]
     assert grouping.reject(c.CloseGrouping(id=c.new_id()), "sec") == "no_grouping"
-    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker("ch")) == "no_grouping"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), speaker("ch")) == "no_grouping"
     assert grouping.refolded() == msgspec_builtins(grouping)
 
 
@@ -89,7 +89,7 @@ BEFORE = ms("2021-05-20", "10:00")
 
 
 def contribution(**fields) -> c.SubmitContribution:  # noqa: ANN003
-    base = {"id": c.new_id(), "contribution": "ch-1", "item": 3, "title": "On item 3", "document": "C21/33", "comments": "We support it.", "way_forward": "Approve."}
+    base = {"id": c.new_id(), "contribution": "ch-1", "item": "3", "title": "On item 3", "document": "C21/33", "comments": "We support it.", "way_forward": "Approve."}
     return c.SubmitContribution(**{**base, **fields})
 
 
@@ -116,9 +116,9 @@ def test_the_contribution_deadline_is_14_days_before_the_first_day_until_2359_ge
 
 def test_a_contribution_on_a_group_2_item_is_refused() -> None:
     cons = Consultation()
-    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="Deferred", group=2), "@admin")
-    assert cons.reject(contribution(item=9), speaker("ch"), at=BEFORE) == "not_on_agenda"
-    assert cons.reject(contribution(item=99), speaker("ch"), at=BEFORE) == "unknown_item"
+    cons.run(c.AddItem(id=c.new_id(), item="9", number=9, code="ADM 9", title="Deferred", group=2), "@admin")
+    assert cons.reject(contribution(item="9"), speaker("ch"), at=BEFORE) == "not_on_agenda"
+    assert cons.reject(contribution(item="99"), speaker("ch"), at=BEFORE) == "unknown_item"
 
 
 def test_a_third_page_is_refused_for_text_and_for_files() -> None:
@@ -129,3 +129,16 @@ def test_a_third_page_is_refused_for_text_and_for_files() -> None:
     pdf = File(name="c.pdf", kind="pdf", sha256="a" * 64, size=1000, pages=3)
     assert cons.reject(contribution(contribution="file", file=pdf, comments=""), speaker("ch"), at=BEFORE) == "too_long"
     cons.run(contribution(contribution="file", file=File(name="c.pdf", kind="pdf", sha256="a" * 64, size=1000, pages=2), comments=""), speaker("ch"), at=BEFORE)
+
+
+def test_the_secretariat_moves_items_between_sections_groups_by_their_codes() -> None:
+    cons = Consultation()
+    cons.run(c.AddItem(id=c.new_id(), item="U1", number=1, code="U1", title="Budget", section="Urgent"), "sec")
+    cons.run(c.AddItem(id=c.new_id(), item="D3", number=3, code="D3", title="Plan", section="Deferred", group=2), "sec")
+    cons.now = ms("2021-03-01", "09:00")
+    cons.run(c.OpenGrouping(id=c.new_id(), deadline=DEADLINE), "sec")
+    cons.now = ms("2021-03-13", "09:00")
+    (closed,) = cons.run(c.CloseGrouping(id=c.new_id(), final={"D3": 1, "U1": 2}), "sec")
+    assert closed.overrides == ["U1", "D3"]  # in the list's order
+    assert cons.state.agenda[-1] == "D3" and "U1" not in cons.state.agenda
+    assert cons.state.items["D3"].section == "Deferred"

@@ -66,7 +66,7 @@ DELEGATES = [p for d in DELEGATIONS for p in (speaker(d[0]), member(d[0]))]
 INTERPRETERS = [interpreter(lang, n) for lang in LANGUAGES for n in (1, 2)]
 EVERYONE = [*DELEGATES, "chair", "sec", "tech", *INTERPRETERS, "@admin", SYSTEM_ACTOR, "nobody"]
 DELEGATION_IDS = [d[0] for d in DELEGATIONS] + ["xx"]
-ITEMS = [1, 2, 3, 4, 5, 6, 99]
+ITEMS = ["1", "2", "3", "4", "5", "6", "99"]
 SECOND = 1_000
 #: Time steps: mostly seconds and minutes ...
 STEPS = [0, 0, 200, SECOND, 3 * SECOND, 4 * SECOND, 5 * SECOND, 20 * SECOND, 90 * SECOND, 4 * MINUTE, 15 * MINUTE]
@@ -307,7 +307,7 @@ MAKERS: dict[str, Any] = {
     "limit": lambda p, s: (p.choice(["chair", "sec"]), c.SetSpeakingLimit(id=c.new_id(), cls=p.choice(["council_member", "observer", "sector_member"]), seconds=p.choice([10, 60, 600]), item=p.choice([None, *ITEMS]))),  # type: ignore[arg-type]
     "add_delegation": _add_delegation,
     "voting_rights": lambda p, s: ("sec", c.SetVotingRights(id=c.new_id(), delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50))),
-    "add_item": lambda p, s: ("sec", c.AddItem(id=c.new_id(), number=p.choice(ITEMS), code="X", title="X", package=p.chance(30), minutes=p.choice([5, 60, 200]))),
+    "add_item": lambda p, s: ("sec", c.AddItem(id=c.new_id(), item=(ref := p.choice(ITEMS)), number=int(ref), code="X", title="X", package=p.chance(30), minutes=p.choice([5, 60, 200]))),
     "minutes": lambda p, s: ("sec", c.SetItemMinutes(id=c.new_id(), item=p.choice(ITEMS), minutes=p.choice([1, 30, 181]))),
     "plan": lambda p, s: ("sec", c.PlanAgenda(id=c.new_id())),
     "connection_test": lambda p, s: (p.choice(EVERYONE), CONNECTION_TEST),
@@ -466,7 +466,7 @@ def test_any_consultation_settings_are_created_or_refused(days: list[str], slot:
         assert rejected.code == "invalid_value"
         return
     fold(events, state)
-    fold(decide(state, c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "@admin", START), state)
+    fold(decide(state, c.AddItem(id=c.new_id(), item="1", number=1, code="X", title="X"), "@admin", START), state)
     decide(state, c.PlanAgenda(id=c.new_id()), "@admin", START)
     now = ms("2021-01-01", "00:00") + probe
     try:

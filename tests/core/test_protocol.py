@@ -24,7 +24,8 @@ PATTERN_SAMPLES = {
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$": "2021-03-12T23:59",
     r"^[0-9a-f]{64}$": "0123456789abcdef" * 4,
     r"^[A-Za-z0-9_.:@-]+$": "x1",
-    r"^[1-9][0-9]{0,3}$": "14",
+    r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$": "PL 1.04",
+    r"^(\d{2}:\d{2}-\d{2}:\d{2})?$": "12:00-15:00",
 }
 
 
@@ -104,9 +105,9 @@ def test_commands_are_validated_strictly() -> None:
 
 def test_events_are_versioned_from_the_first_day() -> None:
     for name in e.EVENTS_BY_NAME:
-        assert e.current_version(name) == 1
-    raw = msgspec.msgpack.decode(e.encode_event(e.ItemTakenUp(at=1, actor="chair", item=3)))
-    assert raw == {"type": "item_taken_up", "v": 1, "at": 1, "actor": "chair", "item": 3}
+        assert e.current_version(name) == (2 if (name, 1) in e.UPCASTERS else 1)
+    raw = msgspec.msgpack.decode(e.encode_event(e.ItemTakenUp(at=1, actor="chair", item="3")))
+    assert raw == {"type": "item_taken_up", "v": 2, "at": 1, "actor": "chair", "item": "3"}
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def speech_ended_v3(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(e.UPCASTERS, ("speech_ended", 2), v2_to_v3)
 
 
-COMMON = {"type": "speech_ended", "at": 1_000_000, "actor": "ch-1", "participant": "ch-1", "delegation": "ch", "item": 3, "reason": "yielded", "time_to_floor_ms": 3_000}
+COMMON = {"type": "speech_ended", "at": 1_000_000, "actor": "ch-1", "participant": "ch-1", "delegation": "ch", "item": "3", "reason": "yielded", "time_to_floor_ms": 3_000}
 
 
 @pytest.mark.usefixtures("speech_ended_v3")
@@ -175,7 +176,7 @@ def test_redaction_removes_contact_data_and_diagnostics() -> None:
 
 
 def test_events_without_private_fields_are_not_copied() -> None:
-    event = e.ItemTakenUp(at=1, actor="chair", item=3)
+    event = e.ItemTakenUp(at=1, actor="chair", item="3")
     assert e.redact(event) is event
 
 
@@ -203,3 +204,38 @@ def test_every_rejection_code_in_the_core_is_documented() -> None:
     assert codes <= set(ERROR_CODES)
     with pytest.raises(AssertionError):
         Rejected("made_up_code", "nobody documented this")
+
+
+def test_items_stored_by_number_are_read_as_known_by_their_ref() -> None:
+    """Logs written when items were known by number (v1) read as if the number were the ref."""
+    added = e.decode_event(msgspec.msgpack.encode({
+        "type": "item_added", "v": 1, "at": 1, "actor": "@admin", "number": 7, "code": "PL 1.05", "title": "T",
+        "titles": {}, "documents": [], "package": True, "kind": "other", "minutes": 15, "group": 1,
+    }))
+    assert isinstance(added, e.ItemAdded) and (added.v, added.item, added.number, added.section) == (2, "7", 7, "")
+    planned = e.decode_event(msgspec.msgpack.encode({
+        "type": "agenda_planned", "v": 1, "at": 1, "actor": "sec", "allocations": [{"item": 7, "day": 0, "minutes": 15}],
+        "unplaced": [8], "overflow_minutes": 15,
+    }))
+    assert isinstance(planned, e.AgendaPlanned) and (planned.allocations[0].item, planned.unplaced) == ("7", ["8"])
+    closed = e.decode_event(msgspec.msgpack.encode({
+        "type": "grouping_closed", "v": 1, "at": 1, "actor": "sec", "groups": {7: 1, 8: 2}, "overrides": [8], "agenda": [7],
+    }))
+    assert isinstance(closed, e.GroupingClosed) and (closed.groups, closed.overrides, closed.agenda) == ({"7": 1, "8": 2}, ["8"], ["7"])
+
+
+def test_ballots_written_with_item_numbers_are_read_with_refs() -> None:
+    """The ballot events came with item numbers (v1) before items had refs; like every
+    event that names an item they are v2, and a v1 one reads with the number as the ref."""
+    common = {"v": 1, "at": 1, "actor": "sec", "item": 8}
+    opened = e.decode_event(msgspec.msgpack.encode({
+        **common, "type": "ballot_opened", "deadline": 2, "deadline_local": "2021-07-02 17:00 Europe/Zurich",
+        "policy": "simple_majority_of_voting_council_members", "electorate": ["ch"], "required": 1,
+    }))
+    cast = e.decode_event(msgspec.msgpack.encode({**common, "type": "vote_cast", "delegation": "ch", "answer": "yes", "participant": "ch-1"}))
+    closed = e.decode_event(msgspec.msgpack.encode({
+        **common, "type": "ballot_closed", "yes": 1, "no": 0, "abstain": 0, "not_replied": [], "required": 1, "result": "approved",
+    }))
+    assert [(type(event), event.v, event.item) for event in (opened, cast, closed)] == [(e.BallotOpened, 2, "8"), (e.VoteCast, 2, "8"), (e.BallotClosed, 2, "8")]
+    named = {name for name, kind in e.EVENTS_BY_NAME.items() if {"item", "items"} & {f.name for f in msgspec.structs.fields(kind)}}
+    assert named <= {name for name, _ in e.UPCASTERS}, "an event that names an item is upcast from the numbers of v1"

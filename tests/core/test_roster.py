@@ -29,7 +29,7 @@ def test_consultation_created_by_the_secretariat_only() -> None:
 
 def test_nothing_but_creation_before_the_consultation_exists() -> None:
     fresh = Consultation(setup=False)
-    assert fresh.reject(c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "@admin") == "not_created"
+    assert fresh.reject(c.AddItem(id=c.new_id(), item="1", number=1, code="X", title="X"), "@admin") == "not_created"
     assert fresh.reject(c.RequestFloor(id=c.new_id()), "ch-1") == "not_created"
     assert fresh.run(c.Tick(id=c.new_id()), "@system") == []
 
@@ -100,7 +100,7 @@ def test_only_council_members_have_voting_rights(cons: Consultation) -> None:
 def test_duplicate_delegation_participant_item(cons: Consultation) -> None:
     assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="ch", name="Again", cls="council_member"), "sec") == "already_exists"
     assert cons.reject(c.AddParticipant(id=c.new_id(), participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec") == "already_exists"
-    assert cons.reject(c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "sec") == "already_exists"
+    assert cons.reject(c.AddItem(id=c.new_id(), item="1", number=1, code="X", title="X"), "sec") == "already_exists"
 
 
 def test_delegate_belongs_to_a_known_delegation(cons: Consultation) -> None:
@@ -119,18 +119,18 @@ def test_only_a_delegate_is_a_designated_speaker(cons: Consultation) -> None:
 
 
 def test_items_keep_agenda_order_and_their_estimate(cons: Consultation) -> None:
-    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="Late item", minutes=40), "sec")
-    assert cons.state.agenda == [1, 2, 3, 4, 5, 9]
-    cons.run(c.SetItemMinutes(id=c.new_id(), item=9, minutes=25), "sec")
-    assert cons.state.items[9].minutes == 25
-    assert cons.reject(c.SetItemMinutes(id=c.new_id(), item=99, minutes=25), "sec") == "unknown_item"
+    cons.run(c.AddItem(id=c.new_id(), item="9", number=9, code="ADM 9", title="Late item", minutes=40), "sec")
+    assert cons.state.agenda == ["1", "2", "3", "4", "5", "9"]
+    cons.run(c.SetItemMinutes(id=c.new_id(), item="9", minutes=25), "sec")
+    assert cons.state.items["9"].minutes == 25
+    assert cons.reject(c.SetItemMinutes(id=c.new_id(), item="99", minutes=25), "sec") == "unknown_item"
 
 
 def test_roster_commands_are_setup_commands(cons: Consultation) -> None:
     # Wrong role: the chair and delegates do not register anybody.
     assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state"), "chair") == "not_allowed"
     assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
-    assert cons.reject(c.AddItem(id=c.new_id(), number=7, code="X", title="X"), "tech") == "not_allowed"
+    assert cons.reject(c.AddItem(id=c.new_id(), item="7", number=7, code="X", title="X"), "tech") == "not_allowed"
 
 
 def test_unknown_actor_is_refused(cons: Consultation) -> None:
@@ -140,3 +140,29 @@ def test_unknown_actor_is_refused(cons: Consultation) -> None:
 def test_refold_equals_live_state(cons: Consultation) -> None:
     assert cons.refolded() == builtins(cons.state)
     assert len(cons.state.delegations) == 10 and len(cons.state.participants) == 2 * 10 + 3 + 12
+
+
+def test_items_are_known_by_their_code_and_numbers_repeat_across_sections() -> None:
+    """The 2020 list: two sections, each numbered from 1 (U1.., D1..)."""
+    cons = Consultation()
+    urgent, deferred = "Urgent items for the virtual session", "Items deferred to the in-person session"
+    cons.run(c.AddItem(id=c.new_id(), item="U1", number=1, code="U1", title="Budget", section=urgent), "sec")
+    cons.run(c.AddItem(id=c.new_id(), item="D1", number=1, code="D1", title="Strategic plan", section=deferred, group=2), "sec")
+    cons.run(c.AddItem(id=c.new_id(), item="U2", number=2, code="U2", title="Dates", section=urgent), "sec")
+    assert cons.reject(c.AddItem(id=c.new_id(), item="U1", number=3, code="U1", title="Again", section=urgent), "sec") == "already_exists"
+    assert (cons.state.items["U1"].number, cons.state.items["D1"].number) == (1, 1)
+    # Sections keep the order they come in; the agenda keeps the group-1 items in the list's order.
+    assert cons.state.sections == [urgent, deferred]
+    assert cons.state.agenda[-2:] == ["U1", "U2"] and "D1" not in cons.state.agenda
+    cons.take_up("U2")
+    assert cons.state.current_item == "U2"
+    assert cons.refolded() == builtins(cons.state)
+
+
+def test_the_circulars_deadlines_are_kept_with_their_names() -> None:
+    cons = Consultation(setup=False)
+    deadlines = {"Replies on the grouping of items": "2020-05-22", "Written contributions": "2020-05-29"}
+    cons.run(c.CreateConsultation(id=c.new_id(), code="C20/VCC", title="VCC", days=["2020-06-09"], deadlines=deadlines, rules_slot="12:00-15:00"), "@admin")
+    assert cons.state.deadlines == deadlines
+    # A slot that departs from the rules' (the demo's) is said in every language from this, not from a note in English.
+    assert cons.state.rules_slot == "12:00-15:00"

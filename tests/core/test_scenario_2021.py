@@ -38,10 +38,10 @@ AGENDA = importers.example("c21-vcc1-agenda.json")
 ROSTER = importers.example("roster-demo.csv")
 CHAIR, SEC = "presiding-vice-chair", "council-secretariat-1"
 UTC = ZoneInfo("UTC")
-PACKAGE = [1, 2, 7, 8, 9]
+PACKAGE = ["1", "2", "7", "8", "9"]
 #: item -> (kind, blocked by, recorded by the chair rather than the delegate)
-DEFERRALS = {10: ("objection", "china", False), 21: ("postponement", "brazil", True), 28: ("suspension", "russian-federation", False)}
-CORRESPONDENCE = 41
+DEFERRALS = {"10": ("objection", "china", False), "21": ("postponement", "brazil", True), "28": ("suspension", "russian-federation", False)}
+CORRESPONDENCE = "41"
 #: Item discussions finished on each of the first eight days (the package counts as one).
 DAILY_QUOTA = 6
 

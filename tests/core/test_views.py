@@ -120,7 +120,7 @@ def test_public_snapshot_is_the_fold_of_redacted_events(busy: Consultation) -> N
 def test_views_carry_the_forecast(busy: Consultation) -> None:
     screen = view(busy.state, speaker("ch"), busy.now)
     forecast = screen["forecast"]
-    assert forecast["items"][0]["item"] == 3 and forecast["minutes_left_today"] == 180
+    assert forecast["items"][0]["item"] == "3" and forecast["minutes_left_today"] == 180
     # Switzerland 3 min, Austria and the sector member 2 min each, below the 15 min allocated.
     assert forecast["items"][0]["remaining_minutes"] == 15
     busy.later(13 * 60)
@@ -131,8 +131,8 @@ def test_views_carry_the_forecast(busy: Consultation) -> None:
 def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
     cons = Consultation(start=ms("2021-05-03", "10:00"))
     cons.run(c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59"), "sec")
-    cons.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
-    cons.run(c.SubmitContribution(id=c.new_id(), contribution="ch-3", item=3, title="Comments", comments="We support it.", co_submitters=["at"]), member("ch"))
+    cons.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"))
+    cons.run(c.SubmitContribution(id=c.new_id(), contribution="ch-3", item="3", title="Comments", comments="We support it.", co_submitters=["at"]), member("ch"))
     staff, public = snapshot(cons.state, "staff"), snapshot(cons.state, "public")
     assert staff["grouping"]["answers"] == {"ch": {"3": "other_group"}}
     assert public["grouping"]["answers"] == {"ch": {"3": None}}  # that Switzerland answered, not what

@@ -310,7 +310,7 @@ async def test_a_second_token_mid_stream_does_not_change_who_the_connection_is(g
     chair = gateway_node.token(CHAIR)
     answer = await sio.call("connect", ({}, {"token": chair}), timeout=5)
     assert answer["error"]["code"] == "reserved_event"
-    answer = await sio.call("command", {"type": "take_up_item", "id": "as-chair", "item": 3}, timeout=5)
+    answer = await sio.call("command", {"type": "take_up_item", "id": "as-chair", "item": "3"}, timeout=5)
     assert answer["error"]["code"] == "not_allowed", answer
     # A second socket.io CONNECT on the same engine.io session is refused too.
     ws = await raw_engineio(gateway_node)
@@ -418,13 +418,13 @@ SHORT = 200
         (SECRETARIAT, {"type": "add_item", "number": 900, "code": "X", "title": "t" * (LONG + 1)}),
         (SECRETARIAT, {"type": "add_item", "number": 900, "code": "X", "title": "t", "documents": ["C21/1"] * 21}),
         (CHAIR, {"type": "move_floor_request", "delegation": "argentina", "position": 1, "reason": "r" * (SHORT + 1)}),
-        (CHAIR, {"type": "propose_conclusion", "item": 3, "text": "c" * (LONG + 1)}),
+        (CHAIR, {"type": "propose_conclusion", "item": "3", "text": "c" * (LONG + 1)}),
         (CHAIR, {"type": "propose_package", "items": [3] * 201}),
         (SECRETARIAT, {"type": "close_grouping", "final": {str(n): 1 for n in range(1, 1002)}}),
         (COUNCIL[0], {"type": "request_help", "message": "h" * (SHORT + 1)}),
         (COUNCIL[0], {"type": "propose_item", "title": "t" * (LONG + 1)}),
-        (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": 3, "title": "t", "comments": "c" * (LONG + 1)}),
-        (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": 3, "title": "t", "co_submitters": ["brazil"] * 51}),
+        (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": "3", "title": "t", "comments": "c" * (LONG + 1)}),
+        (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": "3", "title": "t", "co_submitters": ["brazil"] * 51}),
         (COUNCIL[0], {"type": "record_connection_test", "transport": "websocket", "websocket_ok": True, "rtt_ms": 1, "jitter_ms": 1,
                       "clock_offset_ms": 0, "microphone": "ok", "camera": "ok", "input_level": 0.1, "browser": "b" * (SHORT + 1)}),
     ],

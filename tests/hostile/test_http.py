@@ -374,6 +374,21 @@ async def test_oversized_and_unknown_requests_get_the_json_error(hostile_node) -
         assert set(answer.headers["Allow"].split(",")) == {"GET", "POST"}
 
 
+async def test_a_malformed_multipart_form_gets_the_json_error(hostile_node) -> None:
+    """schemathesis sent a form part whose name holds a control character: aiohttp refuses the
+    part's header while the handler reads the form, which must answer 400, not fail."""
+    node = await hostile_node()
+    boundary = "b0undary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="\u00a3\x08"\r\n\r\n{{}}\r\n--{boundary}--\r\n').encode()
+    async with aiohttp.ClientSession() as http:
+        answer = await http.post(
+            f"{node.url}/api/consultations/test/contributions", data=body,
+            headers={**node.bearer(node.token(DELEGATE)), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        error = (await answer.json())["error"]
+    assert answer.status == 400 and error["code"] == "invalid_command" and "cannot be read" in error["message"]
+
+
 def test_the_openapi_document_names_every_body_and_every_error() -> None:
     assert OPENAPI["components"]["schemas"]["Error"]["required"] == ["error"]
     for path, operations in OPENAPI["paths"].items():

@@ -21,10 +21,10 @@ async def test_a_burst_of_requests_is_committed_in_few_writes_in_priority_order(
     await store.open()
     service = Service(store)
     try:
-        answers = await service.execute_all("t", [*live_commands(service.clock()), c.TakeUpItem(id=c.new_id(), item=3)], ADMIN_ACTOR)
+        answers = await service.execute_all("t", [*live_commands(service.clock()), c.TakeUpItem(id=c.new_id(), item="3")], ADMIN_ACTOR)
         assert answers[-2]["ok"] and answers[-1]["error"]["code"] == "not_allowed"
         runtime = await service.runtime("t")
-        assert (await runtime.execute(c.TakeUpItem(id=c.new_id(), item=3), CHAIR))["ok"]
+        assert (await runtime.execute(c.TakeUpItem(id=c.new_id(), item="3"), CHAIR))["ok"]
         speakers = [p.id for p in runtime.state.participants.values() if p.designated_speaker]
         appends_before = metrics.APPENDS._value.get()
         burst = [runtime.execute(c.RequestFloor(id=f"r{n}"), pid) for n, pid in enumerate(speakers)]
@@ -36,7 +36,7 @@ async def test_a_burst_of_requests_is_committed_in_few_writes_in_priority_order(
         assert answers[-1] == answers[0]
         appends = metrics.APPENDS._value.get() - appends_before
         assert appends < len(speakers) / 2, f"{appends} durable writes for {len(speakers)} commands"
-        queue = runtime.state.queues[3]
+        queue = runtime.state.queues["3"]
         ranks = [PRIORITY[runtime.state.delegations[r.delegation].cls] for r in queue]
         assert len(queue) == len(speakers) and ranks == sorted(ranks)
         assert answers[0]["seq"] == (await store.find_command("t", f"{speakers[0]}:r0"))[1]

@@ -10,7 +10,7 @@ from tests.support.node_js import run_script
 
 async def test_the_stock_js_client_joins_raises_a_hand_and_receives_the_batch(node, clients) -> None:
     chair = await clients(CHAIR)
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     seen = await asyncio.to_thread(run_script, "delegate.mjs", node.url, node.token(COUNCIL[0]))
     assert "error" not in seen, seen
     runtime = await node.runtime()
@@ -18,8 +18,8 @@ async def test_the_stock_js_client_joins_raises_a_hand_and_receives_the_batch(no
     assert seen["ack"]["ok"] is True
     batch = next(b for b in seen["batches"] if "floor_requested" in b["types"])
     assert batch["first"] == seen["snapshotSeq"] + 1 and batch["last"] == seen["ack"]["seq"]
-    state = await chair.wait_for(lambda s: s.queues[3] != [])
-    assert [r.delegation for r in state.queues[3]] == ["argentina"]
+    state = await chair.wait_for(lambda s: s.queues["3"] != [])
+    assert [r.delegation for r in state.queues["3"]] == ["argentina"]
     assert runtime.seq == seen["ack"]["seq"]
 
 

@@ -49,7 +49,7 @@ async def test_admin_token_joins_as_the_secretariat(node) -> None:
 
 async def test_hands_from_every_class_come_out_in_priority_order_on_every_screen(node, clients) -> None:
     chair = await clients(CHAIR)
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     sector, observer, observer_state, council = [await clients(p) for p in (SECTOR, OBSERVER, OBSERVER_STATE, COUNCIL[0])]
     for client in (sector, observer, observer_state, council):
         assert (await client.send("request_floor"))["ok"]
@@ -66,7 +66,7 @@ async def test_hands_from_every_class_come_out_in_priority_order_on_every_screen
 
 async def test_grant_go_live_yield_records_time_to_floor(node, clients) -> None:
     chair, speaker = await clients(CHAIR), await clients(COUNCIL[0])
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     assert (await speaker.send("request_floor"))["ok"]
     assert (await chair.send("grant_floor"))["ok"]
     await speaker.wait_for(lambda s: s.grant is not None)
@@ -81,19 +81,19 @@ async def test_grant_go_live_yield_records_time_to_floor(node, clients) -> None:
 
 async def test_council_member_objection_defers_and_an_observer_objection_is_refused(node, clients) -> None:
     chair, council, observer = await clients(CHAIR), await clients(COUNCIL[0]), await clients(OBSERVER_STATE)
-    assert (await chair.send("propose_conclusion", item=3, text="The council takes note."))["ok"]
-    refused = await observer.send("block_item", item=3, kind="objection")
+    assert (await chair.send("propose_conclusion", item="3", text="The council takes note."))["ok"]
+    refused = await observer.send("block_item", item="3", kind="objection")
     assert refused == {"ok": False, "error": {"code": "only_council_members_may_block", "message": refused["error"]["message"]}}
-    assert (await council.send("block_item", item=3, kind="objection"))["ok"]
-    state = await observer.wait_for(lambda s: s.items[3].status == "deferred")
-    assert state.items[3].blocked_by == "argentina" and state.items[3].block_kind == "objection"
+    assert (await council.send("block_item", item="3", kind="objection"))["ok"]
+    state = await observer.wait_for(lambda s: s.items["3"].status == "deferred")
+    assert state.items["3"].blocked_by == "argentina" and state.items["3"].block_kind == "objection"
 
 
 async def test_a_french_listener_is_routed_to_the_floor_while_a_french_speaker_is_live(node, clients) -> None:
     from vcc.core.interpretation import route
 
     chair, speaker = await clients(CHAIR), await clients(FRENCH_SPEAKER)
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     assert (await speaker.send("request_floor"))["ok"]
     assert (await chair.send("grant_floor"))["ok"]
     await speaker.wait_for(lambda s: s.grant is not None)
@@ -105,7 +105,7 @@ async def test_a_french_listener_is_routed_to_the_floor_while_a_french_speaker_i
 
 async def test_the_state_every_client_folds_equals_the_servers(node, clients) -> None:
     chair, a, b = await clients(CHAIR), await clients(COUNCIL[0]), await clients(SECRETARIAT)
-    await chair.send("take_up_item", item=5)
+    await chair.send("take_up_item", item="5")
     await a.send("request_floor")
     await chair.send("grant_floor")
     await a.send("go_live")

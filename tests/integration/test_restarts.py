@@ -14,6 +14,7 @@ from vcc.core.views import snapshot
 from vcc.service import Service
 from vcc.store import open_store
 from vcc.tokens import Claims, sign
+from vcc_protocol import commands as c
 from vcc_protocol.events import ConnectionTestRecorded, decode_event
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
@@ -59,7 +60,7 @@ async def test_clients_resync_after_the_server_restarts(tmp_path: Path) -> None:
     try:
         await chair.connect()
         await delegate.connect()
-        assert (await chair.send("take_up_item", item=3))["ok"]
+        assert (await chair.send("take_up_item", item="3"))["ok"]
         node.stop()
         node.start()
         # commands sent while the server is away are delivered after it comes back
@@ -116,3 +117,21 @@ async def test_sigkill_in_a_burst_loses_no_acknowledged_command_and_applies_none
     recorded = [e.browser for e in events if isinstance(e, ConnectionTestRecorded)]
     assert len(acknowledged) == len(attempted) == 160, "every command was answered after the restart"
     assert sorted(recorded) == sorted(acknowledged), "each acknowledged command is in the log exactly once"
+
+
+async def test_a_snapshot_of_an_older_state_shape_gives_way_to_the_log(tmp_path: Path) -> None:
+    """A snapshot saved when items were keyed by number no longer decodes: the log is replayed instead."""
+    store = open_store(str(tmp_path / "store"))
+    await store.open()
+    try:
+        service = Service(store)
+        setup = [c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"]), c.AddItem(id=c.new_id(), item="7", number=7, code="PL 1.05", title="T")]
+        assert (await service.execute_atomically(CONSULTATION, setup, ADMIN_ACTOR))["ok"]
+        await service.close()
+        await store.save_snapshot(CONSULTATION, 2, msgspec.msgpack.encode({"created": True, "items": {7: {"number": 7, "code": "PL 1.05"}}}))
+        again = Service(store)
+        runtime = await again.runtime(CONSULTATION)
+        assert runtime.seq == 2 and list(runtime.state.items) == ["7"] and runtime.state.items["7"].code == "PL 1.05"
+        await again.close()
+    finally:
+        await store.close()

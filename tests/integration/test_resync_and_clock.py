@@ -17,8 +17,8 @@ from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
 
 async def test_a_dropped_connection_resyncs_with_exactly_the_missed_events(node, clients) -> None:
     chair, watcher = await clients(CHAIR), await clients(COUNCIL[0])
-    await chair.send("take_up_item", item=3)
-    await watcher.wait_for(lambda s: s.current_item == 3)
+    await chair.send("take_up_item", item="3")
+    await watcher.wait_for(lambda s: s.current_item == "3")
     seen_before = watcher.seq
     await watcher.sio.eio.ws.close()  # the network drops: the client reconnects by itself
     for delegate in COUNCIL[1:]:
@@ -38,9 +38,9 @@ async def test_a_client_too_far_behind_gets_a_snapshot_marked_resync(node, clien
     chair, watcher = await clients(CHAIR), await clients(COUNCIL[0])
     await watcher.close()
     runtime = await node.runtime()
-    assert (await chair.send("take_up_item", item=3))["ok"]
+    assert (await chair.send("take_up_item", item="3"))["ok"]
     runtime._recent.clear()  # as if more than REPLAY_LIMIT events had passed since
-    assert (await chair.send("take_up_item", item=5))["ok"]
+    assert (await chair.send("take_up_item", item="5"))["ok"]
     await watcher.connect()
     state = await watcher.wait_for(lambda s: watcher.seq == runtime.seq, timeout=10)
     assert watcher.snapshots == 2 and service_module.REPLAY_LIMIT > 0
@@ -72,7 +72,7 @@ async def test_the_slot_end_at_15_00_geneva_closes_the_sitting_with_nobody_click
     await chair.connect()
     await speaker.connect()
     try:
-        assert (await chair.send("take_up_item", item=1))["ok"]
+        assert (await chair.send("take_up_item", item="1"))["ok"]
         assert (await speaker.send("request_floor"))["ok"]
         assert (await chair.send("grant_floor"))["ok"]
         assert (await speaker.send("go_live"))["ok"]
@@ -101,7 +101,7 @@ async def test_the_interpretation_tail_elapses_by_itself(make_node) -> None:
     try:
         assert (await booth.send("take_booth_duty"))["ok"]
         assert (await booth.send("set_booth_mic", live=True))["ok"]
-        await chair.send("take_up_item", item=3)
+        await chair.send("take_up_item", item="3")
         await speaker.send("request_floor")
         await chair.send("grant_floor")
         await speaker.send("go_live")

@@ -90,20 +90,20 @@ def scripted_log() -> Log:
     setup(log)
     fr, en, es, ar = INTERPRETER["fr"], INTERPRETER["en"], INTERPRETER["es"], INTERPRETER["ar"]
     log.must(ADMIN_ACTOR, c.OpenGrouping(id=c.new_id(), deadline=local_time(log, 20 * MINUTE)))
-    log.must(COUNCIL[0], c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"))
-    log.must(COUNCIL[1], c.AnswerGrouping(id=c.new_id(), item=12, answer="other_group"))
+    log.must(COUNCIL[0], c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"))
+    log.must(COUNCIL[1], c.AnswerGrouping(id=c.new_id(), item="12", answer="other_group"))
     log.must(COUNCIL[2], c.ProposeItem(id=c.new_id(), title="Remote participation in the next in-person session", group=2))
     log.must(COUNCIL[0], c.SubmitContribution(id=c.new_id(),
-        contribution="c-argentina-1", item=3, title="Comments on the report", co_submitters=["brazil"],
+        contribution="c-argentina-1", item="3", title="Comments on the report", co_submitters=["brazil"],
         document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
     ))
     for participant in (COUNCIL[0], CHAIR, TECHNICAL):
         log.must(participant, c.RecordAttendance(id=c.new_id()))
     log.must(ADMIN_ACTOR, c.SetVotingRights(id=c.new_id(), delegation="paraguay", voting_rights=True))
-    log.must(ADMIN_ACTOR, c.SetItemMinutes(id=c.new_id(), item=3, minutes=20))
-    log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=60, item=3))
+    log.must(ADMIN_ACTOR, c.SetItemMinutes(id=c.new_id(), item="3", minutes=20))
+    log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=60, item="3"))
     log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90))
-    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=3), 5 * SECOND)
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item="3"), 5 * SECOND)
     for booth in (fr, en, es, ar):
         log.must(booth, c.TakeBoothDuty(id=c.new_id()))
     log.must(es, c.SetBoothSource(id=c.new_id(), source="en"))
@@ -140,29 +140,29 @@ def scripted_log() -> Log:
     log.must(PARTNER["fr"], c.RequestHandover(id=c.new_id()))
     log.must(fr, c.AcceptHandover(id=c.new_id()))
     log.must(PARTNER["fr"], c.SetBoothMic(id=c.new_id(), live=True))  # the handover closed the microphone: the incoming opens it
-    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=4), SECOND)
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item="4"), SECOND)
     log.must(FRENCH_SPEAKER, c.RequestFloor(id=c.new_id()))
     log.must(CHAIR, c.GrantFloor(id=c.new_id()))
     log.must(FRENCH_SPEAKER, c.GoLive(id=c.new_id()), 2 * SECOND)
     log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
     log.must(FRENCH_SPEAKER, c.YieldFloor(id=c.new_id()), SECOND)
     log.must(ADMIN_ACTOR, c.CloseGrouping(id=c.new_id(), final={"12": 2}))  # past the deadline now: item 12 leaves the agenda
-    log.must(CHAIR, c.ProposeConclusion(id=c.new_id(), item=3, text="The consultation takes note of the report."))
-    log.must(CHAIR, c.RecordConsensus(id=c.new_id(), item=3))
-    log.must(ADMIN_ACTOR, c.ProposeConclusion(id=c.new_id(), item=4, text="The consultation endorses the proposal."))
-    log.must(COUNCIL[2], c.BlockItem(id=c.new_id(), item=4, kind="objection"))
-    log.must(CHAIR, c.BlockItem(id=c.new_id(), item=9, kind="postponement", delegation="mexico"))
-    log.must(CHAIR, c.ProposePackage(id=c.new_id(), items=[5, 6, 7]))
-    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(id=c.new_id(), item=6))
-    for item in (5, 7, 8):
+    log.must(CHAIR, c.ProposeConclusion(id=c.new_id(), item="3", text="The consultation takes note of the report."))
+    log.must(CHAIR, c.RecordConsensus(id=c.new_id(), item="3"))
+    log.must(ADMIN_ACTOR, c.ProposeConclusion(id=c.new_id(), item="4", text="The consultation endorses the proposal."))
+    log.must(COUNCIL[2], c.BlockItem(id=c.new_id(), item="4", kind="objection"))
+    log.must(CHAIR, c.BlockItem(id=c.new_id(), item="9", kind="postponement", delegation="mexico"))
+    log.must(CHAIR, c.ProposePackage(id=c.new_id(), items=["5", "6", "7"]))
+    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(id=c.new_id(), item="6"))
+    for item in ("5", "7", "8"):
         log.must(CHAIR, c.ProposeConclusion(id=c.new_id(), item=item, text=f"Proposed conclusion on item {item}."))
     log.must(CHAIR, c.ApprovePackage(id=c.new_id()))
-    log.must(CHAIR, c.PointToCorrespondence(id=c.new_id(), item=8))
-    log.must(ADMIN_ACTOR, c.OpenBallot(id=c.new_id(), item=8, deadline=local_time(log, 30 * MINUTE)))
-    log.must(COUNCIL[0], c.CastVote(id=c.new_id(), item=8, answer="yes"))
-    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="no"))
-    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="abstain"))
-    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item=8, delegation="canada", answer="yes", reference="Note verbale 2026/41"))
+    log.must(CHAIR, c.PointToCorrespondence(id=c.new_id(), item="8"))
+    log.must(ADMIN_ACTOR, c.OpenBallot(id=c.new_id(), item="8", deadline=local_time(log, 30 * MINUTE)))
+    log.must(COUNCIL[0], c.CastVote(id=c.new_id(), item="8", answer="yes"))
+    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item="8", answer="no"))
+    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item="8", answer="abstain"))
+    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item="8", delegation="canada", answer="yes", reference="Note verbale 2026/41"))
     log.must(COUNCIL[1], c.RecordConnectionTest(id=c.new_id(),
         transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
         microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
@@ -173,7 +173,7 @@ def scripted_log() -> Log:
     log.must(ADMIN_ACTOR, c.PlanAgenda(id=c.new_id()))
     log.must(CHAIR, c.CloseSitting(id=c.new_id()), MINUTE)
     log.must(CHAIR, c.OpenSitting(id=c.new_id()), 10 * MINUTE)
-    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=10))
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item="10"))
     log.must(COUNCIL[0], c.RequestFloor(id=c.new_id()))
     log.must(CHAIR, c.GrantFloor(id=c.new_id()))
     log.must(COUNCIL[0], c.GoLive(id=c.new_id()), SECOND)

@@ -117,7 +117,7 @@ def test_route_matches_the_core_on_every_channel_and_random_booth_graphs() -> No
         state.floor_language = rng.choice([None, *LANGUAGES])
         state.speech = None
         if rng.random() < 0.7:
-            state.speech = Speech(participant="x", delegation="argentina", item=3, language=state.floor_language or "en", started_at=0, time_to_floor_ms=0, limit_ms=1)
+            state.speech = Speech(participant="x", delegation="argentina", item="3", language=state.floor_language or "en", started_at=0, time_to_floor_ms=0, limit_ms=1)
         for booth in state.booths.values():
             booth.source = rng.choice(["floor", "floor", *LANGUAGES])
             booth.mic_open = rng.random() < 0.7

@@ -2,7 +2,7 @@
 // the server's core does it (server/vcc/core/*: the `_xxx` appliers of each area).
 //
 // The state has the snapshot's plain-data shape (vcc.core.views.snapshot):
-// items and queues are keyed by the item number as a string, booths by
+// items and queues are keyed by the item's ref (its code, or its number), booths by
 // language, connection tests and help requests by participant. Every applier
 // here mirrors one applier of the core; tests/js_fold checks the two against
 // each other on random and scripted event logs.
@@ -20,9 +20,9 @@ export function initialState() {
   }
   return {
     created: false, code: "", title: "", days: [], slot_start: "12:00", slot_end: "15:00",
-    tz: "Europe/Zurich", note: "", contributions_deadline: null,
+    tz: "Europe/Zurich", note: "", rules_slot: "", contributions_deadline: null, deadlines: {},
     settings: { limits: {}, auto_cut: false, tail_ms: 4000, turn_minutes: 30, majority_policy: "simple_majority_of_voting_council_members" },
-    delegations: {}, participants: {}, items: {}, agenda: [], grouping: null, contributions: {},
+    delegations: {}, participants: {}, items: {}, sections: [], agenda: [], grouping: null, contributions: {},
     plan: [], plan_unplaced: [], plan_overflow_minutes: 0,
     sitting: null, sittings: [], current_item: null, current_since: null, queues: {}, grant: null, speech: null,
     speeches: [], tail: null, floor_language: null, booths, package: [], moves: [], speak_slowly: null,
@@ -74,8 +74,8 @@ const APPLIERS = {
   consultation_created(state, ev) {
     state.created = true;
     Object.assign(state, {
-      code: ev.code, title: ev.title, days: [...ev.days], slot_start: ev.slot_start, slot_end: ev.slot_end, tz: ev.tz, note: ev.note,
-      contributions_deadline: ev.contributions_deadline ?? null,
+      code: ev.code, title: ev.title, days: [...ev.days], slot_start: ev.slot_start, slot_end: ev.slot_end, tz: ev.tz, note: ev.note, rules_slot: ev.rules_slot ?? "",
+      contributions_deadline: ev.contributions_deadline ?? null, deadlines: { ...(ev.deadlines ?? {}) },
     });
     state.settings = {
       limits: { ...ev.limits }, auto_cut: ev.auto_cut, tail_ms: ev.tail_ms,
@@ -98,13 +98,15 @@ const APPLIERS = {
   },
   item_added(state, ev) {
     const group = ev.group === undefined ? 1 : ev.group;
-    state.items[key(ev.number)] = {
-      number: ev.number, code: ev.code, title: ev.title, titles: { ...ev.titles }, documents: [...ev.documents],
+    const section = ev.section ?? "";
+    state.items[key(ev.item)] = {
+      ref: ev.item, number: ev.number, code: ev.code, section, title: ev.title, titles: { ...ev.titles }, documents: [...ev.documents],
       package: ev.package, kind: ev.kind, minutes: ev.minutes, group, list_closed: false, limits: {}, elapsed_ms: 0,
       conclusion: null, status: "open", concluded_by: null, blocked_by: null, block_kind: null, correspondence: null,
     };
     // Rule: group 2 waits for the in-person session; group 1 and items with no proposal are on the agenda.
-    if (group !== 2) state.agenda.push(ev.number);
+    if (section && !state.sections.includes(section)) state.sections.push(section);
+    if (group !== 2) state.agenda.push(ev.item);
   },
 
   // --- the agenda consultation and contributions (core/grouping.py, core/contributions.py)
@@ -324,12 +326,19 @@ const APPLIERS = {
   },
 };
 
-/** The version of each event type this client understands (vcc_protocol.events: every type is at v1). */
-const KNOWN_VERSION = 1;
+/** The version of each event type this client understands (vcc_protocol.events): v2 where items became
+ * known by their ref rather than their number, v1 for the rest. */
+const KNOWN_VERSIONS = {
+  agenda_planned: 2, ballot_closed: 2, ballot_opened: 2, conclusion_proposed: 2, consensus_recorded: 2, contribution_submitted: 2, floor_granted: 2,
+  floor_request_moved: 2, floor_request_withdrawn: 2, floor_requested: 2, grant_revoked: 2, grouping_answered: 2,
+  grouping_closed: 2, item_added: 2, item_deferred: 2, item_minutes_set: 2, item_pulled_from_package: 2,
+  item_taken_up: 2, package_approved: 2, package_proposed: 2, pointed_to_correspondence: 2, speaker_went_live: 2,
+  speakers_list_closed: 2, speakers_list_reopened: 2, speaking_limit_set: 2, speech_ended: 2, vote_cast: 2,
+};
 
 /** Whether this client can fold the event; an unknown type or a newer version means: take a snapshot instead of guessing. */
 export function understands(event) {
-  return Object.hasOwn(APPLIERS, event.type) && (event.v ?? 1) <= KNOWN_VERSION;
+  return Object.hasOwn(APPLIERS, event.type) && (event.v ?? 1) <= (KNOWN_VERSIONS[event.type] ?? 1);
 }
 
 /** Fold one event into the state (in place, like the core) and return the state. */

@@ -49,12 +49,15 @@ export function councilMembers(state) {
   return Object.values(state.delegations).filter((d) => MAY_ANSWER.has(d.cls));
 }
 
-/** Every item of the circular in its order (the core keeps insertion order; numbers are in that order). */
+/** Every item of the circular in its order: its sections in turn, each in the order the circular lists it. */
 export function allItems(state) {
-  return Object.values(state.items).sort((a, b) => a.number - b.number);
+  const items = Object.values(state.items);
+  const place = new Map(state.sections.map((s, i) => [s, i]));
+  // Refs that read as numbers ("1".."77") come out of an object in numeric order, the circular's for such lists.
+  return items.map((item, i) => [item, i]).sort(([a, i], [b, j]) => (place.get(a.section) ?? -1) - (place.get(b.section) ?? -1) || i - j).map(([item]) => item);
 }
 
 /** The contributions on one item, oldest first. */
-export function contributionsOn(state, number) {
-  return Object.values(state.contributions).filter((c) => c.item === number).sort((a, b) => a.at - b.at);
+export function contributionsOn(state, ref) {
+  return Object.values(state.contributions).filter((c) => c.item === ref).sort((a, b) => a.at - b.at);
 }

@@ -41,7 +41,7 @@ export class Api {
     }
   }
 
-  /** POST a file's text; resolves {ok, data} where data is the JSON answer ({imported} or {error}). */
+  /** POST a file's text; resolves {ok, data} where data is the JSON answer ({imported, added, changed, unchanged, message} or {error}). */
   async upload(kind, file) {
     const type = file.name.toLowerCase().endsWith(".csv") || file.type === "text/csv" ? "text/csv" : "application/json";
     try {

@@ -76,14 +76,14 @@ export class DrillSession {
       { ...at, type: "delegation_added", delegation: OTHER, name: this.names.other, cls: "council_member", region: "", sector: null, voting_rights: true },
       { ...at, type: "participant_added", participant: YOU, name: this.names.you, role: "delegate", delegation: MINE, languages: [this.language], designated_speaker: true, booth: null, contact: null },
       { ...at, type: "participant_added", participant: "other-speaker", name: this.names.otherSpeaker, role: "delegate", delegation: OTHER, languages: ["fr"], designated_speaker: true, booth: null, contact: null },
-      { ...at, type: "item_added", number: 1, code: "DRILL 1", title: this.names.item, titles: {}, documents: ["DRILL/1"], package: false, kind: "other", minutes: 15 },
+      { ...at, type: "item_added", item: "DRILL 1", number: 1, code: "DRILL 1", title: this.names.item, titles: {}, documents: ["DRILL/1"], package: false, kind: "other", minutes: 15 },
       { ...at, type: "sitting_opened", day: today(tz), ends_at: now + 3 * 3600_000 },
-      { ...at, type: "item_taken_up", item: 1 },
+      { ...at, type: "item_taken_up", item: "DRILL 1" },
       { ...at, type: "booth_duty_taken", booth: "en", participant: "interpreter-en" },
       { ...at, type: "booth_mic_set", booth: "en", participant: "interpreter-en", live: true },
-      { ...at, type: "floor_requested", delegation: OTHER, item: 1, point_of_order: false, position: 0, participant: "other-speaker" },
-      { ...at, type: "floor_granted", delegation: OTHER, item: 1, point_of_order: false },
-      { ...at, type: "speaker_went_live", participant: "other-speaker", delegation: OTHER, item: 1, language: "fr", time_to_floor_ms: 1800, limit_ms: 180_000 },
+      { ...at, type: "floor_requested", delegation: OTHER, item: "DRILL 1", point_of_order: false, position: 0, participant: "other-speaker" },
+      { ...at, type: "floor_granted", delegation: OTHER, item: "DRILL 1", point_of_order: false },
+      { ...at, type: "speaker_went_live", participant: "other-speaker", delegation: OTHER, item: "DRILL 1", language: "fr", time_to_floor_ms: 1800, limit_ms: 180_000 },
     ]);
     this.later(OTHER_SPEECH_MS, () => this.endSpeech());
     this.changed();
@@ -110,7 +110,7 @@ export class DrillSession {
   }
 
   queue() {
-    return this.state.queues["1"];
+    return this.state.queues["DRILL 1"];
   }
 
   /** The practice chair gives the floor to the first in the queue once the floor is free and the booths are done. */
@@ -122,7 +122,7 @@ export class DrillSession {
       this.chairBusy = false;
       const first = this.queue()[0];
       if (first && !this.state.grant && !this.state.speech && !this.state.tail) {
-        this.emit("floor_granted", { delegation: first.delegation, item: 1, point_of_order: first.point_of_order });
+        this.emit("floor_granted", { delegation: first.delegation, item: "DRILL 1", point_of_order: first.point_of_order });
       }
     });
   }
@@ -132,7 +132,7 @@ export class DrillSession {
     if (!speech) return;
     const booths = Object.values(this.state.booths).filter((b) => b.mic_open).map((b) => b.language);
     this.emit("speech_ended", {
-      participant: speech.participant, delegation: speech.delegation, item: 1, reason: "yielded",
+      participant: speech.participant, delegation: speech.delegation, item: "DRILL 1", reason: "yielded",
       duration_ms: Date.now() - speech.started_at, time_to_floor_ms: speech.time_to_floor_ms, tail_booths: booths, tail_until: Date.now() + TAIL_MS,
     });
     if (booths.length) this.later(TAIL_MS * 0.75, () => this.state.tail && this.emit("interpretation_tail_ended", { reason: "finished" }));
@@ -156,12 +156,12 @@ export class DrillSession {
     if (type === "request_floor") {
       if (mine || state.grant?.delegation === MINE || state.speech?.delegation === MINE) return this.refuse(this.names.already);
       const position = pointOfOrder ? this.queue().filter((r) => r.point_of_order).length : this.queue().length;
-      this.emit("floor_requested", { delegation: MINE, item: 1, point_of_order: pointOfOrder, position, participant: YOU });
+      this.emit("floor_requested", { delegation: MINE, item: "DRILL 1", point_of_order: pointOfOrder, position, participant: YOU });
       return { ok: true };
     }
     if (type === "withdraw_floor_request") {
       if (!mine) return this.refuse(this.names.notRequested);
-      this.emit("floor_request_withdrawn", { delegation: MINE, item: 1, point_of_order: pointOfOrder });
+      this.emit("floor_request_withdrawn", { delegation: MINE, item: "DRILL 1", point_of_order: pointOfOrder });
       return { ok: true };
     }
     if (type === "go_live") {
@@ -169,7 +169,7 @@ export class DrillSession {
       if (state.tail && Date.now() < state.tail.until) return { ok: false, error: { code: "interpretation_tail", message: "" } };
       const timeToFloor = Date.now() - state.grant.granted_at;
       this.attempts = [...this.attempts, timeToFloor];
-      this.emit("speaker_went_live", { participant: YOU, delegation: MINE, item: 1, language: this.language, time_to_floor_ms: timeToFloor, limit_ms: 180_000 });
+      this.emit("speaker_went_live", { participant: YOU, delegation: MINE, item: "DRILL 1", language: this.language, time_to_floor_ms: timeToFloor, limit_ms: 180_000 });
       return { ok: true };
     }
     if (type === "yield_floor") {

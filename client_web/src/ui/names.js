@@ -26,6 +26,24 @@ export function itemTitle(item) {
   return item.titles?.[currentLanguage()] ?? item.title;
 }
 
+/** Says that the title is shown in English when the circular gives none in the interface's language; else "". */
+export function titleLanguageNote(item) {
+  const lang = currentLanguage();
+  return lang === "en" || item.titles?.[lang] ? "" : t("title_shown_in_english");
+}
+
+/** The refs (of `refs`, in order) at which a section of the agenda starts, with the section's name. */
+export function sectionStarts(state, refs) {
+  const starts = new Map();
+  let shown = "";
+  for (const ref of refs) {
+    const section = state.items[ref]?.section ?? "";
+    if (section && section !== shown) starts.set(ref, section);
+    shown = section;
+  }
+  return starts;
+}
+
 export function className(cls) {
   return t(`class_${cls}`);
 }

@@ -104,7 +104,9 @@ export function Shell({ session }) {
     <//>
     <${StaleBanner} session=${session} />
     <${PendingAction} session=${session} />
-    ${state.note ? html`<p class="note">${state.note}</p>` : null}
+    ${state.rules_slot
+      ? html`<p class="note" data-testid="slot-note">${t("shifted_slot_note", { slot: `${state.slot_start}-${state.slot_end}`, zone: state.tz, rules: state.rules_slot })}</p>`
+      : state.note ? html`<p class="note" dir="auto">${state.note}</p>` : null}
     <nav class="tabs" role="tablist" aria-label=${t("views")}>
       ${tabs.map((x, i) => html`<button role="tab" id=${`tab-${x.id}`} aria-selected=${x.id === active.id} aria-controls="main"
         tabindex=${x.id === active.id ? 0 : -1} data-testid=${`tab-${x.id}`} onClick=${() => setTab(x.id)} onKeyDown=${(e) => onTabKey(e, i)}>${t(`tab_${x.id}`)}${tabBadge(x, session, now)}</button>`)}

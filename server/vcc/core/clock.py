@@ -92,7 +92,7 @@ def take_up_item(state: ConsultationState, cmd: c.TakeUpItem, actor: Actor, now:
     if state.speech is not None or state.grant is not None:
         raise Rejected("floor_busy", "End the current speech or revoke the grant before moving to another item.")
     if item.status != "open":
-        raise Rejected("item_closed", f"Item {item.number} is already {item.status}.")
+        raise Rejected("item_closed", f"Item {item.ref} is already {item.status}.")
     return [e.ItemTakenUp(at=now, actor=actor.id, item=cmd.item)]
 
 
@@ -107,7 +107,7 @@ def set_speaking_limit(state: ConsultationState, cmd: c.SetSpeakingLimit, actor:
     return [e.SpeakingLimitSet(at=now, actor=actor.id, cls=cmd.cls, seconds=cmd.seconds, item=cmd.item)]
 
 
-def speaking_limit_ms(state: ConsultationState, item: int, cls: str) -> int:
+def speaking_limit_ms(state: ConsultationState, item: str, cls: str) -> int:
     """Rule: an item's own limit for the class, else the consultation's default for the class."""
     limits = state.items[item].limits
     return 1000 * limits.get(cls, state.settings.limits.get(cls, 120))
@@ -118,12 +118,12 @@ def speaking_limit_ms(state: ConsultationState, item: int, cls: str) -> int:
 @dataclass(frozen=True)
 class Plan:
     allocations: list[Allocation]
-    unplaced: list[int]
+    unplaced: list[str]
     overflow_minutes: int
 
 
-def plan_items(items: list[tuple[int, int, bool]], days: int, slot_minutes: int) -> Plan:
-    """Assign ``(number, minutes, package)`` items to days in agenda order, never past the slot.
+def plan_items(items: list[tuple[str, int, bool]], days: int, slot_minutes: int) -> Plan:
+    """Assign ``(item, minutes, package)`` items to days in agenda order, never past the slot.
 
     Package items travel together as one block at the place of the first one
     (they are concluded together). A block that does not fit in what is left
@@ -131,14 +131,14 @@ def plan_items(items: list[tuple[int, int, bool]], days: int, slot_minutes: int)
     the last day, is unplaced. ``overflow_minutes`` is what the unplaced need.
     """
     package = [(n, m) for n, m, p in items if p]
-    blocks: list[list[tuple[int, int]]] = []
+    blocks: list[list[tuple[str, int]]] = []
     for number, minutes, in_package in items:
         if not in_package:
             blocks.append([(number, minutes)])
         elif number == package[0][0]:
             blocks.append(package)
     allocations: list[Allocation] = []
-    unplaced: list[int] = []
+    unplaced: list[str] = []
     day, used, overflow = 0, 0, 0
     for block in blocks:
         need = sum(m for _, m in block)
@@ -162,7 +162,7 @@ def plan_agenda(state: ConsultationState, cmd: c.PlanAgenda, actor: Actor, now: 
     return [e.AgendaPlanned(at=now, actor=actor.id, allocations=plan.allocations, unplaced=plan.unplaced, overflow_minutes=plan.overflow_minutes)]
 
 
-def elapsed_ms(state: ConsultationState, number: int, now: int) -> int:
+def elapsed_ms(state: ConsultationState, number: str, now: int) -> int:
     """Time spent on an item so far, counting the running stretch of the current item."""
     item = state.items[number]
     running = now - state.current_since if number == state.current_item and state.current_since is not None else 0

@@ -38,7 +38,7 @@ def submit_contribution(state: ConsultationState, cmd: c.SubmitContribution, act
         raise Rejected("already_exists", f"A contribution {cmd.contribution!r} already exists.")
     item = known_item(state, cmd.item)
     if cmd.item not in state.agenda:
-        raise Rejected("not_on_agenda", f"Item {item.number} is not on this consultation's agenda (group {item.group}): contributions are for group-1 items.")
+        raise Rejected("not_on_agenda", f"Item {item.ref} is not on this consultation's agenda (group {item.group}): contributions are for group-1 items.")
     if state.contributions_deadline is not None and now >= state.contributions_deadline:
         raise Rejected("deadline_passed", "The deadline for written contributions has passed.")
     submitters = [own.id]

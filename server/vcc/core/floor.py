@@ -87,23 +87,23 @@ def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, n
     queue = current_queue(state)
     item = state.items[state.current_item]  # type: ignore[index]
     if item.status != "open":
-        raise Rejected("item_closed", f"Item {item.number} is already {item.status}; wait for the next item.")
+        raise Rejected("item_closed", f"Item {item.ref} is already {item.status}; wait for the next item.")
     place = find_request(queue, delegation.id, cmd.point_of_order)
     if place is not None:
         what = "raised a point of order" if cmd.point_of_order else "asked for the floor"
-        raise Rejected("already_requested", f"{delegation.name} already {what} on item {item.number} (#{place + 1} in the queue); withdraw it first to change it.")
+        raise Rejected("already_requested", f"{delegation.name} already {what} on item {item.ref} (#{place + 1} in the queue); withdraw it first to change it.")
     if _holds_floor(state, delegation.id):
         raise Rejected("already_requested", f"{delegation.name} has the floor now; yield before asking again.")
     if cmd.point_of_order:
         if delegation.cls not in MAY_RAISE_POINT_OF_ORDER:
             raise Rejected("not_allowed", "Only a member-state delegation may raise a point of order; ask for the floor instead.")
     elif item.list_closed:
-        raise Rejected("floor_closed", f"The list of speakers on item {item.number} is closed; only a point of order can still be raised.")
+        raise Rejected("floor_closed", f"The list of speakers on item {item.ref} is closed; only a point of order can still be raised.")
     new = Request(delegation=delegation.id, participant=actor.id, point_of_order=cmd.point_of_order, requested_at=now)
     position = insertion_position(state, queue, rank(state, new))
     return [
         e.FloorRequested(
-            at=now, actor=actor.id, delegation=delegation.id, item=item.number,
+            at=now, actor=actor.id, delegation=delegation.id, item=item.ref,
             point_of_order=cmd.point_of_order, position=position, participant=actor.id,
         )
     ]
@@ -171,7 +171,7 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
         raise Rejected("queue_empty", "Nobody is waiting for the floor on this item.")
     item = state.items[state.current_item]  # type: ignore[index]
     if item.status != "open":
-        raise Rejected("item_closed", f"Item {item.number} is already {item.status}; take up the next item.")
+        raise Rejected("item_closed", f"Item {item.ref} is already {item.status}; take up the next item.")
     if cmd.delegation is None:
         request = queue[0]
     else:
@@ -270,7 +270,7 @@ def speech_remaining_ms(state: ConsultationState, now: int) -> int:
     return max(speech.limit_ms - (now - speech.started_at), 0)
 
 
-def request_ms(state: ConsultationState, item: int, request: Request) -> int:
+def request_ms(state: ConsultationState, item: str, request: Request) -> int:
     return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
 
 
@@ -307,7 +307,7 @@ def _floor_requested(state: ConsultationState, ev: e.FloorRequested) -> None:
     )
 
 
-def _remove(state: ConsultationState, item: int, delegation: str, point_of_order: bool) -> Request:
+def _remove(state: ConsultationState, item: str, delegation: str, point_of_order: bool) -> Request:
     queue = state.queues[item]
     place = find_request(queue, delegation, point_of_order)
     if place is None:

@@ -15,7 +15,7 @@ from .state import ConsultationState
 
 @dataclass(frozen=True)
 class ItemForecast:
-    item: int
+    item: str
     allocated_minutes: float
     elapsed_minutes: float
     remaining_minutes: float
@@ -26,8 +26,8 @@ class ItemForecast:
 @dataclass(frozen=True)
 class Forecast:
     items: list[ItemForecast]
-    fits_today: list[int]
-    will_not_fit: list[int]
+    fits_today: list[str]
+    will_not_fit: list[str]
     #: Minutes beyond the remaining slots needed to take every open item.
     overflow_minutes: float
     minutes_left_today: float

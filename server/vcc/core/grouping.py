@@ -70,18 +70,18 @@ def close_grouping(state: ConsultationState, cmd: c.CloseGrouping, actor: Actor,
         raise Rejected("no_grouping", "No agenda consultation is open.")
     if now < grouping.deadline:
         raise Rejected("deadline_not_passed", f"Council members may answer until {grouping.deadline_local}; close it after that.")
-    final = {int(number): group for number, group in cmd.final.items()}
-    for number in final:
-        known_item(state, number)
+    final = dict(cmd.final)
+    for ref in final:
+        known_item(state, ref)
     groups = {n: final.get(n, item.group or 1) for n, item in state.items.items()}
-    overrides = sorted(n for n, g in final.items() if g != state.items[n].group)
+    overrides = [n for n in state.items if n in final and final[n] != state.items[n].group]
     agenda = [n for n in state.items if groups[n] == 1]  # the order the items were added in: the circular's
     return [e.GroupingClosed(at=now, actor=actor.id, groups=groups, overrides=overrides, agenda=agenda)]
 
 
 @dataclass(frozen=True)
 class ItemTally:
-    item: int
+    item: str
     proposed_group: int | None
     agree: list[str]
     other_group: list[str]

@@ -11,8 +11,8 @@ def known_delegation(state: ConsultationState, delegation_id: str) -> Delegation
     return delegation
 
 
-def known_item(state: ConsultationState, number: int) -> Item:
-    item = state.items.get(number)
+def known_item(state: ConsultationState, ref: str) -> Item:
+    item = state.items.get(ref)
     if item is None:
-        raise Rejected("unknown_item", f"There is no item {number} on the agenda; check the item number.")
+        raise Rejected("unknown_item", f"There is no item {ref} on the agenda; check the item's code.")
     return item

@@ -44,7 +44,7 @@ MAJORITY_POLICIES: dict[str, Callable[[ConsultationState], tuple[int, int]]] = {
 }
 
 
-def open_item(state: ConsultationState, number: int) -> Item:
+def open_item(state: ConsultationState, number: str) -> Item:
     item = known_item(state, number)
     if item.status != "open":
         raise Rejected("item_closed", f"Item {number} is already {item.status}; its outcome cannot change in this consultation.")
@@ -75,7 +75,7 @@ def propose_conclusion(state: ConsultationState, cmd: c.ProposeConclusion, actor
 
 def require_conclusion(item: Item) -> None:
     if item.conclusion is None:
-        raise Rejected("no_proposed_conclusion", f"Item {item.number} has no proposed conclusion yet; the secretariat or the chair proposes one first.")
+        raise Rejected("no_proposed_conclusion", f"Item {item.ref} has no proposed conclusion yet; the secretariat or the chair proposes one first.")
 
 
 def record_consensus(state: ConsultationState, cmd: c.RecordConsensus, actor: Actor, now: int) -> list[e.Event]:
@@ -125,9 +125,9 @@ def point_to_correspondence(state: ConsultationState, cmd: c.PointToCorresponden
 def open_ballot(state: ConsultationState, cmd: c.OpenBallot, actor: Actor, now: int) -> list[e.Event]:
     item = known_item(state, cmd.item)
     if item.status != "correspondence":
-        raise Rejected("not_in_correspondence", f"Item {item.number} has not been pointed to decision by correspondence; the chair points it there first.")
+        raise Rejected("not_in_correspondence", f"Item {item.ref} has not been pointed to decision by correspondence; the chair points it there first.")
     if cmd.item in state.ballots:
-        raise Rejected("already_exists", f"The ballot on item {item.number} has already been opened.")
+        raise Rejected("already_exists", f"The ballot on item {item.ref} has already been opened.")
     deadline = local_ms(cmd.deadline, state.tz)
     if deadline <= now:
         raise Rejected("invalid_value", f"The deadline {cmd.deadline} ({state.tz}) is already past; choose a later one.")
@@ -145,12 +145,12 @@ def open_ballot(state: ConsultationState, cmd: c.OpenBallot, actor: Actor, now: 
     ]
 
 
-def open_ballot_of(state: ConsultationState, number: int, now: int) -> Ballot:
-    ballot = state.ballots.get(number)
+def open_ballot_of(state: ConsultationState, ref: str, now: int) -> Ballot:
+    ballot = state.ballots.get(ref)
     if ballot is None:
-        raise Rejected("no_ballot", f"No ballot has been opened on item {number}; the secretariat opens it.")
+        raise Rejected("no_ballot", f"No ballot has been opened on item {ref}; the secretariat opens it.")
     if ballot.closed_at is not None or now >= ballot.deadline:
-        raise Rejected("deadline_passed", f"The ballot on item {number} closed at {ballot.deadline_local}; answers can no longer be given or changed.")
+        raise Rejected("deadline_passed", f"The ballot on item {ref} closed at {ballot.deadline_local}; answers can no longer be given or changed.")
     return ballot
 
 
@@ -204,7 +204,7 @@ def ballot_deadlines(state: ConsultationState) -> list[int]:
 
 # --- appliers --------------------------------------------------------------------------
 
-def _leave_package(state: ConsultationState, number: int) -> None:
+def _leave_package(state: ConsultationState, number: str) -> None:
     if number in state.package:
         state.package.remove(number)
 

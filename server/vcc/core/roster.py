@@ -53,8 +53,8 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
             at=now, actor=actor.id, code=cmd.code, title=cmd.title, days=list(cmd.days),
             slot_start=cmd.slot_start, slot_end=cmd.slot_end, tz=cmd.tz,
             limits={**DEFAULT_LIMITS, **cmd.limits}, auto_cut=cmd.auto_cut, tail_ms=cmd.tail_ms,
-            turn_minutes=cmd.turn_minutes, majority_policy=cmd.majority_policy, note=cmd.note,
-            contributions_deadline=end_of_day(last_day, cmd.tz),
+            turn_minutes=cmd.turn_minutes, majority_policy=cmd.majority_policy, note=cmd.note, rules_slot=cmd.rules_slot,
+            contributions_deadline=end_of_day(last_day, cmd.tz), deadlines=dict(cmd.deadlines),
         )
     ]
 
@@ -112,12 +112,14 @@ def add_participant(state: ConsultationState, cmd: c.AddParticipant, actor: Acto
 
 
 def add_item(state: ConsultationState, cmd: c.AddItem, actor: Actor, now: int) -> list[e.Event]:
-    if cmd.number in state.items:
-        raise Rejected("already_exists", f"Item {cmd.number} is already on the agenda.")
+    # Rule: an item is known by its ref; numbers repeat across sections (2020: U1 and D1 are both number 1).
+    if cmd.item in state.items:
+        raise Rejected("already_exists", f"Item {cmd.item} is already on the agenda; give each item its own code.")
     return [
         e.ItemAdded(
-            at=now, actor=actor.id, number=cmd.number, code=cmd.code, title=cmd.title, titles=dict(cmd.titles),
-            documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes, group=cmd.group,
+            at=now, actor=actor.id, item=cmd.item, number=cmd.number, code=cmd.code, section=cmd.section, title=cmd.title,
+            titles=dict(cmd.titles), documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes,
+            group=cmd.group,
         )
     ]
 
@@ -126,7 +128,9 @@ def _created(state: ConsultationState, ev: e.ConsultationCreated) -> None:
     state.created = True
     state.code, state.title, state.days = ev.code, ev.title, list(ev.days)
     state.slot_start, state.slot_end, state.tz, state.note = ev.slot_start, ev.slot_end, ev.tz, ev.note
+    state.rules_slot = ev.rules_slot
     state.contributions_deadline = ev.contributions_deadline
+    state.deadlines = dict(ev.deadlines)
     state.settings = Settings(
         limits=dict(ev.limits), auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
         turn_minutes=ev.turn_minutes, majority_policy=ev.majority_policy,
@@ -151,12 +155,14 @@ def _participant_added(state: ConsultationState, ev: e.ParticipantAdded) -> None
 
 
 def _item_added(state: ConsultationState, ev: e.ItemAdded) -> None:
-    state.items[ev.number] = Item(
-        number=ev.number, code=ev.code, title=ev.title, titles=dict(ev.titles), documents=list(ev.documents),
-        package=ev.package, kind=ev.kind, minutes=ev.minutes, group=ev.group,
+    state.items[ev.item] = Item(
+        ref=ev.item, number=ev.number, code=ev.code, section=ev.section, title=ev.title, titles=dict(ev.titles),
+        documents=list(ev.documents), package=ev.package, kind=ev.kind, minutes=ev.minutes, group=ev.group,
     )
+    if ev.section and ev.section not in state.sections:
+        state.sections.append(ev.section)
     if ev.group != 2:
-        state.agenda.append(ev.number)
+        state.agenda.append(ev.item)
 
 
 DECIDERS = {

@@ -41,8 +41,13 @@ class Participant(msgspec.Struct, kw_only=True):
 
 
 class Item(msgspec.Struct, kw_only=True):
+    #: The item's identity (see ``vcc_protocol._base.ItemRef``).
+    ref: str
+    #: Its number within its section.
     number: int
     code: str
+    #: The section of the agenda it is in ("" when the agenda has none).
+    section: str = ""
     title: str
     titles: dict[str, str]
     documents: list[str]
@@ -74,7 +79,7 @@ class Request(msgspec.Struct, kw_only=True):
 
 class Grant(msgspec.Struct, kw_only=True):
     delegation: str
-    item: int
+    item: str
     point_of_order: bool
     granted_at: int
 
@@ -82,7 +87,7 @@ class Grant(msgspec.Struct, kw_only=True):
 class Speech(msgspec.Struct, kw_only=True):
     participant: str
     delegation: str
-    item: int
+    item: str
     language: str
     started_at: int
     time_to_floor_ms: int
@@ -93,7 +98,7 @@ class Speech(msgspec.Struct, kw_only=True):
 class SpeechRecord(msgspec.Struct, kw_only=True):
     participant: str
     delegation: str
-    item: int
+    item: str
     language: str
     started_at: int
     duration_ms: int
@@ -131,7 +136,7 @@ class Vote(msgspec.Struct, kw_only=True):
 class Ballot(msgspec.Struct, kw_only=True):
     """A decision by correspondence on an item's proposed conclusion."""
 
-    item: int
+    item: str
     opened_at: int
     deadline: int
     deadline_local: str
@@ -157,7 +162,7 @@ class Sitting(msgspec.Struct, kw_only=True):
 
 class Move(msgspec.Struct, kw_only=True):
     delegation: str
-    item: int
+    item: str
     from_position: int
     to_position: int
     reason: str
@@ -180,7 +185,7 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
 
 class FailedAttempt(msgspec.Struct, kw_only=True):
     delegation: str
-    item: int
+    item: str
     what: str
     cause: str
     at: int
@@ -198,16 +203,16 @@ class Grouping(msgspec.Struct, kw_only=True):
 
     deadline: int
     deadline_local: str
-    #: Delegation -> item number -> "agree" | "other_group" (None in the public view: answers are the secretariat's).
-    answers: dict[str, dict[int, str | None]] = {}
+    #: Delegation -> item -> "agree" | "other_group" (None in the public view: answers are the secretariat's).
+    answers: dict[str, dict[str, str | None]] = {}
     proposed_items: list[ProposedItem] = []
     closed: bool = False
-    overrides: list[int] = []
+    overrides: list[str] = []
 
 
 class Contribution(msgspec.Struct, kw_only=True):
     id: str
-    item: int
+    item: str
     title: str
     submitters: list[str]
     document: str
@@ -243,35 +248,41 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     slot_end: str = "15:00"
     tz: str = "Europe/Zurich"
     note: str = ""
+    #: The slot the rules give, when this consultation's slot departs from it (the demo's).
+    rules_slot: str = ""
     #: Contributions are accepted until this moment (ms since the epoch).
     contributions_deadline: int | None = None
     settings: Settings = msgspec.field(default_factory=Settings)
     delegations: dict[str, Delegation] = {}
     participants: dict[str, Participant] = {}
-    items: dict[int, Item] = {}
-    #: Item numbers on this consultation's agenda (group 1 and items with no proposal), in order.
-    agenda: list[int] = []
+    #: The circular's deadlines as it names them: name -> date (YYYY-MM-DD).
+    deadlines: dict[str, str] = {}
+    items: dict[str, Item] = {}
+    #: The agenda's sections in the circular's order (none when it has none).
+    sections: list[str] = []
+    #: The items on this consultation's agenda (group 1 and items with no proposal), in order.
+    agenda: list[str] = []
     grouping: Grouping | None = None
     contributions: dict[str, Contribution] = {}
     plan: list[Allocation] = []
-    plan_unplaced: list[int] = []
+    plan_unplaced: list[str] = []
     plan_overflow_minutes: int = 0
     sitting: Sitting | None = None
     sittings: list[Sitting] = []
-    current_item: int | None = None
+    current_item: str | None = None
     #: When the current item last started accruing elapsed time (an open sitting).
     current_since: int | None = None
-    #: Item number -> its queue of floor requests, in the order the floor will be given.
-    queues: dict[int, list[Request]] = {}
+    #: Item -> its queue of floor requests, in the order the floor will be given.
+    queues: dict[str, list[Request]] = {}
     grant: Grant | None = None
     speech: Speech | None = None
     speeches: list[SpeechRecord] = []
     tail: Tail | None = None
     floor_language: str | None = None
     booths: dict[str, Booth] = msgspec.field(default_factory=_booths)
-    package: list[int] = []
-    #: Item number -> its ballot of decision by correspondence.
-    ballots: dict[int, Ballot] = {}
+    package: list[str] = []
+    #: Item ref -> its ballot of decision by correspondence.
+    ballots: dict[str, Ballot] = {}
     moves: list[Move] = []
     speak_slowly: SpeakSlowly | None = None
     connection_tests: dict[str, ConnectionTest] = {}

@@ -47,6 +47,8 @@ class BallotSummary:
 class Entry:
     number: int
     code: str
+    #: The agenda's section ("" when it has none).
+    section: str
     title: str
     documents: list[str]
     #: "Proposed conclusion", "Approved as part of a package", "Deferred to the in-person session", ...
@@ -99,8 +101,8 @@ def ballot_summary(state: ConsultationState, ballot: Ballot) -> BallotSummary:
 
 def build(state: ConsultationState) -> ConclusionsReport:
     entries = []
-    for number in state.agenda:
-        item = state.items[number]
+    for ref in state.agenda:
+        item = state.items[ref]
         detail = None
         if item.status == "concluded" and item.concluded_by == "package":
             outcome = "Proposed conclusion (approved as part of a package)"
@@ -117,9 +119,9 @@ def build(state: ConsultationState) -> ConclusionsReport:
             detail = f"Decided by {rule}: {info.get('required')} of {info.get('voters')} votes required."
         else:
             outcome = "Not concluded in this consultation"
-        ballot = state.ballots.get(number)
+        ballot = state.ballots.get(ref)
         summary_ = ballot_summary(state, ballot) if ballot is not None else None
-        entries.append(Entry(number, item.code, item.title, list(item.documents), outcome, item.conclusion, detail, summary_))
+        entries.append(Entry(item.number, item.code, item.section, item.title, list(item.documents), outcome, item.conclusion, detail, summary_))
     return ConclusionsReport(state.code, state.title, list(state.days), entries)
 
 
@@ -133,11 +135,22 @@ def summary(report: ConclusionsReport) -> str:
     )
 
 
+def sectioned(report: ConclusionsReport) -> list[tuple[Entry, str]]:
+    """Each entry with its section's heading where a new section starts ("" elsewhere)."""
+    out, shown = [], ""
+    for e in report.entries:
+        out.append((e, e.section if e.section != shown else ""))
+        shown = e.section
+    return out
+
+
 def to_markdown(report: ConclusionsReport) -> str:
     lines = [f"# Report of proposed conclusions: {report.code}", "", f"*{report.title}*", "", PREAMBLE, "", summary(report), ""]
-    for e in report.entries:
+    for e, section in sectioned(report):
+        if section:
+            lines += [f"## {section}", ""]
         docs = f" ({', '.join(e.documents)})" if e.documents else ""
-        lines += [f"## Item {e.number} — {e.code}{docs}", "", e.title, "", f"**{e.outcome}.**", ""]
+        lines += [f"### Item {e.number} — {e.code}{docs}", "", e.title, "", f"**{e.outcome}.**", ""]
         if e.detail:
             lines += [e.detail, ""]
         if e.conclusion:
@@ -158,10 +171,12 @@ def to_html(report: ConclusionsReport) -> str:
         f"<h1>Report of proposed conclusions: {h(report.code)}</h1><p><em>{h(report.title)}</em></p>",
         f"<p>{h(PREAMBLE)}</p><p>{h(summary(report))}</p>",
     ]
-    for e in report.entries:
+    for e, section in sectioned(report):
+        if section:
+            parts.append(f"<h2>{h(section)}</h2>")
         cls = "deferred" if e.outcome.startswith("Deferred") else "corr" if e.outcome.startswith("Pointed") else ""
         docs = f" ({h(', '.join(e.documents))})" if e.documents else ""
-        parts.append(f"<section><h2>Item {e.number} — {h(e.code)}{docs}</h2><p>{h(e.title)}</p><p class='{cls}'><strong>{h(e.outcome)}.</strong></p>")
+        parts.append(f"<section><h3>Item {e.number} — {h(e.code)}{docs}</h3><p>{h(e.title)}</p><p class='{cls}'><strong>{h(e.outcome)}.</strong></p>")
         if e.detail:
             parts.append(f"<p>{h(e.detail)}</p>")
         if e.conclusion:

@@ -7,7 +7,7 @@ import io
 from docx import Document
 from docx.shared import Inches, Pt, RGBColor
 
-from .conclusions import PREAMBLE, ConclusionsReport, summary
+from .conclusions import PREAMBLE, ConclusionsReport, sectioned, summary
 from .technical import TechnicalReport, histogram_png
 
 DEFERRED = RGBColor(0xB9, 0x1C, 0x1C)
@@ -20,7 +20,9 @@ def conclusions_docx(report: ConclusionsReport) -> bytes:
     doc.add_paragraph(report.title).italic = True
     doc.add_paragraph(PREAMBLE)
     doc.add_paragraph(summary(report))
-    for entry in report.entries:
+    for entry, section in sectioned(report):
+        if section:
+            doc.add_heading(section, level=1)
         docs = f" ({', '.join(entry.documents)})" if entry.documents else ""
         doc.add_heading(f"Item {entry.number} — {entry.code}{docs}", level=2)
         doc.add_paragraph(entry.title)

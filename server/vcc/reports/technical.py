@@ -20,7 +20,7 @@ STATE_CLASSES = ("council_member", "observer_state", "observer")
 class SpeechLine:
     speaker: str
     delegation: str
-    item: int
+    item: str
     time_to_floor_s: float
     duration_s: float
     reason: str

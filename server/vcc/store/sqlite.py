@@ -183,7 +183,11 @@ class SqliteStore(EventStore):
                     f"{self.path} has schema version {version}, this vcc reads "
                     f"{SCHEMA_VERSION}: run the vcc version that wrote it"
                 )
-            conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+            if version == 0:
+                # Only a new file: setting user_version rewrites the header even
+                # when unchanged, and an open that writes nothing must leave the
+                # file byte for byte as it was (a refused import is checked so).
+                conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
         except BaseException:
             conn.close()
             raise

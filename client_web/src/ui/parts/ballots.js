@@ -26,8 +26,8 @@ function Result({ ballot }) {
 }
 
 /** One line for the outcome card: where the item's ballot stands. */
-export function BallotLine({ state, number, now }) {
-  const ballot = (state.ballots ?? {})[String(number)];
+export function BallotLine({ state, item, now }) {
+  const ballot = (state.ballots ?? {})[item];
   if (!ballot) return null;
   const where = ballot.result !== null
     ? html`<strong>${t(`ballot_${ballot.result}`)}</strong> · ${t("ballot_tally", { ...ballot.tally, required: ballot.required, voters: ballot.electorate.length })}`
@@ -43,8 +43,8 @@ function answerText(vote) {
 }
 
 function BallotHead({ state, ballot, now }) {
-  const item = state.items[String(ballot.item)];
-  return html`<h3>${t("item")} ${ballot.item} · ${item.code}</h3>
+  const item = state.items[ballot.item];
+  return html`<h3>${t("item")} ${item.number} · ${item.code}</h3>
     <p class="muted small">${itemTitle(item)}</p>
     <blockquote class="conclusion">${item.conclusion}</blockquote>
     <p class="small">${isOpen(ballot, now) ? t("ballot_until", { deadline: ballot.deadline_local }) : t("ballot_closed_at", { deadline: ballot.deadline_local })}
@@ -81,19 +81,19 @@ export function DelegateBallots({ session }) {
 
 function OpenBallotForm({ session }) {
   const { state } = session;
-  const pointed = state.agenda.map((n) => state.items[String(n)]).filter((i) => i.status === "correspondence" && !(state.ballots ?? {})[String(i.number)]);
+  const pointed = state.agenda.map((ref) => state.items[ref]).filter((i) => i.status === "correspondence" && !(state.ballots ?? {})[i.ref]);
   const [item, setItem] = useState("");
   const [deadline, setDeadline] = useState("");
-  const chosen = item || (pointed[0] ? String(pointed[0].number) : "");
+  const chosen = item || (pointed[0]?.ref ?? "");
   if (!pointed.length) return html`<p class="muted small" data-testid="no-ballot-to-open">${t("ballot_nothing_to_open")}</p>`;
   const submit = async (event) => {
     event.preventDefault();
-    const answer = await act(session, "open_ballot", { item: Number(chosen), deadline });
+    const answer = await act(session, "open_ballot", { item: chosen, deadline });
     if (answer.ok) setItem("");
   };
   return html`<form class="stack" onSubmit=${submit} data-testid="open-ballot-form">
     <label>${t("ballot_choose_item")} <select data-testid="ballot-item" value=${chosen} onChange=${(e) => setItem(e.currentTarget.value)}>
-      ${pointed.map((i) => html`<option value=${i.number}>${i.number} · ${i.code}</option>`)}</select></label>
+      ${pointed.map((i) => html`<option value=${i.ref}>${i.number} · ${i.code}</option>`)}</select></label>
     <label>${t("ballot_deadline", { tz: state.tz })} <input type="datetime-local" required data-testid="ballot-deadline" value=${deadline}
       onInput=${(e) => setDeadline(e.currentTarget.value.slice(0, 16))} /></label>
     <button type="submit" data-testid="open-ballot" disabled=${!deadline}>${t("open_ballot")}</button>

@@ -1,7 +1,7 @@
 // The current agenda item: number, code, title, documents, where it stands.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
-import { currentItem, itemTitle, statusName } from "../names.js";
+import { currentItem, itemTitle, statusName, titleLanguageNote } from "../names.js";
 
 export function ItemCard({ state, large = false, children }) {
   const item = currentItem(state);
@@ -14,7 +14,9 @@ export function ItemCard({ state, large = false, children }) {
     <p class="item-code"><span class="item-number">${t("item_number", { n: item.number })}</span> · ${item.code}
       ${item.status !== "open" ? html` · <span class=${`status status-${item.status}`}>${statusName(item.status)}</span>` : null}
       ${item.list_closed ? html` · <span class="status status-closed">${t("list_closed")}</span>` : null}</p>
-    <p class="item-title">${itemTitle(item)}</p>
+    ${item.section ? html`<p class="item-section muted small" data-testid="item-section">${item.section}</p>` : null}
+    <p class="item-title" dir="auto">${itemTitle(item)}</p>
+    ${titleLanguageNote(item) ? html`<p class="muted small" data-testid="title-language">${titleLanguageNote(item)}</p>` : null}
     ${item.documents.length
       ? html`<p class="documents"><span class="muted">${t("documents")}:</span> ${item.documents.map((d) => html`<span class="doc">${d}</span>`)}</p>`
       : null}

@@ -7,7 +7,7 @@ import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { clock, dayLabel, number, seconds } from "../format.js";
-import { className, currentItem, delegationName, isolated, itemTitle, statusName } from "../names.js";
+import { className, currentItem, delegationName, isolated, itemTitle, sectionStarts, statusName } from "../names.js";
 import { currentQueue } from "../../core/floor.js";
 import { elapsedMs, sittingIsOpen } from "../../core/clock.js";
 import { forecast } from "../../core/forecast.js";
@@ -116,6 +116,7 @@ function AgendaCard({ session, now }) {
   const slowNow = Math.floor(now / 5000) * 5000;
   const fc = useMemo(() => forecast(state, slowNow), [state, session.seq, slowNow]);
   const byItem = new Map(fc.items.map((f) => [f.item, f]));
+  const starts = sectionStarts(state, state.agenda);
   const busy = state.grant !== null || state.speech !== null;
   return html`<section class="card agenda-card" aria-labelledby="agenda-h">
     <h2 id="agenda-h">${t("agenda")}</h2>
@@ -129,12 +130,13 @@ function AgendaCard({ session, now }) {
       <thead><tr><th>${t("item")}</th><th>${t("title")}</th><th>${t("elapsed_allocated")}</th><th>${t("expected")}</th><th></th></tr></thead>
       <tbody>${state.agenda.map((number_) => {
         const item = state.items[String(number_)];
+        const section = starts.get(number_);
         const f = byItem.get(number_);
         const isCurrent = number_ === state.current_item;
         const elapsed = elapsedMs(state, number_, now);
         const allocated = (f?.allocated_minutes ?? item.minutes) * 60000;
-        return html`<tr key=${number_} class=${`${isCurrent ? "current" : ""} ${f?.expected === "will not fit" ? "no-fit" : ""}`} data-item=${number_}>
-          <th scope="row">${number_} <span class="muted small nowrap">${item.code}</span></th>
+        return html`${section ? html`<tr class="section-row" key=${`section-${number_}`}><th colspan="5" scope="colgroup">${section}</th></tr>` : null}<tr key=${number_} class=${`${isCurrent ? "current" : ""} ${f?.expected === "will not fit" ? "no-fit" : ""}`} data-item=${number_}>
+          <th scope="row">${item.number} <span class="muted small nowrap">${item.code}</span></th>
           <td class="title-cell"><span class="clamp" title=${itemTitle(item)}>${itemTitle(item)}</span></td>
           <td class=${elapsed > allocated ? "over" : ""}>${clock(elapsed)} / ${clock(allocated)}</td>
           <td>${item.status !== "open" ? statusName(item.status) : f ? expectedText(f.expected) : "—"}</td>
@@ -165,7 +167,7 @@ export function OutcomeCard({ session, chair = true }) {
   const council = Object.values(state.delegations).filter((d) => d.cls === "council_member").sort((a, b) => a.name.localeCompare(b.name));
   const text = draft[number_] ?? item.conclusion ?? "";
   const openItems = state.agenda.map((n) => state.items[String(n)]).filter((i) => i.status === "open");
-  const selectedPackage = packageItems ?? openItems.filter((i) => i.package).map((i) => i.number);
+  const selectedPackage = packageItems ?? openItems.filter((i) => i.package).map((i) => i.ref);
   const propose = async (event) => {
     event.preventDefault();
     const answer = await act(session, "propose_conclusion", { item: number_, text });
@@ -173,15 +175,15 @@ export function OutcomeCard({ session, chair = true }) {
   };
   return html`<section class="card outcome-card" aria-labelledby="outcome-h" data-testid="outcome-card">
     <h2 id="outcome-h">${t("outcomes")}</h2>
-    <label>${t("item")} <select data-testid="outcome-item" value=${number_} onChange=${(e) => setChosen(Number(e.currentTarget.value))}>
-      ${state.agenda.map((n) => html`<option value=${n}>${n} · ${state.items[String(n)].code} (${statusName(state.items[String(n)].status)})</option>`)}
+    <label>${t("item")} <select data-testid="outcome-item" value=${number_} onChange=${(e) => setChosen(e.currentTarget.value)}>
+      ${state.agenda.map((n) => html`<option value=${n}>${state.items[n].number} · ${state.items[n].code} (${statusName(state.items[n].status)})</option>`)}
     </select></label>
     <p class="muted small item-line" title=${itemTitle(item)}>${itemTitle(item)}</p>
     <p>${t("status")}: <strong class=${`status status-${item.status}`} data-testid="outcome-status">${statusName(item.status)}</strong>
       ${item.blocked_by ? html` · ${t(`blocked_${item.block_kind}`, { delegation: isolated(delegationName(state, item.blocked_by)) })}` : null}
       ${item.correspondence ? html` · ${t("correspondence_majority", { required: item.correspondence.required, voters: item.correspondence.voters })}` : null}
       ${item.concluded_by ? html` · ${t(`concluded_by_${item.concluded_by}`)}` : null}</p>
-    <${BallotLine} state=${state} number=${number_} now=${session.now()} />
+    <${BallotLine} state=${state} item=${number_} now=${session.now()} />
     <form class="stack" onSubmit=${propose}>
       <label>${t("proposed_conclusion")}
         <textarea rows="3" data-testid="conclusion-text" disabled=${item.status !== "open"} value=${text}
@@ -229,7 +231,7 @@ function PackageBox({ session, council, openItems, selected, setSelected }) {
         <button class="go" data-testid="approve-package" onClick=${() => act(session, "approve_package")}>${t("approve_package")}</button>
       </div>`
     : html`<fieldset class="package-pick"><legend>${t("choose_package_items")}</legend>
-        ${openItems.map((i) => html`<label class="check" key=${i.number}><input type="checkbox" checked=${selected.includes(i.number)} onChange=${() => toggle(i.number)} /> ${i.number} · ${i.code}</label>`)}
+        ${openItems.map((i) => html`<label class="check" key=${i.ref}><input type="checkbox" checked=${selected.includes(i.ref)} onChange=${() => toggle(i.ref)} /> ${i.number} · ${i.code}</label>`)}
       </fieldset>
       <button data-testid="propose-package" disabled=${!selected.length} onClick=${() => act(session, "propose_package", { items: selected })}>${t("propose_package")}</button>`}
   </details>`;

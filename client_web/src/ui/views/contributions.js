@@ -74,7 +74,7 @@ function SubmitForm({ session, now, closedReason }) {
   const { state } = session;
   const me = session.me;
   const current = currentItem(state);
-  const [item, setItem] = useState(() => (current && state.agenda.includes(current.number) ? current.number : state.agenda[0] ?? ""));
+  const [item, setItem] = useState(() => (current && state.agenda.includes(current.ref) ? current.ref : state.agenda[0] ?? ""));
   const [title, setTitle] = useState("");
   const [document_, setDocument] = useState("");
   const [coSubmitters, setCoSubmitters] = useState([]);
@@ -124,7 +124,7 @@ function SubmitForm({ session, now, closedReason }) {
       if (!answer.ok) failure = answer.data?.error ?? { code: "unavailable" };
     } else {
       const answer = await session.perform("submit_contribution", {
-        contribution, item: Number(item), title: title.trim(), document: document_.trim(), co_submitters: coSubmitters, comments, way_forward: wayForward,
+        contribution, item, title: title.trim(), document: document_.trim(), co_submitters: coSubmitters, comments, way_forward: wayForward,
       });
       if (!answer.ok) failure = answer.error;
     }
@@ -141,8 +141,8 @@ function SubmitForm({ session, now, closedReason }) {
   if (closedReason) return html`<p class="warning" data-testid="contribution-closed">${closedReason}</p>`;
   return html`<form class="stack contribution-form" onSubmit=${submit} data-testid="contribution-form" aria-busy=${busy}>
     <label>${t("agenda_item")}
-      <select required value=${item} data-testid="contribution-item" onChange=${(e) => { setItem(Number(e.currentTarget.value)); setDocument(""); }}>
-        ${state.agenda.map((n) => { const it = state.items[String(n)]; return html`<option value=${n}>${n} · ${it.code} — ${shorten(itemTitle(it), 70)}</option>`; })}
+      <select required value=${item} data-testid="contribution-item" onChange=${(e) => { setItem(e.currentTarget.value); setDocument(""); }}>
+        ${state.agenda.map((n) => { const it = state.items[String(n)]; return html`<option value=${n}>${it.number} · ${it.code} — ${shorten(itemTitle(it), 70)}</option>`; })}
       </select></label>
     <label>${t("contribution_title")}<input required maxlength="200" data-testid="contribution-title" value=${title} onInput=${(e) => setTitle(e.currentTarget.value)} /></label>
     <label>${t("document_referred")}
@@ -203,17 +203,17 @@ export function ContributionList({ session }) {
   const { state } = session;
   const [only, setOnly] = useState("");
   const all = Object.values(state.contributions);
-  const withContributions = [...new Set(all.map((c) => c.item))].sort((a, b) => a - b);
-  const items = only === "" ? withContributions : [Number(only)];
+  const withContributions = Object.keys(state.items).filter((ref) => all.some((c) => c.item === ref));
+  const items = only === "" ? withContributions : [only];
   return html`<section class="card" aria-labelledby="clist-h" data-testid="contribution-list">
     <h2 id="clist-h">${t("contributions_received")} <span class="count">${all.length}</span></h2>
     ${all.length ? html`<label class="filter-inline">${t("item")} <select value=${only} onChange=${(e) => setOnly(e.currentTarget.value)}>
       <option value="">${t("all_items")}</option>
-      ${withContributions.map((n) => html`<option value=${n}>${n} · ${state.items[String(n)].code}</option>`)}</select></label>` : html`<p class="muted">${t("no_contributions")}</p>`}
+      ${withContributions.map((n) => html`<option value=${n}>${state.items[n].number} · ${state.items[n].code}</option>`)}</select></label>` : html`<p class="muted">${t("no_contributions")}</p>`}
     ${items.map((n) => {
       const item = state.items[String(n)];
       return html`<div class="c-item" key=${n} data-item=${n}>
-        <h3><span class="item-number">${t("item_number", { n })}</span> <span class="muted">${item.code}</span></h3>
+        <h3><span class="item-number">${t("item_number", { n: item.number })}</span> <span class="muted">${item.code}</span></h3>
         <p class="muted small clamp" dir="auto">${itemTitle(item)}</p>
         <ul class="contributions">${contributionsOn(state, n).map((c) => html`<${ContributionCard} key=${c.id} session=${session} contribution=${c} />`)}</ul>
       </div>`;

@@ -151,16 +151,16 @@ function BlockActions({ session }) {
   const delegation = session.me.delegation ? state.delegations[session.me.delegation] : null;
   const item = currentItem(state);
   if (!delegation || !MAY_BLOCK.has(delegation.cls) || !item || item.status !== "open") return null;
-  const block = (kind) => act(session, "block_item", { item: item.number, kind });
+  const block = (kind) => act(session, "block_item", { item: item.ref, kind });
   return html`<details class="block-actions">
     <summary>${t("council_member_actions", { delegation: isolated(delegation.name) })}</summary>
     <p class="muted small">${t("block_explainer")}</p>
     <div class="row">
       ${["objection", "postponement", "suspension"].map((kind) => html`<${ConfirmButton} key=${kind} label=${t(`block_${kind}`)}
         question=${t(`confirm_block_${kind}`, { item: item.number })} onConfirm=${() => block(kind)} testid=${`block-${kind}`} />`)}
-      ${state.package.includes(item.number)
+      ${state.package.includes(item.ref)
         ? html`<${ConfirmButton} label=${t("pull_from_package")} question=${t("pull_confirm", { item: item.number })}
-            onConfirm=${() => act(session, "pull_from_package", { item: item.number })} />`
+            onConfirm=${() => act(session, "pull_from_package", { item: item.ref })} />`
         : null}
     </div>
   </details>`;

@@ -12,7 +12,7 @@ import { t } from "../../i18n/index.js";
 import { useNow, useServerData } from "../hooks.js";
 import { act, errorText } from "../feedback.js";
 import { dateTimeIn, localZone, zoneLabel } from "../format.js";
-import { delegationName, itemTitle } from "../names.js";
+import { delegationName, itemTitle, sectionStarts } from "../names.js";
 import { zonedTime } from "../../core/clock.js";
 import { MAY_ANSWER, allItems, answeredCount, answeredGroup, councilMembers, groupingPhase, proposedGroup } from "../../core/preparation.js";
 import { Deadline } from "../parts/deadline.js";
@@ -22,7 +22,7 @@ const GROUPING_EVENTS = new Set(["grouping_opened", "grouping_answered", "item_p
 
 /** The secretariat's proposal for an item: after the closing, an overridden item's group was the other one. */
 function proposalOf(state, item) {
-  if (state.grouping?.closed && state.grouping.overrides.includes(item.number)) return 3 - item.group;
+  if (state.grouping?.closed && state.grouping.overrides.includes(item.ref)) return 3 - item.group;
   return item.group;
 }
 
@@ -119,11 +119,11 @@ export function GroupingView({ session }) {
   const items = allItems(state);
   const mayAnswer = council && phase === "open";
   const answer = async (item, value) => {
-    setSent({ ...sent, [String(item.number)]: value });
-    const reply = await act(session, "answer_grouping", { item: item.number, answer: value });
+    setSent({ ...sent, [item.ref]: value });
+    const reply = await act(session, "answer_grouping", { item: item.ref, answer: value });
     if (!reply.ok) {
       setSent((before) => {
-        const { [String(item.number)]: _refused, ...rest } = before;
+        const { [item.ref]: _refused, ...rest } = before;
         return rest;
       });
     }
@@ -132,9 +132,10 @@ export function GroupingView({ session }) {
     document.getElementById("new-item-h")?.scrollIntoView({ block: "start" });
     document.querySelector("[data-testid=propose-item] textarea")?.focus({ preventScroll: true });
   };
-  const answeredHere = items.filter((item) => answers[String(item.number)]).length;
+  const answeredHere = items.filter((item) => answers[item.ref]).length;
   const members = councilMembers(state).length;
-  const shown = items.filter((item) => matches(filter, { ...item, group: proposalOf(state, item) }, answers[String(item.number)]));
+  const shown = items.filter((item) => matches(filter, { ...item, group: proposalOf(state, item) }, answers[item.ref]));
+  const starts = sectionStarts(state, shown.map((item) => item.ref));
   const overrides = new Set(state.grouping?.overrides ?? []);
   const lockedReason = phase === "answers_closed" ? t("grouping_deadline_passed") : phase === "closed" ? t("grouping_is_closed") : phase === "none" ? t("grouping_not_open") : "";
 
@@ -154,19 +155,20 @@ export function GroupingView({ session }) {
           ${FILTERS.filter((f) => council || f !== "unanswered").map((f) => html`<option value=${f}>${t(`filter_${f}`)}</option>`)}</select></label>
         <ol class="grouping-list" data-testid="grouping-items">
           ${shown.map((item) => {
-            const given = answers[String(item.number)] ?? null;
+            const section = starts.get(item.ref);
+            const given = answers[item.ref] ?? null;
             const original = { ...item, group: proposalOf(state, item) };
             const proposal = proposedGroup(original);
-            return html`<li key=${item.number} data-item=${item.number} data-answer=${given ?? ""} class=${given ? `answered answer-${given}` : ""}>
+            return html`${section ? html`<li class="section-row" role="presentation" key=${`section-${item.ref}`}><h3>${section}</h3></li>` : null}<li key=${item.ref} data-item=${item.ref} data-answer=${given ?? ""} class=${given ? `answered answer-${given}` : ""}>
               <${ItemHead} item=${item}>
                 ${phase === "closed"
                   ? html`<span class="muted small">${t("final")}</span> <${GroupTag} group=${item.group} testid="item-group" />
-                    ${overrides.has(item.number) ? html`<span class="tag tag-override">${t("changed_by_secretariat")}</span>` : null}`
+                    ${overrides.has(item.ref) ? html`<span class="tag tag-override">${t("changed_by_secretariat")}</span>` : null}`
                   : html`<span class="muted small">${t("proposal")}</span> <${GroupTag} group=${item.group} testid="item-group" />`}
               <//>
               ${council ? html`<div class="answer-row">
                 <span class=${`my-answer ${given ? "" : "muted"}`} data-testid="my-answer">${answerText(original, given)}</span>
-                <span class="row-actions" role="group" aria-label=${t("answer_on_item", { n: item.number })}>
+                <span class="row-actions" role="group" aria-label=${t("answer_on_item", { n: item.ref })}>
                   <button class="small answer agree" aria-pressed=${given === "agree"} disabled=${!mayAnswer} title=${lockedReason}
                     data-testid="answer-agree" onClick=${() => answer(item, "agree")}>${t("answer_agree", { n: proposal })}</button>
                   <button class="small answer other" aria-pressed=${given === "other_group"} disabled=${!mayAnswer} title=${lockedReason}
@@ -251,18 +253,18 @@ export function SecretariatGrouping({ session }) {
   const items = allItems(state);
   const byItem = useMemo(() => new Map(rows.map((r) => [r.item, r])), [tally.data]);
   const closed = phase === "closed";
-  const finalOf = (item) => (closed ? item.group : final[item.number] ?? proposedGroup(item));
+  const finalOf = (item) => (closed ? item.group : final[item.ref] ?? proposedGroup(item));
   // An item with no proposal counts with group 1: only group 2 overrides it.
-  const isOverride = (item) => (closed ? state.grouping.overrides.includes(item.number) : finalOf(item) !== proposedGroup(item));
+  const isOverride = (item) => (closed ? state.grouping.overrides.includes(item.ref) : finalOf(item) !== proposedGroup(item));
   const overrides = items.filter(isOverride);
   const shown = items.filter((item) => {
-    if (filter === "other_group") return (byItem.get(item.number)?.other_group.length ?? 0) > 0;
+    if (filter === "other_group") return (byItem.get(item.ref)?.other_group.length ?? 0) > 0;
     if (filter === "overrides") return isOverride(item);
     return true;
   });
   const close = () => {
     const chosen = {};
-    for (const item of items) if (isOverride(item)) chosen[item.number] = finalOf(item);
+    for (const item of items) if (isOverride(item)) chosen[item.ref] = finalOf(item);
     act(session, "close_grouping", { final: chosen });
   };
 
@@ -285,9 +287,9 @@ export function SecretariatGrouping({ session }) {
       <div class="table-wrap scroll tall"><table class="tally" data-testid="tally">
         <thead><tr><th>${t("item")}</th><th class="proposal-cell">${t("proposal")}</th><th>${t("tally_agree")}</th><th>${t("tally_other_group")}</th><th>${t("tally_no_answer")}</th><th>${t("final_say")}</th></tr></thead>
         <tbody>${shown.map((item) => {
-          const row = byItem.get(item.number);
+          const row = byItem.get(item.ref);
           const override = isOverride(item);
-          return html`<tr key=${item.number} data-item=${item.number} class=${override ? "override" : ""}>
+          return html`<tr key=${item.ref} data-item=${item.ref} class=${override ? "override" : ""}>
             <th scope="row"><span class="item-number">${item.number}</span> <span class="muted small nowrap">${item.code}</span>
               <span class="clamp small tally-title" dir="auto" title=${itemTitle(item)}>${itemTitle(item)}</span>
               <span class="proposal-inline"><${GroupTag} group=${proposalOf(state, item)} /></span></th>
@@ -297,15 +299,15 @@ export function SecretariatGrouping({ session }) {
             <td>${row ? html`<${Names} state=${state} ids=${row.no_answer} testid="tally-none" />` : "…"}</td>
             <td>${closed
               ? html`<${GroupTag} group=${item.group} />${override ? html` <span class="tag tag-override">${t("override")}</span>` : null}`
-              : html`<select aria-label=${t("final_say_on", { n: item.number })} data-testid="final-say" value=${finalOf(item)}
-                  onChange=${(e) => setFinal({ ...final, [item.number]: Number(e.currentTarget.value) })}>
+              : html`<select aria-label=${t("final_say_on", { n: item.ref })} data-testid="final-say" value=${finalOf(item)}
+                  onChange=${(e) => setFinal({ ...final, [item.ref]: Number(e.currentTarget.value) })}>
                   ${[1, 2].map((g) => html`<option value=${g}>${t("group_n", { n: g })}</option>`)}</select>
                 ${override ? html` <span class="tag tag-override">${t("override")}</span>` : null}`}</td>
           </tr>`;
         })}</tbody>
       </table></div>
       ${closed ? null : html`<div class="stack">
-        <p data-testid="overrides-summary">${overrides.length ? t("overrides_n", { n: overrides.length, items: overrides.map((i) => i.number).join(", ") }) : t("no_overrides")}</p>
+        <p data-testid="overrides-summary">${overrides.length ? t("overrides_n", { n: overrides.length, items: overrides.map((i) => i.ref).join(", ") }) : t("no_overrides")}</p>
         <div class="row">
           <${ConfirmButton} className="go" label=${t("close_grouping")} question=${t("close_grouping_confirm", { n: overrides.length })}
             disabled=${phase !== "answers_closed"} onConfirm=${close} testid="close-grouping" />

@@ -8,7 +8,7 @@ import { t } from "../../i18n/index.js";
 import { useNow } from "../hooks.js";
 import { act } from "../feedback.js";
 import { dayLabel, localZone, number, timeIn, zoneLabel } from "../format.js";
-import { itemTitle, statusName } from "../names.js";
+import { itemTitle, sectionStarts, statusName } from "../names.js";
 import { slots } from "../../core/clock.js";
 import { forecast } from "../../core/forecast.js";
 
@@ -43,7 +43,7 @@ function MinutesEditor({ session, item }) {
   const changed = value !== null && Number(value) !== item.minutes;
   const save = async (event) => {
     event.preventDefault();
-    const answer = await act(session, "set_item_minutes", { item: item.number, minutes: Number(value) });
+    const answer = await act(session, "set_item_minutes", { item: item.ref, minutes: Number(value) });
     if (answer.ok) setValue(null);
   };
   return html`<form class="minutes-form" onSubmit=${save} data-testid="minutes-form">
@@ -83,10 +83,13 @@ export function PlanView({ session }) {
           ? html` <strong class="warning-text">${t("forecast_will_not_fit", { n: fc.will_not_fit.length, minutes: number(fc.overflow_minutes) })}</strong>`
           : html` ${t("forecast_all_fit", { days: fc.days_left })}`}</p>` : null}
       ${state.plan.length ? null : html`<p class="muted" data-testid="no-plan">${t("no_plan")}</p>`}
+      ${Object.keys(state.deadlines ?? {}).length ? html`<h3>${t("deadlines")}</h3><ul class="deadlines" data-testid="deadlines">
+        ${Object.entries(state.deadlines).map(([name, day]) => html`<li key=${name}><span dir="auto">${name}</span>: ${dayLabel(day)}</li>`)}</ul>` : null}
       ${state.plan_unplaced.length ? html`<p class="warning">${t("unplaced", { items: state.plan_unplaced.join(", "), minutes: state.plan_overflow_minutes })}</p>` : null}
     </section>
     ${state.plan.length ? daySlots.map(([day, start, end], index) => {
       const on = state.plan.filter((a) => a.day === index);
+      const starts = sectionStarts(state, on.map((a) => a.item));
       const capacity = Math.round((end - start) / 60000);
       const used = on.reduce((sum, a) => sum + a.minutes, 0);
       const today = start <= now && now < end;
@@ -101,8 +104,9 @@ export function PlanView({ session }) {
           <thead><tr><th>${t("item")}</th><th class="title-cell">${t("title")}</th><th>${t("minutes")}</th>${fc ? html`<th>${t("expected")}</th>` : null}</tr></thead>
           <tbody>${on.map((a) => {
             const item = state.items[String(a.item)];
-            return html`<tr key=${a.item} data-item=${a.item} class=${a.item === state.current_item ? "current" : ""}>
-              <th scope="row"><span class="nowrap">${a.item} <span class="muted small">${item.code}</span></span>${state.package.includes(a.item) || item.package ? html` <span class="tag">${t("package")}</span>` : null}
+            const section = starts.get(a.item);
+            return html`${section ? html`<tr class="section-row" key=${`section-${a.item}`}><th colspan=${fc ? 4 : 3} scope="colgroup">${section}</th></tr>` : null}<tr key=${a.item} data-item=${a.item} class=${a.item === state.current_item ? "current" : ""}>
+              <th scope="row"><span class="nowrap">${item.number} <span class="muted small">${item.code}</span></span>${state.package.includes(a.item) || item.package ? html` <span class="tag">${t("package")}</span>` : null}
                 <span class="title-inline clamp small" dir="auto" title=${itemTitle(item)}>${itemTitle(item)}</span></th>
               <td class="title-cell"><span class="clamp" dir="auto" title=${itemTitle(item)}>${itemTitle(item)}</span></td>
               <td class="nowrap">${a.minutes}′</td>
@@ -121,7 +125,7 @@ export function PlanView({ session }) {
         <thead><tr><th>${t("item")}</th><th>${t("title")}</th><th>${t("minutes")}</th></tr></thead>
         <tbody>${state.agenda.map((n) => {
           const item = state.items[String(n)];
-          return html`<tr key=${n} data-item=${n}><th scope="row">${n} <span class="muted small nowrap">${item.code}</span></th>
+          return html`<tr key=${n} data-item=${n}><th scope="row">${item.number} <span class="muted small nowrap">${item.code}</span></th>
             <td class="title-cell"><span class="clamp" dir="auto" title=${itemTitle(item)}>${itemTitle(item)}</span></td>
             <td><${MinutesEditor} session=${session} item=${item} /></td></tr>`;
         })}</tbody>

@@ -21,7 +21,8 @@ function Uploads({ api }) {
     const { ok, data } = await api.upload(kind, file);
     setBusy(null);
     input.value = "";
-    if (ok) notify(t("imported_n", { n: data.imported, file: file.name }), "info");
+    // All or nothing: a refusal changed nothing, and the same file twice changes nothing either.
+    if (ok) notify(data.imported ? t("imported_n", { n: data.imported, file: file.name }) : t("already_imported", { file: file.name }), "info");
     else notify(`${file.name}: ${data.error?.message ?? data.error?.code}`);
   };
   return html`<div class="stack">
