@@ -23,7 +23,7 @@ INTERPRETERS = {lang: {interpreter(lang, 1), interpreter(lang, 2)} for lang in L
 def sitting() -> Consultation:
     cons = Consultation()
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     return cons
 
 
@@ -109,7 +109,7 @@ def test_going_live_leaves_only_the_speaker_open(sitting: Consultation) -> None:
 def test_every_end_of_the_floor_closes_the_microphone(end: str) -> None:
     cons = Consultation(auto_cut=True, limits={"council_member": 60})
     cons.open_sitting(0, "14:50")
-    cons.take_up(3)
+    cons.take_up("3")
     cons.hand(speaker("ch"))
     cons.grant("ch")
     assert speaker("ch") in floor_open(cons)
@@ -280,7 +280,7 @@ def test_invariants_over_random_sequences(seed: int) -> None:
     rng = random.Random(seed)
     cons = Consultation(strict=False, tail_ms=rng.choice([0, 4_000]))
     cons.open_sitting(0, "12:00")
-    cons.take_up(3)
+    cons.take_up("3")
     seen: set[str] = set()
     for _ in range(400):
         command, actor = random_command(rng, cons)
@@ -301,7 +301,7 @@ def test_the_random_walk_reaches_the_tail_and_an_open_booth() -> None:
         rng = random.Random(seed)
         cons = Consultation(strict=False)
         cons.open_sitting(0, "12:00")
-        cons.take_up(3)
+        cons.take_up("3")
         for _ in range(400):
             command, actor = random_command(rng, cons)
             try:
