@@ -25,7 +25,7 @@ from .config import DEFAULT_STORE, Config
 from .core.grouping import tally
 from .http_api import SERVICE, describe
 from .importers import ImportError_, slug
-from .reports import REPORTS
+from .reports import REPORTS, captions
 from .service import Service, wall_clock
 from .store import StoreUnavailable, open_store
 
@@ -100,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
         rep.add_argument("--format", choices=("md", "html", "docx"), default="md")
         rep.add_argument("--output", type=Path, help="required for docx")
         rep.set_defaults(run=write_report)
+    cap = with_store(kind.add_parser("captions", help="the captions of one sitting as WebVTT, timed from the sitting's opening"))
+    cap.add_argument("--consultation", metavar="ID")
+    cap.add_argument("--sitting", required=True, metavar="YYYY-MM-DD", help="the sitting's day")
+    cap.add_argument("--output", type=Path, help="write to this file instead of the terminal")
+    cap.set_defaults(run=write_captions)
 
     pl = with_store(sub.add_parser("plan", help="make the time management plan, or export it"))
     pl.add_argument("action", choices=("make", "export"))
@@ -232,7 +237,19 @@ async def write_report(args: argparse.Namespace) -> None:
         runtime = await session.existing(args.consultation)
         known = REPORTS[args.report]
         render = known.formats[args.format][1]
-        _emit(render(known.build(runtime.state)), args.output, known.about)
+        record = captions.record(await runtime.history()) if known.needs_captions else []
+        _emit(render(known.build(runtime.state, record)), args.output, known.about)
+
+
+async def write_captions(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        sitting = captions.sitting_of(runtime.state, args.sitting)
+        if sitting is None:
+            days = ", ".join(s.day for s in runtime.state.sittings) or "none yet"
+            raise Refused(f"no sitting on {args.sitting}; the sittings so far: {days}.")
+        cues = captions.cues(captions.record(await runtime.history()), sitting)
+        _emit(captions.to_webvtt(cues, f"{runtime.state.code} {args.sitting}"), args.output, f"the captions of {args.sitting}")
 
 
 def _emit(body: str | bytes, output: Path | None, what: str) -> None:

@@ -22,7 +22,7 @@ from . import importers, links, metrics, plan_export
 from .core.grouping import tally
 from .core.views import snapshot
 from .importers import ImportError_, slug
-from .reports import DOCX, REPORTS
+from .reports import DOCX, REPORTS, captions
 from .service import Service
 from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
@@ -222,8 +222,58 @@ async def report(request: web.Request) -> web.Response:
     if name not in REPORTS:
         return fail(404, "invalid_value", f"No report {name!r}; choose one of {', '.join(REPORTS)}.")
     kind = REPORTS[name]
-    built = kind.build(runtime.state)
+    record = captions.record(await runtime.history()) if kind.needs_captions else []
+    built = kind.build(runtime.state, record)
     return _rendered(request, f"{runtime.consultation}-{name}", {f: (t, lambda r=r: r(built)) for f, (t, r) in kind.formats.items()})
+
+
+@admin_only
+async def sitting_captions(request: web.Request) -> web.Response:
+    """The captions of one sitting (its day, e.g. 2021-06-08.vtt) as WebVTT, timed from the sitting's opening."""
+    runtime = await _existing(request)
+    day = request.match_info["sitting"]
+    sitting = captions.sitting_of(runtime.state, day)
+    if sitting is None:
+        days = ", ".join(s.day for s in runtime.state.sittings) or "none yet"
+        return fail(404, "invalid_value", f"No sitting on {day!r}; the sittings so far: {days}.")
+    cues = captions.cues(captions.record(await runtime.history()), sitting)
+    body = captions.to_webvtt(cues, f"{runtime.state.code} {day}")
+    return web.Response(text=body, content_type="text/vtt", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-{day}.vtt"'})
+
+
+#: A caption command is a line of at most 200 characters: anything much larger is not one.
+MAX_CAPTION_BODY = 4096
+
+
+@participant_only
+async def post_caption(request: web.Request, claims: Claims) -> web.Response:
+    """Post a caption line ({"text"}) or correct one ({"line", "text"}) with a captioner's join token:
+    the interface for machine captioning (docs/webcast.md). Answers 201 {"line", "seq"}."""
+    if request.content_length is None or request.content_length > MAX_CAPTION_BODY:
+        return fail(413, "invalid_value", f"Send the caption as a JSON body of at most {MAX_CAPTION_BODY} bytes with a Content-Length.")
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return fail(400, "invalid_command", 'The body must be JSON: {"text": "..."}, or {"line": N, "text": "..."} to correct line N.')
+    if not isinstance(body, dict):
+        return fail(400, "invalid_command", 'The body must be a JSON object: {"text": "..."}.')
+    fields = {"type": "correct_caption" if "line" in body else "post_caption", "id": str(body.pop("id", "") or uuid.uuid4().hex), **body}
+    try:
+        command = c.parse_command(fields)
+    except msgspec.ValidationError as exc:
+        return fail(400, "invalid_command", f"The caption is not valid: {exc}.")
+    runtime = await request.app[SERVICE].runtime(claims.consultation)
+    answer = await runtime.execute(command, claims.participant)
+    if not answer["ok"]:
+        err = answer["error"]
+        status = {"unavailable": 503, "captions_too_fast": 429}.get(err["code"], 422)
+        return fail(status, err["code"], err["message"])
+    line = getattr(command, "line", None)
+    if line is None:
+        # The line number is the core's: read it from the event the command produced.
+        recent = runtime.events_after(answer["seq"] - 1) or []
+        line = next((ev.line for seq, ev in recent if seq == answer["seq"] and hasattr(ev, "line")), None)
+    return web.json_response({"line": line, "seq": answer["seq"]}, status=201)
 
 
 @participant_only
@@ -337,6 +387,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
     ("GET", "/api/consultations/{consultation}/reports/{report}", report),
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
+    ("GET", "/api/consultations/{consultation}/captions/{sitting}.vtt", sitting_captions),
+    ("POST", "/api/consultations/{consultation}/captions", post_caption),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),
@@ -366,7 +418,12 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
     if names:
         op["parameters"] = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names]
     if method == "POST":
-        body = {"multipart/form-data": {"schema": {"type": "object"}}} if "contributions" in path else {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
+        if "contributions" in path:
+            body: dict[str, Any] = {"multipart/form-data": {"schema": {"type": "object"}}}
+        elif "captions" in path:
+            body = {"application/json": {"schema": {"type": "object"}}}
+        else:
+            body = {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
         op["requestBody"] = {"required": True, "content": body}
         op["responses"].update({"400": {"description": "The file is malformed; the message names the row or field"}, "422": {"description": "The procedure refused an entry"}})
     return op

@@ -25,13 +25,14 @@ ACTORS = {
     "secretariat": "sec",
     "interpreter": interpreter("en"),
     "technical": "tech",
+    "captioner": "cap",
     "@system": "@system",
     "@admin": "@admin",
 }
 ROLE_OF = {"@system": "system", "@admin": "secretariat"}
 
 SETUP = {"secretariat", "@admin"}
-EVERY_PARTICIPANT = {"delegate", "chair", "secretariat", "interpreter", "technical", "@admin"}
+EVERY_PARTICIPANT = {"delegate", "chair", "secretariat", "interpreter", "technical", "captioner", "@admin"}
 
 EXPECTED: dict[type[c.Command], set[str]] = {
     c.CreateConsultation: SETUP,
@@ -64,6 +65,8 @@ EXPECTED: dict[type[c.Command], set[str]] = {
     c.BoothFinished: {"interpreter"},
     c.OverrideTail: {"chair"},
     c.SignalSpeakSlowly: {"interpreter"},
+    c.PostCaption: {"captioner"},
+    c.CorrectCaption: {"captioner"},
     c.ProposeConclusion: SETUP | {"chair"},
     c.RecordConsensus: {"chair"},
     c.BlockItem: {"delegate", "chair"},
@@ -194,6 +197,13 @@ def _grouping(after_deadline: bool) -> Consultation:
     return cons
 
 
+def _captioned() -> Consultation:
+    cons = _sitting()
+    cons.run(c.PostCaption(text="The chair opens the sitting."), "cap")
+    cons.later(1)
+    return cons
+
+
 def _help() -> Consultation:
     cons = Consultation()
     cons.run(c.RequestHelp(message="No sound"), speaker("ch"))
@@ -231,6 +241,8 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.BoothFinished: (_tail, c.BoothFinished()),
     c.OverrideTail: (_tail, c.OverrideTail()),
     c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly()),
+    c.PostCaption: (_sitting, c.PostCaption(text="The chair opens the sitting.")),
+    c.CorrectCaption: (_captioned, c.CorrectCaption(line=1, text="The chair opened the sitting.")),
     c.ProposeConclusion: (_base, c.ProposeConclusion(item=3, text="Takes note.")),
     c.RecordConsensus: (lambda: _proposed(3), c.RecordConsensus(item=3)),
     c.BlockItem: (_base, c.BlockItem(item=4, kind="objection", delegation="ch")),
