@@ -273,6 +273,12 @@ class CorrectCaption(Command):
     text: CaptionText
 
 
+class SetWebcast(Command):
+    """The secretariat opens the consultation's public webcast page (no token), or closes it."""
+
+    public: bool
+
+
 # --- outcomes -------------------------------------------------------------------------
 
 class ProposeConclusion(Command):

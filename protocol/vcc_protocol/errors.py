@@ -52,5 +52,6 @@ ERROR_CODES: dict[str, str] = {
     "too_long": "A contribution may be at most two pages.",
     "captions_too_fast": "Caption lines and corrections come at most one every half second; join short phrases into one line.",
     "unknown_caption": "No caption line has this number yet.",
+    "not_webcast": "No consultation of this name is on the public webcast: it does not exist, or the secretariat has not opened it.",
     "correction_closed": "The caption line is older than the correction window (30 s); post the correction as a new line.",
 }

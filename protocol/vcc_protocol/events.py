@@ -275,6 +275,10 @@ class CaptionCorrected(Event):
     text: str
 
 
+class WebcastSet(Event):
+    public: bool
+
+
 class ConclusionProposed(Event):
     item: int
     text: str

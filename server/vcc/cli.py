@@ -119,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
     gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item (repeat)")
     gr.set_defaults(run=grouping)
+
+    wc = with_store(sub.add_parser("webcast", help="open the consultation's public webcast page (no token), or close it"))
+    wc.add_argument("action", choices=("open", "close"))
+    wc.add_argument("--consultation", metavar="ID")
+    wc.set_defaults(run=webcast)
     return p
 
 
@@ -274,6 +279,16 @@ async def plan(args: argparse.Namespace) -> None:
             return
         renders = {"html": plan_export.to_html, "csv": plan_export.to_csv, "ics": plan_export.to_ical}
         _emit(renders[args.format](runtime.state), args.output, "the time management plan")
+
+
+async def webcast(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        await session.run(runtime.consultation, [c.SetWebcast(public=args.action == "open")])
+        if runtime.state.webcast:
+            print(f"The webcast of {runtime.consultation} is public at /webcast/{runtime.consultation} (state: /webcast/{runtime.consultation}/state.json).")
+        else:
+            print(f"The webcast of {runtime.consultation} is closed: its public page answers 404.")
 
 
 async def grouping(args: argparse.Namespace) -> None:

@@ -28,10 +28,12 @@ from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
 from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
 from .uploads import BadFile, BlobStore, check_upload
+from .webcast import Webcast
 
 SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
 SECRET = web.AppKey("secret", bytes)
+WEBCAST = web.AppKey("webcast", Webcast)
 BASE_URL = web.AppKey("base_url", str)
 MAX_UPLOAD = 4 * 1024 * 1024
 
@@ -276,6 +278,33 @@ async def post_caption(request: web.Request, claims: Claims) -> web.Response:
     return web.json_response({"line": line, "seq": answer["seq"]}, status=201)
 
 
+#: A viewer's copy, and any cache's, is fresh for a second; the page revalidates every second with If-None-Match.
+WEBCAST_CACHE = "public, max-age=1, stale-while-revalidate=4"
+#: Unknown names are cached too, so a flood of them reaches the node at most once per name and period.
+WEBCAST_MISS_CACHE = "public, max-age=10"
+
+
+def not_webcast(consultation: str) -> web.Response:
+    answer = fail(404, "not_webcast", f"No consultation {consultation[:80]!r} is on the public webcast; check the address, or ask the secretariat to open its webcast.")
+    answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
+    return answer
+
+
+async def webcast_state(request: web.Request) -> web.Response:
+    """The public state of a webcast consultation (no token): JSON with an ETag, 304 when unchanged."""
+    consultation = request.match_info["consultation"]
+    snapshot_ = await request.app[WEBCAST].snapshot(consultation)
+    if snapshot_ is None:
+        metrics.WEBCAST_REQUESTS.labels("404").inc()
+        return not_webcast(consultation)
+    headers = {"ETag": snapshot_.etag, "Cache-Control": WEBCAST_CACHE}
+    if snapshot_.etag in request.headers.get("If-None-Match", ""):
+        metrics.WEBCAST_REQUESTS.labels("304").inc()
+        return web.Response(status=304, headers=headers)
+    metrics.WEBCAST_REQUESTS.labels("200").inc()
+    return web.Response(body=snapshot_.body, content_type="application/json", headers=headers)
+
+
 @participant_only
 async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
     """Submit a written contribution (multipart form: item, title, co_submitters, document,
@@ -389,6 +418,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
     ("GET", "/api/consultations/{consultation}/captions/{sitting}.vtt", sitting_captions),
     ("POST", "/api/consultations/{consultation}/captions", post_caption),
+    ("GET", "/webcast/{consultation}/state.json", webcast_state),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),

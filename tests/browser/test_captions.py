@@ -1,6 +1,7 @@
 """Captions on real screens: a captioner types lines and corrects one; they
-appear on a delegate's screen (behind a toggle remembered by the browser) and
-on the public screen, and the WebVTT export carries exactly those lines."""
+appear on a delegate's screen (behind a toggle remembered by the browser), on
+the public screen and on the public webcast page (no token, no socket), and the
+WebVTT export carries exactly those lines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import time
 import aiohttp
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from tests.support.consultations import CAPTIONER, COUNCIL
 
@@ -27,6 +31,7 @@ async def test_a_captioners_lines_reach_the_delegate_the_screen_and_the_webvtt(m
     # The node's clock steps past the rate limit between lines, so no line is refused for its pace.
     shift = [0]
     node = await make_node(clock=lambda: time.time_ns() // 1_000_000 + shift[0])
+    assert (await node.service.execute_all("test", [c.SetWebcast(public=True)], ADMIN_ACTOR))[-1]["ok"]
     async with async_playwright() as playwright:
         browser = await launch(playwright)
         screens = Screens(browser, node.url, tokens_of(node))
@@ -34,7 +39,11 @@ async def test_a_captioners_lines_reach_the_delegate_the_screen_and_the_webvtt(m
             captioner = await screens.open(CAPTIONER)
             delegate = await screens.open(COUNCIL[0])
             screen = await screens.open(COUNCIL[1], path="/screen")
+            webcast = await screens.open(None, path="/webcast/test", wait=False)
             await expect(delegate.get_by_test_id("captions")).to_contain_text("No captions yet.")
+            await expect(webcast.get_by_test_id("captions")).to_contain_text("No captions yet.")
+            sockets: list[str] = []
+            webcast.on("websocket", lambda socket: sockets.append(socket.url))
 
             lines = ["Good afternoon, distinguished delegates.", "The chair opens item PL 1.01, the reprot of the Council."]
             for text in lines:
@@ -51,6 +60,8 @@ async def test_a_captioners_lines_reach_the_delegate_the_screen_and_the_webvtt(m
             await _type_line(captioner, lines[1])
             await expect(delegate.get_by_test_id("caption-line")).to_have_text(lines)
             await expect(screen.get_by_test_id("caption-line")).to_have_text(lines)
+            await expect(webcast.get_by_test_id("caption-line")).to_have_text(lines)
+            assert sockets == [], "the webcast page polls plain HTTP, it opens no socket"
 
             # The delegate hides captions; the choice survives a reload of the page.
             await delegate.get_by_test_id("captions-toggle").uncheck()

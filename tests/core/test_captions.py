@@ -79,3 +79,23 @@ def test_only_captioners_write_captions() -> None:
     cons = _sitting()
     assert cons.reject(c.PostCaption(text="Hello"), speaker("ch")) == "not_allowed"
     assert cons.reject(c.PostCaption(text="Hello"), "chair") == "not_allowed"
+
+
+def test_the_webcast_view_shows_the_floor_by_name_and_nothing_private() -> None:
+    from vcc.core.views import WEBCAST_CAPTIONS, webcast_view
+
+    cons = _sitting()
+    cons.take_up(3)
+    cons.hand(speaker("cn"))
+    cons.hand(speaker("ch"))
+    cons.grant()
+    cons.go_live(speaker("cn"))
+    for n in range(WEBCAST_CAPTIONS + 2):
+        cons.later(1)
+        cons.run(c.PostCaption(text=f"Line {n + 1}."), "cap")
+    view = webcast_view(cons.state)
+    assert view["item"]["number"] == 3
+    assert view["speaker"] == {"delegation": "China", "name": "China speaker", "language": "zh", "started_at": cons.state.speech.started_at}  # type: ignore[union-attr]
+    assert view["queue"] == [{"delegation": "Switzerland", "point_of_order": False}]
+    assert [line["line"] for line in view["captions"]] == list(range(3, WEBCAST_CAPTIONS + 3))
+    assert "example.org" not in repr(view) and "cn-1" not in repr(view)

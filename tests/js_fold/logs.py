@@ -104,6 +104,7 @@ def scripted_log() -> Log:
     log.must(CHAIR, c.SetSpeakingLimit(cls="council_member", seconds=60, item=3))
     log.must(CHAIR, c.SetSpeakingLimit(cls="observer", seconds=90))
     log.must(CHAIR, c.TakeUpItem(item=3), 5 * SECOND)
+    log.must(ADMIN_ACTOR, c.SetWebcast(public=True))
     log.must(CAPTIONER, c.PostCaption(text="The chair takes up item 3."))
     log.must(CAPTIONER, c.CorrectCaption(line=1, text="The chair takes up item three."), SECOND)
     for n in range(2, 72):  # more than the state keeps: the oldest lines roll off in both folds

@@ -27,7 +27,7 @@ export function initialState() {
     sitting: null, sittings: [], current_item: null, current_since: null, queues: {}, grant: null, speech: null,
     speeches: [], tail: null, floor_language: null, booths, package: [], moves: [], speak_slowly: null,
     ballots: {}, connection_tests: {}, attendance: {}, failed_attempts: [], help_requests: {},
-    captions: [], caption_count: 0, caption_last_at: null,
+    captions: [], caption_count: 0, caption_last_at: null, webcast: false,
   };
 }
 
@@ -336,6 +336,9 @@ const APPLIERS = {
       if (line.line === ev.line) Object.assign(line, { text: ev.text, corrected_at: ev.at });
     }
     state.caption_last_at = ev.at;
+  },
+  webcast_set(state, ev) {
+    state.webcast = ev.public;
   },
 };
 

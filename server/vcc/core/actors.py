@@ -53,6 +53,7 @@ PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.SignalSpeakSlowly: INTERPRETER,
     c.PostCaption: CAPTIONER,
     c.CorrectCaption: CAPTIONER,
+    c.SetWebcast: SETUP,
     c.ProposeConclusion: SETUP | CHAIR,
     c.RecordConsensus: CHAIR,
     c.BlockItem: DELEGATE | CHAIR,

@@ -1,4 +1,4 @@
-"""Captions: the floor in text, written line by line by a captioner (a human
+"""Captions and the webcast: the floor in text, written line by line by a captioner (a human
 writer or a machine-captioning process with its own token).
 
 Rules: a line is at most 200 characters (the protocol) of one line of text;
@@ -8,6 +8,9 @@ line may be corrected, by any captioner, for ``CORRECTION_WINDOW_MS`` after it
 was posted, and only in an open sitting. The state keeps the last ``KEPT``
 lines, which always include every line still correctable:
 ``CORRECTION_WINDOW_MS / MIN_GAP_MS`` < ``KEPT``.
+
+The public webcast page serves a consultation only once the secretariat has
+opened it (``SetWebcast``); what it shows is ``views.webcast_view``.
 """
 
 from vcc_protocol import commands as c
@@ -63,6 +66,12 @@ def correct_caption(state: ConsultationState, cmd: c.CorrectCaption, actor: Acto
     return [e.CaptionCorrected(at=now, actor=actor.id, line=cmd.line, text=text)]
 
 
+def set_webcast(state: ConsultationState, cmd: c.SetWebcast, actor: Actor, now: int) -> list[e.Event]:
+    if state.webcast == cmd.public:
+        return []
+    return [e.WebcastSet(at=now, actor=actor.id, public=cmd.public)]
+
+
 def _posted(state: ConsultationState, ev: e.CaptionPosted) -> None:
     state.captions.append(CaptionLine(line=ev.line, sitting=ev.sitting, at=ev.at, text=ev.text, by=ev.actor))
     if len(state.captions) > KEPT:
@@ -78,5 +87,9 @@ def _corrected(state: ConsultationState, ev: e.CaptionCorrected) -> None:
     state.caption_last_at = ev.at
 
 
-DECIDERS = {c.PostCaption: post_caption, c.CorrectCaption: correct_caption}
-APPLIERS = {e.CaptionPosted: _posted, e.CaptionCorrected: _corrected}
+def _webcast_set(state: ConsultationState, ev: e.WebcastSet) -> None:
+    state.webcast = ev.public
+
+
+DECIDERS = {c.PostCaption: post_caption, c.CorrectCaption: correct_caption, c.SetWebcast: set_webcast}
+APPLIERS = {e.CaptionPosted: _posted, e.CaptionCorrected: _corrected, e.WebcastSet: _webcast_set}

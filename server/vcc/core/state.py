@@ -296,3 +296,5 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     caption_count: int = 0
     #: When the last caption line was posted or corrected (the rate limit's reference).
     caption_last_at: int | None = None
+    #: Whether the public webcast page (no token) serves this consultation.
+    webcast: bool = False

@@ -1,0 +1,78 @@
+"""The public webcast's state: small JSON snapshots, made once per change and
+served with an ETag, for any number of viewers behind an HTTP cache.
+
+Viewers never hold a socket.io connection: a page polls one stable URL
+(``/webcast/<consultation>/state.json``) with ``If-None-Match``; the node
+answers from memory (304 when nothing changed), and nginx in front
+(``deploy/nginx``) serves the same bytes to every viewer for up to a second,
+collapsing concurrent misses into one request to the node. Why polling and not
+server-sent events: ``docs/webcast.md``.
+
+Only a consultation that exists in the store and that the secretariat opened
+to the public (``SetWebcast``) is served. A name that is not in the store is
+answered 404 from a set of known names, refreshed from the store at most once
+a second: an unknown name loads nothing and allocates nothing that outlives
+its request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .core.views import webcast_view
+from .service import Service
+
+#: A consultation id as the store accepts it; anything else is not looked up at all.
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+#: How often the set of existing consultations may be re-read from the store.
+KNOWN_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    body: bytes
+    etag: str
+
+
+def _snapshot(view: dict[str, Any]) -> Snapshot:
+    body = json.dumps(view, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    return Snapshot(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
+class Webcast:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._known: frozenset[str] = frozenset()
+        self._known_at = float("-inf")
+        #: Consultation -> its latest snapshot, for the consultations viewers asked for.
+        self._snapshots: dict[str, Snapshot] = {}
+
+    async def _exists(self, consultation: str) -> bool:
+        if consultation not in self._known and time.monotonic() - self._known_at >= KNOWN_REFRESH_S:
+            self._known_at = time.monotonic()
+            self._known = frozenset(await self.service.consultations())
+        return consultation in self._known
+
+    async def snapshot(self, consultation: str) -> Snapshot | None:
+        """The consultation's public snapshot, or None when it does not exist or is not webcast."""
+        if not NAME.match(consultation) or not await self._exists(consultation):
+            return None
+        runtime = await self.service.runtime(consultation)
+        if consultation not in self._snapshots:
+
+            def changed(*_: object) -> None:
+                # Once per batch of events: re-made only when its bytes change.
+                fresh = _snapshot(webcast_view(runtime.state))
+                if fresh.etag != self._snapshots[consultation].etag:
+                    self._snapshots[consultation] = fresh
+
+            self._snapshots[consultation] = _snapshot(webcast_view(runtime.state))
+            runtime.subscribe(changed)
+        if not runtime.state.created or not runtime.state.webcast:
+            return None
+        return self._snapshots[consultation]
