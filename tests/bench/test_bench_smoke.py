@@ -82,3 +82,10 @@ def test_cluster_quick(tmp_path: Path) -> None:
     runs = json.loads(out.read_text())["runs"]
     assert {r["mode"] for r in runs} == {"one", "two"} and all("error" not in r for r in runs)
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_webcast_quick(tmp_path: Path) -> None:
+    out = tmp_path / "webcast.json"
+    run("bench_webcast.py", "--out", str(out))
+    result = json.loads(out.read_text())["result"]
+    assert result["requests"] > 0 and set(result["statuses"]) <= {"200", "304"}
