@@ -305,6 +305,21 @@ async def webcast_state(request: web.Request) -> web.Response:
     return web.Response(body=snapshot_.body, content_type="application/json", headers=headers)
 
 
+#: A closed sitting's captions never change again.
+ARCHIVE_CACHE = "public, max-age=86400, immutable"
+
+
+async def webcast_captions(request: web.Request) -> web.Response:
+    """The captions of a closed sitting of a webcast consultation as WebVTT (no token)."""
+    consultation, day = request.match_info["consultation"], request.match_info["sitting"]
+    archived = await request.app[WEBCAST].sitting_captions(consultation, day)
+    if archived is None:
+        answer = fail(404, "not_webcast", f"No closed sitting on {day[:20]!r} of a webcast consultation {consultation[:80]!r}; the archive lists a sitting once it has closed.")
+        answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
+        return answer
+    return web.Response(body=archived.body, content_type="text/vtt", headers={"ETag": archived.etag, "Cache-Control": ARCHIVE_CACHE})
+
+
 @participant_only
 async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
     """Submit a written contribution (multipart form: item, title, co_submitters, document,
@@ -419,6 +434,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/captions/{sitting}.vtt", sitting_captions),
     ("POST", "/api/consultations/{consultation}/captions", post_caption),
     ("GET", "/webcast/{consultation}/state.json", webcast_state),
+    ("GET", "/webcast/{consultation}/captions/{sitting}.vtt", webcast_captions),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core.views import webcast_view
+from .reports import captions
 from .service import Service
 
 #: A consultation id as the store accepts it; anything else is not looked up at all.
@@ -51,6 +52,9 @@ class Webcast:
         self._known_at = float("-inf")
         #: Consultation -> its latest snapshot, for the consultations viewers asked for.
         self._snapshots: dict[str, Snapshot] = {}
+        #: (consultation, day) -> the closed sitting's WebVTT: final once the sitting is closed
+        #: (corrections need an open sitting), so it is read from the log once.
+        self._archive: dict[tuple[str, str], Snapshot] = {}
 
     async def _exists(self, consultation: str) -> bool:
         if consultation not in self._known and time.monotonic() - self._known_at >= KNOWN_REFRESH_S:
@@ -76,3 +80,18 @@ class Webcast:
         if not runtime.state.created or not runtime.state.webcast:
             return None
         return self._snapshots[consultation]
+
+    async def sitting_captions(self, consultation: str, day: str) -> Snapshot | None:
+        """The WebVTT of a closed sitting of a webcast consultation, or None."""
+        if await self.snapshot(consultation) is None:
+            return None
+        key = (consultation, day)
+        if key not in self._archive:
+            runtime = await self.service.runtime(consultation)
+            sitting = next((s for s in runtime.state.sittings if s.day == day), None)
+            if sitting is None:
+                return None
+            text = captions.to_webvtt(captions.cues(captions.record(await runtime.history()), sitting), f"{runtime.state.code} {day}")
+            body = text.encode()
+            self._archive[key] = Snapshot(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        return self._archive[key]

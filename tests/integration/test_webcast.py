@@ -8,7 +8,7 @@ import aiohttp
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from tests.support.consultations import CAPTIONER
+from tests.support.consultations import CAPTIONER, CHAIR
 
 
 async def test_the_webcast_state_is_public_cached_and_only_for_an_opened_consultation(node, clients) -> None:
@@ -44,6 +44,18 @@ async def test_the_webcast_state_is_public_cached_and_only_for_an_opened_consult
         changed = await http.get(url, headers={"If-None-Match": etag})
         assert changed.status == 200 and changed.headers["ETag"] != etag
         assert (await changed.json())["captions"] == [{"line": 1, "text": "The sitting is open."}]
+
+    runtime = await node.runtime()
+    day = runtime.state.sitting.day  # type: ignore[union-attr]
+    archive = f"{node.url}/webcast/test/captions/{day}.vtt"
+    async with aiohttp.ClientSession() as http:
+        assert (await http.get(archive)).status == 404, "the archive lists a sitting once it has closed"
+        assert (await runtime.execute(c.CloseSitting(), CHAIR))["ok"]
+        listed = await http.get(url)
+        assert (await listed.json())["archive"] == [day]
+        vtt = await http.get(archive)
+        assert vtt.status == 200 and "immutable" in vtt.headers["Cache-Control"]
+        assert (await vtt.text()).split("\n\n")[1].split("\n")[2] == "The sitting is open."
 
     assert (await node.service.execute_all("test", [c.SetWebcast(public=False)], ADMIN_ACTOR))[-1]["ok"]
     async with aiohttp.ClientSession() as http:

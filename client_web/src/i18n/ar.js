@@ -565,4 +565,6 @@ export default {
   caption_correct: "تصحيح",
   error_captions_too_fast: "سريع جدًا: اجمع العبارات القصيرة في سطر واحد وأرسله مرة أخرى.",
   error_correction_closed: "مضى على هذا السطر أكثر من 30 ثانية؛ أرسل التصحيح سطرًا جديدًا.",
+  webcast_archive: "الجلسات السابقة",
+  webcast_sitting_captions: "جلسة {day}: الترجمة النصية (WebVTT)",
 };

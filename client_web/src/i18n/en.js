@@ -566,4 +566,6 @@ export default {
   caption_correct: "Correct",
   error_captions_too_fast: "Too fast: join short phrases into one line and send it again.",
   error_correction_closed: "That line is older than 30 s; send the correction as a new line.",
+  webcast_archive: "Earlier sittings",
+  webcast_sitting_captions: "Sitting of {day}: captions (WebVTT)",
 };

@@ -565,4 +565,6 @@ export default {
   caption_correct: "Corregir",
   error_captions_too_fast: "Demasiado rápido: una las frases cortas en una línea y envíela de nuevo.",
   error_correction_closed: "Esa línea tiene más de 30 s; envíe la corrección como una línea nueva.",
+  webcast_archive: "Sesiones anteriores",
+  webcast_sitting_captions: "Sesión del {day}: subtítulos (WebVTT)",
 };

@@ -565,4 +565,6 @@ export default {
   caption_correct: "Corriger",
   error_captions_too_fast: "Trop rapide : regroupez les phrases courtes en une ligne et renvoyez-la.",
   error_correction_closed: "Cette ligne a plus de 30 s ; envoyez la correction comme nouvelle ligne.",
+  webcast_archive: "Séances précédentes",
+  webcast_sitting_captions: "Séance du {day} : sous-titres (WebVTT)",
 };

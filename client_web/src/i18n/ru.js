@@ -565,4 +565,6 @@ export default {
   caption_correct: "Исправить",
   error_captions_too_fast: "Слишком быстро: объедините короткие фразы в одну строку и отправьте снова.",
   error_correction_closed: "Строке больше 30 с; отправьте исправление новой строкой.",
+  webcast_archive: "Прошедшие заседания",
+  webcast_sitting_captions: "Заседание {day}: субтитры (WebVTT)",
 };

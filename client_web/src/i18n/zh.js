@@ -565,4 +565,6 @@ export default {
   caption_correct: "更正",
   error_captions_too_fast: "太快了：请把短句合并为一行后再发送。",
   error_correction_closed: "该行已超过 30 秒；请以新的一行发送更正。",
+  webcast_archive: "以往会议",
+  webcast_sitting_captions: "{day} 会议：字幕（WebVTT）",
 };

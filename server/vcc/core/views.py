@@ -107,4 +107,6 @@ def webcast_view(state: ConsultationState) -> dict[str, Any]:
         "queue": [{"delegation": state.delegations[r.delegation].name, "point_of_order": r.point_of_order} for r in queue],
         "floor_language": state.floor_language,
         "captions": [{"line": c.line, "text": c.text} for c in state.captions if c.sitting == day][-WEBCAST_CAPTIONS:],
+        #: The closed sittings, whose archive (captions as WebVTT) the page lists.
+        "archive": [s.day for s in state.sittings],
     }

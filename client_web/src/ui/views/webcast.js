@@ -72,6 +72,10 @@ export function WebcastPage({ consultation }) {
       <h2>${t("queue")} (${queue.length})</h2>
       <ol data-testid="queue">${queue.slice(0, 8).map((r, i) => html`<li key=${i}>${r.delegation}${r.point_of_order ? html` <span class="tag tag-poo">${t("point_of_order")}</span>` : null}</li>`)}</ol>
     </section>
+    ${snapshot.archive.length ? html`<section class="screen-archive" data-testid="webcast-archive">
+      <h2>${t("webcast_archive")}</h2>
+      <ul>${snapshot.archive.map((day) => html`<li key=${day}><a href=${`/webcast/${encodeURIComponent(consultation)}/captions/${day}.vtt`}>${t("webcast_sitting_captions", { day })}</a></li>`)}</ul>
+    </section>` : null}
     ${failure ? html`<p class="muted" role="status">${failure}</p>` : null}
   </div>`;
 }
