@@ -16,6 +16,7 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
+from vcc_protocol.events import CaptionPosted
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
@@ -274,7 +275,7 @@ async def post_caption(request: web.Request, claims: Claims) -> web.Response:
     if line is None:
         # The line number is the core's: read it from the event the command produced.
         recent = runtime.events_after(answer["seq"] - 1) or []
-        line = next((ev.line for seq, ev in recent if seq == answer["seq"] and hasattr(ev, "line")), None)
+        line = next((ev.line for seq, ev in recent if seq == answer["seq"] and isinstance(ev, CaptionPosted)), None)
     return web.json_response({"line": line, "seq": answer["seq"]}, status=201)
 
 
