@@ -30,7 +30,7 @@ async def _run_client(node, lines: str) -> str:  # noqa: ANN001 - the conftest's
     return out.decode()
 
 
-async def test_the_example_client_captions_the_floor_for_delegates_and_the_export(node, clients) -> None:
+async def test_the_example_client_captions_the_floor_for_delegates_and_the_export(node, clients, tmp_path: Path) -> None:
     delegate = await clients("argentina-delegate-1")
     # Three lines sent back to back: the rate limit answers 429 and the client waits, losing none.
     out = await _run_client(node, "Good afternoon.\nThe chair opens the sitting.\nItem PL 1.01, the reprot.\n#3: Item PL 1.01, the report.\n")
@@ -58,6 +58,15 @@ async def test_the_example_client_captions_the_floor_for_delegates_and_the_expor
         assert cue[1].startswith(_stamp(start) + " --> ")
     assert cues[-1][1].endswith(_stamp(state.captions[-1].at - sitting.opened_at + CUE_MAX_MS))
     assert "## Captions\n\n3 caption lines; nobody has spoken yet." in report
+
+    # `vcc report captions` writes the same file from the store (read beside the running node).
+    exported = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "vcc.cli", "report", "captions", "--store", str(tmp_path / "store"), "--consultation", "test",
+        "--sitting", sitting.day, "--output", str(tmp_path / "export.vtt"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(exported.communicate(), 120)
+    assert exported.returncode == 0, err.decode()
+    assert (tmp_path / "export.vtt").read_text() == vtt
 
 
 async def test_captions_are_refused_with_a_reason(node) -> None:
