@@ -107,18 +107,18 @@ async def _build(path: Path | str, roster_csv: str | None) -> bytes:
         roster = roster_csv or importers.example("roster-demo.csv")
         agenda = importers.example("c21-vcc1-agenda.json")
         commands: list[Any] = [
-            c.CreateConsultation(code="BENCH", title="Benchmark", days=[local.date().isoformat()],
+            c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=[local.date().isoformat()],
                                  slot_start=start, slot_end=end, tz=tz, tail_ms=4_000,
                                  contributions_deadline=local.date().isoformat()),
             *importers.roster_from_csv(roster),
             *importers.items_from_agenda_json(agenda),
-            c.PlanAgenda(),
-            c.OpenSitting(),
+            c.PlanAgenda(id=c.new_id()),
+            c.OpenSitting(id=c.new_id()),
         ]
         answers = await service.execute_all(CONSULTATION, commands, ADMIN_ACTOR)
         assert answers[-1]["ok"], answers[-1]
         runtime = await service.runtime(CONSULTATION)
-        answer = await runtime.execute(c.TakeUpItem(item=runtime.state.agenda[0]), CHAIR)
+        answer = await runtime.execute(c.TakeUpItem(id=c.new_id(), item=runtime.state.agenda[0]), CHAIR)
         assert answer["ok"], answer
     finally:
         await service.close()

@@ -76,21 +76,21 @@ class Bench:
         self.now = 1_623_100_000_000  # 2021-06-07, before the first day
         dates = [f"2021-07-{d:02d}" for d in range(1, days + 1)] if days > 1 else [DAY]
         self.days = dates
-        self.run(c.CreateConsultation(code="BENCH", title="Benchmark", days=dates, slot_start=slot[0], slot_end=slot[1]), "@admin")
+        self.run(c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=dates, slot_start=slot[0], slot_end=slot[1]), "@admin")
         sectors = iter(["R", "R", "R", "T", "T", "T", "D", "D", "D"])
         self.delegations: list[str] = []
         for n, cls in enumerate(CLASSES):
             did = f"d{n:03d}"
             self.delegations.append(did)
-            self.run(c.AddDelegation(delegation=did, name=f"Delegation {n}", cls=cls, sector=next(sectors) if cls == "sector_member" else None, voting_rights=cls == "council_member"), "@admin")  # type: ignore[arg-type]
-            self.run(c.AddParticipant(participant=f"{did}-1", name=f"Speaker {n}", role="delegate", delegation=did, languages=[LANGUAGES[n % 6]], designated_speaker=True), "@admin")
-        self.run(c.AddParticipant(participant="chair", name="Chair", role="chair"), "@admin")
+            self.run(c.AddDelegation(id=c.new_id(), delegation=did, name=f"Delegation {n}", cls=cls, sector=next(sectors) if cls == "sector_member" else None, voting_rights=cls == "council_member"), "@admin")  # type: ignore[arg-type]
+            self.run(c.AddParticipant(id=c.new_id(), participant=f"{did}-1", name=f"Speaker {n}", role="delegate", delegation=did, languages=[LANGUAGES[n % 6]], designated_speaker=True), "@admin")
+        self.run(c.AddParticipant(id=c.new_id(), participant="chair", name="Chair", role="chair"), "@admin")
         for lang in LANGUAGES:
             for k in (1, 2):
-                self.run(c.AddParticipant(participant=f"i-{lang}-{k}", name=f"Interpreter {lang} {k}", role="interpreter", booth=lang), "@admin")  # type: ignore[arg-type]
+                self.run(c.AddParticipant(id=c.new_id(), participant=f"i-{lang}-{k}", name=f"Interpreter {lang} {k}", role="interpreter", booth=lang), "@admin")  # type: ignore[arg-type]
         for number in range(1, 78):
-            self.run(c.AddItem(number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0), "@admin")
-        self.run(c.PlanAgenda(), "@admin")
+            self.run(c.AddItem(id=c.new_id(), number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0), "@admin")
+        self.run(c.PlanAgenda(id=c.new_id()), "@admin")
 
     def run(self, command: c.Command, actor: str) -> list[e.Event]:
         events = decide(self.state, command, actor, self.now)
@@ -104,7 +104,7 @@ class Bench:
         target = self.now + ms
         while (deadline := next_deadline(self.state)) is not None and deadline <= target:
             self.now = max(self.now, deadline)
-            self.run(c.Tick(), SYSTEM_ACTOR)
+            self.run(c.Tick(id=c.new_id()), SYSTEM_ACTOR)
             if self.state.booths["en"].handover_alerted:
                 self.handovers()
         self.now = target
@@ -115,15 +115,15 @@ class Bench:
             if booth.handover_alerted and booth.handover_requested_by is None:
                 out = booth.on_duty
                 partner = f"i-{lang}-2" if out == f"i-{lang}-1" else f"i-{lang}-1"
-                self.run(c.RequestHandover(), partner)
-                self.run(c.AcceptHandover(), out)  # type: ignore[arg-type]
-                self.run(c.SetBoothMic(live=True), partner)
+                self.run(c.RequestHandover(id=c.new_id()), partner)
+                self.run(c.AcceptHandover(id=c.new_id()), out)  # type: ignore[arg-type]
+                self.run(c.SetBoothMic(id=c.new_id(), live=True), partner)
 
     def open_sitting(self, day: int, at: str = "12:00") -> None:
         h, m = map(int, at.split(":"))
         start = _zurich_ms(self.days[day], h, m)
         self.advance(max(start - self.now, 0))
-        self.run(c.OpenSitting(), "chair")
+        self.run(c.OpenSitting(id=c.new_id()), "chair")
 
 
 def _zurich_ms(day: str, hour: int, minute: int) -> int:
@@ -139,11 +139,11 @@ def bench_floor_request(items: int, seed: int = 1) -> dict[str, Any]:
     rng = random.Random(seed)
     state = bench.state
     samples: list[float] = []
-    request = c.RequestFloor()
+    request = c.RequestFloor(id=c.new_id())
     clock = time.perf_counter_ns
     gc.collect()
     for number in range(1, items + 1):
-        bench.run(c.TakeUpItem(item=number), "chair")
+        bench.run(c.TakeUpItem(id=c.new_id(), item=number), "chair")
         order = list(bench.delegations)
         rng.shuffle(order)
         for did in order:
@@ -183,8 +183,8 @@ def generate_log(n_events: int, seed: int = 2) -> Bench:
     bench = Bench(days=31, slot=("00:00", "23:59"))
     bench.open_sitting(0, "00:00")
     for lang in LANGUAGES:
-        bench.run(c.TakeBoothDuty(), f"i-{lang}-1")
-        bench.run(c.SetBoothMic(live=True), f"i-{lang}-1")
+        bench.run(c.TakeBoothDuty(id=c.new_id()), f"i-{lang}-1")
+        bench.run(c.SetBoothMic(id=c.new_id(), live=True), f"i-{lang}-1")
     day, item = 0, 0
     while len(bench.log) < n_events:
         if bench.state.sitting is None:
@@ -193,36 +193,36 @@ def generate_log(n_events: int, seed: int = 2) -> Bench:
         item = item % 77 + 1
         if bench.state.items[item].status != "open":
             continue
-        bench.run(c.TakeUpItem(item=item), "chair")
+        bench.run(c.TakeUpItem(id=c.new_id(), item=item), "chair")
         queued = {r.delegation for r in bench.state.queues.get(item, [])}
         for did in rng.sample(bench.delegations, 12):
             if did in queued:
                 continue
             bench.advance(rng.randint(200, 3_000))
-            bench.run(c.RequestFloor(point_of_order=rng.random() < 0.03 and bench.state.delegations[did].cls in ("council_member", "observer_state")), f"{did}-1")
+            bench.run(c.RequestFloor(id=c.new_id(), point_of_order=rng.random() < 0.03 and bench.state.delegations[did].cls in ("council_member", "observer_state")), f"{did}-1")
         while bench.state.queues[item] and len(bench.log) < n_events and bench.state.sitting is not None:
-            granted = bench.run(c.GrantFloor(), "chair")[0]
+            granted = bench.run(c.GrantFloor(id=c.new_id()), "chair")[0]
             bench.advance(rng.randint(2_000, 20_000))
             speaker = f"{granted.delegation}-1"  # type: ignore[attr-defined]
             if bench.state.grant is None:
                 break  # the slot ended; the grant lapsed
             try:
-                bench.run(c.GoLive(), speaker)
+                bench.run(c.GoLive(id=c.new_id()), speaker)
             except Rejected as rejected:
                 assert rejected.code == "interpretation_tail", rejected
                 if rng.random() < 0.5:
                     for lang in list(bench.state.tail.booths):  # type: ignore[union-attr]
-                        bench.run(c.BoothFinished(), bench.state.booths[lang].on_duty)  # type: ignore[arg-type]
+                        bench.run(c.BoothFinished(id=c.new_id()), bench.state.booths[lang].on_duty)  # type: ignore[arg-type]
                 else:
-                    bench.run(c.OverrideTail(), "chair")
-                bench.run(c.GoLive(), speaker)
+                    bench.run(c.OverrideTail(id=c.new_id()), "chair")
+                bench.run(c.GoLive(id=c.new_id()), speaker)
             bench.advance(rng.randint(30_000, 200_000))
             if bench.state.speech is not None:
-                bench.run(c.YieldFloor(), speaker)
+                bench.run(c.YieldFloor(id=c.new_id()), speaker)
         open_items = sum(1 for i in bench.state.items.values() if i.status == "open")
         if not bench.state.queues[item] and open_items > 40 and rng.random() < 0.2:
-            bench.run(c.ProposeConclusion(item=item, text="Takes note."), "@admin")
-            bench.run(c.RecordConsensus(item=item), "chair")
+            bench.run(c.ProposeConclusion(id=c.new_id(), item=item, text="Takes note."), "@admin")
+            bench.run(c.RecordConsensus(id=c.new_id(), item=item), "chair")
     del bench.log[n_events:]
     return bench
 

@@ -197,7 +197,7 @@ async def _runtime_cpu(path: Path, items: list[int], commands: int) -> dict[str,
         runtime = await service.runtime(_vcc.CONSULTATION)
         before = resource.getrusage(resource.RUSAGE_SELF)
         for n in range(commands):
-            answer = await runtime.execute(c.TakeUpItem(item=items[n % 2]), _vcc.CHAIR)
+            answer = await runtime.execute(c.TakeUpItem(id=c.new_id(), item=items[n % 2]), _vcc.CHAIR)
             if not answer["ok"]:
                 raise RuntimeError(f"the chair's command was refused in-process: {answer}")
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -273,11 +273,11 @@ async def _write_log(path: Path, events: int) -> dict[str, Any]:
         nonlocal turn
         while True:
             for d in delegates:
-                yield c.RequestFloor(), d
+                yield c.RequestFloor(id=c.new_id()), d
             for d in delegates:
-                yield c.WithdrawFloorRequest(), d
+                yield c.WithdrawFloorRequest(id=c.new_id()), d
             turn += 1
-            yield c.TakeUpItem(item=items[turn % 2]), _vcc.CHAIR
+            yield c.TakeUpItem(id=c.new_id(), item=items[turn % 2]), _vcc.CHAIR
 
     commands = script()
     while runtime.seq < events:

@@ -64,7 +64,7 @@ async def _open_webcast(store: Path) -> None:
     await opened.open()
     service = Service(opened)
     try:
-        answers = await service.execute_all(CONSULTATION, [c.SetWebcast(public=True)], ADMIN_ACTOR)
+        answers = await service.execute_all(CONSULTATION, [c.SetWebcast(id=c.new_id(), public=True)], ADMIN_ACTOR)
         assert answers[-1]["ok"], answers[-1]
     finally:
         await service.close()

@@ -1,7 +1,11 @@
 """Screenshots of every view of the browser client, at desktop width and at
-390 px phone width, into docs/screenshots/ (PNG).
+390 px phone width, and the chair's console as a 1366x768 laptop shows it
+without scrolling, into docs/screenshots/ (PNG).
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [--only NAME-PREFIX]
+
+``--only`` writes (and replaces) just the screenshots whose names start with
+the prefix, e.g. ``--only chair-console-laptop``.
 
 It builds the client if needed, starts a node in this process on a temporary
 store with the demo roster and the 2021 agenda, plays a sitting (requests of
@@ -11,6 +15,7 @@ tests, help requests), and photographs each role's screen in real Chromium.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import sys
@@ -32,7 +37,7 @@ from vcc.client import ConsultationClient  # noqa: E402
 from vcc.config import Config  # noqa: E402
 from vcc.http_api import SECRET, SERVICE  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
-from vcc_protocol.vocabulary import ADMIN_ACTOR  # noqa: E402
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR  # noqa: E402
 
 from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
@@ -55,6 +60,10 @@ from tests.support.documents import pdf  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+#: The chair's laptop: the floor, the queue and the outcome must be in view at once.
+LAPTOP = {"width": 1366, "height": 768}
+#: Only screenshots whose names start with this are written (``--only``).
+only = ""
 
 
 class ReplayClock:
@@ -88,7 +97,7 @@ def consultation_commands(now_ms: int) -> list[c.Command]:
             contributions_deadline=(first + timedelta(days=10)).isoformat(),
         )
     commands[0] = create
-    return [*commands, c.SetWebcast(public=True)]
+    return [*commands, c.SetWebcast(id=c.new_id(), public=True)]
 
 
 async def start_node(store: Path, clock: ReplayClock) -> Node:
@@ -111,35 +120,35 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         assert answer["ok"], (actor, command, answer)
 
     for booth in ("en", "fr", "es", "ru", "zh", "ar"):
-        await run(INTERPRETER[booth], c.TakeBoothDuty())
-    await run(INTERPRETER["ar"], c.SetBoothSource(source="fr"))
-    await run(INTERPRETER["zh"], c.SetBoothSource(source="en"))
+        await run(INTERPRETER[booth], c.TakeBoothDuty(id=c.new_id()))
+    await run(INTERPRETER["ar"], c.SetBoothSource(id=c.new_id(), source="fr"))
+    await run(INTERPRETER["zh"], c.SetBoothSource(id=c.new_id(), source="en"))
     for number in (1, 2):
-        await run(CHAIR, c.TakeUpItem(item=number), 20_000)
-        await run(CHAIR, c.ProposeConclusion(item=number, text="The consultation takes note of the report and of the progress made."))
-    await run(CHAIR, c.TakeUpItem(item=3), 10_000)
+        await run(CHAIR, c.TakeUpItem(id=c.new_id(), item=number), 20_000)
+        await run(CHAIR, c.ProposeConclusion(id=c.new_id(), item=number, text="The consultation takes note of the report and of the progress made."))
+    await run(CHAIR, c.TakeUpItem(id=c.new_id(), item=3), 10_000)
     speakers = [(COUNCIL[2], 2_400), ("cuba-delegate-1", 21_000), ("china-delegate-1", 1_700), (OBSERVER_STATE, 6_500), ("kenya-delegate-1", 2_900), (FRENCH_SPEAKER, 12_000)]
     for speaker, time_to_floor in speakers:
         if runtime.state.participants.get(speaker) is None:
             continue
-        await run(speaker, c.RequestFloor(), 3_000)
-        await run(CHAIR, c.GrantFloor(), 20_000)
+        await run(speaker, c.RequestFloor(id=c.new_id()), 3_000)
+        await run(CHAIR, c.GrantFloor(id=c.new_id()), 20_000)
         for booth in ("en", "fr", "es", "ru"):
             if not runtime.state.booths[booth].mic_open:
-                await run(INTERPRETER[booth], c.SetBoothMic(live=True))
-        await run(speaker, c.GoLive(), time_to_floor)
-        await run(speaker, c.YieldFloor(), 95_000)
-        await run(CHAIR, c.OverrideTail(), 2_000)
-    await run(CHAIR, c.RecordConsensus(item=1))
-    await run(CHAIR, c.BlockItem(item=2, kind="postponement", delegation="mexico"))
-    await run(CHAIR, c.ProposePackage(items=[5, 6, 7]))
+                await run(INTERPRETER[booth], c.SetBoothMic(id=c.new_id(), live=True))
+        await run(speaker, c.GoLive(id=c.new_id()), time_to_floor)
+        await run(speaker, c.YieldFloor(id=c.new_id()), 95_000)
+        await run(CHAIR, c.OverrideTail(id=c.new_id()), 2_000)
+    await run(CHAIR, c.RecordConsensus(id=c.new_id(), item=1))
+    await run(CHAIR, c.BlockItem(id=c.new_id(), item=2, kind="postponement", delegation="mexico"))
+    await run(CHAIR, c.ProposePackage(id=c.new_id(), items=[5, 6, 7]))
     # the queue now: a point of order, then council members, observers, a sector member
     for speaker in (SECTOR, OBSERVER, COUNCIL[0], "canada-delegate-1"):
-        await run(speaker, c.RequestFloor(), 4_000)
-    await run(COUNCIL[1], c.RequestFloor(point_of_order=True), 2_000)
-    await run(CHAIR, c.MoveFloorRequest(delegation="palestine", position=4, reason="speaks for the co-sponsors of the contribution"))
-    await run("kenya-delegate-1", c.RequestHelp(message="The French channel is silent on my side."), 1_000)
-    await run(OBSERVER, c.RequestHelp(message="Where is document C21/8?"), 1_000)
+        await run(speaker, c.RequestFloor(id=c.new_id()), 4_000)
+    await run(COUNCIL[1], c.RequestFloor(id=c.new_id(), point_of_order=True), 2_000)
+    await run(CHAIR, c.MoveFloorRequest(id=c.new_id(), delegation="palestine", position=4, reason="speaks for the co-sponsors of the contribution"))
+    await run("kenya-delegate-1", c.RequestHelp(id=c.new_id(), message="The French channel is silent on my side."), 1_000)
+    await run(OBSERVER, c.RequestHelp(id=c.new_id(), message="Where is document C21/8?"), 1_000)
     tests = [
         (COUNCIL[0], "websocket", True, 38.0, 3.1, "ok", "ok", 0.21, "Chrome 126"),
         ("cuba-delegate-1", "polling", False, 410.0, 95.0, "ok", "missing", 0.12, "Firefox 127"),
@@ -147,7 +156,7 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         (SECTOR, "websocket", True, 22.0, 1.4, "ok", "ok", 0.33, "Safari 17"),
     ]
     for who, transport, ws, rtt, jitter, mic, cam, level, browser in tests:
-        await run(who, c.RecordConnectionTest(transport=transport, websocket_ok=ws, rtt_ms=rtt, jitter_ms=jitter, clock_offset_ms=-120.0,
+        await run(who, c.RecordConnectionTest(id=c.new_id(), transport=transport, websocket_ok=ws, rtt_ms=rtt, jitter_ms=jitter, clock_offset_ms=-120.0,
                                               microphone=mic, camera=cam, input_level=level, browser=browser))
     await prepare(node, runtime, run)
     clock.advance(clock.lag)  # now: the wall clock
@@ -165,7 +174,7 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
     council members (Argentina, the screenshots' delegate, halfway), two proposed items, contributions."""
     state = runtime.state
     deadline = datetime.fromtimestamp(time.time() + 3 * 86400, ZoneInfo(state.tz)).strftime("%Y-%m-%dT23:59")
-    await run(SECRETARIAT, c.OpenGrouping(deadline=deadline))
+    await run(SECRETARIAT, c.OpenGrouping(id=c.new_id(), deadline=deadline))
     rng = random.Random(3)
     disputed = {13: 0.5, 18: 0.3, 30: 0.6, 41: 0.25, 52: 0.4}
     first_delegate = {}
@@ -177,15 +186,15 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
         items = sorted(state.items) if delegation != "argentina" else sorted(state.items)[:30]
         for number in items:
             answer = "other_group" if rng.random() < disputed.get(number, 0.0) else "agree"
-            await run(first_delegate[delegation], c.AnswerGrouping(item=number, answer=answer))
-    await run(first_delegate[council[3]], c.ProposeItem(title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
-    await run(first_delegate[council[7]], c.ProposeItem(title="Dates of the next in-person session", group=2))
-    await run(COUNCIL[1], c.SubmitContribution(
+            await run(first_delegate[delegation], c.AnswerGrouping(id=c.new_id(), item=number, answer=answer))
+    await run(first_delegate[council[3]], c.ProposeItem(id=c.new_id(), title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
+    await run(first_delegate[council[7]], c.ProposeItem(id=c.new_id(), title="Dates of the next in-person session", group=2))
+    await run(COUNCIL[1], c.SubmitContribution(id=c.new_id(),
         contribution="brazil-1", item=3, title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
         comments="We welcome the report and the progress made since the last session. " * 6,
         way_forward="The consultation takes note of the report and invites the working group to continue its work.",
     ))
-    await run(OBSERVER_STATE, c.SubmitContribution(
+    await run(OBSERVER_STATE, c.SubmitContribution(id=c.new_id(),
         contribution="chile-1", item=8, title="Proposal on the calendar of meetings", document="C21/12",
         comments="The calendar should leave two weeks between the working groups and the session.", way_forward="Adopt the calendar as amended.",
     ))
@@ -199,6 +208,8 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
 
 
 async def shoot(page: Page, name: str, full_page: bool = True) -> None:
+    if not name.startswith(only):
+        return
     await page.wait_for_timeout(400)
     path = OUT / f"{name}.png"
     await page.screenshot(path=str(path), full_page=full_page)
@@ -208,7 +219,7 @@ async def shoot(page: Page, name: str, full_page: bool = True) -> None:
 async def main() -> None:
     ensure_built()
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.png"):
+    for old in OUT.glob(f"{only}*.png"):
         old.unlink()
     clock = ReplayClock(lag_ms=40 * 60_000)
     people: dict[str, ConsultationClient] = {}
@@ -224,6 +235,8 @@ async def main() -> None:
                     print(f"{width}:")
                     await shoot_all(screens, runtime, viewport, width)
                     await reset_floor(runtime)
+                print("laptop:")
+                await shoot_chair_laptop(screens, runtime)
                 await screens.close()
                 await browser.close()
         finally:
@@ -235,10 +248,23 @@ async def main() -> None:
 async def reset_floor(runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
     """Back to the queue of the first pass, so that both widths show the same story."""
     if runtime.state.speech is not None:
-        await runtime.execute(c.EndSpeech(), CHAIR)
-        await runtime.execute(c.OverrideTail(), CHAIR)
-    await runtime.execute(c.RequestFloor(point_of_order=True), COUNCIL[1])
-    await runtime.execute(c.RequestFloor(), COUNCIL[0])
+        await runtime.execute(c.EndSpeech(id=c.new_id()), CHAIR)
+        await runtime.execute(c.OverrideTail(id=c.new_id()), CHAIR)
+    await runtime.execute(c.RequestFloor(id=c.new_id(), point_of_order=True), COUNCIL[1])
+    await runtime.execute(c.RequestFloor(id=c.new_id()), COUNCIL[0])
+
+
+async def shoot_chair_laptop(screens: Screens, runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
+    """The chair's console as the window shows it, unscrolled: the queue's story, then a speech."""
+    chair = await screens.open(CHAIR, viewport=LAPTOP)
+    await expect(chair.get_by_test_id("request-story").first).to_be_visible()
+    await shoot(chair, "chair-console-laptop", full_page=False)
+    await runtime.execute(c.GrantFloor(id=c.new_id()), CHAIR)  # the point of order first
+    await runtime.execute(c.GoLive(id=c.new_id()), COUNCIL[1])
+    await expect(chair.get_by_test_id("chair-speaker")).to_be_visible()
+    await shoot(chair, "chair-console-speech-laptop", full_page=False)
+    await screens.close()
+    screens.contexts.clear()
 
 
 async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: str) -> None:  # noqa: ANN001
@@ -249,21 +275,21 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(delegate, f"delegate-in-queue-{width}")
     await shoot(chair, f"chair-console-{width}")
     booth = await open_(INTERPRETER["fr"])
-    screen = await open_(OBSERVER_STATE, path="/screen")
+    screen = await open_(SCREEN_ACTOR, path="/screen")
 
-    await runtime.execute(c.GrantFloor(), CHAIR)  # the point of order first
-    await runtime.execute(c.GoLive(), COUNCIL[1])
-    await runtime.execute(c.SignalSpeakSlowly(), INTERPRETER["fr"])
-    await runtime.execute(c.YieldFloor(), COUNCIL[1])
-    await runtime.execute(c.GrantFloor(delegation="argentina"), CHAIR)  # the tail still holds
+    await runtime.execute(c.GrantFloor(id=c.new_id()), CHAIR)  # the point of order first
+    await runtime.execute(c.GoLive(id=c.new_id()), COUNCIL[1])
+    await runtime.execute(c.SignalSpeakSlowly(id=c.new_id()), INTERPRETER["fr"])
+    await runtime.execute(c.YieldFloor(id=c.new_id()), COUNCIL[1])
+    await runtime.execute(c.GrantFloor(id=c.new_id(), delegation="argentina"), CHAIR)  # the tail still holds
     await expect(delegate.get_by_test_id("tail-wait")).to_be_visible()
     await shoot(delegate, f"delegate-granted-tail-{width}")
     await shoot(booth, f"booth-finishing-{width}")
-    await runtime.execute(c.OverrideTail(), CHAIR)
+    await runtime.execute(c.OverrideTail(id=c.new_id()), CHAIR)
     await expect(delegate.get_by_test_id("go-live")).to_be_enabled()
     await shoot(delegate, f"delegate-you-have-the-floor-{width}")
     await delegate.get_by_test_id("go-live").click()
-    await runtime.execute(c.SignalSpeakSlowly(), INTERPRETER["es"])
+    await runtime.execute(c.SignalSpeakSlowly(id=c.new_id()), INTERPRETER["es"])
     await expect(delegate.get_by_test_id("speak-slowly")).to_be_visible()
     await shoot(delegate, f"delegate-live-speak-slowly-{width}")
     await shoot(chair, f"chair-console-speech-{width}")
@@ -368,4 +394,7 @@ async def shoot_preparation(open_, width: str) -> None:  # noqa: ANN001
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Screenshots of every view into docs/screenshots/.")
+    parser.add_argument("--only", default="", metavar="NAME-PREFIX", help="write only the screenshots whose names start with this")
+    only = parser.parse_args().only
     asyncio.run(main())

@@ -39,12 +39,21 @@ function Landing() {
 
 function Live({ token, page }) {
   const session = useMemo(() => new Session(token, { attend: page !== "screen" }).start(), [token, page]);
+  // A participant's link opened as the public screen must not count as that participant's connection.
+  useEffect(() => {
+    if (page === "screen" && session.welcome && session.welcome.role !== "screen") session.stop();
+  }, [session, page, session.welcome]);
   useSession(session);
   useEffect(() => () => session.stop(), [session]);
   if (session.status === "refused") return html`<${Refused} refusal=${session.refusal} />`;
   if (session.state === null || session.welcome === null) {
     return html`<div class="app"><${TopBar}><div class="brand">${t("app_name")}</div><${ConnectionBadge} session=${session} /><//>
       <main id="main" class="narrow"><p class="card" role="status">${t("joining")}</p></main></div>`;
+  }
+  if (page === "screen" && session.welcome.role !== "screen") {
+    return html`<div class="app"><${TopBar}><div class="brand">${t("app_name")}</div><//>
+      <main id="main" class="narrow"><section class="card refused" role="alert" data-testid="screen-needs-own-link">
+        <p class="refusal-message">${t("screen_needs_own_link")}</p></section></main></div>`;
   }
   if (page === "screen") {
     return html`<div class=${`app screen-app ${session.stale ? "is-stale" : ""}`}>

@@ -7,6 +7,7 @@ Who may send each command is the core's permission table
 (``vcc.core.actors.PERMISSIONS``), documented in ``docs/protocol.md``.
 """
 
+import uuid
 from typing import Annotated, Literal
 
 import msgspec
@@ -27,14 +28,16 @@ from .vocabulary import (
 Group = Literal[1, 2]
 #: A local date and time in the consultation's time zone, e.g. "2021-03-12T23:59".
 LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")]
+#: A command's id: the sender makes it unique among its own commands (the server de-duplicates by sender and id).
+CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 
 
 class Command(
     msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
-    #: The client's id for this command; a retry with the same id is answered
-    #: with the first answer and never applied twice.
-    id: Annotated[str, msgspec.Meta(max_length=80)] = ""
+    #: The client's id for this command, required: a retry with the same id is
+    #: answered with the first answer and never applied twice.
+    id: CommandId
 
 
 # --- setting up a consultation (secretariat) -------------------------------------------
@@ -381,7 +384,7 @@ class CloseGrouping(Command):
     per item (``final``, item number -> group) overrides the proposal and is recorded."""
 
     #: Keys are item numbers written as strings, as in JSON maps ("14": 2).
-    final: dict[Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,3}$")], Group] = {}
+    final: Annotated[dict[Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,3}$")], Group], msgspec.Meta(max_length=1000)] = {}
 
 
 class SubmitContribution(Command):
@@ -437,6 +440,13 @@ CommandUnion = CreateConsultation
 for _cls in COMMAND_TYPES[1:]:
     CommandUnion = CommandUnion | _cls  # type: ignore[assignment]
 COMMANDS_BY_NAME: dict[str, type[Command]] = {snake(c.__name__): c for c in COMMAND_TYPES}
+
+
+def new_id() -> str:
+    """A fresh command id for a command a program builds itself (the clock's tick, an
+    import, a test): random, so it is never taken for an earlier command, even one
+    another process or an earlier run sent."""
+    return uuid.uuid4().hex
 
 
 def parse_command(data: object) -> Command:

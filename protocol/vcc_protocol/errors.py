@@ -5,12 +5,22 @@ ERROR_CODES: dict[str, str] = {
     # gateway and protocol
     "invalid_command": "The message does not match the protocol: a field is missing, unknown or of the wrong type.",
     "unknown_command": "No command has this type.",
+    "unknown_event": "The server has no socket.io event of this name (see docs/protocol.md, Messages).",
+    "reserved_event": "`connect` and `disconnect` are socket.io's own events; a client cannot send them.",
+    "invalid_event": "The socket.io packet is not an event the server accepts: an event is a name and one argument.",
     "payload_too_large": "The message is larger than the server accepts.",
-    "rate_limited": "Too many commands from this connection; wait a moment.",
+    "rate_limited": "Too many messages of this kind from this connection; wait a moment.",
     "unauthorized": "The join token is missing, forged or expired.",
     "unavailable": "The event store cannot be reached; the command may not have been recorded. Send it again with the same id: it is applied at most once.",
     "conflict": "The consultation changed too often while the command was retried; try again.",
+    # uploads (POST /api/consultations/{id}/contributions)
+    "busy": "Every upload worker is checking another file; try again after the Retry-After seconds.",
+    "docx_not_accepted": "This server cannot lay out DOCX files (LibreOffice is not installed); export the contribution as PDF.",
+    "too_complex": "The file could not be laid out within the worker's time or memory; export it as PDF.",
     "internal_error": "The server failed unexpectedly; nothing was changed.",
+    # the HTTP API only
+    "not_found": "No such resource: the path names no route (GET /api/openapi.json lists them).",
+    "method_not_allowed": "The route does not accept this HTTP method.",
     # the procedure
     "not_allowed": "The sender's role or delegation may not do this.",
     "not_created": "The consultation has not been created yet.",

@@ -14,20 +14,23 @@ from . import PROTOCOL_VERSION
 from .commands import CommandUnion
 from .errors import ERROR_CODES
 from .events import EventUnion
-from .messages import Ack, EventBatch, Snapshot, Welcome
+from .messages import Ack, EventBatch, NotifyParticipant, Presence, Report, Snapshot, Welcome
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
 
 def build() -> dict[str, Any]:
-    (command, event, ack, batch, snapshot, welcome), components = msgspec.json.schema_components(
-        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome], ref_template="#/$defs/{name}"
+    (command, event, ack, batch, snapshot, welcome, report, notify, presence), components = msgspec.json.schema_components(
+        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome, Report, NotifyParticipant, Presence], ref_template="#/$defs/{name}"
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "vcc wire protocol",
         "version": PROTOCOL_VERSION,
-        "messages": {"command": command, "event": event, "ack": ack, "events": batch, "snapshot": snapshot, "welcome": welcome},
+        "messages": {
+            "command": command, "event": event, "ack": ack, "events": batch, "snapshot": snapshot, "welcome": welcome,
+            "report": report, "notify_participant": notify, "presence": presence,
+        },
         "error_codes": ERROR_CODES,
         "$defs": components,
     }

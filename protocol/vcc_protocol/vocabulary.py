@@ -33,6 +33,8 @@ VoteAnswer = Literal["yes", "no", "abstain"]
 BallotResult = Literal["approved", "not_approved"]
 ItemKind = Literal["report", "decision", "information", "other"]
 
-#: Actors that are not participants: the shell's clock and the admin API.
+#: Actors that are not participants: the shell's clock, the admin API, and the
+#: public screen (a projector or webcast: it shows the meeting and sends nothing).
 SYSTEM_ACTOR = "@system"
 ADMIN_ACTOR = "@admin"
+SCREEN_ACTOR = "@screen"

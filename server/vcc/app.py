@@ -3,6 +3,7 @@ the browser client's files, and the service over the event store."""
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -11,10 +12,10 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, SECRET, SERVICE, WEBCAST, add_routes, not_webcast
+from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
 from .service import Clock, Service, wall_clock
 from .store import open_store
-from .uploads import BlobStore
+from .uploads import BlobStore, Inspector
 from .webcast import Webcast
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -29,12 +30,14 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     """The node's application; the store is opened here and closed on cleanup."""
     store = open_store(config.store)
     await store.open()
-    service = Service(store, clock)
+    service = Service(store, clock, max_loaded=config.max_loaded, idle_seconds=config.idle_seconds)
     secret = await config.secret()
-    app = web.Application(client_max_size=6 * 1024 * 1024)  # a 5 MB upload and its form fields
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[json_errors])
     app[SERVICE] = service
     app[SECRET] = secret
     app[BLOBS] = BlobStore(config.uploads_dir())
+    # LibreOffice lays a DOCX out to count its pages; without it only PDFs are accepted.
+    app[INSPECTOR] = Inspector(shutil.which("soffice"))
     app[BASE_URL] = (config.public_url or "").rstrip("/")
     app[WEBCAST] = Webcast(service)
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))

@@ -1,4 +1,4 @@
-"""The ``vcc`` command: serve, import, links, report.
+"""The ``vcc`` command: serve, import, links, report, admin-token.
 
 Every command that reads or writes data takes the same ``--store PATH`` or
 ``--redis URL`` option, prints what it did, and refuses bad input with a
@@ -21,12 +21,12 @@ from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import demo, gc_policy, importers, links, plan_export
 from .app import create_app
-from .config import DEFAULT_STORE, Config
+from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
-from .http_api import SERVICE, describe
+from .http_api import INSPECTOR, SERVICE, describe
 from .importers import ImportError_, slug
 from .reports import REPORTS, captions
-from .service import Service, wall_clock
+from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
 
 
@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
     s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
+    s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
+    s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
+
+    at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
+    at.add_argument("--days", type=int, default=links.DEFAULT_VALIDITY_MS // (24 * 3600 * 1000), help="how long it stays valid (default %(default)s days)")
+    at.set_defaults(run=print_admin_token)
 
     imp = sub.add_parser("import", help="import an agenda or a roster")
     what = imp.add_subparsers(dest="what", required=True)
@@ -135,6 +141,8 @@ def config_of(args: argparse.Namespace) -> Config:
         origins=getattr(args, "allow_origin", []),
         public_url=args.public_url,
         secret_file=args.secret_file,
+        max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
+        idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
     )
 
 
@@ -171,6 +179,12 @@ class Session:
         if not found:
             raise Refused(f"the store {self.config.store} holds no consultation yet: import an agenda JSON first.")
         raise Refused(f"the store holds several consultations ({', '.join(found)}): choose one with --consultation.")
+
+    async def link_base(self) -> str:
+        """Where join links point: --public-url, else the address the last `vcc serve` on this store served, else host:port."""
+        if self.config.public_url:
+            return self.config.base_url()
+        return await self.store.get_meta(SERVED_URL_KEY) or self.config.base_url()
 
     async def run(self, consultation: str, commands: list[Any]) -> int:
         answers = await self.service.execute_all(consultation, commands, ADMIN_ACTOR)
@@ -224,7 +238,7 @@ async def print_links(args: argparse.Namespace) -> None:
         consultation = await session.consultation(args.consultation)
         runtime = await session.service.runtime(consultation)
         secret = await session.config.secret()
-        found = links.join_links(runtime.state, consultation, secret, session.config.base_url(), wall_clock())
+        found = links.join_links(runtime.state, consultation, secret, await session.link_base(), wall_clock())
         if args.format == "csv":
             text = links.to_csv(found)
         else:
@@ -232,9 +246,16 @@ async def print_links(args: argparse.Namespace) -> None:
             text += f"\n\nSecretariat admin token (Authorization: Bearer ...): {links.admin_token(consultation, secret, wall_clock())}\n"
         if args.output:
             args.output.write_text(text, encoding="utf-8")
-            print(f"Wrote {len(found)} join links to {args.output}.")
+            print(f"Wrote {len(found) - 1} join links and the public screen's link to {args.output}.")
         else:
             print(text)
+
+
+async def print_admin_token(args: argparse.Namespace) -> None:
+    if args.days < 1:
+        raise Refused("--days must be at least 1.")
+    secret = await config_of(args).secret()
+    print(links.deployment_admin_token(secret, wall_clock(), args.days * 24 * 3600 * 1000))
 
 
 async def write_report(args: argparse.Namespace) -> None:
@@ -274,7 +295,7 @@ async def plan(args: argparse.Namespace) -> None:
     async with Session(args) as session:
         runtime = await session.existing(args.consultation)
         if args.action == "make":
-            await session.run(runtime.consultation, [c.PlanAgenda()])
+            await session.run(runtime.consultation, [c.PlanAgenda(id=c.new_id())])
             print(plan_export.status(runtime.state))
             return
         renders = {"html": plan_export.to_html, "csv": plan_export.to_csv, "ics": plan_export.to_ical}
@@ -284,7 +305,7 @@ async def plan(args: argparse.Namespace) -> None:
 async def webcast(args: argparse.Namespace) -> None:
     async with Session(args) as session:
         runtime = await session.existing(args.consultation)
-        await session.run(runtime.consultation, [c.SetWebcast(public=args.action == "open")])
+        await session.run(runtime.consultation, [c.SetWebcast(id=c.new_id(), public=args.action == "open")])
         if runtime.state.webcast:
             print(f"The webcast of {runtime.consultation} is public at /webcast/{runtime.consultation} (state: /webcast/{runtime.consultation}/state.json).")
         else:
@@ -297,7 +318,7 @@ async def grouping(args: argparse.Namespace) -> None:
         if args.action == "open":
             if not args.deadline:
                 raise Refused("give --deadline YYYY-MM-DDTHH:MM (Geneva time), e.g. --deadline 2021-03-12T23:59.")
-            await session.run(runtime.consultation, [c.OpenGrouping(deadline=args.deadline)])
+            await session.run(runtime.consultation, [c.OpenGrouping(id=c.new_id(), deadline=args.deadline)])
             print(f"The agenda consultation on {len(runtime.state.items)} items is open until {runtime.state.grouping.deadline_local}.")  # type: ignore[union-attr]
         elif args.action == "close":
             final: dict[str, int] = {}
@@ -306,7 +327,7 @@ async def grouping(args: argparse.Namespace) -> None:
                 if not (number.isdigit() and group in ("1", "2")):
                     raise Refused(f"--final {entry!r}: write ITEM=GROUP, e.g. --final 14=2.")
                 final[number] = int(group)
-            await session.run(runtime.consultation, [c.CloseGrouping(final=final)])  # type: ignore[arg-type]
+            await session.run(runtime.consultation, [c.CloseGrouping(id=c.new_id(), final=final)])  # type: ignore[arg-type]
             print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):
             print(line)
@@ -326,6 +347,10 @@ def serve(args: argparse.Namespace) -> None:
 
     async def build() -> web.Application:
         app = await create_app(config)
+        # `vcc links` run later on this store points its links here, not at the default port.
+        await app[SERVICE].store.set_meta(SERVED_URL_KEY, config.base_url())
+        if app[INSPECTOR].office is None:
+            print("DOCX contributions are refused: LibreOffice is not installed (apt-get install libreoffice-writer-nogui); PDF uploads work.", flush=True)
         if args.demo:
             await _build_demo(app, config)
         else:
@@ -363,7 +388,7 @@ async def _announce(app: web.Application, config: Config) -> None:
     found = await service.consultations()
     secret = await config.secret()
     if not found:
-        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one (or run with --demo).")
+        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one, or POST /api/consultations with the token `vcc admin-token` prints (or run with --demo).")
     for consultation in found:
         print(f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
 

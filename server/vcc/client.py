@@ -59,7 +59,8 @@ class ConsultationClient:
         self.seq = 0
         self.epoch = ""
         self.welcome: dict[str, Any] = {}
-        self.presence: list[dict[str, Any]] = []
+        #: The staff's view of the node's connections, by connection number (``presence``).
+        self.presence: dict[int, dict[str, Any]] = {}
         self.events: list[tuple[int, Event]] = []
         self.snapshots = 0
         self.refused: dict[str, Any] | None = None
@@ -143,7 +144,11 @@ class ConsultationClient:
         await self._notify()
 
     async def _on_presence(self, data: dict[str, Any]) -> None:
-        self.presence = data["connections"]
+        if data["reset"]:
+            self.presence.clear()
+        self.presence.update((connection["conn"], connection) for connection in data["set"])
+        for conn in data["left"]:
+            self.presence.pop(conn, None)
 
     async def _on_refused(self, data: Any) -> None:
         self.refused = data if isinstance(data, dict) else {"message": str(data)}

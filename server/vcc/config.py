@@ -5,9 +5,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED
 from .tokens import load_or_create_secret
 
 DEFAULT_STORE = "var/store"
+#: The store setting that records the public address `vcc serve` last served (for `vcc links`).
+SERVED_URL_KEY = "served_url"
 
 
 @dataclass
@@ -25,6 +28,10 @@ class Config:
 
     #: Where uploaded contributions are kept (default: beside the embedded store, or var/uploads).
     uploads: str | None = None
+    #: Consultations kept in memory at most, besides those in use (see ``vcc.service.Service``).
+    max_loaded: int = DEFAULT_MAX_LOADED
+    #: Seconds unused after which a consultation is unloaded from memory.
+    idle_seconds: float = DEFAULT_IDLE_SECONDS
 
     def uploads_dir(self) -> Path:
         if self.uploads:

@@ -24,17 +24,17 @@ def demo_commands(now_ms: int) -> tuple[str, list[c.Command], str]:
         f"Demo mode: the slot was shifted to {start:%H:%M}-{end:%H:%M} {DEMO_TZ} starting today "
         f"(the rules say {official.slot_start}-{official.slot_end}) so that the demo can be tried at any hour."
     )
-    create = c.CreateConsultation(
+    create = c.CreateConsultation(id=c.new_id(),
         code=f"{official.code} demo", title=official.title, days=days,
         slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}", tz=DEMO_TZ, note=note,
     )
     consultation = f"demo-{slug(official.code)}-{start:%Y%m%d-%H%M}"
     commands: list[c.Command] = [create, *importers.roster_from_csv(importers.example("roster-demo.csv"))]
     commands += importers.items_from_agenda_json(agenda)
-    commands += [c.PlanAgenda(), c.OpenSitting()]
+    commands += [c.PlanAgenda(id=c.new_id()), c.OpenSitting(id=c.new_id())]
     return consultation, commands, note
 
 
 #: Commands the demo's chair sends once the consultation exists: the first item is taken up.
 def chair_opening(first_item: int) -> list[c.Command]:
-    return [c.TakeUpItem(item=first_item)]
+    return [c.TakeUpItem(id=c.new_id(), item=first_item)]

@@ -1,91 +1,177 @@
 """The HTTP API: health, readiness, metrics, and the secretariat's endpoints.
 
-Secretariat endpoints need ``Authorization: Bearer <admin token>`` (printed by
-``vcc serve`` and ``vcc links``). Errors are ``{"error": {"code", "message"}}``.
-The OpenAPI document (``OPENAPI``, served at ``/api/openapi.json``) lists
-exactly these routes; a test keeps the two in step.
+Three credentials, all ``Authorization: Bearer <token>`` (see docs/security.md):
+the deployment admin token (``vcc admin-token``) creates and lists
+consultations; a consultation's admin token (``vcc links``) or the join link
+of one of its secretariat gives the secretariat's rights on that consultation
+only; any participant's join link gives that participant's own endpoints. A
+join link is checked against the roster, as the socket does. Errors are
+``{"error": {"code", "message"}}``, 413 included. The OpenAPI document
+(``OPENAPI``, served at ``/api/openapi.json``) lists exactly these routes with
+their bodies and every status they answer; a test keeps the two in step.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
+from vcc_protocol._base import File
 from vcc_protocol.events import CaptionPosted
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
+from .core.actors import resolve
 from .core.grouping import tally
+from .core.machine import decide
+from .core.rejections import Rejected
 from .core.views import snapshot
 from .importers import ImportError_, slug
 from .reports import DOCX, REPORTS, captions
-from .service import Service
+from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
-from .tokens import ADMIN_ROLE, Claims, TokenRefused, verify
+from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, Claims, TokenRefused, verify
 from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
-from .uploads import BadFile, BlobStore, check_upload
+from .uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
 from .webcast import Webcast
 
 SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
+INSPECTOR = web.AppKey("inspector", Inspector)
 SECRET = web.AppKey("secret", bytes)
 WEBCAST = web.AppKey("webcast", Webcast)
 BASE_URL = web.AppKey("base_url", str)
+#: Largest agenda or roster file.
 MAX_UPLOAD = 4 * 1024 * 1024
+#: Largest request body: a contribution file at its limit and its form fields.
+#: The reverse proxy allows the same (``client_max_body_size`` of ``/api/`` in
+#: deploy/nginx/vcc.conf; a test checks that they agree).
+MAX_REQUEST_BYTES = MAX_REQUEST
+#: A consultation id: what ``importers.slug`` makes of a code.
+CONSULTATION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
+#: The code of an HTTP error aiohttp raises by itself (no route, too large, ...).
+_CODES = {400: "invalid_value", 401: "unauthorized", 403: "not_allowed", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
 
 
 def fail(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
-def _bearer(request: web.Request) -> Claims:
-    """The claims of the request's ``Authorization: Bearer`` token; ``TokenRefused`` says why not."""
+class Refused(Exception):
+    """Answer the request with this JSON error (raised where returning is awkward)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as ``{"error": {code, message}}``, aiohttp's own ones too (413, 404, 405)."""
+    try:
+        return await handler(request)
+    except Refused as refused:
+        return fail(refused.status, refused.code, refused.message)
+    except UnknownConsultation as unknown:
+        return fail(404, "not_created", f"There is no consultation {unknown.args[0]!r} on this server; check the id in your link.")
+    except StoreUnavailable as exc:
+        return fail(503, "unavailable", f"The event store is unavailable ({exc}); nothing was changed. Try again shortly.")
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        if isinstance(exc, web.HTTPRequestEntityTooLarge):
+            message = f"The request is larger than the {MAX_REQUEST_BYTES // (1024 * 1024)} MB this server accepts (a contribution file at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, an agenda or roster at most {MAX_UPLOAD // (1024 * 1024)} MB)."
+        elif exc.status == 404:
+            message = "No such resource; GET /api/openapi.json lists the routes."
+        elif exc.status == 405:
+            message = f"{request.method} is not accepted here; GET /api/openapi.json lists the methods of each route."
+        else:
+            message = exc.text or exc.reason
+        response = fail(exc.status, _CODES.get(exc.status, "invalid_value"), message)
+        if "Allow" in exc.headers:  # a 405 names the methods the route accepts
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+
+
+def _bearer(request: web.Request, what: str) -> Claims:
+    """The claims of the request's ``Authorization: Bearer`` token, or a 401 saying what to send."""
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
-    return verify(request.app[SECRET], token, request.app[SERVICE].clock())
+    try:
+        return verify(request.app[SECRET], token, request.app[SERVICE].clock())
+    except TokenRefused as refused:
+        raise Refused(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <{what}>')") from None
 
 
-def admin_only(handler: Any) -> Any:
-    """Refuse a request without a valid admin token for the consultation it names."""
+async def _on_roster(request: web.Request, claims: Claims) -> None:
+    """Refuse a join link naming nobody registered, or someone of another role (as the socket does)."""
+    runtime = await request.app[SERVICE].existing(claims.consultation)
+    participant = runtime.state.participants.get(claims.participant)
+    if participant is None:
+        raise Refused(403, "unknown_participant", "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
+    if participant.role != claims.role:
+        raise Refused(403, "not_allowed", f"This join link was issued for the role {claims.role!r}, but {participant.name} is registered as {participant.role!r}; ask the secretariat for a new link.")
+
+
+def deployment_only(handler: Handler) -> Handler:
+    """Refuse a request without the deployment admin token."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            claims = _bearer(request)
-        except TokenRefused as refused:
-            return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <admin token>'; `vcc links` prints it)")
-        consultation = request.match_info.get("consultation")
-        # The admin token, or the join token of the consultation's secretariat, carries the secretariat's rights.
-        if claims.role not in (ADMIN_ROLE, "secretariat") or (claims.consultation != "*" and consultation not in (None, claims.consultation)):
-            return fail(403, "not_allowed", "This token does not give the secretariat's rights on this consultation.")
+        claims = _bearer(request, "deployment admin token")
+        if claims.role != DEPLOYMENT_ROLE:
+            raise Refused(403, "not_allowed", "Creating and listing consultations needs the deployment admin token (`vcc admin-token` prints it); a consultation's admin token or join link gives rights on that consultation only.")
         return await handler(request)
 
-    wrapper.__name__ = handler.__name__
-    wrapper.__doc__ = handler.__doc__
-    wrapper.admin_only = True  # type: ignore[attr-defined]
-    return wrapper
+    return _secured(wrapper, handler, "deployment")
 
 
-def participant_only(handler: Any) -> Any:
-    """Refuse a request without a valid join token (any participant) for the consultation it names."""
+def admin_only(handler: Handler) -> Handler:
+    """Refuse a request without the secretariat's rights on the consultation it names:
+    its admin token, the join link of one of its secretariat, or the deployment admin token."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            claims = _bearer(request)
-        except TokenRefused as refused:
-            return fail(401, "unauthorized", f"{refused} (send 'Authorization: Bearer <join token>')")
-        if claims.consultation != request.match_info["consultation"]:
-            return fail(403, "not_allowed", "This join link is for another consultation.")
+        claims = _bearer(request, "admin token")
+        if claims.role != DEPLOYMENT_ROLE:
+            if claims.role not in (ADMIN_ROLE, "secretariat") or claims.consultation != request.match_info["consultation"]:
+                raise Refused(403, "not_allowed", "This token does not give the secretariat's rights on this consultation.")
+            if claims.role == "secretariat":
+                await _on_roster(request, claims)
+        return await handler(request)
+
+    return _secured(wrapper, handler, "admin")
+
+
+def participant_only(handler: Handler) -> Handler:
+    """Refuse a request without the join link of a registered participant (or the admin
+    token) of the consultation it names."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        claims = _bearer(request, "join token")
+        if claims.consultation != request.match_info["consultation"] or claims.role == DEPLOYMENT_ROLE:
+            raise Refused(403, "not_allowed", "This join link is for another consultation.")
+        if claims.role == ADMIN_ROLE:
+            await request.app[SERVICE].existing(claims.consultation)
+        else:
+            await _on_roster(request, claims)
         return await handler(request, claims)
 
+    return _secured(wrapper, handler, "participant")
+
+
+def _secured(wrapper: Any, handler: Handler, scope: str) -> Handler:
     wrapper.__name__ = handler.__name__
     wrapper.__doc__ = handler.__doc__
-    wrapper.participant_only = True  # type: ignore[attr-defined]
-    return wrapper
+    wrapper.scope = scope
+    return wrapper  # type: ignore[no-any-return]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -112,7 +198,7 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
-@admin_only
+@deployment_only
 async def list_consultations(request: web.Request) -> web.Response:
     """The consultations in the store."""
     return web.json_response({"consultations": await request.app[SERVICE].consultations()})
@@ -137,9 +223,11 @@ def describe(command: c.Command) -> str:
     return str(command.__struct_config__.tag)
 
 
-@admin_only
+@deployment_only
 async def create_consultation(request: web.Request) -> web.Response:
     """Create a consultation from an agenda JSON (its 'consultation' block and its items)."""
+    if "id" in request.query and not re.match(CONSULTATION_ID, request.query["id"]):
+        return fail(400, "invalid_value", "The id is 1 to 80 lowercase letters, digits and dashes, not starting or ending with a dash (e.g. c21-vcc-1).")
     text = await _body(request)
     try:
         create = importers.consultation_from_agenda(text)
@@ -157,6 +245,7 @@ async def create_consultation(request: web.Request) -> web.Response:
 @admin_only
 async def import_agenda(request: web.Request) -> web.Response:
     """Add items from an agenda JSON (application/json) or CSV (text/csv)."""
+    await _existing(request)
     text = await _body(request)
     try:
         if request.content_type == "text/csv":
@@ -171,6 +260,7 @@ async def import_agenda(request: web.Request) -> web.Response:
 @admin_only
 async def import_roster(request: web.Request) -> web.Response:
     """Add delegations and participants from a roster CSV."""
+    await _existing(request)
     try:
         roster = importers.roster_from_csv(await _body(request))
     except ImportError_ as exc:
@@ -178,10 +268,12 @@ async def import_roster(request: web.Request) -> web.Response:
     return await _run(request, request.match_info["consultation"], roster)
 
 
-async def _existing(request: web.Request) -> Any:
-    runtime = await request.app[SERVICE].runtime(request.match_info["consultation"])
+async def _existing(request: web.Request) -> Runtime:
+    """The runtime of the consultation the path names; 404 without loading anything if the store has none."""
+    consultation = request.match_info["consultation"]
+    runtime = await request.app[SERVICE].existing(consultation)
     if not runtime.state.created:
-        raise web.HTTPNotFound(text=json.dumps({"error": {"code": "not_created", "message": "No such consultation."}}), content_type="application/json")
+        raise UnknownConsultation(consultation)
     return runtime
 
 
@@ -324,44 +416,129 @@ async def webcast_captions(request: web.Request) -> web.Response:
 @participant_only
 async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
     """Submit a written contribution (multipart form: item, title, co_submitters, document,
-    comments, way_forward, and an optional PDF or DOCX file of at most two pages)."""
-    form = await request.post()
-    upload = form.get("file")
-    stored: tuple[str, bool] | None = None
-    fields: dict[str, Any] = {
-        "type": "submit_contribution", "id": str(form.get("id") or uuid.uuid4().hex),
-        "contribution": str(form.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}"),
-        "item": form.get("item"), "title": str(form.get("title") or ""),
-        "co_submitters": [s.strip() for s in str(form.get("co_submitters") or "").split(",") if s.strip()],
-        "document": str(form.get("document") or ""), "comments": str(form.get("comments") or ""),
-        "way_forward": str(form.get("way_forward") or ""),
-    }
-    try:
-        fields["item"] = int(str(fields["item"]))
-    except ValueError:
-        return fail(400, "invalid_command", "The field item must be an item number.")
-    if isinstance(upload, web.FileField):
-        data = upload.file.read(MAX_UPLOAD_BYTES + 1)
-        try:
-            info = check_upload(upload.filename, data)
-        except BadFile as bad:
-            return fail(400, "invalid_value", str(bad))
-        fields["file"] = msgspec.to_builtins(info)
-        stored = request.app[BLOBS].put(data)
-    try:
-        command = c.parse_command(fields)
-    except msgspec.ValidationError as exc:
-        if stored and stored[1]:
-            request.app[BLOBS].discard(stored[0])
-        return fail(400, "invalid_command", f"The contribution is not valid: {exc}.")
+    comments, way_forward, and last an optional PDF or DOCX file of at most two pages).
+
+    The cheap checks come before the file is read: the declared size, the roster, then
+    the procedure (who may contribute, on which item, before the deadline) decided on
+    the current state without appending. Only then is the file streamed to disk, at
+    most ``MAX_BYTES`` of it, and its pages counted in a bounded worker process
+    (``uploads.Inspector``): nothing here inflates or parses it."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST:
+        return fail(413, "payload_too_large", str(too_big(request.content_length)))
     runtime = await request.app[SERVICE].runtime(claims.consultation)
+    try:
+        resolve(runtime.state, claims.participant)
+    except Rejected as rejected:
+        return fail(403, rejected.code, rejected.message)
+    received: Received | None = None
+    kept = False
+    try:
+        form, received = await _contribution_form(request, runtime, claims)
+        file: File | None = None
+        if received is not None:
+            pages = await request.app[INSPECTOR].count_pages(received.path, received.kind)
+            file = File(name=form.pop("filename"), kind=received.kind, sha256=received.sha256, size=received.size, pages=pages)
+        command = _contribution_command(form, file)
+        new = kept = received is not None and request.app[BLOBS].keep(received)
+    except BadFile as bad:
+        refused = fail(bad.status, bad.code, str(bad))
+        if isinstance(bad, Busy):
+            refused.headers["Retry-After"] = "5"
+        return refused
+    finally:
+        if received is not None and not kept:
+            received.discard()
     answer = await runtime.execute(command, claims.participant)
     if not answer["ok"]:
-        if stored and stored[1]:
-            request.app[BLOBS].discard(stored[0])  # refused: leave nothing half-stored
+        if new and file is not None:
+            request.app[BLOBS].discard(file.sha256)  # refused: leave nothing half-stored
         err = answer["error"]
         return fail(503 if err["code"] == "unavailable" else 422, err["code"], err["message"])
-    return web.json_response({"contribution": fields["contribution"], "seq": answer["seq"]}, status=201)
+    return web.json_response({"contribution": form["contribution"], "seq": answer["seq"]}, status=201)
+
+
+#: A form field other than the file: the longest the protocol allows (20,000 characters
+#: of comments) is at most 80 KB of UTF-8.
+MAX_FIELD = 128 * 1024
+FORM_FIELDS = frozenset({"id", "contribution", "item", "title", "co_submitters", "document", "comments", "way_forward"})
+UPLOAD_CHUNK = 64 * 1024
+#: aiohttp finds a part's end by reading a chunk past it: small chunks for the fields
+#: keep what is read of the file before the procedure's check to a few KB.
+FIELD_CHUNK = 4 * 1024
+#: Stands for the file in the procedure's check before the file is read: the core's
+#: rules but the length (the page count is not known yet, so 0).
+_UNREAD = File(name="unread", kind="pdf", sha256="0" * 64, size=0, pages=0)
+
+
+async def _contribution_form(request: web.Request, runtime: Runtime, claims: Claims) -> tuple[dict[str, Any], Received | None]:
+    """The form's fields and its file on disk, refused (``BadFile``) before the file is read
+    if the procedure would refuse the contribution anyway."""
+    if request.headers.get("Content-Encoding", "identity") != "identity":
+        raise BadFile("Send the form uncompressed (no Content-Encoding).")
+    if not request.content_type.startswith("multipart/"):
+        raise BadFile("Send the contribution as a multipart/form-data form.", code="invalid_command")
+    fields: dict[str, str] = {}
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadFile("The form may not nest multipart parts.", code="invalid_command")
+            if part.name != "file":
+                value = await _form_field(part)
+                if part.name in FORM_FIELDS:  # others are read and dropped: a form of many names holds no memory
+                    fields[part.name] = value
+                continue
+            form = _contribution_fields(fields, claims)
+            try:
+                decide(runtime.state, _contribution_command(form, _UNREAD), claims.participant, request.app[SERVICE].clock())
+            except Rejected as rejected:
+                raise BadFile(rejected.message, status=422, code=rejected.code) from None
+            received = await request.app[BLOBS].receive(lambda: part.read_chunk(UPLOAD_CHUNK), request.app[INSPECTOR].check_kind)
+            try:
+                if await reader.next() is not None:
+                    raise BadFile("Send the file as the form's last field.", code="invalid_command")
+            except BaseException:
+                received.discard()
+                raise
+            return {**form, "filename": clean_name(part.filename)}, received
+    except ValueError as exc:
+        if isinstance(exc, BadFile):
+            raise
+        raise BadFile(f"The form cannot be read ({exc}); send it as multipart/form-data.", code="invalid_command") from None
+    return _contribution_fields(fields, claims), None
+
+
+async def _form_field(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(FIELD_CHUNK):
+        data += chunk
+        if len(data) > MAX_FIELD:
+            raise BadFile(f"The field {part.name} is longer than {MAX_FIELD // 1024} KB; two pages are about 7,000 characters.", status=413, code="payload_too_large")
+    try:
+        return data.decode(part.get_charset("utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise BadFile(f"The field {part.name} is not UTF-8 text.", code="invalid_command") from None
+
+
+def _contribution_fields(fields: dict[str, str], claims: Claims) -> dict[str, Any]:
+    try:
+        item = int(fields.get("item", ""))
+    except ValueError:
+        raise BadFile("The field item must be an item number.", code="invalid_command") from None
+    return {
+        "type": "submit_contribution", "id": fields.get("id") or uuid.uuid4().hex,
+        "contribution": fields.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}",
+        "item": item, "title": fields.get("title", ""),
+        "co_submitters": [s.strip() for s in fields.get("co_submitters", "").split(",") if s.strip()],
+        "document": fields.get("document", ""), "comments": fields.get("comments", ""), "way_forward": fields.get("way_forward", ""),
+    }
+
+
+def _contribution_command(form: dict[str, Any], file: File | None) -> c.Command:
+    try:
+        return c.parse_command({**form, "file": msgspec.to_builtins(file) if file is not None else None})
+    except msgspec.ValidationError as exc:
+        raise BadFile(f"The contribution is not valid: {exc}.", code="invalid_command") from None
 
 
 @participant_only
@@ -413,10 +590,12 @@ async def _body(request: web.Request) -> str:
     if request.content_length is not None and request.content_length > MAX_UPLOAD:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=request.content_length)
     raw = await request.read()
+    if len(raw) > MAX_UPLOAD:  # sent chunked, without a length
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=len(raw))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise web.HTTPBadRequest(text=json.dumps({"error": {"code": "invalid_value", "message": "The file is not UTF-8 text."}}), content_type="application/json") from None
+        raise Refused(400, "invalid_value", "The file is not UTF-8 text; save it as UTF-8 and send it again.") from None
 
 
 ROUTES: list[tuple[str, str, Any]] = [
@@ -448,31 +627,148 @@ def add_routes(app: web.Application) -> None:
         app.router.add_route(method, path, handler)
 
 
+# --- the OpenAPI document ---------------------------------------------------------------
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_DAY = {"type": "string", "format": "date"}
+_HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
+_ITEM = {
+    "type": "object",
+    "required": ["number", "code", "title"],
+    "properties": {
+        "number": {"type": "integer", "minimum": 1, "maximum": 9999},
+        "code": _TEXT,
+        "title": {"oneOf": [_TEXT, {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 2000}}]},
+        "documents": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}, "maxItems": 50},
+        "package_approval": {"type": "boolean"},
+        "minutes": {"type": "integer", "minimum": 1, "maximum": 600},
+        "proposed_group": {"enum": [1, 2, None]},
+    },
+}
+_AGENDA_ITEMS = {"type": "array", "items": _ITEM, "maxItems": 1000}
+#: The agenda JSON (like the shipped c21-vcc1-agenda.json).
+AGENDA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["consultation", "items"],
+    "properties": {
+        "consultation": {
+            "type": "object",
+            "required": ["code", "title", "first_day", "last_possible_day", "max_days", "slot"],
+            "properties": {
+                "code": _TEXT,
+                "title": {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 200}},
+                "first_day": _DAY,
+                "last_possible_day": _DAY,
+                "max_days": {"type": "integer", "minimum": 1, "maximum": 31},
+                "slot": {"type": "object", "required": ["start", "end", "tz"], "properties": {"start": _HHMM, "end": _HHMM, "tz": _TEXT}},
+            },
+        },
+        "items": _AGENDA_ITEMS,
+    },
+}
+_CSV = {"type": "string", "description": "UTF-8 CSV with a header row; the error names the row and column at fault."}
+_CONTRIBUTION_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["item"],
+    "properties": {
+        "item": {"type": "integer", "description": "the agenda item's number"},
+        "id": {"type": "string", "description": "the command id (a retry with the same id is applied once)"},
+        "contribution": {"type": "string", "description": "its id (default: made from the participant's)"},
+        "title": {"type": "string"},
+        "co_submitters": {"type": "string", "description": "delegation ids, separated by commas"},
+        "document": {"type": "string"},
+        "comments": {"type": "string"},
+        "way_forward": {"type": "string"},
+        "file": {"type": "string", "format": "binary", "description": f"a PDF or DOCX of at most two pages and {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"},
+    },
+}
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_WHY = {
+    "400": "The request is malformed; the message names the field, row or column",
+    "401": "No valid token (missing, damaged, forged or expired)",
+    "403": "The token gives no right here (another consultation, a role without it, or a join link naming nobody registered)",
+    "404": "No such consultation (or report, or file)",
+    "413": f"The body is larger than the server accepts ({MAX_REQUEST_BYTES // (1024 * 1024)} MB in all)",
+    "422": "The procedure refused an entry; the message says which and why",
+    "429": "Too fast: caption events come at most one every 500 ms; send it again shortly",
+    "503": "The event store cannot be reached; try again shortly",
+}
+
+#: What each route takes and answers, beyond what its decorator implies.
+_CONTRACTS: dict[str, dict[str, Any]] = {
+    "healthz": {"ok": _JSON_OBJECT},
+    "readyz": {"ok": _JSON_OBJECT, "errors": ["503"], "error_body": _JSON_OBJECT},
+    "prometheus": {"ok": {"text/plain": {"schema": {"type": "string"}}}},
+    "openapi": {"ok": _JSON_OBJECT},
+    "list_consultations": {"ok": {"application/json": {"schema": {"type": "object", "required": ["consultations"], "properties": {"consultations": {"type": "array", "items": {"type": "string"}}}}}}, "errors": ["503"]},
+    "create_consultation": {
+        "status": "201", "query": {"id": {"type": "string", "pattern": CONSULTATION_ID}},
+        "body": {"application/json": {"schema": AGENDA_SCHEMA}}, "errors": ["400", "413", "422", "503"],
+    },
+    "import_agenda": {
+        "body": {"application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": _AGENDA_ITEMS}}}, "text/csv": {"schema": _CSV}},
+        "errors": ["400", "413", "422", "503"],
+    },
+    "import_roster": {"body": {"text/csv": {"schema": _CSV}}, "errors": ["400", "413", "422", "503"]},
+    "join_links": {"query": {"format": {"enum": ["json", "csv"]}}, "ok": {**_JSON_OBJECT, "text/csv": {"schema": {"type": "string"}}}, "errors": ["400", "503"]},
+    "read_snapshot": {"errors": ["503"]},
+    "report": {
+        "query": {"format": {"enum": ["md", "html", "docx"]}},
+        "ok": {"text/markdown": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}},
+        "errors": ["400", "503"],
+    },
+    "time_management_plan": {
+        "query": {"format": {"enum": ["html", "csv", "ics"]}},
+        "ok": {"text/html": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}, "text/calendar": {"schema": {"type": "string"}}},
+        "errors": ["400", "503"],
+    },
+    "submit_contribution": {"status": "201", "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}}, "errors": ["400", "413", "422", "503"]},
+    "my_grouping_answers": {"errors": ["503"]},
+    "grouping_tally": {"errors": ["503"]},
+    "sitting_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}, "errors": ["503"]},
+    "post_caption": {
+        "status": "201",
+        "body": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
+            "id": {"type": "string"}, "line": {"type": "integer", "minimum": 1}, "text": {"type": "string", "minLength": 1, "maxLength": 200}}}}},
+        "ok": {"application/json": {"schema": {"type": "object", "properties": {"line": {"type": "integer"}, "seq": {"type": "integer"}}}}},
+        "errors": ["400", "413", "422", "429", "503"],
+    },
+    "webcast_state": {"ok": _JSON_OBJECT},
+    "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
+    "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
+}
+_SECURITY = {
+    "deployment": [{"deploymentToken": []}],
+    "admin": [{"adminToken": []}, {"deploymentToken": []}],
+    "participant": [{"joinToken": []}, {"adminToken": []}],
+}
+
+
 def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
-    secured = getattr(handler, "admin_only", False)
+    contract = _CONTRACTS[handler.__name__]
+    scope = getattr(handler, "scope", None)
     op: dict[str, Any] = {
         "operationId": handler.__name__,
         "summary": (handler.__doc__ or "").strip().split("\n")[0],
-        "responses": {"200": {"description": "OK"}},
+        "responses": {contract.get("status", "200"): {"description": "OK", "content": contract.get("ok", _JSON_OBJECT)}},
     }
-    if getattr(handler, "participant_only", False):
-        op["security"] = [{"joinToken": []}]
-        op["responses"].update({"401": {"description": "No valid join token"}})
-    if secured:
-        op["security"] = [{"adminToken": []}]
-        op["responses"].update({"401": {"description": "No valid admin token"}, "403": {"description": "Token without rights here"}})
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in names]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in contract.get("query", {}).items()]
+    if parameters:
+        op["parameters"] = parameters
+    if "body" in contract:
+        op["requestBody"] = {"required": True, "content": contract["body"]}
+    errors = set(contract.get("errors", []))
+    if scope is not None:
+        op["security"] = _SECURITY[scope]
+        errors |= {"401", "403"}
     if names:
-        op["parameters"] = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names]
-    if method == "POST":
-        if "contributions" in path:
-            body: dict[str, Any] = {"multipart/form-data": {"schema": {"type": "object"}}}
-        elif "captions" in path:
-            body = {"application/json": {"schema": {"type": "object"}}}
-        else:
-            body = {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
-        op["requestBody"] = {"required": True, "content": body}
-        op["responses"].update({"400": {"description": "The file is malformed; the message names the row or field"}, "422": {"description": "The procedure refused an entry"}})
+        errors.add("404")
+    error_body = contract.get("error_body", {"application/json": {"schema": _ERROR}})
+    for status in sorted(errors):
+        op["responses"][status] = {"description": _WHY[status], "content": error_body}
     return op
 
 
@@ -480,10 +776,24 @@ def _openapi() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, handler in ROUTES:
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, handler)
+    bearer = {"type": "http", "scheme": "bearer"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "vcc: virtual consultation service", "version": "1"},
-        "components": {"securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}, "joinToken": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {
+                "deploymentToken": {**bearer, "description": "The deployment admin token: `vcc admin-token` prints it."},
+                "adminToken": {**bearer, "description": "A consultation's admin token (`vcc links` prints it), or the join token of one of its secretariat."},
+                "joinToken": {**bearer, "description": "A participant's join token (the part after #t= of the join link)."},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+                },
+            },
+        },
         "paths": paths,
     }
 

@@ -53,7 +53,7 @@ def consultation_from_agenda(text: str) -> c.CreateConsultation:
     try:
         info = data["consultation"]
         first, last = date.fromisoformat(info["first_day"]), date.fromisoformat(info["last_possible_day"])
-        return c.CreateConsultation(
+        return c.CreateConsultation(id=c.new_id(),
             code=info["code"], title=info["title"]["en"], days=weekdays(first, last, int(info["max_days"])),
             slot_start=info["slot"]["start"], slot_end=info["slot"]["end"], tz=info["slot"]["tz"],
         )
@@ -84,6 +84,8 @@ def items_from_agenda_json(text: str) -> list[c.AddItem]:
             )
         except KeyError as exc:
             raise ImportError_(f"agenda JSON item #{index}: the field {exc.args[0]!r} is missing.") from None
+        except (TypeError, AttributeError):
+            raise ImportError_(f"agenda JSON item #{index}: an item is an object with number, code, title (text, or an object of texts by language with 'en'), and optionally documents (a list of texts), package_approval, minutes and proposed_group.") from None
     return out
 
 
@@ -130,7 +132,7 @@ def roster_from_csv(text: str) -> list[c.Command]:
             if delegation_id not in delegations:
                 delegations[delegation_id] = command
                 commands.append(command)
-            elif delegations[delegation_id] != command:
+            elif msgspec.structs.replace(delegations[delegation_id], id=command.id) != command:  # the same but for its fresh id
                 raise ImportError_(f"{where}: the delegation {name!r} is described differently from an earlier row.")
         role, _, booth = row["role"].strip().partition(":")
         participant_id = slug(row["participant"])
@@ -155,7 +157,7 @@ def _add_item(*, where: str, **fields: Any) -> c.AddItem:
 
 def _convert(kind: type[c.Command], where: str, **fields: Any) -> Any:
     try:
-        return msgspec.convert(fields, kind)
+        return msgspec.convert({"id": c.new_id(), **fields}, kind)
     except msgspec.ValidationError as exc:
         raise ImportError_(f"{where}: {exc}") from None
 

@@ -13,14 +13,17 @@ import inspect
 import sys
 import textwrap
 import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol import events as ev
+from vcc_protocol._base import LongText, ShortText
 from vcc_protocol.commands import COMMAND_TYPES, Command
 from vcc_protocol.errors import ERROR_CODES
+from vcc_protocol.messages import MAX_NOTICE_CHARS, PRESENCE_MAX_CONNECTIONS, Report
 
 from .core import machine
 from .core.actors import PERMISSIONS
@@ -68,9 +71,11 @@ def _shape(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         return "one of " + ", ".join(str(v) for v in prop["enum"])
     kind = prop.get("type", "any")
     if kind == "array":
-        return f"list of {_shape(prop.get('items', {}), defs)}"
+        most = f" (at most {prop['maxItems']})" if "maxItems" in prop else ""
+        return f"list of {_shape(prop.get('items', {}), defs)}{most}"
     if kind == "object":
-        return f"map to {_shape(prop['additionalProperties'], defs)}" if isinstance(prop.get("additionalProperties"), dict) else "map"
+        most = f" (at most {prop['maxProperties']} entries)" if "maxProperties" in prop else ""
+        return (f"map to {_shape(prop['additionalProperties'], defs)}" if isinstance(prop.get("additionalProperties"), dict) else "map") + most
     bounds = []
     if "minimum" in prop or "maximum" in prop:
         bounds.append(f"{prop.get('minimum', '')}..{prop.get('maximum', '')}")
@@ -79,6 +84,42 @@ def _shape(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if "pattern" in prop:
         bounds.append(f"matching `{prop['pattern']}`")
     return kind + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _most(text: Any) -> int:
+    """The ``max_length`` of an ``Annotated[str, msgspec.Meta(...)]``."""
+    return typing.get_args(text)[1].max_length
+
+
+def _bounds() -> list[str]:
+    """The bounds on what one client may send, from the definitions."""
+    from vcc.gateway import refusals, socket_api
+
+    (report,), defs = msgspec.json.schema_components([Report])
+    report_fields = defs["Report"]["properties"]
+    per_connection, per_address, per_node = refusals.PER_CONNECTION, refusals.PER_ADDRESS, refusals.PER_NODE
+    return [
+        "## Bounds",
+        "",
+        "What one client may send, and what it costs the others, is bounded:",
+        "",
+        "| what | bound |",
+        "| --- | --- |",
+        f"| one engine.io message | {socket_api.MAX_MESSAGE_BYTES // 1024} KB (larger: the connection is closed) |",
+        f"| one command, encoded | {socket_api.MAX_COMMAND_BYTES // 1024} KB (`payload_too_large`) |",
+        f"| commands and notices | {socket_api.RATE_PER_SECOND:.0f} a second, bursts of {socket_api.RATE_BURST:.0f}, per connection (`rate_limited`) |",
+        f"| `sync` | {socket_api.SYNC_PER_SECOND:.0f} a second, bursts of {socket_api.SYNC_BURST:.0f}, per connection (`rate_limited`) |",
+        f"| `report` | {socket_api.REPORT_PER_SECOND:.0f} a second, bursts of {socket_api.REPORT_BURST:.0f}, per connection (`rate_limited`) |",
+        "| `report` fields | " + "; ".join(f"`{name}`: {_shape(prop, defs)}" for name, prop in report_fields.items()) + "; nothing else |",
+        f"| `notify_participant` text | 1 to {MAX_NOTICE_CHARS} characters |",
+        f"| `presence` | at most once a second; at most {PRESENCE_MAX_CONNECTIONS} connections in each of `set` and `left` per message |",
+        f"| names, titles, reasons, codes, help messages | {_most(ShortText)} characters |",
+        f"| proposed conclusions, comments, ways forward, item titles | {_most(LongText)} characters |",
+        "| lists in commands | as given with each command below |",
+        f"| log lines for refused input | one line each, with its code; at most {per_connection[1]:.0f} at once then one every {1 / per_connection[0]:.0f} s per connection, "
+        f"{per_address[1]:.0f} at once then {per_address[0]:.0f} a second per address, {per_node[1]:.0f} at once then {per_node[0]:.0f} a second per node; "
+        "the next line says how many were left out; every refusal is counted in `vcc_refused_total{code}` |",
+    ]
 
 
 def render() -> str:
@@ -100,13 +141,24 @@ def render() -> str:
         "| client -> server | `command` (with ack) | `{id, type, ...fields}` -> `{ok: true, seq}` or `{ok: false, error: {code, message}}` |",
         "| client -> server | `sync` | `{last_seq, epoch}`: answered like a connect (missed events, or a snapshot with `resync: true`) |",
         "| client -> server | `ping` (with ack) | `{t}` -> `{t, server_time}` (round trip and clock offset) |",
-        "| client -> server | `report` | connection-test figures shown live to the technical team |",
-        "| server -> staff | `presence` | `{connections: [...]}` at most once a second (the connections of this node) |",
+        "| client -> server | `report` (ack optional) | `{rtt_ms?, jitter_ms?, clock_offset_ms?, browser?, microphone?, camera?, input_level?}`: connection figures shown live to the staff -> `{ok}` |",
+        "| server -> staff | `presence` | `{reset, set: [connection...], left: [conn...]}`: what changed in this node's connections, at most once a second; upsert `set` by `conn`, remove `left`; `reset`: forget what you have first |",
         "| technical -> server | `notify_participant` (with ack) | `{participant, text}` -> `{ok}`: a notice to every connection of that participant, on any node |",
         "| server -> participant | `notice` | `{from, name, text, at}` |",
         "",
-        "A command `id` is the client's: a command sent again with the same id (after a reconnect,",
-        "on any node) gets the first answer and is never applied twice.",
+        "Every command has an `id` (required, 1 to 80 characters), the client's: a command sent again",
+        "with the same id (after a reconnect, on any node) gets the first answer and is never applied",
+        "twice. A command without one is refused with `invalid_command`.",
+        "",
+        "An event the server does not know gets `unknown_event`, `connect` and `disconnect` sent as",
+        "events get `reserved_event`, and an event that is not a name and one argument gets",
+        "`invalid_event`; each as an error ack when the client asked for one.",
+        "",
+        *_bounds(),
+        "",
+        "The public screen (a projector, the webcast) joins with a link of its own, role `screen`",
+        "(participant `@screen`, `vcc links` prints it): it receives what the public audience receives,",
+        "is nobody's connection, and may send no command (`not_allowed`).",
         "",
         f"Codes any command may get: {', '.join(f'`{c}`' for c in COMMON)}.",
         "",

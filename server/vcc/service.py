@@ -21,6 +21,18 @@ only in memory.
 
 Time-driven rules are the core's deadlines: after every change the runtime
 sets one timer for ``next_deadline`` and sends a ``Tick`` when it falls due.
+
+Lifecycle
+---------
+The ``Service`` loads a runtime on first use, and only for a consultation
+whose stream exists (``existing``): a request naming any other id allocates
+nothing. A loaded runtime costs its folded state and a store subscription, so
+it is unloaded again once idle: no pin (a socket connection pins it with
+``acquire`` until ``release``), no command or read for ``idle_seconds``, and
+no pending deadline. Beyond ``max_loaded`` runtimes the least recently used idle
+ones go first. A runtime with a deadline (an open sitting) stays loaded, so
+its ticks fire on time rather than when someone next asks: sittings are few
+and last hours, and only the secretariat opens them.
 """
 
 from __future__ import annotations
@@ -29,7 +41,8 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +58,7 @@ from .store.base import (
     DuplicateCommand,
     EventStore,
     StoreUnavailable,
+    check_stream,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +72,15 @@ MAX_ATTEMPTS = 20
 SNAPSHOT_EVERY = 2_000
 #: Answers that say nothing happened *yet*: a retry with the same id must be tried again.
 TRANSIENT = frozenset({"unavailable", "conflict", "internal_error"})
+#: Runtimes kept in memory at most, besides those in use (pinned or with a deadline).
+DEFAULT_MAX_LOADED = 100
+#: Seconds without a connection, a command or a read after which a runtime is unloaded.
+DEFAULT_IDLE_SECONDS = 300.0
 _state_decoder = msgspec.msgpack.Decoder(ConsultationState)
+
+
+class UnknownConsultation(Exception):
+    """No consultation of that id in the store; nothing was loaded."""
 
 
 def wall_clock() -> int:
@@ -109,6 +131,11 @@ class Runtime:
         self._background: set[asyncio.Task[Any]] = set()
         self._snapshot_seq = 0
         self._subscription: Any = None
+        self._follower: asyncio.Task[None] | None = None
+        #: Socket connections using this runtime (see ``Service.acquire``).
+        self.pins = 0
+        #: When it was last used (the loop's monotonic clock), for unloading the idle.
+        self.used_at = asyncio.get_running_loop().time()
 
     @classmethod
     async def load(cls, store: EventStore, consultation: str, clock: Clock = wall_clock) -> Runtime:
@@ -121,9 +148,20 @@ class Runtime:
             runtime._snapshot_seq = runtime.seq
         runtime._subscription = store.subscribe(consultation, after_seq=runtime.seq)
         await runtime.catch_up()
-        runtime._spawn(runtime._follow())
+        runtime._follower = asyncio.get_running_loop().create_task(runtime._follow())
         runtime._schedule_tick()
         return runtime
+
+    def touch(self) -> None:
+        self.used_at = asyncio.get_running_loop().time()
+
+    @property
+    def busy(self) -> bool:
+        """In use: pinned, executing, saving, or waiting for a deadline; never unloaded then."""
+        return bool(
+            self.pins or self._queue or self._background or self._timer_at is not None
+            or (self._committer is not None and not self._committer.done())
+        )
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -132,9 +170,11 @@ class Runtime:
             self._timer.cancel()
         if self._subscription is not None:
             await self._subscription.close()
-        for task in list(self._background):
+        tasks = [*self._background, *([self._follower] if self._follower else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._listeners.clear()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every new batch, synchronously and in order. Returns an unsubscribe."""
@@ -151,6 +191,7 @@ class Runtime:
         arrival order, and appended in one durable write (group commit): under
         a burst, one fsync and one broadcast serve many commands.
         """
+        self.touch()
         key = f"{actor}:{command.id}" if command.id else None
         if key is not None and key in self._answers:
             return self._answers[key]
@@ -388,11 +429,15 @@ class Runtime:
         self._spawn(self._tick())
 
     async def _tick(self) -> None:
-        answer = await self.execute(c.Tick(), SYSTEM_ACTOR)
+        answer = await self.execute(c.Tick(id=c.new_id()), SYSTEM_ACTOR)
         if not answer["ok"]:
             # The store is down: try again shortly rather than lose the slot end.
+            # Kept as the timer, so the runtime counts as busy and is not unloaded meanwhile.
             log.warning("tick of %s failed: %s", self.consultation, answer["error"]["message"])
-            asyncio.get_running_loop().call_later(1.0, self._fire_tick)
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = next_deadline(self.state)
+            self._timer = asyncio.get_running_loop().call_later(1.0, self._fire_tick)
         else:
             self._schedule_tick()
 
@@ -403,25 +448,139 @@ class Runtime:
 
 
 class Service:
-    """The consultations this node serves, loaded on first use."""
+    """The consultations this node serves, loaded on first use and unloaded when idle.
 
-    def __init__(self, store: EventStore, clock: Clock = wall_clock) -> None:
+    :param max_loaded: runtimes kept in memory at most; beyond it the least
+        recently used idle one is unloaded. Busy runtimes (pinned by a
+        connection, executing, or with a pending deadline) are never unloaded,
+        so they may exceed it.
+    :param idle_seconds: an idle runtime is unloaded after this long unused.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock = wall_clock,
+        *,
+        max_loaded: int = DEFAULT_MAX_LOADED,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+    ) -> None:
         self.store = store
         self.clock = clock
-        self._runtimes: dict[str, Runtime] = {}
+        self.max_loaded = max_loaded
+        self.idle_seconds = idle_seconds
+        #: Least recently used first.
+        self._runtimes: OrderedDict[str, Runtime] = OrderedDict()
         self._loading: dict[str, asyncio.Future[Runtime]] = {}
+        self._unload_listeners: list[Callable[[Runtime], None]] = []
+        self._closing: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def runtime(self, consultation: str) -> Runtime:
+        """The runtime of ``consultation``, loaded if need be, even for a stream
+        that does not exist yet: for trusted callers that may create it (the
+        CLI, the deployment admin). Others use ``existing`` or ``acquire``."""
+        runtime = self._runtimes.get(consultation)
+        if runtime is None:
+            if consultation not in self._loading:
+                self._loading[consultation] = asyncio.ensure_future(Runtime.load(self.store, consultation, self.clock))
+            try:
+                loaded = await asyncio.shield(self._loading[consultation])
+            finally:
+                self._loading.pop(consultation, None)
+            # Several requests may have awaited the same load: the first one back registers it.
+            if consultation not in self._runtimes:
+                self._runtimes[consultation] = loaded
+                metrics.RUNTIMES_LOADED.inc()
+                self._evict(keep=loaded)
+                self._start_sweeping()
+            runtime = self._runtimes[consultation]
+        runtime.touch()
+        self._runtimes.move_to_end(consultation)
+        return runtime
+
+    async def exists(self, consultation: str) -> bool:
+        """Whether the store holds events for ``consultation``: one read, nothing loaded."""
         if consultation in self._runtimes:
-            return self._runtimes[consultation]
-        if consultation not in self._loading:
-            self._loading[consultation] = asyncio.ensure_future(Runtime.load(self.store, consultation, self.clock))
+            return True
         try:
-            runtime = await asyncio.shield(self._loading[consultation])
+            check_stream(consultation)
+        except ValueError:
+            return False
+        return (await self.store.head(consultation)).seq > 0
+
+    async def existing(self, consultation: str) -> Runtime:
+        """The runtime of a consultation the store holds; ``UnknownConsultation`` otherwise."""
+        if not await self.exists(consultation):
+            raise UnknownConsultation(consultation)
+        return await self.runtime(consultation)
+
+    async def acquire(self, consultation: str) -> Runtime:
+        """``existing``, pinned until ``release``: a connection's runtime is never unloaded under it."""
+        runtime = await self.existing(consultation)
+        runtime.pins += 1
+        return runtime
+
+    def release(self, runtime: Runtime) -> None:
+        runtime.pins -= 1
+        runtime.touch()
+
+    @asynccontextmanager
+    async def using(self, consultation: str) -> AsyncIterator[Runtime]:
+        """``acquire`` for the duration of a block."""
+        runtime = await self.acquire(consultation)
+        try:
+            yield runtime
         finally:
-            self._loading.pop(consultation, None)
-        self._runtimes.setdefault(consultation, runtime)
-        return self._runtimes[consultation]
+            self.release(runtime)
+
+    def on_unload(self, listener: Callable[[Runtime], None]) -> None:
+        """Call ``listener`` with each runtime as it is unloaded (to drop what refers to it)."""
+        self._unload_listeners.append(listener)
+
+    @property
+    def loaded(self) -> list[str]:
+        return list(self._runtimes)
+
+    def _evict(self, keep: Runtime) -> None:
+        """Unload the least recently used idle runtimes beyond ``max_loaded``."""
+        excess = len(self._runtimes) - self.max_loaded
+        for consultation, runtime in list(self._runtimes.items()):
+            if excess <= 0:
+                break
+            if runtime is not keep and not runtime.busy:
+                self._unload(consultation, "lru")
+                excess -= 1
+
+    def _start_sweeping(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every, self._sweep)
+
+    @property
+    def _sweep_every(self) -> float:
+        return min(max(self.idle_seconds / 4, 0.05), 30.0)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        cutoff = asyncio.get_running_loop().time() - self.idle_seconds
+        for consultation, runtime in list(self._runtimes.items()):
+            if runtime.used_at <= cutoff and not runtime.busy:
+                self._unload(consultation, "idle")
+        if self._runtimes:
+            self._start_sweeping()
+
+    def _unload(self, consultation: str, reason: str) -> None:
+        runtime = self._runtimes.pop(consultation)
+        metrics.RUNTIMES_LOADED.dec()
+        metrics.RUNTIME_UNLOADS.labels(reason).inc()
+        for listener in list(self._unload_listeners):
+            try:
+                listener(runtime)
+            except Exception:
+                log.exception("an unload listener failed")
+        task = asyncio.get_running_loop().create_task(runtime.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def consultations(self) -> list[str]:
         return sorted(await self.store.streams())
@@ -429,15 +588,24 @@ class Service:
     async def execute_all(self, consultation: str, commands: list[c.Command], actor: str) -> list[Ack]:
         """Run commands in order, stopping at the first refusal (its answer is last)."""
         runtime = await self.runtime(consultation)
-        answers = []
-        for command in commands:
-            answer = await runtime.execute(command, actor)
-            answers.append(answer)
-            if not answer["ok"]:
-                break
-        return answers
+        runtime.pins += 1  # kept loaded between the commands
+        try:
+            answers = []
+            for command in commands:
+                answer = await runtime.execute(command, actor)
+                answers.append(answer)
+                if not answer["ok"]:
+                    break
+            return answers
+        finally:
+            self.release(runtime)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for runtime in self._runtimes.values():
             await runtime.close()
+        metrics.RUNTIMES_LOADED.dec(len(self._runtimes))
         self._runtimes.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)

@@ -16,6 +16,12 @@ from pathlib import Path
 import msgpack
 
 ADMIN_ROLE = "admin"
+#: The public screen's links: the public audience, no command (see core/actors.py).
+SCREEN_ROLE = "screen"
+#: The deployment's operator: creates and lists consultations. Its token names
+#: no consultation (``""``, which no stream may be called), so it can never be
+#: mistaken for, or minted as, a consultation's admin token.
+DEPLOYMENT_ROLE = "deployment-admin"
 
 
 class TokenRefused(Exception):

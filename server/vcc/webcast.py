@@ -10,9 +10,8 @@ server-sent events: ``docs/webcast.md``.
 
 Only a consultation that exists in the store and that the secretariat opened
 to the public (``SetWebcast``) is served. A name that is not in the store is
-answered 404 from a set of known names, refreshed from the store at most once
-a second: an unknown name loads nothing and allocates nothing that outlives
-its request.
+answered 404 after one read of the store (``Service.exists``): an unknown name
+loads nothing and allocates nothing that outlives its request.
 """
 
 from __future__ import annotations
@@ -20,18 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from .core.views import webcast_view
 from .reports import captions
-from .service import Service
+from .service import Runtime, Service
 
 #: A consultation id as the store accepts it; anything else is not looked up at all.
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
-#: How often the set of existing consultations may be re-read from the store.
-KNOWN_REFRESH_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,23 +44,20 @@ def _snapshot(view: dict[str, Any]) -> Snapshot:
 class Webcast:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self._known: frozenset[str] = frozenset()
-        self._known_at = float("-inf")
+        service.on_unload(self._forget)
         #: Consultation -> its latest snapshot, for the consultations viewers asked for.
         self._snapshots: dict[str, Snapshot] = {}
         #: (consultation, day) -> the closed sitting's WebVTT: final once the sitting is closed
         #: (corrections need an open sitting), so it is read from the log once.
         self._archive: dict[tuple[str, str], Snapshot] = {}
 
-    async def _exists(self, consultation: str) -> bool:
-        if consultation not in self._known and time.monotonic() - self._known_at >= KNOWN_REFRESH_S:
-            self._known_at = time.monotonic()
-            self._known = frozenset(await self.service.consultations())
-        return consultation in self._known
+    def _forget(self, runtime: Runtime) -> None:
+        """An unloaded runtime no longer calls back: its snapshot is made anew when it is loaded again."""
+        self._snapshots.pop(runtime.consultation, None)
 
     async def snapshot(self, consultation: str) -> Snapshot | None:
         """The consultation's public snapshot, or None when it does not exist or is not webcast."""
-        if not NAME.match(consultation) or not await self._exists(consultation):
+        if not NAME.match(consultation) or not await self.service.exists(consultation):
             return None
         runtime = await self.service.runtime(consultation)
         if consultation not in self._snapshots:
@@ -72,7 +65,8 @@ class Webcast:
             def changed(*_: object) -> None:
                 # Once per batch of events: re-made only when its bytes change.
                 fresh = _snapshot(webcast_view(runtime.state))
-                if fresh.etag != self._snapshots[consultation].etag:
+                current = self._snapshots.get(consultation)
+                if current is not None and fresh.etag != current.etag:
                     self._snapshots[consultation] = fresh
 
             self._snapshots[consultation] = _snapshot(webcast_view(runtime.state))

@@ -89,3 +89,15 @@ def test_webcast_quick(tmp_path: Path) -> None:
     run("bench_webcast.py", "--out", str(out))
     result = json.loads(out.read_text())["result"]
     assert result["requests"] > 0 and set(result["statuses"]) <= {"200", "304"}
+def test_hostile_quick(tmp_path: Path) -> None:
+    out = tmp_path / "hostile.json"
+    run("bench_hostile.py", "--out", str(out), timeout=180)
+    results = json.loads(out.read_text())
+    parts = {name: repeats[0] for name, repeats in results["parts"].items()}
+    assert parts["unknown"]["requests"] == sum(parts["unknown"]["statuses"].values()) and parts["unknown"]["rss_after_kib"] > 0
+    for bomb in (parts["bomb"], parts["lying_bomb"]):
+        assert bomb["answer"]["status"] is not None and bomb["peak_tree_kib"] > 0 and bomb["ping_during"]["pings"] > 0
+    assert parts["frames"]["frames"] == 300 and parts["frames"]["connections"] >= 1
+    assert parts["presence"]["presence_messages"] >= 1 and parts["presence"]["largest_presence_bytes"] > 0
+    assert {row["part"] for row in results["summary"]} == {"unknown", "bomb", "lying_bomb", "frames", "presence"}
+    assert out.with_suffix(".png").stat().st_size > 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, expe
 from vcc.config import Config
 from vcc.service import Service
 from vcc.store import open_store
-from vcc.tokens import Claims, sign
+from vcc.tokens import SCREEN_ROLE, Claims, sign
+from vcc_protocol.vocabulary import SCREEN_ACTOR
 
 from tests.integration.conftest import CONSULTATION, Node
 
@@ -63,8 +64,9 @@ def roster_roles() -> dict[str, str]:
 
 
 def tokens_of(node: Node) -> Tokens:
-    """Join tokens for a node's participants, with their role as `vcc links` signs it; "@admin" gets the admin token."""
-    roles = roster_roles()
+    """Join tokens for a node's participants, with their role as `vcc links` signs it; "@admin" gets the admin
+    token, "@screen" the public screen's."""
+    roles = {**roster_roles(), SCREEN_ACTOR: SCREEN_ROLE}
     return lambda participant: node.admin_token() if participant == "@admin" else node.token(participant, roles.get(participant, "delegate"))
 
 
@@ -78,21 +80,34 @@ class Screens:
     contexts: list[BrowserContext] = field(default_factory=list)
 
     async def open(self, participant: str | None, *, path: str = "/join", viewport: dict[str, int] = DESKTOP,
-                   token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False) -> Page:
+                   token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False,
+                   permissions: list[str] | None = None, init_script: str | None = None, timezone: str = "America/New_York",
+                   prepare: Callable[[BrowserContext], Awaitable[Any]] | None = None) -> Page:
         """A page joined as ``participant`` (or with ``token``), waited on until it is connected.
 
         ``firewall``: the page's websockets to the server are cut, as by the
-        firewall that kept a rehearsal delegate off the floor.
+        firewall that kept a rehearsal delegate off the floor. ``permissions``
+        are granted to the page (e.g. "notifications"); ``init_script`` runs
+        before the page's own scripts; ``timezone`` is the browser's own zone;
+        ``prepare`` is called with the context before the page opens (routes).
+        The public screen (``path="/screen"``) always joins with its own link,
+        as it does in a sitting: it is no participant's connection.
         """
-        context = await self.browser.new_context(viewport=viewport, locale="en-GB", timezone_id="America/New_York")
+        context = await self.browser.new_context(viewport=viewport, locale="en-GB", timezone_id=timezone, permissions=permissions)
         self.contexts.append(context)
+        if init_script:
+            await context.add_init_script(init_script)
+        if prepare:
+            await prepare(context)
         if firewall:
             await context.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: socket.close())
         if language:
             await context.add_init_script(f"localStorage.setItem('vcc.language', {language!r})")
         page = await context.new_page()
         page.on("pageerror", lambda error: print(f"[{participant}] page error: {error}"))
-        if token is None and participant is not None:
+        if token is None and path == "/screen":
+            token = self.tokens(SCREEN_ACTOR)
+        elif token is None and participant is not None:
             token = self.tokens(participant)
         await page.goto(f"{self.url}{path}" + (f"#t={token}" if token else ""))
         if wait:
@@ -122,6 +137,6 @@ async def run_offline(store: Path, commands: list[tuple[str, Any]]) -> bytes:
 def signed(secret: bytes) -> Tokens:
     """Join tokens signed with a store's secret (for a node in its own process)."""
     def token(participant: str) -> str:
-        role = "admin" if participant == "@admin" else "delegate"
+        role = {"@admin": "admin", SCREEN_ACTOR: SCREEN_ROLE}.get(participant, "delegate")
         return sign(secret, Claims(participant, role, CONSULTATION, time.time_ns() // 1_000_000 + 3_600_000))
     return token

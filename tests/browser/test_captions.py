@@ -31,7 +31,7 @@ async def test_a_captioners_lines_reach_the_delegate_the_screen_and_the_webvtt(m
     # The node's clock steps past the rate limit between lines, so no line is refused for its pace.
     shift = [0]
     node = await make_node(clock=lambda: time.time_ns() // 1_000_000 + shift[0])
-    assert (await node.service.execute_all("test", [c.SetWebcast(public=True)], ADMIN_ACTOR))[-1]["ok"]
+    assert (await node.service.execute_all("test", [c.SetWebcast(id=c.new_id(), public=True)], ADMIN_ACTOR))[-1]["ok"]
     async with async_playwright() as playwright:
         browser = await launch(playwright)
         screens = Screens(browser, node.url, tokens_of(node))

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from vcc_protocol import commands as c
-from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR, TECHNICAL, live_commands
 from tests.support.process_node import ProcessNode
@@ -46,6 +46,21 @@ async def test_the_connection_test_hears_the_fake_microphone_and_reaches_the_das
     # the live report: the dashboard's connections table shows the level the delegate's browser sent
     row = technical.locator(f"[data-testid=connections] tr[data-participant='{COUNCIL[0]}']")
     await expect(row.locator("meter")).to_have_count(1, timeout=10_000)
+
+
+async def test_the_dashboard_follows_connections_as_they_come_report_and_go(screens, node) -> None:
+    """presence arrives as changes (joined, changed, left): the table must follow each kind."""
+    technical = await screens.open(TECHNICAL)
+    rows = technical.locator("[data-testid=connections] tbody tr")
+    await expect(rows).to_have_count(1)
+    row = technical.locator(f"[data-testid=connections] tr[data-participant='{COUNCIL[2]}']")
+    async with python_clients(node, COUNCIL[2]) as (delegate,):
+        await expect(row).to_have_count(1)
+        answer = await delegate.sio.call("report", {"browser": "Firefox 140", "microphone": "denied"}, timeout=5)
+        assert answer["ok"], answer
+        await expect(row).to_contain_text("Firefox 140")
+    await expect(row).to_have_count(0)
+    await expect(rows).to_have_count(1)
 
 
 async def test_behind_a_firewall_that_blocks_websockets_the_delegate_still_joins_and_is_told_why(screens, node) -> None:
@@ -87,7 +102,7 @@ async def test_every_screen_resyncs_after_the_server_restarts(tmp_path) -> None:
             chair = await screens.open(CHAIR)
             delegate = await screens.open(COUNCIL[0])
             sector = await screens.open(SECTOR)
-            screen = await screens.open(OBSERVER_STATE, path="/screen")
+            screen = await screens.open(SCREEN_ACTOR, path="/screen")
             await chair.locator("tr[data-item='3'] [data-testid=take-up]").click()
             await delegate.get_by_test_id("request-floor").click()
             for page in (chair, delegate, sector, screen):
@@ -97,7 +112,7 @@ async def test_every_screen_resyncs_after_the_server_restarts(tmp_path) -> None:
             for page in (chair, delegate, sector, screen):
                 await expect(page.get_by_test_id("connection")).to_have_attribute("data-status", "reconnecting")
             await expect(delegate.get_by_test_id("stale")).to_be_visible()
-            await run_offline(store, [(SECTOR, c.RequestFloor()), (OBSERVER_STATE, c.RequestFloor()), (CHAIR, c.GrantFloor())])
+            await run_offline(store, [(SECTOR, c.RequestFloor(id=c.new_id())), (OBSERVER_STATE, c.RequestFloor(id=c.new_id())), (CHAIR, c.GrantFloor(id=c.new_id()))])
             await asyncio.to_thread(node.start)
 
             for page in (chair, delegate, sector, screen):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import expect
+from vcc_protocol.vocabulary import SCREEN_ACTOR
 
 from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER_STATE, SECTOR, TECHNICAL
 
@@ -20,7 +21,7 @@ async def test_queue_in_priority_order_everywhere_each_delegate_marked_and_the_f
     chair = await screens.open(CHAIR)
     delegates = {p: await screens.open(p) for p in (SECTOR, OBSERVER_STATE, COUNCIL[0])}
     technical = await screens.open(TECHNICAL)
-    screen = await screens.open(OBSERVER_STATE, path="/screen")
+    screen = await screens.open(SCREEN_ACTOR, path="/screen")
 
     await chair.locator("tr[data-item='3'] [data-testid=take-up]").click()
     for page in delegates.values():

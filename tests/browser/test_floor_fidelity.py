@@ -143,8 +143,8 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
     now = datetime.fromtimestamp(node.service.clock() / 1000, tz)
     deadline = (now.replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     answers = await node.service.execute_all(CONSULTATION, [
-        c.ProposeConclusion(item=3, text="The Council approves the proposal by correspondence."),
-        c.PointToCorrespondence(item=3),
+        c.ProposeConclusion(id=c.new_id(), item=3, text="The Council approves the proposal by correspondence."),
+        c.PointToCorrespondence(id=c.new_id(), item=3),
     ], CHAIR)
     assert all(a["ok"] for a in answers), answers
 
@@ -192,7 +192,7 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
             for index, delegation in enumerate(others[: yes_needed + 1]):
                 voter = next(p.id for p in runtime.state.participants.values() if p.delegation == delegation)
                 answer = "no" if index == yes_needed else "yes"
-                (sent,) = await node.service.execute_all(CONSULTATION, [c.CastVote(item=3, answer=answer)], voter)
+                (sent,) = await node.service.execute_all(CONSULTATION, [c.CastVote(id=c.new_id(), item=3, answer=answer)], voter)
                 assert sent["ok"], sent
 
             # The deadline closes the ballot by itself; every screen shows the result.

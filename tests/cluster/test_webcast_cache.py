@@ -35,7 +35,7 @@ def proxy(node) -> Iterator[Nginx]:  # noqa: ANN001, F811
 
 
 async def test_viewers_are_served_from_the_cache_and_see_changes(node, proxy) -> None:  # noqa: F811
-    assert (await node.service.execute_all("test", [c.SetWebcast(public=True)], ADMIN_ACTOR))[-1]["ok"]
+    assert (await node.service.execute_all("test", [c.SetWebcast(id=c.new_id(), public=True)], ADMIN_ACTOR))[-1]["ok"]
     url = f"{proxy.url}/webcast/test/state.json"
     async with aiohttp.ClientSession() as http:
 

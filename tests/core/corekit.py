@@ -76,25 +76,25 @@ def setup_commands(
 ) -> list[c.Command]:
     """The secretariat's commands that set up the test consultation."""
     out: list[c.Command] = [
-        c.CreateConsultation(
+        c.CreateConsultation(id=c.new_id(),
             code="TEST/VCC", title="Test consultation", days=list(days or DAYS), limits=dict(limits or {}),
             auto_cut=auto_cut, tail_ms=tail_ms, turn_minutes=turn_minutes, majority_policy=majority_policy,
         )
     ]
     for did, name, cls, sector, voting, _ in DELEGATIONS:
-        out.append(c.AddDelegation(delegation=did, name=name, cls=cls, sector=sector, voting_rights=voting, region="X"))  # type: ignore[arg-type]
+        out.append(c.AddDelegation(id=c.new_id(), delegation=did, name=name, cls=cls, sector=sector, voting_rights=voting, region="X"))  # type: ignore[arg-type]
     for did, name, _, _, _, lang in DELEGATIONS:
-        out.append(c.AddParticipant(participant=speaker(did), name=f"{name} speaker", role="delegate", delegation=did, languages=[lang], designated_speaker=True, contact=f"{did}1@example.org"))  # type: ignore[arg-type]
-        out.append(c.AddParticipant(participant=member(did), name=f"{name} member", role="delegate", delegation=did, languages=[lang], contact=f"{did}2@example.org"))  # type: ignore[arg-type]
-    out.append(c.AddParticipant(participant="chair", name="Presiding vice-chair", role="chair", languages=["en"]))
-    out.append(c.AddParticipant(participant="sec", name="Secretariat", role="secretariat", languages=["en"], contact="sec@example.org"))
-    out.append(c.AddParticipant(participant="tech", name="Technical team", role="technical", languages=["en"], contact="+41 22 000 00 00"))
-    out.append(c.AddParticipant(participant="cap", name="Captioner", role="captioner", languages=["en"]))
+        out.append(c.AddParticipant(id=c.new_id(), participant=speaker(did), name=f"{name} speaker", role="delegate", delegation=did, languages=[lang], designated_speaker=True, contact=f"{did}1@example.org"))  # type: ignore[arg-type]
+        out.append(c.AddParticipant(id=c.new_id(), participant=member(did), name=f"{name} member", role="delegate", delegation=did, languages=[lang], contact=f"{did}2@example.org"))  # type: ignore[arg-type]
+    out.append(c.AddParticipant(id=c.new_id(), participant="chair", name="Presiding vice-chair", role="chair", languages=["en"]))
+    out.append(c.AddParticipant(id=c.new_id(), participant="sec", name="Secretariat", role="secretariat", languages=["en"], contact="sec@example.org"))
+    out.append(c.AddParticipant(id=c.new_id(), participant="tech", name="Technical team", role="technical", languages=["en"], contact="+41 22 000 00 00"))
+    out.append(c.AddParticipant(id=c.new_id(), participant="cap", name="Captioner", role="captioner", languages=["en"]))
     for lang in LANGUAGES:
         for n in (1, 2):
-            out.append(c.AddParticipant(participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]
+            out.append(c.AddParticipant(id=c.new_id(), participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]
     for number, code, package in ITEMS:
-        out.append(c.AddItem(number=number, code=code, title=f"Item {code}", package=package, minutes=15))
+        out.append(c.AddItem(id=c.new_id(), number=number, code=code, title=f"Item {code}", package=package, minutes=15))
     return out
 
 
@@ -181,7 +181,7 @@ class Consultation:
         raise AssertionError(f"{type(command).__name__} by {actor} was accepted: {events}")
 
     def tick(self, at: int | None = None) -> list[e.Event]:
-        return self.run(c.Tick(), SYSTEM_ACTOR, at)
+        return self.run(c.Tick(id=c.new_id()), SYSTEM_ACTOR, at)
 
     def refolded(self) -> Any:
         """The state rebuilt from the stored events."""
@@ -190,28 +190,28 @@ class Consultation:
     # --- common steps -------------------------------------------------------------
     def open_sitting(self, day: int = 0, hhmm: str = "12:00") -> None:
         self.advance(self.at(hhmm, day))
-        self.run(c.OpenSitting(), self.chair)
+        self.run(c.OpenSitting(id=c.new_id()), self.chair)
 
     def take_up(self, item: int) -> None:
-        self.run(c.TakeUpItem(item=item), self.chair)
+        self.run(c.TakeUpItem(id=c.new_id(), item=item), self.chair)
 
     def hand(self, participant: str, point_of_order: bool = False) -> e.FloorRequested:
-        (event,) = self.run(c.RequestFloor(point_of_order=point_of_order), participant)
+        (event,) = self.run(c.RequestFloor(id=c.new_id(), point_of_order=point_of_order), participant)
         assert isinstance(event, e.FloorRequested)
         return event
 
     def grant(self, delegation: str | None = None) -> e.FloorGranted:
-        (event,) = self.run(c.GrantFloor(delegation=delegation), self.chair)
+        (event,) = self.run(c.GrantFloor(id=c.new_id(), delegation=delegation), self.chair)
         assert isinstance(event, e.FloorGranted)
         return event
 
     def go_live(self, participant: str) -> e.SpeakerWentLive:
-        (event,) = self.run(c.GoLive(), participant)
+        (event,) = self.run(c.GoLive(id=c.new_id()), participant)
         assert isinstance(event, e.SpeakerWentLive)
         return event
 
     def yield_floor(self, participant: str) -> e.SpeechEnded:
-        (event,) = self.run(c.YieldFloor(), participant)
+        (event,) = self.run(c.YieldFloor(id=c.new_id()), participant)
         assert isinstance(event, e.SpeechEnded)
         return event
 
@@ -225,8 +225,8 @@ class Consultation:
         return self.yield_floor(speaker(delegation))
 
     def booth_live(self, booth: str, n: int = 1) -> None:
-        self.run(c.TakeBoothDuty(), interpreter(booth, n))
-        self.run(c.SetBoothMic(live=True), interpreter(booth, n))
+        self.run(c.TakeBoothDuty(id=c.new_id()), interpreter(booth, n))
+        self.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter(booth, n))
 
     def queue(self, item: int | None = None) -> list[str]:
         number = self.state.current_item if item is None else item

@@ -37,44 +37,44 @@ def test_sitting_opens_only_inside_the_slot(day: str, utc_hour: int) -> None:
     y, m, d = map(int, day.split("-"))
     opens = utc(y, m, d, utc_hour)
     # One minute before 12:00 Geneva time, in UTC.
-    assert cons.reject(c.OpenSitting(), "chair", at=opens - MINUTE) == "outside_sitting"
-    (event,) = cons.run(c.OpenSitting(), "chair", at=opens)
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=opens - MINUTE) == "outside_sitting"
+    (event,) = cons.run(c.OpenSitting(id=c.new_id()), "chair", at=opens)
     assert isinstance(event, e.SittingOpened) and event.day == day and event.ends_at == opens + 3 * 3600_000
-    assert cons.reject(c.OpenSitting(), "chair", at=opens + MINUTE) == "sitting_open"
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=opens + MINUTE) == "sitting_open"
 
 
 def test_no_sitting_at_or_after_the_slot_end_nor_on_other_days() -> None:
     cons = Consultation(days=[WINTER, SUMMER])
-    assert cons.reject(c.OpenSitting(), "chair", at=ms(WINTER, "15:00")) == "outside_sitting"
-    assert cons.reject(c.OpenSitting(), "chair", at=ms("2021-01-13", "12:30")) == "outside_sitting"
-    assert cons.reject(c.OpenSitting(), "chair", at=ms("2021-06-09", "12:30")) == "outside_sitting"
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=ms(WINTER, "15:00")) == "outside_sitting"
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=ms("2021-01-13", "12:30")) == "outside_sitting"
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=ms("2021-06-09", "12:30")) == "outside_sitting"
     # A summer 12:30 in winter time (11:30 CEST) is before the slot.
-    assert cons.reject(c.OpenSitting(), "chair", at=utc(2021, 6, 8, 9, 30)) == "outside_sitting"
-    cons.run(c.OpenSitting(), "sec", at=ms(SUMMER, "14:59"))
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=utc(2021, 6, 8, 9, 30)) == "outside_sitting"
+    cons.run(c.OpenSitting(id=c.new_id()), "sec", at=ms(SUMMER, "14:59"))
 
 
 def test_open_sitting_wrong_role(cons: Consultation) -> None:
     cons.now = cons.at("12:10")
     for actor in (speaker("ch"), interpreter("en"), "tech", "@system"):
-        assert cons.reject(c.OpenSitting(), actor) == "not_allowed"
+        assert cons.reject(c.OpenSitting(id=c.new_id()), actor) == "not_allowed"
 
 
 def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> None:
     cons.take_up(3)
     cons.hand(speaker("ch"))
     # Before the sitting.
-    assert cons.reject(c.GrantFloor(), "chair", at=cons.at("12:00") - 1) == "outside_sitting"
+    assert cons.reject(c.GrantFloor(id=c.new_id()), "chair", at=cons.at("12:00") - 1) == "outside_sitting"
     cons.open_sitting(0, "12:00")
     cons.grant()
     # The slot has ended (the shell's tick has not come yet): the grant cannot be taken up.
-    assert cons.reject(c.GoLive(), speaker("ch"), at=cons.at("15:00")) == "outside_sitting"
+    assert cons.reject(c.GoLive(id=c.new_id()), speaker("ch"), at=cons.at("15:00")) == "outside_sitting"
     cons.hand(speaker("cn"))
-    assert cons.reject(c.GrantFloor(), "chair", at=cons.at("15:00:01")) == "outside_sitting"
+    assert cons.reject(c.GrantFloor(id=c.new_id()), "chair", at=cons.at("15:00:01")) == "outside_sitting"
     # The tick closes the sitting; the grant lapses.
     events = cons.tick()
     assert cons.kinds(events) == ["GrantRevoked", "SittingClosed"]
     assert cons.state.grant is None and cons.state.sitting is None
-    assert cons.reject(c.GrantFloor(), "chair") == "outside_sitting"
+    assert cons.reject(c.GrantFloor(id=c.new_id()), "chair") == "outside_sitting"
 
 
 def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> None:
@@ -98,34 +98,34 @@ def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> 
     assert (sitting.closed_at, sitting.close_reason) == (ends_at, "slot_end")
     assert cons.state.speeches[-1].reason == "slot_end"
     # No extension: the slot of the day is over.
-    assert cons.reject(c.OpenSitting(), "chair", at=ends_at + 5 * MINUTE) == "outside_sitting"
+    assert cons.reject(c.OpenSitting(id=c.new_id()), "chair", at=ends_at + 5 * MINUTE) == "outside_sitting"
     # The cut speech leaves an interpretation tail, then nothing is due.
     assert cons.kinds(cons.advance(ends_at + MINUTE)) == ["InterpretationTailEnded"]
     assert next_deadline(cons.state) is None
 
 
 def test_chair_closes_the_sitting_early(cons: Consultation) -> None:
-    assert cons.reject(c.CloseSitting(), "chair", at=cons.at("12:00")) == "outside_sitting"
+    assert cons.reject(c.CloseSitting(id=c.new_id()), "chair", at=cons.at("12:00")) == "outside_sitting"
     cons.open_sitting(0, "12:00")
     cons.take_up(3)
     cons.hand(speaker("at"))
     cons.grant()
     cons.go_live(speaker("at"))
     cons.later(30)
-    assert cons.reject(c.CloseSitting(), "sec") == "not_allowed"
-    events = cons.run(c.CloseSitting(), "chair")
+    assert cons.reject(c.CloseSitting(id=c.new_id()), "sec") == "not_allowed"
+    events = cons.run(c.CloseSitting(id=c.new_id()), "chair")
     assert cons.kinds(events) == ["SpeechEnded", "SittingClosed"]
     assert events[0].reason == "ended_by_chair" and events[1].reason == "chair"  # type: ignore[attr-defined]
     assert cons.state.sitting is None
     # The slot is not over: the chair may open the sitting again.
-    cons.run(c.OpenSitting(), "chair")
+    cons.run(c.OpenSitting(id=c.new_id()), "chair")
 
 
 def test_next_sitting_after_a_missed_tick_closes_the_previous_one(cons: Consultation) -> None:
     cons.open_sitting(0, "12:00")
     cons.take_up(3)
     # The shell never ticked at 15:00; the chair opens the next day's sitting.
-    cons.run(c.OpenSitting(), "chair", at=cons.at("12:00", day=1))
+    cons.run(c.OpenSitting(id=c.new_id()), "chair", at=cons.at("12:00", day=1))
     assert cons.kinds(cons.events[-2:]) == ["SittingClosed", "SittingOpened"]
     assert [(s.day, s.close_reason, s.closed_at) for s in cons.state.sittings] == [("2021-06-08", "slot_end", cons.at("15:00"))]
     assert cons.state.sitting is not None and cons.state.sitting.day == "2021-06-09"
@@ -141,7 +141,7 @@ def test_elapsed_counts_only_the_current_item_in_an_open_sitting(cons: Consultat
     cons.take_up(3)
     cons.advance(cons.at("12:05"))
     assert elapsed_ms(cons.state, 3, cons.now) == 0
-    cons.run(c.OpenSitting(), "chair")
+    cons.run(c.OpenSitting(id=c.new_id()), "chair")
     cons.advance(cons.at("12:25"))
     assert elapsed_ms(cons.state, 3, cons.now) == 20 * MINUTE
     cons.take_up(4)
@@ -182,23 +182,23 @@ def test_plan_an_item_longer_than_a_slot_does_not_waste_the_day() -> None:
 
 
 def test_plan_agenda_command(cons: Consultation) -> None:
-    cons.run(c.SetItemMinutes(item=3, minutes=170), "sec")
-    (event,) = cons.run(c.PlanAgenda(), "sec")
+    cons.run(c.SetItemMinutes(id=c.new_id(), item=3, minutes=170), "sec")
+    (event,) = cons.run(c.PlanAgenda(id=c.new_id()), "sec")
     assert isinstance(event, e.AgendaPlanned)
     # The package (1, 2) on the first day, item 3 fills the second, 4 and 5 find no day.
     assert [(a.item, a.day, a.minutes) for a in cons.state.plan] == [(1, 0, 15), (2, 0, 15), (3, 1, 170)]
     assert (cons.state.plan_unplaced, cons.state.plan_overflow_minutes) == ([4, 5], 30)
-    assert cons.reject(c.PlanAgenda(), "chair") == "not_allowed"
+    assert cons.reject(c.PlanAgenda(id=c.new_id()), "chair") == "not_allowed"
     empty = Consultation(setup=False)
-    empty.run(c.CreateConsultation(code="X", title="X", days=["2021-06-08"]), "@admin")
-    assert empty.reject(c.PlanAgenda(), "@admin") == "invalid_value"
+    empty.run(c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"]), "@admin")
+    assert empty.reject(c.PlanAgenda(id=c.new_id()), "@admin") == "invalid_value"
 
 
 # --- the forecast ---------------------------------------------------------------------
 
 
 def test_forecast_what_will_not_fit(cons: Consultation) -> None:
-    cons.run(c.PlanAgenda(), "sec")
+    cons.run(c.PlanAgenda(id=c.new_id()), "sec")
     cons.open_sitting(1, "14:00")  # the last day, one hour left
     cons.take_up(1)
     cons.advance(cons.at("14:10", day=1))
@@ -229,7 +229,7 @@ def test_forecast_counts_the_queue_of_the_current_item(cons: Consultation) -> No
 
 
 def test_forecast_spreads_over_the_remaining_days(cons: Consultation) -> None:
-    cons.run(c.SetItemMinutes(item=4, minutes=170), "sec")
+    cons.run(c.SetItemMinutes(id=c.new_id(), item=4, minutes=170), "sec")
     f = forecast(cons.state, cons.at("11:00"))
     assert f.days_left == 2 and f.minutes_left_today == 0
     assert [i.expected for i in f.items] == ["2021-06-08", "2021-06-08", "2021-06-08", "2021-06-09", "2021-06-09"]

@@ -14,7 +14,7 @@ def test_nothing_due_in_a_quiet_consultation(cons: Consultation) -> None:
 
 def test_tick_is_sent_by_the_shell_only(cons: Consultation) -> None:
     for actor in ("chair", "sec", "@admin", speaker("ch"), interpreter("en"), "tech"):
-        assert cons.reject(c.Tick(), actor) == "not_allowed"
+        assert cons.reject(c.Tick(id=c.new_id()), actor) == "not_allowed"
 
 
 def test_the_slot_end_is_due_while_a_sitting_is_open(cons: Consultation) -> None:
@@ -23,7 +23,7 @@ def test_the_slot_end_is_due_while_a_sitting_is_open(cons: Consultation) -> None
 
 
 def test_earliest_deadline_first(sitting: Consultation) -> None:
-    sitting.run(c.TakeBoothDuty(), interpreter("fr"))  # turn ends 12:30
+    sitting.run(c.TakeBoothDuty(id=c.new_id()), interpreter("fr"))  # turn ends 12:30
     sitting.hand(speaker("at"))
     sitting.grant()
     sitting.advance(sitting.at("12:20"))
@@ -50,8 +50,8 @@ def test_a_second_tick_at_the_same_time_emits_nothing() -> None:
         cons.booth_live(lang)
     cons.hand(speaker("ch"))
     # The shell was down from 12:00: no tick came for the turns, nor for the limit.
-    cons.run(c.GrantFloor(), "chair", at=cons.at("14:58"))
-    cons.run(c.GoLive(), speaker("ch"), at=cons.at("14:58:10"))
+    cons.run(c.GrantFloor(id=c.new_id()), "chair", at=cons.at("14:58"))
+    cons.run(c.GoLive(id=c.new_id()), speaker("ch"), at=cons.at("14:58:10"))
     # Everything falls due at once: the turns, the limit, the slot end (which cuts the speech).
     at = cons.at("15:05")
     first = cons.tick(at)

@@ -15,17 +15,17 @@ def test_one_open_request_per_delegation_shared_by_its_members(sitting: Consulta
     event = sitting.hand(member("ch"))
     assert (event.delegation, event.item, event.participant, event.position) == ("ch", 3, "ch-2", 0)
     # Duplicate request, from the same member or another member of the delegation.
-    assert sitting.reject(c.RequestFloor(), member("ch")) == "already_requested"
-    assert sitting.reject(c.RequestFloor(), speaker("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), member("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "already_requested"
     assert sitting.queue() == ["ch"]
 
 
 def test_any_member_may_withdraw_the_delegation_request(sitting: Consultation) -> None:
     sitting.hand(member("ch"))
-    (event,) = sitting.run(c.WithdrawFloorRequest(), speaker("ch"))
+    (event,) = sitting.run(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch"))
     assert isinstance(event, e.FloorRequestWithdrawn) and event.delegation == "ch"
     assert sitting.queue() == []
-    assert sitting.reject(c.WithdrawFloorRequest(), member("ch")) == "not_requested"
+    assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id()), member("ch")) == "not_requested"
     # Withdrawn, the delegation may ask again.
     sitting.hand(speaker("ch"))
 
@@ -38,12 +38,12 @@ def test_requests_are_per_item(sitting: Consultation) -> None:
 
 
 def test_request_floor_needs_a_current_open_item(cons: Consultation) -> None:
-    assert cons.reject(c.RequestFloor(), speaker("ch")) == "no_current_item"
-    assert cons.reject(c.WithdrawFloorRequest(), speaker("ch")) == "no_current_item"
+    assert cons.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "no_current_item"
+    assert cons.reject(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch")) == "no_current_item"
     cons.take_up(3)
-    cons.run(c.ProposeConclusion(item=3, text="Noted."), "sec")
-    cons.run(c.RecordConsensus(item=3), "chair")
-    assert cons.reject(c.RequestFloor(), speaker("ch")) == "item_closed"
+    cons.run(c.ProposeConclusion(id=c.new_id(), item=3, text="Noted."), "sec")
+    cons.run(c.RecordConsensus(id=c.new_id(), item=3), "chair")
+    assert cons.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "item_closed"
 
 
 def test_hands_may_be_raised_before_the_sitting_opens(cons: Consultation) -> None:
@@ -54,16 +54,16 @@ def test_hands_may_be_raised_before_the_sitting_opens(cons: Consultation) -> Non
 
 def test_request_floor_wrong_role(sitting: Consultation) -> None:
     for actor in ("chair", "sec", "tech", "i-en-1", "@admin", "@system"):
-        assert sitting.reject(c.RequestFloor(), actor) == "not_allowed"
-        assert sitting.reject(c.WithdrawFloorRequest(), actor) == "not_allowed"
+        assert sitting.reject(c.RequestFloor(id=c.new_id()), actor) == "not_allowed"
+        assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id()), actor) == "not_allowed"
 
 
 def test_a_delegation_holding_the_floor_cannot_ask_again(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.grant()
-    assert sitting.reject(c.RequestFloor(), member("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), member("ch")) == "already_requested"
     sitting.go_live(speaker("ch"))
-    assert sitting.reject(c.RequestFloor(), member("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), member("ch")) == "already_requested"
     sitting.yield_floor(speaker("ch"))
     sitting.hand(member("ch"))
 
@@ -108,13 +108,13 @@ def test_a_queued_delegation_raises_a_point_of_order_and_keeps_its_place(sitting
     assert [(r.delegation, r.point_of_order) for r in queue] == [("ch", True), ("us", False), ("ch", False), ("cn", False), ("at", False)]
     assert queue_position(sitting.state, "ch", sitting.now, point_of_order=True)[0] == 1  # type: ignore[index]
     # One point of order at a time, besides the request.
-    assert sitting.reject(c.RequestFloor(point_of_order=True), speaker("ch")) == "already_requested"
-    assert sitting.reject(c.RequestFloor(), speaker("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id(), point_of_order=True), speaker("ch")) == "already_requested"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), speaker("ch")) == "already_requested"
     # Granted and spoken, the point of order is done; the request has kept its place (now second).
     granted = sitting.grant()
     assert (granted.delegation, granted.point_of_order) == ("ch", True)
     assert sitting.queue() == ["us", "ch", "cn", "at"]
-    assert sitting.reject(c.RequestFloor(point_of_order=True), member("ch")) == "already_requested"  # it has the floor
+    assert sitting.reject(c.RequestFloor(id=c.new_id(), point_of_order=True), member("ch")) == "already_requested"  # it has the floor
     sitting.go_live(speaker("ch"))
     sitting.yield_floor(speaker("ch"))
     assert sitting.queue() == ["us", "ch", "cn", "at"]
@@ -126,31 +126,31 @@ def test_withdrawing_a_point_of_order_leaves_the_request_and_the_other_way_round
     sitting.hand(speaker("us"))
     sitting.hand(speaker("ch"))
     sitting.hand(speaker("ch"), point_of_order=True)
-    (event,) = sitting.run(c.WithdrawFloorRequest(point_of_order=True), member("ch"))
+    (event,) = sitting.run(c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True), member("ch"))
     assert isinstance(event, e.FloorRequestWithdrawn) and event.point_of_order
     assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("us", False), ("ch", False)]
-    assert sitting.reject(c.WithdrawFloorRequest(point_of_order=True), member("ch")) == "not_requested"
+    assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True), member("ch")) == "not_requested"
     sitting.hand(speaker("ch"), point_of_order=True)
-    (event,) = sitting.run(c.WithdrawFloorRequest(), speaker("ch"))
+    (event,) = sitting.run(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch"))
     assert not event.point_of_order
     assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("us", False)]
     # A point of order alone is no request: nothing else to withdraw.
-    assert sitting.reject(c.WithdrawFloorRequest(), speaker("ch")) == "not_requested"
+    assert sitting.reject(c.WithdrawFloorRequest(id=c.new_id()), speaker("ch")) == "not_requested"
 
 
 def test_a_named_grant_gives_the_point_of_order_first_and_a_move_moves_the_request(sitting: Consultation) -> None:
     for delegation in ("us", "cn", "ch"):
         sitting.hand(speaker(delegation))
     sitting.hand(speaker("ch"), point_of_order=True)
-    sitting.run(c.MoveFloorRequest(delegation="ch", position=2, reason="Author of the proposal"), "chair")
+    sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="ch", position=2, reason="Author of the proposal"), "chair")
     assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", True), ("ch", False), ("us", False), ("cn", False)]
     assert sitting.grant("ch").point_of_order is True
     assert [(r.delegation, r.point_of_order) for r in sitting.state.queues[3]] == [("ch", False), ("us", False), ("cn", False)]
-    sitting.run(c.RevokeGrant(), "chair")
+    sitting.run(c.RevokeGrant(id=c.new_id()), "chair")
     sitting.hand(speaker("us"), point_of_order=True)
     # A delegation with only a point of order has nothing the chair moves: the point of order goes first.
-    sitting.run(c.WithdrawFloorRequest(), speaker("us"))
-    assert sitting.reject(c.MoveFloorRequest(delegation="us", position=3, reason="Later"), "chair") == "not_requested"
+    sitting.run(c.WithdrawFloorRequest(id=c.new_id()), speaker("us"))
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="us", position=3, reason="Later"), "chair") == "not_requested"
 
 
 def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: Consultation) -> None:
@@ -173,8 +173,8 @@ def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: C
 def test_points_of_order_from_member_state_delegations_only(sitting: Consultation) -> None:
     assert MAY_RAISE_POINT_OF_ORDER == {"council_member", "observer_state"}
     # Wrong class: the observer and sector members ask for the floor, not a point of order.
-    assert sitting.reject(c.RequestFloor(point_of_order=True), speaker("ps")) == "not_allowed"
-    assert sitting.reject(c.RequestFloor(point_of_order=True), speaker("r1")) == "not_allowed"
+    assert sitting.reject(c.RequestFloor(id=c.new_id(), point_of_order=True), speaker("ps")) == "not_allowed"
+    assert sitting.reject(c.RequestFloor(id=c.new_id(), point_of_order=True), speaker("r1")) == "not_allowed"
     sitting.hand(speaker("ps"))
     sitting.hand(speaker("r1"))
 
@@ -182,7 +182,7 @@ def test_points_of_order_from_member_state_delegations_only(sitting: Consultatio
 def test_chair_moves_a_request_and_the_reason_is_recorded(sitting: Consultation) -> None:
     for delegation in ("ch", "cn", "at", "r1"):
         sitting.hand(speaker(delegation))
-    (event,) = sitting.run(c.MoveFloorRequest(delegation="r1", position=1, reason=" Presents the document "), "chair")
+    (event,) = sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="r1", position=1, reason=" Presents the document "), "chair")
     assert isinstance(event, e.FloorRequestMoved)
     assert (event.from_position, event.to_position, event.reason) == (3, 0, "Presents the document")
     assert sitting.queue() == ["r1", "ch", "cn", "at"]
@@ -196,27 +196,27 @@ def test_chair_moves_a_request_and_the_reason_is_recorded(sitting: Consultation)
 def test_moving_a_request_needs_a_reason(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.hand(speaker("at"))
-    assert sitting.reject(c.MoveFloorRequest(delegation="at", position=1, reason=""), "chair") == "reason_required"
-    assert sitting.reject(c.MoveFloorRequest(delegation="at", position=1, reason="   "), "chair") == "reason_required"
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="at", position=1, reason=""), "chair") == "reason_required"
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="at", position=1, reason="   "), "chair") == "reason_required"
     assert sitting.queue() == ["ch", "at"] and sitting.state.moves == []
 
 
 def test_moving_a_request_bad_cases(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.hand(speaker("at"))
-    assert sitting.reject(c.MoveFloorRequest(delegation="at", position=3, reason="r"), "chair") == "invalid_value"
-    assert sitting.reject(c.MoveFloorRequest(delegation="cn", position=1, reason="r"), "chair") == "not_requested"
-    assert sitting.reject(c.MoveFloorRequest(delegation="xx", position=1, reason="r"), "chair") == "unknown_delegation"
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="at", position=3, reason="r"), "chair") == "invalid_value"
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="cn", position=1, reason="r"), "chair") == "not_requested"
+    assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="xx", position=1, reason="r"), "chair") == "unknown_delegation"
     # Wrong role: only the chair moves requests.
     for actor in (speaker("ch"), "sec", "i-en-1", "tech"):
-        assert sitting.reject(c.MoveFloorRequest(delegation="at", position=1, reason="r"), actor) == "not_allowed"
+        assert sitting.reject(c.MoveFloorRequest(id=c.new_id(), delegation="at", position=1, reason="r"), actor) == "not_allowed"
 
 
 def test_new_requests_keep_the_priority_order_around_moved_ones(sitting: Consultation) -> None:
     # The chair sends a council member to the back with a reason ...
     sitting.hand(speaker("ch"))
     sitting.hand(speaker("r1"))
-    sitting.run(c.MoveFloorRequest(delegation="ch", position=2, reason="Asked to speak after the sector"), "chair")
+    sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="ch", position=2, reason="Asked to speak after the sector"), "chair")
     assert sitting.queue() == ["r1", "ch"]
     # ... and a council member asking now still comes before the sector member.
     sitting.hand(speaker("cn"))
@@ -224,7 +224,7 @@ def test_new_requests_keep_the_priority_order_around_moved_ones(sitting: Consult
     # Moved requests keep the place the chair gave them: a sector member moved
     # up stays ahead of later council members, and later requests of the same
     # or a lower priority come after the council member moved back.
-    sitting.run(c.MoveFloorRequest(delegation="r1", position=1, reason="Presents the document"), "chair")
+    sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="r1", position=1, reason="Presents the document"), "chair")
     sitting.hand(speaker("us"))
     sitting.hand(speaker("at"))
     assert sitting.queue() == ["r1", "cn", "ch", "us", "at"]
@@ -255,17 +255,17 @@ def test_grant_go_live_yield_records_time_to_floor_and_duration(sitting: Consult
 def test_only_a_designated_speaker_may_go_live(sitting: Consultation) -> None:
     sitting.hand(member("ch"))
     sitting.grant()
-    assert sitting.reject(c.GoLive(), member("ch")) == "not_designated_speaker"
+    assert sitting.reject(c.GoLive(id=c.new_id()), member("ch")) == "not_designated_speaker"
     # Another delegation's speaker was not granted the floor.
-    assert sitting.reject(c.GoLive(), speaker("cn")) == "not_granted"
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("cn")) == "not_granted"
     # Wrong role.
-    assert sitting.reject(c.GoLive(), "chair") == "not_allowed"
+    assert sitting.reject(c.GoLive(id=c.new_id()), "chair") == "not_allowed"
     sitting.go_live(speaker("ch"))
 
 
 def test_go_live_without_a_grant(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    assert sitting.reject(c.GoLive(), speaker("ch")) == "not_granted"
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("ch")) == "not_granted"
 
 
 def test_grant_the_first_or_a_named_delegation(sitting: Consultation) -> None:
@@ -276,16 +276,16 @@ def test_grant_the_first_or_a_named_delegation(sitting: Consultation) -> None:
 
 
 def test_grant_bad_cases(sitting: Consultation) -> None:
-    assert sitting.reject(c.GrantFloor(), "chair") == "queue_empty"
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "queue_empty"
     sitting.hand(speaker("ch"))
-    assert sitting.reject(c.GrantFloor(delegation="cn"), "chair") == "not_requested"
-    assert sitting.reject(c.GrantFloor(), speaker("cn")) == "not_allowed"
-    assert sitting.reject(c.GrantFloor(), "sec") == "not_allowed"
+    assert sitting.reject(c.GrantFloor(id=c.new_id(), delegation="cn"), "chair") == "not_requested"
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), speaker("cn")) == "not_allowed"
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), "sec") == "not_allowed"
     sitting.grant()
     sitting.hand(speaker("cn"))
-    assert sitting.reject(c.GrantFloor(), "chair") == "floor_busy"
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "floor_busy"
     sitting.go_live(speaker("ch"))
-    assert sitting.reject(c.GrantFloor(), "chair") == "floor_busy"
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "floor_busy"
 
 
 def test_chair_revokes_a_grant_not_taken_up(sitting: Consultation) -> None:
@@ -293,45 +293,45 @@ def test_chair_revokes_a_grant_not_taken_up(sitting: Consultation) -> None:
     sitting.hand(speaker("cn"))
     sitting.grant()
     sitting.later(60)
-    (event,) = sitting.run(c.RevokeGrant(), "chair")
+    (event,) = sitting.run(c.RevokeGrant(id=c.new_id()), "chair")
     assert isinstance(event, e.GrantRevoked) and event.delegation == "ch"
     assert sitting.state.grant is None
-    assert sitting.reject(c.GoLive(), speaker("ch")) == "not_granted"
-    assert sitting.reject(c.RevokeGrant(), "chair") == "not_granted"
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("ch")) == "not_granted"
+    assert sitting.reject(c.RevokeGrant(id=c.new_id()), "chair") == "not_granted"
     assert sitting.grant().delegation == "cn"
     sitting.go_live(speaker("cn"))
     # A grant taken up is a speech: it is ended, not revoked.
-    assert sitting.reject(c.RevokeGrant(), "chair") == "not_granted"
-    assert sitting.reject(c.RevokeGrant(), speaker("cn")) == "not_allowed"
+    assert sitting.reject(c.RevokeGrant(id=c.new_id()), "chair") == "not_granted"
+    assert sitting.reject(c.RevokeGrant(id=c.new_id()), speaker("cn")) == "not_allowed"
 
 
 def test_chair_ends_the_speech(sitting: Consultation) -> None:
-    assert sitting.reject(c.EndSpeech(), "chair") == "no_speech"
+    assert sitting.reject(c.EndSpeech(id=c.new_id()), "chair") == "no_speech"
     sitting.hand(speaker("at"))
     sitting.grant()
     sitting.go_live(speaker("at"))
     sitting.later(30)
-    assert sitting.reject(c.EndSpeech(), speaker("at")) == "not_allowed"
-    (event,) = sitting.run(c.EndSpeech(), "chair")
+    assert sitting.reject(c.EndSpeech(id=c.new_id()), speaker("at")) == "not_allowed"
+    (event,) = sitting.run(c.EndSpeech(id=c.new_id()), "chair")
     assert isinstance(event, e.SpeechEnded) and event.reason == "ended_by_chair" and event.duration_ms == 30 * SECOND
 
 
 def test_only_the_speaking_delegation_yields(sitting: Consultation) -> None:
-    assert sitting.reject(c.YieldFloor(), speaker("ch")) == "no_speech"
+    assert sitting.reject(c.YieldFloor(id=c.new_id()), speaker("ch")) == "no_speech"
     sitting.hand(speaker("ch"))
     sitting.grant()
     sitting.go_live(speaker("ch"))
-    assert sitting.reject(c.YieldFloor(), speaker("cn")) == "no_speech"
-    assert sitting.reject(c.YieldFloor(), "chair") == "not_allowed"
+    assert sitting.reject(c.YieldFloor(id=c.new_id()), speaker("cn")) == "no_speech"
+    assert sitting.reject(c.YieldFloor(id=c.new_id()), "chair") == "not_allowed"
 
 
 def test_the_item_does_not_change_while_the_floor_is_taken(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.grant()
-    assert sitting.reject(c.TakeUpItem(item=4), "chair") == "floor_busy"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=4), "chair") == "floor_busy"
     sitting.go_live(speaker("ch"))
-    assert sitting.reject(c.TakeUpItem(item=4), "chair") == "floor_busy"
-    assert sitting.reject(c.TakeUpItem(item=99), "chair") == "unknown_item"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=4), "chair") == "floor_busy"
+    assert sitting.reject(c.TakeUpItem(id=c.new_id(), item=99), "chair") == "unknown_item"
 
 
 # --- "you are #N, about M minutes" ----------------------------------------------------
@@ -361,22 +361,22 @@ def test_queue_position_and_wait(sitting: Consultation) -> None:
 
 def test_close_and_reopen_the_list_points_of_order_still_allowed(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    (event,) = sitting.run(c.CloseSpeakersList(), "chair")
+    (event,) = sitting.run(c.CloseSpeakersList(id=c.new_id()), "chair")
     assert isinstance(event, e.SpeakersListClosed) and sitting.state.items[3].list_closed
-    assert sitting.reject(c.RequestFloor(), speaker("cn")) == "floor_closed"
-    assert sitting.reject(c.CloseSpeakersList(), "chair") == "floor_closed"
+    assert sitting.reject(c.RequestFloor(id=c.new_id()), speaker("cn")) == "floor_closed"
+    assert sitting.reject(c.CloseSpeakersList(id=c.new_id()), "chair") == "floor_closed"
     sitting.hand(speaker("at"), point_of_order=True)
     assert sitting.queue() == ["at", "ch"]
     # Those on the list keep their place; withdrawing still works.
-    sitting.run(c.WithdrawFloorRequest(), member("ch"))
-    sitting.run(c.ReopenSpeakersList(), "chair")
-    assert sitting.reject(c.ReopenSpeakersList(), "chair") == "invalid_value"
+    sitting.run(c.WithdrawFloorRequest(id=c.new_id()), member("ch"))
+    sitting.run(c.ReopenSpeakersList(id=c.new_id()), "chair")
+    assert sitting.reject(c.ReopenSpeakersList(id=c.new_id()), "chair") == "invalid_value"
     sitting.hand(speaker("cn"))
-    assert sitting.reject(c.CloseSpeakersList(), speaker("cn")) == "not_allowed"
+    assert sitting.reject(c.CloseSpeakersList(id=c.new_id()), speaker("cn")) == "not_allowed"
 
 
 def test_the_list_is_closed_per_item(sitting: Consultation) -> None:
-    sitting.run(c.CloseSpeakersList(), "chair")
+    sitting.run(c.CloseSpeakersList(id=c.new_id()), "chair")
     sitting.take_up(4)
     sitting.hand(speaker("cn"))
 
@@ -392,10 +392,10 @@ def test_default_limits_3_min_council_members_2_min_others(sitting: Consultation
 
 
 def test_limit_configurable_per_item_and_per_class(sitting: Consultation) -> None:
-    sitting.run(c.SetSpeakingLimit(cls="council_member", seconds=300, item=3), "chair")
-    sitting.run(c.SetSpeakingLimit(cls="sector_member", seconds=60), "sec")
-    assert sitting.reject(c.SetSpeakingLimit(cls="sector_member", seconds=60, item=99), "chair") == "unknown_item"
-    assert sitting.reject(c.SetSpeakingLimit(cls="sector_member", seconds=60), speaker("ch")) == "not_allowed"
+    sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=300, item=3), "chair")
+    sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60), "sec")
+    assert sitting.reject(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60, item=99), "chair") == "unknown_item"
+    assert sitting.reject(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60), speaker("ch")) == "not_allowed"
     sitting.hand(speaker("ch"))
     sitting.grant()
     assert sitting.go_live(speaker("ch")).limit_ms == 300 * SECOND
@@ -445,14 +445,14 @@ def test_automatic_cut_only_when_auto_cut() -> None:
 
 def test_no_grant_on_an_item_that_already_has_its_outcome(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    sitting.run(c.ProposeConclusion(item=3, text="Noted."), "chair")
-    sitting.run(c.RecordConsensus(item=3), "chair")
-    assert sitting.reject(c.GrantFloor(), "chair") == "item_closed"
+    sitting.run(c.ProposeConclusion(id=c.new_id(), item=3, text="Noted."), "chair")
+    sitting.run(c.RecordConsensus(id=c.new_id(), item=3), "chair")
+    assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "item_closed"
 
 
 def test_a_speech_yielded_after_the_slot_end_but_before_the_tick_ends_at_the_slot_end(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
-    sitting.run(c.GrantFloor(), "chair")
-    sitting.run(c.GoLive(), speaker("ch"), at=sitting.at("14:59"))
-    (ended,) = sitting.run(c.YieldFloor(), speaker("ch"), at=sitting.at("15:00:02"))
+    sitting.run(c.GrantFloor(id=c.new_id()), "chair")
+    sitting.run(c.GoLive(id=c.new_id()), speaker("ch"), at=sitting.at("14:59"))
+    (ended,) = sitting.run(c.YieldFloor(id=c.new_id()), speaker("ch"), at=sitting.at("15:00:02"))
     assert ended.duration_ms == 60_000

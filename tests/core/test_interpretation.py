@@ -25,44 +25,44 @@ def test_six_booths(cons: Consultation) -> None:
 
 
 def test_take_duty_in_own_booth(cons: Consultation) -> None:
-    (event,) = cons.run(c.TakeBoothDuty(), interpreter("en"))
+    (event,) = cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en"))
     assert isinstance(event, e.BoothDutyTaken) and (event.booth, event.participant) == ("en", "i-en-1")
     assert cons.state.booths["en"].on_duty == "i-en-1" and cons.state.booths["en"].duty_since == cons.now
-    assert cons.reject(c.TakeBoothDuty(), interpreter("en")) == "invalid_value"
+    assert cons.reject(c.TakeBoothDuty(id=c.new_id()), interpreter("en")) == "invalid_value"
     # The partner asks for a handover instead of taking the duty.
-    assert cons.reject(c.TakeBoothDuty(), interpreter("en", 2)) == "not_allowed"
-    cons.run(c.TakeBoothDuty(), interpreter("fr", 2))
+    assert cons.reject(c.TakeBoothDuty(id=c.new_id()), interpreter("en", 2)) == "not_allowed"
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("fr", 2))
     # Wrong role.
-    assert cons.reject(c.TakeBoothDuty(), speaker("ch")) == "not_allowed"
-    assert cons.reject(c.TakeBoothDuty(), "chair") == "not_allowed"
+    assert cons.reject(c.TakeBoothDuty(id=c.new_id()), speaker("ch")) == "not_allowed"
+    assert cons.reject(c.TakeBoothDuty(id=c.new_id()), "chair") == "not_allowed"
 
 
 def test_handover_request_and_accept(cons: Consultation) -> None:
-    assert cons.reject(c.RequestHandover(), interpreter("en", 2)) == "not_on_duty"
-    assert cons.reject(c.AcceptHandover(), interpreter("en", 1)) == "no_handover"
-    cons.run(c.TakeBoothDuty(), interpreter("en", 1))
+    assert cons.reject(c.RequestHandover(id=c.new_id()), interpreter("en", 2)) == "not_on_duty"
+    assert cons.reject(c.AcceptHandover(id=c.new_id()), interpreter("en", 1)) == "no_handover"
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en", 1))
     cons.later(25 * 60)
-    (requested,) = cons.run(c.RequestHandover(), interpreter("en", 2))
+    (requested,) = cons.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
     assert isinstance(requested, e.HandoverRequested) and cons.state.booths["en"].handover_requested_by == "i-en-2"
-    assert cons.reject(c.RequestHandover(), interpreter("en", 1)) == "invalid_value"
+    assert cons.reject(c.RequestHandover(id=c.new_id()), interpreter("en", 1)) == "invalid_value"
     # The one who asked cannot accept their own request.
-    assert cons.reject(c.AcceptHandover(), interpreter("en", 2)) == "not_allowed"
-    (done,) = cons.run(c.AcceptHandover(), interpreter("en", 1))
+    assert cons.reject(c.AcceptHandover(id=c.new_id()), interpreter("en", 2)) == "not_allowed"
+    (done,) = cons.run(c.AcceptHandover(id=c.new_id()), interpreter("en", 1))
     assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == ("i-en-1", "i-en-2")
     booth = cons.state.booths["en"]
     assert (booth.on_duty, booth.duty_since, booth.handover_requested_by) == ("i-en-2", cons.now, None)
 
 
 def test_handover_asked_by_the_interpreter_on_duty(cons: Consultation) -> None:
-    cons.run(c.TakeBoothDuty(), interpreter("zh", 1))
-    cons.run(c.RequestHandover(), interpreter("zh", 1))
-    (done,) = cons.run(c.AcceptHandover(), interpreter("zh", 2))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("zh", 1))
+    cons.run(c.RequestHandover(id=c.new_id()), interpreter("zh", 1))
+    (done,) = cons.run(c.AcceptHandover(id=c.new_id()), interpreter("zh", 2))
     assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == ("i-zh-1", "i-zh-2")
 
 
 def test_handover_alert_after_the_turn_default_30_minutes(sitting: Consultation) -> None:
     cons = sitting
-    cons.run(c.TakeBoothDuty(), interpreter("ru"))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("ru"))
     since = cons.now
     assert next_deadline(cons.state) == since + 30 * MINUTE
     assert cons.tick(since + 30 * MINUTE - 1) == []
@@ -71,57 +71,57 @@ def test_handover_alert_after_the_turn_default_30_minutes(sitting: Consultation)
     assert cons.state.booths["ru"].handover_alerted
     assert cons.tick() == [] and next_deadline(cons.state) == cons.state.sitting.ends_at
     # After the handover the partner's turn starts: a new alert 30 minutes later.
-    cons.run(c.RequestHandover(), interpreter("ru", 2))
-    cons.run(c.AcceptHandover(), interpreter("ru", 1))
+    cons.run(c.RequestHandover(id=c.new_id()), interpreter("ru", 2))
+    cons.run(c.AcceptHandover(id=c.new_id()), interpreter("ru", 1))
     assert next_deadline(cons.state) == cons.now + 30 * MINUTE
 
 
 def test_turn_length_is_a_setting() -> None:
     cons = Consultation(turn_minutes=20)
     cons.open_sitting()
-    cons.run(c.TakeBoothDuty(), interpreter("ar"))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("ar"))
     assert next_deadline(cons.state) == cons.now + 20 * MINUTE
 
 
 def test_the_turn_counts_only_during_a_sitting_no_alarm_overnight(cons: Consultation) -> None:
-    cons.run(c.TakeBoothDuty(), interpreter("ar"))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("ar"))
     assert next_deadline(cons.state) is None
     assert cons.tick(cons.now + 45 * MINUTE) == []
 
 
 def test_only_the_interpreter_on_duty_opens_the_booth_microphone(cons: Consultation) -> None:
     # Nobody on duty: nobody opens the microphone.
-    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 1)) == "not_on_duty"
-    cons.run(c.TakeBoothDuty(), interpreter("es"))
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=True), interpreter("es", 1)) == "not_on_duty"
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("es"))
     # The partner off duty cannot open it, nor close it.
-    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 2)) == "not_on_duty"
-    (mic,) = cons.run(c.SetBoothMic(live=True), interpreter("es", 1))
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=True), interpreter("es", 2)) == "not_on_duty"
+    (mic,) = cons.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("es", 1))
     assert isinstance(mic, e.BoothMicSet) and cons.state.booths["es"].mic_open
-    assert cons.reject(c.SetBoothMic(live=False), interpreter("es", 2)) == "not_on_duty"
-    assert cons.reject(c.SetBoothMic(live=True), interpreter("es", 1)) == "invalid_value"
-    cons.run(c.SetBoothMic(live=False), interpreter("es", 1))
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=False), interpreter("es", 2)) == "not_on_duty"
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=True), interpreter("es", 1)) == "invalid_value"
+    cons.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("es", 1))
     assert not cons.state.booths["es"].mic_open
-    assert cons.reject(c.SetBoothMic(live=False), interpreter("es", 1)) == "invalid_value"
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=False), interpreter("es", 1)) == "invalid_value"
     # Another booth's interpreter has no say over this one's microphone: each opens their own booth's.
-    cons.run(c.TakeBoothDuty(), interpreter("en", 2))
-    cons.run(c.SetBoothMic(live=True), interpreter("en", 2))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en", 2))
+    cons.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("en", 2))
     assert cons.state.booths["en"].mic_open and not cons.state.booths["es"].mic_open
 
 
 @pytest.mark.parametrize("asked_by", ["outgoing", "incoming"])
 def test_a_handover_closes_the_outgoing_microphone_and_the_incoming_opens_it(cons: Consultation, asked_by: str) -> None:
     outgoing, incoming = interpreter("fr", 1), interpreter("fr", 2)
-    cons.run(c.TakeBoothDuty(), outgoing)
-    cons.run(c.SetBoothMic(live=True), outgoing)
+    cons.run(c.TakeBoothDuty(id=c.new_id()), outgoing)
+    cons.run(c.SetBoothMic(id=c.new_id(), live=True), outgoing)
     asker, accepter = (outgoing, incoming) if asked_by == "outgoing" else (incoming, outgoing)
-    cons.run(c.RequestHandover(), asker)
-    (done,) = cons.run(c.AcceptHandover(), accepter)
+    cons.run(c.RequestHandover(id=c.new_id()), asker)
+    (done,) = cons.run(c.AcceptHandover(id=c.new_id()), accepter)
     assert isinstance(done, e.HandoverCompleted) and (done.from_participant, done.to_participant) == (outgoing, incoming)
     booth = cons.state.booths["fr"]
     assert booth.on_duty == incoming and not booth.mic_open
     # The outgoing interpreter can no longer open it; the incoming one does.
-    assert cons.reject(c.SetBoothMic(live=True), outgoing) == "not_on_duty"
-    cons.run(c.SetBoothMic(live=True), incoming)
+    assert cons.reject(c.SetBoothMic(id=c.new_id(), live=True), outgoing) == "not_on_duty"
+    cons.run(c.SetBoothMic(id=c.new_id(), live=True), incoming)
     assert booth.mic_open
     refolded = cons.refolded()["booths"]["fr"]
     assert (refolded["on_duty"], refolded["mic_open"]) == (incoming, True)
@@ -130,10 +130,10 @@ def test_a_handover_closes_the_outgoing_microphone_and_the_incoming_opens_it(con
 def test_a_handover_during_a_speech_leaves_the_booth_muted_until_the_incoming_opens(sitting: Consultation) -> None:
     sitting.booth_live("en")
     live_speech(sitting)
-    sitting.run(c.RequestHandover(), interpreter("en", 2))
-    sitting.run(c.AcceptHandover(), interpreter("en", 1))
+    sitting.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
+    sitting.run(c.AcceptHandover(id=c.new_id()), interpreter("en", 1))
     assert route(sitting.state, "en").warning == "Warning: the English booth is muted."
-    sitting.run(c.SetBoothMic(live=True), interpreter("en", 2))
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("en", 2))
     assert route(sitting.state, "en").warning is None
 
 
@@ -170,13 +170,13 @@ def test_older_logs_fold_into_one_microphone_per_booth() -> None:
 
 
 def test_booth_source_floor_or_relay_with_depth(cons: Consultation) -> None:
-    (event,) = cons.run(c.SetBoothSource(source="fr"), interpreter("ar"))
+    (event,) = cons.run(c.SetBoothSource(id=c.new_id(), source="fr"), interpreter("ar"))
     assert isinstance(event, e.BoothSourceSet) and cons.state.booths["ar"].source == "fr"
-    cons.run(c.SetBoothSource(source="ar"), interpreter("zh"))
+    cons.run(c.SetBoothSource(id=c.new_id(), source="ar"), interpreter("zh"))
     assert relay_chain(cons.state, "zh") == ["ar", "fr"]
     assert relay_chain(cons.state, "fr") == []
-    assert cons.reject(c.SetBoothSource(source="ar"), interpreter("zh", 2)) == "invalid_value"
-    cons.run(c.SetBoothSource(source="floor"), interpreter("ar", 2))
+    assert cons.reject(c.SetBoothSource(id=c.new_id(), source="ar"), interpreter("zh", 2)) == "invalid_value"
+    cons.run(c.SetBoothSource(id=c.new_id(), source="floor"), interpreter("ar", 2))
     assert relay_chain(cons.state, "zh") == ["ar"]
 
 
@@ -191,8 +191,8 @@ def test_booth_source_floor_or_relay_with_depth(cons: Consultation) -> None:
 )
 def test_no_relay_cycles(cons: Consultation, setup: list, booth: str, source: str) -> None:
     for b, s in setup:
-        cons.run(c.SetBoothSource(source=s), interpreter(b))
-    assert cons.reject(c.SetBoothSource(source=source), interpreter(booth)) == "relay_cycle"
+        cons.run(c.SetBoothSource(id=c.new_id(), source=s), interpreter(b))
+    assert cons.reject(c.SetBoothSource(id=c.new_id(), source=source), interpreter(booth)) == "relay_cycle"
     assert cons.state.booths[booth].source == "floor"
 
 
@@ -221,8 +221,8 @@ def test_route_relay_with_provenance(sitting: Consultation) -> None:
     for lang in LANGUAGES:
         sitting.booth_live(lang)
     # Chinese on the floor; the English booth interprets it, French and Arabic relay English.
-    sitting.run(c.SetBoothSource(source="en"), interpreter("fr"))
-    sitting.run(c.SetBoothSource(source="fr"), interpreter("ar"))
+    sitting.run(c.SetBoothSource(id=c.new_id(), source="en"), interpreter("fr"))
+    sitting.run(c.SetBoothSource(id=c.new_id(), source="fr"), interpreter("ar"))
     live_speech(sitting, "cn")
     fr = route(sitting.state, "fr")
     assert (fr.play, fr.provenance, fr.relay_depth, fr.warning) == ("fr", "French, relay of English", 1, None)
@@ -233,7 +233,7 @@ def test_route_relay_with_provenance(sitting: Consultation) -> None:
 def test_route_relay_of_the_floor_language_booth_is_from_the_floor(sitting: Consultation) -> None:
     for lang in LANGUAGES:
         sitting.booth_live(lang)
-    sitting.run(c.SetBoothSource(source="en"), interpreter("ru"))
+    sitting.run(c.SetBoothSource(id=c.new_id(), source="en"), interpreter("ru"))
     live_speech(sitting, "us")  # English on the floor: the English booth is silent
     ru = route(sitting.state, "ru")
     assert (ru.play, ru.relay_depth, ru.provenance) == ("ru", 0, "Russian, interpreted from the floor")
@@ -242,18 +242,18 @@ def test_route_relay_of_the_floor_language_booth_is_from_the_floor(sitting: Cons
 def test_route_warns_when_the_relay_source_is_muted_or_in_handover(sitting: Consultation) -> None:
     for lang in LANGUAGES:
         sitting.booth_live(lang)
-    sitting.run(c.SetBoothSource(source="en"), interpreter("fr"))
+    sitting.run(c.SetBoothSource(id=c.new_id(), source="en"), interpreter("fr"))
     live_speech(sitting, "cn")
-    sitting.run(c.SetBoothMic(live=False), interpreter("en"))
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("en"))
     fr = route(sitting.state, "fr")
     assert fr.play == "fr" and fr.warning is not None and "English" in fr.warning and "muted" in fr.warning
-    sitting.run(c.SetBoothMic(live=True), interpreter("en"))
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("en"))
     assert route(sitting.state, "fr").warning is None
-    sitting.run(c.RequestHandover(), interpreter("en", 2))
+    sitting.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
     fr = route(sitting.state, "fr")
     assert fr.warning is not None and "English" in fr.warning and "handover" in fr.warning
     # The listener's own booth muted is a warning too.
-    sitting.run(c.SetBoothMic(live=False), interpreter("ru"))
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("ru"))
     assert "muted" in (route(sitting.state, "ru").warning or "")
 
 
@@ -274,12 +274,12 @@ def test_next_speaker_waits_for_the_live_booths(sitting: Consultation) -> None:
     sitting.grant()
     # Going live during the interpretation tail.
     sitting.later(1)
-    assert sitting.reject(c.GoLive(), speaker("cn")) == "interpretation_tail"
-    (finished,) = sitting.run(c.BoothFinished(), interpreter("en"))
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("cn")) == "interpretation_tail"
+    (finished,) = sitting.run(c.BoothFinished(id=c.new_id()), interpreter("en"))
     assert isinstance(finished, e.BoothSignalledFinished) and sitting.state.tail is not None
-    assert sitting.reject(c.BoothFinished(), interpreter("en", 2)) == "no_tail"
-    assert sitting.reject(c.GoLive(), speaker("cn")) == "interpretation_tail"
-    events = sitting.run(c.BoothFinished(), interpreter("ar", 2))
+    assert sitting.reject(c.BoothFinished(id=c.new_id()), interpreter("en", 2)) == "no_tail"
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("cn")) == "interpretation_tail"
+    events = sitting.run(c.BoothFinished(id=c.new_id()), interpreter("ar", 2))
     assert sitting.kinds(events) == ["BoothSignalledFinished", "InterpretationTailEnded"]
     assert events[1].reason == "finished" and sitting.state.tail is None  # type: ignore[attr-defined]
     sitting.go_live(speaker("cn"))
@@ -291,7 +291,7 @@ def test_bounded_tail_default_4_seconds(sitting: Consultation) -> None:
     ended = sitting.speak("ch", seconds=30)
     sitting.grant()
     assert next_deadline(sitting.state) == ended.at + 4 * SECOND
-    assert sitting.reject(c.GoLive(), speaker("cn"), at=ended.at + 3_999) == "interpretation_tail"
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("cn"), at=ended.at + 3_999) == "interpretation_tail"
     # Once the tail has passed the speaker goes live, even before the shell's tick.
     sitting.now = ended.at + 4 * SECOND
     assert sitting.state.tail is not None
@@ -312,19 +312,19 @@ def test_chair_overrides_the_tail_and_it_is_recorded(sitting: Consultation) -> N
     sitting.hand(speaker("cn"))
     sitting.speak("ch", seconds=30)
     sitting.grant()
-    assert sitting.reject(c.OverrideTail(), speaker("cn")) == "not_allowed"
-    assert sitting.reject(c.OverrideTail(), interpreter("es")) == "not_allowed"
-    (event,) = sitting.run(c.OverrideTail(), "chair")
+    assert sitting.reject(c.OverrideTail(id=c.new_id()), speaker("cn")) == "not_allowed"
+    assert sitting.reject(c.OverrideTail(id=c.new_id()), interpreter("es")) == "not_allowed"
+    (event,) = sitting.run(c.OverrideTail(id=c.new_id()), "chair")
     assert isinstance(event, e.InterpretationTailEnded) and (event.reason, event.actor) == ("override", "chair")
     sitting.go_live(speaker("cn"))
-    assert sitting.reject(c.OverrideTail(), "chair") == "no_tail"
+    assert sitting.reject(c.OverrideTail(id=c.new_id()), "chair") == "no_tail"
 
 
 def test_no_tail_when_no_booth_is_live(sitting: Consultation) -> None:
-    sitting.run(c.TakeBoothDuty(), interpreter("en"))  # on duty, microphone closed
+    sitting.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en"))  # on duty, microphone closed
     ended = sitting.speak("ch", seconds=30)
     assert ended.tail_booths == [] and sitting.state.tail is None
-    assert sitting.reject(c.BoothFinished(), interpreter("en")) == "no_tail"
+    assert sitting.reject(c.BoothFinished(id=c.new_id()), interpreter("en")) == "no_tail"
 
 
 def test_tail_configurable() -> None:
@@ -352,10 +352,10 @@ def test_zero_tail_holds_nobody() -> None:
 
 
 def test_speak_slowly_signal(sitting: Consultation) -> None:
-    assert sitting.reject(c.SignalSpeakSlowly(), interpreter("ar")) == "no_speech"
+    assert sitting.reject(c.SignalSpeakSlowly(id=c.new_id()), interpreter("ar")) == "no_speech"
     live_speech(sitting, "us")
-    assert sitting.reject(c.SignalSpeakSlowly(), speaker("cn")) == "not_allowed"
-    (event,) = sitting.run(c.SignalSpeakSlowly(), interpreter("ar"))
+    assert sitting.reject(c.SignalSpeakSlowly(id=c.new_id()), speaker("cn")) == "not_allowed"
+    (event,) = sitting.run(c.SignalSpeakSlowly(id=c.new_id()), interpreter("ar"))
     assert isinstance(event, e.SpeakSlowlySignalled) and (event.booth, event.participant) == ("ar", "us-1")
     slow = sitting.state.speak_slowly
     assert slow is not None and (slow.booth, slow.participant) == ("ar", "us-1")

@@ -125,7 +125,7 @@ def _speaking() -> Consultation:
 
 def _closed_list() -> Consultation:
     cons = _sitting()
-    cons.run(c.CloseSpeakersList(), "chair")
+    cons.run(c.CloseSpeakersList(id=c.new_id()), "chair")
     return cons
 
 
@@ -143,15 +143,15 @@ def _at_noon() -> Consultation:
 
 def _partner_on_duty(handover: bool) -> Consultation:
     cons = Consultation()
-    cons.run(c.TakeBoothDuty(), interpreter("en", 2))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en", 2))
     if handover:
-        cons.run(c.RequestHandover(), interpreter("en", 2))
+        cons.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
     return cons
 
 
 def _on_duty() -> Consultation:
     cons = Consultation()
-    cons.run(c.TakeBoothDuty(), interpreter("en"))
+    cons.run(c.TakeBoothDuty(id=c.new_id()), interpreter("en"))
     return cons
 
 
@@ -165,23 +165,23 @@ def _tail() -> Consultation:
 def _proposed(*items: int, package: bool = False) -> Consultation:
     cons = Consultation()
     for item in items:
-        cons.run(c.ProposeConclusion(item=item, text="Takes note."), "sec")
+        cons.run(c.ProposeConclusion(id=c.new_id(), item=item, text="Takes note."), "sec")
     if package:
-        cons.run(c.ProposePackage(items=list(items)), "chair")
+        cons.run(c.ProposePackage(id=c.new_id(), items=list(items)), "chair")
     return cons
 
 
 def _pointed(ballot: bool) -> Consultation:
     cons = _proposed(4)
-    cons.run(c.PointToCorrespondence(item=4), "chair")
+    cons.run(c.PointToCorrespondence(id=c.new_id(), item=4), "chair")
     if ballot:
-        cons.run(c.OpenBallot(item=4, deadline="2021-06-10T17:00"), "sec")
+        cons.run(c.OpenBallot(id=c.new_id(), item=4, deadline="2021-06-10T17:00"), "sec")
     return cons
 
 
 def _package() -> Consultation:
     cons = Consultation()
-    cons.run(c.ProposePackage(items=[1, 2]), "chair")
+    cons.run(c.ProposePackage(id=c.new_id(), items=[1, 2]), "chair")
     return cons
 
 
@@ -192,7 +192,7 @@ def _weeks_before() -> Consultation:
 
 def _grouping(after_deadline: bool) -> Consultation:
     cons = _weeks_before()
-    cons.run(c.OpenGrouping(deadline="2021-05-10T23:59"), "sec")
+    cons.run(c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59"), "sec")
     if after_deadline:
         cons.now = ms("2021-05-11", "09:00")
     return cons
@@ -200,73 +200,73 @@ def _grouping(after_deadline: bool) -> Consultation:
 
 def _captioned() -> Consultation:
     cons = _sitting()
-    cons.run(c.PostCaption(text="The chair opens the sitting."), "cap")
+    cons.run(c.PostCaption(id=c.new_id(), text="The chair opens the sitting."), "cap")
     cons.later(1)
     return cons
 
 
 def _help() -> Consultation:
     cons = Consultation()
-    cons.run(c.RequestHelp(message="No sound"), speaker("ch"))
+    cons.run(c.RequestHelp(id=c.new_id(), message="No sound"), speaker("ch"))
     return cons
 
 
 SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] = {
-    c.CreateConsultation: (_base, c.CreateConsultation(code="X", title="X", days=["2021-06-08"])),
-    c.AddDelegation: (_base, c.AddDelegation(delegation="new", name="New", cls="observer_state")),
-    c.SetVotingRights: (_base, c.SetVotingRights(delegation="ch", voting_rights=False)),
-    c.AddParticipant: (_base, c.AddParticipant(participant="new", name="New", role="delegate", delegation="ch")),
-    c.AddItem: (_base, c.AddItem(number=6, code="ADM 3", title="New")),
-    c.SetItemMinutes: (_base, c.SetItemMinutes(item=3, minutes=20)),
-    c.PlanAgenda: (_base, c.PlanAgenda()),
-    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(cls="observer", seconds=90, item=3)),
-    c.OpenSitting: (_at_noon, c.OpenSitting()),
-    c.CloseSitting: (_sitting, c.CloseSitting()),
-    c.TakeUpItem: (_base, c.TakeUpItem(item=3)),
-    c.Tick: (_slot_over, c.Tick()),
-    c.RequestFloor: (_sitting, c.RequestFloor()),
-    c.WithdrawFloorRequest: (lambda: _hands("ch"), c.WithdrawFloorRequest()),
-    c.MoveFloorRequest: (lambda: _hands("cn", "ch"), c.MoveFloorRequest(delegation="ch", position=1, reason="Author of the proposal")),
-    c.CloseSpeakersList: (_sitting, c.CloseSpeakersList()),
-    c.ReopenSpeakersList: (_closed_list, c.ReopenSpeakersList()),
-    c.GrantFloor: (lambda: _hands("ch"), c.GrantFloor()),
-    c.RevokeGrant: (_granted, c.RevokeGrant()),
-    c.GoLive: (_granted, c.GoLive()),
-    c.YieldFloor: (_speaking, c.YieldFloor()),
-    c.EndSpeech: (_speaking, c.EndSpeech()),
-    c.TakeBoothDuty: (_base, c.TakeBoothDuty()),
-    c.RequestHandover: (lambda: _partner_on_duty(False), c.RequestHandover()),
-    c.AcceptHandover: (lambda: _partner_on_duty(True), c.AcceptHandover()),
-    c.SetBoothMic: (_on_duty, c.SetBoothMic(live=True)),
-    c.SetBoothSource: (_base, c.SetBoothSource(source="fr")),
-    c.BoothFinished: (_tail, c.BoothFinished()),
-    c.OverrideTail: (_tail, c.OverrideTail()),
-    c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly()),
-    c.PostCaption: (_sitting, c.PostCaption(text="The chair opens the sitting.")),
-    c.CorrectCaption: (_captioned, c.CorrectCaption(line=1, text="The chair opened the sitting.")),
-    c.SetWebcast: (_base, c.SetWebcast(public=True)),
-    c.ProposeConclusion: (_base, c.ProposeConclusion(item=3, text="Takes note.")),
-    c.RecordConsensus: (lambda: _proposed(3), c.RecordConsensus(item=3)),
-    c.BlockItem: (_base, c.BlockItem(item=4, kind="objection", delegation="ch")),
-    c.ProposePackage: (_base, c.ProposePackage(items=[1, 2])),
-    c.PullFromPackage: (_package, c.PullFromPackage(item=1, delegation="ch")),
-    c.ApprovePackage: (lambda: _proposed(1, 2, package=True), c.ApprovePackage()),
-    c.PointToCorrespondence: (lambda: _proposed(4), c.PointToCorrespondence(item=4)),
-    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(item=4, deadline="2021-06-10T17:00")),
-    c.CastVote: (lambda: _pointed(True), c.CastVote(item=4, answer="yes")),
-    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(item=4, delegation="cn", answer="no", reference="Note 2021/12")),
+    c.CreateConsultation: (_base, c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"])),
+    c.AddDelegation: (_base, c.AddDelegation(id=c.new_id(), delegation="new", name="New", cls="observer_state")),
+    c.SetVotingRights: (_base, c.SetVotingRights(id=c.new_id(), delegation="ch", voting_rights=False)),
+    c.AddParticipant: (_base, c.AddParticipant(id=c.new_id(), participant="new", name="New", role="delegate", delegation="ch")),
+    c.AddItem: (_base, c.AddItem(id=c.new_id(), number=6, code="ADM 3", title="New")),
+    c.SetItemMinutes: (_base, c.SetItemMinutes(id=c.new_id(), item=3, minutes=20)),
+    c.PlanAgenda: (_base, c.PlanAgenda(id=c.new_id())),
+    c.SetSpeakingLimit: (_base, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90, item=3)),
+    c.OpenSitting: (_at_noon, c.OpenSitting(id=c.new_id())),
+    c.CloseSitting: (_sitting, c.CloseSitting(id=c.new_id())),
+    c.TakeUpItem: (_base, c.TakeUpItem(id=c.new_id(), item=3)),
+    c.Tick: (_slot_over, c.Tick(id=c.new_id())),
+    c.RequestFloor: (_sitting, c.RequestFloor(id=c.new_id())),
+    c.WithdrawFloorRequest: (lambda: _hands("ch"), c.WithdrawFloorRequest(id=c.new_id())),
+    c.MoveFloorRequest: (lambda: _hands("cn", "ch"), c.MoveFloorRequest(id=c.new_id(), delegation="ch", position=1, reason="Author of the proposal")),
+    c.CloseSpeakersList: (_sitting, c.CloseSpeakersList(id=c.new_id())),
+    c.ReopenSpeakersList: (_closed_list, c.ReopenSpeakersList(id=c.new_id())),
+    c.GrantFloor: (lambda: _hands("ch"), c.GrantFloor(id=c.new_id())),
+    c.RevokeGrant: (_granted, c.RevokeGrant(id=c.new_id())),
+    c.GoLive: (_granted, c.GoLive(id=c.new_id())),
+    c.YieldFloor: (_speaking, c.YieldFloor(id=c.new_id())),
+    c.EndSpeech: (_speaking, c.EndSpeech(id=c.new_id())),
+    c.TakeBoothDuty: (_base, c.TakeBoothDuty(id=c.new_id())),
+    c.RequestHandover: (lambda: _partner_on_duty(False), c.RequestHandover(id=c.new_id())),
+    c.AcceptHandover: (lambda: _partner_on_duty(True), c.AcceptHandover(id=c.new_id())),
+    c.SetBoothMic: (_on_duty, c.SetBoothMic(id=c.new_id(), live=True)),
+    c.SetBoothSource: (_base, c.SetBoothSource(id=c.new_id(), source="fr")),
+    c.BoothFinished: (_tail, c.BoothFinished(id=c.new_id())),
+    c.OverrideTail: (_tail, c.OverrideTail(id=c.new_id())),
+    c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly(id=c.new_id())),
+    c.PostCaption: (_sitting, c.PostCaption(id=c.new_id(), text="The chair opens the sitting.")),
+    c.CorrectCaption: (_captioned, c.CorrectCaption(id=c.new_id(), line=1, text="The chair opened the sitting.")),
+    c.SetWebcast: (_base, c.SetWebcast(id=c.new_id(), public=True)),
+    c.ProposeConclusion: (_base, c.ProposeConclusion(id=c.new_id(), item=3, text="Takes note.")),
+    c.RecordConsensus: (lambda: _proposed(3), c.RecordConsensus(id=c.new_id(), item=3)),
+    c.BlockItem: (_base, c.BlockItem(id=c.new_id(), item=4, kind="objection", delegation="ch")),
+    c.ProposePackage: (_base, c.ProposePackage(id=c.new_id(), items=[1, 2])),
+    c.PullFromPackage: (_package, c.PullFromPackage(id=c.new_id(), item=1, delegation="ch")),
+    c.ApprovePackage: (lambda: _proposed(1, 2, package=True), c.ApprovePackage(id=c.new_id())),
+    c.PointToCorrespondence: (lambda: _proposed(4), c.PointToCorrespondence(id=c.new_id(), item=4)),
+    c.OpenBallot: (lambda: _pointed(False), c.OpenBallot(id=c.new_id(), item=4, deadline="2021-06-10T17:00")),
+    c.CastVote: (lambda: _pointed(True), c.CastVote(id=c.new_id(), item=4, answer="yes")),
+    c.RecordVoteByLetter: (lambda: _pointed(True), c.RecordVoteByLetter(id=c.new_id(), item=4, delegation="cn", answer="no", reference="Note 2021/12")),
     c.RecordConnectionTest: (
         _base,
-        c.RecordConnectionTest(transport="websocket", websocket_ok=True, rtt_ms=40, jitter_ms=3, clock_offset_ms=-12, microphone="ok", camera="none", input_level=0.4, browser="Firefox 89"),
+        c.RecordConnectionTest(id=c.new_id(), transport="websocket", websocket_ok=True, rtt_ms=40, jitter_ms=3, clock_offset_ms=-12, microphone="ok", camera="none", input_level=0.4, browser="Firefox 89"),
     ),
-    c.OpenGrouping: (_weeks_before, c.OpenGrouping(deadline="2021-05-10T23:59")),
-    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(item=3, answer="agree")),
-    c.ProposeItem: (lambda: _grouping(False), c.ProposeItem(title="An urgent item")),
-    c.CloseGrouping: (lambda: _grouping(True), c.CloseGrouping()),
-    c.SubmitContribution: (_weeks_before, c.SubmitContribution(contribution="ch-3", item=3, title="Comments of Switzerland", comments="We support the proposal.")),
-    c.RecordAttendance: (_base, c.RecordAttendance()),
-    c.RequestHelp: (_base, c.RequestHelp(message="No sound")),
-    c.ResolveHelp: (_help, c.ResolveHelp(participant=speaker("ch"))),
+    c.OpenGrouping: (_weeks_before, c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59")),
+    c.AnswerGrouping: (lambda: _grouping(False), c.AnswerGrouping(id=c.new_id(), item=3, answer="agree")),
+    c.ProposeItem: (lambda: _grouping(False), c.ProposeItem(id=c.new_id(), title="An urgent item")),
+    c.CloseGrouping: (lambda: _grouping(True), c.CloseGrouping(id=c.new_id())),
+    c.SubmitContribution: (_weeks_before, c.SubmitContribution(id=c.new_id(), contribution="ch-3", item=3, title="Comments of Switzerland", comments="We support the proposal.")),
+    c.RecordAttendance: (_base, c.RecordAttendance(id=c.new_id())),
+    c.RequestHelp: (_base, c.RequestHelp(id=c.new_id(), message="No sound")),
+    c.ResolveHelp: (_help, c.ResolveHelp(id=c.new_id(), participant=speaker("ch"))),
 }
 #: Allowed pairs that cannot succeed in any state, and the code they get instead.
 ALLOWED_BUT_REFUSED_BY_STATE = {c.CreateConsultation: "already_exists"}

@@ -16,9 +16,9 @@ DEADLINE = "2021-03-12T23:59"
 @pytest.fixture
 def grouping() -> Consultation:
     cons = Consultation()
-    cons.run(c.AddItem(number=9, code="ADM 9", title="A group-2 item", group=2), "@admin")
+    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="A group-2 item", group=2), "@admin")
     cons.now = ms("2021-03-01", "09:00")
-    cons.run(c.OpenGrouping(deadline=DEADLINE), "sec")
+    cons.run(c.OpenGrouping(id=c.new_id(), deadline=DEADLINE), "sec")
     return cons
 
 
@@ -27,47 +27,47 @@ def test_group_2_items_are_not_on_the_agenda_until_the_grouping_moves_them(group
 
 
 def test_council_members_answer_and_may_change_their_answer_until_the_deadline(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(item=3, answer="other_group"), speaker("ch"))
-    grouping.run(c.AnswerGrouping(item=3, answer="agree"), member("ch"))  # any member of the delegation
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), member("ch"))  # any member of the delegation
     assert grouping.state.grouping.answers["ch"][3] == "agree"
     late = ms("2021-03-12", "23:59")
-    assert grouping.reject(c.AnswerGrouping(item=3, answer="other_group"), speaker("ch"), at=late) == "deadline_passed"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"), at=late) == "deadline_passed"
 
 
 def test_only_council_members_answer_the_agenda_consultation(grouping: Consultation) -> None:
     for observer in ("at", "ps", "r1"):
-        assert grouping.reject(c.AnswerGrouping(item=3, answer="agree"), speaker(observer)) == "not_allowed"
-    assert grouping.reject(c.ProposeItem(title="More"), speaker("at")) == "not_allowed"
-    assert grouping.reject(c.AnswerGrouping(item=3, answer="agree"), "chair") == "not_allowed"
+        assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker(observer)) == "not_allowed"
+    assert grouping.reject(c.ProposeItem(id=c.new_id(), title="More"), speaker("at")) == "not_allowed"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), "chair") == "not_allowed"
 
 
 def test_a_council_member_may_propose_a_new_item(grouping: Consultation) -> None:
-    grouping.run(c.ProposeItem(title="Cybersecurity guidelines", group=1), speaker("cn"))
+    grouping.run(c.ProposeItem(id=c.new_id(), title="Cybersecurity guidelines", group=1), speaker("cn"))
     (proposed,) = grouping.state.grouping.proposed_items
     assert (proposed.delegation, proposed.title) == ("cn", "Cybersecurity guidelines")
 
 
 def test_the_tally_lists_agree_other_group_and_no_answer_by_state(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(item=3, answer="agree"), speaker("ch"))
-    grouping.run(c.AnswerGrouping(item=3, answer="other_group"), speaker("us"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("us"))
     item3 = next(t for t in tally(grouping.state) if t.item == 3)
     assert item3.agree == ["ch"] and item3.other_group == ["us"] and sorted(item3.no_answer) == sorted(set(COUNCIL) - {"ch", "us"})
 
 
 def test_answers_are_the_secretariats_the_public_sees_only_who_answered(grouping: Consultation) -> None:
-    grouping.run(c.AnswerGrouping(item=3, answer="other_group"), speaker("ch"))
+    grouping.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
     assert snapshot(grouping.state, "staff")["grouping"]["answers"]["ch"]["3"] == "other_group"
     assert snapshot(grouping.state, "public")["grouping"]["answers"]["ch"]["3"] is None
 
 
 def test_closing_before_the_deadline_is_refused_and_after_it_derives_the_agenda(grouping: Consultation) -> None:
-    assert grouping.reject(c.CloseGrouping(), "sec") == "deadline_not_passed"
+    assert grouping.reject(c.CloseGrouping(id=c.new_id()), "sec") == "deadline_not_passed"
     grouping.now = ms("2021-03-13", "10:00")
-    (closed,) = grouping.run(c.CloseGrouping(final={"9": 1, "4": 2}), "sec")
+    (closed,) = grouping.run(c.CloseGrouping(id=c.new_id(), final={"9": 1, "4": 2}), "sec")
     assert closed.overrides == [4, 9]
     assert grouping.state.agenda == [1, 2, 3, 5, 9]
-    assert grouping.reject(c.CloseGrouping(), "sec") == "no_grouping"
-    assert grouping.reject(c.AnswerGrouping(item=3, answer="agree"), speaker("ch")) == "no_grouping"
+    assert grouping.reject(c.CloseGrouping(id=c.new_id()), "sec") == "no_grouping"
+    assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"), speaker("ch")) == "no_grouping"
     assert grouping.refolded() == msgspec_builtins(grouping)
 
 
@@ -80,7 +80,7 @@ def msgspec_builtins(cons: Consultation):  # noqa: ANN201
 def test_a_deadline_in_the_past_is_refused() -> None:
     cons = Consultation()
     cons.now = ms("2021-03-20", "09:00")
-    assert cons.reject(c.OpenGrouping(deadline=DEADLINE), "sec") == "invalid_value"
+    assert cons.reject(c.OpenGrouping(id=c.new_id(), deadline=DEADLINE), "sec") == "invalid_value"
 
 
 # --- contributions --------------------------------------------------------------------
@@ -89,7 +89,7 @@ BEFORE = ms("2021-05-20", "10:00")
 
 
 def contribution(**fields) -> c.SubmitContribution:  # noqa: ANN003
-    base = {"contribution": "ch-1", "item": 3, "title": "On item 3", "document": "C21/33", "comments": "We support it.", "way_forward": "Approve."}
+    base = {"id": c.new_id(), "contribution": "ch-1", "item": 3, "title": "On item 3", "document": "C21/33", "comments": "We support it.", "way_forward": "Approve."}
     return c.SubmitContribution(**{**base, **fields})
 
 
@@ -116,7 +116,7 @@ def test_the_contribution_deadline_is_14_days_before_the_first_day_until_2359_ge
 
 def test_a_contribution_on_a_group_2_item_is_refused() -> None:
     cons = Consultation()
-    cons.run(c.AddItem(number=9, code="ADM 9", title="Deferred", group=2), "@admin")
+    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="Deferred", group=2), "@admin")
     assert cons.reject(contribution(item=9), speaker("ch"), at=BEFORE) == "not_on_agenda"
     assert cons.reject(contribution(item=99), speaker("ch"), at=BEFORE) == "unknown_item"
 

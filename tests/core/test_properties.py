@@ -126,19 +126,19 @@ def next_time(pick: Picker, state: ConsultationState, now: int) -> int:
 def progress(pick: Picker, state: ConsultationState, now: int) -> tuple[str, c.Command] | None:
     """The command that moves the sitting on, as a chair and delegates who know the tool would send it."""
     if state.sitting is None or now >= state.sitting.ends_at:
-        return "chair", c.OpenSitting()
+        return "chair", c.OpenSitting(id=c.new_id())
     if state.current_item is None or state.items[state.current_item].status != "open":
-        return "chair", c.TakeUpItem(item=pick.choice(_open_items(state)))
+        return "chair", c.TakeUpItem(id=c.new_id(), item=pick.choice(_open_items(state)))
     if state.speech is not None:
-        return _yield(pick, state) if pick.chance(70) else ("chair", c.EndSpeech())
+        return _yield(pick, state) if pick.chance(70) else ("chair", c.EndSpeech(id=c.new_id()))
     if state.tail is not None and state.grant is None and _queue(state):
-        return "chair", c.GrantFloor()
+        return "chair", c.GrantFloor(id=c.new_id())
     if state.grant is not None:
         if state.tail is not None and pick.chance(30):
             return _booth_finished(pick, state)
         return _go_live(pick, state)
     if _queue(state) and pick.chance(35):
-        return "chair", c.GrantFloor()
+        return "chair", c.GrantFloor(id=c.new_id())
     return None
 
 
@@ -146,7 +146,7 @@ def ballot_progress(pick: Picker, state: ConsultationState) -> tuple[str, c.Comm
     """The secretariat opens the ballot on an item pointed to correspondence; council members answer."""
     unopened = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
     if unopened:
-        return "sec", c.OpenBallot(item=pick.choice(unopened), deadline=pick.choice(["2021-03-26T14:00", "2021-03-29T13:00"]))
+        return "sec", c.OpenBallot(id=c.new_id(), item=pick.choice(unopened), deadline=pick.choice(["2021-03-26T14:00", "2021-03-29T13:00"]))
     if any(b.closed_at is None for b in state.ballots.values()):
         return MAKERS["vote"](pick, state)
     return None
@@ -177,10 +177,10 @@ def _move(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     queue = _queue(state)
     reason = pick.choice(["Asked to speak last", "Author of the document", " "])
     if len(queue) > 1 and pick.chance(40):
-        return "chair", c.MoveFloorRequest(delegation=queue[0], position=len(queue), reason=reason)
+        return "chair", c.MoveFloorRequest(id=c.new_id(), delegation=queue[0], position=len(queue), reason=reason)
     size = max(len(queue), 1)
     place = pick.choice([1, 2, size, size - 1 or 1, size + 1])
-    return "chair", c.MoveFloorRequest(delegation=_delegation(pick, state), position=place, reason=reason)
+    return "chair", c.MoveFloorRequest(id=c.new_id(), delegation=_delegation(pick, state), position=place, reason=reason)
 
 
 def _open_items(state: ConsultationState) -> list[int]:
@@ -194,8 +194,8 @@ def _item(pick: Picker, state: ConsultationState) -> int:
 def _go_live(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     grant = state.grant
     if grant is None or pick.chance(10):
-        return pick.choice(DELEGATES), c.GoLive()
-    return (speaker(grant.delegation) if pick.chance(85) else member(grant.delegation)), c.GoLive()
+        return pick.choice(DELEGATES), c.GoLive(id=c.new_id())
+    return (speaker(grant.delegation) if pick.chance(85) else member(grant.delegation)), c.GoLive(id=c.new_id())
 
 
 def _booth_partner(pick: Picker, state: ConsultationState, on_duty: bool) -> str:
@@ -210,28 +210,28 @@ def _booth_partner(pick: Picker, state: ConsultationState, on_duty: bool) -> str
 
 def _yield(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     speech = state.speech
-    return (speech.participant if speech is not None and pick.chance(80) else pick.choice(DELEGATES)), c.YieldFloor()
+    return (speech.participant if speech is not None and pick.chance(80) else pick.choice(DELEGATES)), c.YieldFloor(id=c.new_id())
 
 
 def _booth_finished(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     tail = state.tail
     if tail is not None and tail.booths and pick.chance(80):
-        return interpreter(pick.choice(tail.booths), pick.choice([1, 2])), c.BoothFinished()
-    return pick.choice(INTERPRETERS), c.BoothFinished()
+        return interpreter(pick.choice(tail.booths), pick.choice([1, 2])), c.BoothFinished(id=c.new_id())
+    return pick.choice(INTERPRETERS), c.BoothFinished(id=c.new_id())
 
 
 def _block(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     kind = pick.choice(["objection", "postponement", "suspension"])
     if pick.chance(50):
-        return "chair", c.BlockItem(item=_item(pick, state), kind=kind, delegation=pick.choice(DELEGATION_IDS))  # type: ignore[arg-type]
-    return pick.choice(DELEGATES), c.BlockItem(item=_item(pick, state), kind=kind)  # type: ignore[arg-type]
+        return "chair", c.BlockItem(id=c.new_id(), item=_item(pick, state), kind=kind, delegation=pick.choice(DELEGATION_IDS))  # type: ignore[arg-type]
+    return pick.choice(DELEGATES), c.BlockItem(id=c.new_id(), item=_item(pick, state), kind=kind)  # type: ignore[arg-type]
 
 
 def _pull(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     item = pick.choice(state.package) if state.package and pick.chance(80) else pick.choice(ITEMS)
     if pick.chance(50):
-        return "chair", c.PullFromPackage(item=item, delegation=pick.choice(DELEGATION_IDS))
-    return pick.choice(DELEGATES), c.PullFromPackage(item=item)
+        return "chair", c.PullFromPackage(id=c.new_id(), item=item, delegation=pick.choice(DELEGATION_IDS))
+    return pick.choice(DELEGATES), c.PullFromPackage(id=c.new_id(), item=item)
 
 
 def _package(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
@@ -239,7 +239,7 @@ def _package(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     items = proposed if proposed and pick.chance(70) else _open_items(state)
     first = pick.choice(items)
     second = pick.choice(items)
-    return "chair", c.ProposePackage(items=[first] if first == second or pick.chance(30) else [first, second])
+    return "chair", c.ProposePackage(id=c.new_id(), items=[first] if first == second or pick.chance(30) else [first, second])
 
 
 def _proposed_item(pick: Picker, state: ConsultationState) -> int:
@@ -266,60 +266,60 @@ def _add_delegation(pick: Picker, state: ConsultationState) -> tuple[str, c.Comm
     n = len(state.delegations)
     cls = pick.choice(["council_member", "observer_state", "sector_member", "sector_member"])
     sector = pick.choice(["R", "R", "T", "D"]) if cls == "sector_member" else None
-    return "sec", c.AddDelegation(delegation=f"new{n}", name=f"New {n}", cls=cls, sector=sector, voting_rights=cls == "council_member")  # type: ignore[arg-type]
+    return "sec", c.AddDelegation(id=c.new_id(), delegation=f"new{n}", name=f"New {n}", cls=cls, sector=sector, voting_rights=cls == "council_member")  # type: ignore[arg-type]
 
 
-CONNECTION_TEST = c.RecordConnectionTest(transport="websocket", websocket_ok=True, rtt_ms=35.0, jitter_ms=2.0, clock_offset_ms=5.0, microphone="ok", camera="ok", input_level=0.5, browser="Firefox")
+CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(), transport="websocket", websocket_ok=True, rtt_ms=35.0, jitter_ms=2.0, clock_offset_ms=5.0, microphone="ok", camera="ok", input_level=0.5, browser="Firefox")
 
 MAKERS: dict[str, Any] = {
-    "tick": lambda p, s: (SYSTEM_ACTOR, c.Tick()),
-    "open_sitting": lambda p, s: (p.choice(["chair", "chair", "sec"]), c.OpenSitting()),
-    "close_sitting": lambda p, s: ("chair", c.CloseSitting()),
-    "take_up": lambda p, s: ("chair", c.TakeUpItem(item=_item(p, s))),
-    "request_floor": lambda p, s: (p.choice(DELEGATES), c.RequestFloor(point_of_order=p.chance(15))),
-    "withdraw": lambda p, s: (p.choice(DELEGATES), c.WithdrawFloorRequest(point_of_order=p.chance(30))),
+    "tick": lambda p, s: (SYSTEM_ACTOR, c.Tick(id=c.new_id())),
+    "open_sitting": lambda p, s: (p.choice(["chair", "chair", "sec"]), c.OpenSitting(id=c.new_id())),
+    "close_sitting": lambda p, s: ("chair", c.CloseSitting(id=c.new_id())),
+    "take_up": lambda p, s: ("chair", c.TakeUpItem(id=c.new_id(), item=_item(p, s))),
+    "request_floor": lambda p, s: (p.choice(DELEGATES), c.RequestFloor(id=c.new_id(), point_of_order=p.chance(15))),
+    "withdraw": lambda p, s: (p.choice(DELEGATES), c.WithdrawFloorRequest(id=c.new_id(), point_of_order=p.chance(30))),
     "move": lambda p, s: _move(p, s),
-    "close_list": lambda p, s: ("chair", c.CloseSpeakersList()),
-    "reopen_list": lambda p, s: ("chair", c.ReopenSpeakersList()),
-    "grant": lambda p, s: ("chair", c.GrantFloor(delegation=None if p.chance(60) else _delegation(p, s))),
-    "revoke": lambda p, s: ("chair", c.RevokeGrant()),
+    "close_list": lambda p, s: ("chair", c.CloseSpeakersList(id=c.new_id())),
+    "reopen_list": lambda p, s: ("chair", c.ReopenSpeakersList(id=c.new_id())),
+    "grant": lambda p, s: ("chair", c.GrantFloor(id=c.new_id(), delegation=None if p.chance(60) else _delegation(p, s))),
+    "revoke": lambda p, s: ("chair", c.RevokeGrant(id=c.new_id())),
     "go_live": _go_live,
     "yield": _yield,
-    "end_speech": lambda p, s: ("chair", c.EndSpeech()),
-    "take_duty": lambda p, s: (p.choice(INTERPRETERS), c.TakeBoothDuty()),
-    "request_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(30)), c.RequestHandover()),
-    "accept_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(70)), c.AcceptHandover()),
-    "mic": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(80)), c.SetBoothMic(live=p.chance(70))),
-    "source": lambda p, s: (p.choice(INTERPRETERS), c.SetBoothSource(source=p.choice(["floor", *LANGUAGES]))),  # type: ignore[arg-type]
+    "end_speech": lambda p, s: ("chair", c.EndSpeech(id=c.new_id())),
+    "take_duty": lambda p, s: (p.choice(INTERPRETERS), c.TakeBoothDuty(id=c.new_id())),
+    "request_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(30)), c.RequestHandover(id=c.new_id())),
+    "accept_handover": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(70)), c.AcceptHandover(id=c.new_id())),
+    "mic": lambda p, s: (_booth_partner(p, s, on_duty=p.chance(80)), c.SetBoothMic(id=c.new_id(), live=p.chance(70))),
+    "source": lambda p, s: (p.choice(INTERPRETERS), c.SetBoothSource(id=c.new_id(), source=p.choice(["floor", *LANGUAGES]))),  # type: ignore[arg-type]
     "booth_finished": _booth_finished,
-    "override_tail": lambda p, s: ("chair", c.OverrideTail()),
-    "speak_slowly": lambda p, s: (p.choice(INTERPRETERS), c.SignalSpeakSlowly()),
-    "propose": lambda p, s: (p.choice(["sec", "chair"]), c.ProposeConclusion(item=_item(p, s), text=p.choice(["Takes note.", "Takes note.", "  "]))),
-    "consensus": lambda p, s: ("chair", c.RecordConsensus(item=_item(p, s))),
+    "override_tail": lambda p, s: ("chair", c.OverrideTail(id=c.new_id())),
+    "speak_slowly": lambda p, s: (p.choice(INTERPRETERS), c.SignalSpeakSlowly(id=c.new_id())),
+    "propose": lambda p, s: (p.choice(["sec", "chair"]), c.ProposeConclusion(id=c.new_id(), item=_item(p, s), text=p.choice(["Takes note.", "Takes note.", "  "]))),
+    "consensus": lambda p, s: ("chair", c.RecordConsensus(id=c.new_id(), item=_item(p, s))),
     "block": _block,
     "package": _package,
     "pull": _pull,
-    "approve": lambda p, s: ("chair", c.ApprovePackage()),
-    "correspondence": lambda p, s: ("chair", c.PointToCorrespondence(item=_proposed_item(p, s))),
-    "open_ballot": lambda p, s: ("sec", c.OpenBallot(item=_ballot_item(p, s), deadline=p.choice(["2021-03-26T12:30", "2021-03-29T13:00", "2021-03-31T12:00", "2021-03-01T00:00"]))),
-    "vote": lambda p, s: (_voter(p), c.CastVote(item=_ballot_item(p, s), answer=p.choice(["yes", "no", "abstain"]))),
-    "letter_vote": lambda p, s: ("sec", c.RecordVoteByLetter(item=_ballot_item(p, s), delegation=p.choice(DELEGATION_IDS), answer=p.choice(["yes", "no", "abstain"]), reference=p.choice(["Note 2021/7", " "]))),
-    "limit": lambda p, s: (p.choice(["chair", "sec"]), c.SetSpeakingLimit(cls=p.choice(["council_member", "observer", "sector_member"]), seconds=p.choice([10, 60, 600]), item=p.choice([None, *ITEMS]))),  # type: ignore[arg-type]
+    "approve": lambda p, s: ("chair", c.ApprovePackage(id=c.new_id())),
+    "correspondence": lambda p, s: ("chair", c.PointToCorrespondence(id=c.new_id(), item=_proposed_item(p, s))),
+    "open_ballot": lambda p, s: ("sec", c.OpenBallot(id=c.new_id(), item=_ballot_item(p, s), deadline=p.choice(["2021-03-26T12:30", "2021-03-29T13:00", "2021-03-31T12:00", "2021-03-01T00:00"]))),
+    "vote": lambda p, s: (_voter(p), c.CastVote(id=c.new_id(), item=_ballot_item(p, s), answer=p.choice(["yes", "no", "abstain"]))),
+    "letter_vote": lambda p, s: ("sec", c.RecordVoteByLetter(id=c.new_id(), item=_ballot_item(p, s), delegation=p.choice(DELEGATION_IDS), answer=p.choice(["yes", "no", "abstain"]), reference=p.choice(["Note 2021/7", " "]))),
+    "limit": lambda p, s: (p.choice(["chair", "sec"]), c.SetSpeakingLimit(id=c.new_id(), cls=p.choice(["council_member", "observer", "sector_member"]), seconds=p.choice([10, 60, 600]), item=p.choice([None, *ITEMS]))),  # type: ignore[arg-type]
     "add_delegation": _add_delegation,
-    "voting_rights": lambda p, s: ("sec", c.SetVotingRights(delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50))),
-    "add_item": lambda p, s: ("sec", c.AddItem(number=p.choice(ITEMS), code="X", title="X", package=p.chance(30), minutes=p.choice([5, 60, 200]))),
-    "minutes": lambda p, s: ("sec", c.SetItemMinutes(item=p.choice(ITEMS), minutes=p.choice([1, 30, 181]))),
-    "plan": lambda p, s: ("sec", c.PlanAgenda()),
+    "voting_rights": lambda p, s: ("sec", c.SetVotingRights(id=c.new_id(), delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50))),
+    "add_item": lambda p, s: ("sec", c.AddItem(id=c.new_id(), number=p.choice(ITEMS), code="X", title="X", package=p.chance(30), minutes=p.choice([5, 60, 200]))),
+    "minutes": lambda p, s: ("sec", c.SetItemMinutes(id=c.new_id(), item=p.choice(ITEMS), minutes=p.choice([1, 30, 181]))),
+    "plan": lambda p, s: ("sec", c.PlanAgenda(id=c.new_id())),
     "connection_test": lambda p, s: (p.choice(EVERYONE), CONNECTION_TEST),
-    "help": lambda p, s: (p.choice(DELEGATES), c.RequestHelp(message="No sound")),
-    "resolve_help": lambda p, s: ("tech", c.ResolveHelp(participant=p.choice(list(s.help_requests) or DELEGATES))),
-    "create": lambda p, s: ("@admin", c.CreateConsultation(code="Y", title="Y", days=DAYS)),
-    "attendance": lambda p, s: (p.choice(EVERYONE), c.RecordAttendance()),
-    "open_grouping": lambda p, s: ("sec", c.OpenGrouping(deadline=p.choice(["2021-03-26T12:30", "2021-03-26T18:00", "2021-03-29T13:00", "2021-03-01T00:00"]))),
-    "answer_grouping": lambda p, s: (p.choice(DELEGATES), c.AnswerGrouping(item=p.choice(ITEMS), answer=p.choice(["agree", "other_group"]))),
-    "propose_item": lambda p, s: (p.choice(DELEGATES), c.ProposeItem(title=p.choice(["An urgent item", " "]), group=p.choice([1, 2]))),
-    "close_grouping": lambda p, s: ("sec", c.CloseGrouping(final=p.choice([{}, {"3": 2}, {"4": 1, "99": 2}]))),
-    "contribution": lambda p, s: (p.choice(DELEGATES), c.SubmitContribution(contribution=f"k{len(s.contributions)}", item=p.choice(ITEMS), title="Comments", comments=p.choice(["We support it.", ""]), co_submitters=p.choice([[], ["at"], ["r1"]]))),
+    "help": lambda p, s: (p.choice(DELEGATES), c.RequestHelp(id=c.new_id(), message="No sound")),
+    "resolve_help": lambda p, s: ("tech", c.ResolveHelp(id=c.new_id(), participant=p.choice(list(s.help_requests) or DELEGATES))),
+    "create": lambda p, s: ("@admin", c.CreateConsultation(id=c.new_id(), code="Y", title="Y", days=DAYS)),
+    "attendance": lambda p, s: (p.choice(EVERYONE), c.RecordAttendance(id=c.new_id())),
+    "open_grouping": lambda p, s: ("sec", c.OpenGrouping(id=c.new_id(), deadline=p.choice(["2021-03-26T12:30", "2021-03-26T18:00", "2021-03-29T13:00", "2021-03-01T00:00"]))),
+    "answer_grouping": lambda p, s: (p.choice(DELEGATES), c.AnswerGrouping(id=c.new_id(), item=p.choice(ITEMS), answer=p.choice(["agree", "other_group"]))),
+    "propose_item": lambda p, s: (p.choice(DELEGATES), c.ProposeItem(id=c.new_id(), title=p.choice(["An urgent item", " "]), group=p.choice([1, 2]))),
+    "close_grouping": lambda p, s: ("sec", c.CloseGrouping(id=c.new_id(), final=p.choice([{}, {"3": 2}, {"4": 1, "99": 2}]))),
+    "contribution": lambda p, s: (p.choice(DELEGATES), c.SubmitContribution(id=c.new_id(), contribution=f"k{len(s.contributions)}", item=p.choice(ITEMS), title="Comments", comments=p.choice(["We support it.", ""]), co_submitters=p.choice([[], ["at"], ["r1"]]))),
 }
 #: How often each kind comes up: the floor most, the roster least.
 WEIGHTS = {
@@ -363,7 +363,7 @@ def play(pick: Picker, steps: int, seen: Counter[str] | None = None) -> None:
             log.append(event)
     now = START
     for booth in pick.choice([[], ["en"], ["en", "fr", "zh"]]):
-        for cmd in (c.TakeBoothDuty(), c.SetBoothMic(live=True)):
+        for cmd in (c.TakeBoothDuty(id=c.new_id()), c.SetBoothMic(id=c.new_id(), live=True)):
             for event in decide(state, cmd, interpreter(booth), now):
                 apply(state, event)
                 log.append(event)
@@ -394,7 +394,7 @@ def play(pick: Picker, steps: int, seen: Counter[str] | None = None) -> None:
         check_microphones_are_the_duty(state)  # (1)
         # The clock: a tick does something exactly when a deadline has come; and twice is once.
         deadline = next_deadline(state)
-        due = decide(state, c.Tick(), SYSTEM_ACTOR, now)
+        due = decide(state, c.Tick(id=c.new_id()), SYSTEM_ACTOR, now)
         assert bool(due) == (deadline is not None and deadline <= now), (deadline, now, due)
         if isinstance(cmd, c.Tick):
             assert due == []
@@ -458,7 +458,7 @@ WALL = st.one_of(st.times().map(lambda t: t.strftime("%H:%M")), st.builds("{}:{}
 def test_any_consultation_settings_are_created_or_refused(days: list[str], slot: tuple[str, str], tz: str, policy: str, probe: int) -> None:
     """Whatever the protocol lets through, creating the consultation either works or
     is refused with ``invalid_value``; once created, the clock never fails."""
-    command = c.parse_command({"type": "create_consultation", "code": "C", "title": "T", "days": days, "slot_start": slot[0], "slot_end": slot[1], "tz": tz, "majority_policy": policy})
+    command = c.parse_command({"type": "create_consultation", "id": "1", "code": "C", "title": "T", "days": days, "slot_start": slot[0], "slot_end": slot[1], "tz": tz, "majority_policy": policy})
     state = ConsultationState()
     try:
         events = decide(state, command, "@admin", START)
@@ -466,11 +466,11 @@ def test_any_consultation_settings_are_created_or_refused(days: list[str], slot:
         assert rejected.code == "invalid_value"
         return
     fold(events, state)
-    fold(decide(state, c.AddItem(number=1, code="X", title="X"), "@admin", START), state)
-    decide(state, c.PlanAgenda(), "@admin", START)
+    fold(decide(state, c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "@admin", START), state)
+    decide(state, c.PlanAgenda(id=c.new_id()), "@admin", START)
     now = ms("2021-01-01", "00:00") + probe
     try:
-        fold(decide(state, c.OpenSitting(), "@admin", now), state)
+        fold(decide(state, c.OpenSitting(id=c.new_id()), "@admin", now), state)
     except Rejected as rejected:
         assert rejected.code == "outside_sitting"
-    assert decide(state, c.Tick(), SYSTEM_ACTOR, now) == []
+    assert decide(state, c.Tick(id=c.new_id()), SYSTEM_ACTOR, now) == []

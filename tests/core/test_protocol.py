@@ -81,7 +81,7 @@ def test_every_event_round_trips_msgpack(cls: type[e.Event]) -> None:
 
 
 def test_commands_are_validated_strictly() -> None:
-    assert c.parse_command({"type": "request_floor", "point_of_order": True}) == c.RequestFloor(point_of_order=True)
+    assert c.parse_command({"type": "request_floor", "id": "1", "point_of_order": True}) == c.RequestFloor(id="1", point_of_order=True)
     bad = [
         {"type": "request_floor", "point_of_order": True, "delegation": "ch"},  # unknown field
         {"type": "grant_the_floor"},  # unknown type
@@ -92,6 +92,8 @@ def test_commands_are_validated_strictly() -> None:
         {"type": "set_booth_source", "source": "de"},  # not a channel
         {"type": "create_consultation", "code": "C", "title": "T", "days": []},  # no day
     ]
+    bad = [{"id": "1", **data} for data in bad]
+    bad += [{"type": "request_floor"}, {"type": "request_floor", "id": ""}, {"type": "request_floor", "id": "x" * 81}]  # the id is required, 1 to 80 characters
     for data in bad:
         with pytest.raises(msgspec.ValidationError):
             c.parse_command(data)

@@ -9,7 +9,7 @@ from vcc_protocol import events as e
 
 
 def create(**fields) -> c.CreateConsultation:
-    return c.CreateConsultation(**{"code": "C", "title": "T", "days": ["2021-06-08"], **fields})
+    return c.CreateConsultation(**{"id": c.new_id(), "code": "C", "title": "T", "days": ["2021-06-08"], **fields})
 
 
 def test_consultation_is_created_once(cons: Consultation) -> None:
@@ -29,9 +29,9 @@ def test_consultation_created_by_the_secretariat_only() -> None:
 
 def test_nothing_but_creation_before_the_consultation_exists() -> None:
     fresh = Consultation(setup=False)
-    assert fresh.reject(c.AddItem(number=1, code="X", title="X"), "@admin") == "not_created"
-    assert fresh.reject(c.RequestFloor(), "ch-1") == "not_created"
-    assert fresh.run(c.Tick(), "@system") == []
+    assert fresh.reject(c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "@admin") == "not_created"
+    assert fresh.reject(c.RequestFloor(id=c.new_id()), "ch-1") == "not_created"
+    assert fresh.run(c.Tick(id=c.new_id()), "@system") == []
 
 
 def test_default_speaking_limits_per_class_3_min_council_members_2_min_others(cons: Consultation) -> None:
@@ -67,12 +67,12 @@ def test_consultation_settings_that_cannot_work_are_refused(fields: dict) -> Non
 
 def test_sector_cap_three_per_sector(cons: Consultation) -> None:
     assert SECTOR_CAP == 3
-    cons.run(c.AddDelegation(delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
+    cons.run(c.AddDelegation(id=c.new_id(), delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
     # The 4th member of a sector is refused; another sector still has room.
-    assert cons.reject(c.AddDelegation(delegation="r4", name="Fourth R", cls="sector_member", sector="R"), "sec") == "sector_full"
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="r4", name="Fourth R", cls="sector_member", sector="R"), "sec") == "sector_full"
     assert "r4" not in cons.state.delegations
-    cons.run(c.AddDelegation(delegation="t2", name="Second T", cls="sector_member", sector="T"), "sec")
-    cons.run(c.AddDelegation(delegation="d1", name="First D", cls="sector_member", sector="D"), "sec")
+    cons.run(c.AddDelegation(id=c.new_id(), delegation="t2", name="Second T", cls="sector_member", sector="T"), "sec")
+    cons.run(c.AddDelegation(id=c.new_id(), delegation="d1", name="First D", cls="sector_member", sector="D"), "sec")
     sectors = [d.sector for d in cons.state.delegations.values() if d.cls == "sector_member"]
     assert sectors.count("R") == 3
 
@@ -80,61 +80,61 @@ def test_sector_cap_three_per_sector(cons: Consultation) -> None:
 def test_sector_cap_counts_sector_members_only(cons: Consultation) -> None:
     # States are not sector members: registering many does not fill any sector.
     for n in range(5):
-        cons.run(c.AddDelegation(delegation=f"s{n}", name=f"State {n}", cls="observer_state"), "sec")
-    cons.run(c.AddDelegation(delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
+        cons.run(c.AddDelegation(id=c.new_id(), delegation=f"s{n}", name=f"State {n}", cls="observer_state"), "sec")
+    cons.run(c.AddDelegation(id=c.new_id(), delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
 
 
 def test_sector_member_needs_a_sector_and_only_sector_members_have_one(cons: Consultation) -> None:
-    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="sector_member"), "sec") == "invalid_value"
-    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="council_member", sector="R"), "sec") == "invalid_value"
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="sector_member"), "sec") == "invalid_value"
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="council_member", sector="R"), "sec") == "invalid_value"
 
 
 def test_only_council_members_have_voting_rights(cons: Consultation) -> None:
-    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="observer_state", voting_rights=True), "sec") == "invalid_value"
-    assert cons.reject(c.SetVotingRights(delegation="at", voting_rights=True), "sec") == "invalid_value"
-    cons.run(c.SetVotingRights(delegation="ch", voting_rights=False), "sec")
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state", voting_rights=True), "sec") == "invalid_value"
+    assert cons.reject(c.SetVotingRights(id=c.new_id(), delegation="at", voting_rights=True), "sec") == "invalid_value"
+    cons.run(c.SetVotingRights(id=c.new_id(), delegation="ch", voting_rights=False), "sec")
     assert cons.state.delegations["ch"].voting_rights is False
-    assert cons.reject(c.SetVotingRights(delegation="nowhere", voting_rights=True), "sec") == "unknown_delegation"
+    assert cons.reject(c.SetVotingRights(id=c.new_id(), delegation="nowhere", voting_rights=True), "sec") == "unknown_delegation"
 
 
 def test_duplicate_delegation_participant_item(cons: Consultation) -> None:
-    assert cons.reject(c.AddDelegation(delegation="ch", name="Again", cls="council_member"), "sec") == "already_exists"
-    assert cons.reject(c.AddParticipant(participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec") == "already_exists"
-    assert cons.reject(c.AddItem(number=1, code="X", title="X"), "sec") == "already_exists"
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="ch", name="Again", cls="council_member"), "sec") == "already_exists"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec") == "already_exists"
+    assert cons.reject(c.AddItem(id=c.new_id(), number=1, code="X", title="X"), "sec") == "already_exists"
 
 
 def test_delegate_belongs_to_a_known_delegation(cons: Consultation) -> None:
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate"), "sec") == "invalid_value"
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate", delegation="nowhere"), "sec") == "unknown_delegation"
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="chair", delegation="ch"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="nowhere"), "sec") == "unknown_delegation"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="chair", delegation="ch"), "sec") == "invalid_value"
 
 
 def test_interpreter_has_a_booth_and_nobody_else(cons: Consultation) -> None:
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="interpreter"), "sec") == "invalid_value"
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="technical", booth="en"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="interpreter"), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="technical", booth="en"), "sec") == "invalid_value"
 
 
 def test_only_a_delegate_is_a_designated_speaker(cons: Consultation) -> None:
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="chair", designated_speaker=True), "sec") == "invalid_value"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="chair", designated_speaker=True), "sec") == "invalid_value"
 
 
 def test_items_keep_agenda_order_and_their_estimate(cons: Consultation) -> None:
-    cons.run(c.AddItem(number=9, code="ADM 9", title="Late item", minutes=40), "sec")
+    cons.run(c.AddItem(id=c.new_id(), number=9, code="ADM 9", title="Late item", minutes=40), "sec")
     assert cons.state.agenda == [1, 2, 3, 4, 5, 9]
-    cons.run(c.SetItemMinutes(item=9, minutes=25), "sec")
+    cons.run(c.SetItemMinutes(id=c.new_id(), item=9, minutes=25), "sec")
     assert cons.state.items[9].minutes == 25
-    assert cons.reject(c.SetItemMinutes(item=99, minutes=25), "sec") == "unknown_item"
+    assert cons.reject(c.SetItemMinutes(id=c.new_id(), item=99, minutes=25), "sec") == "unknown_item"
 
 
 def test_roster_commands_are_setup_commands(cons: Consultation) -> None:
     # Wrong role: the chair and delegates do not register anybody.
-    assert cons.reject(c.AddDelegation(delegation="x", name="X", cls="observer_state"), "chair") == "not_allowed"
-    assert cons.reject(c.AddParticipant(participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
-    assert cons.reject(c.AddItem(number=7, code="X", title="X"), "tech") == "not_allowed"
+    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state"), "chair") == "not_allowed"
+    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
+    assert cons.reject(c.AddItem(id=c.new_id(), number=7, code="X", title="X"), "tech") == "not_allowed"
 
 
 def test_unknown_actor_is_refused(cons: Consultation) -> None:
-    assert cons.reject(c.RequestFloor(), "nobody") == "unknown_participant"
+    assert cons.reject(c.RequestFloor(id=c.new_id()), "nobody") == "unknown_participant"
 
 
 def test_refold_equals_live_state(cons: Consultation) -> None:

@@ -85,7 +85,7 @@ class Sittings:
             cons.run(command, "@admin")
         for command in importers.items_from_agenda_json(AGENDA):
             cons.run(command, "@admin")
-        cons.run(c.PlanAgenda(), SEC)
+        cons.run(c.PlanAgenda(id=c.new_id()), SEC)
         for pid, p in cons.state.participants.items():
             if p.delegation is not None:
                 (self.played.speakers if p.designated_speaker else self.played.members).setdefault(p.delegation, pid)
@@ -109,32 +109,32 @@ class Sittings:
         outgoing = booth.on_duty
         assert outgoing is not None
         incoming = next(p for p in (booth_interpreter(lang, 1), booth_interpreter(lang, 2)) if p != outgoing)
-        self.cons.run(c.RequestHandover(), incoming)
+        self.cons.run(c.RequestHandover(id=c.new_id()), incoming)
         was_open = booth.mic_open
-        self.cons.run(c.AcceptHandover(), outgoing)
+        self.cons.run(c.AcceptHandover(id=c.new_id()), outgoing)
         assert not booth.mic_open, "a handover closes the booth's microphone"
         if was_open:
-            self.cons.run(c.SetBoothMic(live=True), incoming)
+            self.cons.run(c.SetBoothMic(id=c.new_id(), live=True), incoming)
 
     def booths_on(self) -> None:
         for lang in LANGUAGES:
             booth = self.cons.state.booths[lang]
             if booth.on_duty is None:
-                self.cons.run(c.TakeBoothDuty(), booth_interpreter(lang, 1))
+                self.cons.run(c.TakeBoothDuty(id=c.new_id()), booth_interpreter(lang, 1))
             if not booth.mic_open:
-                self.cons.run(c.SetBoothMic(live=True), booth.on_duty)  # type: ignore[arg-type]
+                self.cons.run(c.SetBoothMic(id=c.new_id(), live=True), booth.on_duty)  # type: ignore[arg-type]
 
     def booths_off(self) -> None:
         for booth in self.cons.state.booths.values():
             if booth.mic_open:
-                self.cons.run(c.SetBoothMic(live=False), booth.on_duty)  # type: ignore[arg-type]
+                self.cons.run(c.SetBoothMic(id=c.new_id(), live=False), booth.on_duty)  # type: ignore[arg-type]
 
     # --- the floor --------------------------------------------------------------------
     def raise_hands(self, delegations: list[str]) -> None:
         for did in delegations:
             self.wait(self.rng.uniform(1, 15))
             pid = self.played.members.get(did) if self.rng.random() < 0.3 else None
-            self.cons.run(c.RequestFloor(), pid or self.played.speakers[did])
+            self.cons.run(c.RequestFloor(id=c.new_id()), pid or self.played.speakers[did])
 
     def pick_speakers(self, n: int) -> list[str]:
         classes = self.played.classes
@@ -153,7 +153,7 @@ class Sittings:
         self.wait(self.rng.choice([1, 2, 3, 5, 8, 12, 20, 25]))
         while True:
             try:
-                cons.run(c.GoLive(), speaker)
+                cons.run(c.GoLive(id=c.new_id()), speaker)
                 break
             except Rejected as rejected:
                 assert rejected.code == "interpretation_tail"
@@ -162,12 +162,12 @@ class Sittings:
             way = self.played.tail_refusals % 3
             if way == 0:
                 for lang in list(cons.state.tail.booths):  # type: ignore[union-attr]
-                    cons.run(c.BoothFinished(), cons.state.booths[lang].on_duty)  # type: ignore[arg-type]
+                    cons.run(c.BoothFinished(id=c.new_id()), cons.state.booths[lang].on_duty)  # type: ignore[arg-type]
                 self.played.tail_ends["finished"] += 1
             elif way == 1:
                 self.advance(cons.state.tail.until)  # type: ignore[union-attr]
             else:
-                cons.run(c.OverrideTail(), CHAIR)
+                cons.run(c.OverrideTail(id=c.new_id()), CHAIR)
                 self.played.tail_ends["override"] += 1
         language = cons.state.floor_language
         if language is not None and len(self.played.route_checks) < 20:
@@ -175,7 +175,7 @@ class Sittings:
             self.played.route_checks.append((route(cons.state, language).play, route(cons.state, other).play))
         self.wait(seconds)
         if cons.state.speech is not None:  # not cut by the slot end
-            cons.run(c.YieldFloor(), speaker)
+            cons.run(c.YieldFloor(id=c.new_id()), speaker)
 
     def time_left(self, day: int) -> int:
         return self.cons.at("15:00", day) - self.cons.now
@@ -194,32 +194,32 @@ class Sittings:
             cons.take_up(number)
         if number in PACKAGE and not cons.state.package:
             for item in PACKAGE:
-                cons.run(c.ProposeConclusion(item=item, text=f"The consultation takes note of {cons.state.items[item].code} ({', '.join(cons.state.items[item].documents)})."), SEC)
-            cons.run(c.ProposePackage(items=PACKAGE), CHAIR)
+                cons.run(c.ProposeConclusion(id=c.new_id(), item=item, text=f"The consultation takes note of {cons.state.items[item].code} ({', '.join(cons.state.items[item].documents)})."), SEC)
+            cons.run(c.ProposePackage(id=c.new_id(), items=PACKAGE), CHAIR)
         elif cons.state.items[number].conclusion is None:
-            cons.run(c.ProposeConclusion(item=number, text=f"The consultation takes note of {cons.state.items[number].code} and endorses its proposals."), SEC)
+            cons.run(c.ProposeConclusion(id=c.new_id(), item=number, text=f"The consultation takes note of {cons.state.items[number].code} and endorses its proposals."), SEC)
         if not cons.queue():
             self.raise_hands(self.pick_speakers(self.rng.randint(6, 9)))
         if number in DEFERRALS and number == cons.state.current_item and self.played.observer_block_refused is None:
             # An observer state cannot object; it may still speak.
-            self.played.observer_block_refused = cons.reject(c.BlockItem(item=number, kind="objection"), self.played.speakers["sweden"])
+            self.played.observer_block_refused = cons.reject(c.BlockItem(id=c.new_id(), item=number, kind="objection"), self.played.speakers["sweden"])
         while cons.queue() and cons.now < cons.at(stop_at, day):
             council = cons.state.delegations[cons.queue()[0]].cls == "council_member"
             self.speech(self.rng.uniform(110, 200 if council else 140))
         if cons.queue():
             return False
         if number in PACKAGE:
-            cons.run(c.ApprovePackage(), CHAIR)
+            cons.run(c.ApprovePackage(id=c.new_id()), CHAIR)
         elif number in DEFERRALS:
             kind, who, by_chair = DEFERRALS[number]
             if by_chair:
-                cons.run(c.BlockItem(item=number, kind=kind, delegation=who), CHAIR)  # type: ignore[arg-type]
+                cons.run(c.BlockItem(id=c.new_id(), item=number, kind=kind, delegation=who), CHAIR)  # type: ignore[arg-type]
             else:
-                cons.run(c.BlockItem(item=number, kind=kind), self.played.members.get(who) or self.played.speakers[who])  # type: ignore[arg-type]
+                cons.run(c.BlockItem(id=c.new_id(), item=number, kind=kind), self.played.members.get(who) or self.played.speakers[who])  # type: ignore[arg-type]
         elif number == CORRESPONDENCE:
-            cons.run(c.PointToCorrespondence(item=number), CHAIR)
+            cons.run(c.PointToCorrespondence(id=c.new_id(), item=number), CHAIR)
         else:
-            cons.run(c.RecordConsensus(item=number), CHAIR)
+            cons.run(c.RecordConsensus(id=c.new_id(), item=number), CHAIR)
         return True
 
     def cut_by_the_slot_end(self, day: int) -> None:
@@ -227,7 +227,7 @@ class Sittings:
         cons = self.cons
         if not cons.queue():
             did = next(d for d in self.played.classes["council_member"] if d not in cons.queue())
-            cons.run(c.RequestFloor(), self.played.speakers[did])
+            cons.run(c.RequestFloor(id=c.new_id()), self.played.speakers[did])
         self.advance(max(cons.now, cons.at("14:57:30", day)))
         self.speech(seconds=300)
         assert cons.state.speech is None and cons.state.sitting is None
@@ -235,7 +235,7 @@ class Sittings:
     def day(self, day: int) -> None:
         cons = self.cons
         self.advance(cons.at("12:00", day) + int(self.rng.uniform(5, 60) * 1000))
-        cons.run(c.OpenSitting(), CHAIR)
+        cons.run(c.OpenSitting(id=c.new_id()), CHAIR)
         self.booths_on()
         done = 0
         last = day == len(self.played.create.days) - 1

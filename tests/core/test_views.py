@@ -11,7 +11,7 @@ from vcc.core.views import audience, snapshot, view
 from vcc_protocol import commands as c
 from vcc_protocol.events import redact
 
-CONNECTION_TEST = c.RecordConnectionTest(
+CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
     transport="polling", websocket_ok=False, rtt_ms=310.5, jitter_ms=45.0, clock_offset_ms=1200.0,
     microphone="ok", camera="blocked", input_level=0.2, browser="Edge 91 behind proxy.corp.example",
 )
@@ -22,7 +22,7 @@ def busy(sitting: Consultation) -> Consultation:
     for delegation in ("at", "ch", "r1"):
         sitting.hand(member(delegation))
     sitting.run(CONNECTION_TEST, speaker("py"))
-    sitting.run(c.RequestHelp(message="Firewall blocks the audio, call +41 79 000 00 00"), speaker("py"))
+    sitting.run(c.RequestHelp(id=c.new_id(), message="Firewall blocks the audio, call +41 79 000 00 00"), speaker("py"))
     return sitting
 
 
@@ -130,9 +130,9 @@ def test_views_carry_the_forecast(busy: Consultation) -> None:
 
 def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
     cons = Consultation(start=ms("2021-05-03", "10:00"))
-    cons.run(c.OpenGrouping(deadline="2021-05-10T23:59"), "sec")
-    cons.run(c.AnswerGrouping(item=3, answer="other_group"), speaker("ch"))
-    cons.run(c.SubmitContribution(contribution="ch-3", item=3, title="Comments", comments="We support it.", co_submitters=["at"]), member("ch"))
+    cons.run(c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59"), "sec")
+    cons.run(c.AnswerGrouping(id=c.new_id(), item=3, answer="other_group"), speaker("ch"))
+    cons.run(c.SubmitContribution(id=c.new_id(), contribution="ch-3", item=3, title="Comments", comments="We support it.", co_submitters=["at"]), member("ch"))
     staff, public = snapshot(cons.state, "staff"), snapshot(cons.state, "public")
     assert staff["grouping"]["answers"] == {"ch": {"3": "other_group"}}
     assert public["grouping"]["answers"] == {"ch": {"3": None}}  # that Switzerland answered, not what

@@ -54,7 +54,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def take_up(runtime: Runtime, item: int) -> int:
-    answer = await runtime.execute(c.TakeUpItem(item=item), CHAIR)
+    answer = await runtime.execute(c.TakeUpItem(id=c.new_id(), item=item), CHAIR)
     assert answer["ok"], answer
     return answer["seq"]
 
@@ -96,7 +96,7 @@ async def test_a_batch_is_written_first_to_the_delegation_and_participant_it_nam
     Publisher(runtime, fanout)  # type: ignore[arg-type]
     await take_up(runtime, runtime.state.agenda[0])
     speaker = next(p for p in runtime.state.participants.values() if p.designated_speaker)
-    answer = await runtime.execute(c.RequestFloor(), speaker.id)
+    answer = await runtime.execute(c.RequestFloor(id=c.new_id()), speaker.id)
     assert answer["ok"], answer
     await asyncio.sleep(0)
     assert fanout.first[-1] == fanout.first[-2] == [f"t/participant:{speaker.id}", f"t/delegation:{speaker.delegation}"]

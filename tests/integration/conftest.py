@@ -14,6 +14,7 @@ from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.gateway.socket_api import Gateway
 from vcc.http_api import SECRET, SERVICE
+from vcc.links import deployment_admin_token
 from vcc.service import Service
 from vcc.tokens import Claims, sign
 from vcc_protocol.vocabulary import ADMIN_ACTOR
@@ -39,6 +40,9 @@ class Node:
 
     def admin_token(self) -> str:
         return self.token("@admin", "admin")
+
+    def deployment_token(self) -> str:
+        return deployment_admin_token(self.secret, self.service.clock())
 
     async def client(self, participant: str, **kwargs: object) -> ConsultationClient:
         client = ConsultationClient(self.url, self.token(participant), **kwargs)  # type: ignore[arg-type]

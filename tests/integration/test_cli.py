@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import docx
 from vcc import importers
+
+from tests.support.process_node import ProcessNode
 
 EXAMPLES = Path(importers.__file__).parent / "examples"
 
@@ -26,7 +30,7 @@ def test_import_plan_links_grouping_and_reports_from_the_command_line(tmp_path: 
     assert vcc("plan", "export", "--format", "ics", "--output", str(tmp_path / "plan.ics"), *store, cwd=tmp_path).returncode == 0
     assert (tmp_path / "plan.ics").read_text().count("BEGIN:VEVENT") == 9
     links = vcc("links", "--format", "csv", "--output", str(tmp_path / "links.csv"), *store, cwd=tmp_path)
-    assert "Wrote 152 join links" in links.stdout
+    assert "Wrote 152 join links and the public screen's link" in links.stdout
     assert "captioner-1,Captioner 1,captioner," in (tmp_path / "links.csv").read_text()
     no_sitting = vcc("report", "captions", "--sitting", "2021-06-08", *store, cwd=tmp_path)
     assert no_sitting.returncode == 2 and "no sitting on 2021-06-08; the sittings so far: none yet" in no_sitting.stderr
@@ -52,3 +56,22 @@ def test_bad_input_is_refused_naming_the_row_and_field(tmp_path: Path) -> None:
     broken.write_text("{not json")
     done = vcc("import", "agenda", str(broken), *store, cwd=tmp_path)
     assert done.returncode == 2 and "not valid JSON (line 1" in done.stderr
+
+
+def test_links_point_where_vcc_serve_last_served_and_include_the_public_screen(tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "store")]
+    vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
+    vcc("import", "roster", str(EXAMPLES / "roster-demo.csv"), *store, cwd=tmp_path)
+    node = ProcessNode(str(tmp_path / "store"), log=tmp_path / "node.log")
+    assert node.port != 8080
+    node.start()
+    node.stop()
+    rows = list(csv.DictReader(io.StringIO(vcc("links", "--format", "csv", *store, cwd=tmp_path).stdout)))
+    assert len(rows) == 153  # 152 participants and the public screen
+    assert all(row["url"].startswith(f"http://127.0.0.1:{node.port}/") for row in rows)
+    screen = [row for row in rows if row["role"] == "screen"]
+    assert [(row["participant"], row["name"]) for row in screen] == [("@screen", "Public screen")]
+    assert screen[0]["url"].startswith(f"http://127.0.0.1:{node.port}/screen#t=")
+    # --public-url still decides when given
+    given = vcc("links", "--public-url", "https://vcc.example.org/", *store, cwd=tmp_path).stdout
+    assert "https://vcc.example.org/join#t=" in given and f":{node.port}/" not in given

@@ -45,7 +45,7 @@ async def test_a_docx_is_counted_and_accepted(node) -> None:
     assert response.status == 201, await response.text()
     runtime = await node.runtime()
     (contribution,) = runtime.state.contributions.values()
-    assert contribution.file.kind == "docx" and contribution.submitters == ["argentina", "brazil", "canada"]
+    assert contribution.file.kind == "docx" and contribution.file.pages == 1 and contribution.submitters == ["argentina", "brazil", "canada"]
 
 
 async def test_a_third_page_or_a_wrong_type_is_refused_and_nothing_is_stored(node) -> None:
@@ -66,3 +66,20 @@ async def test_an_upload_needs_a_join_token(node) -> None:
     async with aiohttp.ClientSession() as http:
         response = await http.post(f"{node.url}/api/consultations/test/contributions", data={"item": "3"})
         assert response.status == 401
+
+
+async def test_the_form_is_bounded_and_the_file_comes_last(node) -> None:
+    long_field = await post(node, COUNCIL[0], "ours.pdf", pdf(1), comments="x" * 140_000)
+    assert long_field.status == 413 and (await long_field.json())["error"]["code"] == "payload_too_large"
+    form = aiohttp.FormData()
+    form.add_field("item", "3")
+    form.add_field("file", pdf(1), filename="ours.pdf", content_type="application/pdf")
+    form.add_field("title", "After the file")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {node.token(COUNCIL[0])}"}) as http:
+        after = await http.post(f"{node.url}/api/consultations/test/contributions", data=form)
+        assert after.status == 400 and "last field" in (await after.json())["error"]["message"]
+        plain = await http.post(f"{node.url}/api/consultations/test/contributions", json={"item": 3})
+        assert plain.status == 400 and "multipart/form-data" in (await plain.json())["error"]["message"]
+    assert blob_files(node) == []
+    runtime = await node.runtime()
+    assert runtime.state.contributions == {}

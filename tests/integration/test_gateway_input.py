@@ -9,8 +9,9 @@ import time
 import pytest
 import socketio
 from vcc.core.actors import PERMISSIONS
-from vcc.tokens import Claims, sign
+from vcc.tokens import SCREEN_ROLE, Claims, sign
 from vcc_protocol.commands import COMMAND_TYPES
+from vcc_protocol.vocabulary import SCREEN_ACTOR
 
 from tests.support.consultations import (
     CAPTIONER,
@@ -139,6 +140,8 @@ MINIMAL: dict[str, dict] = {
 async def test_authorization_matrix_every_command_by_every_role(node) -> None:
     roles = {"delegate": COUNCIL[0], "chair": CHAIR, "secretariat": SECRETARIAT, "interpreter": INTERPRETER["en"], "technical": TECHNICAL, "captioner": CAPTIONER}
     connections = {role: await raw_client(node, node.token(pid)) for role, pid in roles.items()}
+    # the public screen's own link: in no set of the table, so refused every command
+    connections["screen"] = await raw_client(node, node.token(SCREEN_ACTOR, SCREEN_ROLE))
     try:
         for kind in COMMAND_TYPES:
             tag = kind.__struct_config__.tag

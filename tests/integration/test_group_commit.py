@@ -21,10 +21,10 @@ async def test_a_burst_of_requests_is_committed_in_few_writes_in_priority_order(
     await store.open()
     service = Service(store)
     try:
-        answers = await service.execute_all("t", [*live_commands(service.clock()), c.TakeUpItem(item=3)], ADMIN_ACTOR)
+        answers = await service.execute_all("t", [*live_commands(service.clock()), c.TakeUpItem(id=c.new_id(), item=3)], ADMIN_ACTOR)
         assert answers[-2]["ok"] and answers[-1]["error"]["code"] == "not_allowed"
         runtime = await service.runtime("t")
-        assert (await runtime.execute(c.TakeUpItem(item=3), CHAIR))["ok"]
+        assert (await runtime.execute(c.TakeUpItem(id=c.new_id(), item=3), CHAIR))["ok"]
         speakers = [p.id for p in runtime.state.participants.values() if p.designated_speaker]
         appends_before = metrics.APPENDS._value.get()
         burst = [runtime.execute(c.RequestFloor(id=f"r{n}"), pid) for n, pid in enumerate(speakers)]

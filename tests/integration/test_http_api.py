@@ -32,7 +32,7 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
     admin = {"Authorization": f"Bearer {node.admin_token()}"}
     agenda = importers.example("c21-vcc1-agenda.json")
     async with aiohttp.ClientSession(headers=admin) as http:
-        created = await http.post(f"{node.url}/api/consultations?id=test", data=agenda, headers={"Content-Type": "application/json"})
+        created = await http.post(f"{node.url}/api/consultations?id=test", data=agenda, headers={"Content-Type": "application/json", "Authorization": f"Bearer {node.deployment_token()}"})
         assert created.status == 422 and (await created.json())["error"]["code"] == "already_exists"
         roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
         bad = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Nowhere,planet,A,,true,N 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
@@ -112,7 +112,7 @@ async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_t
     from tests.support.consultations import live_commands
 
     deadline = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(deadline=deadline)])
+    node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(id=c.new_id(), deadline=deadline)])
     from vcc.client import ConsultationClient
 
     delegate = ConsultationClient(node.url, node.token("argentina-delegate-2"))

@@ -61,7 +61,7 @@ async def test_the_slot_end_at_15_00_geneva_closes_the_sitting_with_nobody_click
         importers.consultation_from_agenda(agenda),
         *importers.roster_from_csv(importers.example("roster-demo.csv")),
         *importers.items_from_agenda_json(agenda),
-        c.OpenSitting(),
+        c.OpenSitting(id=c.new_id()),
     ]
     node = await make_node(clock=clock, commands=commands)
     node_clock = node.service.clock

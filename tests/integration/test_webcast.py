@@ -22,7 +22,7 @@ async def test_the_webcast_state_is_public_cached_and_only_for_an_opened_consult
 
         closed = await http.get(url)
         assert closed.status == 404, "not opened by the secretariat yet"
-        answers = await node.service.execute_all("test", [c.SetWebcast(public=True)], ADMIN_ACTOR)
+        answers = await node.service.execute_all("test", [c.SetWebcast(id=c.new_id(), public=True)], ADMIN_ACTOR)
         assert answers[-1]["ok"]
 
         first = await http.get(url)
@@ -50,13 +50,13 @@ async def test_the_webcast_state_is_public_cached_and_only_for_an_opened_consult
     archive = f"{node.url}/webcast/test/captions/{day}.vtt"
     async with aiohttp.ClientSession() as http:
         assert (await http.get(archive)).status == 404, "the archive lists a sitting once it has closed"
-        assert (await runtime.execute(c.CloseSitting(), CHAIR))["ok"]
+        assert (await runtime.execute(c.CloseSitting(id=c.new_id()), CHAIR))["ok"]
         listed = await http.get(url)
         assert (await listed.json())["archive"] == [day]
         vtt = await http.get(archive)
         assert vtt.status == 200 and "immutable" in vtt.headers["Cache-Control"]
         assert (await vtt.text()).split("\n\n")[1].split("\n")[2] == "The sitting is open."
 
-    assert (await node.service.execute_all("test", [c.SetWebcast(public=False)], ADMIN_ACTOR))[-1]["ok"]
+    assert (await node.service.execute_all("test", [c.SetWebcast(id=c.new_id(), public=False)], ADMIN_ACTOR))[-1]["ok"]
     async with aiohttp.ClientSession() as http:
         assert (await http.get(url)).status == 404

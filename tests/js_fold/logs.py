@@ -89,102 +89,102 @@ def scripted_log() -> Log:
     log = Log()
     setup(log)
     fr, en, es, ar = INTERPRETER["fr"], INTERPRETER["en"], INTERPRETER["es"], INTERPRETER["ar"]
-    log.must(ADMIN_ACTOR, c.OpenGrouping(deadline=local_time(log, 20 * MINUTE)))
-    log.must(COUNCIL[0], c.AnswerGrouping(item=3, answer="agree"))
-    log.must(COUNCIL[1], c.AnswerGrouping(item=12, answer="other_group"))
-    log.must(COUNCIL[2], c.ProposeItem(title="Remote participation in the next in-person session", group=2))
-    log.must(COUNCIL[0], c.SubmitContribution(
+    log.must(ADMIN_ACTOR, c.OpenGrouping(id=c.new_id(), deadline=local_time(log, 20 * MINUTE)))
+    log.must(COUNCIL[0], c.AnswerGrouping(id=c.new_id(), item=3, answer="agree"))
+    log.must(COUNCIL[1], c.AnswerGrouping(id=c.new_id(), item=12, answer="other_group"))
+    log.must(COUNCIL[2], c.ProposeItem(id=c.new_id(), title="Remote participation in the next in-person session", group=2))
+    log.must(COUNCIL[0], c.SubmitContribution(id=c.new_id(),
         contribution="c-argentina-1", item=3, title="Comments on the report", co_submitters=["brazil"],
         document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
     ))
     for participant in (COUNCIL[0], CHAIR, TECHNICAL):
-        log.must(participant, c.RecordAttendance())
-    log.must(ADMIN_ACTOR, c.SetVotingRights(delegation="paraguay", voting_rights=True))
-    log.must(ADMIN_ACTOR, c.SetItemMinutes(item=3, minutes=20))
-    log.must(CHAIR, c.SetSpeakingLimit(cls="council_member", seconds=60, item=3))
-    log.must(CHAIR, c.SetSpeakingLimit(cls="observer", seconds=90))
-    log.must(CHAIR, c.TakeUpItem(item=3), 5 * SECOND)
-    log.must(ADMIN_ACTOR, c.SetWebcast(public=True))
-    log.must(CAPTIONER, c.PostCaption(text="The chair takes up item 3."))
-    log.must(CAPTIONER, c.CorrectCaption(line=1, text="The chair takes up item three."), SECOND)
+        log.must(participant, c.RecordAttendance(id=c.new_id()))
+    log.must(ADMIN_ACTOR, c.SetVotingRights(id=c.new_id(), delegation="paraguay", voting_rights=True))
+    log.must(ADMIN_ACTOR, c.SetItemMinutes(id=c.new_id(), item=3, minutes=20))
+    log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=60, item=3))
+    log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90))
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=3), 5 * SECOND)
+    log.must(ADMIN_ACTOR, c.SetWebcast(id=c.new_id(), public=True))
+    log.must(CAPTIONER, c.PostCaption(id=c.new_id(), text="The chair takes up item 3."))
+    log.must(CAPTIONER, c.CorrectCaption(id=c.new_id(), line=1, text="The chair takes up item three."), SECOND)
     for n in range(2, 72):  # more than the state keeps: the oldest lines roll off in both folds
-        log.must(CAPTIONER, c.PostCaption(text=f"Line {n}."), 500)
-    log.must(CAPTIONER, c.CorrectCaption(line=60, text="Line sixty, corrected."), 500)
+        log.must(CAPTIONER, c.PostCaption(id=c.new_id(), text=f"Line {n}."), 500)
+    log.must(CAPTIONER, c.CorrectCaption(id=c.new_id(), line=60, text="Line sixty, corrected."), 500)
     for booth in (fr, en, es, ar):
-        log.must(booth, c.TakeBoothDuty())
-    log.must(es, c.SetBoothSource(source="en"))
-    log.must(ar, c.SetBoothSource(source="es"))
-    log.must(fr, c.SetBoothMic(live=True))
-    log.must(en, c.SetBoothMic(live=True))
+        log.must(booth, c.TakeBoothDuty(id=c.new_id()))
+    log.must(es, c.SetBoothSource(id=c.new_id(), source="en"))
+    log.must(ar, c.SetBoothSource(id=c.new_id(), source="es"))
+    log.must(fr, c.SetBoothMic(id=c.new_id(), live=True))
+    log.must(en, c.SetBoothMic(id=c.new_id(), live=True))
     for delegate in (SECTOR, OBSERVER, OBSERVER_STATE, COUNCIL[0]):
-        log.must(delegate, c.RequestFloor(), 700)
-    log.must(COUNCIL[1], c.RequestFloor(point_of_order=True), 300)
-    log.must(CHAIR, c.MoveFloorRequest(delegation="chile", position=2, reason="asked to speak before the observer"))
-    log.must(COUNCIL_NON_SPEAKER, c.RequestFloor(point_of_order=True), 300)  # queued already: keeps its place
-    log.must(COUNCIL[0], c.WithdrawFloorRequest(point_of_order=True), 300)
-    log.must(OBSERVER, c.WithdrawFloorRequest(), SECOND)
-    log.must(CHAIR, c.CloseSpeakersList())
-    log.must(CHAIR, c.ReopenSpeakersList())
-    log.must(OBSERVER, c.RequestFloor(), SECOND)
-    log.must(CHAIR, c.GrantFloor(), 2 * SECOND)
-    log.must(CHAIR, c.RevokeGrant(), 20 * SECOND)
-    log.must(CHAIR, c.GrantFloor(delegation="argentina"), SECOND)
-    log.must(COUNCIL[0], c.GoLive(), 2_500)
-    log.must(fr, c.SignalSpeakSlowly(), 10 * SECOND)
-    log.must(SYSTEM_ACTOR, c.Tick(), 55 * SECOND)  # past the 60 s limit of item 3: speaking_time_exceeded
-    log.must(COUNCIL[0], c.YieldFloor(), 5 * SECOND)  # fr and en live: the tail holds
-    log.must(fr, c.BoothFinished(), SECOND)
-    log.must(en, c.BoothFinished(), SECOND)  # the last booth: tail ended, "finished"
-    log.must(CHAIR, c.GrantFloor(), SECOND)
-    log.must(OBSERVER_STATE, c.GoLive(), 3 * SECOND)
-    log.must(CHAIR, c.EndSpeech(), 40 * SECOND)
-    log.must(CHAIR, c.OverrideTail(), SECOND)
-    log.must(CHAIR, c.GrantFloor(), SECOND)
-    log.must(OBSERVER, c.GoLive(), 1_800)
-    log.must(OBSERVER, c.YieldFloor(), 30 * SECOND)
-    log.must(SYSTEM_ACTOR, c.Tick(), 5 * SECOND)  # the tail elapsed
-    log.must(PARTNER["fr"], c.RequestHandover())
-    log.must(fr, c.AcceptHandover())
-    log.must(PARTNER["fr"], c.SetBoothMic(live=True))  # the handover closed the microphone: the incoming opens it
-    log.must(CHAIR, c.TakeUpItem(item=4), SECOND)
-    log.must(FRENCH_SPEAKER, c.RequestFloor())
-    log.must(CHAIR, c.GrantFloor())
-    log.must(FRENCH_SPEAKER, c.GoLive(), 2 * SECOND)
-    log.must(SYSTEM_ACTOR, c.Tick(), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
-    log.must(FRENCH_SPEAKER, c.YieldFloor(), SECOND)
-    log.must(ADMIN_ACTOR, c.CloseGrouping(final={"12": 2}))  # past the deadline now: item 12 leaves the agenda
-    log.must(CHAIR, c.ProposeConclusion(item=3, text="The consultation takes note of the report."))
-    log.must(CHAIR, c.RecordConsensus(item=3))
-    log.must(ADMIN_ACTOR, c.ProposeConclusion(item=4, text="The consultation endorses the proposal."))
-    log.must(COUNCIL[2], c.BlockItem(item=4, kind="objection"))
-    log.must(CHAIR, c.BlockItem(item=9, kind="postponement", delegation="mexico"))
-    log.must(CHAIR, c.ProposePackage(items=[5, 6, 7]))
-    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(item=6))
+        log.must(delegate, c.RequestFloor(id=c.new_id()), 700)
+    log.must(COUNCIL[1], c.RequestFloor(id=c.new_id(), point_of_order=True), 300)
+    log.must(CHAIR, c.MoveFloorRequest(id=c.new_id(), delegation="chile", position=2, reason="asked to speak before the observer"))
+    log.must(COUNCIL_NON_SPEAKER, c.RequestFloor(id=c.new_id(), point_of_order=True), 300)  # queued already: keeps its place
+    log.must(COUNCIL[0], c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True), 300)
+    log.must(OBSERVER, c.WithdrawFloorRequest(id=c.new_id()), SECOND)
+    log.must(CHAIR, c.CloseSpeakersList(id=c.new_id()))
+    log.must(CHAIR, c.ReopenSpeakersList(id=c.new_id()))
+    log.must(OBSERVER, c.RequestFloor(id=c.new_id()), SECOND)
+    log.must(CHAIR, c.GrantFloor(id=c.new_id()), 2 * SECOND)
+    log.must(CHAIR, c.RevokeGrant(id=c.new_id()), 20 * SECOND)
+    log.must(CHAIR, c.GrantFloor(id=c.new_id(), delegation="argentina"), SECOND)
+    log.must(COUNCIL[0], c.GoLive(id=c.new_id()), 2_500)
+    log.must(fr, c.SignalSpeakSlowly(id=c.new_id()), 10 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 55 * SECOND)  # past the 60 s limit of item 3: speaking_time_exceeded
+    log.must(COUNCIL[0], c.YieldFloor(id=c.new_id()), 5 * SECOND)  # fr and en live: the tail holds
+    log.must(fr, c.BoothFinished(id=c.new_id()), SECOND)
+    log.must(en, c.BoothFinished(id=c.new_id()), SECOND)  # the last booth: tail ended, "finished"
+    log.must(CHAIR, c.GrantFloor(id=c.new_id()), SECOND)
+    log.must(OBSERVER_STATE, c.GoLive(id=c.new_id()), 3 * SECOND)
+    log.must(CHAIR, c.EndSpeech(id=c.new_id()), 40 * SECOND)
+    log.must(CHAIR, c.OverrideTail(id=c.new_id()), SECOND)
+    log.must(CHAIR, c.GrantFloor(id=c.new_id()), SECOND)
+    log.must(OBSERVER, c.GoLive(id=c.new_id()), 1_800)
+    log.must(OBSERVER, c.YieldFloor(id=c.new_id()), 30 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 5 * SECOND)  # the tail elapsed
+    log.must(PARTNER["fr"], c.RequestHandover(id=c.new_id()))
+    log.must(fr, c.AcceptHandover(id=c.new_id()))
+    log.must(PARTNER["fr"], c.SetBoothMic(id=c.new_id(), live=True))  # the handover closed the microphone: the incoming opens it
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=4), SECOND)
+    log.must(FRENCH_SPEAKER, c.RequestFloor(id=c.new_id()))
+    log.must(CHAIR, c.GrantFloor(id=c.new_id()))
+    log.must(FRENCH_SPEAKER, c.GoLive(id=c.new_id()), 2 * SECOND)
+    log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 31 * MINUTE)  # the interpreters' turn: handover due, and the limit
+    log.must(FRENCH_SPEAKER, c.YieldFloor(id=c.new_id()), SECOND)
+    log.must(ADMIN_ACTOR, c.CloseGrouping(id=c.new_id(), final={"12": 2}))  # past the deadline now: item 12 leaves the agenda
+    log.must(CHAIR, c.ProposeConclusion(id=c.new_id(), item=3, text="The consultation takes note of the report."))
+    log.must(CHAIR, c.RecordConsensus(id=c.new_id(), item=3))
+    log.must(ADMIN_ACTOR, c.ProposeConclusion(id=c.new_id(), item=4, text="The consultation endorses the proposal."))
+    log.must(COUNCIL[2], c.BlockItem(id=c.new_id(), item=4, kind="objection"))
+    log.must(CHAIR, c.BlockItem(id=c.new_id(), item=9, kind="postponement", delegation="mexico"))
+    log.must(CHAIR, c.ProposePackage(id=c.new_id(), items=[5, 6, 7]))
+    log.must(COUNCIL_NON_SPEAKER, c.PullFromPackage(id=c.new_id(), item=6))
     for item in (5, 7, 8):
-        log.must(CHAIR, c.ProposeConclusion(item=item, text=f"Proposed conclusion on item {item}."))
-    log.must(CHAIR, c.ApprovePackage())
-    log.must(CHAIR, c.PointToCorrespondence(item=8))
-    log.must(ADMIN_ACTOR, c.OpenBallot(item=8, deadline=local_time(log, 30 * MINUTE)))
-    log.must(COUNCIL[0], c.CastVote(item=8, answer="yes"))
-    log.must(COUNCIL[1], c.CastVote(item=8, answer="no"))
-    log.must(COUNCIL[1], c.CastVote(item=8, answer="abstain"))
-    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(item=8, delegation="canada", answer="yes", reference="Note verbale 2026/41"))
-    log.must(COUNCIL[1], c.RecordConnectionTest(
+        log.must(CHAIR, c.ProposeConclusion(id=c.new_id(), item=item, text=f"Proposed conclusion on item {item}."))
+    log.must(CHAIR, c.ApprovePackage(id=c.new_id()))
+    log.must(CHAIR, c.PointToCorrespondence(id=c.new_id(), item=8))
+    log.must(ADMIN_ACTOR, c.OpenBallot(id=c.new_id(), item=8, deadline=local_time(log, 30 * MINUTE)))
+    log.must(COUNCIL[0], c.CastVote(id=c.new_id(), item=8, answer="yes"))
+    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="no"))
+    log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item=8, answer="abstain"))
+    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item=8, delegation="canada", answer="yes", reference="Note verbale 2026/41"))
+    log.must(COUNCIL[1], c.RecordConnectionTest(id=c.new_id(),
         transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
         microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
     ))
-    log.must(COUNCIL[1], c.RequestHelp(message="I cannot hear the French channel"))
-    log.must(OBSERVER, c.RequestHelp(message="Which document?"))
-    log.must(TECHNICAL, c.ResolveHelp(participant=COUNCIL[1]))
-    log.must(ADMIN_ACTOR, c.PlanAgenda())
-    log.must(CHAIR, c.CloseSitting(), MINUTE)
-    log.must(CHAIR, c.OpenSitting(), 10 * MINUTE)
-    log.must(CHAIR, c.TakeUpItem(item=10))
-    log.must(COUNCIL[0], c.RequestFloor())
-    log.must(CHAIR, c.GrantFloor())
-    log.must(COUNCIL[0], c.GoLive(), SECOND)
+    log.must(COUNCIL[1], c.RequestHelp(id=c.new_id(), message="I cannot hear the French channel"))
+    log.must(OBSERVER, c.RequestHelp(id=c.new_id(), message="Which document?"))
+    log.must(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=COUNCIL[1]))
+    log.must(ADMIN_ACTOR, c.PlanAgenda(id=c.new_id()))
+    log.must(CHAIR, c.CloseSitting(id=c.new_id()), MINUTE)
+    log.must(CHAIR, c.OpenSitting(id=c.new_id()), 10 * MINUTE)
+    log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item=10))
+    log.must(COUNCIL[0], c.RequestFloor(id=c.new_id()))
+    log.must(CHAIR, c.GrantFloor(id=c.new_id()))
+    log.must(COUNCIL[0], c.GoLive(id=c.new_id()), SECOND)
     slot_end = log.state.sitting.ends_at  # type: ignore[union-attr]
-    log.must(SYSTEM_ACTOR, c.Tick(), slot_end - log.now + 5 * SECOND)  # the slot end cuts the speech
+    log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), slot_end - log.now + 5 * SECOND)  # the slot end cuts the speech
     # An alarm older logs hold (a partner off duty opened a second microphone); the core
     # writes none any more, and both folds must read it as changing nothing.
     old = BothPartnersLive(at=log.now, actor=PARTNER["en"], booth="en")
@@ -216,67 +216,67 @@ def random_log(seed: int, commands: int = 300) -> Log:
         kind = rng.choice(["take_up", "grant", "grant", "grant_named", "revoke", "end", "move", "close", "reopen", "override",
                            "conclusion", "consensus", "block", "package", "pull", "approve", "correspondence", "limit", "open", "close_sitting"])
         if kind == "take_up":
-            return c.TakeUpItem(item=rng.choice(items[:12]))
+            return c.TakeUpItem(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "grant_named":
-            return c.GrantFloor(delegation=rng.choice(queued() or council))
+            return c.GrantFloor(id=c.new_id(), delegation=rng.choice(queued() or council))
         if kind == "move":
             q = queued() or council
-            return c.MoveFloorRequest(delegation=rng.choice(q), position=rng.randint(1, max(len(q), 1)), reason=rng.choice(["", "right of reply", "chair's ruling"]))
+            return c.MoveFloorRequest(id=c.new_id(), delegation=rng.choice(q), position=rng.randint(1, max(len(q), 1)), reason=rng.choice(["", "right of reply", "chair's ruling"]))
         if kind == "conclusion":
-            return c.ProposeConclusion(item=rng.choice(items[:12]), text=f"Conclusion {rng.randint(1, 99)}")
+            return c.ProposeConclusion(id=c.new_id(), item=rng.choice(items[:12]), text=f"Conclusion {rng.randint(1, 99)}")
         if kind == "consensus":
-            return c.RecordConsensus(item=rng.choice(items[:12]))
+            return c.RecordConsensus(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "block":
-            return c.BlockItem(item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]), delegation=rng.choice(council + ["chile"]))
+            return c.BlockItem(id=c.new_id(), item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]), delegation=rng.choice(council + ["chile"]))
         if kind == "package":
-            return c.ProposePackage(items=rng.sample(items[:12], rng.randint(1, 4)))
+            return c.ProposePackage(id=c.new_id(), items=rng.sample(items[:12], rng.randint(1, 4)))
         if kind == "pull":
-            return c.PullFromPackage(item=rng.choice(items[:12]), delegation=rng.choice(council))
+            return c.PullFromPackage(id=c.new_id(), item=rng.choice(items[:12]), delegation=rng.choice(council))
         if kind == "correspondence":
-            return c.PointToCorrespondence(item=rng.choice(items[:12]))
+            return c.PointToCorrespondence(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "limit":
-            return c.SetSpeakingLimit(cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
+            return c.SetSpeakingLimit(id=c.new_id(), cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
         simple = {"grant": c.GrantFloor, "revoke": c.RevokeGrant, "end": c.EndSpeech, "close": c.CloseSpeakersList, "reopen": c.ReopenSpeakersList,
                   "override": c.OverrideTail, "approve": c.ApprovePackage, "open": c.OpenSitting, "close_sitting": c.CloseSitting}
-        return simple[kind]()
+        return simple[kind](id=c.new_id())
 
     def delegate_command() -> c.Command:
         kind = rng.choice(["request", "request", "request", "point_of_order", "withdraw", "withdraw_point", "go_live", "go_live", "yield", "block", "pull", "help", "test", "vote"])
         if kind == "request":
-            return c.RequestFloor()
+            return c.RequestFloor(id=c.new_id())
         if kind == "withdraw_point":
-            return c.WithdrawFloorRequest(point_of_order=True)
+            return c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True)
         if kind == "vote":
-            return c.CastVote(item=rng.choice(list(state.ballots) or items[:12]), answer=rng.choice(["yes", "no", "abstain"]))
+            return c.CastVote(id=c.new_id(), item=rng.choice(list(state.ballots) or items[:12]), answer=rng.choice(["yes", "no", "abstain"]))
         if kind == "point_of_order":
-            return c.RequestFloor(point_of_order=True)
+            return c.RequestFloor(id=c.new_id(), point_of_order=True)
         if kind == "block":
-            return c.BlockItem(item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]))
+            return c.BlockItem(id=c.new_id(), item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]))
         if kind == "pull":
-            return c.PullFromPackage(item=rng.choice(items[:12]))
+            return c.PullFromPackage(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "help":
-            return c.RequestHelp(message=rng.choice(["no sound", "cannot see the document"]))
+            return c.RequestHelp(id=c.new_id(), message=rng.choice(["no sound", "cannot see the document"]))
         if kind == "test":
-            return c.RecordConnectionTest(
+            return c.RecordConnectionTest(id=c.new_id(),
                 transport=rng.choice(["websocket", "polling"]), websocket_ok=rng.random() < 0.8, rtt_ms=rng.uniform(5, 400),
                 jitter_ms=rng.uniform(0, 50), clock_offset_ms=rng.uniform(-2000, 2000), microphone=rng.choice(["ok", "denied", "silent"]),
                 camera=rng.choice(["ok", "missing"]), input_level=rng.random(), browser="Firefox 140",
             )
-        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind]()
+        return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind](id=c.new_id())
 
     def interpreter_command() -> c.Command:
         kind = rng.choice(["duty", "handover", "accept", "mic", "mic", "source", "finished", "finished", "slowly"])
         if kind == "mic":
-            return c.SetBoothMic(live=rng.random() < 0.6)
+            return c.SetBoothMic(id=c.new_id(), live=rng.random() < 0.6)
         if kind == "source":
-            return c.SetBoothSource(source=rng.choice(["floor", "floor", *LANGUAGES]))
-        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind]()
+            return c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", "floor", *LANGUAGES]))
+        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind](id=c.new_id())
 
     def secretariat_command() -> c.Command:
         pointed = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
         if pointed:
-            return c.OpenBallot(item=rng.choice(pointed), deadline=local_time(log, rng.choice([2, 20, 90]) * MINUTE))
-        return c.RecordVoteByLetter(item=rng.choice(list(state.ballots) or items[:12]), delegation=rng.choice(council), answer=rng.choice(["yes", "no"]), reference="Letter")
+            return c.OpenBallot(id=c.new_id(), item=rng.choice(pointed), deadline=local_time(log, rng.choice([2, 20, 90]) * MINUTE))
+        return c.RecordVoteByLetter(id=c.new_id(), item=rng.choice(list(state.ballots) or items[:12]), delegation=rng.choice(council), answer=rng.choice(["yes", "no"]), reference="Letter")
 
     for _ in range(commands):
         after = rng.choice([0, 200, 900, 1_500, 2_500, 4_000, 10_000, 45_000]) if rng.random() > 0.03 else rng.randint(5, 40) * MINUTE
@@ -288,14 +288,14 @@ def random_log(seed: int, commands: int = 300) -> Log:
         elif who < 0.88:
             log.run(rng.choice(interpreters), interpreter_command(), after)
         elif who < 0.95:
-            log.run(SYSTEM_ACTOR, c.Tick(), after)
+            log.run(SYSTEM_ACTOR, c.Tick(id=c.new_id()), after)
         elif who < 0.97:
-            log.run(TECHNICAL, c.ResolveHelp(participant=rng.choice(talkers)), after)
+            log.run(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=rng.choice(talkers)), after)
         elif who < 0.985:
             # Bursts of lines, so that the kept lines roll over and corrections land in and out of the window.
             for _ in range(rng.randint(1, 40)):
                 line = rng.randint(max(1, state.caption_count - 70), state.caption_count + 1)
-                command = c.CorrectCaption(line=line, text="Corrected.") if rng.random() < 0.2 else c.PostCaption(text=f"Line {state.caption_count + 1}")
+                command = c.CorrectCaption(id=c.new_id(), line=line, text="Corrected.") if rng.random() < 0.2 else c.PostCaption(id=c.new_id(), text=f"Line {state.caption_count + 1}")
                 log.run(CAPTIONER, command, rng.choice([0, 500, 700, 5_000]))
         else:
             log.run(ADMIN_ACTOR, secretariat_command(), after)

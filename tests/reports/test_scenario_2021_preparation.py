@@ -36,7 +36,7 @@ class Run:
     def __call__(self, command: c.Command, actor: str = "@admin", when: int | None = None) -> list[Event]:
         self.now = max(self.now, when or self.now)
         while (deadline := next_deadline(self.state)) is not None and deadline <= self.now:
-            self._do(c.Tick(), SYSTEM_ACTOR, deadline)
+            self._do(c.Tick(id=c.new_id()), SYSTEM_ACTOR, deadline)
         return self._do(command, actor, self.now)
 
     def _do(self, command: c.Command, actor: str, now: int) -> list[Event]:
@@ -56,7 +56,7 @@ def test_from_the_circular_to_the_reports() -> None:
     assert len(state.items) == 76 and len(state.agenda) == 58
 
     # The agenda consultation: every council member answers every item; three ask for the other group.
-    run(c.OpenGrouping(deadline="2021-03-12T23:59"), "@admin", at("2021-02-20", "10:00"))
+    run(c.OpenGrouping(id=c.new_id(), deadline="2021-03-12T23:59"), "@admin", at("2021-02-20", "10:00"))
     council = [d.id for d in state.delegations.values() if d.cls == "council_member"]
     assert len(council) == 48
     speakers = {p.delegation: p.id for p in state.participants.values() if p.designated_speaker}
@@ -64,61 +64,61 @@ def test_from_the_circular_to_the_reports() -> None:
     for n, delegation in enumerate(council):
         for number in state.items:
             answer = "other_group" if movers.get(delegation) == number else "agree"
-            run(c.AnswerGrouping(item=number, answer=answer), speakers[delegation], at("2021-03-01", "10:00") + n)
-    run(c.ProposeItem(title="Council contribution to the HLPF 2021", group=1), speakers["india"])
+            run(c.AnswerGrouping(id=c.new_id(), item=number, answer=answer), speakers[delegation], at("2021-03-01", "10:00") + n)
+    run(c.ProposeItem(id=c.new_id(), title="Council contribution to the HLPF 2021", group=1), speakers["india"])
     with pytest.raises(Rejected) as late:
-        decide(state, c.AnswerGrouping(item=1, answer="agree"), speakers["japan"], at("2021-03-13", "00:00"))
+        decide(state, c.AnswerGrouping(id=c.new_id(), item=1, answer="agree"), speakers["japan"], at("2021-03-13", "00:00"))
     assert late.value.code == "deadline_passed"
     row14 = next(t for t in tally(state) if t.item == 14)
     assert sorted(row14.other_group) == ["china", "france"] and len(row14.agree) == 46 and row14.no_answer == []
-    run(c.CloseGrouping(final={"14": 2}), "@admin", at("2021-03-15", "09:00"))
+    run(c.CloseGrouping(id=c.new_id(), final={"14": 2}), "@admin", at("2021-03-15", "09:00"))
     assert 14 not in state.agenda and len(state.agenda) == 57 and state.grouping.overrides == [14]
 
     # The plan over the 9 days.
-    run(c.PlanAgenda())
+    run(c.PlanAgenda(id=c.new_id()))
     assert state.plan_unplaced == [] and {a.day for a in state.plan} <= set(range(9))
 
     # Three sittings: speeches, a package, deferrals, a decision by correspondence.
     chair = "presiding-vice-chair"
     first = state.days[0]
-    run(c.OpenSitting(), chair, at(first, "12:00"))
+    run(c.OpenSitting(id=c.new_id()), chair, at(first, "12:00"))
     package = [n for n in state.agenda if state.items[n].package]
     for number in package:
-        run(c.ProposeConclusion(item=number, text=f"The council takes note of item {number}."), chair)
-    run(c.ProposePackage(items=package), chair)
-    run(c.PullFromPackage(item=package[-1]), speakers["germany"])
-    run(c.ApprovePackage(), chair)
+        run(c.ProposeConclusion(id=c.new_id(), item=number, text=f"The council takes note of item {number}."), chair)
+    run(c.ProposePackage(id=c.new_id(), items=package), chair)
+    run(c.PullFromPackage(id=c.new_id(), item=package[-1]), speakers["germany"])
+    run(c.ApprovePackage(id=c.new_id()), chair)
     for minute, (number, speaker) in enumerate([(3, "argentina"), (3, "chile"), (4, "orbital-relay-networks-ltd"), (5, "egypt")]):
         if state.current_item != number:
-            run(c.TakeUpItem(item=number), chair, at(first, f"12:{10 + minute * 5:02d}"))
-        run(c.RequestFloor(), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}"))
-        run(c.GrantFloor(), chair)
-        run(c.GoLive(), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}:05"))
-        run(c.YieldFloor(), speakers[speaker], at(first, f"12:{13 + minute * 5:02d}"))
-    run(c.ProposeConclusion(item=3, text="The council endorses the report."), chair)
-    run(c.RecordConsensus(item=3), chair)
-    run(c.BlockItem(item=4, kind="objection", delegation="russian-federation"), chair)
-    run(c.ProposeConclusion(item=5, text="Approve the amendment."), chair)
-    run(c.PointToCorrespondence(item=5), chair)
-    run(c.ProposeConclusion(item=6, text="Noted."), chair)
-    run(c.BlockItem(item=6, kind="postponement"), speakers["brazil"])
-    run(c.TakeUpItem(item=10), chair, at(first, "14:59"))
+            run(c.TakeUpItem(id=c.new_id(), item=number), chair, at(first, f"12:{10 + minute * 5:02d}"))
+        run(c.RequestFloor(id=c.new_id()), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}"))
+        run(c.GrantFloor(id=c.new_id()), chair)
+        run(c.GoLive(id=c.new_id()), speakers[speaker], at(first, f"12:{11 + minute * 5:02d}:05"))
+        run(c.YieldFloor(id=c.new_id()), speakers[speaker], at(first, f"12:{13 + minute * 5:02d}"))
+    run(c.ProposeConclusion(id=c.new_id(), item=3, text="The council endorses the report."), chair)
+    run(c.RecordConsensus(id=c.new_id(), item=3), chair)
+    run(c.BlockItem(id=c.new_id(), item=4, kind="objection", delegation="russian-federation"), chair)
+    run(c.ProposeConclusion(id=c.new_id(), item=5, text="Approve the amendment."), chair)
+    run(c.PointToCorrespondence(id=c.new_id(), item=5), chair)
+    run(c.ProposeConclusion(id=c.new_id(), item=6, text="Noted."), chair)
+    run(c.BlockItem(id=c.new_id(), item=6, kind="postponement"), speakers["brazil"])
+    run(c.TakeUpItem(id=c.new_id(), item=10), chair, at(first, "14:59"))
     assert state.sitting is not None
-    run(c.RequestFloor(), speakers["cuba"], at(state.days[1], "11:00"))  # the tick at 15:00 closed day one
+    run(c.RequestFloor(id=c.new_id()), speakers["cuba"], at(state.days[1], "11:00"))  # the tick at 15:00 closed day one
     assert state.sittings[0].close_reason == "slot_end"
 
     # The decision by correspondence on item 5: the secretariat opens the ballot for a week;
     # 30 council members answer on screen (one changes its mind), two by letter; the deadline closes it.
     last = state.days[-1]
-    run(c.OpenBallot(item=5, deadline=f"{last}T17:00"), "@admin", at(state.days[1], "16:00"))
+    run(c.OpenBallot(id=c.new_id(), item=5, deadline=f"{last}T17:00"), "@admin", at(state.days[1], "16:00"))
     voting = [d.id for d in state.delegations.values() if d.cls == "council_member" and d.voting_rights]
     assert state.ballots[5].electorate == voting and state.ballots[5].required == 24
     for n, delegation in enumerate(voting[:30]):
-        run(c.CastVote(item=5, answer="no" if n < 5 else "yes"), speakers[delegation], at(state.days[2], "10:00") + n)
-    run(c.CastVote(item=5, answer="abstain"), speakers[voting[0]])
-    run(c.RecordVoteByLetter(item=5, delegation=voting[30], answer="yes", reference="Note verbale 2021/117"))
-    run(c.RecordVoteByLetter(item=5, delegation=voting[31], answer="no", reference="Letter of 23 March 2021"))
-    run(c.Tick(), SYSTEM_ACTOR, at(last, "17:00"))  # the shell's tick at the deadline
+        run(c.CastVote(id=c.new_id(), item=5, answer="no" if n < 5 else "yes"), speakers[delegation], at(state.days[2], "10:00") + n)
+    run(c.CastVote(id=c.new_id(), item=5, answer="abstain"), speakers[voting[0]])
+    run(c.RecordVoteByLetter(id=c.new_id(), item=5, delegation=voting[30], answer="yes", reference="Note verbale 2021/117"))
+    run(c.RecordVoteByLetter(id=c.new_id(), item=5, delegation=voting[31], answer="no", reference="Letter of 23 March 2021"))
+    run(c.Tick(id=c.new_id()), SYSTEM_ACTOR, at(last, "17:00"))  # the shell's tick at the deadline
     ballot = state.ballots[5]
     assert (ballot.result, ballot.tally) == ("approved", {"yes": 26, "no": 5, "abstain": 1})
 

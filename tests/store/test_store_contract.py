@@ -333,3 +333,19 @@ async def test_several_commands_appended_together_are_each_recorded_and_deduplic
     assert (await store.head("group")).seq == 5 and await store.find_command("group", "x") is None
     with pytest.raises(ValueError):
         await store.append("group", 5, [b"x"], commands=[("x", 2)])
+
+
+# -- the store's own settings -----------------------------------------------
+
+
+async def test_settings_are_kept_replaced_and_seen_by_every_opener(make_store: Callable[[], EventStore], store: EventStore, peer: EventStore) -> None:
+    assert await store.get_meta("public_url") is None
+    await store.set_meta("public_url", "http://127.0.0.1:8765")
+    await store.set_meta("public_url", "https://vcc.example.org")
+    await store.set_meta("other", "kept apart")
+    assert await peer.get_meta("public_url") == "https://vcc.example.org"
+    await store.close()
+    async with make_store() as reopened:
+        assert await reopened.get_meta("public_url") == "https://vcc.example.org"
+        assert await reopened.get_meta("other") == "kept apart"
+        assert await reopened.streams() == []  # a setting is not a stream

@@ -48,6 +48,15 @@ export function queueMs(state, now) {
   return speechRemainingMs(state, now) + queue.reduce((sum, r) => sum + requestMs(state, state.current_item, r), 0);
 }
 
+/** Delegation -> how many speeches it made on `item` (the state's speech records, as the server folded them). */
+export function speechesOn(state, item) {
+  const counts = new Map();
+  for (const speech of state.speeches) {
+    if (speech.item === item) counts.set(speech.delegation, (counts.get(speech.delegation) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** Rule (core/floor.py MAY_RAISE_POINT_OF_ORDER): points of order come from member-state delegations. */
 export const MAY_RAISE_POINT_OF_ORDER = new Set(["council_member", "observer_state"]);
 /** Rule (core/outcomes.py MAY_BLOCK): only council members object, postpone or suspend. */

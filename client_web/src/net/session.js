@@ -18,6 +18,13 @@
 //   catching_up - a gap is being filled
 //   reconnecting- the connection is lost: what is shown is stale
 //   refused     - the server refused the join link (`refusal` says why)
+//
+// A person's action (`perform`) is never sent behind their back. Clicked while
+// the link is down, or cut off before the server answered, it becomes the
+// `pending` action, shown as such; once the screen is in step again the person
+// sends it (with the same command id, so an action the server did receive is
+// applied once) or drops it. A later action replaces a pending one, which is
+// dropped with a word.
 
 import { apply, understands } from "../core/fold.js";
 import { browserName, microphonePermission } from "./browser_info.js";
@@ -30,6 +37,7 @@ const REPORT_EVERY_MS = 30000;
 const GAP_RETRY_MS = 5000;
 const POLLING_FIRST = ["polling", "websocket"];
 const FALLBACK_KEY = "vcc.transport";
+const MAX_OFFSET_MS = 86_400_000;
 
 function recall(key) {
   try {
@@ -68,7 +76,9 @@ export class Session {
     this.welcome = null;
     this.status = "connecting";
     this.refusal = null;
+    /** The connections of the server's node, for staff: a list of `presence` entries. */
     this.presence = [];
+    this.presenceByConn = new Map();
     this.lastSyncedAt = null;
     /** Server time minus local time, in ms, from the welcome and the pings. */
     this.clockOffset = 0;
@@ -84,6 +94,13 @@ export class Session {
     this.noticeListeners = new Set();
     this.eventListeners = new Set();
     this.api_ = null;
+    /**
+     * The action waiting for the person's decision, or null: {message,
+     * phase: "offline" | "back", unsure (sent, but no answer came: the server
+     * may have applied it), settle}.
+     */
+    this.pending = null;
+    this.disconnectWaiters = new Set();
   }
 
   // --- what views read -------------------------------------------------------------------
@@ -152,10 +169,7 @@ export class Session {
     s.on("notice", (data) => {
       for (const listener of this.noticeListeners) listener(data);
     });
-    s.on("presence", (data) => {
-      this.presence = data.connections ?? [];
-      this.changed();
-    });
+    s.on("presence", (data) => this.onPresence(data));
     return this;
   }
 
@@ -182,6 +196,11 @@ export class Session {
   }
 
   onDisconnect() {
+    for (const waiter of this.disconnectWaiters) waiter();
+    this.disconnectWaiters.clear();
+    if (this.pending) this.pending.phase = "offline";
+    // In step until this moment: the banner's "the state of HH:MM:SS" is when the link was lost, not the last event.
+    if (this.status === "connected" || this.status === "resynced") this.lastSyncedAt = Date.now();
     if (this.state !== null) this.setStatus("reconnecting");
     else this.setStatus("connecting");
   }
@@ -248,6 +267,15 @@ export class Session {
     for (const listener of this.eventListeners) listener(events);
   }
 
+  /** `presence` says what changed since the last one: `reset` first, then upsert `set` by `conn`, remove `left`. */
+  onPresence(data) {
+    if (data.reset) this.presenceByConn.clear();
+    for (const connection of data.set ?? []) this.presenceByConn.set(connection.conn, connection);
+    for (const conn of data.left ?? []) this.presenceByConn.delete(conn);
+    this.presence = [...this.presenceByConn.values()];
+    this.changed();
+  }
+
   onBatch(data) {
     if (this.state === null || data.last <= this.seq) return;
     if (data.epoch !== this.epoch || data.first > this.seq + 1) {
@@ -312,6 +340,7 @@ export class Session {
   setStatus(status) {
     if (this.status === status) return;
     this.status = status;
+    if (this.pending && !this.stale && status !== "refused") this.pending.phase = "back";
     this.changed();
   }
 
@@ -333,7 +362,9 @@ export class Session {
    * Send a command; resolves with the server's answer `{ok, seq}` or
    * `{ok: false, error: {code, message}}`. A command is retried with the same
    * id across reconnects (the server applies it once) until it is answered or
-   * COMMAND_TIMEOUT_MS has passed.
+   * COMMAND_TIMEOUT_MS has passed. For what the client records by itself
+   * (attendance, a connection test's figures); a person's action goes through
+   * `perform`, which never sends behind their back.
    */
   async send(type, fields = {}) {
     commandCounter += 1;
@@ -351,6 +382,66 @@ export class Session {
       }
     }
     return { ok: false, error: { code: "unavailable", message: "No answer from the server; check your connection and try again." } };
+  }
+
+  /**
+   * A person's action: sent now when the screen is in step with the server,
+   * else held as `pending` for the person to send or drop (see the top of this
+   * file). Resolves with the server's answer, or `{ok: false, error: {code:
+   * "not_sent"}}` when the person drops it (or a later action replaces it).
+   */
+  perform(type, fields = {}) {
+    commandCounter += 1;
+    const message = { type, id: `${this.clientId}-${commandCounter}`, ...fields };
+    if (this.stale || !this.socket?.connected) return this.hold(message, "offline");
+    return this.deliver(message);
+  }
+
+  /** Send the pending action now (the person confirmed it). */
+  sendPending() {
+    const pending = this.pending;
+    if (pending === null || this.stale) return;
+    this.pending = null;
+    this.changed();
+    this.deliver(pending.message).then(pending.settle);
+  }
+
+  /** Drop the pending action (the person decided against it, or acted again). */
+  dropPending() {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    this.changed();
+    pending.settle({ ok: false, error: { code: "not_sent", message: "Not sent.", unsure: pending.unsure } });
+  }
+
+  hold(message, phase, unsure = false) {
+    this.dropPending();
+    return new Promise((settle) => {
+      this.pending = { message, phase, unsure, settle };
+      this.changed();
+    });
+  }
+
+  /** Emit and wait for the answer; a connection lost, or no answer in time, makes the action pending again (unsure). */
+  async deliver(message) {
+    let lost;
+    const cut = new Promise((resolve) => {
+      lost = () => resolve(null);
+      this.disconnectWaiters.add(lost);
+    });
+    try {
+      const acked = this.socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck("command", message);
+      // Once the connection is cut, socket.io fails the ack too: nobody waits on it then.
+      acked.catch(() => {});
+      const answer = await Promise.race([acked, cut]);
+      if (answer !== null) return answer;
+    } catch {
+      // No answer in time: the server may still have applied it, so the person decides with the screen in view.
+    } finally {
+      this.disconnectWaiters.delete(lost);
+    }
+    return this.hold(message, this.stale ? "offline" : "back", true);
   }
 
   /** The technical team's message to one participant's screens: answered {ok} or {ok: false, error}. */
@@ -405,6 +496,8 @@ export class Session {
   /** Send the technical team what we know of this connection (they see it live; not recorded). */
   report(fields = {}) {
     Object.assign(this.link, fields);
+    // The server takes offsets of at most a day (a clock wrong by more says little more).
+    if (typeof this.link.clock_offset_ms === "number") this.link.clock_offset_ms = Math.max(-MAX_OFFSET_MS, Math.min(MAX_OFFSET_MS, this.link.clock_offset_ms));
     if (this.socket?.connected) this.socket.emit("report", { ...this.link });
   }
 

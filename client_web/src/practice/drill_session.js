@@ -142,6 +142,11 @@ export class DrillSession {
     return { ok: false, error: { code: "not_allowed", message } };
   }
 
+  /** A person's action: the practice room has no connection to lose, so it is decided at once. */
+  perform(type, fields = {}) {
+    return this.send(type, fields);
+  }
+
   /** The delegate's commands, decided by the practice room's rules (the same rules as the core's, for these four). */
   async send(type, fields = {}) {
     const { state } = this;

@@ -31,9 +31,27 @@ export function onNotices(listener) {
   return () => listeners.delete(listener);
 }
 
-/** Send a command and tell the user if it was refused. Resolves with the answer. */
+/** The words of the button that sends each command, to name a pending or dropped action. */
+const ACTION_LABEL = {
+  request_floor: "request_floor", withdraw_floor_request: "withdraw", go_live: "go_live", yield_floor: "yield",
+  grant_floor: "grant", revoke_grant: "revoke_grant", end_speech: "end_speech", override_tail: "override_tail",
+  close_speakers_list: "close_list", reopen_speakers_list: "reopen_list", take_up_item: "take_up",
+  open_sitting: "open_sitting", close_sitting: "close_sitting", propose_conclusion: "propose_conclusion",
+  record_consensus: "record_consensus", point_to_correspondence: "point_to_correspondence", move_floor_request: "move",
+  propose_package: "propose_package", pull_from_package: "pull", approve_package: "approve_package",
+};
+
+export function actionName(type, fields = {}) {
+  if (type === "block_item" && fields.kind) return t(`block_${fields.kind}`);
+  if (type === "request_floor" && fields.point_of_order) return t("raise_point_of_order");
+  return ACTION_LABEL[type] ? t(ACTION_LABEL[type]) : type.replaceAll("_", " ");
+}
+
+/** Send a person's action and tell them if it was refused or not sent. Resolves with the answer. */
 export async function act(session, type, fields = {}) {
-  const answer = await session.send(type, fields);
-  if (!answer.ok) notify(errorText(answer.error));
+  const answer = await session.perform(type, fields);
+  if (answer.ok) return answer;
+  if (answer.error.code === "not_sent") notify(t(answer.error.unsure ? "pending_dropped_unsure" : "pending_dropped", { action: actionName(type, fields) }), "info");
+  else notify(errorText(answer.error));
   return answer;
 }

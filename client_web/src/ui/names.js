@@ -5,9 +5,19 @@ export function delegationName(state, id) {
   return state.delegations[id]?.name ?? id;
 }
 
+/**
+ * A name set inside a sentence, isolated (U+2068 ... U+2069) so that its own
+ * direction and punctuation stay with it: in Arabic "Orbital Relay Networks
+ * Ltd." must not become ".Orbital Relay Networks Ltd". Markup uses <bdi>.
+ */
+export function isolated(text) {
+  return `\u2068${text}\u2069`;
+}
+
 export function participantName(state, id) {
   if (id === "@admin") return t("role_admin");
   if (id === "@system") return t("actor_system");
+  if (id === "@screen") return t("role_screen");
   return state.participants[id]?.name ?? id;
 }
 

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { t } from "../i18n/index.js";
 import { useNow } from "./hooks.js";
-import { className, delegationName, languageName, roleName } from "./names.js";
+import { className, delegationName, isolated, languageName, roleName } from "./names.js";
 import { ConnectionBadge, StaleBanner } from "./parts/connection_badge.js";
 import { LanguagePicker } from "./parts/language_picker.js";
 import { SittingClock } from "./parts/sitting_clock.js";
@@ -12,6 +12,7 @@ import { LiveRegion } from "./parts/live_region.js";
 import { Notices } from "./parts/notices.js";
 import { notify } from "./feedback.js";
 import { HelpForm } from "./parts/help_form.js";
+import { PendingAction } from "./parts/pending_action.js";
 import { DelegateView } from "./views/delegate.js";
 import { ChairView } from "./views/chair.js";
 import { BoothView } from "./views/booth.js";
@@ -64,9 +65,9 @@ function WhoAmI({ session }) {
   const record = me.record;
   if (!record) return html`<span class="who">${roleName(me.role)}</span>`;
   let detail = roleName(record.role);
-  if (record.delegation) detail = `${delegationName(state, record.delegation)} · ${className(state.delegations[record.delegation].cls)}`;
+  if (record.delegation) detail = `${isolated(delegationName(state, record.delegation))} · ${className(state.delegations[record.delegation].cls)}`;
   if (record.booth) detail = t("booth_of", { language: languageName(record.booth) });
-  return html`<span class="who" data-testid="whoami"><strong>${record.name}</strong> <span class="muted">${detail}</span></span>`;
+  return html`<span class="who" data-testid="whoami"><bdi><strong>${record.name}</strong></bdi> <span class="muted">${detail}</span></span>`;
 }
 
 function tabBadge(tab, session, now) {
@@ -89,7 +90,6 @@ export function Shell({ session }) {
   const [tab, setTab] = useState(tabs[0].id);
   useEffect(() => session.onNotice((n) => notify(t("notice_from", { name: n.name ?? t("role_technical"), text: n.text }), "message")), [session]);
   const active = tabs.find((x) => x.id === tab) ?? tabs[0];
-  const screenLink = `/screen#t=${encodeURIComponent(session.token)}`;
   const onTabKey = (event, index) => {
     const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
     if (!step) return;
@@ -106,6 +106,7 @@ export function Shell({ session }) {
       <${ConnectionBadge} session=${session} />
     <//>
     <${StaleBanner} session=${session} />
+    <${PendingAction} session=${session} />
     ${state.note ? html`<p class="note">${state.note}</p>` : null}
     <nav class="tabs" role="tablist" aria-label=${t("views")}>
       ${tabs.map((x, i) => html`<button role="tab" id=${`tab-${x.id}`} aria-selected=${x.id === active.id} aria-controls="main"
@@ -115,7 +116,6 @@ export function Shell({ session }) {
       <${active.View} session=${session} />
     </main>
     <footer class="footer">
-      <a href=${screenLink} target="_blank" rel="noopener">${t("open_public_screen")}</a>
       ${session.me.role === "delegate" ? html`<a href="/drill" target="_blank" rel="noopener">${t("open_floor_drill")}</a>` : null}
       <span class="muted small">${t("shortcuts_hint")}</span>
     </footer>

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from vcc_protocol import commands as c
-from vcc_protocol.vocabulary import ADMIN_ACTOR, SYSTEM_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR, SYSTEM_ACTOR
 
 from .rejections import Rejected
 from .state import ConsultationState, Delegation, Participant
@@ -18,7 +18,8 @@ CAPTIONER = frozenset({"captioner"})
 SYSTEM = frozenset({"system"})
 
 #: Command -> the roles that may send it. The admin API acts as the secretariat;
-#: the shell's clock is the role "system". Finer rules (a designated speaker, a
+#: the shell's clock is the role "system"; the public screen, role "screen", is
+#: in no set: it may send no command. Finer rules (a designated speaker, a
 #: council member) are checked by the area that owns the rule.
 PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.CreateConsultation: SETUP,
@@ -90,6 +91,8 @@ def resolve(state: ConsultationState, actor_id: str) -> Actor:
         return Actor(actor_id, "system")
     if actor_id == ADMIN_ACTOR:
         return Actor(actor_id, "secretariat")
+    if actor_id == SCREEN_ACTOR:
+        return Actor(actor_id, "screen")
     participant = state.participants.get(actor_id)
     if participant is None:
         raise Rejected("unknown_participant", f"No participant {actor_id!r} is registered in this consultation; ask the secretariat for a join link.")

@@ -13,7 +13,10 @@ Messages (see docs/protocol.md; all msgpack):
   ``{t, server_time}``; ``sync`` ``{last_seq, epoch}`` after a gap (answered
   like a connect); ``report`` (connection diagnostics for the
   technical team's live dashboard, not recorded in the log).
-- server -> staff ``presence``: every connection's state, at most once a second.
+- server -> staff ``presence``: what changed in this node's connections, at
+  most once a second, in messages of at most ``PRESENCE_MAX_CONNECTIONS``
+  (``vcc_protocol.messages.Presence``); a staff connection that joins gets the
+  whole list first.
 - technical team -> server ``notify_participant`` ``{participant, text}`` ->
   ack ``{ok}``; server -> every connection of that participant, on any node,
   ``notice`` ``{from, name, text, at}``. Not recorded in the log: a notice
@@ -28,13 +31,22 @@ in a socket.io room named after its participant.
 Role-restricted data: each consultation has a ``public`` and a ``staff``
 group; a batch carrying private fields is encoded a second time, redacted,
 for the public group, so both keep the same sequence numbers.
+
+Hostile input: every packet is screened by :mod:`.inbound` before a handler
+runs; the messages that cost more than their answer have their own rate
+limit per connection (commands and notices, ``sync``, ``report``; a ``ping``
+is answered with fewer bytes than it takes); every field that is
+relayed to others is bounded by the protocol's definitions; and what is
+refused is logged as one line, at a bounded rate (:mod:`.refusals`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,15 +57,18 @@ from engineio import packet as eio_packet
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
-from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_protocol.messages import MAX_NOTICE_CHARS, PRESENCE_MAX_CONNECTIONS, Connection, NotifyParticipant, Presence, Report
+from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
-from ..service import Ack, Batch, Runtime, Service, error
+from ..service import Ack, Batch, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
-from ..tokens import ADMIN_ROLE, TokenRefused, verify
+from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
 from .fanout import Fanout
+from .inbound import Inbound
+from .refusals import EngineLog, RefusalLog, tag_requests
 from .transport import install
 
 log = logging.getLogger(__name__)
@@ -64,12 +79,17 @@ MAX_COMMAND_BYTES = 64 * 1024
 MAX_MESSAGE_BYTES = 256 * 1024
 RATE_PER_SECOND = 20.0
 RATE_BURST = 40.0
+#: ``sync`` answers with a snapshot (tens of KB): a client needs one after a gap, not thousands.
+SYNC_PER_SECOND = 1.0
+SYNC_BURST = 5.0
+#: A browser reports on joining, every 30 s and after each microphone check or connection test.
+REPORT_PER_SECOND = 1.0
+REPORT_BURST = 5.0
 PRESENCE_INTERVAL = 1.0
 #: engine.io heartbeat: a connection that stops answering is closed within
 #: PING_INTERVAL + PING_TIMEOUT seconds and shows as gone on the dashboard.
 PING_INTERVAL = 10
 PING_TIMEOUT = 10
-MAX_NOTICE_CHARS = 1000
 #: Seconds a notice may take to reach the other nodes before the sender is told it failed.
 NOTICE_TIMEOUT = 3.0
 
@@ -96,6 +116,9 @@ class TokenBucket:
         return True
 
 
+_connection_numbers = itertools.count(1)
+
+
 @dataclass
 class Session:
     sid: str
@@ -105,7 +128,13 @@ class Session:
     runtime: Runtime
     bucket: TokenBucket
     connected_at: float = field(default_factory=time.time)
-    report: dict[str, Any] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+    #: This node's number for the connection in ``presence`` (the socket.io sid stays private).
+    conn: int = field(default_factory=lambda: next(_connection_numbers))
+    sync_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(SYNC_PER_SECOND, SYNC_BURST))
+    report_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(REPORT_PER_SECOND, REPORT_BURST))
+    #: Whether this staff connection has had the whole presence list.
+    presence_listed: bool = False
 
 
 def _refused(message: str, code: str = "unauthorized") -> socketio.exceptions.ConnectionRefusedError:
@@ -230,6 +259,7 @@ class Gateway:
     ) -> None:
         self.service = service
         self.secret = secret
+        self.refusals = RefusalLog()
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             serializer="msgpack",
@@ -240,23 +270,33 @@ class Gateway:
             ping_interval=PING_INTERVAL,
             ping_timeout=PING_TIMEOUT,
             logger=False,
-            engineio_logger=False,
+            engineio_logger=EngineLog(self.refusals),
         )
         self.fanout = Fanout(self.sio, max_pending_bytes=max_pending_bytes, on_drop=self._dropped)
+        install(self.sio).on_malformed = lambda eio_sid, detail: self.refusals.refuse("malformed_frame", detail, connection=eio_sid)
         self.sessions: dict[str, Session] = {}
         self._publishers: dict[str, Publisher] = {}
         self._presence_due: set[str] = set()
         self._presence_task: asyncio.Task[None] | None = None
+        #: Per consultation, the connections as the staff were last told them.
+        self._presence_told: dict[str, dict[int, Connection]] = {}
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
-        self.sio.on("command", self._command)
-        self.sio.on("sync", self._resync)
-        self.sio.on("ping", self._ping)
-        self.sio.on("report", self._report)
-        self.sio.on("notify_participant", self._notify_participant)
+        events = {"command": self._command, "sync": self._resync, "ping": self._ping, "report": self._report, "notify_participant": self._notify_participant}
+        for name, handler in events.items():
+            self.sio.on(name, handler)
+        self.inbound = Inbound(self.sio, events, self.refusals)
+        service.on_unload(self._forget)
 
     def attach(self, app: Any) -> None:
+        # engineio registers its bound handle_request when attached: tag it first,
+        # so that what it logs about a request knows the client's address.
+        self.sio.eio.handle_request = tag_requests(self.sio.eio.handle_request, self.refusals)
         self.sio.attach(app)
+
+    def _refuse(self, sid: str, code: str, detail: str) -> None:
+        """Log one refused input of a joined connection (rate-limited, see .refusals)."""
+        self.refusals.refuse(code, detail, connection=self.sio.manager.eio_sid_from_sid(sid, "/"))
 
     async def close_connections(self) -> None:
         """Drop every connection now, without a socket.io goodbye, so clients
@@ -286,6 +326,11 @@ class Gateway:
             self._publishers[runtime.consultation] = Publisher(runtime, self.fanout)
         return self._publishers[runtime.consultation]
 
+    def _forget(self, runtime: Runtime) -> None:
+        """An unloaded runtime's publisher goes with it (a reload gets a new one)."""
+        if (publisher := self._publishers.get(runtime.consultation)) is not None and publisher.runtime is runtime:
+            del self._publishers[runtime.consultation]
+
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         auth = auth if isinstance(auth, dict) else {}
         now = self.service.clock()
@@ -294,15 +339,21 @@ class Gateway:
         except TokenRefused as refused:
             raise _refused(str(refused)) from None
         try:
-            runtime = await self.service.runtime(claims.consultation)
+            # Pinned until _disconnect releases it: never unloaded under a connection.
+            runtime = await self.service.acquire(claims.consultation)
+        except UnknownConsultation:
+            raise _refused("This join link is for a consultation this server does not hold; ask the secretariat for a new link.") from None
         except StoreUnavailable:
             raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None
         delegation = None
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
+        elif claims.role == SCREEN_ROLE:
+            actor, role = SCREEN_ACTOR, SCREEN_ROLE
         else:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
+                self.service.release(runtime)
                 raise _refused("This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
             actor, role, delegation = participant.id, participant.role, participant.delegation
         audience = audience_of(role)
@@ -348,20 +399,25 @@ class Gateway:
                 },
             )
 
-    async def _resync(self, sid: str, data: Any) -> None:
+    async def _resync(self, sid: str, data: Any) -> Ack | None:
         """A client that saw a gap asks again from its last sequence number."""
         session = self.sessions.get(sid)
         if session is None:
-            return
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if not session.sync_bucket.take():
+            self._refuse(sid, "rate_limited", "sync")
+            return error("rate_limited", f"At most {SYNC_BURST:.0f} sync requests at once, then {SYNC_PER_SECOND:.0f} a second; the next batch of events asks again.")
         data = data if isinstance(data, dict) else {}
         publisher = self.publisher(session.runtime)
         publisher.flush()
         self._sync(session, publisher, data.get("last_seq"), data.get("epoch"))
+        return None
 
     async def _disconnect(self, sid: str, *args: Any) -> None:
         self.fanout.leave(sid)
         session = self.sessions.pop(sid, None)
         if session is not None:
+            self.service.release(session.runtime)
             metrics.CONNECTIONS.dec()
             self._presence_changed(session.runtime.consultation)
 
@@ -373,20 +429,15 @@ class Gateway:
         session = self.sessions.get(sid)
         if session is None:
             return error("unauthorized", "This connection has not joined; reconnect with your join link.")
-        if not session.bucket.take():
-            return error("rate_limited", "Too many commands from this connection; wait a moment and try again.")
-        if not isinstance(data, dict):
-            return error("invalid_command", "A command is a map with a 'type' and an 'id'.")
-        kind = data.get("type")
-        if kind not in COMMANDS_BY_NAME:
-            return error("unknown_command", f"There is no command {kind!r}; see docs/protocol.md for the list.")
-        if kind == "submit_contribution" and data.get("file") is not None:
-            return error("invalid_command", "Upload a contribution's file through POST /api/consultations/{id}/contributions; the server checks it there.")
-        if len(msgpack.packb(data, default=str)) > MAX_COMMAND_BYTES:
-            return error("payload_too_large", f"A command may be at most {MAX_COMMAND_BYTES // 1024} KB.")
+        refused = self._screen(session, data)
+        if refused is not None:
+            self._refuse(sid, refused["error"]["code"], f"command: {refused['error']['message']}")
+            return refused
+        kind = data["type"]
         try:
             command = parse_command(data)
         except msgspec.ValidationError as exc:
+            self._refuse(sid, "invalid_command", f"{kind}: {exc}")
             return error("invalid_command", f"The {kind} command is not valid: {exc}.")
         try:
             return await session.runtime.execute(command, session.actor)
@@ -394,17 +445,47 @@ class Gateway:
             log.exception("command %s from %s failed", kind, session.actor)
             return error("internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team.")
 
+    def _screen(self, session: Session, data: Any) -> Ack | None:
+        """The refusal of a command that must not reach the protocol's validation, or None."""
+        if not session.bucket.take():
+            return error("rate_limited", "Too many commands from this connection; wait a moment and try again.")
+        if not isinstance(data, dict):
+            return error("invalid_command", "A command is a map with a 'type' and an 'id'.")
+        kind = data.get("type")
+        if not isinstance(kind, str) or kind not in COMMANDS_BY_NAME:
+            shown = repr(kind)[:40] if isinstance(kind, str) else f"of type {type(kind).__name__}"
+            return error("unknown_command", f"There is no command {shown}; a command's 'type' is one of the names in docs/protocol.md.")
+        if kind == "submit_contribution" and data.get("file") is not None:
+            return error("invalid_command", "Upload a contribution's file through POST /api/consultations/{id}/contributions; the server checks it there.")
+        if len(msgpack.packb(data, default=str)) > MAX_COMMAND_BYTES:
+            return error("payload_too_large", f"A command may be at most {MAX_COMMAND_BYTES // 1024} KB.")
+        if "id" not in data:
+            return error(
+                "invalid_command",
+                f"The {kind} command has no 'id': give every command an id of 1 to 80 characters, unique among your commands, "
+                "so that the server applies it once even if it is sent again.",
+            )
+        return None
+
     async def _ping(self, sid: str, data: Any) -> dict[str, Any]:
         t = data.get("t") if isinstance(data, dict) else None
         return {"t": t, "server_time": self.service.clock() / 1000}
 
-    async def _report(self, sid: str, data: Any) -> None:
+    async def _report(self, sid: str, data: Any) -> Ack:
+        """A connection's own figures, kept for ``presence``: bounded, as every staff connection gets them."""
         session = self.sessions.get(sid)
-        if session is None or not isinstance(data, dict):
-            return
-        allowed = ("rtt_ms", "jitter_ms", "clock_offset_ms", "browser", "microphone", "camera", "input_level")
-        session.report = {k: data[k] for k in allowed if isinstance(data.get(k), (int, float, str))}
+        if session is None:
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if not session.report_bucket.take():
+            self._refuse(sid, "rate_limited", "report")
+            return error("rate_limited", f"At most {REPORT_BURST:.0f} reports at once, then {REPORT_PER_SECOND:.0f} a second.")
+        try:
+            session.report = msgspec.convert(data, Report)
+        except msgspec.ValidationError as exc:
+            self._refuse(sid, "invalid_command", f"report: {exc}")
+            return error("invalid_command", f"The report is not valid: {exc}.")
         self._presence_changed(session.runtime.consultation)
+        return {"ok": True}
 
     async def _notify_participant(self, sid: str, data: Any) -> Ack:
         """The technical team tells one participant something, on whatever node they are."""
@@ -414,17 +495,22 @@ class Gateway:
         if session.role != "technical":
             return error("not_allowed", "Only the technical team sends notices to participants.")
         if not session.bucket.take():
+            self._refuse(sid, "rate_limited", "notify_participant")
             return error("rate_limited", "Too many messages from this connection; wait a moment and try again.")
-        data = data if isinstance(data, dict) else {}
-        participant, text = data.get("participant"), data.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTICE_CHARS:
+        try:
+            asked = msgspec.convert(data, NotifyParticipant)
+        except msgspec.ValidationError as exc:
+            self._refuse(sid, "invalid_command", f"notify_participant: {exc}")
+            return error("invalid_command", f"A notice is {{participant, text}} with a text of 1 to {MAX_NOTICE_CHARS} characters: {exc}.")
+        text = asked.text.strip()
+        if not text:
             return error("invalid_command", f"A notice is {{participant, text}} with a text of 1 to {MAX_NOTICE_CHARS} characters.")
         runtime = session.runtime
-        recipient = runtime.state.participants.get(participant) if isinstance(participant, str) else None
+        recipient = runtime.state.participants.get(asked.participant)
         if recipient is None:
-            return error("unknown_participant", f"There is no participant {participant!r} in this consultation.")
+            return error("unknown_participant", f"There is no participant {asked.participant!r} in this consultation.")
         sender = runtime.state.participants.get(session.actor)
-        notice = {"from": session.actor, "name": sender.name if sender else session.actor, "text": text.strip(), "at": time.time()}
+        notice = {"from": session.actor, "name": sender.name if sender else session.actor, "text": text, "at": time.time()}
         try:
             # The manager delivers to this node's connections, then publishes
             # for the others; the bound keeps a frozen Redis from holding the ack.
@@ -435,15 +521,16 @@ class Gateway:
 
     # --- presence for the technical team --------------------------------------------------
 
-    def presence(self, consultation: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "participant": s.actor, "role": s.role, "transport": self.sio.transport(s.sid, "/"),
-                "connected_at": s.connected_at, **s.report,
-            }
-            for s in self.sessions.values()
-            if s.runtime.consultation == consultation
-        ]
+    def presence(self, consultation: str) -> dict[int, Connection]:
+        """This node's connections to a consultation, by connection number."""
+        return {s.conn: self._connection(s) for s in self.sessions.values() if s.runtime.consultation == consultation}
+
+    def _connection(self, session: Session) -> Connection:
+        transport = self.sio.transport(session.sid, "/")
+        return Connection(
+            conn=session.conn, participant=session.actor, role=session.role, transport=transport,
+            connected_at=session.connected_at, **msgspec.structs.asdict(session.report),
+        )
 
     def _presence_changed(self, consultation: str) -> None:
         self._presence_due.add(consultation)
@@ -454,4 +541,31 @@ class Gateway:
         await asyncio.sleep(PRESENCE_INTERVAL)
         due, self._presence_due = self._presence_due, set()
         for consultation in due:
-            self.fanout.send(group(consultation, "staff"), "presence", {"connections": self.presence(consultation)})
+            self._publish_presence(consultation)
+
+    def _publish_presence(self, consultation: str) -> None:
+        """Tell the staff what changed since they were last told; give staff
+        connections that joined since the whole list."""
+        now = self.presence(consultation)
+        told = self._presence_told.pop(consultation, {})
+        if now:
+            self._presence_told[consultation] = now
+        changed = [c for number, c in now.items() if told.get(number) != c]
+        left = [number for number in told if number not in now]
+        for message in _presence_messages(changed, left, reset=False):
+            self.fanout.send(group(consultation, "staff"), "presence", message)
+        for session in self.sessions.values():
+            if session.audience == "staff" and not session.presence_listed and session.runtime.consultation == consultation:
+                session.presence_listed = True
+                for message in _presence_messages(list(now.values()), [], reset=True):
+                    self.fanout.send_to(session.sid, "presence", message)
+
+
+def _presence_messages(changed: list[Connection], left: list[int], *, reset: bool) -> Iterator[dict[str, Any]]:
+    """``presence`` messages of at most PRESENCE_MAX_CONNECTIONS each; ``reset`` only in the first."""
+    if not (changed or left or reset):
+        return
+    step = PRESENCE_MAX_CONNECTIONS
+    for start in range(0, max(len(changed), len(left), 1), step):
+        message = Presence(reset=reset and start == 0, set=changed[start:start + step], left=left[start:start + step])
+        yield msgspec.to_builtins(message)

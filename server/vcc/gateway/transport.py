@@ -46,6 +46,8 @@ servers, including test clients in the same process, are untouched.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
 import struct
 from collections.abc import Callable, Mapping
@@ -96,6 +98,9 @@ class WebSocketLinks:
 
     def __init__(self) -> None:
         self._by_eio_sid: dict[str, WebSocketLink] = {}
+        #: Told ``(eio_sid, detail)`` of each text frame that is not an engine.io packet
+        #: (engineio would raise on it outside any handler); the frame is skipped.
+        self.on_malformed: Callable[[str, str], None] | None = None
         #: Read-only view for hot loops (a dict ``get`` without a method hop).
         self.by_eio_sid: Mapping[str, WebSocketLink] = self._by_eio_sid
 
@@ -180,14 +185,32 @@ class WebSocketLink:
         self.write_frame(ws_frame(message))
 
     async def wait(self) -> bytes | str:
-        """Return the next data message; raise ``OSError`` once the websocket is closed."""
-        msg = await self.ws.receive()  # type: ignore[union-attr]
-        if not isinstance(msg.data, (bytes, str)):
-            raise OSError("websocket closed")
-        return msg.data
+        """Return the next engine.io packet; raise ``OSError`` once the websocket is closed."""
+        while True:
+            msg = await self.ws.receive()  # type: ignore[union-attr]
+            data = msg.data
+            if not isinstance(data, (bytes, str)):
+                raise OSError("websocket closed")
+            if isinstance(data, bytes) or _is_engineio_text(data):
+                return data
+            if self.links.on_malformed is not None:
+                self.links.on_malformed(self.eio_sid, f"text frame {data[:40]!r} is not an engine.io packet")
 
     async def close(self) -> None:
         await self.ws.close()  # type: ignore[union-attr]
+
+
+def _is_engineio_text(data: str) -> bool:
+    """Whether engineio can decode a text frame: a packet type digit, or ``b`` and base64."""
+    if not data:
+        return False
+    if data[0] == "b":
+        try:
+            base64.b64decode(data[1:], validate=True)
+        except binascii.Error:
+            return False
+        return True
+    return data[0] in "0123456"
 
 
 def install(sio: socketio.AsyncServer) -> WebSocketLinks:

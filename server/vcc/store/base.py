@@ -241,6 +241,15 @@ class EventStore(abc.ABC):
         """Names of all streams that were appended to, sorted."""
 
     @abc.abstractmethod
+    async def set_meta(self, key: str, value: str) -> None:
+        """Keep a small setting of the store itself (not of a stream), e.g. the
+        public URL the node serves; the last write wins. Durable like an append."""
+
+    @abc.abstractmethod
+    async def get_meta(self, key: str) -> str | None:
+        """The setting ``set_meta`` kept under ``key``, or ``None``."""
+
+    @abc.abstractmethod
     def subscribe(self, stream: str, *, after_seq: int | None = None) -> Subscription:
         """Follow ``stream`` live; see ``Subscription`` for the guarantees.
 

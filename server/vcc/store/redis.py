@@ -10,7 +10,8 @@ Per stream ``s`` (the ``{s}`` hash tag keeps them in one Redis Cluster slot):
 - ``vcc:{s}:snap`` a hash ``{seq, data}``, the newest snapshot;
 - ``vcc:{s}:live`` the pub/sub channel;
 - ``vcc:streams``  a set of every stream name (outside the hash tag, so it is
-  written by a separate command on a stream's first append).
+  written by a separate command on a stream's first append);
+- ``vcc:meta``     a hash of the store's own settings (``set_meta``).
 
 ``redis_append.lua`` appends in one atomic step: command check, seq check,
 ``XADD`` per event, head and command bookkeeping, and one ``PUBLISH`` of
@@ -71,6 +72,7 @@ from .base import (
 log = logging.getLogger(__name__)
 
 STREAMS_KEY = "vcc:streams"
+META_KEY = "vcc:meta"
 #: Events fetched per read script call: a whole 100k-event log in one reply
 #: would stall Redis for every other client while it is built.
 READ_PAGE = 10_000
@@ -285,6 +287,15 @@ class RedisStore(EventStore):
         with self._errors("listing streams"):
             names = await self._client().smembers(STREAMS_KEY)
         return sorted(name.decode() for name in names)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        with self._errors(f"writing the setting {key!r}"):
+            await self._client().hset(META_KEY, key, value)
+
+    async def get_meta(self, key: str) -> str | None:
+        with self._errors(f"reading the setting {key!r}"):
+            value = await self._client().hget(META_KEY, key)
+        return None if value is None else value.decode()
 
     def subscribe(self, stream: str, *, after_seq: int | None = None) -> Subscription:
         """Follow appends made by any process through the same Redis."""

@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     seq INTEGER NOT NULL,
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -389,6 +393,19 @@ class SqliteStore(EventStore):
     async def streams(self) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:
             return [row[0] for row in conn.execute("SELECT stream FROM streams ORDER BY stream")]
+
+        return await self._submit(run)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+        await self._submit(run, writes=True)
+
+    async def get_meta(self, key: str) -> str | None:
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
 
         return await self._submit(run)
 

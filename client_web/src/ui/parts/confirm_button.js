@@ -17,7 +17,7 @@ export function ConfirmButton({ label, question, onConfirm, className = "seconda
   return html`<span class="confirm" role="group" aria-label=${question} onKeyDown=${(e) => e.key === "Escape" && setAsking(false)}>
     <span>${question}</span>
     <button class="danger" data-testid=${testid && `${testid}-confirm`} ref=${confirmButton}
-      onClick=${() => { setAsking(false); onConfirm(); }}>${t("confirm")}</button>
+      onClick=${() => { setAsking(false); onConfirm(); }}>${t("confirm_action", { action: label })}</button>
     <button class="secondary" onClick=${() => setAsking(false)}>${t("cancel")}</button>
   </span>`;
 }

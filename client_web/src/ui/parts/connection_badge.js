@@ -1,7 +1,7 @@
 // Whether what is on screen is live: connected / reconnecting / resynced.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
-import { timeIn, localZone } from "../format.js";
+import { timeIn, zoneLabel } from "../format.js";
 
 export function ConnectionBadge({ session }) {
   const status = session.status;
@@ -10,10 +10,11 @@ export function ConnectionBadge({ session }) {
   </span>`;
 }
 
-/** Never stale in silence: while the link is down or catching up, say so above everything. */
+/** Never stale in silence: while the link is down or catching up, say so above everything (in the header clock's zone: Geneva). */
 export function StaleBanner({ session }) {
   if (!session.stale || session.state === null) return null;
-  const since = session.lastSyncedAt ? timeIn(session.lastSyncedAt, localZone(), true) : "—";
+  const tz = session.state.tz;
+  const since = session.lastSyncedAt ? `${timeIn(session.lastSyncedAt + session.clockOffset, tz, true)} (${zoneLabel(tz)})` : "—";
   return html`<div class="stale-banner" role="alert" data-testid="stale">
     ${session.status === "catching_up" ? t("stale_catching_up") : t("stale_reconnecting", { time: since })}
   </div>`;

@@ -25,7 +25,7 @@ export function ParticipantList({ state, me }) {
         return html`<li key=${p.id} class=${isMe ? "me" : ""} data-participant=${p.id} aria-current=${isMe ? "true" : undefined}>
           <span class="name">${p.name}</span>
           ${isMe ? html`<span class="you-tag">${t("you")}</span>` : null}
-          <span class="muted small">${p.delegation ? delegationName(state, p.delegation) : roleName(p.role)}</span>
+          <bdi class="muted small">${p.delegation ? delegationName(state, p.delegation) : roleName(p.role)}</bdi>
           ${p.designated_speaker ? html`<span class="tag">${t("designated_speaker")}</span>` : null}
         </li>`;
       })}

@@ -1,13 +1,25 @@
 // The queue of the current item, in the order the floor will be given; the
 // viewer's own delegation is marked so that a delegate sees itself at once.
+// For the chair (`now` given) each request tells its story: when it was made,
+// how long it has waited, and how often the delegation already spoke on the item.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
+import { clock, timeIn } from "../format.js";
 import { className, delegationName } from "../names.js";
-import { currentQueue } from "../../core/floor.js";
+import { currentQueue, speechesOn } from "../../core/floor.js";
 
-export function QueueList({ state, mine = null, limit = Infinity, actions = null, title = t("queue") }) {
+function RequestStory({ state, request, now, spoke }) {
+  return html`<span class="story" data-testid="request-story">
+    <span data-testid="requested-at">${t("requested_at", { time: timeIn(request.requested_at, state.tz) })}</span>
+    <span class="waited" data-testid="waited">${t("waiting_for", { time: clock(now - request.requested_at) })}</span>
+    <span class=${spoke ? "spoke" : "not-spoken"} data-testid="spoke" data-n=${spoke}>${spoke ? t("spoke_on_item", { n: spoke }) : t("not_spoken_on_item")}</span>
+  </span>`;
+}
+
+export function QueueList({ state, mine = null, limit = Infinity, actions = null, title = t("queue"), now = null }) {
   const queue = currentQueue(state);
   const shown = queue.slice(0, limit);
+  const spoken = now === null ? null : speechesOn(state, state.current_item);
   return html`<section class="card queue-card" aria-labelledby="queue-h">
     <h2 id="queue-h">${title} <span class="count">${queue.length}</span></h2>
     ${queue.length === 0 ? html`<p class="muted">${t("queue_empty")}</p>` : null}
@@ -19,11 +31,12 @@ export function QueueList({ state, mine = null, limit = Infinity, actions = null
             data-delegation=${request.delegation} data-point-of-order=${request.point_of_order} aria-current=${isMine ? "true" : undefined}>
           <span class="place">${index + 1}</span>
           <span class="who">
-            <span class="name">${delegationName(state, request.delegation)}</span>
+            <bdi class="name">${delegationName(state, request.delegation)}</bdi>
             ${isMine ? html`<span class="you-tag">${t("your_delegation")}</span>` : null}
             ${request.point_of_order ? html`<span class="tag tag-poo">${t("point_of_order")}</span>` : null}
             <span class=${`tag tag-${delegation?.cls}`}>${className(delegation?.cls)}</span>
             ${request.moved_reason ? html`<span class="tag tag-moved" title=${request.moved_reason}>${t("moved")}: ${request.moved_reason}</span>` : null}
+            ${spoken ? html`<${RequestStory} state=${state} request=${request} now=${now} spoke=${spoken.get(request.delegation) ?? 0} />` : null}
           </span>
           ${actions ? html`<span class="row-actions">${actions(request, index)}</span>` : null}
         </li>`;

@@ -3,7 +3,7 @@
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { clock, seconds } from "../format.js";
-import { delegationName, languageName, participantName } from "../names.js";
+import { delegationName, isolated, languageName, participantName } from "../names.js";
 import { tailHolds } from "../../core/floor.js";
 
 export function SpeechTimer({ speech, now, large = false }) {
@@ -28,7 +28,7 @@ export function SpeakerCard({ state, now, large = false }) {
       <${SpeechTimer} speech=${speech} now=${now} large=${large} />
       <p class="muted small">${t("time_to_floor_was", { time: seconds(speech.time_to_floor_ms) })}</p>`;
   } else if (grant) {
-    body = html`<p class="speaker-name" data-testid="granted">${t("granted_waiting", { delegation: delegationName(state, grant.delegation) })}</p>
+    body = html`<p class="speaker-name" data-testid="granted">${t("granted_waiting", { delegation: isolated(delegationName(state, grant.delegation)) })}</p>
       <p class="muted">${t("granted_since", { time: seconds(now - grant.granted_at, 0) })}</p>`;
   } else {
     body = html`<p class="muted" data-testid="nobody-speaking">${t("nobody_speaking")}</p>`;

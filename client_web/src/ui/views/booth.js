@@ -80,7 +80,7 @@ export function BoothView({ session }) {
       <section class="card" aria-labelledby="bfloor-h">
         <h2 id="bfloor-h">${t("the_floor")}</h2>
         ${state.speech ? html`<p class="speaker-name">${participantName(state, state.speech.participant)}
-            <span class="muted"> · ${delegationName(state, state.speech.delegation)}</span></p>
+            <span class="muted"> · <bdi>${delegationName(state, state.speech.delegation)}</bdi></span></p>
           <p>${t("floor_language")}: <strong data-testid="floor-language">${languageName(state.speech.language)}</strong> · ${clock(now - state.speech.started_at)}</p>
           ${passthrough ? html`<p class="info" data-testid="passthrough">${t("passthrough_note")}</p>` : null}
           <button class="secondary" data-testid="speak-slowly" aria-keyshortcuts="S" onClick=${slowly}>${t("signal_speak_slowly")} <kbd>S</kbd></button>

@@ -1,13 +1,13 @@
 // The chair's console: the floor (grant, revoke, end, the tail), the queue by
 // priority with moves and their reasons, the booths, the agenda against the
 // clock with the forecast of what will not fit, and the outcome of each item.
-import { useMemo, useState } from "preact/hooks";
+import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { clock, dayLabel, number, seconds } from "../format.js";
-import { className, currentItem, delegationName, itemTitle, statusName } from "../names.js";
+import { className, currentItem, delegationName, isolated, itemTitle, statusName } from "../names.js";
 import { currentQueue } from "../../core/floor.js";
 import { elapsedMs, sittingIsOpen } from "../../core/clock.js";
 import { forecast } from "../../core/forecast.js";
@@ -43,12 +43,12 @@ function ChairFloor({ session, now }) {
       <${SpeechTimer} speech=${state.speech} now=${now} large=${true} />
       <p data-testid="chair-time-to-floor">${t("time_to_floor")}: <strong>${seconds(state.speech.time_to_floor_ms)}</strong></p>`;
   } else if (state.grant) {
-    holder = html`<p class="speaker-name" data-testid="chair-granted">${t("granted_waiting", { delegation: delegationName(state, state.grant.delegation) })}</p>
+    holder = html`<p class="speaker-name" data-testid="chair-granted">${t("granted_waiting", { delegation: isolated(delegationName(state, state.grant.delegation)) })}</p>
       <p>${t("time_to_floor")}: <strong class="ticking">${seconds(now - state.grant.granted_at, 0)}</strong></p>`;
   } else {
     holder = html`<p class="muted">${t("nobody_speaking")}</p>`;
   }
-  return html`<section class="card chair-floor" aria-labelledby="cf-h">
+  return html`<section class="card chair-floor" aria-labelledby="cf-h" data-testid="chair-floor">
     <h2 id="cf-h">${t("the_floor")}</h2>
     ${holder}
     ${state.tail ? html`<div class="tail-box"><${TailNote} state=${state} now=${now} />
@@ -70,7 +70,7 @@ function ChairFloor({ session, now }) {
   </section>`;
 }
 
-function ChairQueue({ session }) {
+function ChairQueue({ session, now }) {
   const { state } = session;
   const [moving, setMoving] = useState(null);
   const [place, setPlace] = useState(1);
@@ -103,10 +103,10 @@ function ChairQueue({ session }) {
       <label>${t("reason")} <input required maxlength="200" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} placeholder=${t("reason_placeholder")} /></label>
       <button type="submit" class="small">${t("move_confirm")}</button>
     </form>` : null}`;
-  return html`<div>
+  return html`<div class="chair-queue" data-testid="chair-queue">
     <p class="class-counts" data-testid="class-counts">${["point_of_order", "council_member", "observer_state", "observer", "sector_member"]
       .filter((k) => counts[k]).map((k) => html`<span class="tag">${k === "point_of_order" ? t("points_of_order") : className(k)}: ${counts[k]}</span>`)}</p>
-    <${QueueList} state=${state} actions=${actions} title=${t("queue_by_priority")} />
+    <${QueueList} state=${state} actions=${actions} title=${t("queue_by_priority")} now=${now} />
   </div>`;
 }
 
@@ -171,20 +171,20 @@ export function OutcomeCard({ session, chair = true }) {
     const answer = await act(session, "propose_conclusion", { item: number_, text });
     if (answer.ok) setDraft({ ...draft, [number_]: undefined });
   };
-  return html`<section class="card outcome-card" aria-labelledby="outcome-h">
+  return html`<section class="card outcome-card" aria-labelledby="outcome-h" data-testid="outcome-card">
     <h2 id="outcome-h">${t("outcomes")}</h2>
     <label>${t("item")} <select data-testid="outcome-item" value=${number_} onChange=${(e) => setChosen(Number(e.currentTarget.value))}>
       ${state.agenda.map((n) => html`<option value=${n}>${n} · ${state.items[String(n)].code} (${statusName(state.items[String(n)].status)})</option>`)}
     </select></label>
-    <p class="muted small">${itemTitle(item)}</p>
+    <p class="muted small item-line" title=${itemTitle(item)}>${itemTitle(item)}</p>
     <p>${t("status")}: <strong class=${`status status-${item.status}`} data-testid="outcome-status">${statusName(item.status)}</strong>
-      ${item.blocked_by ? html` · ${t(`blocked_${item.block_kind}`, { delegation: delegationName(state, item.blocked_by) })}` : null}
+      ${item.blocked_by ? html` · ${t(`blocked_${item.block_kind}`, { delegation: isolated(delegationName(state, item.blocked_by)) })}` : null}
       ${item.correspondence ? html` · ${t("correspondence_majority", { required: item.correspondence.required, voters: item.correspondence.voters })}` : null}
       ${item.concluded_by ? html` · ${t(`concluded_by_${item.concluded_by}`)}` : null}</p>
     <${BallotLine} state=${state} number=${number_} now=${session.now()} />
     <form class="stack" onSubmit=${propose}>
       <label>${t("proposed_conclusion")}
-        <textarea rows="4" data-testid="conclusion-text" disabled=${item.status !== "open"} value=${text}
+        <textarea rows="3" data-testid="conclusion-text" disabled=${item.status !== "open"} value=${text}
           onInput=${(e) => setDraft({ ...draft, [number_]: e.currentTarget.value })}></textarea></label>
       <button type="submit" data-testid="propose-conclusion" disabled=${item.status !== "open" || !text.trim()}>${t("propose_conclusion")}</button>
     </form>
@@ -235,20 +235,29 @@ function PackageBox({ session, council, openItems, selected, setSelected }) {
   </details>`;
 }
 
+/**
+ * Three columns on a laptop (1366x768): the floor with the item, the queue, the
+ * outcome, each scrolling inside itself, so the chair never scrolls the page to
+ * act; the agenda and the booths below. One column on a phone.
+ */
 export function ChairView({ session }) {
   const { state } = session;
   const now = useNow(session, 500);
-  return html`<div class="grid chair-grid">
-    <div class="col-main">
+  const console_ = useRef(null);
+  // The columns fit the window below the top bar, whatever height the bar wraps to.
+  useLayoutEffect(() => {
+    const top = console_.current.getBoundingClientRect().top + window.scrollY;
+    console_.current.style.setProperty("--console-top", `${Math.ceil(top) + 12}px`);
+  });
+  return html`<div class="chair-console" ref=${console_}>
+    <div class="cc-floor">
       <${ChairFloor} session=${session} now=${now} />
-      <${ChairQueue} session=${session} />
-      <${OutcomeCard} session=${session} />
-    </div>
-    <div class="col-side">
       <${ItemCard} state=${state} />
-      <section class="card" aria-labelledby="booths-h"><h2 id="booths-h">${t("booths")}</h2>
-        <${BoothTable} state=${state} /></section>
     </div>
-    <${AgendaCard} session=${session} now=${now} />
+    <div class="cc-queue"><${ChairQueue} session=${session} now=${now} /></div>
+    <div class="cc-outcome"><${OutcomeCard} session=${session} /></div>
+    <div class="cc-agenda"><${AgendaCard} session=${session} now=${now} /></div>
+    <div class="cc-booths"><section class="card" aria-labelledby="booths-h"><h2 id="booths-h">${t("booths")}</h2>
+      <${BoothTable} state=${state} /></section></div>
   </div>`;
 }

@@ -123,7 +123,7 @@ function SubmitForm({ session, now, closedReason }) {
       const answer = await session.api.postForm("contributions", form);
       if (!answer.ok) failure = answer.data?.error ?? { code: "unavailable" };
     } else {
-      const answer = await session.send("submit_contribution", {
+      const answer = await session.perform("submit_contribution", {
         contribution, item: Number(item), title: title.trim(), document: document_.trim(), co_submitters: coSubmitters, comments, way_forward: wayForward,
       });
       if (!answer.ok) failure = answer.error;

@@ -8,7 +8,7 @@ import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { announce } from "../announce.js";
 import { seconds } from "../format.js";
-import { currentItem, languageName } from "../names.js";
+import { currentItem, isolated, languageName } from "../names.js";
 import { MAY_BLOCK, MAY_RAISE_POINT_OF_ORDER, queuePosition, tailHolds } from "../../core/floor.js";
 import { ItemCard } from "../parts/item_card.js";
 import { SpeakerCard, SpeechTimer, TailNote } from "../parts/speaker_card.js";
@@ -19,6 +19,8 @@ import { MicStatus } from "../parts/mic_status.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 import { DelegateBallots } from "../parts/ballots.js";
 import { CaptionPanel } from "../parts/captions.js";
+import { AlertSettings } from "../parts/alert_settings.js";
+import { floorAlert } from "../floor_alert.js";
 
 /** Where the viewer's delegation stands on the floor. */
 export function floorPhase(state, me, now) {
@@ -51,10 +53,16 @@ export function FloorPanel({ session }) {
   const delegation = me.delegation ? state.delegations[me.delegation] : null;
   const item = currentItem(state);
   const previous = useRef(floor);
+  const goLiveButton = useRef(null);
 
   useEffect(() => {
     const before = previous.current;
-    if ((floor.phase === "granted" || floor.phase === "tail") && before.phase !== "granted" && before.phase !== "tail") announce(t("you_have_the_floor"));
+    if ((floor.phase === "granted" || floor.phase === "tail") && before.phase !== "granted" && before.phase !== "tail") {
+      announce(t("you_have_the_floor"));
+      floorAlert(t("you_have_the_floor"), t("floor_alert_body", { delegation: delegation?.name ?? "" }));
+    }
+    // "Go live" takes the focus as soon as it can be pressed (after the interpretation tail).
+    if (floor.phase === "granted" && before.phase !== "granted") goLiveButton.current?.focus();
     if (floor.phase === "queued" && floor.place === 1 && !(before.phase === "queued" && before.place === 1)) announce(t("you_are_next"));
     previous.current = floor;
   });
@@ -97,7 +105,7 @@ export function FloorPanel({ session }) {
       ${state.grant.point_of_order ? html`<p class="tag tag-poo" data-testid="granted-point-of-order">${t("point_of_order")}</p>` : null}
       ${waiting ? html`<div class="wait-tail" data-testid="tail-wait"><strong>${t("interpretation_finishing")}</strong><${TailNote} state=${state} now=${now} /></div>` : null}
       ${designated
-        ? html`<button class="big go" data-testid="go-live" aria-keyshortcuts="L" disabled=${waiting} onClick=${goLive}>${t("go_live")} <kbd>L</kbd></button>`
+        ? html`<button class="big go" data-testid="go-live" aria-keyshortcuts="L" disabled=${waiting} ref=${goLiveButton} onClick=${goLive}>${t("go_live")} <kbd>L</kbd></button>`
         : html`<p class="warning">${t("not_designated", { names: designatedSpeakers(state, me.delegation) })}</p>`}
       <${MicStatus} session=${session} />
       <p class="muted small">${t("granted_since", { time: seconds(now - state.grant.granted_at, 0) })}</p>
@@ -127,9 +135,10 @@ export function FloorPanel({ session }) {
       ${floor.phase === "queued" ? html`<p class="muted small">${t("point_of_order_keeps_place")}</p>` : null}`;
   }
   return html`<section class="card floor-panel" aria-labelledby="floor-h">
-    <h2 id="floor-h">${delegation ? t("floor_for", { delegation: delegation.name }) : t("the_floor")}</h2>
+    <h2 id="floor-h">${delegation ? t("floor_for", { delegation: isolated(delegation.name) }) : t("the_floor")}</h2>
     ${body}
     ${pointOfOrderBox}
+    ${delegation ? html`<${AlertSettings} />` : null}
   </section>`;
 }
 
@@ -145,11 +154,11 @@ function BlockActions({ session }) {
   if (!delegation || !MAY_BLOCK.has(delegation.cls) || !item || item.status !== "open") return null;
   const block = (kind) => act(session, "block_item", { item: item.number, kind });
   return html`<details class="block-actions">
-    <summary>${t("council_member_actions", { delegation: delegation.name })}</summary>
+    <summary>${t("council_member_actions", { delegation: isolated(delegation.name) })}</summary>
     <p class="muted small">${t("block_explainer")}</p>
     <div class="row">
       ${["objection", "postponement", "suspension"].map((kind) => html`<${ConfirmButton} key=${kind} label=${t(`block_${kind}`)}
-        question=${t("block_confirm", { item: item.number })} onConfirm=${() => block(kind)} testid=${`block-${kind}`} />`)}
+        question=${t(`confirm_block_${kind}`, { item: item.number })} onConfirm=${() => block(kind)} testid=${`block-${kind}`} />`)}
       ${state.package.includes(item.number)
         ? html`<${ConfirmButton} label=${t("pull_from_package")} question=${t("pull_confirm", { item: item.number })}
             onConfirm=${() => act(session, "pull_from_package", { item: item.number })} />`

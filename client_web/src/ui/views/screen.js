@@ -16,11 +16,11 @@ export function ScreenView({ session }) {
   const queue = currentQueue(state);
   let floor;
   if (state.speech) {
-    floor = html`<p class="screen-speaker" data-testid="screen-speaker">${delegationName(state, state.speech.delegation)}</p>
+    floor = html`<p class="screen-speaker" data-testid="screen-speaker"><bdi>${delegationName(state, state.speech.delegation)}</bdi></p>
       <p class="screen-sub">${participantName(state, state.speech.participant)} · ${languageName(state.speech.language)}</p>
       <${SpeechTimer} speech=${state.speech} now=${now} large=${true} />`;
   } else if (state.grant) {
-    floor = html`<p class="screen-speaker" data-testid="screen-granted">${delegationName(state, state.grant.delegation)}</p>
+    floor = html`<p class="screen-speaker" data-testid="screen-granted"><bdi>${delegationName(state, state.grant.delegation)}</bdi></p>
       <p class="screen-sub">${tailHolds(state, now) ? t("interpretation_finishing") : t("screen_granted")}</p>`;
   } else {
     floor = html`<p class="screen-sub">${tailHolds(state, now) ? t("interpretation_finishing") : t("nobody_speaking")}</p>`;
@@ -39,7 +39,7 @@ export function ScreenView({ session }) {
     <section class="screen-queue">
       <h2>${t("queue")} (${queue.length})</h2>
       <ol data-testid="queue">${queue.slice(0, 8).map((r) => html`<li key=${`${r.delegation}${r.point_of_order ? ":poo" : ""}`} data-delegation=${r.delegation} data-point-of-order=${r.point_of_order}>
-        ${delegationName(state, r.delegation)}${r.point_of_order ? html` <span class="tag tag-poo">${t("point_of_order")}</span>` : null}</li>`)}</ol>
+        <bdi>${delegationName(state, r.delegation)}</bdi>${r.point_of_order ? html` <span class="tag tag-poo">${t("point_of_order")}</span>` : null}</li>`)}</ol>
     </section>
   </div>`;
 }

@@ -7,6 +7,7 @@ import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { notify } from "../feedback.js";
+import { useServerData } from "../hooks.js";
 import { className } from "../names.js";
 import { OutcomeCard } from "./chair.js";
 import { SecretariatBallots } from "../parts/ballots.js";
@@ -44,7 +45,15 @@ function Roster({ state }) {
 const REPORTS = ["conclusions", "technical"];
 const FORMATS = ["html", "docx", "md"];
 
-function Downloads({ api, consultation }) {
+/** The public screen's own link (a projector, the webcast): it is nobody's connection and sends nothing. */
+function ScreenLink({ session }) {
+  const { data } = useServerData(session, "links", () => false);
+  const screen = data?.links?.find((link) => link.role === "screen");
+  if (!screen) return null;
+  return html`<a class="button secondary" href=${screen.url} target="_blank" rel="noopener" data-testid="screen-link">${t("open_public_screen")}</a>`;
+}
+
+function Downloads({ session, api, consultation }) {
   const download = async (path, filename) => {
     const { ok, data } = await api.download(path, filename);
     if (!ok) notify(data.error?.message ?? t("download_failed"));
@@ -52,6 +61,7 @@ function Downloads({ api, consultation }) {
   return html`<div class="stack downloads">
     <div class="row">
       <button class="secondary" data-testid="download-links" onClick=${() => download("links?format=csv", `${consultation}-links.csv`)}>${t("download_links")}</button>
+      <${ScreenLink} session=${session} />
     </div>
     <div class="report-row">
       <span class="report-name">${t("time_management_plan")}</span>
@@ -83,7 +93,7 @@ export function SecretariatView({ session }) {
       <section class="card" aria-labelledby="dl-h">
         <h2 id="dl-h">${t("links_and_reports")}</h2>
         <p class="muted small">${t("reports_explainer")}</p>
-        <${Downloads} api=${api} consultation=${consultation} />
+        <${Downloads} session=${session} api=${api} consultation=${consultation} />
       </section>
     </div>
     <div class="col-side">

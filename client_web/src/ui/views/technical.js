@@ -40,10 +40,10 @@ function Connections({ state, presence }) {
     <div class="table-wrap"><table class="connections" data-testid="connections">
       <thead><tr><th>${t("participant")}</th><th>${t("role")}</th><th>${t("transport")}</th><th>${t("connected_since")}</th>
         <th>${t("rtt")}</th><th>${t("jitter")}</th><th>${t("clock_offset")}</th><th>${t("browser")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("input_level")}</th></tr></thead>
-      <tbody>${rows.map((c, i) => {
+      <tbody>${rows.map((c) => {
         const p = state.participants[c.participant];
-        return html`<tr key=${`${c.participant}-${i}`} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
-          <th scope="row">${participantName(state, c.participant)}${p?.delegation ? html`<br /><span class="muted small">${delegationName(state, p.delegation)}</span>` : null}</th>
+        return html`<tr key=${c.conn} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
+          <th scope="row">${participantName(state, c.participant)}${p?.delegation ? html`<br /><bdi class="muted small">${delegationName(state, p.delegation)}</bdi>` : null}</th>
           <td>${roleName(c.role)}</td>
           <td>${c.transport === "polling" ? html`<span class="tag tag-alarm" title=${t("polling_hint")}>${t("transport_polling")}</span>` : c.transport}</td>
           <td>${c.connected_at ? timeIn(c.connected_at * 1000, localZone()) : "—"}</td>
@@ -84,7 +84,7 @@ function HelpRequests({ session }) {
       const p = state.participants[participant];
       const contact = p?.contact;
       return html`<li key=${participant}><strong>${participantName(state, participant)}</strong>
-        ${p?.delegation ? html` <span class="muted">${delegationName(state, p.delegation)}</span>` : null}
+        ${p?.delegation ? html` <bdi class="muted">${delegationName(state, p.delegation)}</bdi>` : null}
         <span class="muted small"> · ${timeIn(r.at, localZone())}</span>
         ${r.message ? html`<p>${r.message}</p>` : null}
         ${contact ? html`<p class="small">${t("contact")}: ${contact}</p>` : null}
@@ -116,7 +116,7 @@ function TimeToFloor({ state }) {
     <div class="table-wrap scroll"><table data-testid="speeches">
       <thead><tr><th>${t("delegation")}</th><th>${t("item")}</th><th>${t("time_to_floor")}</th><th>${t("duration")}</th></tr></thead>
       <tbody>${[...speeches].reverse().map((s, i) => html`<tr key=${i} class=${s.time_to_floor_ms < TIME_TO_FLOOR_GOAL_MS ? "" : "slow"}>
-        <th scope="row">${delegationName(state, s.delegation)}</th><td>${s.item}</td>
+        <th scope="row"><bdi>${delegationName(state, s.delegation)}</bdi></th><td>${s.item}</td>
         <td data-testid="ttf-value">${seconds(s.time_to_floor_ms)}</td><td>${seconds(s.duration_ms, 0)}</td></tr>`)}</tbody>
     </table></div>
   </section>`;
