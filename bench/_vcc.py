@@ -180,7 +180,7 @@ def admin_token(secret: bytes) -> str:
 def serve_argv(store: Path, port: int, without: Sequence[str] = (), with_: Sequence[str] = ()) -> list[str]:
     """``vcc serve`` on ``store``; ``without``: optimisations taken out, ``with_``:
     candidate ones put in (bench/_ablation_serve.py)."""
-    serve = ["serve", "--store", str(store), "--port", str(port)]
+    serve = ["serve", "--store", str(store), "--port", str(port), "--no-media"]
     if without:
         return [sys.executable, "-m", "bench._ablation_serve", "--without", ",".join(without), *serve]
     if with_:

@@ -81,7 +81,7 @@ def flush(redis: RedisServer) -> None:
 
 
 def serve_argv(url: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "vcc.cli", "serve", "--redis", url, "--port", str(port)]
+    return [sys.executable, "-m", "vcc.cli", "serve", "--redis", url, "--port", str(port), "--no-media"]
 
 
 def run_config(mode: str, redis: RedisServer, n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -21,6 +21,11 @@ ERROR_CODES: dict[str, str] = {
     # the HTTP API only
     "not_found": "No such resource: the path names no route (GET /api/openapi.json lists them).",
     "method_not_allowed": "The route does not accept this HTTP method.",
+    # media signalling
+    "invalid_media_request": "The media message does not match the protocol: an unknown op, or a field missing or of the wrong type.",
+    "invalid_sdp": "The SDP offer or answer is not a browser's audio SDP, or the media server refused it; nothing else changed.",
+    "media_unavailable": "The media server is down or restarting; audio comes back by itself, the procedure goes on meanwhile.",
+    "not_in_mix": "The procedure has not connected this participant's microphone (ask for the floor, or take duty in your booth).",
     # the procedure
     "not_allowed": "The sender's role or delegation may not do this.",
     "not_created": "The consultation has not been created yet.",

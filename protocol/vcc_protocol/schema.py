@@ -14,14 +14,15 @@ from . import PROTOCOL_VERSION
 from .commands import CommandUnion
 from .errors import ERROR_CODES
 from .events import EventUnion
+from .media import MediaRequest
 from .messages import Ack, EventBatch, NotifyParticipant, Presence, Report, Snapshot, Welcome
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
 
 def build() -> dict[str, Any]:
-    (command, event, ack, batch, snapshot, welcome, report, notify, presence), components = msgspec.json.schema_components(
-        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome, Report, NotifyParticipant, Presence], ref_template="#/$defs/{name}"
+    (command, event, ack, batch, snapshot, welcome, report, notify, presence, media), components = msgspec.json.schema_components(
+        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome, Report, NotifyParticipant, Presence, MediaRequest], ref_template="#/$defs/{name}"
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -29,7 +30,7 @@ def build() -> dict[str, Any]:
         "version": PROTOCOL_VERSION,
         "messages": {
             "command": command, "event": event, "ack": ack, "events": batch, "snapshot": snapshot, "welcome": welcome,
-            "report": report, "notify_participant": notify, "presence": presence,
+            "report": report, "notify_participant": notify, "presence": presence, "media": media,
         },
         "error_codes": ERROR_CODES,
         "$defs": components,

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
+from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
+from .media.plane import MediaPlane
 from .service import Clock, Service, wall_clock
 from .store import open_store
 from .uploads import BlobStore, Inspector
@@ -45,17 +46,32 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     gateway.attach(app)
     add_routes(app)
     _add_client(app)
+    media = _media_plane(config)
+    if media is not None:
+        await media.start(service)
+        app[MEDIA] = media
+        gateway.attach_media(media)
 
     async def goodbye(_: web.Application) -> None:
         await gateway.close_connections()
 
     async def close(_: web.Application) -> None:
+        if media is not None:
+            await media.close()
         await service.close()
         await store.close()
 
     app.on_shutdown.append(goodbye)
     app.on_cleanup.append(close)
     return app
+
+
+def _media_plane(config: Config) -> MediaPlane | None:
+    if config.media == "off":
+        return None
+    if config.media == "managed":
+        return MediaPlane.managed(config.janus_dir())
+    return MediaPlane.external(config.media, config.janus_dir())
 
 
 def _client_manager(config: Config) -> socketio.AsyncManager | None:

@@ -25,6 +25,7 @@ from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
 from .http_api import INSPECTOR, SERVICE, describe
 from .importers import ImportError_, slug
+from .media.janus_server import JanusSecrets, JanusUnavailable, write_config
 from .reports import REPORTS, captions
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"vcc: the store is unavailable: {exc}", file=sys.stderr)
         return 3
+    except JanusUnavailable as exc:
+        print(f"vcc: the media server is unavailable: {exc}", file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -80,6 +84,16 @@ def parser() -> argparse.ArgumentParser:
     at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
     at.add_argument("--days", type=int, default=links.DEFAULT_VALIDITY_MS // (24 * 3600 * 1000), help="how long it stays valid (default %(default)s days)")
     at.set_defaults(run=print_admin_token)
+    media = s.add_mutually_exclusive_group()
+    media.add_argument("--janus", metavar="URL", help="use an existing Janus (HTTP API, e.g. http://127.0.0.1:8088/janus) configured by `vcc janus-config`, instead of starting one")
+    media.add_argument("--no-media", action="store_true", help="run without a media server: the procedure works, nobody hears anything")
+
+    jc = with_store(sub.add_parser("janus-config", help="write this installation's Janus configuration, for a Janus that vcc does not start (vcc serve --janus URL)"))
+    jc.add_argument("--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)")
+    jc.add_argument("--http-port", type=int, default=8088)
+    jc.add_argument("--admin-port", type=int, default=7088)
+    jc.add_argument("--rtp-ports", default="20000-40000", metavar="MIN-MAX", help="UDP ports of the participants' media (open them in the firewall)")
+    jc.set_defaults(run=janus_config)
 
     imp = sub.add_parser("import", help="import an agenda or a roster")
     what = imp.add_subparsers(dest="what", required=True)
@@ -143,7 +157,27 @@ def config_of(args: argparse.Namespace) -> Config:
         secret_file=args.secret_file,
         max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
         idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
+        media=_media_option(args),
     )
+
+
+def _media_option(args: argparse.Namespace) -> str:
+    if args.command != "serve" or getattr(args, "no_media", False):
+        return "off"
+    return args.janus or "managed"
+
+
+async def janus_config(args: argparse.Namespace) -> None:
+    config = config_of(args)
+    low, _, high = args.rtp_ports.partition("-")
+    if not (low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536):
+        raise Refused(f"--rtp-ports {args.rtp_ports!r}: give a range such as 20000-40000.")
+    folder = args.output.resolve()
+    secrets_ = JanusSecrets.load_or_create(config.janus_dir() / "secrets.json")
+    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log")
+    print(f"Wrote the Janus configuration to {folder} (APIs on 127.0.0.1:{args.http_port} and :{args.admin_port}; secrets from {config.janus_dir() / 'secrets.json'}).")
+    print(f"Start it with: janus -C {folder / 'janus.jcfg'} -F {folder}")
+    print(f"Then: vcc serve --store {config.store} --janus http://127.0.0.1:{args.http_port}/janus")
 
 
 class Session:

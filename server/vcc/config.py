@@ -32,6 +32,15 @@ class Config:
     max_loaded: int = DEFAULT_MAX_LOADED
     #: Seconds unused after which a consultation is unloaded from memory.
     idle_seconds: float = DEFAULT_IDLE_SECONDS
+    #: The media plane: "off", "managed" (vcc starts its own Janus) or the URL of an existing Janus's HTTP API.
+    media: str = "off"
+
+    def janus_dir(self) -> Path:
+        """This installation's Janus configuration, secrets and log (beside the embedded store, or var/janus)."""
+        if self.is_redis:
+            return Path("var/janus")
+        path = Path(self.store)
+        return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "janus"
 
     def uploads_dir(self) -> Path:
         if self.uploads:

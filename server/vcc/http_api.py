@@ -34,6 +34,7 @@ from .core.machine import decide
 from .core.rejections import Rejected
 from .core.views import snapshot
 from .importers import ImportError_, slug
+from .media.plane import MediaPlane
 from .reports import DOCX, REPORTS, captions
 from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
@@ -48,6 +49,7 @@ INSPECTOR = web.AppKey("inspector", Inspector)
 SECRET = web.AppKey("secret", bytes)
 WEBCAST = web.AppKey("webcast", Webcast)
 BASE_URL = web.AppKey("base_url", str)
+MEDIA = web.AppKey("media", MediaPlane)
 #: Largest agenda or roster file.
 MAX_UPLOAD = 4 * 1024 * 1024
 #: Largest request body: a contribution file at its limit and its form fields.
@@ -586,6 +588,16 @@ async def time_management_plan(request: web.Request) -> web.Response:
     })
 
 
+@admin_only
+async def media_status(request: web.Request) -> web.Response:
+    """Whether the consultation's media (Janus) is up on this node and, if not, why."""
+    media = request.app.get(MEDIA)
+    if media is None:
+        return web.json_response({"media": "off", "reason": "This node runs without media (vcc serve --no-media)."})
+    status = media.status(request.match_info["consultation"])
+    return web.json_response({"media": "up" if status.up else "down", "reason": status.reason, "since": status.since, "losses": status.losses})
+
+
 async def _body(request: web.Request) -> str:
     if request.content_length is not None and request.content_length > MAX_UPLOAD:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=request.content_length)
@@ -615,6 +627,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/consultations/{consultation}/captions", post_caption),
     ("GET", "/webcast/{consultation}/state.json", webcast_state),
     ("GET", "/webcast/{consultation}/captions/{sitting}.vtt", webcast_captions),
+    ("GET", "/api/consultations/{consultation}/media", media_status),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),
@@ -737,6 +750,7 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     "webcast_state": {"ok": _JSON_OBJECT},
     "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
     "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
+    "media_status": {"errors": ["503"]},
 }
 _SECURITY = {
     "deployment": [{"deploymentToken": []}],

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol import events as ev
+from vcc_protocol import media
 from vcc_protocol._base import LongText, ShortText
 from vcc_protocol.commands import COMMAND_TYPES, Command
 from vcc_protocol.errors import ERROR_CODES
@@ -145,6 +146,8 @@ def render() -> str:
         "| server -> staff | `presence` | `{reset, set: [connection...], left: [conn...]}`: what changed in this node's connections, at most once a second; upsert `set` by `conn`, remove `left`; `reset`: forget what you have first |",
         "| technical -> server | `notify_participant` (with ack) | `{participant, text}` -> `{ok}`: a notice to every connection of that participant, on any node |",
         "| server -> participant | `notice` | `{from, name, text, at}` |",
+        "| client -> server | `media` (with ack) | `{op, ...}` -> `{ok: true, sdp?}` or `{ok: false, error}`: WebRTC signalling through vcc (below) |",
+        "| server -> client | `media_reset` | `{}`: the media server restarted and holds the consultation's mixes again; connect listening and microphone anew |",
         "",
         "Every command has an `id` (required, 1 to 80 characters), the client's: a command sent again",
         "with the same id (after a reconnect, on any node) gets the first answer and is never applied",
@@ -161,6 +164,12 @@ def render() -> str:
         "is nobody's connection, and may send no command (`not_allowed`).",
         "",
         f"Codes any command may get: {', '.join(f'`{c}`' for c in COMMON)}.",
+        "",
+        "## Media signalling",
+        "",
+        (media.__doc__ or "").strip().split("\n\n", 1)[1],
+        "",
+        "Errors: `invalid_media_request`, `invalid_sdp`, `media_unavailable`, `not_in_mix`, `rate_limited`.",
         "",
         "## Commands",
         "",

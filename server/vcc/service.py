@@ -475,6 +475,11 @@ class Service:
         self._unload_listeners: list[Callable[[Runtime], None]] = []
         self._closing: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._load_listeners: list[Callable[[Runtime], None]] = []
+
+    def on_load(self, callback: Callable[[Runtime], None]) -> None:
+        """Call ``callback`` with every runtime this node loads from now on (the media adapter follows them)."""
+        self._load_listeners.append(callback)
 
     async def runtime(self, consultation: str) -> Runtime:
         """The runtime of ``consultation``, loaded if need be, even for a stream
@@ -492,6 +497,8 @@ class Service:
             if consultation not in self._runtimes:
                 self._runtimes[consultation] = loaded
                 metrics.RUNTIMES_LOADED.inc()
+                for callback in self._load_listeners:
+                    callback(loaded)
                 self._evict(keep=loaded)
                 self._start_sweeping()
             runtime = self._runtimes[consultation]

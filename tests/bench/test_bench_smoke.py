@@ -101,3 +101,9 @@ def test_hostile_quick(tmp_path: Path) -> None:
     assert parts["presence"]["presence_messages"] >= 1 and parts["presence"]["largest_presence_bytes"] > 0
     assert {row["part"] for row in results["summary"]} == {"unknown", "bomb", "lying_bomb", "frames", "presence"}
     assert out.with_suffix(".png").stat().st_size > 0
+def test_media_quick() -> None:
+    """Real Chromium and the Janus vcc starts: 3 grants, 2 re-routes, 5 listeners."""
+    run("bench_media.py", timeout=240)
+    results = json.loads((SCRATCH / "media.json").read_text())
+    assert results["grant_to_sound_ms"]["n"] == 3 and results["reroute_ms"]["n"] == 2
+    assert [row["listeners"] for row in results["cpu_per_listener"]] == [5]

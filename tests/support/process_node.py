@@ -31,7 +31,7 @@ class ProcessNode:
         option = "--redis" if self.store.startswith("redis://") else "--store"
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vcc.cli", "serve", option, self.store, "--port", str(self.port), *self.extra],
+            [sys.executable, "-m", "vcc.cli", "serve", option, self.store, "--port", str(self.port), "--no-media", *self.extra],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout

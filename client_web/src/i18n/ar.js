@@ -139,6 +139,8 @@ export default {
   channel: "ما تسمعه",
   floor_channel: "القاعة",
   switched_to_floor: "حُوّلت إلى صوت القاعة:",
+  audio_unavailable: "الصوت غير متاح: خادم الوسائط متوقف أو يُعاد تشغيله. سيعود تلقائياً، والاجتماع مستمر.",
+  audio_play: "تشغيل الصوت",
   prov_floor: "صوت القاعة كما يُقال",
   prov_floor_in: "صوت القاعة كما يُقال ({language})",
   prov_own_language: "{language} هي لغة المتكلم نفسه: تسمع صوت القاعة لا المقصورة.",

@@ -140,6 +140,8 @@ export default {
   channel: "What you hear",
   floor_channel: "Floor",
   switched_to_floor: "Switched to the floor:",
+  audio_unavailable: "Audio unavailable: the media server is down or restarting. It comes back by itself; the meeting goes on.",
+  audio_play: "Play the audio",
   prov_floor: "the floor, as spoken",
   prov_floor_in: "the floor, as spoken ({language})",
   prov_own_language: "{language} is the speaker's own language: you hear the floor, not the booth.",

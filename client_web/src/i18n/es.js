@@ -139,6 +139,8 @@ export default {
   channel: "Lo que usted oye",
   floor_channel: "Sala",
   switched_to_floor: "Cambiado al audio de sala:",
+  audio_unavailable: "Audio no disponible: el servidor de medios está detenido o reiniciándose. Vuelve solo; la reunión continúa.",
+  audio_play: "Escuchar",
   prov_floor: "la sala, tal como se habla",
   prov_floor_in: "la sala, tal como se habla ({language})",
   prov_own_language: "El {language} es el idioma del orador: oye la sala, no la cabina.",

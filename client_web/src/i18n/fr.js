@@ -139,6 +139,8 @@ export default {
   channel: "Ce que vous entendez",
   floor_channel: "Parquet",
   switched_to_floor: "Basculé sur le parquet :",
+  audio_unavailable: "Audio indisponible : le serveur média est arrêté ou redémarre. Il revient de lui-même ; la réunion continue.",
+  audio_play: "Écouter",
   prov_floor: "le parquet, tel que prononcé",
   prov_floor_in: "le parquet, tel que prononcé ({language})",
   prov_own_language: "{language} est la langue de l'orateur : vous entendez le parquet, pas la cabine.",

@@ -139,6 +139,8 @@ export default {
   channel: "Что вы слышите",
   floor_channel: "Зал",
   switched_to_floor: "Переключено на зал:",
+  audio_unavailable: "Звук недоступен: медиасервер остановлен или перезапускается. Он восстановится сам; заседание продолжается.",
+  audio_play: "Включить звук",
   prov_floor: "зал, как говорят",
   prov_floor_in: "зал, как говорят ({language})",
   prov_own_language: "{language} — язык оратора: вы слышите зал, а не кабину.",

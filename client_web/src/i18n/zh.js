@@ -139,6 +139,8 @@ export default {
   channel: "您收听的频道",
   floor_channel: "原声",
   switched_to_floor: "已切换至原声：",
+  audio_unavailable: "音频不可用：媒体服务器已停止或正在重启。它会自动恢复；会议继续进行。",
+  audio_play: "播放音频",
   prov_floor: "会场原声",
   prov_floor_in: "会场原声（{language}）",
   prov_own_language: "{language}是发言人本人的语言：您听到的是原声，而非译员厢。",

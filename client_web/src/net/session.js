@@ -93,6 +93,7 @@ export class Session {
     this.reportTimer = null;
     this.noticeListeners = new Set();
     this.eventListeners = new Set();
+    this.mediaResetListeners = new Set();
     this.api_ = null;
     /**
      * The action waiting for the person's decision, or null: {message,
@@ -170,6 +171,9 @@ export class Session {
       for (const listener of this.noticeListeners) listener(data);
     });
     s.on("presence", (data) => this.onPresence(data));
+    s.on("media_reset", () => {
+      for (const listener of this.mediaResetListeners) listener();
+    });
     return this;
   }
 
@@ -442,6 +446,21 @@ export class Session {
       this.disconnectWaiters.delete(lost);
     }
     return this.hold(message, this.stale ? "offline" : "back", true);
+  }
+
+  /** WebRTC signalling through the server (docs/protocol.md, Media signalling): answered {ok, sdp?} or {ok: false, error}. */
+  async media(body) {
+    try {
+      return await this.socket.timeout(5000).emitWithAck("media", body);
+    } catch {
+      return { ok: false, error: { code: "media_unavailable", message: "No answer from the server about audio; it tries again by itself." } };
+    }
+  }
+
+  /** Call `listener` when the media server came back after a restart; returns an unsubscribe. */
+  onMediaReset(listener) {
+    this.mediaResetListeners.add(listener);
+    return () => this.mediaResetListeners.delete(listener);
   }
 
   /** The technical team's message to one participant's screens: answered {ok} or {ok: false, error}. */

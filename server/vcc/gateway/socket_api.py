@@ -21,6 +21,10 @@ Messages (see docs/protocol.md; all msgpack):
   ack ``{ok}``; server -> every connection of that participant, on any node,
   ``notice`` ``{from, name, text, at}``. Not recorded in the log: a notice
   reaches the connections open at that moment (at most once).
+- client -> server ``media`` ``{op, ...}`` -> ack ``{ok, sdp?}``: WebRTC
+  signalling (``vcc_protocol.media``); the media plane holds every Janus handle.
+  server -> client ``media_reset`` ``{}``: the media server came back and holds
+  the consultation's mixes again; connect listening and microphone anew.
 
 Many nodes: event batches never travel through socket.io's client manager;
 each node gets them from the store in log order. The manager (python-socketio's
@@ -57,12 +61,14 @@ from engineio import packet as eio_packet
 from vcc_protocol import PROTOCOL_VERSION
 from vcc_protocol.commands import COMMANDS_BY_NAME, parse_command
 from vcc_protocol.events import redact
+from vcc_protocol.media import parse_media
 from vcc_protocol.messages import MAX_NOTICE_CHARS, PRESENCE_MAX_CONNECTIONS, Connection, NotifyParticipant, Presence, Report
 from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
+from ..media.plane import MediaPlane
 from ..service import Ack, Batch, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
@@ -280,9 +286,14 @@ class Gateway:
         self._presence_task: asyncio.Task[None] | None = None
         #: Per consultation, the connections as the staff were last told them.
         self._presence_told: dict[str, dict[int, Connection]] = {}
+        #: The node's media plane (None: this node runs without media).
+        self.media: MediaPlane | None = None
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
-        events = {"command": self._command, "sync": self._resync, "ping": self._ping, "report": self._report, "notify_participant": self._notify_participant}
+        events = {
+            "command": self._command, "sync": self._resync, "ping": self._ping, "report": self._report,
+            "notify_participant": self._notify_participant, "media": self._media,
+        }
         for name, handler in events.items():
             self.sio.on(name, handler)
         self.inbound = Inbound(self.sio, events, self.refusals)
@@ -420,6 +431,10 @@ class Gateway:
             self.service.release(session.runtime)
             metrics.CONNECTIONS.dec()
             self._presence_changed(session.runtime.consultation)
+            consultation = session.runtime.consultation
+            still_here = any(s.actor == session.actor and s.runtime.consultation == consultation for s in self.sessions.values())
+            if self.media is not None and not still_here:
+                await self.media.disconnected(consultation, session.actor)
 
     def _dropped(self, sid: str) -> None:
         metrics.CLIENTS_DROPPED.inc()
@@ -518,6 +533,29 @@ class Gateway:
         except TimeoutError:
             return error("unavailable", "The notice reached only the participant's connections on this server: the others could not be reached in time.")
         return {"ok": True}
+
+    def attach_media(self, media: MediaPlane) -> None:
+        self.media = media
+        media.on_rebuilt = self._media_rebuilt
+
+    def _media_rebuilt(self, consultation: str) -> None:
+        for audience in ("public", "staff"):
+            self.fanout.send(group(consultation, audience), "media_reset", {})
+
+    async def _media(self, sid: str, data: Any) -> Ack:
+        """A browser's WebRTC signalling: validated here, carried out by the media plane."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return error("unauthorized", "This connection has not joined; reconnect with your join link.")
+        if not session.bucket.take():
+            return error("rate_limited", "Too many messages from this connection; wait a moment and try again.")
+        try:
+            request = parse_media(data)
+        except msgspec.ValidationError as exc:
+            return error("invalid_media_request", f"The media message is not valid: {exc}; see docs/protocol.md, Media signalling.")
+        if self.media is None:
+            return error("media_unavailable", "This server runs without audio (started with --no-media); the meeting works without it.")
+        return await self.media.signal(session.runtime.consultation, session.actor, request)
 
     # --- presence for the technical team --------------------------------------------------
 

@@ -1,11 +1,12 @@
 // The channel a listener hears. It follows the core's routing: choosing the
 // floor language plays the floor itself (never the echoing booth), and the
 // provenance says where the sound comes from ("English, relay of French").
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { languageName } from "../names.js";
 import { CHANNELS, route } from "../../core/routing.js";
+import { Listening } from "../../net/listening.js";
 
 const STORAGE_KEY = "vcc.channel";
 
@@ -30,8 +31,24 @@ function warningText(w) {
   return w.kind === "muted" ? t("warn_relay_muted", { booth }) : t("warn_relay_handover", { booth });
 }
 
-export function ChannelSelector({ state, defaultChannel = "floor" }) {
+/** The chosen channel, played: one connection, switched when the choice changes. */
+function useListening(session, channel) {
+  const [audio, setAudio] = useState({ status: "connecting" });
+  const listening = useRef(null);
+  useEffect(() => {
+    if (!session) return undefined;
+    listening.current = new Listening(session, setAudio);
+    return () => listening.current.dispose();
+  }, [session]);
+  useEffect(() => {
+    listening.current?.choose(channel);
+  }, [session, channel]);
+  return [audio, () => listening.current?.resume()];
+}
+
+export function ChannelSelector({ state, session = null, defaultChannel = "floor" }) {
   const [channel, setChannel] = useState(() => remembered(defaultChannel));
+  const [audio, resume] = useListening(session, channel);
   const choose = (value) => {
     setChannel(value);
     try {
@@ -53,5 +70,8 @@ export function ChannelSelector({ state, defaultChannel = "floor" }) {
       ${provenanceText(state, r)}
     </p>
     ${r.warningOf ? html`<p class="warning" data-testid="route-warning">⚠ ${warningText(r.warningOf)}</p>` : null}
+    ${session && audio.status === "unavailable" ? html`<p class="warning" data-testid="audio-status" data-status="unavailable">${t("audio_unavailable")}</p>` : null}
+    ${session && audio.status === "blocked" ? html`<button type="button" data-testid="audio-status" data-status="blocked" onClick=${resume}>${t("audio_play")}</button>` : null}
+    ${session && audio.status === "playing" ? html`<span data-testid="audio-status" data-status="playing" hidden></span>` : null}
   </section>`;
 }

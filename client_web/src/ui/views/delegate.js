@@ -182,7 +182,7 @@ export function DelegateView({ session }) {
     <div class="col-side">
       <${DelegateBallots} session=${session} />
       <${ItemCard} state=${state}><${BlockActions} session=${session} /><//>
-      <${ChannelSelector} state=${state} defaultChannel=${ownLanguage} />
+      <${ChannelSelector} state=${state} session=${session} defaultChannel=${ownLanguage} />
       <${ParticipantList} state=${state} me=${me} />
     </div>
   </div>`;

@@ -1,0 +1,213 @@
+"""Media: grant -> sound at a listener, the floor-language re-route, and Janus's
+CPU per listener, end to end in real Chromium against the Janus vcc starts.
+
+    python -m bench.bench_media [--grants 50] [--reroutes 20] [--listeners 25,50,100] [--quick]
+
+- **grant -> sound**: a delegate's page (fake microphone: 440 Hz) has asked for
+  the floor and publishes, muted; once Janus has counted half a second of its
+  audio, the chair grants the floor. Measured from just before the grant command
+  to the first 20 ms window the floor listener's AudioWorklet classifies as
+  440 Hz (the page and the bench read the same machine clock). Then the grant is
+  revoked, and the next round starts with a new request.
+- **re-route**: a French speaker goes live while a French listener hears the
+  French booth (an interpreter's page, 880 Hz): from just before ``go_live`` to
+  the first 440 Hz window in the French channel; then the speaker yields and the
+  channel returns to the booth.
+- **CPU per listener**: Janus's CPU (``/proc/<pid>/stat``) over 10 s (``--window``) with the
+  floor carrying a speaker, with 0 and then N listener pages on the floor channel;
+  (CPU(N) - CPU(0)) / N, in % of one core.
+
+Targets (design.md): p50 < 250 ms, p99 < 500 ms, re-route < 300 ms, at most
+0.3 % of a core per listener. Results: bench/results/media.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.support: the same pages and node as the media tests
+
+from playwright.async_api import async_playwright  # noqa: E402
+from vcc_protocol import commands as c  # noqa: E402
+
+from bench._common import RESULTS_DIR, SCRATCH_DIR, cpu_seconds, format_table, percentile, run_metadata, write_json  # noqa: E402
+from tests.support.audio import (  # noqa: E402
+    AudioNode,
+    audio_node,
+    browser_with_microphone,
+    open_page,
+    packets_at_janus,
+    packets_counted,
+    tone_wav,
+    until,
+)
+from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER  # noqa: E402
+
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"n": len(ordered), "p50": percentile(ordered, 50), "p99": percentile(ordered, 99), "max": ordered[-1], "min": ordered[0]}
+
+
+async def grants(node: AudioNode, playwright: Any, folder: Path, rounds: int) -> list[float]:
+    speaking = await browser_with_microphone(playwright, tone_wav(folder / "440.wav", 440))
+    listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
+    delegate = COUNCIL[0]
+    out: list[float] = []
+    try:
+        ear = await open_page(listening, node, COUNCIL[1])
+        assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+        mouth = await open_page(speaking, node, delegate)
+        for _ in range(rounds):
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await packets_at_janus(node, delegate, await packets_counted(node, delegate) + 25)
+            granted_at = now_ms()
+            await node.run(c.GrantFloor(), CHAIR)
+            heard = await until(ear, f"vcc.firstHeard('440', {granted_at})")
+            out.append(heard - granted_at)
+            revoked_at = now_ms()
+            await node.run(c.RevokeGrant(), CHAIR)
+            await until(ear, f"vcc.firstHeard('silent', {revoked_at})")
+            print(f"  grant -> sound {heard - granted_at} ms", flush=True)
+    finally:
+        await speaking.close()
+        await listening.close()
+    return out
+
+
+async def reroutes(node: AudioNode, playwright: Any, folder: Path, rounds: int) -> list[float]:
+    speaking = await browser_with_microphone(playwright, tone_wav(folder / "440.wav", 440))
+    booth = await browser_with_microphone(playwright, tone_wav(folder / "880.wav", 880))
+    listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
+    out: list[float] = []
+    try:
+        ear = await open_page(listening, node, COUNCIL[2])
+        assert (await ear.evaluate("vcc.listen('fr')"))["ok"]
+        interpreter = await open_page(booth, node, INTERPRETER["fr"], "interpreter")
+        if node.runtime.state.booths["fr"].on_duty is None:
+            assert (await interpreter.evaluate("vcc.command('take_booth_duty')"))["ok"]
+            assert (await interpreter.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
+        assert (await interpreter.evaluate("vcc.publish()"))["ok"]
+        await until(ear, "vcc.heard === '880'")
+        mouth = await open_page(speaking, node, FRENCH_SPEAKER)
+        for _ in range(rounds):
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await node.run(c.GrantFloor(delegation=node.runtime.state.participants[FRENCH_SPEAKER].delegation), CHAIR)
+            if node.runtime.state.tail is not None:
+                await node.run(c.OverrideTail(), CHAIR)
+            live_at = now_ms()
+            assert (await mouth.evaluate("vcc.command('go_live')"))["ok"]
+            heard = await until(ear, f"vcc.firstHeard('440', {live_at})")
+            out.append(heard - live_at)
+            yielded_at = now_ms()
+            assert (await mouth.evaluate("vcc.command('yield_floor')"))["ok"]
+            await until(ear, f"vcc.firstHeard('880', {yielded_at})")
+            print(f"  go live -> French channel carries the floor {heard - live_at} ms", flush=True)
+    finally:
+        for browser in (speaking, booth, listening):
+            await browser.close()
+    return out
+
+
+async def janus_cpu(node: AudioNode, window_s: float) -> float:
+    """Janus's CPU over ``window_s``, in % of one core."""
+    process = node.media.process
+    assert process is not None and process.pid is not None
+    before, started = cpu_seconds(process.pid), time.monotonic()
+    await asyncio.sleep(window_s)
+    return 100 * (cpu_seconds(process.pid) - before) / (time.monotonic() - started)
+
+
+async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, counts: list[int], window_s: float) -> list[dict[str, float]]:
+    speaking = await browser_with_microphone(playwright, tone_wav(folder / "440.wav", 440))
+    listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
+    rows: list[dict[str, float]] = []
+    try:
+        mouth = await open_page(speaking, node, COUNCIL[0])
+        requested = await mouth.evaluate("vcc.command('request_floor')")
+        assert requested["ok"], requested
+        published = await mouth.evaluate("vcc.publish()")
+        assert published["ok"], published
+        await node.run(c.GrantFloor(), CHAIR)
+        baseline = await janus_cpu(node, window_s)
+        pages = []
+        listeners = [p for p in node.runtime.state.participants.values() if p.role == "delegate"]
+        for count in counts:
+            while len(pages) < count:
+                page = await open_page(listening, node, listeners[len(pages)].id)
+                assert (await page.evaluate("vcc.listen('floor')"))["ok"]
+                pages.append(page)
+            for page in pages:
+                await until(page, "vcc.listenState === 'connected'", 60_000)
+            used = await janus_cpu(node, window_s)
+            rows.append({"listeners": count, "janus_cpu_pct": used, "baseline_pct": baseline, "per_listener_pct": (used - baseline) / count})
+            print(f"  {count} listeners: Janus {used:.1f} % (baseline {baseline:.1f} %)", flush=True)
+    finally:
+        await speaking.close()
+        await listening.close()
+    return rows
+
+
+def report(result: dict[str, Any], path: Path) -> None:
+    """Print the table and write the JSON; called after each part, so a part that fails keeps the others."""
+    rows = [
+        [name, *(f"{result[key][k]:.0f}" for k in ("n", "p50", "p99", "max")), target]
+        for name, key, target in (("grant -> sound (ms)", "grant_to_sound_ms", "p50 < 250, p99 < 500"), ("re-route (ms)", "reroute_ms", "< 300"))
+        if key in result
+    ]
+    print(format_table(["measure", "n", "p50", "p99", "max", "target"], rows))
+    for row in result.get("cpu_per_listener", []):
+        print(f"Janus CPU per listener at {row['listeners']}: {row['per_listener_pct']:.3f} % of a core (target <= 0.3 %)")
+    result["meta"] = run_metadata(["playwright"])
+    print(f"load average: {result['meta']['load_average']}")
+    write_json(path, result)
+    print(f"wrote {path}", flush=True)
+
+
+async def main(args: argparse.Namespace) -> None:
+    path = (SCRATCH_DIR if args.quick else RESULTS_DIR) / "media.json"
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        async with audio_node(folder / "store") as node, async_playwright() as playwright:
+            print(f"grant -> sound, {args.grants} grants", flush=True)
+            grant_ms = await grants(node, playwright, folder, args.grants)
+            result["grant_to_sound_ms"] = {"samples": grant_ms, **summary(grant_ms)}
+            report(result, path)
+            print(f"floor-language re-route, {args.reroutes} times", flush=True)
+            reroute_ms = await reroutes(node, playwright, folder, args.reroutes)
+            result["reroute_ms"] = {"samples": reroute_ms, **summary(reroute_ms)}
+            report(result, path)
+            counts = [int(n) for n in args.listeners.split(",") if n]
+            if counts:
+                result["cpu_per_listener"] = await cpu_per_listener(node, playwright, folder, counts, args.window)
+                report(result, path)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grants", type=int, default=50)
+    parser.add_argument("--reroutes", type=int, default=20)
+    parser.add_argument("--listeners", default="25,50,100")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds over which Janus's CPU is read")
+    parser.add_argument("--quick", action="store_true", help="3 grants, 2 re-routes, 5 listeners; results in bench/results/tmp/")
+    parsed = parser.parse_args()
+    if parsed.quick:
+        parsed.grants, parsed.reroutes, parsed.listeners, parsed.window = 3, 2, "5", 2.0
+    asyncio.run(main(parsed))

@@ -1,0 +1,83 @@
+// The channel a listener hears, as real audio. One WebRTC connection per page;
+// its signalling goes through vcc's socket (`media` messages) and the server
+// holds the Janus handle, so the page can ask for a channel, never more.
+// Changing channel is a `switch` on the same connection (no renegotiation);
+// after the media server restarted (`media_reset`) the page connects again.
+
+export class Listening {
+  /** `onStatus(status)`: "connecting", "playing" or "unavailable" (with the server's message). */
+  constructor(session, onStatus) {
+    this.session = session;
+    this.onStatus = onStatus;
+    this.channel = null;
+    this.pc = null;
+    this.audio = null;
+    this.connecting = null;
+    this.unsubscribe = session.onMediaReset(() => this.reconnect());
+  }
+
+  async choose(channel) {
+    const previous = this.channel;
+    this.channel = channel;
+    if (this.connecting) await this.connecting;
+    if (this.pc && previous !== null && this.pc.connectionState !== "failed" && this.pc.connectionState !== "closed") {
+      if (previous === channel) return;
+      const answer = await this.session.media({ op: "switch", channel });
+      if (answer.ok) return;
+    }
+    await this.reconnect();
+  }
+
+  reconnect() {
+    this.connecting = this.connect().finally(() => { this.connecting = null; });
+    return this.connecting;
+  }
+
+  async connect() {
+    if (this.channel === null) return;
+    this.close();
+    this.onStatus({ status: "connecting" });
+    const offer = await this.session.media({ op: "listen", channel: this.channel });
+    if (!offer.ok) {
+      this.onStatus({ status: "unavailable", message: offer.error.message });
+      return;
+    }
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    pc.onicecandidate = (ev) => {
+      const c = ev.candidate;
+      this.session.media({ op: "ice", stream: "listen", candidate: c ? c.candidate : null, sdp_mid: c ? c.sdpMid : null, sdp_mline_index: c ? c.sdpMLineIndex : null });
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") this.onStatus({ status: "playing" });
+      if (pc.connectionState === "failed") this.onStatus({ status: "unavailable", message: "" });
+    };
+    pc.ontrack = (ev) => {
+      this.audio = new Audio();
+      this.audio.srcObject = new MediaStream([ev.track]);
+      this.audio.play().catch(() => this.onStatus({ status: "blocked" }));
+    };
+    await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    const started = await this.session.media({ op: "answer", sdp: answer.sdp });
+    if (!started.ok) this.onStatus({ status: "unavailable", message: started.error.message });
+  }
+
+  /** Play again after the browser blocked playback without a click. */
+  resume() {
+    this.audio?.play().then(() => this.onStatus({ status: "playing" }));
+  }
+
+  close() {
+    this.pc?.close();
+    this.pc = null;
+    if (this.audio) this.audio.srcObject = null;
+    this.audio = null;
+  }
+
+  dispose() {
+    this.unsubscribe();
+    this.close();
+  }
+}

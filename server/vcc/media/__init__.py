@@ -1,0 +1,1 @@
+"""The media plane: Janus driven by the procedure, as an adapter outside the core (docs in each module)."""

@@ -1,0 +1,434 @@
+"""The media adapter of one consultation: makes Janus match ``desired_media(state)``.
+
+Theory of operation
+-------------------
+The reconciler follows the runtime's batches (``Runtime.subscribe``); a batch
+only marks it dirty, and one task computes the desired media from the state as
+it is then and applies the difference from what it knows Janus holds. Batches
+that arrive while calls are in flight are folded into the next pass, so Janus
+always converges on the latest state, never replays history.
+
+It owns everything it creates in Janus, in one session: the seven mixes
+(AudioBridge rooms), the seven listener channels (Streaming mountpoints), one
+RTP forward per channel, and one AudioBridge handle per participant in a mix
+(a participant joined by vcc; a browser never holds a handle, so it cannot undo
+a mute). Ids carry the consultation (``<consultation>/floor``), so several
+consultations can share one Janus.
+
+Calls are ordered so that nobody is heard who should not be: microphones close
+first, then participants leave, then forwards are swapped (stopped, then
+started: a channel never carries two mixes), then microphones open, then new
+participants join.
+
+When the session is lost (Janus killed, restarted, unreachable), the known
+state is dropped, the procedure carries on, ``status`` says why media is down,
+and the reconciler retries with a growing pause (at most ``MAX_RETRY_S``). On
+a new session it removes what an earlier session of this consultation left
+(rooms and mountpoints survive a vcc restart, not a Janus one) and builds
+everything again from the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from ..service import Batch, Runtime
+from . import metrics
+from .desired import CHANNELS, ROOMS, DesiredMedia, desired_media
+from .janus_client import JanusError, JanusSession, SessionLost
+from .janus_server import JanusEndpoint
+
+log = logging.getLogger(__name__)
+
+AUDIOBRIDGE = "janus.plugin.audiobridge"
+STREAMING = "janus.plugin.streaming"
+FIRST_RETRY_S = 0.1
+MAX_RETRY_S = 2.0
+#: AudioBridge (1.1.x): the handle's participant is not in a room / no such participant in the room.
+#: AudioBridge takes a participant out of the room when their browser's connection ends.
+NOT_JOINED = 487
+NO_SUCH_USER = 492
+
+
+class MediaRefused(Exception):
+    """A browser's media request refused: a stable code and what the person can do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+UNAVAILABLE = "Audio is unavailable right now: the media server is down or restarting. It comes back by itself; the meeting goes on meanwhile."
+#: How long a publish waits for the reconciler to connect a participant the procedure has just put in a mix.
+JOIN_WAIT_S = 3.0
+
+
+@dataclass
+class MediaStatus:
+    """What the technical team sees: is the media plane up for this consultation, and if not, why."""
+
+    up: bool = False
+    reason: str = "connecting to Janus"
+    #: Since when (ms since the epoch) it has been so.
+    since: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    #: Sessions lost since the node started.
+    losses: int = 0
+
+
+@dataclass
+class _Actual:
+    """What this session has made in Janus."""
+
+    #: Mix -> participant -> microphone open.
+    members: dict[str, dict[str, bool]] = field(default_factory=dict)
+    #: (mix, participant) -> the AudioBridge handle that joined them.
+    handles: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Channel -> (mix feeding it, forward id).
+    forwards: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: Channel -> the UDP port its mountpoint receives on.
+    ports: dict[str, int] = field(default_factory=dict)
+    #: Participant -> the Streaming handle of their listening connection.
+    listeners: dict[str, int] = field(default_factory=dict)
+
+
+class Reconciler:
+    def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession) -> None:
+        self.runtime = runtime
+        self.endpoint = endpoint
+        self.http = http
+        self.status = MediaStatus()
+        self.session: JanusSession | None = None
+        self._control: dict[str, int] = {}
+        self._actual = _Actual()
+        self._dirty = asyncio.Event()
+        self._dirty.set()
+        #: Set after each pass that left Janus matching the state (tests and benchmarks wait on it).
+        self.settled = asyncio.Event()
+        #: Called with the consultation once Janus holds everything again after a lost
+        #: session, so the browsers make new connections (theirs died with the old Janus).
+        self.on_rebuilt: Callable[[str], None] | None = None
+        self._rebuilding = False
+        self._unsubscribe = runtime.subscribe(self._on_batch)
+        self._task: asyncio.Task[None] | None = None
+        self._label = runtime.consultation
+        metrics.JANUS_UP.labels(self._label).set(0)
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.session is not None:
+            await self.session.close()
+        metrics.JANUS_UP.labels(self._label).set(0)
+
+    def room_id(self, room: str) -> str:
+        return f"{self.runtime.consultation}/{room}"
+
+    def mount_id(self, channel: str) -> str:
+        return f"{self.runtime.consultation}/ch-{channel}"
+
+    def _on_batch(self, batch: Batch) -> None:
+        self.settled.clear()
+        self._dirty.set()
+
+    # --- the loop ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        pause = FIRST_RETRY_S
+        while True:
+            try:
+                await self._connect()
+                pause = FIRST_RETRY_S
+                await self._follow()
+            except (SessionLost, JanusError, asyncio.TimeoutError) as exc:
+                self._down(str(exc))
+            except Exception as exc:
+                # A bug here must not leave the consultation without media for the rest of the sitting.
+                log.exception("the media adapter of %s failed; rebuilding", self._label)
+                self._down(f"internal error ({exc!r})")
+            if self.session is not None:
+                await self.session.close()
+                self.session = None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_RETRY_S)
+
+    def _down(self, reason: str) -> None:
+        if self.status.up or self._control:
+            self.status.losses += 1
+            metrics.JANUS_LOST.labels(self._label).inc()
+            log.warning("media of %s down: %s", self._label, reason)
+        self.status = MediaStatus(up=False, reason=f"Janus unavailable: {reason}", losses=self.status.losses)
+        metrics.JANUS_UP.labels(self._label).set(0)
+        self._actual = _Actual()
+        self._control = {}
+        self.settled.clear()
+        self._dirty.set()
+
+    async def _connect(self) -> None:
+        self.session = await JanusSession.create(self.http, self.endpoint.url, self.endpoint.secrets.api_secret)
+        self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
+        await self._clear_leftovers()
+        self._rebuilding = self.status.losses > 0
+        metrics.REBUILDS.labels(self._label).inc()
+        self._dirty.set()
+
+    def _up(self) -> None:
+        """Janus holds what the state needs: browsers may connect."""
+        if not self.status.up:
+            self.status = MediaStatus(up=True, reason="", losses=self.status.losses)
+            metrics.JANUS_UP.labels(self._label).set(1)
+
+    async def _follow(self) -> None:
+        session = self.session
+        assert session is not None
+        lost = asyncio.ensure_future(session.lost.wait())
+        try:
+            while True:
+                dirty = asyncio.ensure_future(self._dirty.wait())
+                await asyncio.wait({dirty, lost}, return_when=asyncio.FIRST_COMPLETED)
+                dirty.cancel()
+                if session.lost.is_set():
+                    raise SessionLost(session.lost_reason)
+                self._dirty.clear()
+                if self.runtime.state.created:
+                    started = time.perf_counter()
+                    await self._apply(desired_media(self.runtime.state))
+                    metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+                self._up()
+                if not self._dirty.is_set():
+                    self.settled.set()
+                    if self._rebuilding and self.on_rebuilt is not None:
+                        self.on_rebuilt(self.runtime.consultation)
+                    self._rebuilding = False
+        finally:
+            lost.cancel()
+
+    # --- calls -------------------------------------------------------------------------
+
+    async def _ab(self, body: dict[str, object]) -> dict[str, object]:
+        assert self.session is not None
+        return await self.session.request(self._control[AUDIOBRIDGE], body)
+
+    async def _st(self, body: dict[str, object]) -> dict[str, object]:
+        assert self.session is not None
+        return await self.session.request(self._control[STREAMING], body)
+
+    async def _clear_leftovers(self) -> None:
+        """Destroy the rooms and mountpoints an earlier session of this consultation left."""
+        secret = self.endpoint.secrets.room_secret
+        listed = await self._ab({"request": "list"})
+        ours = {self.room_id(room) for room in ROOMS}
+        for room in listed.get("list", []):  # type: ignore[union-attr]
+            if room["room"] in ours:
+                await self._ab({"request": "destroy", "room": room["room"], "secret": secret})
+        mounts = await self._st({"request": "list", "admin_key": self.endpoint.secrets.admin_key})
+        ours = {self.mount_id(channel) for channel in CHANNELS}
+        for mount in mounts.get("list", []):  # type: ignore[union-attr]
+            if mount["id"] in ours:
+                await self._st({"request": "destroy", "id": mount["id"], "secret": secret})
+
+    async def _build(self) -> None:
+        secrets_ = self.endpoint.secrets
+        for room in ROOMS:
+            await self._ab({
+                "request": "create", "room": self.room_id(room), "admin_key": secrets_.admin_key, "secret": secrets_.room_secret,
+                "permanent": False, "is_private": True, "sampling_rate": 48000, "audiolevel_event": True,
+            })
+            self._actual.members[room] = {}
+        for channel in CHANNELS:
+            made = await self._st({
+                "request": "create", "type": "rtp", "id": self.mount_id(channel), "admin_key": secrets_.admin_key,
+                "secret": secrets_.room_secret, "permanent": False, "is_private": True,
+                "media": [{"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}],
+            })
+            self._actual.ports[channel] = int(made["stream"]["ports"][0]["port"])  # type: ignore[index]
+
+    async def _apply(self, desired: DesiredMedia) -> None:
+        if not self._actual.ports:
+            await self._build()
+        actual = self._actual
+        secret = self.endpoint.secrets.room_secret
+        for room, members in actual.members.items():
+            for participant, open_ in list(members.items()):
+                if open_ and desired.rooms[room].get(participant) is False:
+                    await self._set_mic(room, participant, False)
+        for room, members in actual.members.items():
+            for participant in [p for p in members if p not in desired.rooms[room]]:
+                await self._leave(room, participant)
+        for channel, room in desired.feeds.items():
+            current = actual.forwards.get(channel)
+            if current is not None and current[0] != room:
+                await self._ab({"request": "stop_rtp_forward", "room": self.room_id(current[0]), "stream_id": current[1], "secret": secret, "admin_key": self.endpoint.secrets.admin_key})
+                del actual.forwards[channel]
+            if channel not in actual.forwards:
+                made = await self._ab({
+                    "request": "rtp_forward", "room": self.room_id(room), "host": "127.0.0.1", "port": actual.ports[channel],
+                    "codec": "opus", "ptype": 111, "always_on": True, "secret": secret, "admin_key": self.endpoint.secrets.admin_key,
+                })
+                actual.forwards[channel] = (room, int(made["stream_id"]))  # type: ignore[call-overload]
+        for room, members in actual.members.items():
+            for participant, open_ in list(members.items()):
+                if not open_ and desired.rooms[room].get(participant) is True:
+                    await self._set_mic(room, participant, True)
+        for room, wanted in desired.rooms.items():
+            for participant, open_ in wanted.items():
+                if participant not in actual.members[room]:
+                    await self._join(room, participant, open_)
+
+    async def _set_mic(self, room: str, participant: str, open_: bool) -> None:
+        request = "unmute" if open_ else "mute"
+        try:
+            await self._ab({"request": request, "room": self.room_id(room), "id": participant, "secret": self.endpoint.secrets.room_secret})
+        except JanusError as refused:
+            if refused.code != NO_SUCH_USER:
+                raise
+            # Their browser's connection ended and AudioBridge let them go: back in, as the state wants.
+            await self._rejoin(room, participant, open_)
+        self._actual.members[room][participant] = open_
+
+    async def _rejoin(self, room: str, participant: str, open_: bool, jsep: dict[str, object] | None = None) -> dict[str, object] | None:
+        """Join again on a new handle (the old one's connection is over); with a browser's offer, its answer."""
+        assert self.session is not None
+        old = self._actual.handles.pop((room, participant))
+        try:
+            await self.session.detach(old)
+        except JanusError as refused:
+            log.info("old handle of %s not detached: %s", participant, refused)
+        handle = await self.session.attach(AUDIOBRIDGE)
+        self._actual.handles[(room, participant)] = handle
+        name = self.runtime.state.participants[participant].name
+        body = {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_}
+        _, answer = await self.session.message(handle, body, jsep)
+        return answer
+
+    async def _join(self, room: str, participant: str, open_: bool) -> None:
+        assert self.session is not None
+        handle = await self.session.attach(AUDIOBRIDGE)
+        name = self.runtime.state.participants[participant].name
+        await self.session.message(handle, {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_})
+        self._actual.handles[(room, participant)] = handle
+        self._actual.members[room][participant] = open_
+
+    async def _leave(self, room: str, participant: str) -> None:
+        assert self.session is not None
+        handle = self._actual.handles.pop((room, participant))
+        del self._actual.members[room][participant]
+        await self.session.detach(handle)
+
+    # --- signalling: the browser asks, the server holds the handles -------------------
+
+    def _live_session(self) -> JanusSession:
+        if not self.status.up or self.session is None or self.session.lost.is_set():
+            raise MediaRefused("media_unavailable", UNAVAILABLE)
+        return self.session
+
+    async def listen(self, participant: str, channel: str) -> str:
+        """A new listening connection on ``channel``: the server's SDP offer."""
+        session = self._live_session()
+        old = self._actual.listeners.pop(participant, None)
+        if old is not None:
+            await session.detach(old)
+        handle = await session.attach(STREAMING)
+        self._actual.listeners[participant] = handle
+        _, jsep = await session.message(handle, {"request": "watch", "id": self.mount_id(channel)})
+        if jsep is None:
+            raise MediaRefused("media_unavailable", UNAVAILABLE)
+        return str(jsep["sdp"])
+
+    async def stop_listening(self, participant: str) -> None:
+        """The participant's last connection closed: their listening handle goes (their mix place is the procedure's)."""
+        handle = self._actual.listeners.pop(participant, None)
+        if handle is not None and self.session is not None and not self.session.lost.is_set():
+            await self.session.detach(handle)
+
+    def listening(self) -> set[str]:
+        """The participants whose browser holds a listening connection now."""
+        return set(self._actual.listeners)
+
+    def _listener(self, participant: str) -> int:
+        handle = self._actual.listeners.get(participant)
+        if handle is None:
+            raise MediaRefused("invalid_media_request", "Ask to listen (op 'listen') first, then answer the offer or switch channel.")
+        return handle
+
+    async def answer(self, participant: str, sdp: str) -> None:
+        session = self._live_session()
+        await session.message(self._listener(participant), {"request": "start"}, {"type": "answer", "sdp": sdp})
+
+    async def switch(self, participant: str, channel: str) -> None:
+        session = self._live_session()
+        await session.message(self._listener(participant), {"request": "switch", "id": self.mount_id(channel)})
+
+    async def _mix_handle(self, participant: str) -> int:
+        return (await self._mix_place(participant))[1]
+
+    async def _mix_place(self, participant: str) -> tuple[str, int]:
+        """The mix the procedure put the participant in, and the server's handle there."""
+        deadline = asyncio.get_running_loop().time() + JOIN_WAIT_S
+        while True:
+            for (room, who), handle in self._actual.handles.items():
+                if who == participant:
+                    return room, handle
+            wanted = any(participant in members for members in desired_media(self.runtime.state).rooms.values())
+            if not wanted:
+                raise MediaRefused("not_in_mix", "Your microphone is not connected: ask for the floor (delegates) or take duty in your booth (interpreters) first.")
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise MediaRefused("media_unavailable", UNAVAILABLE)
+            # The procedure has just put them in a mix: the reconciler's pass is under way.
+            self.settled.clear()
+            self._dirty.set()
+            await asyncio.wait_for(self.settled.wait(), remaining)
+
+    async def publish(self, participant: str, sdp: str) -> str:
+        """The microphone into the participant's mix: the server's SDP answer. The
+        body carries no ``muted``: whether they are heard stays the procedure's."""
+        session = self._live_session()
+        room, handle = await self._mix_place(participant)
+        offer = {"type": "offer", "sdp": sdp}
+        try:
+            _, jsep = await session.message(handle, {"request": "configure"}, offer)
+        except JanusError as refused:
+            if refused.code != NOT_JOINED:
+                raise
+            # The page's previous connection ended (a reload, a new offer): AudioBridge let the
+            # participant go, so they join again, with the microphone as the procedure has it.
+            jsep = await self._rejoin(room, participant, self._actual.members[room][participant], offer)
+        if jsep is None:
+            raise MediaRefused("invalid_sdp", "The media server did not accept this offer; reload the page to make a new one.")
+        return str(jsep["sdp"])
+
+    async def publisher_stats(self, participant: str) -> dict[str, object]:
+        """What Janus sees of a participant's microphone connection (Admin API ``handle_info``):
+        ICE state, the selected candidate pair, audio packets received."""
+        session = self._live_session()
+        if self.endpoint.admin_url is None:
+            raise MediaRefused("media_unavailable", "This Janus was given without its Admin API; connection details are not available.")
+        handle = await self._mix_handle(participant)
+        body = {"janus": "handle_info", "transaction": "stats", "admin_secret": self.endpoint.secrets.admin_secret}
+        try:
+            async with self.http.post(f"{self.endpoint.admin_url}/{session.id}/{handle}", json=body, timeout=aiohttp.ClientTimeout(total=2)) as reply:
+                info = (await reply.json(content_type=None)).get("info", {})
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise MediaRefused("media_unavailable", f"The media server's Admin API did not answer ({exc!r}).") from None
+        webrtc = info.get("webrtc", {})
+        media = webrtc.get("media", {})
+        received = sum(int(m.get("stats", {}).get("in", {}).get("packets", 0)) for m in media.values()) if isinstance(media, dict) else 0
+        ice = webrtc.get("ice", {})
+        return {"ice": ice.get("state"), "pair": ice.get("selected-pair"), "packets_in": received}
+
+    async def trickle(self, participant: str, stream: str, candidate: dict[str, object] | None) -> None:
+        session = self._live_session()
+        handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
+        await session.trickle(handle, candidate)
