@@ -76,11 +76,11 @@ async def grants(node: AudioNode, playwright: Any, folder: Path, rounds: int) ->
             await until(mouth, "vcc.publishState === 'connected'")
             await packets_at_janus(node, delegate, await packets_counted(node, delegate) + 25)
             granted_at = now_ms()
-            await node.run(c.GrantFloor(), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             heard = await until(ear, f"vcc.firstHeard('440', {granted_at})")
             out.append(heard - granted_at)
             revoked_at = now_ms()
-            await node.run(c.RevokeGrant(), CHAIR)
+            await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
             await until(ear, f"vcc.firstHeard('silent', {revoked_at})")
             print(f"  grant -> sound {heard - granted_at} ms", flush=True)
     finally:
@@ -108,9 +108,9 @@ async def reroutes(node: AudioNode, playwright: Any, folder: Path, rounds: int) 
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
             await until(mouth, "vcc.publishState === 'connected'")
-            await node.run(c.GrantFloor(delegation=node.runtime.state.participants[FRENCH_SPEAKER].delegation), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=node.runtime.state.participants[FRENCH_SPEAKER].delegation), CHAIR)
             if node.runtime.state.tail is not None:
-                await node.run(c.OverrideTail(), CHAIR)
+                await node.run(c.OverrideTail(id=c.new_id()), CHAIR)
             live_at = now_ms()
             assert (await mouth.evaluate("vcc.command('go_live')"))["ok"]
             heard = await until(ear, f"vcc.firstHeard('440', {live_at})")
@@ -144,7 +144,7 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
         assert requested["ok"], requested
         published = await mouth.evaluate("vcc.publish()")
         assert published["ok"], published
-        await node.run(c.GrantFloor(), CHAIR)
+        await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
         baseline = await janus_cpu(node, window_s)
         pages = []
         listeners = [p for p in node.runtime.state.participants.values() if p.role == "delegate"]

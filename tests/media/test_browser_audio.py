@@ -75,12 +75,12 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
             assert not await ear.evaluate("since => vcc.heardSince('440', since)", connected_at)
 
             granted_at = int(time.time() * 1000)
-            await node.run(c.GrantFloor(), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
             print(f"grant -> 440 Hz classified at the listener: {heard_at - granted_at} ms")
             assert heard_at - granted_at < 2_000
 
-            await node.run(c.RevokeGrant(), CHAIR)
+            await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
             cut_at = int(time.time() * 1000)
             silent_at = await until(ear, f"vcc.firstHeard('silent', {cut_at})")
             print(f"revoke -> silence at the listener: {silent_at - cut_at} ms")
@@ -114,7 +114,7 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
             await until(mouth, "vcc.publishState === 'connected'")
-            await node.run(c.GrantFloor(), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             live_at = int(time.time() * 1000)
             assert (await mouth.evaluate("vcc.command('go_live')"))["ok"]
             rerouted_at = await until(ears["fr"], f"vcc.firstHeard('440', {live_at})")
@@ -141,26 +141,26 @@ async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds
         try:
             ear = await open_page(listening, node, listener)
             assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
-            await node.run(c.TakeBoothDuty(), INTERPRETER["en"])
-            await node.run(c.SetBoothMic(live=True), INTERPRETER["en"])
+            await node.run(c.TakeBoothDuty(id=c.new_id()), INTERPRETER["en"])
+            await node.run(c.SetBoothMic(id=c.new_id(), live=True), INTERPRETER["en"])
             mouth = await open_page(speaking, node, following)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
             await until(mouth, "vcc.publishState === 'connected'")
-            await node.run(c.RequestFloor(), previous)
-            await node.run(c.GrantFloor(delegation=delegation_of[previous]), CHAIR)
-            await node.run(c.GoLive(), previous)
-            await node.run(c.YieldFloor(), previous)
+            await node.run(c.RequestFloor(id=c.new_id()), previous)
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[previous]), CHAIR)
+            await node.run(c.GoLive(id=c.new_id()), previous)
+            await node.run(c.YieldFloor(id=c.new_id()), previous)
             assert node.runtime.state.tail is not None and node.runtime.state.tail.booths == ["en"]
             granted_at = int(time.time() * 1000)
-            await node.run(c.GrantFloor(delegation=delegation_of[following]), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[following]), CHAIR)
             # A second of the next speaker's audio reaches Janus during the tail: nobody hears it.
             await packets_at_janus(node, following, await packets_counted(node, following) + 50)
             assert node.runtime.state.tail is not None, "the tail ended before the check: the machine is too slow for this test"
             assert not await ear.evaluate("since => vcc.heardSince('440', since)", granted_at)
             # The English booth has finished: the tail ends, the granted speaker is heard.
             finished_at = int(time.time() * 1000)
-            await node.run(c.BoothFinished(), INTERPRETER["en"])
+            await node.run(c.BoothFinished(id=c.new_id()), INTERPRETER["en"])
             heard_at = await until(ear, f"vcc.firstHeard('440', {finished_at})")
             print(f"booth finished -> the next speaker heard at the listener: {heard_at - finished_at} ms")
         finally:
@@ -182,7 +182,7 @@ async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_nod
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
-            await node.run(c.GrantFloor(), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             await until(ear, "vcc.heard === '440'")
 
             assert process.pid is not None
@@ -265,7 +265,7 @@ async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_pag
                 assert time.monotonic() < deadline, "AudioBridge kept the participant whose connection ended"
                 await asyncio.sleep(0.05)
             granted_at = int(time.time() * 1000)
-            await node.run(c.GrantFloor(), CHAIR)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             await asyncio.wait_for(reconciler.settled.wait(), 10)
             present = {p["id"]: not p["muted"] for p in (await reconciler._ab({"request": "listparticipants", "room": floor}))["participants"]}
             assert present[delegate] is True and reconciler.status.losses == 0

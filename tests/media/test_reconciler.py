@@ -121,7 +121,7 @@ async def media_node(tmp_path: Path) -> AsyncIterator[MediaNode]:
     runtime = await service.runtime(CONSULTATION)
     async with aiohttp.ClientSession() as http:
         node = MediaNode(runtime, app[MEDIA], http)
-        await node.run(c.TakeUpItem(item=runtime.state.agenda[0]), CHAIR)
+        await node.run(c.TakeUpItem(id=c.new_id(), item=runtime.state.agenda[0]), CHAIR)
         await node.settled()
         yield node
         app.freeze()
@@ -144,28 +144,28 @@ async def test_every_mix_channel_and_forward_is_built_from_the_state(media_node:
 async def test_request_grant_go_live_and_yield_drive_the_floor_mix(media_node: MediaNode) -> None:
     janus, node = await media_node.janus(), media_node
     delegate = FRENCH_SPEAKER
-    await node.run(c.RequestFloor(), delegate)
-    await node.run(c.RequestFloor(), COUNCIL[0])
+    await node.run(c.RequestFloor(id=c.new_id()), delegate)
+    await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[0])
     await node.settled()
     floor = await janus.participants("floor")
     assert floor[delegate] is False and floor[COUNCIL[0]] is False, "a request connects the delegation in advance, muted"
 
     started = time.perf_counter()
-    await node.run(c.GrantFloor(delegation=node.runtime.state.participants[delegate].delegation), CHAIR)
+    await node.run(c.GrantFloor(id=c.new_id(), delegation=node.runtime.state.participants[delegate].delegation), CHAIR)
     await node.settled()
     granted_ms = (time.perf_counter() - started) * 1000
     floor = await janus.participants("floor")
     assert floor[delegate] is True and floor[COUNCIL[0]] is False
     print(f"grant -> unmuted in Janus: {granted_ms:.1f} ms (command, durable append, reconcile)")
 
-    await node.run(c.GoLive(), delegate)
+    await node.run(c.GoLive(id=c.new_id()), delegate)
     await node.settled()
     language = node.runtime.state.floor_language
     assert language == "fr"
     feeds = await janus.feeds()
     assert feeds["fr"] == "floor" and feeds["floor"] == "floor" and feeds["en"] == "booth-en"
 
-    await node.run(c.YieldFloor(), delegate)
+    await node.run(c.YieldFloor(id=c.new_id()), delegate)
     await node.settled()
     floor = await janus.participants("floor")
     assert delegate not in floor and floor[COUNCIL[0]] is False
@@ -174,19 +174,19 @@ async def test_request_grant_go_live_and_yield_drive_the_floor_mix(media_node: M
 
 async def test_the_chairs_cut_and_a_revoked_grant_close_the_microphone(media_node: MediaNode) -> None:
     janus, node = await media_node.janus(), media_node
-    await node.run(c.RequestFloor(), COUNCIL[0])
-    await node.run(c.GrantFloor(), CHAIR)
+    await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[0])
+    await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
     await node.settled()
     assert (await janus.participants("floor"))[COUNCIL[0]] is True
-    await node.run(c.RevokeGrant(), CHAIR)
+    await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
     await node.settled()
     assert COUNCIL[0] not in await janus.participants("floor")
-    await node.run(c.RequestFloor(), COUNCIL[0])
-    await node.run(c.GrantFloor(), CHAIR)
-    await node.run(c.GoLive(), COUNCIL[0])
+    await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[0])
+    await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
+    await node.run(c.GoLive(id=c.new_id()), COUNCIL[0])
     await node.settled()
     assert (await janus.participants("floor"))[COUNCIL[0]] is True
-    await node.run(c.EndSpeech(), CHAIR)
+    await node.run(c.EndSpeech(id=c.new_id()), CHAIR)
     await node.settled()
     assert COUNCIL[0] not in await janus.participants("floor")
 
@@ -194,13 +194,15 @@ async def test_the_chairs_cut_and_a_revoked_grant_close_the_microphone(media_nod
 async def test_the_interpreter_on_duty_is_heard_and_a_handover_swaps_the_microphones(media_node: MediaNode) -> None:
     janus, node = await media_node.janus(), media_node
     first, partner = INTERPRETER["es"], PARTNER["es"]
-    await node.run(c.TakeBoothDuty(), first)
-    await node.run(c.SetBoothMic(live=True), first)
-    await node.run(c.SetBoothMic(live=True), partner)
+    await node.run(c.TakeBoothDuty(id=c.new_id()), first)
+    await node.run(c.SetBoothMic(id=c.new_id(), live=True), first)
     await node.settled()
     assert await janus.participants("booth-es") == {first: True, partner: False}
-    await node.run(c.RequestHandover(), partner)
-    await node.run(c.AcceptHandover(), first)
+    await node.run(c.RequestHandover(id=c.new_id()), partner)
+    await node.run(c.AcceptHandover(id=c.new_id()), first)
+    await node.settled()
+    assert await janus.participants("booth-es") == {first: False, partner: False}
+    await node.run(c.SetBoothMic(id=c.new_id(), live=True), partner)
     await node.settled()
     assert await janus.participants("booth-es") == {first: False, partner: True}
 
@@ -209,15 +211,15 @@ async def test_after_kill_9_of_janus_everything_is_rebuilt_and_the_procedure_nev
     node = media_node
     process = node.plane.process
     assert process is not None and process.pid is not None
-    await node.run(c.RequestFloor(), COUNCIL[0])
+    await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[0])
     await node.settled()
 
     os.kill(process.pid, signal.SIGKILL)
     await until(lambda: not node.reconciler.status.up)
     assert "Janus unavailable" in node.reconciler.status.reason
     # The procedure does not wait for the media: commands go through while Janus is down or coming back.
-    await node.run(c.RequestFloor(), COUNCIL[1])
-    await node.run(c.GrantFloor(), CHAIR)
+    await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[1])
+    await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
 
     killed_at = time.perf_counter()
     await until(lambda: node.reconciler.status.up and node.reconciler.settled.is_set())

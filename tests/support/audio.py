@@ -82,7 +82,7 @@ async def audio_node(store: Path) -> AsyncIterator[AudioNode]:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     node = AudioNode(str(server.make_url("")).rstrip("/"), runtime, app[MEDIA], app[SECRET])
-    await node.run(c.TakeUpItem(item=runtime.state.agenda[0]), CHAIR)
+    await node.run(c.TakeUpItem(id=c.new_id(), item=runtime.state.agenda[0]), CHAIR)
     try:
         yield node
     finally:

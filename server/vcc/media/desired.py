@@ -52,7 +52,7 @@ class DesiredMedia:
 
 def booth_mic_open(booth: Booth, participant: str) -> bool:
     """Only the interpreter on duty is heard, and only while their microphone is open."""
-    return booth.on_duty == participant and participant in booth.live
+    return booth.on_duty == participant and booth.mic_open
 
 
 def floor_members(state: ConsultationState) -> dict[str, bool]:
@@ -69,7 +69,12 @@ def floor_members(state: ConsultationState) -> dict[str, bool]:
     speakers = [p for p in state.participants.values() if p.designated_speaker and p.delegation in on_list]
     granted = state.grant.delegation if state.grant is not None and state.tail is None else None
     for participant in speakers:
-        members.setdefault(participant.id, participant.delegation == granted)
+        if participant.delegation == granted:
+            # Also when the delegation's ordinary request still waits in the queue
+            # (it was granted a point of order): the grant opens its speakers.
+            members[participant.id] = True
+        else:
+            members.setdefault(participant.id, False)
     return members
 
 
