@@ -43,6 +43,7 @@ from tests.browser.build import ensure_built  # noqa: E402
 from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
 from tests.integration.conftest import CONSULTATION, Node  # noqa: E402
 from tests.support.consultations import (  # noqa: E402
+    CAPTIONER,
     CHAIR,
     COUNCIL,
     FRENCH_SPEAKER,
@@ -96,7 +97,7 @@ def consultation_commands(now_ms: int) -> list[c.Command]:
             contributions_deadline=(first + timedelta(days=10)).isoformat(),
         )
     commands[0] = create
-    return commands
+    return [*commands, c.SetWebcast(id=c.new_id(), public=True)]
 
 
 async def start_node(store: Path, clock: ReplayClock) -> Node:
@@ -293,6 +294,7 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(delegate, f"delegate-live-speak-slowly-{width}")
     await shoot(chair, f"chair-console-speech-{width}")
     await shoot(booth, f"booth-{width}")
+    await shoot_captions(open_, width)
     await shoot(screen, f"public-screen-{width}")
 
     listener = await open_(FRENCH_SPEAKER)
@@ -332,6 +334,23 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot(refused, f"join-refused-{width}")
     await screens.close()
     screens.contexts.clear()
+
+
+CAPTION_LINES = ["Thank you, Chair. Argentina welcomes the report of the Council Working Group", "and supports the proposed way forward on the draft decision."]
+
+
+async def shoot_captions(open_, width: str) -> None:  # noqa: ANN001
+    """The captioner writing the current speech, then the public webcast page showing it."""
+    captioner = await open_(CAPTIONER)
+    for text in CAPTION_LINES:
+        await captioner.get_by_test_id("caption-input").fill(text)
+        await captioner.get_by_test_id("caption-input").press("Enter")
+        await expect(captioner.get_by_test_id("caption-input")).to_have_value("")
+        await captioner.wait_for_timeout(600)  # the captions' pace: one line every 500 ms at most
+    await shoot(captioner, f"captioner-{width}")
+    webcast = await open_(None, path=f"/webcast/{CONSULTATION}", wait=False)
+    await expect(webcast.get_by_test_id("caption-line")).to_have_count(len(CAPTION_LINES))
+    await shoot(webcast, f"webcast-{width}")
 
 
 async def shoot_preparation(open_, width: str) -> None:  # noqa: ANN001

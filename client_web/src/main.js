@@ -1,5 +1,5 @@
 // The browser client: one page for every role. The path chooses the page
-// (/join, /screen, /drill); the join token in the fragment (#t=...) says who
+// (/join, /screen, /drill, /webcast/<consultation>); the join token in the fragment (#t=...) says who
 // you are, and the server's welcome gives your role, hence your view.
 import { render } from "preact";
 import { useEffect, useMemo } from "preact/hooks";
@@ -10,6 +10,7 @@ import { Session } from "./net/session.js";
 import { Shell, TopBar } from "./ui/shell.js";
 import { ScreenView } from "./ui/views/screen.js";
 import { DrillView } from "./ui/views/drill.js";
+import { WebcastPage } from "./ui/views/webcast.js";
 import { ConnectionBadge, StaleBanner } from "./ui/parts/connection_badge.js";
 import { LiveRegion } from "./ui/parts/live_region.js";
 import { Notices } from "./ui/parts/notices.js";
@@ -64,6 +65,10 @@ function Live({ token, page }) {
 
 function App() {
   useLanguage();
+  const webcast = window.location.pathname.match(/^\/webcast\/([^/]+)\/?$/);
+  if (webcast) {
+    return html`<div class="app screen-app"><${WebcastPage} consultation=${decodeURIComponent(webcast[1])} /></div>`;
+  }
   const page = window.location.pathname.replace(/\/+$/, "").split("/").pop() || "join";
   if (page === "drill") {
     return html`<div class="app"><${TopBar}><div class="brand">${t("app_name")}</div><span class="badge practice">${t("practice_room")}</span><//>

@@ -269,6 +269,31 @@ class SignalSpeakSlowly(Command):
     """A booth asks the current speaker to speak more slowly."""
 
 
+# --- captions -------------------------------------------------------------------------
+
+#: One caption line: what fits two lines of a screen (vcc.core.captions bounds its rate and correction).
+CaptionText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class PostCaption(Command):
+    """A captioner adds a line to the floor's captions (in an open sitting)."""
+
+    text: CaptionText
+
+
+class CorrectCaption(Command):
+    """A captioner replaces the text of a recent caption line (within the correction window)."""
+
+    line: Annotated[int, msgspec.Meta(ge=1)]
+    text: CaptionText
+
+
+class SetWebcast(Command):
+    """The secretariat opens the consultation's public webcast page (no token), or closes it."""
+
+    public: bool
+
+
 # --- outcomes -------------------------------------------------------------------------
 
 class ProposeConclusion(Command):

@@ -65,4 +65,8 @@ ERROR_CODES: dict[str, str] = {
     "deadline_not_passed": "The deadline has not passed yet.",
     "not_on_agenda": "The item is not on this consultation's agenda (group 2 items wait for the in-person session).",
     "too_long": "A contribution may be at most two pages.",
+    "captions_too_fast": "Caption lines and corrections come at most one every half second; join short phrases into one line.",
+    "unknown_caption": "No caption line has this number yet.",
+    "not_webcast": "No consultation of this name is on the public webcast: it does not exist, or the secretariat has not opened it.",
+    "correction_closed": "The caption line is older than the correction window (30 s); post the correction as a new line.",
 }

@@ -282,6 +282,23 @@ class SpeakSlowlySignalled(Event):
     participant: str
 
 
+class CaptionPosted(Event):
+    #: The line's number, from 1, across the consultation.
+    line: int
+    #: The day of the sitting the line belongs to (its WebVTT file).
+    sitting: str
+    text: str
+
+
+class CaptionCorrected(Event):
+    line: int
+    text: str
+
+
+class WebcastSet(Event):
+    public: bool
+
+
 class ConclusionProposed(Event, kw_only=True):
     v: int = 2
     item: str

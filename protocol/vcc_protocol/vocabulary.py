@@ -19,8 +19,9 @@ DELEGATION_CLASSES: tuple[DelegationClass, ...] = (
 Sector = Literal["R", "T", "D"]
 SECTORS: tuple[Sector, ...] = ("R", "T", "D")
 
-Role = Literal["delegate", "chair", "secretariat", "interpreter", "technical"]
-ROLES: tuple[Role, ...] = ("delegate", "chair", "secretariat", "interpreter", "technical")
+#: A captioner writes the floor's captions: a human writer, or a machine-captioning process with its own token.
+Role = Literal["delegate", "chair", "secretariat", "interpreter", "technical", "captioner"]
+ROLES: tuple[Role, ...] = ("delegate", "chair", "secretariat", "interpreter", "technical", "captioner")
 
 BlockKind = Literal["objection", "postponement", "suspension"]
 ItemStatus = Literal["open", "concluded", "deferred", "correspondence"]

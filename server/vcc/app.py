@@ -12,11 +12,12 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, add_routes, json_errors
+from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
 from .media.plane import MediaPlane
 from .service import Clock, Service, wall_clock
 from .store import open_store
 from .uploads import BlobStore, Inspector
+from .webcast import Webcast
 
 GATEWAY = web.AppKey("gateway", Gateway)
 #: The built browser client (``./dev setup`` builds it here).
@@ -39,6 +40,7 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     # LibreOffice lays a DOCX out to count its pages; without it only PDFs are accepted.
     app[INSPECTOR] = Inspector(shutil.which("soffice"))
     app[BASE_URL] = (config.public_url or "").rstrip("/")
+    app[WEBCAST] = Webcast(service)
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway
     gateway.attach(app)
@@ -99,7 +101,14 @@ def _add_client(app: web.Application) -> None:
             return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
         return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
 
+    async def webcast_page(request: web.Request) -> web.StreamResponse:
+        consultation = request.match_info["consultation"]
+        if await request.app[WEBCAST].snapshot(consultation) is None:
+            return not_webcast(consultation)
+        return await page(request)
+
     for path in ("/", "/join", "/screen", "/drill"):
         app.router.add_get(path, page)
+    app.router.add_get("/webcast/{consultation}", webcast_page)
     if (WEB_ROOT / "assets").is_dir():
         app.router.add_static("/assets", WEB_ROOT / "assets")

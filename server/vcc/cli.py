@@ -27,7 +27,7 @@ from .http_api import INSPECTOR, SERVICE
 from .importers import ImportError_, slug
 from .importing import describe, run_import
 from .media.janus_server import JanusSecrets, JanusUnavailable, write_config
-from .reports import REPORTS
+from .reports import REPORTS, captions
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
 
@@ -123,6 +123,11 @@ def parser() -> argparse.ArgumentParser:
         rep.add_argument("--format", choices=("md", "html", "docx"), default="md")
         rep.add_argument("--output", type=Path, help="required for docx")
         rep.set_defaults(run=write_report)
+    cap = with_store(kind.add_parser("captions", help="the captions of one sitting as WebVTT, timed from the sitting's opening"))
+    cap.add_argument("--consultation", metavar="ID")
+    cap.add_argument("--sitting", required=True, metavar="YYYY-MM-DD", help="the sitting's day")
+    cap.add_argument("--output", type=Path, help="write to this file instead of the terminal")
+    cap.set_defaults(run=write_captions)
 
     pl = with_store(sub.add_parser("plan", help="make the time management plan, or export it"))
     pl.add_argument("action", choices=("make", "export"))
@@ -137,6 +142,11 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
     gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item, by its code (or number where codes repeat) (repeat)")
     gr.set_defaults(run=grouping)
+
+    wc = with_store(sub.add_parser("webcast", help="open the consultation's public webcast page (no token), or close it"))
+    wc.add_argument("action", choices=("open", "close"))
+    wc.add_argument("--consultation", metavar="ID")
+    wc.set_defaults(run=webcast)
     return p
 
 
@@ -294,7 +304,19 @@ async def write_report(args: argparse.Namespace) -> None:
         runtime = await session.existing(args.consultation)
         known = REPORTS[args.report]
         render = known.formats[args.format][1]
-        _emit(render(known.build(runtime.state)), args.output, known.about)
+        record = captions.record(await runtime.history()) if known.needs_captions else []
+        _emit(render(known.build(runtime.state, record)), args.output, known.about)
+
+
+async def write_captions(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        sitting = captions.sitting_of(runtime.state, args.sitting)
+        if sitting is None:
+            days = ", ".join(s.day for s in runtime.state.sittings) or "none yet"
+            raise Refused(f"no sitting on {args.sitting}; the sittings so far: {days}.")
+        cues = captions.cues(captions.record(await runtime.history()), sitting)
+        _emit(captions.to_webvtt(cues, f"{runtime.state.code} {args.sitting}"), args.output, f"the captions of {args.sitting}")
 
 
 def _emit(body: str | bytes, output: Path | None, what: str) -> None:
@@ -319,6 +341,16 @@ async def plan(args: argparse.Namespace) -> None:
             return
         renders = {"html": plan_export.to_html, "csv": plan_export.to_csv, "ics": plan_export.to_ical}
         _emit(renders[args.format](runtime.state), args.output, "the time management plan")
+
+
+async def webcast(args: argparse.Namespace) -> None:
+    async with Session(args) as session:
+        runtime = await session.existing(args.consultation)
+        await session.run(runtime.consultation, [c.SetWebcast(id=c.new_id(), public=args.action == "open")])
+        if runtime.state.webcast:
+            print(f"The webcast of {runtime.consultation} is public at /webcast/{runtime.consultation} (state: /webcast/{runtime.consultation}/state.json).")
+        else:
+            print(f"The webcast of {runtime.consultation} is closed: its public page answers 404.")
 
 
 async def grouping(args: argparse.Namespace) -> None:

@@ -13,6 +13,7 @@ their bodies and every status they answer; a test keeps the two in step.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
 from vcc_protocol._base import File
+from vcc_protocol.events import CaptionPosted
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
@@ -35,17 +37,19 @@ from .core.views import snapshot
 from .importers import ImportError_, slug
 from .importing import run_import
 from .media.plane import MediaPlane
-from .reports import DOCX, REPORTS
+from .reports import DOCX, REPORTS, captions
 from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
 from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, Claims, TokenRefused, verify
 from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
 from .uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
+from .webcast import Webcast
 
 SERVICE = web.AppKey("service", Service)
 BLOBS = web.AppKey("blobs", BlobStore)
 INSPECTOR = web.AppKey("inspector", Inspector)
 SECRET = web.AppKey("secret", bytes)
+WEBCAST = web.AppKey("webcast", Webcast)
 BASE_URL = web.AppKey("base_url", str)
 MEDIA = web.AppKey("media", MediaPlane)
 #: Largest agenda or roster file.
@@ -310,8 +314,100 @@ async def report(request: web.Request) -> web.Response:
     if name not in REPORTS:
         return fail(404, "invalid_value", f"No report {name!r}; choose one of {', '.join(REPORTS)}.")
     kind = REPORTS[name]
-    built = kind.build(runtime.state)
+    record = captions.record(await runtime.history()) if kind.needs_captions else []
+    built = kind.build(runtime.state, record)
     return _rendered(request, f"{runtime.consultation}-{name}", {f: (t, lambda r=r: r(built)) for f, (t, r) in kind.formats.items()})
+
+
+@admin_only
+async def sitting_captions(request: web.Request) -> web.Response:
+    """The captions of one sitting (its day, e.g. 2021-06-08.vtt) as WebVTT, timed from the sitting's opening."""
+    runtime = await _existing(request)
+    day = request.match_info["sitting"]
+    sitting = captions.sitting_of(runtime.state, day)
+    if sitting is None:
+        days = ", ".join(s.day for s in runtime.state.sittings) or "none yet"
+        return fail(404, "invalid_value", f"No sitting on {day!r}; the sittings so far: {days}.")
+    cues = captions.cues(captions.record(await runtime.history()), sitting)
+    body = captions.to_webvtt(cues, f"{runtime.state.code} {day}")
+    return web.Response(text=body, content_type="text/vtt", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-{day}.vtt"'})
+
+
+#: A caption command is a line of at most 200 characters: anything much larger is not one.
+MAX_CAPTION_BODY = 4096
+
+
+@participant_only
+async def post_caption(request: web.Request, claims: Claims) -> web.Response:
+    """Post a caption line ({"text"}) or correct one ({"line", "text"}) with a captioner's join token:
+    the interface for machine captioning (docs/webcast.md). Answers 201 {"line", "seq"}."""
+    if request.content_length is None or request.content_length > MAX_CAPTION_BODY:
+        return fail(413, "invalid_value", f"Send the caption as a JSON body of at most {MAX_CAPTION_BODY} bytes with a Content-Length.")
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return fail(400, "invalid_command", 'The body must be JSON: {"text": "..."}, or {"line": N, "text": "..."} to correct line N.')
+    if not isinstance(body, dict):
+        return fail(400, "invalid_command", 'The body must be a JSON object: {"text": "..."}.')
+    fields = {"type": "correct_caption" if "line" in body else "post_caption", "id": str(body.pop("id", "") or uuid.uuid4().hex), **body}
+    try:
+        command = c.parse_command(fields)
+    except msgspec.ValidationError as exc:
+        return fail(400, "invalid_command", f"The caption is not valid: {exc}.")
+    runtime = await request.app[SERVICE].runtime(claims.consultation)
+    answer = await runtime.execute(command, claims.participant)
+    if not answer["ok"]:
+        err = answer["error"]
+        status = {"unavailable": 503, "captions_too_fast": 429}.get(err["code"], 422)
+        return fail(status, err["code"], err["message"])
+    line = getattr(command, "line", None)
+    if line is None:
+        # The line number is the core's: read it from the event the command produced.
+        recent = runtime.events_after(answer["seq"] - 1) or []
+        line = next((ev.line for seq, ev in recent if seq == answer["seq"] and isinstance(ev, CaptionPosted)), None)
+    return web.json_response({"line": line, "seq": answer["seq"]}, status=201)
+
+
+#: A viewer's copy, and any cache's, is fresh for a second; the page revalidates every second with If-None-Match.
+WEBCAST_CACHE = "public, max-age=1, stale-while-revalidate=4"
+#: Unknown names are cached too, so a flood of them reaches the node at most once per name and period.
+WEBCAST_MISS_CACHE = "public, max-age=10"
+
+
+def not_webcast(consultation: str) -> web.Response:
+    answer = fail(404, "not_webcast", f"No consultation {consultation[:80]!r} is on the public webcast; check the address, or ask the secretariat to open its webcast.")
+    answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
+    return answer
+
+
+async def webcast_state(request: web.Request) -> web.Response:
+    """The public state of a webcast consultation (no token): JSON with an ETag, 304 when unchanged."""
+    consultation = request.match_info["consultation"]
+    snapshot_ = await request.app[WEBCAST].snapshot(consultation)
+    if snapshot_ is None:
+        metrics.WEBCAST_REQUESTS.labels("404").inc()
+        return not_webcast(consultation)
+    headers = {"ETag": snapshot_.etag, "Cache-Control": WEBCAST_CACHE}
+    if snapshot_.etag in request.headers.get("If-None-Match", ""):
+        metrics.WEBCAST_REQUESTS.labels("304").inc()
+        return web.Response(status=304, headers=headers)
+    metrics.WEBCAST_REQUESTS.labels("200").inc()
+    return web.Response(body=snapshot_.body, content_type="application/json", headers=headers)
+
+
+#: A closed sitting's captions never change again.
+ARCHIVE_CACHE = "public, max-age=86400, immutable"
+
+
+async def webcast_captions(request: web.Request) -> web.Response:
+    """The captions of a closed sitting of a webcast consultation as WebVTT (no token)."""
+    consultation, day = request.match_info["consultation"], request.match_info["sitting"]
+    archived = await request.app[WEBCAST].sitting_captions(consultation, day)
+    if archived is None:
+        answer = fail(404, "not_webcast", f"No closed sitting on {day[:20]!r} of a webcast consultation {consultation[:80]!r}; the archive lists a sitting once it has closed.")
+        answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
+        return answer
+    return web.Response(body=archived.body, content_type="text/vtt", headers={"ETag": archived.etag, "Cache-Control": ARCHIVE_CACHE})
 
 
 @participant_only
@@ -518,6 +614,10 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/snapshot", read_snapshot),
     ("GET", "/api/consultations/{consultation}/reports/{report}", report),
     ("GET", "/api/consultations/{consultation}/plan", time_management_plan),
+    ("GET", "/api/consultations/{consultation}/captions/{sitting}.vtt", sitting_captions),
+    ("POST", "/api/consultations/{consultation}/captions", post_caption),
+    ("GET", "/webcast/{consultation}/state.json", webcast_state),
+    ("GET", "/webcast/{consultation}/captions/{sitting}.vtt", webcast_captions),
     ("GET", "/api/consultations/{consultation}/media", media_status),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
@@ -610,6 +710,7 @@ _WHY = {
     "404": "No such consultation (or report, or file)",
     "413": f"The body is larger than the server accepts ({MAX_REQUEST_BYTES // (1024 * 1024)} MB in all)",
     "422": "The procedure refused an entry; the message says which and why",
+    "429": "Too fast: caption events come at most one every 500 ms; send it again shortly",
     "503": "The event store cannot be reached; try again shortly",
 }
 
@@ -646,6 +747,16 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     "submit_contribution": {"status": {"201": "Created"}, "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}}, "errors": ["400", "413", "422", "503"]},
     "my_grouping_answers": {"errors": ["503"]},
     "grouping_tally": {"errors": ["503"]},
+    "sitting_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}, "errors": ["503"]},
+    "post_caption": {
+        "status": {"201": "Created: the caption line (or its correction) is recorded"},
+        "body": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
+            "id": {"type": "string"}, "line": {"type": "integer", "minimum": 1}, "text": {"type": "string", "minLength": 1, "maxLength": 200}}}}},
+        "ok": {"application/json": {"schema": {"type": "object", "properties": {"line": {"type": "integer"}, "seq": {"type": "integer"}}}}},
+        "errors": ["400", "413", "422", "429", "503"],
+    },
+    "webcast_state": {"ok": _JSON_OBJECT},
+    "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
     "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
     "media_status": {"errors": ["503"]},
 }
@@ -664,7 +775,7 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
         "summary": (handler.__doc__ or "").strip().split("\n")[0],
         "responses": {status: {"description": why, "content": contract.get("ok", _JSON_OBJECT)} for status, why in contract.get("status", {"200": "OK"}).items()},
     }
-    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    names = re.findall(r"\{(\w+)\}", path)
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in names]
     parameters += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in contract.get("query", {}).items()]
     if parameters:

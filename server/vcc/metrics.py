@@ -25,6 +25,7 @@ GC_PAUSE_SECONDS = Histogram(
     ["generation"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5), registry=REGISTRY,
 )
 CLIENTS_DROPPED = Counter("vcc_clients_dropped_total", "Connections closed because they could not keep up", registry=REGISTRY)
+WEBCAST_REQUESTS = Counter("vcc_webcast_requests_total", "Requests for the public webcast's state that reached this node (a cache in front answers the rest)", ["status"], registry=REGISTRY)
 RUNTIMES_LOADED = Gauge("vcc_runtimes_loaded", "Consultations loaded in memory (state and store subscription)", registry=REGISTRY)
 RUNTIME_UNLOADS = Counter(
     "vcc_runtime_unloads_total", "Consultations unloaded from memory, by reason (idle: unused for a while; lru: beyond the bound)",

@@ -441,6 +441,11 @@ class Runtime:
         except StoreUnavailable:
             log.warning("snapshot of %s at %d not saved: store unavailable", self.consultation, seq)
 
+    async def history(self) -> list[Event]:
+        """The log up to the state's sequence, for the folds the state does not keep (the whole caption record)."""
+        rows = await self.store.read(self.consultation, 0, self.seq)
+        return [decode_event(data) for _, data in rows]
+
     def events_after(self, seq: int) -> list[tuple[int, Event]] | None:
         """The events after ``seq`` from memory, or None when they are not all there (send a snapshot)."""
         if seq == self.seq:

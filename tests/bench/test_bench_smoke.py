@@ -84,6 +84,11 @@ def test_cluster_quick(tmp_path: Path) -> None:
     assert out.with_suffix(".png").stat().st_size > 0
 
 
+def test_webcast_quick(tmp_path: Path) -> None:
+    out = tmp_path / "webcast.json"
+    run("bench_webcast.py", "--out", str(out))
+    result = json.loads(out.read_text())["result"]
+    assert result["requests"] > 0 and set(result["statuses"]) <= {"200", "304"}
 def test_hostile_quick(tmp_path: Path) -> None:
     out = tmp_path / "hostile.json"
     run("bench_hostile.py", "--out", str(out), timeout=180)

@@ -47,6 +47,14 @@ def nodes_conf(ports: list[int]) -> str:
     return "".join(f"server 127.0.0.1:{port}{rest};\n" for port in ports)
 
 
+def cache_conf(folder: Path) -> str:
+    """deploy's vcc/cache.conf with the cache in ``folder``, every other setting kept."""
+    deployed = (DEPLOY / "vcc" / "cache.conf").read_text()
+    replaced, count = re.subn(r"proxy_cache_path \S+", f"proxy_cache_path {folder}", deployed)
+    assert count == 1, "deploy/nginx/vcc/cache.conf should have one proxy_cache_path"
+    return replaced
+
+
 def listen_conf(port: int) -> str:
     """deploy's vcc/listen.conf listening on 127.0.0.1:``port`` instead of port 80."""
     deployed = (DEPLOY / "vcc" / "listen.conf").read_text()
@@ -68,6 +76,7 @@ class Nginx:
         (self.directory / "vcc").mkdir()
         (self.directory / "vcc" / "nodes.conf").write_text(nodes_conf(node_ports))
         (self.directory / "vcc" / "listen.conf").write_text(listen_conf(self.port))
+        (self.directory / "vcc" / "cache.conf").write_text(cache_conf(self.directory / "webcast-cache"))
         d = self.directory
         (d / "nginx.conf").write_text(
             f"""daemon off;

@@ -89,6 +89,7 @@ def setup_commands(
     out.append(c.AddParticipant(id=c.new_id(), participant="chair", name="Presiding vice-chair", role="chair", languages=["en"]))
     out.append(c.AddParticipant(id=c.new_id(), participant="sec", name="Secretariat", role="secretariat", languages=["en"], contact="sec@example.org"))
     out.append(c.AddParticipant(id=c.new_id(), participant="tech", name="Technical team", role="technical", languages=["en"], contact="+41 22 000 00 00"))
+    out.append(c.AddParticipant(id=c.new_id(), participant="cap", name="Captioner", role="captioner", languages=["en"]))
     for lang in LANGUAGES:
         for n in (1, 2):
             out.append(c.AddParticipant(id=c.new_id(), participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]

@@ -25,13 +25,14 @@ ACTORS = {
     "secretariat": "sec",
     "interpreter": interpreter("en"),
     "technical": "tech",
+    "captioner": "cap",
     "@system": "@system",
     "@admin": "@admin",
 }
 ROLE_OF = {"@system": "system", "@admin": "secretariat"}
 
 SETUP = {"secretariat", "@admin"}
-EVERY_PARTICIPANT = {"delegate", "chair", "secretariat", "interpreter", "technical", "@admin"}
+EVERY_PARTICIPANT = {"delegate", "chair", "secretariat", "interpreter", "technical", "captioner", "@admin"}
 
 EXPECTED: dict[type[c.Command], set[str]] = {
     c.CreateConsultation: SETUP,
@@ -64,6 +65,9 @@ EXPECTED: dict[type[c.Command], set[str]] = {
     c.BoothFinished: {"interpreter"},
     c.OverrideTail: {"chair"},
     c.SignalSpeakSlowly: {"interpreter"},
+    c.PostCaption: {"captioner"},
+    c.CorrectCaption: {"captioner"},
+    c.SetWebcast: SETUP,
     c.ProposeConclusion: SETUP | {"chair"},
     c.RecordConsensus: {"chair"},
     c.BlockItem: {"delegate", "chair"},
@@ -194,6 +198,13 @@ def _grouping(after_deadline: bool) -> Consultation:
     return cons
 
 
+def _captioned() -> Consultation:
+    cons = _sitting()
+    cons.run(c.PostCaption(id=c.new_id(), text="The chair opens the sitting."), "cap")
+    cons.later(1)
+    return cons
+
+
 def _help() -> Consultation:
     cons = Consultation()
     cons.run(c.RequestHelp(id=c.new_id(), message="No sound"), speaker("ch"))
@@ -231,6 +242,9 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.BoothFinished: (_tail, c.BoothFinished(id=c.new_id())),
     c.OverrideTail: (_tail, c.OverrideTail(id=c.new_id())),
     c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly(id=c.new_id())),
+    c.PostCaption: (_sitting, c.PostCaption(id=c.new_id(), text="The chair opens the sitting.")),
+    c.CorrectCaption: (_captioned, c.CorrectCaption(id=c.new_id(), line=1, text="The chair opened the sitting.")),
+    c.SetWebcast: (_base, c.SetWebcast(id=c.new_id(), public=True)),
     c.ProposeConclusion: (_base, c.ProposeConclusion(id=c.new_id(), item="3", text="Takes note.")),
     c.RecordConsensus: (lambda: _proposed("3"), c.RecordConsensus(id=c.new_id(), item="3")),
     c.BlockItem: (_base, c.BlockItem(id=c.new_id(), item="4", kind="objection", delegation="ch")),

@@ -139,7 +139,7 @@ def test_unknown_actor_is_refused(cons: Consultation) -> None:
 
 def test_refold_equals_live_state(cons: Consultation) -> None:
     assert cons.refolded() == builtins(cons.state)
-    assert len(cons.state.delegations) == 10 and len(cons.state.participants) == 2 * 10 + 3 + 12
+    assert len(cons.state.delegations) == 10 and len(cons.state.participants) == 2 * 10 + 4 + 12
 
 
 def test_items_are_known_by_their_code_and_numbers_repeat_across_sections() -> None:

@@ -27,12 +27,15 @@ def test_import_plan_links_grouping_and_reports_from_the_command_line(tmp_path: 
     done = vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
     assert done.returncode == 0 and "Imported into c21-vcc-1: 77 added" in done.stdout and "76 items: 58 on the agenda, 18 proposed" in done.stdout
     done = vcc("import", "roster", str(EXAMPLES / "roster-demo.csv"), *store, cwd=tmp_path)
-    assert "Imported into c21-vcc-1: 232 added" in done.stdout
+    assert "Imported into c21-vcc-1: 233 added" in done.stdout
     assert "All 58 items fit in 5 days of 9." in vcc("plan", "make", *store, cwd=tmp_path).stdout
     assert vcc("plan", "export", "--format", "ics", "--output", str(tmp_path / "plan.ics"), *store, cwd=tmp_path).returncode == 0
     assert (tmp_path / "plan.ics").read_text().count("BEGIN:VEVENT") == 9
     links = vcc("links", "--format", "csv", "--output", str(tmp_path / "links.csv"), *store, cwd=tmp_path)
-    assert "Wrote 151 join links and the public screen's link" in links.stdout
+    assert "Wrote 152 join links and the public screen's link" in links.stdout
+    assert "captioner-1,Captioner 1,captioner," in (tmp_path / "links.csv").read_text()
+    no_sitting = vcc("report", "captions", "--sitting", "2021-06-08", *store, cwd=tmp_path)
+    assert no_sitting.returncode == 2 and "no sitting on 2021-06-08; the sittings so far: none yet" in no_sitting.stderr
     opened = vcc("grouping", "open", "--deadline", "2099-01-01T12:00", *store, cwd=tmp_path)
     assert "open until 2099-01-01 12:00 Europe/Zurich" in opened.stdout
     early = vcc("grouping", "close", *store, cwd=tmp_path)
@@ -66,7 +69,7 @@ def test_links_point_where_vcc_serve_last_served_and_include_the_public_screen(t
     node.start()
     node.stop()
     rows = list(csv.DictReader(io.StringIO(vcc("links", "--format", "csv", *store, cwd=tmp_path).stdout)))
-    assert len(rows) == 152
+    assert len(rows) == 153  # 152 participants and the public screen
     assert all(row["url"].startswith(f"http://127.0.0.1:{node.port}/") for row in rows)
     screen = [row for row in rows if row["role"] == "screen"]
     assert [(row["participant"], row["name"]) for row in screen] == [("@screen", "Public screen")]

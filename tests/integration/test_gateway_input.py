@@ -14,6 +14,7 @@ from vcc_protocol.commands import COMMAND_TYPES
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 
 from tests.support.consultations import (
+    CAPTIONER,
     CHAIR,
     COUNCIL,
     INTERPRETER,
@@ -130,11 +131,14 @@ MINIMAL: dict[str, dict] = {
     "propose_item": {"title": "A new item"},
     "submit_contribution": {"contribution": "c1", "item": "3", "title": "t", "comments": "c"},
     "resolve_help": {"participant": "argentina-delegate-1"},
+    "post_caption": {"text": "The chair opens the sitting."},
+    "correct_caption": {"line": 1, "text": "The chair opened the sitting."},
+    "set_webcast": {"public": True},
 }
 
 
 async def test_authorization_matrix_every_command_by_every_role(node) -> None:
-    roles = {"delegate": COUNCIL[0], "chair": CHAIR, "secretariat": SECRETARIAT, "interpreter": INTERPRETER["en"], "technical": TECHNICAL}
+    roles = {"delegate": COUNCIL[0], "chair": CHAIR, "secretariat": SECRETARIAT, "interpreter": INTERPRETER["en"], "technical": TECHNICAL, "captioner": CAPTIONER}
     connections = {role: await raw_client(node, node.token(pid)) for role, pid in roles.items()}
     # the public screen's own link: in no set of the table, so refused every command
     connections["screen"] = await raw_client(node, node.token(SCREEN_ACTOR, SCREEN_ROLE))

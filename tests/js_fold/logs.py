@@ -22,7 +22,7 @@ from vcc_protocol.events import BothPartnersLive, Event
 from vcc_protocol.vocabulary import ADMIN_ACTOR, LANGUAGES, SYSTEM_ACTOR
 
 from tests.support.consultations import (
-    CHAIR, COUNCIL, COUNCIL_NON_SPEAKER, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
+    CAPTIONER, CHAIR, COUNCIL, COUNCIL_NON_SPEAKER, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
 )
 
 #: 2026-06-08 10:00 UTC: a Monday, inside the test slot of live_commands.
@@ -104,6 +104,12 @@ def scripted_log() -> Log:
     log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=60, item="3"))
     log.must(CHAIR, c.SetSpeakingLimit(id=c.new_id(), cls="observer", seconds=90))
     log.must(CHAIR, c.TakeUpItem(id=c.new_id(), item="3"), 5 * SECOND)
+    log.must(ADMIN_ACTOR, c.SetWebcast(id=c.new_id(), public=True))
+    log.must(CAPTIONER, c.PostCaption(id=c.new_id(), text="The chair takes up item 3."))
+    log.must(CAPTIONER, c.CorrectCaption(id=c.new_id(), line=1, text="The chair takes up item three."), SECOND)
+    for n in range(2, 72):  # more than the state keeps: the oldest lines roll off in both folds
+        log.must(CAPTIONER, c.PostCaption(id=c.new_id(), text=f"Line {n}."), 500)
+    log.must(CAPTIONER, c.CorrectCaption(id=c.new_id(), line=60, text="Line sixty, corrected."), 500)
     for booth in (fr, en, es, ar):
         log.must(booth, c.TakeBoothDuty(id=c.new_id()))
     log.must(es, c.SetBoothSource(id=c.new_id(), source="en"))
@@ -285,6 +291,12 @@ def random_log(seed: int, commands: int = 300) -> Log:
             log.run(SYSTEM_ACTOR, c.Tick(id=c.new_id()), after)
         elif who < 0.97:
             log.run(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=rng.choice(talkers)), after)
+        elif who < 0.985:
+            # Bursts of lines, so that the kept lines roll over and corrections land in and out of the window.
+            for _ in range(rng.randint(1, 40)):
+                line = rng.randint(max(1, state.caption_count - 70), state.caption_count + 1)
+                command = c.CorrectCaption(id=c.new_id(), line=line, text="Corrected.") if rng.random() < 0.2 else c.PostCaption(id=c.new_id(), text=f"Line {state.caption_count + 1}")
+                log.run(CAPTIONER, command, rng.choice([0, 500, 700, 5_000]))
         else:
             log.run(ADMIN_ACTOR, secretariat_command(), after)
     return log

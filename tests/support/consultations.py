@@ -55,3 +55,4 @@ PARTNER = {lang: f"interpreter-{lang}-2" for lang in ("ar", "zh", "en", "fr", "r
 SECRETARIAT = "council-secretariat-1"
 TECHNICAL = "technical-support-1"
 FRENCH_SPEAKER = "cameroon-delegate-1"
+CAPTIONER = "captioner-1"

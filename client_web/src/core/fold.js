@@ -27,6 +27,7 @@ export function initialState() {
     sitting: null, sittings: [], current_item: null, current_since: null, queues: {}, grant: null, speech: null,
     speeches: [], tail: null, floor_language: null, booths, package: [], moves: [], speak_slowly: null,
     ballots: {}, connection_tests: {}, attendance: {}, failed_attempts: [], help_requests: {},
+    captions: [], caption_count: 0, caption_last_at: null, webcast: false,
   };
 }
 
@@ -324,7 +325,27 @@ const APPLIERS = {
   help_resolved(state, ev) {
     delete state.help_requests[ev.participant];
   },
+
+  // --- captions (core/captions.py)
+  caption_posted(state, ev) {
+    state.captions.push({ line: ev.line, sitting: ev.sitting, at: ev.at, text: ev.text, by: ev.actor, corrected_at: null });
+    if (state.captions.length > CAPTIONS_KEPT) state.captions.shift();
+    state.caption_count = ev.line;
+    state.caption_last_at = ev.at;
+  },
+  caption_corrected(state, ev) {
+    for (const line of state.captions) {
+      if (line.line === ev.line) Object.assign(line, { text: ev.text, corrected_at: ev.at });
+    }
+    state.caption_last_at = ev.at;
+  },
+  webcast_set(state, ev) {
+    state.webcast = ev.public;
+  },
 };
+
+/** vcc.core.captions.KEPT: the latest lines the state keeps (every line still correctable is among them). */
+const CAPTIONS_KEPT = 64;
 
 /** The version of each event type this client understands (vcc_protocol.events): v2 where items became
  * known by their ref rather than their number, v1 for the rest. */

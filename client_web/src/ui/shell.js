@@ -22,6 +22,7 @@ import { ConnectionTestView } from "./views/connection_test.js";
 import { GroupingView, SecretariatGrouping, unansweredCount } from "./views/grouping.js";
 import { ContributionsView } from "./views/contributions.js";
 import { PlanView } from "./views/plan.js";
+import { CaptionerView } from "./views/captioner.js";
 
 const MAIN_VIEW = {
   delegate: ["floor", DelegateView],
@@ -29,6 +30,7 @@ const MAIN_VIEW = {
   interpreter: ["booth", BoothView],
   technical: ["dashboard", TechnicalView],
   secretariat: ["secretariat", SecretariatView],
+  captioner: ["captions", CaptionerView],
 };
 
 const TEST = { id: "connection_test", View: ConnectionTestView };
@@ -47,6 +49,7 @@ function tabsFor(role) {
     case "technical":
       return [main, PLAN, TEST];
     case "interpreter":
+    case "captioner":
       return [main, PLAN, TEST, HELP];
     case "chair":
       return [main, GROUPING, CONTRIBUTIONS, PLAN, TEST, HELP];

@@ -9,11 +9,12 @@ from .rejections import Rejected
 from .state import ConsultationState, Delegation, Participant
 
 STAFF_ROLES = frozenset({"secretariat", "technical"})
-EVERYONE = frozenset({"delegate", "chair", "secretariat", "interpreter", "technical"})
+EVERYONE = frozenset({"delegate", "chair", "secretariat", "interpreter", "technical", "captioner"})
 SETUP = frozenset({"secretariat"})
 CHAIR = frozenset({"chair"})
 DELEGATE = frozenset({"delegate"})
 INTERPRETER = frozenset({"interpreter"})
+CAPTIONER = frozenset({"captioner"})
 SYSTEM = frozenset({"system"})
 
 #: Command -> the roles that may send it. The admin API acts as the secretariat;
@@ -51,6 +52,9 @@ PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.BoothFinished: INTERPRETER,
     c.OverrideTail: CHAIR,
     c.SignalSpeakSlowly: INTERPRETER,
+    c.PostCaption: CAPTIONER,
+    c.CorrectCaption: CAPTIONER,
+    c.SetWebcast: SETUP,
     c.ProposeConclusion: SETUP | CHAIR,
     c.RecordConsensus: CHAIR,
     c.BlockItem: DELEGATE | CHAIR,

@@ -12,6 +12,7 @@ from vcc_protocol import commands as c
 from vcc_protocol import events as e
 
 from . import (
+    captions,
     clock,
     contributions,
     deadlines,
@@ -27,7 +28,7 @@ from .deadlines import next_deadline
 from .rejections import Rejected
 from .state import ConsultationState
 
-_AREAS = (roster, grouping, contributions, clock, floor, interpretation, outcomes, support, deadlines)
+_AREAS = (roster, grouping, contributions, clock, floor, interpretation, outcomes, support, captions, deadlines)
 
 DECIDERS: dict[type[c.Command], Callable[..., list[e.Event]]] = {k: v for a in _AREAS for k, v in a.DECIDERS.items()}
 APPLIERS: dict[type[e.Event], Callable[[ConsultationState, Any], None]] = {k: v for a in _AREAS for k, v in a.APPLIERS.items()}

@@ -235,6 +235,16 @@ class SpeakSlowly(msgspec.Struct, kw_only=True):
     at: int
 
 
+class CaptionLine(msgspec.Struct, kw_only=True):
+    line: int
+    #: The day of the sitting it was written in.
+    sitting: str
+    at: int
+    text: str
+    by: str
+    corrected_at: int | None = None
+
+
 def _booths() -> dict[str, Booth]:
     return {lang: Booth(language=lang) for lang in LANGUAGES}
 
@@ -291,3 +301,11 @@ class ConsultationState(msgspec.Struct, kw_only=True):
     #: Floor grants that were not taken up, for the technical report.
     failed_attempts: list[FailedAttempt] = []
     help_requests: dict[str, HelpRequest] = {}
+    #: The latest caption lines (at most ``captions.KEPT``): what screens show and
+    #: what may still be corrected. The full record is the event log (``reports.captions``).
+    captions: list[CaptionLine] = []
+    caption_count: int = 0
+    #: When the last caption line was posted or corrected (the rate limit's reference).
+    caption_last_at: int | None = None
+    #: Whether the public webcast page (no token) serves this consultation.
+    webcast: bool = False

@@ -17,6 +17,8 @@ from .forecast import forecast
 from .state import ConsultationState
 
 MINUTE = 60_000
+#: Caption lines on the webcast page.
+WEBCAST_CAPTIONS = 4
 _PRIVATE_PARTICIPANT = ParticipantAdded.PRIVATE
 _PRIVATE_TEST = ConnectionTestRecorded.PRIVATE
 _PRIVATE_HELP = HelpRequested.PRIVATE
@@ -78,3 +80,33 @@ def view(state: ConsultationState, participant_id: str, now: int) -> dict[str, A
     }
     data["forecast"] = msgspec.to_builtins(forecast(state, now).__dict__)
     return data
+
+
+def webcast_view(state: ConsultationState) -> dict[str, Any]:
+    """What the public webcast page shows: the sitting, the item, the speaker, the
+    queue by delegation and the latest captions. Names only: no contact data, no
+    participant ids, nothing that changes without an event (so the snapshot's bytes
+    change exactly when the procedure does)."""
+    item = state.items.get(state.current_item) if state.current_item is not None else None
+    queue = state.queues.get(state.current_item, []) if state.current_item is not None else []
+    speech = state.speech
+    day = state.sitting.day if state.sitting else (state.sittings[-1].day if state.sittings else None)
+    return {
+        "code": state.code,
+        "title": state.title,
+        "tz": state.tz,
+        "sitting": {"day": state.sitting.day, "opened_at": state.sitting.opened_at, "ends_at": state.sitting.ends_at} if state.sitting else None,
+        "item": {"number": item.number, "code": item.code, "title": item.title, "titles": item.titles, "status": item.status} if item else None,
+        "speaker": {
+            "delegation": state.delegations[speech.delegation].name,
+            "name": state.participants[speech.participant].name,
+            "language": speech.language,
+            "started_at": speech.started_at,
+        } if speech else None,
+        "granted": state.delegations[state.grant.delegation].name if state.grant and not speech else None,
+        "queue": [{"delegation": state.delegations[r.delegation].name, "point_of_order": r.point_of_order} for r in queue],
+        "floor_language": state.floor_language,
+        "captions": [{"line": c.line, "text": c.text} for c in state.captions if c.sitting == day][-WEBCAST_CAPTIONS:],
+        #: The closed sittings, whose archive (captions as WebVTT) the page lists.
+        "archive": [s.day for s in state.sittings],
+    }

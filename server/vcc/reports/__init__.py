@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core.state import ConsultationState
 from . import conclusions, docx_render, technical
+from .captions import Caption
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -17,20 +18,24 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @dataclass(frozen=True)
 class Report:
     about: str
-    build: Callable[[ConsultationState], Any]
+    #: (state, the caption record) -> the report
+    build: Callable[[ConsultationState, list[Caption]], Any]
     #: format -> (content type, renderer of the built report)
     formats: dict[str, tuple[str, Callable[[Any], str | bytes]]]
+    #: Whether it needs the caption record, which is read from the log (the state keeps only the latest lines).
+    needs_captions: bool = False
 
 
 REPORTS: dict[str, Report] = {
     "conclusions": Report(
         "the report of proposed conclusions to the next in-person session",
-        conclusions.build,
+        lambda state, _captions: conclusions.build(state),
         {"md": ("text/markdown", conclusions.to_markdown), "html": ("text/html", conclusions.to_html), "docx": (DOCX, docx_render.conclusions_docx)},
     ),
     "technical": Report(
-        "the technical report: participants, speakers, time to floor, failures, connection tests",
+        "the technical report: participants, speakers, time to floor, caption coverage, failures, connection tests",
         technical.build,
         {"md": ("text/markdown", technical.to_markdown), "html": ("text/html", technical.to_html), "docx": (DOCX, docx_render.technical_docx)},
+        needs_captions=True,
     ),
 }

@@ -54,6 +54,8 @@ def technical_docx(report: TechnicalReport) -> bytes:
     _table(doc, ["Speaker", "Delegation", "Item", "Time to floor (s)", "Duration (s)", "Ended"], [
         [s.speaker, s.delegation, str(s.item), f"{s.time_to_floor_s:.1f}", f"{s.duration_s:.0f}", s.reason] for s in report.speeches
     ])
+    doc.add_heading("Captions", level=1)
+    doc.add_paragraph(report.captions_summary)
     doc.add_heading("Failed attempts", level=1)
     if report.failures:
         _table(doc, ["Delegation", "What happened", "Cause"], [[f.delegation, f.what, f.cause] for f in report.failures])

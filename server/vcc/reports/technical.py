@@ -7,9 +7,11 @@ from __future__ import annotations
 import html
 import io
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.state import ConsultationState
+from .captions import Caption, coverage_line
 
 #: Time-to-floor bins, in seconds: the rehearsal's goal was under 3 s, many took ~20 s.
 BINS = ((0, 3), (3, 5), (5, 10), (10, 20), (20, None))
@@ -57,9 +59,12 @@ class TechnicalReport:
     failures: list[Failure]
     tests: list[TestLine]
     connection_summary: str
+    #: Caption lines and coverage (the share of speaking time captioned).
+    captions_summary: str
 
 
-def build(state: ConsultationState) -> TechnicalReport:
+def build(state: ConsultationState, captions: Sequence[Caption] = ()) -> TechnicalReport:
+    """:param captions: the caption record (``captions.record`` over the log), for the coverage."""
     took_part = set(state.attendance) | set(state.connection_tests) | {s.participant for s in state.speeches}
     people = [state.participants[p] for p in took_part if p in state.participants]
     delegations = {p.delegation for p in people if p.delegation}
@@ -99,6 +104,7 @@ def build(state: ConsultationState) -> TechnicalReport:
     connection = f"{len(tests)} connection tests; {blocked} with websockets blocked" + (f"; median round trip {statistics.median(rtts):.0f} ms." if rtts else ".")
     return TechnicalReport(
         state.code, headline, sorted((r, len(d), n) for r, (d, n) in regions.items()), speeches, histogram, ttf, failures, tests, connection,
+        coverage_line(captions, state),
     )
 
 
@@ -129,6 +135,7 @@ def to_markdown(report: TechnicalReport) -> str:
     lines += [f"| {label} | {'#' * count} {count} |" for label, count in report.histogram]
     lines += ["", "| speaker | delegation | item | time to floor (s) | duration (s) | ended |", "| --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {s.speaker} | {s.delegation} | {s.item} | {s.time_to_floor_s:.1f} | {s.duration_s:.0f} | {s.reason} |" for s in report.speeches]
+    lines += ["", "## Captions", "", report.captions_summary]
     lines += ["", "## Failed attempts", ""]
     lines += [f"- {f.delegation}: {f.what} — {f.cause}" for f in report.failures] or ["No failed attempt was recorded."]
     lines += ["", "## Connection tests", "", report.connection_summary, "", "| participant | transport | RTT (ms) | jitter (ms) | microphone | camera | browser |", "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -157,6 +164,7 @@ def to_html(report: TechnicalReport) -> str:
         f"<h2>Time to floor</h2><p>{h(report.time_to_floor_summary)}</p>",
         f"<img alt='Time to floor histogram' src='data:image/png;base64,{chart}'>",
         table(["speaker", "delegation", "item", "time to floor (s)", "duration (s)", "ended"], [[s.speaker, s.delegation, str(s.item), f"{s.time_to_floor_s:.1f}", f"{s.duration_s:.0f}", s.reason] for s in report.speeches]),
+        f"<h2>Captions</h2><p>{h(report.captions_summary)}</p>",
         "<h2>Failed attempts</h2>",
         table(["delegation", "what", "cause"], [[f.delegation, f.what, f.cause] for f in report.failures]) if report.failures else "<p>No failed attempt was recorded.</p>",
         f"<h2>Connection tests</h2><p>{h(report.connection_summary)}</p>",

@@ -18,6 +18,7 @@ import { ChannelSelector } from "../parts/channel_selector.js";
 import { MicStatus } from "../parts/mic_status.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 import { DelegateBallots } from "../parts/ballots.js";
+import { CaptionPanel } from "../parts/captions.js";
 import { AlertSettings } from "../parts/alert_settings.js";
 import { floorAlert } from "../floor_alert.js";
 
@@ -175,6 +176,7 @@ export function DelegateView({ session }) {
     <div class="col-main">
       <${FloorPanel} session=${session} />
       <${SpeakerCard} state=${state} now=${now} />
+      <${CaptionPanel} state=${state} />
       <${QueueList} state=${state} mine=${me.delegation} />
     </div>
     <div class="col-side">

@@ -7,6 +7,7 @@ import { clock, timeIn, zoneLabel } from "../format.js";
 import { currentItem, delegationName, itemTitle, languageName, participantName } from "../names.js";
 import { currentQueue, tailHolds } from "../../core/floor.js";
 import { SpeechTimer } from "../parts/speaker_card.js";
+import { CaptionStrip, latestLines } from "../parts/captions.js";
 
 export function ScreenView({ session }) {
   const { state } = session;
@@ -34,6 +35,7 @@ export function ScreenView({ session }) {
         : html`<p class="screen-title">${t("no_item_yet")}</p>`}
     </section>
     <section class="screen-floor">${floor}</section>
+    <section class="screen-captions"><${CaptionStrip} lines=${latestLines(state, 2)} large=${true} /></section>
     <section class="screen-queue">
       <h2>${t("queue")} (${queue.length})</h2>
       <ol data-testid="queue">${queue.slice(0, 8).map((r) => html`<li key=${`${r.delegation}${r.point_of_order ? ":poo" : ""}`} data-delegation=${r.delegation} data-point-of-order=${r.point_of_order}>

@@ -1,0 +1,69 @@
+"""The public webcast behind a real nginx running deploy/nginx/vcc.conf: many
+viewers' requests are answered from the cache, a node sees about one per
+second, and a change still reaches the viewers within the freshness period."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import aiohttp
+import pytest
+from vcc import metrics
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import ADMIN_ACTOR
+
+from tests.cluster.nginx import Nginx
+from tests.integration.conftest import make_node, node  # noqa: F401  (fixtures)
+from tests.support.consultations import CAPTIONER
+
+VIEWERS = 300
+
+
+def origin_requests() -> float:
+    return sum(sample.value for m in metrics.REGISTRY.collect() if m.name == "vcc_webcast_requests" for sample in m.samples if sample.name.endswith("_total"))
+
+
+@pytest.fixture
+def proxy(node) -> Iterator[Nginx]:  # noqa: ANN001, F811
+    running = Nginx([urlparse(node.url).port])  # type: ignore[list-item]
+    running.start()
+    yield running
+    running.stop()
+
+
+async def test_viewers_are_served_from_the_cache_and_see_changes(node, proxy) -> None:  # noqa: F811
+    assert (await node.service.execute_all("test", [c.SetWebcast(id=c.new_id(), public=True)], ADMIN_ACTOR))[-1]["ok"]
+    url = f"{proxy.url}/webcast/test/state.json"
+    async with aiohttp.ClientSession() as http:
+
+        async def view(address: str = url) -> tuple[int, bytes, str]:
+            async with http.get(address) as answer:
+                return answer.status, await answer.read(), answer.headers.get("X-Cache", "")
+
+        before = origin_requests()
+        started = time.monotonic()
+        seen = await asyncio.gather(*(view() for _ in range(VIEWERS)))
+        elapsed = time.monotonic() - started
+        assert {status for status, _, _ in seen} == {200} and len({body for _, body, _ in seen}) == 1
+        reached = origin_requests() - before
+        # One request per second of freshness at most (plus the first miss), whatever the number of viewers.
+        assert reached <= 1 + elapsed + 1, f"{reached} of {VIEWERS} requests reached the node in {elapsed:.1f} s"
+        assert sum(1 for _, _, cache in seen if cache in ("HIT", "UPDATING", "STALE", "REVALIDATED")) >= VIEWERS - reached
+
+        before = origin_requests()
+        unknown = await asyncio.gather(*(view(f"{proxy.url}/webcast/nobody/state.json") for _ in range(50)))
+        assert {status for status, _, _ in unknown} == {404}
+        assert origin_requests() - before <= 1
+
+        captioner = await node.client(CAPTIONER)
+        try:
+            assert (await captioner.send("post_caption", text="Seen through the cache."))["ok"]
+        finally:
+            await captioner.close()
+        deadline = time.monotonic() + 10
+        while b"Seen through the cache." not in (await view())[1]:
+            assert time.monotonic() < deadline, "the change never reached the viewers through the cache"
+            await asyncio.sleep(0.2)
