@@ -14,6 +14,7 @@ from .config import Config
 from .gateway.socket_api import Gateway
 from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
 from .media.plane import MediaPlane
+from .practice import PRACTICE, PracticeRooms
 from .service import Clock, Service, wall_clock
 from .store import open_store
 from .uploads import BlobStore, Inspector
@@ -44,6 +45,8 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway
     gateway.attach(app)
+    practice = PracticeRooms(service, secret, max_rooms=config.practice_rooms, end_connections=gateway.end_connections)
+    app[PRACTICE] = practice
     add_routes(app)
     _add_client(app)
     media = _media_plane(config)
@@ -53,6 +56,7 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
         gateway.attach_media(media)
 
     async def goodbye(_: web.Application) -> None:
+        await practice.close()
         await gateway.close_connections()
 
     async def close(_: web.Application) -> None:

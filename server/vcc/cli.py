@@ -27,6 +27,7 @@ from .http_api import INSPECTOR, SERVICE
 from .importers import ImportError_, slug
 from .importing import describe, run_import
 from .media.janus_server import JanusSecrets, JanusUnavailable, write_config
+from .practice import DEFAULT_MAX_ROOMS
 from .reports import REPORTS, captions
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
@@ -80,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
     s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
     s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
+    s.add_argument("--practice-rooms", type=int, default=DEFAULT_MAX_ROOMS, metavar="N", help=f"floor drills (practice consultations, in memory) run at once at most (default {DEFAULT_MAX_ROOMS})")
     s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
 
     at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
@@ -160,6 +162,7 @@ def config_of(args: argparse.Namespace) -> Config:
         secret_file=args.secret_file,
         max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
         idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
+        practice_rooms=getattr(args, "practice_rooms", DEFAULT_MAX_ROOMS),
         media=_media_option(args),
     )
 

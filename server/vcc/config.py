@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .practice import DEFAULT_MAX_ROOMS
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED
 from .tokens import load_or_create_secret
 
@@ -32,6 +33,8 @@ class Config:
     max_loaded: int = DEFAULT_MAX_LOADED
     #: Seconds unused after which a consultation is unloaded from memory.
     idle_seconds: float = DEFAULT_IDLE_SECONDS
+    #: Floor drills (practice consultations, in memory) the node runs at once at most.
+    practice_rooms: int = DEFAULT_MAX_ROOMS
     #: The media plane: "off", "managed" (vcc starts its own Janus) or the URL of an existing Janus's HTTP API.
     media: str = "off"
 

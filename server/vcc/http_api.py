@@ -37,6 +37,7 @@ from .core.views import snapshot
 from .importers import ImportError_, slug
 from .importing import run_import
 from .media.plane import MediaPlane
+from .practice import PRACTICE, PracticeRefused, is_practice
 from .reports import DOCX, REPORTS, captions
 from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
@@ -164,6 +165,9 @@ def participant_only(handler: Handler) -> Handler:
         claims = _bearer(request, "join token")
         if claims.consultation != request.match_info["consultation"] or claims.role == DEPLOYMENT_ROLE:
             raise Refused(403, "not_allowed", "This join link is for another consultation.")
+        if is_practice(claims.consultation):
+            # A practice consultation is for the floor drill's socket only: nothing of it reaches a disk.
+            raise Refused(403, "not_allowed", "A floor drill's link opens the drill only; use your join link to the consultation.")
         if claims.role == ADMIN_ROLE:
             await request.app[SERVICE].existing(claims.consultation)
         else:
@@ -534,6 +538,25 @@ def _contribution_command(form: dict[str, Any], file: File | None) -> c.Command:
         raise BadFile(f"The contribution is not valid: {exc}.", code="invalid_command") from None
 
 
+def join_token(handler: Handler) -> Handler:
+    """Pass a join link's claims to a route that names no consultation (the handler checks the roster)."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        return await handler(request, _bearer(request, "join token"))
+
+    return _secured(wrapper, handler, "participant")
+
+
+@join_token
+async def start_practice(request: web.Request, claims: Claims) -> web.Response:
+    """Start a floor drill: a practice consultation, in memory, for the participant the join link names (replacing their previous one)."""
+    try:
+        consultation, token = await request.app[PRACTICE].start(claims)
+    except PracticeRefused as refused:
+        return fail(refused.status, refused.code, str(refused))
+    return web.json_response({"consultation": consultation, "token": token}, status=201)
+
+
 @participant_only
 async def my_grouping_answers(request: web.Request, claims: Claims) -> web.Response:
     """The agenda-consultation answers of the caller's own delegation (others' answers are the secretariat's)."""
@@ -621,6 +644,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/api/consultations/{consultation}/media", media_status),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
+    ("POST", "/api/practice", start_practice),
     ("GET", "/api/consultations/{consultation}/grouping/tally", grouping_tally),
     ("GET", "/api/consultations/{consultation}/contributions/{contribution}/file", contribution_file),
 ]
@@ -708,6 +732,7 @@ _WHY = {
     "401": "No valid token (missing, damaged, forged or expired)",
     "403": "The token gives no right here (another consultation, a role without it, or a join link naming nobody registered)",
     "404": "No such consultation (or report, or file)",
+    "409": "The same thing is under way from another window; use that one or try again shortly",
     "413": f"The body is larger than the server accepts ({MAX_REQUEST_BYTES // (1024 * 1024)} MB in all)",
     "422": "The procedure refused an entry; the message says which and why",
     "429": "Too fast: caption events come at most one every 500 ms; send it again shortly",
@@ -759,6 +784,11 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
     "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
     "media_status": {"errors": ["503"]},
+    "start_practice": {
+        "status": {"201": "Created: the practice consultation, and the token to join it by socket"},
+        "ok": {"application/json": {"schema": {"type": "object", "required": ["consultation", "token"], "properties": {"consultation": {"type": "string"}, "token": {"type": "string"}}}}},
+        "errors": ["409", "503"],
+    },
 }
 _SECURITY = {
     "deployment": [{"deploymentToken": []}],

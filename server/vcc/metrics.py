@@ -28,7 +28,9 @@ CLIENTS_DROPPED = Counter("vcc_clients_dropped_total", "Connections closed becau
 WEBCAST_REQUESTS = Counter("vcc_webcast_requests_total", "Requests for the public webcast's state that reached this node (a cache in front answers the rest)", ["status"], registry=REGISTRY)
 RUNTIMES_LOADED = Gauge("vcc_runtimes_loaded", "Consultations loaded in memory (state and store subscription)", registry=REGISTRY)
 RUNTIME_UNLOADS = Counter(
-    "vcc_runtime_unloads_total", "Consultations unloaded from memory, by reason (idle: unused for a while; lru: beyond the bound)",
+    "vcc_runtime_unloads_total", "Consultations unloaded from memory, by reason (idle: unused for a while; lru: beyond the bound; discarded: a practice consultation ended)",
     ["reason"], registry=REGISTRY,
 )
+PRACTICE_ROOMS = Gauge("vcc_practice_consultations", "Practice consultations (floor drills) held in memory", registry=REGISTRY)
+PRACTICE_REFUSED = Counter("vcc_practice_refused_total", "Floor drills refused because the node held its most", registry=REGISTRY)
 REFUSED = Counter("vcc_refused_total", "Client input the gateway refused, by code (logged at a bounded rate)", ["code"], registry=REGISTRY)

@@ -590,6 +590,23 @@ class Service:
         finally:
             self.release(runtime)
 
+    def adopt(self, runtime: Runtime) -> None:
+        """Serve a runtime loaded over another store (a practice consultation, in
+        memory) like the others: connections acquire it by its id, and it is
+        unloaded as they are. The load listeners are not called: the media plane
+        follows only the consultations of the durable store."""
+        if runtime.consultation in self._runtimes or runtime.consultation in self._loading:
+            raise ValueError(f"{runtime.consultation!r} is already loaded")
+        self._runtimes[runtime.consultation] = runtime
+        metrics.RUNTIMES_LOADED.inc()
+        self._evict(keep=runtime)
+        self._start_sweeping()
+
+    def discard(self, runtime: Runtime) -> None:
+        """Unload ``runtime`` now if it is still the one loaded under its id, busy or not."""
+        if self._runtimes.get(runtime.consultation) is runtime:
+            self._unload(runtime.consultation, "discarded")
+
     def on_unload(self, listener: Callable[[Runtime], None]) -> None:
         """Call ``listener`` with each runtime as it is unloaded (to drop what refers to it)."""
         self._unload_listeners.append(listener)

@@ -399,7 +399,8 @@ def test_the_openapi_document_names_every_body_and_every_error() -> None:
                 assert {"401", "403"} <= set(responses), where
             if "{consultation}" in path:
                 assert "404" in responses, where
-            if method == "post":
+            # A POST that takes no body (starting a floor drill) names none.
+            if method == "post" and path != "/api/practice":
                 assert {"400", "413", "422"} <= set(responses), where
                 for media in op["requestBody"]["content"].values():
                     schema = media["schema"]

@@ -25,6 +25,8 @@ Messages (see docs/protocol.md; all msgpack):
   signalling (``vcc_protocol.media``); the media plane holds every Janus handle.
   server -> client ``media_reset`` ``{}``: the media server came back and holds
   the consultation's mixes again; connect listening and microphone anew.
+- server -> client ``ended`` ``{code, message}``, then a disconnect: the
+  consultation is gone for good (a discarded practice consultation, ``vcc.practice``).
 
 Many nodes: event batches never travel through socket.io's client manager;
 each node gets them from the store in log order. The manager (python-socketio's
@@ -331,6 +333,15 @@ class Gateway:
                 # the session gone and the client reconnects.
                 await socket.send(eio_packet.Packet(eio_packet.NOOP))
             await socket.close(wait=False, abort=True)
+
+    async def end_connections(self, consultation: str, notice: dict[str, str]) -> None:
+        """Close every connection to ``consultation`` for good (a discarded practice
+        consultation), telling each why in an ``ended`` ``{code, message}`` first:
+        socket.io does not reconnect after the server disconnects."""
+        for sid, session in list(self.sessions.items()):
+            if session.runtime.consultation == consultation:
+                await self.sio.emit("ended", notice, to=sid)
+                await self.sio.disconnect(sid)
 
     def publisher(self, runtime: Runtime) -> Publisher:
         if runtime.consultation not in self._publishers:
