@@ -33,7 +33,6 @@ function Landing() {
     <main id="main" class="narrow"><section class="card" data-testid="landing">
       <h1>${t("app_name")}</h1>
       <p>${t("landing_intro")}</p>
-      <p><a class="button" href="/drill">${t("open_floor_drill")}</a></p>
     </section></main></div>`;
 }
 
@@ -70,12 +69,12 @@ function App() {
     return html`<div class="app screen-app"><${WebcastPage} consultation=${decodeURIComponent(webcast[1])} /></div>`;
   }
   const page = window.location.pathname.replace(/\/+$/, "").split("/").pop() || "join";
-  if (page === "drill") {
-    return html`<div class="app"><${TopBar}><div class="brand">${t("app_name")}</div><span class="badge practice">${t("practice_room")}</span><//>
-      <main id="main"><${DrillView} /></main><${LiveRegion} /><${Notices} /></div>`;
-  }
   const token = tokenFromFragment();
   if (!token) return html`<${Landing} />`;
+  if (page === "drill") {
+    return html`<div class="app"><${TopBar}><div class="brand">${t("app_name")}</div><span class="badge practice">${t("practice_room")}</span><//>
+      <main id="main"><${DrillView} token=${token} /></main><${LiveRegion} /><${Notices} /></div>`;
+  }
   return html`<${Live} token=${token} page=${page} />`;
 }
 

@@ -1,5 +1,5 @@
 """The other views on real screens: the chair's moves and outcomes, the
-secretariat's imports and downloads, the help desk, the languages, the drill."""
+secretariat's imports and downloads, the help desk, the languages (the drill: test_drill.py)."""
 
 from __future__ import annotations
 
@@ -164,18 +164,3 @@ async def test_a_shifted_slot_is_announced_in_the_screens_language(make_node) ->
         finally:
             await screens.close()
             await browser.close()
-
-
-async def test_the_floor_drill_measures_the_time_to_floor(screens) -> None:
-    page = await screens.open(None, path="/drill", wait=False)
-    await expect(page.get_by_test_id("request-floor")).to_be_enabled()
-    await page.keyboard.press("r")
-    await expect(page.get_by_test_id("you-have-the-floor")).to_be_visible(timeout=15_000)
-    await expect(page.get_by_test_id("go-live")).to_be_enabled(timeout=10_000)
-    await page.keyboard.press("l")
-    attempt = page.get_by_test_id("drill-attempt")
-    await expect(attempt).to_have_count(1)
-    assert int(await attempt.get_attribute("data-ms")) < 3000
-    await expect(attempt).to_contain_text("goal met")
-    await page.keyboard.press("y")
-    await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "idle")

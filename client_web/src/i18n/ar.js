@@ -338,7 +338,6 @@ export default {
 
   screen_granted: "أُعطي الكلمة",
 
-  drill_code: "تمرين",
   drill_title: "تمرين أخذ الكلمة",
   drill_intro: "تدرّب على خطوات أخذ الكلمة. يعطيك رئيس تدريبي الكلمة تلقائيًا؛ ولا يصل شيء من هنا إلى الاجتماع.",
   drill_step_request: "اطلب الكلمة.",
@@ -353,11 +352,7 @@ export default {
   drill_best: "أفضل زمن لك: {time}",
   drill_no_attempt: "لا محاولات بعد.",
   drill_restart: "إعادة السيناريو من البداية",
-  drill_your_delegation: "وفدك",
-  drill_other_delegation: "دولة التمرين",
-  drill_other_speaker: "مندوب دولة التمرين",
-  drill_item: "التدرّب على أخذ الكلمة",
-  drill_not_here: "غير متاح في غرفة التدريب.",
+  drill_starting: "جارٍ إعداد مشاورتك التدريبية على الخادم…",
 
   tab_grouping: "المشاورة بشأن جدول الأعمال",
   tab_contributions: "المساهمات",

@@ -339,7 +339,6 @@ export default {
 
   screen_granted: "has been given the floor",
 
-  drill_code: "Drill",
   drill_title: "Floor drill",
   drill_intro: "Practise the steps of taking the floor. A practice chair gives you the floor by itself; nothing here reaches the meeting.",
   drill_step_request: "Request the floor.",
@@ -354,11 +353,7 @@ export default {
   drill_best: "Your best: {time}",
   drill_no_attempt: "No try yet.",
   drill_restart: "Start the scenario again",
-  drill_your_delegation: "Your delegation",
-  drill_other_delegation: "Practiceland",
-  drill_other_speaker: "Delegate of Practiceland",
-  drill_item: "Practising the floor",
-  drill_not_here: "Not available in the practice room.",
+  drill_starting: "Preparing your practice consultation on the server…",
 
   tab_grouping: "Agenda consultation",
   tab_contributions: "Contributions",

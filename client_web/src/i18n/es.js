@@ -338,7 +338,6 @@ export default {
 
   screen_granted: "tiene la palabra concedida",
 
-  drill_code: "Práctica",
   drill_title: "Ejercicio de uso de la palabra",
   drill_intro: "Practique los pasos para tomar la palabra. Una presidencia de práctica le concede la palabra sola; nada de lo que ocurre aquí llega a la reunión.",
   drill_step_request: "Pida la palabra.",
@@ -353,11 +352,7 @@ export default {
   drill_best: "Su mejor tiempo: {time}",
   drill_no_attempt: "Todavía ningún intento.",
   drill_restart: "Empezar de nuevo el escenario",
-  drill_your_delegation: "Su delegación",
-  drill_other_delegation: "Practilandia",
-  drill_other_speaker: "Delegado de Practilandia",
-  drill_item: "Practicar el uso de la palabra",
-  drill_not_here: "No disponible en la sala de práctica.",
+  drill_starting: "Preparando su consulta de práctica en el servidor…",
 
   tab_grouping: "Consulta sobre el orden del día",
   tab_contributions: "Contribuciones",

@@ -338,7 +338,6 @@ export default {
 
   screen_granted: "a reçu la parole",
 
-  drill_code: "Exercice",
   drill_title: "Exercice de prise de parole",
   drill_intro: "Exercez-vous aux étapes de la prise de parole. Un président d'exercice vous donne la parole tout seul ; rien ici n'atteint la réunion.",
   drill_step_request: "Demandez la parole.",
@@ -353,11 +352,7 @@ export default {
   drill_best: "Votre meilleur temps : {time}",
   drill_no_attempt: "Aucun essai pour l'instant.",
   drill_restart: "Recommencer le scénario",
-  drill_your_delegation: "Votre délégation",
-  drill_other_delegation: "Exercicie",
-  drill_other_speaker: "Délégué d'Exercicie",
-  drill_item: "S'exercer à prendre la parole",
-  drill_not_here: "Non disponible dans la salle d'exercice.",
+  drill_starting: "Préparation de votre consultation d'exercice sur le serveur…",
 
   tab_grouping: "Consultation sur l'ordre du jour",
   tab_contributions: "Contributions",

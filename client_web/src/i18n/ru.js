@@ -338,7 +338,6 @@ export default {
 
   screen_granted: "получает слово",
 
-  drill_code: "Тренировка",
   drill_title: "Тренировка выступления",
   drill_intro: "Отработайте шаги получения слова. Тренировочный председатель даёт слово сам; отсюда ничего не попадает на заседание.",
   drill_step_request: "Попросите слово.",
@@ -353,11 +352,7 @@ export default {
   drill_best: "Ваш лучший результат: {time}",
   drill_no_attempt: "Попыток пока нет.",
   drill_restart: "Начать сценарий заново",
-  drill_your_delegation: "Ваша делегация",
-  drill_other_delegation: "Тренирия",
-  drill_other_speaker: "Делегат Тренирии",
-  drill_item: "Тренировка получения слова",
-  drill_not_here: "В тренировочном зале недоступно.",
+  drill_starting: "Подготовка вашей учебной консультации на сервере…",
 
   tab_grouping: "Консультация по повестке",
   tab_contributions: "Вклады",

@@ -338,7 +338,6 @@ export default {
 
   screen_granted: "已获发言权",
 
-  drill_code: "演练",
   drill_title: "发言演练",
   drill_intro: "练习取得发言权的步骤。练习主席会自动给您发言权；此处的操作不会进入会议。",
   drill_step_request: "请求发言。",
@@ -353,11 +352,7 @@ export default {
   drill_best: "您的最好成绩：{time}",
   drill_no_attempt: "尚未尝试。",
   drill_restart: "重新开始情景",
-  drill_your_delegation: "贵代表团",
-  drill_other_delegation: "练习国",
-  drill_other_speaker: "练习国代表",
-  drill_item: "练习取得发言权",
-  drill_not_here: "练习室中不可用。",
+  drill_starting: "正在服务器上准备您的练习会议……",
 
   tab_grouping: "议程征询",
   tab_contributions: "书面意见",

@@ -71,6 +71,20 @@ export class Api {
   }
 }
 
+/**
+ * Start a floor drill: the server makes a practice consultation for the participant
+ * the join token names (ending their previous one) and answers
+ * {ok, status, data: {consultation, token}}; the token joins it like a join link.
+ */
+export async function startPractice(token) {
+  try {
+    const response = await fetch("/api/practice", { method: "POST", headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+    return { ok: response.ok, status: response.status, data: await answerOf(response) };
+  } catch {
+    return unreachable();
+  }
+}
+
 function unreachable() {
   return { ok: false, status: 0, data: { error: { code: "unavailable", message: "The server cannot be reached." } } };
 }

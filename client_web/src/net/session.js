@@ -17,7 +17,7 @@
 //   resynced    - in step again after a reconnect (shown for a few seconds)
 //   catching_up - a gap is being filled
 //   reconnecting- the connection is lost: what is shown is stale
-//   refused     - the server refused the join link (`refusal` says why)
+//   refused     - the server refused the join link, or ended the consultation (`refusal` says why)
 //
 // A person's action (`perform`) is never sent behind their back. Clicked while
 // the link is down, or cut off before the server answered, it becomes the
@@ -171,6 +171,7 @@ export class Session {
       for (const listener of this.noticeListeners) listener(data);
     });
     s.on("presence", (data) => this.onPresence(data));
+    s.on("ended", (data) => this.onEnded(data));
     s.on("media_reset", () => {
       for (const listener of this.mediaResetListeners) listener();
     });
@@ -203,6 +204,8 @@ export class Session {
     for (const waiter of this.disconnectWaiters) waiter();
     this.disconnectWaiters.clear();
     if (this.pending) this.pending.phase = "offline";
+    // Ended by the server: it will not come back, so nothing is "reconnecting".
+    if (this.status === "refused") return;
     // In step until this moment: the banner's "the state of HH:MM:SS" is when the link was lost, not the last event.
     if (this.status === "connected" || this.status === "resynced") this.lastSyncedAt = Date.now();
     if (this.state !== null) this.setStatus("reconnecting");
@@ -219,6 +222,12 @@ export class Session {
       if (this.state !== null) this.setStatus("reconnecting");
       this.fallBackIfBlocked();
     }
+  }
+
+  /** The server ended the consultation for good (a discarded practice consultation) and disconnects us. */
+  onEnded(data) {
+    this.refusal = { code: data?.code ?? "ended", message: data?.message ?? "" };
+    this.setStatus("refused");
   }
 
   /**

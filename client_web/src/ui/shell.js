@@ -118,7 +118,7 @@ export function Shell({ session }) {
       <${active.View} session=${session} />
     </main>
     <footer class="footer">
-      ${session.me.role === "delegate" ? html`<a href="/drill" target="_blank" rel="noopener">${t("open_floor_drill")}</a>` : null}
+      ${session.me.role === "delegate" ? html`<a href=${`/drill#t=${encodeURIComponent(session.token)}`} target="_blank" rel="noopener" data-testid="open-drill">${t("open_floor_drill")}</a>` : null}
       <span class="muted small">${t("shortcuts_hint")}</span>
     </footer>
     <${LiveRegion} />

@@ -71,6 +71,8 @@ from .. import metrics
 from ..core.views import audience as audience_of
 from ..core.views import snapshot
 from ..media.plane import MediaPlane
+from ..practice import ENDED as PRACTICE_ENDED
+from ..practice import is_practice
 from ..service import Ack, Batch, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
@@ -364,6 +366,8 @@ class Gateway:
             # Pinned until _disconnect releases it: never unloaded under a connection.
             runtime = await self.service.acquire(claims.consultation)
         except UnknownConsultation:
+            if is_practice(claims.consultation):
+                raise _refused(PRACTICE_ENDED["message"], PRACTICE_ENDED["code"]) from None
             raise _refused("This join link is for a consultation this server does not hold; ask the secretariat for a new link.") from None
         except StoreUnavailable:
             raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None

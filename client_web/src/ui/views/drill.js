@@ -1,51 +1,58 @@
 // The floor drill page: practise request -> granted -> go live -> yield until
 // going live takes under 3 s (the rehearsal's delegates needed about 20 s).
-import { useEffect, useMemo, useReducer } from "preact/hooks";
+// It runs against a practice consultation on the server (server/vcc/practice.py),
+// started with the participant's join token: the same rules, socket, acks and
+// fold as the meeting, and nothing of it reaches the meeting.
+import { useEffect, useState } from "preact/hooks";
 import { html } from "../html.js";
-import { currentLanguage, t } from "../../i18n/index.js";
-import { useNow } from "../hooks.js";
+import { t } from "../../i18n/index.js";
+import { useNow, useSession } from "../hooks.js";
 import { seconds } from "../format.js";
-import { DrillSession } from "../../practice/drill_session.js";
+import { Session } from "../../net/session.js";
+import { startPractice } from "../../net/api.js";
 import { TIME_TO_FLOOR_GOAL_MS } from "../../core/stats.js";
 import { FloorPanel } from "./delegate.js";
 import { SpeakerCard } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
+import { ConnectionBadge } from "../parts/connection_badge.js";
 
-function drillNames() {
-  return {
-    code: t("drill_code"), title: t("drill_title"), mine: t("drill_your_delegation"), other: t("drill_other_delegation"),
-    you: t("you"), otherSpeaker: t("drill_other_speaker"), item: t("drill_item"),
-    already: t("error_already_requested"), notRequested: t("error_not_requested"), notGranted: t("error_not_granted"),
-    notSpeaking: t("error_no_speech"), notHere: t("drill_not_here"),
-  };
+/** The participant's times to floor, as the server measured them (grant -> live), oldest first. */
+function attemptsOf(state, participant) {
+  const done = state.speeches.filter((s) => s.participant === participant).map((s) => s.time_to_floor_ms);
+  return state.speech?.participant === participant ? [...done, state.speech.time_to_floor_ms] : done;
 }
 
-export function DrillView() {
-  const session = useMemo(() => new DrillSession({ names: drillNames, language: currentLanguage() }), []);
-  const [, force] = useReducer((n) => n + 1, 0);
-  useEffect(() => {
-    const unsubscribe = session.subscribe(force);
-    return () => {
-      unsubscribe();
-      session.stop();
-    };
-  }, [session]);
+function Ended({ refusal, onRestart }) {
+  return html`<section class="card refused" role="alert" data-testid="drill-refused" data-code=${refusal.code}>
+    <p class="refusal-message">${refusal.message}</p>
+    <button onClick=${onRestart}>${t("drill_restart")}</button>
+  </section>`;
+}
+
+function Intro() {
+  return html`<section class="card drill-intro" aria-labelledby="drill-h">
+    <h2 id="drill-h">${t("drill_title")}</h2>
+    <p>${t("drill_intro")}</p>
+    <ol class="drill-steps">
+      <li>${t("drill_step_request")} <kbd>R</kbd></li>
+      <li>${t("drill_step_wait")}</li>
+      <li>${t("drill_step_live")} <kbd>L</kbd></li>
+      <li>${t("drill_step_yield")} <kbd>Y</kbd></li>
+    </ol>
+    <p class="goal"><strong>${t("drill_goal", { s: TIME_TO_FLOOR_GOAL_MS / 1000 })}</strong></p>
+  </section>`;
+}
+
+function Practice({ session, onRestart }) {
+  useSession(session);
   const now = useNow(session, 500);
-  const attempts = session.attempts;
+  if (session.status === "refused") return html`<${Ended} refusal=${session.refusal} onRestart=${onRestart} />`;
+  if (session.state === null || session.welcome === null) return html`<p class="card" role="status">${t("drill_starting")}</p>`;
+  const attempts = attemptsOf(session.state, session.me.participant);
   const best = attempts.length ? Math.min(...attempts) : null;
   return html`<div class="grid drill-grid">
     <div class="col-main">
-      <section class="card drill-intro" aria-labelledby="drill-h">
-        <h2 id="drill-h">${t("drill_title")}</h2>
-        <p>${t("drill_intro")}</p>
-        <ol class="drill-steps">
-          <li>${t("drill_step_request")} <kbd>R</kbd></li>
-          <li>${t("drill_step_wait")}</li>
-          <li>${t("drill_step_live")} <kbd>L</kbd></li>
-          <li>${t("drill_step_yield")} <kbd>Y</kbd></li>
-        </ol>
-        <p class="goal"><strong>${t("drill_goal", { s: TIME_TO_FLOOR_GOAL_MS / 1000 })}</strong></p>
-      </section>
+      <${Intro} />
       <${FloorPanel} session=${session} />
       <section class="card" aria-labelledby="attempts-h" data-testid="drill-results">
         <h2 id="attempts-h">${t("drill_your_times")}</h2>
@@ -53,12 +60,41 @@ export function DrillView() {
             ${t("drill_attempt", { n: i + 1, time: seconds(ms) })} ${ms < TIME_TO_FLOOR_GOAL_MS ? `✓ ${t("drill_goal_met")}` : `✗ ${t("drill_goal_missed")}`}</li>`)}</ul>
           <p>${t("drill_best", { time: seconds(best) })}</p>`
         : html`<p class="muted">${t("drill_no_attempt")}</p>`}
-        <button class="secondary" onClick=${() => session.reset()}>${t("drill_restart")}</button>
+        <button class="secondary" data-testid="drill-restart" onClick=${onRestart}>${t("drill_restart")}</button>
       </section>
     </div>
     <div class="col-side">
+      <${ConnectionBadge} session=${session} />
       <${SpeakerCard} state=${session.state} now=${now} />
       <${QueueList} state=${session.state} mine=${session.me.delegation} />
     </div>
   </div>`;
+}
+
+/** `token`: the participant's join token; each start (and restart) asks the server for a new practice consultation. */
+export function DrillView({ token }) {
+  const [run, setRun] = useState(0);
+  const [started, setStarted] = useState(null);
+  useEffect(() => {
+    let session = null;
+    let cancelled = false;
+    setStarted(null);
+    startPractice(token).then((answer) => {
+      if (cancelled) return;
+      if (!answer.ok) {
+        setStarted({ refusal: answer.data.error });
+        return;
+      }
+      session = new Session(answer.data.token, { attend: false }).start();
+      setStarted({ session });
+    });
+    return () => {
+      cancelled = true;
+      session?.stop();
+    };
+  }, [token, run]);
+  const restart = () => setRun((n) => n + 1);
+  if (started === null) return html`<p class="card" role="status">${t("drill_starting")}</p>`;
+  if (started.refusal) return html`<${Ended} refusal=${started.refusal} onRestart=${restart} />`;
+  return html`<${Practice} key=${run} session=${started.session} onRestart=${restart} />`;
 }
