@@ -23,8 +23,10 @@ participant (a new drill discards the previous one, with its connections);
 at most ``max_rooms`` on the node, beyond which a start is refused
 (``practice_full``) rather than evicting someone's drill; each log holds at most
 ``MemoryStore.max_events`` events; a room nobody has been connected to for
-``idle_seconds`` is discarded, and so is one the service unloads. Its
-practice token expires with the join link it came from, and an hour at most.
+``idle_seconds`` is discarded, and so is one the service unloads, and any one
+after ``max_age`` (a connected client that keeps sending commands keeps it only
+that long). Its practice token expires with the join link it came from, and
+an hour at most.
 """
 
 from __future__ import annotations
@@ -37,13 +39,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from aiohttp import web
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import metrics
 from .core import ConsultationState
-from .core.state import Item, Participant
+from .core.state import Delegation, Item, Participant
 from .service import Runtime, Service, UnknownConsultation
 from .store.memory import MemoryStore
 from .tokens import Claims, sign
@@ -110,6 +113,8 @@ class Room:
     _planned: tuple[Any, ...] | None = None
     _timer: asyncio.TimerHandle | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: When it was made (the loop's clock), for ``PracticeRooms.max_age``.
+    made_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
     # --- the scripted chair, interpreter and other delegations ----------------------------
 
@@ -193,6 +198,12 @@ def _practice_item(real: ConsultationState) -> Item | None:
     return real.items.get(ref) if ref is not None else None
 
 
+def _copy_delegation(delegation: Delegation) -> c.Command:
+    """The real delegation's ``AddDelegation`` (checked against the protocol as any command is)."""
+    fields = msgspec.structs.asdict(delegation)
+    return msgspec.convert({"id": c.new_id(), "delegation": fields.pop("id"), **fields}, c.AddDelegation)
+
+
 def setup_commands(real: ConsultationState, me: Participant, now_ms: int, script: Script) -> tuple[list[c.Command], dict[str, str], str]:
     """The practice consultation's set-up, made by the admin in one append: the
     participant in their own delegation, a chair, an interpreter, a few other
@@ -210,9 +221,7 @@ def setup_commands(real: ConsultationState, me: Participant, now_ms: int, script
     ]
     own = real.delegations[me.delegation] if me.delegation is not None else None
     if own is not None:
-        commands.append(c.AddDelegation(
-            id=c.new_id(), delegation=own.id, name=own.name, cls=own.cls, region=own.region, sector=own.sector, voting_rights=own.voting_rights,  # type: ignore[arg-type]
-        ))
+        commands.append(_copy_delegation(own))
     others = sorted(
         (d for d in real.delegations.values() if own is None or d.id != own.id),
         key=lambda d: (d.cls != "council_member", d.name),
@@ -222,23 +231,23 @@ def setup_commands(real: ConsultationState, me: Participant, now_ms: int, script
         speaker = f"practice-speaker-{number}"
         speakers[other.id] = speaker
         commands += [
-            c.AddDelegation(id=c.new_id(), delegation=other.id, name=other.name, cls=other.cls, region=other.region, sector=other.sector, voting_rights=other.voting_rights),  # type: ignore[arg-type]
+            _copy_delegation(other),
             c.AddParticipant(id=c.new_id(), participant=speaker, name=other.name, role="delegate", delegation=other.id, languages=["en"], designated_speaker=True),
         ]
     commands += [
-        c.AddParticipant(
-            id=c.new_id(), participant=me.id, name=me.name, role="delegate", delegation=me.delegation,
-            languages=me.languages, designated_speaker=True,  # type: ignore[arg-type]
-        ),
+        msgspec.convert({
+            "id": c.new_id(), "participant": me.id, "name": me.name, "role": "delegate", "delegation": me.delegation,
+            "languages": me.languages, "designated_speaker": True,
+        }, c.AddParticipant),
         c.AddParticipant(id=c.new_id(), participant=CHAIR, name="Practice chair", role="chair"),
         c.AddParticipant(id=c.new_id(), participant=INTERPRETER, name="Practice interpreter", role="interpreter", booth="en", languages=["en", "fr"]),
     ]
     item = _practice_item(real)
     if item is not None:
-        commands.append(c.AddItem(
-            id=c.new_id(), item=item.ref, number=item.number, code=item.code, section=item.section, title=item.title,
-            titles=item.titles, documents=item.documents[:20], package=False, kind=item.kind, minutes=item.minutes,  # type: ignore[arg-type]
-        ))
+        commands.append(msgspec.convert({
+            "id": c.new_id(), "item": item.ref, "number": item.number, "code": item.code, "section": item.section, "title": item.title,
+            "titles": item.titles, "documents": item.documents[:20], "kind": item.kind, "minutes": item.minutes,
+        }, c.AddItem))
     else:
         commands.append(c.AddItem(id=c.new_id(), item=DRILL_ITEM, number=1, code=DRILL_ITEM, title="Practice item", minutes=15))
     commands.append(c.OpenSitting(id=c.new_id()))
@@ -265,6 +274,7 @@ def opening_moves(speakers: dict[str, str], item: str) -> list[tuple[c.Command, 
 class PracticeRooms:
     """The node's practice consultations, one per participant at most.
 
+    :param max_age: seconds after which a practice consultation is discarded even in use.
     :param end_connections: closes a consultation's connections, telling them
         why (the gateway's; ``None`` where no gateway runs).
     """
@@ -276,6 +286,7 @@ class PracticeRooms:
         *,
         max_rooms: int = DEFAULT_MAX_ROOMS,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        max_age: float = TOKEN_MS / 1000,
         script: Script = Script(),
         end_connections: EndConnections | None = None,
     ) -> None:
@@ -283,6 +294,7 @@ class PracticeRooms:
         self.secret = secret
         self.max_rooms = max_rooms
         self.idle_seconds = idle_seconds
+        self.max_age = max_age
         self.script = script
         self.end_connections = end_connections
         self.rooms: dict[str, Room] = {}
@@ -387,16 +399,18 @@ class PracticeRooms:
 
     def _start_sweeping(self) -> None:
         if self._sweeper is None:
-            every = min(max(self.idle_seconds / 4, 0.05), 30.0)
+            every = min(max(min(self.idle_seconds, self.max_age) / 4, 0.05), 30.0)
             self._sweeper = asyncio.get_running_loop().call_later(every, self._sweep)
 
     def _sweep(self) -> None:
-        """Discard the rooms nobody has been connected to, nor sent a command to, for ``idle_seconds``."""
+        """Discard the rooms nobody has been connected to, nor sent a command to, for
+        ``idle_seconds``, and those older than ``max_age``."""
         self._sweeper = None
         now = asyncio.get_running_loop().time()
         for room in list(self.rooms.values()):
             # A connection's release touches the runtime, as does every command.
-            if not room.runtime.pins and now - room.runtime.used_at >= self.idle_seconds:
+            idle = not room.runtime.pins and now - room.runtime.used_at >= self.idle_seconds
+            if idle or now - room.made_at >= self.max_age:
                 task = asyncio.get_running_loop().create_task(self.discard(room))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)

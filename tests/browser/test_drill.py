@@ -15,7 +15,7 @@ from .stage import Screens
 SCRIPT = Script(chair_reaction_ms=300, others_go_live_ms=300, others_speech_ms=1_000, booth_finishes_ms=300)
 
 
-async def test_the_drill_runs_on_the_server_and_the_meeting_sees_nothing(screens: Screens, node) -> None:  # noqa: ANN001
+async def test_the_drill_runs_on_the_server_and_the_meeting_sees_nothing(screens: Screens, node) -> None:
     rooms = node.server.app[PRACTICE]
     rooms.script = SCRIPT
     real = await node.runtime()

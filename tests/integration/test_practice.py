@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from vcc.app import create_app
+from vcc.app import GATEWAY, create_app
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.http_api import SECRET, SERVICE
@@ -213,6 +213,18 @@ async def test_a_drill_left_idle_is_discarded(practice_node: PracticeNode) -> No
     runtime = await asyncio.wait_for(gone, 5)
     assert time.monotonic() - started >= 0.2
     assert runtime.pins == 0 and practice_node.rooms.rooms == {} and consultation not in practice_node.service.loaded
+
+
+async def test_a_drill_in_use_is_discarded_at_its_age_limit_with_its_connections(practice_node: PracticeNode) -> None:
+    practice_node.rooms.max_age = 0.3
+    consultation, client = await practice_node.drill(COUNCIL[0])
+    ended: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+    client.sio.on("ended", lambda data: ended.done() or ended.set_result(data))
+    gone = unloaded(practice_node.service, consultation)
+    assert (await asyncio.wait_for(ended, 5))["code"] == "practice_ended"
+    runtime = await asyncio.wait_for(gone, 5)
+    assert runtime.pins == 0 and practice_node.rooms.rooms == {}
+    assert not [s for s in practice_node.server.app[GATEWAY].sessions.values() if s.runtime.consultation == consultation]
 
 
 async def test_the_memory_store_keeps_the_contract_within_its_bound() -> None:
