@@ -228,6 +228,8 @@ export class Session {
   onEnded(data) {
     this.refusal = { code: data?.code ?? "ended", message: data?.message ?? "" };
     this.setStatus("refused");
+    // Not to be reconnected by socket.io if the transport closes before the server's goodbye.
+    this.socket.disconnect();
   }
 
   /**
