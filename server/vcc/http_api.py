@@ -37,7 +37,7 @@ from .core.views import snapshot
 from .importers import ImportError_, slug
 from .importing import run_import
 from .media.plane import MediaPlane
-from .practice import PRACTICE, PracticeRefused, is_practice
+from .practice import PracticeRefused, PracticeRooms, is_practice
 from .reports import DOCX, REPORTS, captions
 from .service import Runtime, Service, UnknownConsultation
 from .store.base import StoreUnavailable
@@ -53,6 +53,7 @@ SECRET = web.AppKey("secret", bytes)
 WEBCAST = web.AppKey("webcast", Webcast)
 BASE_URL = web.AppKey("base_url", str)
 MEDIA = web.AppKey("media", MediaPlane)
+PRACTICE = web.AppKey("practice", PracticeRooms)
 #: Largest agenda or roster file.
 MAX_UPLOAD = 4 * 1024 * 1024
 #: Largest request body: a contribution file at its limit and its form fields.

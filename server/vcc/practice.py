@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from aiohttp import web
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
@@ -424,6 +423,3 @@ class PracticeRooms:
         for room in list(self.rooms.values()):
             await self.discard(room)
         await asyncio.gather(*self._closing, return_exceptions=True)
-
-
-PRACTICE = web.AppKey("practice", PracticeRooms)

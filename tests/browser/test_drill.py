@@ -4,7 +4,8 @@ the times shown are the core's, the answers the server's, and the meeting sees n
 from __future__ import annotations
 
 from playwright.async_api import expect
-from vcc.practice import PRACTICE, PREFIX, Script
+from vcc.http_api import PRACTICE
+from vcc.practice import PREFIX, Script
 
 from tests.integration.conftest import CONSULTATION
 from tests.support.consultations import CHAIR, COUNCIL

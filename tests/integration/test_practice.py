@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestServer
 from vcc.app import GATEWAY, create_app
 from vcc.client import ConsultationClient
 from vcc.config import Config
-from vcc.http_api import SECRET, SERVICE
-from vcc.practice import CHAIR, PRACTICE, PREFIX, PracticeRooms, Script
+from vcc.http_api import PRACTICE, SECRET, SERVICE
+from vcc.practice import CHAIR, PREFIX, PracticeRooms, Script
 from vcc.service import Runtime, Service
 from vcc.store.base import ConcurrencyConflict, DuplicateCommand, StoreUnavailable
 from vcc.store.memory import MemoryStore
