@@ -17,6 +17,12 @@ acks and fold — with three differences:
   sending the same commands a person would (``Script``), so every answer the
   participant gets comes from the core.
 
+A practice consultation lives on the node that made it. Behind the nginx of
+``deploy/``, one browser's ``POST /api/practice`` and socket reach the same
+node (one affinity key for both: its ``vcc_node`` cookie or its address); if
+that node goes, the socket's reconnection elsewhere is refused with
+``practice_ended`` and the page offers a new drill.
+
 Bounds, as it faces the public internet: only a valid join link of a
 participant on a real consultation's roster may start one; at most one per
 participant (a new drill discards the previous one, with its connections);
