@@ -58,3 +58,15 @@ async def test_the_server_refuses_the_drill_to_a_role_that_never_asks_for_the_fl
     refused = page.get_by_test_id("drill-refused")
     await expect(refused).to_have_attribute("data-code", "not_allowed")
     await expect(refused).to_contain_text("for delegates")
+
+
+async def test_a_delegate_opens_the_drill_from_their_meeting_page(screens: Screens, node) -> None:
+    meeting = await screens.open(COUNCIL[1])
+    async with meeting.context.expect_page() as opened:
+        await meeting.get_by_test_id("open-drill").click()
+    drill = await opened.value
+    await expect(drill.get_by_test_id("request-floor")).to_be_enabled()
+    room = node.server.app[PRACTICE].of(CONSULTATION, COUNCIL[1])
+    assert room is not None and room.participant == COUNCIL[1]
+    # The meeting page is still on the meeting.
+    await expect(meeting.get_by_test_id("connection")).to_have_attribute("data-status", "connected")
