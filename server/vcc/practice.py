@@ -59,7 +59,7 @@ from .tokens import Claims, sign
 log = logging.getLogger(__name__)
 
 PREFIX = "practice:"
-#: Practice consultations a node holds at most (each a few hundred KB at most).
+#: Practice consultations a node holds at most (each about 31 KiB: docs/security.md).
 DEFAULT_MAX_ROOMS = 50
 #: Seconds a practice consultation is kept without any connection to it.
 DEFAULT_IDLE_SECONDS = 120.0
@@ -109,6 +109,9 @@ EndConnections = Callable[[str, dict[str, str]], Awaitable[None]]
 
 @dataclass(eq=False)
 class Room:
+    """One practice consultation: its runtime over its own store, whose it is, and
+    the scripted parts that play the chair, the interpreter and the other delegations."""
+
     owner: tuple[str, str]
     runtime: Runtime
     store: MemoryStore
