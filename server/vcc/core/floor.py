@@ -30,13 +30,13 @@ from .state import (
 #: Rule: the order of the floor. Points of order before everything, then
 #: council members, then observer member states and the observer, then sector
 #: members; first come, first served within a rank.
-POINT_OF_ORDER_RANK = 0
 PRIORITY: dict[str, int] = {
     "council_member": 1,
     "observer_state": 2,
     "observer": 2,
     "sector_member": 3,
 }
+POINT_OF_ORDER_RANK = 0
 #: Rule: points of order come from member-state delegations.
 MAY_RAISE_POINT_OF_ORDER = frozenset({"council_member", "observer_state"})
 

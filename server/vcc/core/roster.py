@@ -27,7 +27,8 @@ DEFAULT_LIMITS: dict[str, int] = {
 
 #: Rule: at most three sector members in each sector.
 SECTOR_CAP = 3
-#: Rule: written contributions are due this many days before the first day (the 2021 circular).
+#: Rule: written contributions are due this many days before the first day (the 2021 circular),
+#: unless the consultation sets its own deadline.
 CONTRIBUTIONS_DAYS_BEFORE = 14
 
 
@@ -46,7 +47,6 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
         raise Rejected("invalid_value", f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.") from None
     if cmd.majority_policy not in MAJORITY_POLICIES:
         raise Rejected("invalid_value", f"Unknown majority policy {cmd.majority_policy!r}; use one of {', '.join(MAJORITY_POLICIES)}.")
-    # Rule: contributions are due 14 days before the first day unless the consultation says otherwise.
     last_day = cmd.contributions_deadline or (date.fromisoformat(cmd.days[0]) - timedelta(days=CONTRIBUTIONS_DAYS_BEFORE)).isoformat()
     return [
         e.ConsultationCreated(
