@@ -20,10 +20,10 @@ from .vocabulary import (
     DelegationClass,
     GroupingAnswer,
     ItemKind,
-    VoteAnswer,
     Language,
     Role,
     Sector,
+    VoteAnswer,
 )
 
 Group = Literal[1, 2]

@@ -18,11 +18,11 @@ import msgspec
 
 from ._base import File, snake
 from .vocabulary import (
+    BallotResult,
     BlockKind,
     Channel,
     DelegationClass,
     GroupingAnswer,
-    BallotResult,
     ItemKind,
     Language,
     Role,

@@ -144,9 +144,9 @@ def core_rules(core: Path = CORE) -> list[Rule]:
             anchor = inside.name if inside is not None else _assigned_after(tree, line)
             rules.append(Rule(path.stem, anchor, text, line))
     for rule in rules:
-        function = next((f for f in _functions(trees[rule.module]) if f.name == rule.anchor), None)
-        if function is not None:
-            rule.codes |= _codes(function, after=rule.line)
+        anchored = next((f for f in _functions(trees[rule.module]) if f.name == rule.anchor), None)
+        if anchored is not None:
+            rule.codes |= _codes(anchored, after=rule.line)
         rule.codes |= _guarded_codes(list(trees.values()), rule.anchor)
     return sorted(rules, key=lambda r: (r.module, r.line))
 
