@@ -28,10 +28,9 @@ from vcc.store.redis import RedisStore
 from vcc.tokens import Claims, sign
 from vcc_protocol.events import Event, decode_event, redact
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import live_commands
-from tests.support.process_node import ProcessNode
-from tests.support.redis_server import RedisServer
+from vcc_testkit.consultations import live_commands
+from vcc_testkit.process_node import ProcessNode
+from vcc_testkit.redis_server import RedisServer
 
 DEPLOY_REDIS_CONF = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "redis.conf"
 HOUR_MS = 3_600_000

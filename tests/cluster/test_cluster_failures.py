@@ -18,6 +18,7 @@ from vcc_protocol.events import (
     FloorRequested,
     FloorRequestWithdrawn,
 )
+from vcc_testkit.consultations import CHAIR, COUNCIL
 
 from tests.cluster.cluster import (
     assert_saw_the_log,
@@ -29,7 +30,6 @@ from tests.cluster.cluster import (
     token,
     until,
 )
-from tests.support.consultations import CHAIR, COUNCIL
 
 pytestmark = pytest.mark.redis
 

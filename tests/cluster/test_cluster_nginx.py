@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from vcc_testkit.consultations import CHAIR
 
 from tests.cluster.cluster import (
     Client,
@@ -21,7 +22,6 @@ from tests.cluster.cluster import (
     token,
     until,
 )
-from tests.support.consultations import CHAIR
 
 pytestmark = pytest.mark.redis
 

@@ -18,6 +18,7 @@ from vcc_protocol.events import (
     FloorRequestWithdrawn,
     InterpretationTailEnded,
 )
+from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER, TECHNICAL
 
 from tests.cluster.cluster import (
     Cluster,
@@ -31,7 +32,6 @@ from tests.cluster.cluster import (
     token,
     until,
 )
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER, TECHNICAL
 
 pytestmark = pytest.mark.redis
 

@@ -17,8 +17,7 @@ from vcc.service import Runtime, Service
 from vcc.store import open_store
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CHAIR, live_commands
+from vcc_testkit.consultations import CHAIR, live_commands
 
 
 class TimedFanout:

@@ -28,9 +28,8 @@ from vcc.gateway.socket_api import SYNC_BURST
 from vcc.http_api import SECRET, SERVICE
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.integration.conftest import Node
-from tests.support.consultations import CHAIR, COUNCIL, SECRETARIAT, TECHNICAL, live_commands
+from vcc_testkit.consultations import CHAIR, COUNCIL, SECRETARIAT, TECHNICAL, live_commands
+from vcc_testkit.node import Node
 
 #: The largest ``presence`` message allowed: PRESENCE_MAX_CONNECTIONS connections of the
 #: largest entry the protocol lets through, with room for the envelope.

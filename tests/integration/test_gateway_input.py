@@ -12,8 +12,7 @@ from vcc.core.actors import PERMISSIONS
 from vcc.tokens import SCREEN_ROLE, Claims, sign
 from vcc_protocol.commands import COMMAND_TYPES
 from vcc_protocol.vocabulary import SCREEN_ACTOR
-
-from tests.support.consultations import (
+from vcc_testkit.consultations import (
     CAPTIONER,
     CHAIR,
     COUNCIL,
@@ -162,7 +161,7 @@ async def test_authorization_matrix_every_command_by_every_role(node) -> None:
 
 
 async def test_only_the_same_origin_may_connect_unless_allowed(node) -> None:
-    from tests.support.consultations import CHAIR as chair
+    from vcc_testkit.consultations import CHAIR as chair
 
     stranger = socketio.AsyncClient(serializer="msgpack", reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-
-from tests.support.consultations import (
+from vcc_testkit.consultations import (
     CHAIR,
     COUNCIL,
     FRENCH_SPEAKER,

@@ -13,8 +13,7 @@ import pytest
 import redis
 from vcc.store import StoreUnavailable
 from vcc.store.redis import RedisStore
-
-from tests.support.redis_server import RedisServer
+from vcc_testkit.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 

@@ -29,12 +29,13 @@ from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from tests.browser.stage import CHROMIUM_ARGS, chromium_path
-from tests.support.consultations import CHAIR, live_commands
+from . import ROOT
+from .browser import CHROMIUM_ARGS, chromium_path
+from .consultations import CHAIR, live_commands
 
 CONSULTATION = "audio-test"
-PAGE = Path(__file__).parents[1] / "media" / "page"
-SOCKET_IO = Path(__file__).parents[1] / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
+PAGE = ROOT / "tests" / "media" / "page"
+SOCKET_IO = ROOT / "tests" / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
 _ids = iter(range(1, 1_000_000))
 
 
