@@ -29,7 +29,7 @@ from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import ROOT
+from . import ROOT, waiting
 from .browser import CHROMIUM_ARGS, chromium_path
 from .consultations import CHAIR, live_commands
 
@@ -129,7 +129,4 @@ async def janus_handles(node: AudioNode) -> list[int]:
 
 async def until_true(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Wait for a condition the node makes true (no event to await from outside)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+    await waiting.until(condition, timeout, "the node's condition")

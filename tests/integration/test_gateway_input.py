@@ -92,10 +92,12 @@ async def test_a_flood_is_rate_limited_and_others_are_still_served_promptly(node
 async def test_an_oversized_message_closes_only_that_connection(node) -> None:
     big = await raw_client(node, node.token(COUNCIL[0]))
     other = await raw_client(node, node.token(COUNCIL[1]))
+    closed = asyncio.Event()
+    big.on("disconnect", closed.set)
     try:
         await big.emit("command", {"type": "request_floor", "id": "x", "blob": b"\0" * 600_000})
-        await asyncio.sleep(0.5)
-        assert (await other.call("ping", {"t": 2}, timeout=5))["t"] == 2
+        await asyncio.wait_for(closed.wait(), 5)
+        assert other.connected and (await other.call("ping", {"t": 2}, timeout=5))["t"] == 2
     finally:
         await big.disconnect()
         await other.disconnect()
