@@ -146,16 +146,6 @@ async def send_with_id(client: ConsultationClient, command_id: str, kind: str, *
     raise TimeoutError(f"no final answer to {kind} {command_id} within {timeout} s")
 
 
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait, in steps of 20 ms, until ``condition()`` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.02)
-
-
 def queue_of(state: Any) -> list[str]:
     return [r.delegation for r in state.queues.get(state.current_item, [])]
 

@@ -19,6 +19,7 @@ from vcc_protocol.events import (
     FloorRequestWithdrawn,
 )
 from vcc_testkit.consultations import CHAIR, COUNCIL
+from vcc_testkit.waiting import until
 
 from tests.cluster.cluster import (
     assert_saw_the_log,
@@ -28,7 +29,6 @@ from tests.cluster.cluster import (
     server_state,
     speakers,
     token,
-    until,
 )
 
 pytestmark = pytest.mark.redis

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from vcc_testkit.consultations import CHAIR
+from vcc_testkit.waiting import until
 
 from tests.cluster.cluster import (
     Client,
@@ -20,7 +21,6 @@ from tests.cluster.cluster import (
     server_state,
     speakers,
     token,
-    until,
 )
 
 pytestmark = pytest.mark.redis

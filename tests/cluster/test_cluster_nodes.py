@@ -19,6 +19,7 @@ from vcc_protocol.events import (
     InterpretationTailEnded,
 )
 from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER, TECHNICAL
+from vcc_testkit.waiting import until
 
 from tests.cluster.cluster import (
     Cluster,
@@ -30,7 +31,6 @@ from tests.cluster.cluster import (
     server_state,
     speakers,
     token,
-    until,
 )
 
 pytestmark = pytest.mark.redis
