@@ -143,6 +143,12 @@ def core_rules(core: Path = CORE) -> list[Rule]:
             inside = _innermost(functions, line)
             anchor = inside.name if inside is not None else _assigned_after(tree, line)
             rules.append(Rule(path.stem, anchor, text, line))
+        found = sum(rule.module == path.stem for rule in rules)
+        if found != source.count(TAG):
+            raise ValueError(
+                f"{path.name} has {source.count(TAG)} {TAG} tags and {found} are read: tag a rule in a function's "
+                "docstring, in a comment inside a function, or in a #: comment above a constant, one tag each"
+            )
     for rule in rules:
         anchored = next((f for f in _functions(trees[rule.module]) if f.name == rule.anchor), None)
         if anchored is not None:

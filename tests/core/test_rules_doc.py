@@ -57,3 +57,12 @@ def test_the_check_command_fails_on_a_stale_page(tmp_path: Path, monkeypatch: py
     assert "is stale: run python -m vcc.rules_doc" in capsys.readouterr().out
     assert rules_doc.main([]) == 0
     assert rules_doc.main(["--check"]) == 0
+
+
+def test_a_tag_the_generator_cannot_place_is_an_error(tmp_path: Path) -> None:
+    core = _core(tmp_path, '''
+        class Area:
+            """Rule: a class docstring is no place for a rule."""
+    ''')
+    with pytest.raises(ValueError, match="area.py has 1 Rule: tags and 0 are read"):
+        rules_doc.core_rules(core)
