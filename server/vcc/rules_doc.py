@@ -112,16 +112,25 @@ def _codes(node: ast.AST, after: int = 0) -> set[str]:
     }
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+def _uses(node: ast.AST, anchor: str, function: bool) -> bool:
+    """Whether ``node`` calls the function ``anchor``, or names the constant ``anchor``
+    (a field that happens to share a function's name is not a use of it)."""
+    for n in ast.walk(node):
+        if function:
+            if not isinstance(n, ast.Call):
+                continue
+            n = n.func
+        if (isinstance(n, ast.Name) and n.id == anchor) or (isinstance(n, ast.Attribute) and n.attr == anchor):
+            return True
+    return False
 
 
-def _guarded_codes(trees: list[ast.Module], anchor: str) -> set[str]:
+def _guarded_codes(trees: list[ast.Module], anchor: str, function: bool) -> set[str]:
     """The codes raised under every ``if`` of the core whose condition uses ``anchor``."""
     codes: set[str] = set()
     for tree in trees:
         for node in ast.walk(tree):
-            if isinstance(node, ast.If) and anchor in _names(node.test):
+            if isinstance(node, ast.If) and _uses(node.test, anchor, function):
                 for statement in node.body:
                     codes |= _codes(statement)
     return codes
@@ -153,7 +162,7 @@ def core_rules(core: Path = CORE) -> list[Rule]:
         anchored = next((f for f in _functions(trees[rule.module]) if f.name == rule.anchor), None)
         if anchored is not None:
             rule.codes |= _codes(anchored, after=rule.line)
-        rule.codes |= _guarded_codes(list(trees.values()), rule.anchor)
+        rule.codes |= _guarded_codes(list(trees.values()), rule.anchor, function=anchored is not None)
     return sorted(rules, key=lambda r: (r.module, r.line))
 
 
