@@ -384,7 +384,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
               for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
+        return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     sep = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
@@ -485,7 +485,7 @@ def plot_panels(path: Path, panels: Sequence[Panel | BarPanel], xlabel: str, sup
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
-    for ax, panel in zip(axes[0], panels):
+    for ax, panel in zip(axes[0], panels, strict=True):
         if isinstance(panel, BarPanel):
             shown = {k: v for k, v in panel.bars.items() if v is not None and not math.isnan(v)}
             ax.bar(list(shown), list(shown.values()))

@@ -5,7 +5,7 @@ Shared by ``bench_fanout.py`` (target "vcc"), ``bench_burst.py`` and
 server is always a separate ``vcc serve`` process on a store built here.
 
 - ``prepare_store``: an embedded store holding one consultation whose sitting
-  is open *now* (``tests.support.consultations.midday_zone``), the group-1
+  is open *now* (``vcc_testkit.consultations.midday_zone``), the group-1
   agenda of the 2021 example, a roster (the demo roster, or a generated one
   of any number of delegations) and the first item taken up; returns the
   store's secret, from which tokens are minted (``token``).
@@ -93,8 +93,7 @@ async def _build(path: Path | str, roster_csv: str | None) -> bytes:
     from vcc.store import open_store
     from vcc_protocol import commands as c
     from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-    from tests.support.consultations import midday_zone
+    from vcc_testkit.consultations import midday_zone
 
     store = open_store(str(path))
     await store.open()

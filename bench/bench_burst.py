@@ -40,6 +40,7 @@ import random
 import sys
 import time
 import urllib.request
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +123,13 @@ def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str
     extra = set(delegations) - set(seq_of)
     if extra:
         problems.append(f"{len(extra)} unacknowledged requests in the queue")
-    if any(a > b for a, b in zip(ranks, ranks[1:])):
+    if any(a > b for a, b in pairwise(ranks)):
         problems.append("ranks out of order")
     for rank in set(ranks):
-        seqs = [seq_of[d] for d, r in zip(delegations, ranks) if r == rank and d in seq_of]
+        seqs = [seq_of[d] for d, r in zip(delegations, ranks, strict=True) if r == rank and d in seq_of]
         if seqs != sorted(seqs):
             problems.append(f"rank {rank} not first come first served (ack seq order)")
-        stamps = [q["requested_at"] for q, r in zip(queue, ranks) if r == rank]
+        stamps = [q["requested_at"] for q, r in zip(queue, ranks, strict=True) if r == rank]
         if stamps != sorted(stamps):
             problems.append(f"rank {rank} not first come first served (requested_at order)")
     return {"length": len(queue), "in_order": not problems, "problems": problems,
@@ -198,7 +199,7 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
         if proc.poll() is not None:
             raise RuntimeError(f"vcc serve died:\n{tail(log)}")
     delegation_of = {}
-    for participant, cls in delegates:
+    for participant, _cls in delegates:
         delegation_of[participant] = participant.removesuffix("-delegate")
     classes = {delegation_of[p]: cls for p, cls in classes_by_participant.items()}
     seq_of = {delegation_of[delegates[a[0]][0]]: a[3]["seq"] for a in ok}

@@ -3,7 +3,7 @@
     python bench/bench_cluster.py                  # N = 1000, 100 changes at 10/s, 2 repeats
     python bench/bench_cluster.py --quick          # N = 20, 10 changes: seconds
 
-A private ``redis-server`` (``tests.support.redis_server.RedisServer``,
+A private ``redis-server`` (``vcc_testkit.redis_server.RedisServer``,
 AOF everysec) holds the store (demo consultation, first item taken up). Per
 repeat, two configurations, each on a freshly flushed Redis:
 
@@ -45,6 +45,8 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
+from vcc_testkit.redis_server import RedisServer
+
 from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
@@ -68,7 +70,6 @@ from bench._common import (
 from bench.bench_fanout import TARGETS, free_port, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen, summarize
-from tests.support.redis_server import RedisServer
 
 DELEGATE = "argentina-delegate-1"
 

@@ -492,7 +492,7 @@ def plot(rows: list[dict[str, Any]], path: Path, subtitle: str) -> None:
         Panel("Server CPU per delivered message", "µs", logy=True),
     ]
     for r in rows:
-        for panel, key in zip(panels, ("p99_ms", "reach_p99_ms", "us_per_delivery")):
+        for panel, key in zip(panels, ("p99_ms", "reach_p99_ms", "us_per_delivery"), strict=True):
             panel.series.setdefault(r["target"], []).append((r["clients"], r[key]))
     if plot_panels(path, panels, xlabel="clients (N)", suptitle=subtitle, out=sys.stderr):
         print(f"wrote {path}", file=sys.stderr)

@@ -81,6 +81,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -429,7 +430,7 @@ async def _hammer(http: aiohttp.ClientSession, url: str, paths: Iterator[str], c
                 async with http.get(url + next(paths)) as response:
                     await response.read()
                     statuses[str(response.status)] += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 statuses[type(exc).__name__] += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -634,7 +635,7 @@ def _latency_summary(samples: list[tuple[float, float]], start: float, end: floa
             "p99_ms": percentile(inside, 99) * 1000 if inside else math.nan,
             "max_ms": inside[-1] * 1000 if inside else math.nan,
             "max_answered_ms": answered[-1] * 1000 if answered else math.nan,
-            "stall_s": max(b - a for a, b in zip(edges, edges[1:]))}
+            "stall_s": max(b - a for a, b in pairwise(edges))}
 
 
 async def _upload(url: str, token: str, bomb: Path) -> dict[str, Any]:
@@ -652,7 +653,7 @@ async def _upload(url: str, token: str, bomb: Path) -> dict[str, Any]:
                                      headers={"Authorization": f"Bearer {token}"}) as response:
                     body = await response.read()
                     return {"status": response.status, "body": body[:400].decode("utf-8", "replace")}
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return {"status": None, "error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -731,7 +732,7 @@ async def _frames_run(server: Server, frames: int) -> dict[str, Any]:
                 sock = RawSocket(http, server.url)
                 try:
                     await sock.open()
-                except (aiohttp.ClientError, RuntimeError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError, RuntimeError):
                     refused_opens += 1
                     sock = None
                     await asyncio.sleep(0.05)
@@ -779,7 +780,7 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
             try:
                 await sock.open()
                 answer = await sock.join(prepared.tokens[HOSTILE])
-            except (aiohttp.ClientError, RuntimeError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
                 refused[type(exc).__name__] += 1
                 await sock.close()
                 continue
@@ -800,7 +801,7 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
                         # Bounded: a server that stops reading a connection must not stop the benchmark.
                         await asyncio.wait_for(sock.send_packet({"type": SIO_EVENT, "nsp": "/", "data": ["report", report]}), 10)
                         sent += 1
-                    except (aiohttp.ClientError, ConnectionError, RuntimeError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError, ConnectionError, RuntimeError):
                         failed += 1
                 await asyncio.sleep(max(0.0, started + (r + 1) - time.monotonic()))
             # Presence goes out at most once a second: wait for what the last reports caused.

@@ -32,13 +32,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.support: the same pages and node as the media tests
+sys.path.insert(0, str(ROOT))  # for bench._common
 
 from playwright.async_api import async_playwright  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
-
-from bench._common import RESULTS_DIR, SCRATCH_DIR, cpu_seconds, format_table, percentile, run_metadata, write_json  # noqa: E402
-from tests.support.audio import (  # noqa: E402
+from vcc_testkit.audio import (  # noqa: E402
     AudioNode,
     audio_node,
     browser_with_microphone,
@@ -48,8 +46,9 @@ from tests.support.audio import (  # noqa: E402
     tone_wav,
     until,
 )
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER  # noqa: E402
+from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER  # noqa: E402
 
+from bench._common import RESULTS_DIR, SCRATCH_DIR, cpu_seconds, format_table, percentile, run_metadata, write_json  # noqa: E402
 
 
 def now_ms() -> int:

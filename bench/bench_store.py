@@ -37,13 +37,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.support: one redis-server helper for tests and bench
+sys.path.insert(0, str(ROOT))  # for bench._common
 
-from bench._common import BarPanel, plot_panels  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
 from vcc.store import EventStore  # noqa: E402
 from vcc.store.redis import RedisStore  # noqa: E402
 from vcc.store.sqlite import SqliteStore  # noqa: E402
+from vcc_testkit.redis_server import RedisServer  # noqa: E402
+
+from bench._common import BarPanel, plot_panels  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "tmp"  # on the repository's disk (not a tmpfs), so fsync is real

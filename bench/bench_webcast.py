@@ -35,6 +35,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vcc_testkit.nginx import Nginx  # noqa: E402
+from vcc_testkit.redis_server import free_port  # noqa: E402
+
 from bench._common import (  # noqa: E402
     RESULTS_DIR,
     SCRATCH_DIR,
@@ -47,9 +50,6 @@ from bench._common import (  # noqa: E402
     write_json,
 )
 from bench._vcc import CONSULTATION, prepare_store, serve_argv, token  # noqa: E402
-
-from tests.cluster.nginx import Nginx  # noqa: E402
-from tests.support.redis_server import free_port  # noqa: E402
 
 CAPTIONER = "captioner-1"
 

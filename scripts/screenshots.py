@@ -30,19 +30,13 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import msgspec  # noqa: E402
-from aiohttp.test_utils import TestServer  # noqa: E402
 from playwright.async_api import Page, async_playwright, expect  # noqa: E402
-from vcc.app import GATEWAY, create_app  # noqa: E402
 from vcc.client import ConsultationClient  # noqa: E402
-from vcc.config import Config  # noqa: E402
-from vcc.http_api import SECRET, SERVICE  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
-from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR  # noqa: E402
-
-from tests.browser.build import ensure_built  # noqa: E402
-from tests.browser.stage import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
-from tests.integration.conftest import CONSULTATION, Node  # noqa: E402
-from tests.support.consultations import (  # noqa: E402
+from vcc_protocol.vocabulary import SCREEN_ACTOR  # noqa: E402
+from vcc_testkit.browser import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
+from vcc_testkit.build import ensure_built  # noqa: E402
+from vcc_testkit.consultations import (  # noqa: E402
     CAPTIONER,
     CHAIR,
     COUNCIL,
@@ -56,7 +50,8 @@ from tests.support.consultations import (  # noqa: E402
     TECHNICAL,
     live_commands,
 )
-from tests.support.documents import pdf  # noqa: E402
+from vcc_testkit.documents import pdf  # noqa: E402
+from vcc_testkit.node import CONSULTATION, Node, start_node  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
@@ -98,16 +93,6 @@ def consultation_commands(now_ms: int) -> list[c.Command]:
         )
     commands[0] = create
     return [*commands, c.SetWebcast(id=c.new_id(), public=True)]
-
-
-async def start_node(store: Path, clock: ReplayClock) -> Node:
-    app = await create_app(Config(store=str(store)), clock=clock)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    node = Node(server, app[SERVICE], app[SECRET], app[GATEWAY])
-    answers = await node.service.execute_all(CONSULTATION, consultation_commands(clock()), ADMIN_ACTOR)
-    assert answers[-1]["ok"], answers[-1]
-    return node
 
 
 async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, ConsultationClient]) -> None:
@@ -224,7 +209,7 @@ async def main() -> None:
     clock = ReplayClock(lag_ms=40 * 60_000)
     people: dict[str, ConsultationClient] = {}
     with tempfile.TemporaryDirectory() as folder:
-        node = await start_node(Path(folder) / "store", clock)
+        node = await start_node(Path(folder) / "store", clock=clock, commands=consultation_commands(clock()))
         try:
             await play_sitting(node, clock, people)
             runtime = await node.runtime()

@@ -99,11 +99,11 @@ class LoadGen:
 
     def _ask(self, requests: list[tuple[Any, ...]], timeout: float) -> list[tuple[Any, ...]]:
         """Send one request per worker, wait for every reply (bounded by ``timeout``)."""
-        for pipe, request in zip(self._pipes, requests):
+        for pipe, request in zip(self._pipes, requests, strict=True):
             pipe.send(request)
         deadline = time.monotonic() + timeout
         replies = []
-        for pipe, proc in zip(self._pipes, self._procs):
+        for pipe, proc in zip(self._pipes, self._procs, strict=True):
             while not pipe.poll(min(0.2, max(0.0, deadline - time.monotonic()))):
                 if not proc.is_alive():
                     raise LoadGenError(f"load generator worker {proc.pid} died (exit {proc.exitcode})")
@@ -122,7 +122,7 @@ class LoadGen:
         # generously (a loaded server on one core takes 1-3 ms a handshake).
         timeout = self.cfg.connect_timeout + 0.05 * max(shares) + 30
         firsts = [self.connected + sum(shares[:i]) for i in range(self.workers)]
-        replies = self._ask([("connect", share, first) for share, first in zip(shares, firsts)], timeout)
+        replies = self._ask([("connect", share, first) for share, first in zip(shares, firsts, strict=True)], timeout)
         ok = sum(r[1] for r in replies)
         self.connected += ok
         return ConnectReport(ok=ok, failed=sum(r[2] for r in replies),

@@ -8,6 +8,7 @@ Who may send each command is the core's permission table
 """
 
 import uuid
+from types import UnionType
 from typing import Annotated, Literal
 
 import msgspec
@@ -19,10 +20,10 @@ from .vocabulary import (
     DelegationClass,
     GroupingAnswer,
     ItemKind,
-    VoteAnswer,
     Language,
     Role,
     Sector,
+    VoteAnswer,
 )
 
 Group = Literal[1, 2]
@@ -42,7 +43,7 @@ class Command(
 
 # --- setting up a consultation (secretariat) -------------------------------------------
 
-class CreateConsultation(Command):
+class CreateConsultation(Command, frozen=True):
     """Create the consultation: its days, its daily slot and its settings. Once only."""
 
     code: ShortText
@@ -72,7 +73,7 @@ class CreateConsultation(Command):
     deadlines: Annotated[dict[ShortText, Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]], msgspec.Meta(max_length=20)] = {}
 
 
-class AddDelegation(Command):
+class AddDelegation(Command, frozen=True):
     """Register a delegation (a state, the observer, or a sector member)."""
 
     delegation: Id
@@ -83,14 +84,14 @@ class AddDelegation(Command):
     voting_rights: bool = False
 
 
-class SetVotingRights(Command):
+class SetVotingRights(Command, frozen=True):
     """Record that a council member gained or lost its right to vote (e.g. arrears)."""
 
     delegation: Id
     voting_rights: bool
 
 
-class AddParticipant(Command):
+class AddParticipant(Command, frozen=True):
     """Register a participant: a delegate of a delegation, or a staff member."""
 
     participant: Id
@@ -105,7 +106,7 @@ class AddParticipant(Command):
     contact: ShortText = ""
 
 
-class AddItem(Command):
+class AddItem(Command, frozen=True):
     """Put an item on the agenda (in the order added)."""
 
     #: The item's identity in every other command.
@@ -130,18 +131,18 @@ class AddItem(Command):
     group: Group | None = 1
 
 
-class SetItemMinutes(Command):
+class SetItemMinutes(Command, frozen=True):
     """Change an item's estimated minutes."""
 
     item: ItemRef
     minutes: Annotated[int, msgspec.Meta(ge=1, le=600)]
 
 
-class PlanAgenda(Command):
+class PlanAgenda(Command, frozen=True):
     """Compute the time management plan: items to days in agenda order, never past the slot."""
 
 
-class SetSpeakingLimit(Command):
+class SetSpeakingLimit(Command, frozen=True):
     """Set the speaking-time limit of a priority class, for one item or as the default."""
 
     cls: DelegationClass
@@ -151,27 +152,27 @@ class SetSpeakingLimit(Command):
 
 # --- the sitting and the agenda (chair) -----------------------------------------------
 
-class OpenSitting(Command):
+class OpenSitting(Command, frozen=True):
     """Open today's sitting; only inside the day's slot."""
 
 
-class CloseSitting(Command):
+class CloseSitting(Command, frozen=True):
     """Close the sitting before the slot ends."""
 
 
-class TakeUpItem(Command):
+class TakeUpItem(Command, frozen=True):
     """Make an item the current item."""
 
     item: ItemRef
 
 
-class Tick(Command):
+class Tick(Command, frozen=True):
     """Sent by the shell's clock at the core's next deadline. Idempotent."""
 
 
 # --- the floor ------------------------------------------------------------------------
 
-class RequestFloor(Command):
+class RequestFloor(Command, frozen=True):
     """Raise the delegation's hand on the current item, or raise a point of order.
 
     A point of order is a request of its own: it goes first, and the
@@ -181,13 +182,13 @@ class RequestFloor(Command):
     point_of_order: bool = False
 
 
-class WithdrawFloorRequest(Command):
+class WithdrawFloorRequest(Command, frozen=True):
     """Lower the delegation's hand on the current item, or withdraw its point of order."""
 
     point_of_order: bool = False
 
 
-class MoveFloorRequest(Command):
+class MoveFloorRequest(Command, frozen=True):
     """Move a delegation's request to another place in the queue; the reason is recorded.
 
     Its ordinary request: a point of order is not moved, it goes first.
@@ -198,15 +199,15 @@ class MoveFloorRequest(Command):
     reason: ShortText
 
 
-class CloseSpeakersList(Command):
+class CloseSpeakersList(Command, frozen=True):
     """Close the list of speakers of the current item (points of order remain allowed)."""
 
 
-class ReopenSpeakersList(Command):
+class ReopenSpeakersList(Command, frozen=True):
     """Reopen the list of speakers of the current item."""
 
 
-class GrantFloor(Command):
+class GrantFloor(Command, frozen=True):
     """Give the floor to a delegation in the queue (the first one if none is named).
 
     A named delegation that raised a point of order is given the floor on it first.
@@ -215,57 +216,57 @@ class GrantFloor(Command):
     delegation: Id | None = None
 
 
-class RevokeGrant(Command):
+class RevokeGrant(Command, frozen=True):
     """Take back a grant the speaker has not taken up."""
 
 
-class GoLive(Command):
+class GoLive(Command, frozen=True):
     """The designated speaker of the granted delegation takes the floor."""
 
 
-class YieldFloor(Command):
+class YieldFloor(Command, frozen=True):
     """The live speaker ends their speech."""
 
 
-class EndSpeech(Command):
+class EndSpeech(Command, frozen=True):
     """The chair ends the current speech."""
 
 
 # --- interpretation -------------------------------------------------------------------
 
-class TakeBoothDuty(Command):
+class TakeBoothDuty(Command, frozen=True):
     """An interpreter takes duty in their booth (when nobody is on duty)."""
 
 
-class RequestHandover(Command):
+class RequestHandover(Command, frozen=True):
     """Either partner of a booth asks to hand over the duty."""
 
 
-class AcceptHandover(Command):
+class AcceptHandover(Command, frozen=True):
     """The other partner accepts the handover and is now on duty."""
 
 
-class SetBoothMic(Command):
+class SetBoothMic(Command, frozen=True):
     """An interpreter opens or closes their microphone."""
 
     live: bool
 
 
-class SetBoothSource(Command):
+class SetBoothSource(Command, frozen=True):
     """A booth interprets from the floor or relays another booth's output."""
 
     source: Channel
 
 
-class BoothFinished(Command):
+class BoothFinished(Command, frozen=True):
     """The booth has finished interpreting the previous speech (ends its part of the tail)."""
 
 
-class OverrideTail(Command):
+class OverrideTail(Command, frozen=True):
     """The chair lets the next speaker go live without waiting for the booths."""
 
 
-class SignalSpeakSlowly(Command):
+class SignalSpeakSlowly(Command, frozen=True):
     """A booth asks the current speaker to speak more slowly."""
 
 
@@ -275,20 +276,20 @@ class SignalSpeakSlowly(Command):
 CaptionText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class PostCaption(Command):
+class PostCaption(Command, frozen=True):
     """A captioner adds a line to the floor's captions (in an open sitting)."""
 
     text: CaptionText
 
 
-class CorrectCaption(Command):
+class CorrectCaption(Command, frozen=True):
     """A captioner replaces the text of a recent caption line (within the correction window)."""
 
     line: Annotated[int, msgspec.Meta(ge=1)]
     text: CaptionText
 
 
-class SetWebcast(Command):
+class SetWebcast(Command, frozen=True):
     """The secretariat opens the consultation's public webcast page (no token), or closes it."""
 
     public: bool
@@ -296,20 +297,20 @@ class SetWebcast(Command):
 
 # --- outcomes -------------------------------------------------------------------------
 
-class ProposeConclusion(Command):
+class ProposeConclusion(Command, frozen=True):
     """Write or replace the proposed conclusion of an item."""
 
     item: ItemRef
     text: LongText
 
 
-class RecordConsensus(Command):
+class RecordConsensus(Command, frozen=True):
     """The proposed conclusion of an item stands by consensus."""
 
     item: ItemRef
 
 
-class BlockItem(Command):
+class BlockItem(Command, frozen=True):
     """A council member objects, asks to postpone or proposes to suspend: the item is deferred.
 
     A delegate blocks for their own delegation; the chair records it for a named one.
@@ -320,30 +321,30 @@ class BlockItem(Command):
     delegation: Id | None = None
 
 
-class ProposePackage(Command):
+class ProposePackage(Command, frozen=True):
     """Put items forward for approval as a package."""
 
     items: Annotated[list[ItemRef], msgspec.Meta(min_length=1, max_length=200)]
 
 
-class PullFromPackage(Command):
+class PullFromPackage(Command, frozen=True):
     """A council member takes an item out of the proposed package."""
 
     item: ItemRef
     delegation: Id | None = None
 
 
-class ApprovePackage(Command):
+class ApprovePackage(Command, frozen=True):
     """The items still in the package are concluded together."""
 
 
-class PointToCorrespondence(Command):
+class PointToCorrespondence(Command, frozen=True):
     """Point an urgent item's proposed conclusion to decision by correspondence (Rule 3.2)."""
 
     item: ItemRef
 
 
-class OpenBallot(Command):
+class OpenBallot(Command, frozen=True):
     """Open the ballot on an item pointed to decision by correspondence; it closes by itself at the deadline."""
 
     item: ItemRef
@@ -351,14 +352,14 @@ class OpenBallot(Command):
     deadline: LocalTime
 
 
-class CastVote(Command):
+class CastVote(Command, frozen=True):
     """A council member with the right to vote answers the ballot for its delegation (until the deadline)."""
 
     item: ItemRef
     answer: VoteAnswer
 
 
-class RecordVoteByLetter(Command):
+class RecordVoteByLetter(Command, frozen=True):
     """The secretariat records a council member's answer received by letter, with the letter's reference."""
 
     item: ItemRef
@@ -370,35 +371,35 @@ class RecordVoteByLetter(Command):
 
 # --- before the sitting: the agenda consultation and contributions ---------------------
 
-class OpenGrouping(Command):
+class OpenGrouping(Command, frozen=True):
     """Circulate the items with the proposed grouping; council members answer until the deadline."""
 
     #: Local time in the consultation's time zone (Geneva), e.g. "2021-03-12T23:59".
     deadline: LocalTime
 
 
-class AnswerGrouping(Command):
+class AnswerGrouping(Command, frozen=True):
     """A council member agrees with an item's proposed group, or proposes the other group."""
 
     item: ItemRef
     answer: GroupingAnswer
 
 
-class ProposeItem(Command):
+class ProposeItem(Command, frozen=True):
     """A council member proposes an item that is not on the list."""
 
     title: LongText
     group: Group = 1
 
 
-class CloseGrouping(Command):
+class CloseGrouping(Command, frozen=True):
     """After the deadline, the secretariat closes the agenda consultation; its final say
     per item (``final``, item -> group) overrides the proposal and is recorded."""
 
     final: Annotated[dict[ItemRef, Group], msgspec.Meta(max_length=1000)] = {}
 
 
-class SubmitContribution(Command):
+class SubmitContribution(Command, frozen=True):
     """A member state (with any co-submitters) sends a written contribution on an item of the agenda."""
 
     contribution: Id
@@ -416,7 +417,7 @@ class SubmitContribution(Command):
 
 # --- support --------------------------------------------------------------------------
 
-class RecordConnectionTest(Command):
+class RecordConnectionTest(Command, frozen=True):
     """Store the result of a participant's connection test."""
 
     transport: Annotated[str, msgspec.Meta(max_length=20)]
@@ -430,26 +431,26 @@ class RecordConnectionTest(Command):
     browser: ShortText
 
 
-class RecordAttendance(Command):
+class RecordAttendance(Command, frozen=True):
     """Note that the sender took part today (sent by their client when it joins); once a day."""
 
 
-class RequestHelp(Command):
+class RequestHelp(Command, frozen=True):
     """Ask the technical team for help."""
 
     message: ShortText
 
 
-class ResolveHelp(Command):
+class ResolveHelp(Command, frozen=True):
     """The technical team closes a participant's help request."""
 
     participant: Id
 
 
 COMMAND_TYPES: tuple[type[Command], ...] = tuple(Command.__subclasses__())
-CommandUnion = CreateConsultation
+CommandUnion: UnionType | type[Command] = CreateConsultation
 for _cls in COMMAND_TYPES[1:]:
-    CommandUnion = CommandUnion | _cls  # type: ignore[assignment]
+    CommandUnion = CommandUnion | _cls
 COMMANDS_BY_NAME: dict[str, type[Command]] = {snake(c.__name__): c for c in COMMAND_TYPES}
 
 
@@ -469,4 +470,5 @@ def parse_command(data: object) -> Command:
             # Straight to the named type: converting to the union of every
             # command costs about 35 us a call, to one struct under 1 us.
             return msgspec.convert(data, cls)
-    return msgspec.convert(data, CommandUnion)  # type: ignore[arg-type]
+    command: Command = msgspec.convert(data, CommandUnion)
+    return command

@@ -11,17 +11,18 @@ so a stored log never has to be rewritten.
 """
 
 from collections.abc import Callable
+from types import UnionType
 from typing import Any, ClassVar
 
 import msgspec
 
 from ._base import File, snake
 from .vocabulary import (
+    BallotResult,
     BlockKind,
     Channel,
     DelegationClass,
     GroupingAnswer,
-    BallotResult,
     ItemKind,
     Language,
     Role,
@@ -39,7 +40,7 @@ class Event(msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=Tr
     PRIVATE: ClassVar[tuple[str, ...]] = ()
 
 
-class ConsultationCreated(Event):
+class ConsultationCreated(Event, frozen=True):
     code: str
     title: str
     days: list[str]
@@ -60,7 +61,7 @@ class ConsultationCreated(Event):
     deadlines: dict[str, str] = {}
 
 
-class DelegationAdded(Event):
+class DelegationAdded(Event, frozen=True):
     delegation: str
     name: str
     cls: DelegationClass
@@ -69,12 +70,12 @@ class DelegationAdded(Event):
     voting_rights: bool
 
 
-class VotingRightsChanged(Event):
+class VotingRightsChanged(Event, frozen=True):
     delegation: str
     voting_rights: bool
 
 
-class ParticipantAdded(Event):
+class ParticipantAdded(Event, frozen=True):
     participant: str
     name: str
     role: Role
@@ -86,7 +87,7 @@ class ParticipantAdded(Event):
     PRIVATE: ClassVar[tuple[str, ...]] = ("contact",)
 
 
-class ItemAdded(Event, kw_only=True):
+class ItemAdded(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     number: int
@@ -101,7 +102,7 @@ class ItemAdded(Event, kw_only=True):
     section: str = ""
 
 
-class ItemMinutesSet(Event, kw_only=True):
+class ItemMinutesSet(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     minutes: int
@@ -113,7 +114,7 @@ class Allocation(msgspec.Struct, frozen=True):
     minutes: int
 
 
-class AgendaPlanned(Event, kw_only=True):
+class AgendaPlanned(Event, kw_only=True, frozen=True):
     v: int = 2
     #: In agenda order; ``day`` is an index into the consultation's days.
     allocations: list[Allocation]
@@ -123,29 +124,29 @@ class AgendaPlanned(Event, kw_only=True):
     overflow_minutes: int
 
 
-class SpeakingLimitSet(Event, kw_only=True):
+class SpeakingLimitSet(Event, kw_only=True, frozen=True):
     v: int = 2
     cls: DelegationClass
     seconds: int
     item: str | None
 
 
-class SittingOpened(Event):
+class SittingOpened(Event, frozen=True):
     day: str
     ends_at: int
 
 
-class SittingClosed(Event):
+class SittingClosed(Event, frozen=True):
     day: str
     reason: SittingEnd
 
 
-class ItemTakenUp(Event, kw_only=True):
+class ItemTakenUp(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
 
 
-class FloorRequested(Event, kw_only=True):
+class FloorRequested(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
@@ -155,7 +156,7 @@ class FloorRequested(Event, kw_only=True):
     participant: str
 
 
-class FloorRequestWithdrawn(Event, kw_only=True):
+class FloorRequestWithdrawn(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
@@ -163,7 +164,7 @@ class FloorRequestWithdrawn(Event, kw_only=True):
     point_of_order: bool = False
 
 
-class FloorRequestMoved(Event, kw_only=True):
+class FloorRequestMoved(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
@@ -172,30 +173,30 @@ class FloorRequestMoved(Event, kw_only=True):
     reason: str
 
 
-class SpeakersListClosed(Event, kw_only=True):
+class SpeakersListClosed(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
 
 
-class SpeakersListReopened(Event, kw_only=True):
+class SpeakersListReopened(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
 
 
-class FloorGranted(Event, kw_only=True):
+class FloorGranted(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
     point_of_order: bool
 
 
-class GrantRevoked(Event, kw_only=True):
+class GrantRevoked(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
 
 
-class SpeakerWentLive(Event, kw_only=True):
+class SpeakerWentLive(Event, kw_only=True, frozen=True):
     v: int = 2
     participant: str
     delegation: str
@@ -205,13 +206,13 @@ class SpeakerWentLive(Event, kw_only=True):
     limit_ms: int
 
 
-class SpeakingTimeExceeded(Event):
+class SpeakingTimeExceeded(Event, frozen=True):
     participant: str
     delegation: str
     limit_ms: int
 
 
-class SpeechEnded(Event, kw_only=True):
+class SpeechEnded(Event, kw_only=True, frozen=True):
     v: int = 2
     participant: str
     delegation: str
@@ -225,21 +226,21 @@ class SpeechEnded(Event, kw_only=True):
     tail_until: int
 
 
-class InterpretationTailEnded(Event):
+class InterpretationTailEnded(Event, frozen=True):
     reason: str  # "finished" | "elapsed" | "override"
 
 
-class BoothDutyTaken(Event):
+class BoothDutyTaken(Event, frozen=True):
     booth: Language
     participant: str
 
 
-class HandoverRequested(Event):
+class HandoverRequested(Event, frozen=True):
     booth: Language
     participant: str
 
 
-class HandoverCompleted(Event):
+class HandoverCompleted(Event, frozen=True):
     """The incoming interpreter is on duty; the booth's microphone is closed until they open it."""
 
     booth: Language
@@ -247,7 +248,7 @@ class HandoverCompleted(Event):
     to_participant: str
 
 
-class BoothMicSet(Event):
+class BoothMicSet(Event, frozen=True):
     """The interpreter on duty opened or closed the booth's microphone."""
 
     booth: Language
@@ -255,34 +256,34 @@ class BoothMicSet(Event):
     live: bool
 
 
-class BothPartnersLive(Event):
+class BothPartnersLive(Event, frozen=True):
     """Written by older versions when a partner off duty opened a second microphone;
     a booth has one microphone now, so none is written, and old ones change nothing."""
 
     booth: Language
 
 
-class BoothSourceSet(Event):
+class BoothSourceSet(Event, frozen=True):
     booth: Language
     source: Channel
 
 
-class BoothSignalledFinished(Event):
+class BoothSignalledFinished(Event, frozen=True):
     booth: Language
 
 
-class HandoverDue(Event):
+class HandoverDue(Event, frozen=True):
     booth: Language
     participant: str
     on_duty_since: int
 
 
-class SpeakSlowlySignalled(Event):
+class SpeakSlowlySignalled(Event, frozen=True):
     booth: Language
     participant: str
 
 
-class CaptionPosted(Event):
+class CaptionPosted(Event, frozen=True):
     #: The line's number, from 1, across the consultation.
     line: int
     #: The day of the sitting the line belongs to (its WebVTT file).
@@ -290,50 +291,50 @@ class CaptionPosted(Event):
     text: str
 
 
-class CaptionCorrected(Event):
+class CaptionCorrected(Event, frozen=True):
     line: int
     text: str
 
 
-class WebcastSet(Event):
+class WebcastSet(Event, frozen=True):
     public: bool
 
 
-class ConclusionProposed(Event, kw_only=True):
+class ConclusionProposed(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     text: str
 
 
-class ConsensusRecorded(Event, kw_only=True):
+class ConsensusRecorded(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
 
 
-class ItemDeferred(Event, kw_only=True):
+class ItemDeferred(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     kind: BlockKind
     delegation: str
 
 
-class PackageProposed(Event, kw_only=True):
+class PackageProposed(Event, kw_only=True, frozen=True):
     v: int = 2
     items: list[str]
 
 
-class ItemPulledFromPackage(Event, kw_only=True):
+class ItemPulledFromPackage(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     delegation: str
 
 
-class PackageApproved(Event, kw_only=True):
+class PackageApproved(Event, kw_only=True, frozen=True):
     v: int = 2
     items: list[str]
 
 
-class PointedToCorrespondence(Event, kw_only=True):
+class PointedToCorrespondence(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     policy: str
@@ -341,7 +342,7 @@ class PointedToCorrespondence(Event, kw_only=True):
     required: int
 
 
-class BallotOpened(Event, kw_only=True):
+class BallotOpened(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     deadline: int
@@ -354,7 +355,7 @@ class BallotOpened(Event, kw_only=True):
     required: int
 
 
-class VoteCast(Event, kw_only=True):
+class VoteCast(Event, kw_only=True, frozen=True):
     """A delegation's answer; a later one replaces it until the deadline."""
 
     v: int = 2
@@ -367,7 +368,7 @@ class VoteCast(Event, kw_only=True):
     reference: str | None = None
 
 
-class BallotClosed(Event, kw_only=True):
+class BallotClosed(Event, kw_only=True, frozen=True):
     v: int = 2
     item: str
     yes: int
@@ -379,7 +380,7 @@ class BallotClosed(Event, kw_only=True):
     result: BallotResult
 
 
-class ConnectionTestRecorded(Event):
+class ConnectionTestRecorded(Event, frozen=True):
     participant: str
     websocket_ok: bool
     transport: str | None = None
@@ -395,13 +396,13 @@ class ConnectionTestRecorded(Event):
     )
 
 
-class GroupingOpened(Event):
+class GroupingOpened(Event, frozen=True):
     deadline: int
     #: The deadline as the secretariat wrote it, in the consultation's time zone.
     deadline_local: str
 
 
-class GroupingAnswered(Event, kw_only=True):
+class GroupingAnswered(Event, kw_only=True, frozen=True):
     v: int = 2
     delegation: str
     item: str
@@ -411,13 +412,13 @@ class GroupingAnswered(Event, kw_only=True):
     PRIVATE: ClassVar[tuple[str, ...]] = ("answer",)
 
 
-class ItemProposed(Event):
+class ItemProposed(Event, frozen=True):
     delegation: str
     title: str
     group: int
 
 
-class GroupingClosed(Event, kw_only=True):
+class GroupingClosed(Event, kw_only=True, frozen=True):
     v: int = 2
     #: Every item's group after the consultation.
     groups: dict[str, int]
@@ -427,7 +428,7 @@ class GroupingClosed(Event, kw_only=True):
     agenda: list[str]
 
 
-class ContributionSubmitted(Event, kw_only=True):
+class ContributionSubmitted(Event, kw_only=True, frozen=True):
     v: int = 2
     contribution: str
     item: str
@@ -445,25 +446,25 @@ class ContributionSubmitted(Event, kw_only=True):
     PRIVATE: ClassVar[tuple[str, ...]] = ("contacts",)
 
 
-class AttendanceRecorded(Event):
+class AttendanceRecorded(Event, frozen=True):
     participant: str
     day: str
 
 
-class HelpRequested(Event):
+class HelpRequested(Event, frozen=True):
     participant: str
     message: str | None = None
     PRIVATE: ClassVar[tuple[str, ...]] = ("message",)
 
 
-class HelpResolved(Event):
+class HelpResolved(Event, frozen=True):
     participant: str
 
 
 EVENT_TYPES: tuple[type[Event], ...] = tuple(Event.__subclasses__())
-EventUnion = EVENT_TYPES[0]
+EventUnion: UnionType | type[Event] = EVENT_TYPES[0]
 for _cls in EVENT_TYPES[1:]:
-    EventUnion = EventUnion | _cls  # type: ignore[assignment]
+    EventUnion = EventUnion | _cls
 EVENTS_BY_NAME: dict[str, type[Event]] = {snake(c.__name__): c for c in EVENT_TYPES}
 
 
@@ -497,7 +498,7 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(EventUnion)  # type: ignore[arg-type]
+_decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(EventUnion)
 _raw_decoder = msgspec.msgpack.Decoder()
 
 
@@ -507,7 +508,8 @@ def encode_event(event: Event) -> bytes:
 
 def current_version(name: str) -> int:
     """The version new events of this type are written with (the default of ``v``)."""
-    return next(f.default for f in msgspec.structs.fields(EVENTS_BY_NAME[name]) if f.name == "v")
+    version: int = next(f.default for f in msgspec.structs.fields(EVENTS_BY_NAME[name]) if f.name == "v")
+    return version
 
 
 def upcast(raw: dict[str, Any]) -> dict[str, Any]:
@@ -524,4 +526,5 @@ def decode_event(data: bytes) -> Event:
     try:
         return _decoder.decode(data)
     except msgspec.ValidationError:
-        return msgspec.convert(upcast(_raw_decoder.decode(data)), EventUnion)  # type: ignore[arg-type]
+        event: Event = msgspec.convert(upcast(_raw_decoder.decode(data)), EventUnion)
+        return event

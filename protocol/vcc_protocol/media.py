@@ -54,7 +54,8 @@ MediaRequest = MediaListen | MediaAnswer | MediaSwitch | MediaPublish | MediaIce
 
 def parse_media(data: object) -> MediaRequest:
     """A media request from its wire form; ``msgspec.ValidationError`` says what is wrong."""
-    return msgspec.convert(data, MediaRequest)  # type: ignore[arg-type]
+    request: MediaRequest = msgspec.convert(data, MediaRequest)
+    return request
 
 
 def sdp_problem(sdp: str, kind: Literal["offer", "answer"]) -> str | None:

@@ -26,7 +26,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vcc_protocol import commands as c
 from vcc_protocol._base import File
 from vcc_protocol.events import CaptionPosted
-from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import importers, links, metrics, plan_export
 from .core.actors import resolve

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from vcc_protocol import PROTOCOL_VERSION
+from vcc_protocol import PROTOCOL_VERSION, media
 from vcc_protocol import events as ev
-from vcc_protocol import media
 from vcc_protocol._base import LongText, ShortText
 from vcc_protocol.commands import COMMAND_TYPES, Command
 from vcc_protocol.errors import ERROR_CODES

@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import async_playwright
+from vcc_testkit.browser import Screens, launch, tokens_of
+from vcc_testkit.build import ensure_built
 
 from tests.integration.conftest import make_node, node  # noqa: F401  (fixtures)
-
-from .build import ensure_built
-from .stage import Screens, launch, tokens_of
 
 
 @pytest.fixture(scope="session", autouse=True)

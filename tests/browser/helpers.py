@@ -9,10 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from playwright.async_api import Page
-
 from vcc.client import ConsultationClient
-
-from tests.integration.conftest import Node
+from vcc_testkit.node import Node
 
 
 async def queue_on(page: Page) -> list[str]:

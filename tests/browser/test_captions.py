@@ -10,13 +10,10 @@ import time
 import aiohttp
 import pytest
 from playwright.async_api import Page, async_playwright, expect
-
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CAPTIONER, COUNCIL
-
-from .stage import Screens, launch, tokens_of
+from vcc_testkit.browser import Screens, launch, tokens_of
+from vcc_testkit.consultations import CAPTIONER, COUNCIL
 
 pytestmark = pytest.mark.browser
 

@@ -8,15 +8,13 @@ import time
 
 import pytest
 from playwright.async_api import async_playwright, expect
-
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
-
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR, TECHNICAL, live_commands
-from tests.support.process_node import ProcessNode
+from vcc_testkit.browser import Screens, launch, run_offline, signed
+from vcc_testkit.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR, TECHNICAL, live_commands
+from vcc_testkit.process_node import ProcessNode
 
 from .helpers import eventually, ok, python_clients, queue_on
-from .stage import Screens, launch, run_offline, signed
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Page, expect
-
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR
+from vcc_testkit.consultations import CHAIR, COUNCIL, OBSERVER_STATE, SECTOR
 
 from .helpers import eventually, ok, python_clients, queue_on
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 from vcc_protocol.vocabulary import SCREEN_ACTOR
-
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER_STATE, SECTOR, TECHNICAL
+from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, OBSERVER_STATE, SECTOR, TECHNICAL
 
 from .helpers import eventually, ok, python_clients, queue_on
 
@@ -95,8 +94,7 @@ async def test_a_french_listener_hears_the_floor_while_a_french_speaker_is_live(
 
 async def test_the_next_speaker_waits_through_the_tail_until_the_booths_finish(make_node, tmp_path) -> None:
     from playwright.async_api import async_playwright
-
-    from .stage import Screens, launch, tokens_of
+    from vcc_testkit.browser import Screens, launch, tokens_of
 
     node = await make_node(tail_ms=60_000)
     async with async_playwright() as playwright:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Page, expect
-
-from tests.support.consultations import CHAIR, COUNCIL
+from vcc_testkit.consultations import CHAIR, COUNCIL
 
 from .helpers import ok, python_clients
 

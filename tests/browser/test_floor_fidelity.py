@@ -13,9 +13,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 from vcc_protocol import commands as c
-
-from tests.integration.conftest import CONSULTATION
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER, OBSERVER_STATE, PARTNER, SECRETARIAT
+from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER, OBSERVER_STATE, PARTNER, SECRETARIAT
+from vcc_testkit.node import CONSULTATION
 
 from .helpers import eventually, ok, python_clients
 
@@ -149,7 +148,7 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
     assert all(a["ok"] for a in answers), answers
 
     async with async_playwright() as playwright:
-        from .stage import Screens, launch, tokens_of
+        from vcc_testkit.browser import Screens, launch, tokens_of
 
         browser = await launch(playwright)
         screens = Screens(browser, node.url, tokens_of(node))

@@ -6,8 +6,7 @@ import re
 
 import pytest
 from playwright.async_api import WebSocketRoute, expect
-
-from tests.support.consultations import CHAIR, COUNCIL
+from vcc_testkit.consultations import CHAIR, COUNCIL
 
 from .helpers import ok, python_clients
 

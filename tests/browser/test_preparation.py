@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
-
-from tests.support.consultations import (
+from vcc_testkit.browser import Screens, launch, tokens_of
+from vcc_testkit.consultations import (
     CHAIR,
     COUNCIL,
     COUNCIL_NON_SPEAKER,
@@ -22,10 +22,9 @@ from tests.support.consultations import (
     PARTNER,
     SECRETARIAT,
 )
-from tests.support.documents import pdf
+from vcc_testkit.documents import pdf
 
 from .helpers import ok, python_clients
-from .stage import Screens, launch, tokens_of
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.async_api import expect
 from vcc_protocol.vocabulary import SCREEN_ACTOR
-
-from tests.support.consultations import CHAIR, COUNCIL, SECRETARIAT, SECTOR, TECHNICAL
+from vcc_testkit.consultations import CHAIR, COUNCIL, SECRETARIAT, SECTOR, TECHNICAL
 
 from .helpers import eventually, ok, python_clients, queue_on
 

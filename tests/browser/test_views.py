@@ -8,11 +8,10 @@ import time
 import msgspec
 import pytest
 from playwright.async_api import async_playwright, expect
-
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER, SECRETARIAT, SECTOR, TECHNICAL, live_commands
+from vcc_testkit.browser import PHONE, Screens, launch, tokens_of
+from vcc_testkit.consultations import CHAIR, COUNCIL, OBSERVER, SECRETARIAT, SECTOR, TECHNICAL, live_commands
 
 from .helpers import eventually, queue_on
-from .stage import PHONE, Screens, launch, tokens_of
 
 pytestmark = pytest.mark.browser
 

@@ -28,10 +28,9 @@ from vcc.store.redis import RedisStore
 from vcc.tokens import Claims, sign
 from vcc_protocol.events import Event, decode_event, redact
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import live_commands
-from tests.support.process_node import ProcessNode
-from tests.support.redis_server import RedisServer
+from vcc_testkit.consultations import live_commands
+from vcc_testkit.process_node import ProcessNode
+from vcc_testkit.redis_server import RedisServer
 
 DEPLOY_REDIS_CONF = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "redis.conf"
 HOUR_MS = 3_600_000
@@ -145,16 +144,6 @@ async def send_with_id(client: ConsultationClient, command_id: str, kind: str, *
                 return answer
         await asyncio.sleep(0.1)
     raise TimeoutError(f"no final answer to {kind} {command_id} within {timeout} s")
-
-
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait, in steps of 20 ms, until ``condition()`` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 def queue_of(state: Any) -> list[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vcc_testkit.nginx import Nginx
 
 from tests.cluster.cluster import Client, Cluster
-from tests.cluster.nginx import Nginx
 
 
 @pytest.fixture(scope="module")

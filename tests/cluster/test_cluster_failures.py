@@ -18,6 +18,8 @@ from vcc_protocol.events import (
     FloorRequested,
     FloorRequestWithdrawn,
 )
+from vcc_testkit.consultations import CHAIR, COUNCIL
+from vcc_testkit.waiting import until
 
 from tests.cluster.cluster import (
     assert_saw_the_log,
@@ -27,9 +29,7 @@ from tests.cluster.cluster import (
     server_state,
     speakers,
     token,
-    until,
 )
-from tests.support.consultations import CHAIR, COUNCIL
 
 pytestmark = pytest.mark.redis
 

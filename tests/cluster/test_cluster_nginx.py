@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 
 import pytest
+from vcc_testkit.consultations import CHAIR
+from vcc_testkit.waiting import until
 
 from tests.cluster.cluster import (
     Client,
@@ -19,9 +21,7 @@ from tests.cluster.cluster import (
     server_state,
     speakers,
     token,
-    until,
 )
-from tests.support.consultations import CHAIR
 
 pytestmark = pytest.mark.redis
 

@@ -14,10 +14,10 @@ import pytest
 from vcc import metrics
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_testkit.consultations import CAPTIONER
+from vcc_testkit.nginx import Nginx
 
-from tests.cluster.nginx import Nginx
 from tests.integration.conftest import make_node, node  # noqa: F401  (fixtures)
-from tests.support.consultations import CAPTIONER
 
 VIEWERS = 300
 

@@ -1,5 +1,6 @@
 """Captions: bounded, rate-limited lines, correctable for a short window, in an open sitting."""
 
+import pytest
 from corekit import Consultation, builtins, speaker
 from vcc.core.captions import CORRECTION_WINDOW_MS, KEPT, MIN_GAP_MS
 from vcc_protocol import commands as c
@@ -24,6 +25,7 @@ def test_a_line_is_numbered_and_belongs_to_the_open_sitting() -> None:
     assert cons.refolded() == builtins(cons.state)
 
 
+@pytest.mark.rule("captions._one_line")
 def test_a_line_is_one_line_of_text() -> None:
     cons = _sitting()
     (event,) = cons.run(c.PostCaption(id=c.new_id(), text="  Switzerland\n supports\tthe proposal. "), "cap")

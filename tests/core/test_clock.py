@@ -59,6 +59,7 @@ def test_open_sitting_wrong_role(cons: Consultation) -> None:
         assert cons.reject(c.OpenSitting(id=c.new_id()), actor) == "not_allowed"
 
 
+@pytest.mark.rule("clock.sitting_is_open")
 def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> None:
     cons.take_up("3")
     cons.hand(speaker("ch"))
@@ -77,6 +78,7 @@ def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> 
     assert cons.reject(c.GrantFloor(id=c.new_id()), "chair") == "outside_sitting"
 
 
+@pytest.mark.rule("deadlines.slot_end")
 def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> None:
     cons.open_sitting(0, "12:00")
     cons.take_up("3")

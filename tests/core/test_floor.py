@@ -71,6 +71,7 @@ def test_a_delegation_holding_the_floor_cannot_ask_again(sitting: Consultation) 
 # --- the order of the floor -----------------------------------------------------------
 
 
+@pytest.mark.rule("floor.PRIORITY")
 def test_priority_order_council_then_observers_then_sector_members(sitting: Consultation) -> None:
     assert PRIORITY == {"council_member": 1, "observer_state": 2, "observer": 2, "sector_member": 3}
     for delegation in ("r1", "ps", "at", "us", "t1", "ch", "pt", "cn"):
@@ -78,6 +79,7 @@ def test_priority_order_council_then_observers_then_sector_members(sitting: Cons
     assert sitting.queue() == ["us", "ch", "cn", "ps", "at", "pt", "r1", "t1"]
 
 
+@pytest.mark.rule("floor.PRIORITY")
 def test_fifo_within_a_class(sitting: Consultation) -> None:
     for delegation in ("py", "cn", "us", "ch"):
         sitting.hand(speaker(delegation))
@@ -87,6 +89,7 @@ def test_fifo_within_a_class(sitting: Consultation) -> None:
     assert requested == sorted(requested)
 
 
+@pytest.mark.rule("floor.PRIORITY")
 def test_points_of_order_before_everything_fifo_among_them(sitting: Consultation) -> None:
     for delegation in ("r1", "ch", "at"):
         sitting.hand(speaker(delegation))
@@ -170,6 +173,7 @@ def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: C
     assert [(r.delegation, r.point_of_order) for r in state.queues["3"]] == [("cn", True)]
 
 
+@pytest.mark.rule("floor.MAY_RAISE_POINT_OF_ORDER")
 def test_points_of_order_from_member_state_delegations_only(sitting: Consultation) -> None:
     assert MAY_RAISE_POINT_OF_ORDER == {"council_member", "observer_state"}
     # Wrong class: the observer and sector members ask for the floor, not a point of order.
@@ -391,6 +395,7 @@ def test_default_limits_3_min_council_members_2_min_others(sitting: Consultation
     assert sitting.go_live(speaker(delegation)).limit_ms == seconds * SECOND
 
 
+@pytest.mark.rule("clock.speaking_limit_ms")
 def test_limit_configurable_per_item_and_per_class(sitting: Consultation) -> None:
     sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="council_member", seconds=300, item="3"), "chair")
     sitting.run(c.SetSpeakingLimit(id=c.new_id(), cls="sector_member", seconds=60), "sec")
@@ -450,6 +455,7 @@ def test_no_grant_on_an_item_that_already_has_its_outcome(sitting: Consultation)
     assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "item_closed"
 
 
+@pytest.mark.rule("clock.sitting_is_open", "deadlines.slot_end")
 def test_a_speech_yielded_after_the_slot_end_but_before_the_tick_ends_at_the_slot_end(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.run(c.GrantFloor(id=c.new_id()), "chair")

@@ -89,6 +89,7 @@ def test_the_turn_counts_only_during_a_sitting_no_alarm_overnight(cons: Consulta
     assert cons.tick(cons.now + 45 * MINUTE) == []
 
 
+@pytest.mark.rule("interpretation.set_booth_mic")
 def test_only_the_interpreter_on_duty_opens_the_booth_microphone(cons: Consultation) -> None:
     # Nobody on duty: nobody opens the microphone.
     assert cons.reject(c.SetBoothMic(id=c.new_id(), live=True), interpreter("es", 1)) == "not_on_duty"
@@ -108,6 +109,7 @@ def test_only_the_interpreter_on_duty_opens_the_booth_microphone(cons: Consultat
     assert cons.state.booths["en"].mic_open and not cons.state.booths["es"].mic_open
 
 
+@pytest.mark.rule("interpretation._handover_completed")
 @pytest.mark.parametrize("asked_by", ["outgoing", "incoming"])
 def test_a_handover_closes_the_outgoing_microphone_and_the_incoming_opens_it(cons: Consultation, asked_by: str) -> None:
     outgoing, incoming = interpreter("fr", 1), interpreter("fr", 2)
@@ -205,6 +207,7 @@ def test_floor_language_set_when_the_speaker_goes_live(sitting: Consultation) ->
     assert sitting.state.floor_language == "zh"
 
 
+@pytest.mark.rule("interpretation.route")
 def test_route_same_language_plays_the_floor_no_echo(sitting: Consultation) -> None:
     for lang in LANGUAGES:
         sitting.booth_live(lang)
@@ -230,6 +233,7 @@ def test_route_relay_with_provenance(sitting: Consultation) -> None:
     assert (ar.provenance, ar.relay_depth) == ("Arabic, relay of French (relay of English)", 2)
 
 
+@pytest.mark.rule("interpretation.route")
 def test_route_relay_of_the_floor_language_booth_is_from_the_floor(sitting: Consultation) -> None:
     for lang in LANGUAGES:
         sitting.booth_live(lang)

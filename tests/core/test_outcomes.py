@@ -49,6 +49,7 @@ def test_consensus_concludes_the_proposed_conclusion(cons: Consultation) -> None
 # --- objection, postponement, suspension ----------------------------------------------
 
 
+@pytest.mark.rule("outcomes.MAY_BLOCK")
 @pytest.mark.parametrize("kind", ["objection", "postponement", "suspension"])
 @pytest.mark.parametrize("delegation", COUNCIL)
 def test_a_council_member_defers_the_item_recording_who(cons: Consultation, kind: str, delegation: str) -> None:
@@ -65,6 +66,7 @@ def test_an_item_is_deferred_even_without_a_proposed_conclusion(cons: Consultati
     assert cons.state.items["5"].status == "deferred"
 
 
+@pytest.mark.rule("outcomes.MAY_BLOCK")
 @pytest.mark.parametrize("kind", ["objection", "postponement", "suspension"])
 @pytest.mark.parametrize("delegation", NOT_COUNCIL)
 def test_observers_observer_states_and_sector_members_cannot_block(cons: Consultation, kind: str, delegation: str) -> None:
@@ -239,6 +241,7 @@ def test_the_secretariat_opens_a_ballot_on_an_item_pointed_to_correspondence(con
     assert cons.reject(c.OpenBallot(id=c.new_id(), item="4", deadline=DEADLINE), "sec") == "already_exists"
 
 
+@pytest.mark.rule("outcomes.open_ballot")
 def test_only_voting_council_members_answer_one_answer_per_delegation(cons: Consultation) -> None:
     balloting(cons)
     assert cons.reject(c.CastVote(id=c.new_id(), item="3", answer="yes"), speaker("ch")) == "no_ballot"
@@ -319,6 +322,7 @@ def test_answers_refused_at_the_deadline_even_before_the_tick(cons: Consultation
     assert cons.reject(c.CastVote(id=c.new_id(), item="4", answer="yes"), speaker("ch"), at=opened.deadline) == "deadline_passed"
 
 
+@pytest.mark.rule("outcomes.open_ballot")
 def test_the_electorate_is_fixed_when_the_ballot_opens(cons: Consultation) -> None:
     opened = balloting(cons)
     cons.run(c.SetVotingRights(id=c.new_id(), delegation="py", voting_rights=True), "sec")

@@ -34,6 +34,7 @@ def test_council_members_answer_and_may_change_their_answer_until_the_deadline(g
     assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"), at=late) == "deadline_passed"
 
 
+@pytest.mark.rule("grouping.MAY_ANSWER")
 def test_only_council_members_answer_the_agenda_consultation(grouping: Consultation) -> None:
     for observer in ("at", "ps", "r1"):
         assert grouping.reject(c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"), speaker(observer)) == "not_allowed"
@@ -101,6 +102,7 @@ def test_a_member_state_contributes_with_co_submitters_whose_contacts_are_copied
     assert snapshot(cons.state, "public")["contributions"]["ch-1"]["contacts"] is None
 
 
+@pytest.mark.rule("contributions.MEMBER_STATES")
 def test_only_member_states_contribute() -> None:
     cons = Consultation()
     assert cons.reject(contribution(), speaker("ps"), at=BEFORE) == "not_allowed"
@@ -108,6 +110,7 @@ def test_only_member_states_contribute() -> None:
     assert cons.reject(contribution(co_submitters=["r1"]), speaker("ch"), at=BEFORE) == "not_allowed"
 
 
+@pytest.mark.rule("roster.CONTRIBUTIONS_DAYS_BEFORE")
 def test_the_contribution_deadline_is_14_days_before_the_first_day_until_2359_geneva() -> None:
     cons = Consultation()  # first day 2021-06-08: the deadline is 2021-05-25 23:59 Geneva
     cons.run(contribution(contribution="in-time"), speaker("ch"), at=ms("2021-05-25", "23:59"))
@@ -121,6 +124,7 @@ def test_a_contribution_on_a_group_2_item_is_refused() -> None:
     assert cons.reject(contribution(item="99"), speaker("ch"), at=BEFORE) == "unknown_item"
 
 
+@pytest.mark.rule("contributions.MAX_PAGES")
 def test_a_third_page_is_refused_for_text_and_for_files() -> None:
     cons = Consultation()
     two_pages = "x" * (2 * CHARACTERS_PER_PAGE - 200)

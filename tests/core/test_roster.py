@@ -65,6 +65,7 @@ def test_consultation_settings_that_cannot_work_are_refused(fields: dict) -> Non
     assert fresh.reject(create(**fields), "@admin") == "invalid_value"
 
 
+@pytest.mark.rule("roster.SECTOR_CAP")
 def test_sector_cap_three_per_sector(cons: Consultation) -> None:
     assert SECTOR_CAP == 3
     cons.run(c.AddDelegation(id=c.new_id(), delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
@@ -77,6 +78,7 @@ def test_sector_cap_three_per_sector(cons: Consultation) -> None:
     assert sectors.count("R") == 3
 
 
+@pytest.mark.rule("roster.SECTOR_CAP")
 def test_sector_cap_counts_sector_members_only(cons: Consultation) -> None:
     # States are not sector members: registering many does not fill any sector.
     for n in range(5):
@@ -142,6 +144,7 @@ def test_refold_equals_live_state(cons: Consultation) -> None:
     assert len(cons.state.delegations) == 10 and len(cons.state.participants) == 2 * 10 + 4 + 12
 
 
+@pytest.mark.rule("roster.add_item")
 def test_items_are_known_by_their_code_and_numbers_repeat_across_sections() -> None:
     """The 2020 list: two sections, each numbered from 1 (U1.., D1..)."""
     cons = Consultation()

@@ -29,8 +29,8 @@ import socketio
 from aiohttp import web
 from vcc.gateway import transport as vcc_transport
 from vcc.gateway.fanout import Fanout
-
-from tests.support.node_js import JS_DIR, ensure_installed
+from vcc_testkit.node_js import JS_DIR, ensure_installed
+from vcc_testkit.waiting import until
 
 GROUP = "room"
 
@@ -235,12 +235,6 @@ async def open_polling_session(port: int) -> str:
     return json.loads(body[1:])["sid"]
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
 # -- delivery to every kind of client -------------------------------------------
 
 
@@ -343,8 +337,10 @@ async def test_upgraded_client_ends_up_on_the_direct_path(gateway_factory: Gatew
     sid = await gw.sid_of("upgraded")
     try:
         await until(lambda: gw.sio.transport(sid) == "websocket")
-        # Let engineio's writer flush what was queued during the upgrade.
-        await asyncio.sleep(0.2)
+        # A marker through engineio's queue: once it arrives, the writer has
+        # flushed everything queued during the upgrade.
+        await gw.sio.emit("flushed", 0, to=sid)
+        await client.wait_events("flushed", 1)
         before = gw.fanout.stats
         gw.fanout.send(GROUP, "fast", 1)
         gw.fanout.send_to(sid, "fast", 2)
@@ -505,10 +501,10 @@ async def test_slow_polling_client_is_dropped(gateway_factory: GatewayFactory) -
     assert (await reader.read()).startswith(b"HTTP/1.1 200")
     writer.close()
     sid = await gw.sid_of("idle")
-    for sent in range(1, 100):
+    sent = 0
+    while not gw.drops and sent < 99:
         gw.fanout.send(GROUP, "chunk", b"\x00" * 4096)
-        if gw.drops:
-            break
+        sent += 1
     assert gw.drops == [sid]
     # 4 KiB messages against a 64 KiB bound: dropped on the 17th.
     assert sent == 17

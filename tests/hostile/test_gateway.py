@@ -28,9 +28,9 @@ from vcc.gateway.socket_api import SYNC_BURST
 from vcc.http_api import SECRET, SERVICE
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.integration.conftest import Node
-from tests.support.consultations import CHAIR, COUNCIL, SECRETARIAT, TECHNICAL, live_commands
+from vcc_testkit.consultations import CHAIR, COUNCIL, SECRETARIAT, TECHNICAL, live_commands
+from vcc_testkit.node import Node
+from vcc_testkit.waiting import until
 
 #: The largest ``presence`` message allowed: PRESENCE_MAX_CONNECTIONS connections of the
 #: largest entry the protocol lets through, with room for the envelope.
@@ -66,15 +66,6 @@ async def raw_clients(gateway_node: Node) -> AsyncIterator[Callable[..., Awaitab
     yield connect
     for sio in made:
         await sio.disconnect()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until ``predicate()`` holds, re-checked at every turn of a short poll."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        await asyncio.sleep(0.01)
 
 
 def connections_gauge() -> float:

@@ -28,6 +28,7 @@ import pytest
 import redis.asyncio as aioredis
 import schemathesis
 from aiohttp.test_utils import TestServer
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from vcc import importers
 from vcc.app import GATEWAY, create_app
 from vcc.cli import main
@@ -40,12 +41,9 @@ from vcc.service import Runtime, Service
 from vcc.tokens import DEPLOYMENT_ROLE, Claims, sign, verify
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from schemathesis.specs.openapi.checks import positive_data_acceptance
-
-from tests.support.consultations import live_commands, midday_zone
-from tests.support.process_node import ProcessNode
-from tests.support.redis_server import RedisServer
+from vcc_testkit.consultations import live_commands, midday_zone
+from vcc_testkit.process_node import ProcessNode
+from vcc_testkit.redis_server import RedisServer
 
 NGINX_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "vcc.conf"
 SECRETARIAT = "council-secretariat-1"

@@ -47,11 +47,11 @@ from vcc.store import open_store
 from vcc.tokens import Claims, sign
 from vcc.uploads import BadFile, Busy, Inspector
 from vcc_protocol.vocabulary import ADMIN_ACTOR
+from vcc_testkit.consultations import COUNCIL, OBSERVER, live_commands
+from vcc_testkit.documents import pdf, word, word_claiming_pages
+from vcc_testkit.process_node import ProcessNode
 
 from tests.integration.conftest import make_node, node  # noqa: F401  (fixtures)
-from tests.support.consultations import COUNCIL, OBSERVER, live_commands
-from tests.support.documents import pdf, word, word_claiming_pages
-from tests.support.process_node import ProcessNode
 
 CONSULTATION = "test"
 NOBODY = "nobody-on-the-roster"

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import docx
 from vcc import importers
-
-from tests.support.process_node import ProcessNode
+from vcc_testkit.process_node import ProcessNode
 
 EXAMPLES = Path(importers.__file__).parent / "examples"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-
-from tests.support.consultations import COUNCIL, OBSERVER
-from tests.support.documents import pdf, word
+from vcc_testkit.consultations import COUNCIL, OBSERVER
+from vcc_testkit.documents import pdf, word
 
 
 async def post(node, participant: str, filename: str | None, data: bytes | None, **fields: str) -> aiohttp.ClientResponse:  # noqa: ANN001

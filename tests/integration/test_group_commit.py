@@ -12,8 +12,7 @@ from vcc.service import Service
 from vcc.store import open_store
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CHAIR, live_commands
+from vcc_testkit.consultations import CHAIR, live_commands
 
 
 async def test_a_burst_of_requests_is_committed_in_few_writes_in_priority_order(tmp_path: Path) -> None:

@@ -193,8 +193,7 @@ async def test_a_delegation_reads_its_own_grouping_answers_and_the_secretariat_t
     from datetime import datetime, timedelta
 
     from vcc_protocol import commands as c
-
-    from tests.support.consultations import live_commands
+    from vcc_testkit.consultations import live_commands
 
     deadline = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     node = await make_node(commands=[*live_commands(_time.time_ns() // 1_000_000), c.OpenGrouping(id=c.new_id(), deadline=deadline)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.consultations import CHAIR, COUNCIL
-from tests.support.node_js import run_script
+from vcc_testkit.consultations import CHAIR, COUNCIL
+from vcc_testkit.node_js import run_script
 
 
 async def test_the_stock_js_client_joins_raises_a_hand_and_receives_the_batch(node, clients) -> None:

@@ -17,9 +17,8 @@ from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.events import ConnectionTestRecorded, decode_event
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CHAIR, COUNCIL, OBSERVER_STATE, live_commands
-from tests.support.process_node import ProcessNode
+from vcc_testkit.consultations import CHAIR, COUNCIL, OBSERVER_STATE, live_commands
+from vcc_testkit.process_node import ProcessNode
 
 CONSULTATION = "test"
 

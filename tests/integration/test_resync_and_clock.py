@@ -11,8 +11,7 @@ import msgspec
 from vcc import importers
 from vcc.core.views import snapshot
 from vcc_protocol import commands as c
-
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
+from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER
 
 
 async def test_a_dropped_connection_resyncs_with_exactly_the_missed_events(node, clients) -> None:

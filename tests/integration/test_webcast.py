@@ -7,8 +7,7 @@ from __future__ import annotations
 import aiohttp
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CAPTIONER, CHAIR
+from vcc_testkit.consultations import CAPTIONER, CHAIR
 
 
 async def test_the_webcast_state_is_public_cached_and_only_for_an_opened_consultation(node, clients) -> None:

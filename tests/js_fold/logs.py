@@ -10,23 +10,32 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
-
 from vcc.core import ConsultationState, Rejected, apply, decide
 from vcc_protocol import commands as c
 from vcc_protocol.events import BothPartnersLive, Event
 from vcc_protocol.vocabulary import ADMIN_ACTOR, LANGUAGES, SYSTEM_ACTOR
-
-from tests.support.consultations import (
-    CAPTIONER, CHAIR, COUNCIL, COUNCIL_NON_SPEAKER, FRENCH_SPEAKER, INTERPRETER, OBSERVER, OBSERVER_STATE, PARTNER, SECTOR, TECHNICAL, live_commands,
+from vcc_testkit.consultations import (
+    CAPTIONER,
+    CHAIR,
+    COUNCIL,
+    COUNCIL_NON_SPEAKER,
+    FRENCH_SPEAKER,
+    INTERPRETER,
+    OBSERVER,
+    OBSERVER_STATE,
+    PARTNER,
+    SECTOR,
+    TECHNICAL,
+    live_commands,
 )
 
 #: 2026-06-08 10:00 UTC: a Monday, inside the test slot of live_commands.
-START = int(datetime(2026, 6, 8, 10, 0, tzinfo=timezone.utc).timestamp() * 1000)
+START = int(datetime(2026, 6, 8, 10, 0, tzinfo=UTC).timestamp() * 1000)
 SECOND = 1_000
 MINUTE = 60_000
 

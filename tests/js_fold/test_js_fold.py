@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 import pytest
-
 from vcc.core.floor import queue_position
 from vcc.core.forecast import forecast
 from vcc.core.interpretation import route

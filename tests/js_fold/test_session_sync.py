@@ -10,8 +10,7 @@ from pathlib import Path
 
 from vcc.core.state import ConsultationState
 from vcc.core.views import snapshot
-
-from tests.browser.build import CLIENT, install_dependencies
+from vcc_testkit.build import CLIENT, install_dependencies
 
 from .node import node_binary
 

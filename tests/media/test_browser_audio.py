@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import async_playwright
-from vcc_protocol import commands as c
-
 from vcc.client import ConsultationClient
-
-from tests.support.audio import (
+from vcc_protocol import commands as c
+from vcc_testkit.audio import (
     CONSULTATION,
     AudioNode,
     browser_with_microphone,
@@ -36,8 +34,8 @@ from tests.support.audio import (
     until,
     until_true,
 )
-from tests.support.audio import audio_node as start_audio_node
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER
+from vcc_testkit.audio import audio_node as start_audio_node
+from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER
 
 pytestmark = pytest.mark.browser
 

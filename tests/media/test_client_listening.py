@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
-
-from tests.browser.build import ensure_built
-from tests.support.audio import CONSULTATION, AudioNode, browser_with_microphone, tone_wav
-from tests.support.audio import audio_node as start_audio_node
-from tests.support.consultations import COUNCIL
+from vcc_testkit.audio import CONSULTATION, AudioNode, browser_with_microphone, tone_wav
+from vcc_testkit.audio import audio_node as start_audio_node
+from vcc_testkit.build import ensure_built
+from vcc_testkit.consultations import COUNCIL
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import LANGUAGES, SYSTEM_ACTOR
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-from corekit import MINUTE, Consultation, DELEGATIONS, interpreter, member, speaker  # noqa: E402
+from corekit import DELEGATIONS, MINUTE, Consultation, interpreter, member, speaker  # noqa: E402
 
 INTERPRETERS = {lang: {interpreter(lang, 1), interpreter(lang, 2)} for lang in LANGUAGES}
 

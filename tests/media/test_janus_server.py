@@ -9,10 +9,9 @@ import stat
 from pathlib import Path
 
 import aiohttp
+import pytest
 from vcc.media.janus_client import JanusError, JanusSession, SessionLost
 from vcc.media.janus_server import JanusProcess, JanusSecrets
-
-import pytest
 
 
 def listening(port: int) -> set[str]:

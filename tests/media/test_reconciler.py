@@ -25,8 +25,7 @@ from vcc.media.reconciler import Reconciler
 from vcc.service import Runtime
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, PARTNER, live_commands
+from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER, PARTNER, live_commands
 
 CONSULTATION = "media-test"
 _id = iter(range(1, 1_000_000))

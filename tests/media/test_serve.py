@@ -14,8 +14,7 @@ from pathlib import Path
 
 from vcc.links import admin_token, deployment_admin_token
 from vcc.tokens import load_or_create_secret
-
-from tests.support.redis_server import free_port
+from vcc_testkit.redis_server import free_port
 
 
 def children(pid: int) -> list[str]:

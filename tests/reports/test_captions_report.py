@@ -1,9 +1,10 @@
 """The caption record: WebVTT per sitting, timed from the sitting's opening,
 with corrections applied, and the coverage of speaking time in the technical report."""
 
-from tests.core.corekit import Consultation, speaker
 from vcc.reports import captions, technical
 from vcc_protocol import commands as c
+
+from tests.core.corekit import Consultation, speaker
 
 
 def _captioned_sitting() -> Consultation:

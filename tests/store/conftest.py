@@ -14,8 +14,7 @@ import redis
 from vcc.store import EventStore
 from vcc.store.redis import RedisStore
 from vcc.store.sqlite import SqliteStore
-
-from tests.support.redis_server import RedisServer
+from vcc_testkit.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ import pytest
 import redis
 from vcc.store import StoreUnavailable
 from vcc.store.redis import RedisStore
-
-from tests.support.redis_server import RedisServer
+from vcc_testkit.redis_server import RedisServer
+from vcc_testkit.waiting import until
 
 pytestmark = pytest.mark.redis
 
@@ -72,6 +72,15 @@ async def test_outage_fails_fast_and_heals_by_itself(durable_redis: RedisServer)
         assert (await idle.head("c1")).seq == 2
 
 
+def answers_at_once(url: str) -> bool:
+    """Whether the server answers a PING within 50 ms."""
+    with redis.Redis.from_url(url, socket_timeout=0.05) as probe:
+        try:
+            return bool(probe.ping())
+        except redis.TimeoutError:
+            return False
+
+
 async def test_a_hung_redis_times_out_instead_of_hanging(durable_redis: RedisServer) -> None:
     async with RedisStore(durable_redis.url) as store:
         await store.append("c1", 0, [b"1"])
@@ -80,7 +89,7 @@ async def test_a_hung_redis_times_out_instead_of_hanging(durable_redis: RedisSer
             sleeper = asyncio.create_task(
                 asyncio.to_thread(admin.execute_command, "DEBUG", "SLEEP", 2.5)
             )
-            await asyncio.sleep(0.2)
+            await until(lambda: not answers_at_once(durable_redis.url), 2, "redis-server is held by DEBUG SLEEP")
             started = time.monotonic()
             with pytest.raises(StoreUnavailable):
                 await store.append("c1", 1, [b"2"])

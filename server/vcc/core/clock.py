@@ -79,8 +79,8 @@ def next_slot_hint(state: ConsultationState, now: int) -> str:
 
 
 def open_sitting(state: ConsultationState, cmd: c.OpenSitting, actor: Actor, now: int) -> list[e.Event]:
-    if sitting_is_open(state, now):
-        raise Rejected("sitting_open", f"The sitting of {state.sitting.day} is already open.")  # type: ignore[union-attr]
+    if state.sitting is not None and sitting_is_open(state, now):
+        raise Rejected("sitting_open", f"The sitting of {state.sitting.day} is already open.")
     for day, start, end in slots(state):
         if start <= now < end:
             return [e.SittingOpened(at=now, actor=actor.id, day=day, ends_at=end)]

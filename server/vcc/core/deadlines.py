@@ -9,6 +9,9 @@ ballot of decision by correspondence closes at its deadline.
 A tick is idempotent: what it did is in the state, so it never happens twice.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
@@ -25,7 +28,8 @@ MINUTE = 60_000
 
 def close_sitting(state: ConsultationState, cmd: c.CloseSitting, actor: Actor, now: int) -> list[e.Event]:
     require_open_sitting(state, now, "close the sitting")
-    day = state.sitting.day  # type: ignore[union-attr]
+    assert state.sitting is not None
+    day = state.sitting.day
     return [*end_of_floor(state, actor.id, now, "ended_by_chair"), e.SittingClosed(at=now, actor=actor.id, day=day, reason="chair")]
 
 
@@ -65,8 +69,8 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
     turn = state.settings.turn_minutes * MINUTE
     # An interpreter's turn counts only while a sitting is open: no alarms overnight.
     for booth in state.booths.values() if state.sitting is not None else ():
-        if booth.on_duty is not None and not booth.handover_alerted and now >= booth.duty_since + turn:  # type: ignore[operator]
-            events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))  # type: ignore[arg-type]
+        if booth.on_duty is not None and booth.duty_since is not None and not booth.handover_alerted and now >= booth.duty_since + turn:
+            events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))
     events += close_due_ballots(state, SYSTEM_ACTOR, now)
     return events
 
@@ -82,10 +86,10 @@ def next_deadline(state: ConsultationState) -> int | None:
         candidates.append(state.tail.until)
     turn = state.settings.turn_minutes * MINUTE
     if state.sitting is not None:
-        candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and not b.handover_alerted]  # type: ignore[operator]
+        candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and b.duty_since is not None and not b.handover_alerted]
     candidates += ballot_deadlines(state)
     return min(candidates) if candidates else None
 
 
 DECIDERS = {c.OpenSitting: open_sitting, c.CloseSitting: close_sitting, c.Tick: tick}
-APPLIERS: dict = {}
+APPLIERS: dict[type[e.Event], Callable[[ConsultationState, Any], None]] = {}

@@ -10,7 +10,7 @@ on every speech.
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
-from vcc_protocol.vocabulary import SYSTEM_ACTOR
+from vcc_protocol.vocabulary import SYSTEM_ACTOR, SpeechEnd
 
 from .actors import Actor, own_delegation
 from .clock import require_open_sitting, speaking_limit_ms
@@ -30,13 +30,13 @@ from .state import (
 #: Rule: the order of the floor. Points of order before everything, then
 #: council members, then observer member states and the observer, then sector
 #: members; first come, first served within a rank.
-POINT_OF_ORDER_RANK = 0
 PRIORITY: dict[str, int] = {
     "council_member": 1,
     "observer_state": 2,
     "observer": 2,
     "sector_member": 3,
 }
+POINT_OF_ORDER_RANK = 0
 #: Rule: points of order come from member-state delegations.
 MAY_RAISE_POINT_OF_ORDER = frozenset({"council_member", "observer_state"})
 
@@ -60,10 +60,14 @@ def insertion_position(state: ConsultationState, queue: list[Request], new_rank:
     return len(queue)
 
 
-def current_queue(state: ConsultationState) -> list[Request]:
+def current_item(state: ConsultationState) -> str:
     if state.current_item is None:
         raise Rejected("no_current_item", "No item has been taken up yet; wait for the chair to open an item.")
-    return state.queues.get(state.current_item, [])
+    return state.current_item
+
+
+def current_queue(state: ConsultationState) -> list[Request]:
+    return state.queues.get(current_item(state), [])
 
 
 def find_request(queue: list[Request], delegation: str, point_of_order: bool = False) -> int | None:
@@ -85,7 +89,7 @@ def first_request(queue: list[Request], delegation: str) -> int | None:
 def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, now: int) -> list[e.Event]:
     delegation = own_delegation(actor)
     queue = current_queue(state)
-    item = state.items[state.current_item]  # type: ignore[index]
+    item = state.items[current_item(state)]
     if item.status != "open":
         raise Rejected("item_closed", f"Item {item.ref} is already {item.status}; wait for the next item.")
     place = find_request(queue, delegation.id, cmd.point_of_order)
@@ -123,7 +127,7 @@ def withdraw_floor_request(state: ConsultationState, cmd: c.WithdrawFloorRequest
         raise Rejected("not_requested", f"{delegation.name} has no open {what} on this item.")
     return [
         e.FloorRequestWithdrawn(
-            at=now, actor=actor.id, delegation=delegation.id, item=state.current_item,  # type: ignore[arg-type]
+            at=now, actor=actor.id, delegation=delegation.id, item=current_item(state),
             point_of_order=cmd.point_of_order,
         )
     ]
@@ -141,7 +145,7 @@ def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor:
         raise Rejected("invalid_value", f"The queue has {len(queue)} places; choose a place from 1 to {len(queue)}.")
     return [
         e.FloorRequestMoved(
-            at=now, actor=actor.id, delegation=cmd.delegation, item=state.current_item,  # type: ignore[arg-type]
+            at=now, actor=actor.id, delegation=cmd.delegation, item=current_item(state),
             from_position=place, to_position=cmd.position - 1, reason=cmd.reason.strip(),
         )
     ]
@@ -149,27 +153,27 @@ def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor:
 
 def close_speakers_list(state: ConsultationState, cmd: c.CloseSpeakersList, actor: Actor, now: int) -> list[e.Event]:
     current_queue(state)
-    if state.items[state.current_item].list_closed:  # type: ignore[index]
+    if state.items[current_item(state)].list_closed:
         raise Rejected("floor_closed", "The list of speakers is already closed.")
-    return [e.SpeakersListClosed(at=now, actor=actor.id, item=state.current_item)]  # type: ignore[arg-type]
+    return [e.SpeakersListClosed(at=now, actor=actor.id, item=current_item(state))]
 
 
 def reopen_speakers_list(state: ConsultationState, cmd: c.ReopenSpeakersList, actor: Actor, now: int) -> list[e.Event]:
     current_queue(state)
-    if not state.items[state.current_item].list_closed:  # type: ignore[index]
+    if not state.items[current_item(state)].list_closed:
         raise Rejected("invalid_value", "The list of speakers is open already.")
-    return [e.SpeakersListReopened(at=now, actor=actor.id, item=state.current_item)]  # type: ignore[arg-type]
+    return [e.SpeakersListReopened(at=now, actor=actor.id, item=current_item(state))]
 
 
 def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: int) -> list[e.Event]:
     require_open_sitting(state, now, "give the floor")
     queue = current_queue(state)
-    if state.grant is not None or state.speech is not None:
-        holder = (state.speech or state.grant).delegation  # type: ignore[union-attr]
-        raise Rejected("floor_busy", f"{state.delegations[holder].name} has the floor; end the speech or revoke the grant first.")
+    holder = state.speech or state.grant
+    if holder is not None:
+        raise Rejected("floor_busy", f"{state.delegations[holder.delegation].name} has the floor; end the speech or revoke the grant first.")
     if not queue:
         raise Rejected("queue_empty", "Nobody is waiting for the floor on this item.")
-    item = state.items[state.current_item]  # type: ignore[index]
+    item = state.items[current_item(state)]
     if item.status != "open":
         raise Rejected("item_closed", f"Item {item.ref} is already {item.status}; take up the next item.")
     if cmd.delegation is None:
@@ -182,7 +186,7 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
         request = queue[place]
     return [
         e.FloorGranted(
-            at=now, actor=actor.id, delegation=request.delegation, item=state.current_item,  # type: ignore[arg-type]
+            at=now, actor=actor.id, delegation=request.delegation, item=current_item(state),
             point_of_order=request.point_of_order,
         )
     ]
@@ -236,7 +240,7 @@ def _slot_end(state: ConsultationState) -> int | None:
     return state.sitting.ends_at if state.sitting is not None else None
 
 
-def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> e.SpeechEnded:
+def speech_ended(state: ConsultationState, actor: str, now: int, reason: SpeechEnd, at_most: int | None = None) -> e.SpeechEnded:
     """The end of the running speech; the booths still live start the interpretation tail.
 
     A tail of 0 ms holds nobody: no booth is listed, so that no tail is left
@@ -248,13 +252,13 @@ def speech_ended(state: ConsultationState, actor: str, now: int, reason: str, at
     tail_booths = [b.language for b in state.booths.values() if b.mic_open] if state.settings.tail_ms > 0 else []
     return e.SpeechEnded(
         at=now, actor=actor, participant=speech.participant, delegation=speech.delegation, item=speech.item,
-        reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,  # type: ignore[arg-type]
-        tail_booths=tail_booths,  # type: ignore[arg-type]
+        reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,
+        tail_booths=tail_booths,
         tail_until=now + state.settings.tail_ms,
     )
 
 
-def end_of_floor(state: ConsultationState, actor: str, now: int, reason: str, at_most: int | None = None) -> list[e.Event]:
+def end_of_floor(state: ConsultationState, actor: str, now: int, reason: SpeechEnd, at_most: int | None = None) -> list[e.Event]:
     """What closing a sitting does to the floor: the speech ends (cut), a pending grant lapses."""
     if state.speech is not None:
         return [speech_ended(state, actor, now, reason, at_most)]
@@ -314,7 +318,8 @@ def _remove(state: ConsultationState, item: str, delegation: str, point_of_order
         # A log from before a delegation could hold a point of order besides its
         # request names no kind when it withdraws or moves: it had one request.
         place = first_request(queue, delegation)
-    return queue.pop(place)  # type: ignore[arg-type]
+    assert place is not None, f"{delegation} has no request on item {item} to remove"
+    return queue.pop(place)
 
 
 def _withdrawn(state: ConsultationState, ev: e.FloorRequestWithdrawn) -> None:
@@ -366,7 +371,8 @@ def _went_live(state: ConsultationState, ev: e.SpeakerWentLive) -> None:
 
 
 def _time_exceeded(state: ConsultationState, ev: e.SpeakingTimeExceeded) -> None:
-    state.speech.warned = True  # type: ignore[union-attr]
+    assert state.speech is not None, "only a running speech exceeds its time (tick)"
+    state.speech.warned = True
 
 
 def _speech_ended(state: ConsultationState, ev: e.SpeechEnded) -> None:

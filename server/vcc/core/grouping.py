@@ -109,11 +109,13 @@ def _opened(state: ConsultationState, ev: e.GroupingOpened) -> None:
 
 
 def _answered(state: ConsultationState, ev: e.GroupingAnswered) -> None:
-    state.grouping.answers.setdefault(ev.delegation, {})[ev.item] = ev.answer  # type: ignore[union-attr]
+    assert state.grouping is not None, "answers come only once the grouping is open (answer_grouping)"
+    state.grouping.answers.setdefault(ev.delegation, {})[ev.item] = ev.answer
 
 
 def _proposed(state: ConsultationState, ev: e.ItemProposed) -> None:
-    state.grouping.proposed_items.append(ProposedItem(delegation=ev.delegation, title=ev.title, group=ev.group, at=ev.at))  # type: ignore[union-attr]
+    assert state.grouping is not None, "items are proposed only once the grouping is open (propose_item)"
+    state.grouping.proposed_items.append(ProposedItem(delegation=ev.delegation, title=ev.title, group=ev.group, at=ev.at))
 
 
 def _closed(state: ConsultationState, ev: e.GroupingClosed) -> None:

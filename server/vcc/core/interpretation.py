@@ -33,7 +33,7 @@ def take_booth_duty(state: ConsultationState, cmd: c.TakeBoothDuty, actor: Actor
         raise Rejected("invalid_value", "You are already on duty.")
     if booth.on_duty is not None:
         raise Rejected("not_allowed", f"{state.participants[booth.on_duty].name} is on duty in the {LANGUAGE_NAMES[booth.language]} booth; request a handover.")
-    return [e.BoothDutyTaken(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]  # type: ignore[arg-type]
+    return [e.BoothDutyTaken(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]
 
 
 def request_handover(state: ConsultationState, cmd: c.RequestHandover, actor: Actor, now: int) -> list[e.Event]:
@@ -42,7 +42,7 @@ def request_handover(state: ConsultationState, cmd: c.RequestHandover, actor: Ac
         raise Rejected("not_on_duty", "Nobody is on duty in this booth; take duty instead.")
     if booth.handover_requested_by is not None:
         raise Rejected("invalid_value", f"{state.participants[booth.handover_requested_by].name} has already asked for a handover; accept it or wait.")
-    return [e.HandoverRequested(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]  # type: ignore[arg-type]
+    return [e.HandoverRequested(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]
 
 
 def accept_handover(state: ConsultationState, cmd: c.AcceptHandover, actor: Actor, now: int) -> list[e.Event]:
@@ -53,7 +53,7 @@ def accept_handover(state: ConsultationState, cmd: c.AcceptHandover, actor: Acto
     if requester == actor.id:
         raise Rejected("not_allowed", "Your partner must accept the handover you asked for.")
     incoming = requester if requester != booth.on_duty else actor.id
-    return [e.HandoverCompleted(at=now, actor=actor.id, booth=booth.language, from_participant=booth.on_duty, to_participant=incoming)]  # type: ignore[arg-type]
+    return [e.HandoverCompleted(at=now, actor=actor.id, booth=booth.language, from_participant=booth.on_duty, to_participant=incoming)]
 
 
 def set_booth_mic(state: ConsultationState, cmd: c.SetBoothMic, actor: Actor, now: int) -> list[e.Event]:
@@ -66,7 +66,7 @@ def set_booth_mic(state: ConsultationState, cmd: c.SetBoothMic, actor: Actor, no
         raise Rejected("not_on_duty", f"{state.participants[booth.on_duty].name} is on duty in the {name} booth and holds its microphone; ask for a handover to take over.")
     if booth.mic_open == cmd.live:
         raise Rejected("invalid_value", f"Your microphone is already {'live' if cmd.live else 'muted'}.")
-    return [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]  # type: ignore[arg-type]
+    return [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]
 
 
 def relay_chain(state: ConsultationState, language: str) -> list[str]:
@@ -87,7 +87,7 @@ def set_booth_source(state: ConsultationState, cmd: c.SetBoothSource, actor: Act
         raise Rejected("relay_cycle", f"The {LANGUAGE_NAMES[cmd.source]} booth relays the {LANGUAGE_NAMES[booth.language]} booth already; one of them must take the floor.")
     if cmd.source == booth.source:
         raise Rejected("invalid_value", "The booth already works from this source.")
-    return [e.BoothSourceSet(at=now, actor=actor.id, booth=booth.language, source=cmd.source)]  # type: ignore[arg-type]
+    return [e.BoothSourceSet(at=now, actor=actor.id, booth=booth.language, source=cmd.source)]
 
 
 def booth_finished(state: ConsultationState, cmd: c.BoothFinished, actor: Actor, now: int) -> list[e.Event]:
@@ -95,7 +95,7 @@ def booth_finished(state: ConsultationState, cmd: c.BoothFinished, actor: Actor,
     tail = state.tail
     if tail is None or booth.language not in tail.booths:
         raise Rejected("no_tail", "Your booth is not finishing a previous speech.")
-    events: list[e.Event] = [e.BoothSignalledFinished(at=now, actor=actor.id, booth=booth.language)]  # type: ignore[arg-type]
+    events: list[e.Event] = [e.BoothSignalledFinished(at=now, actor=actor.id, booth=booth.language)]
     if tail.booths == [booth.language]:
         events.append(e.InterpretationTailEnded(at=now, actor=actor.id, reason="finished"))
     return events
@@ -111,7 +111,7 @@ def signal_speak_slowly(state: ConsultationState, cmd: c.SignalSpeakSlowly, acto
     booth = own_booth(state, actor)
     if state.speech is None:
         raise Rejected("no_speech", "Nobody is speaking.")
-    return [e.SpeakSlowlySignalled(at=now, actor=actor.id, booth=booth.language, participant=state.speech.participant)]  # type: ignore[arg-type]
+    return [e.SpeakSlowlySignalled(at=now, actor=actor.id, booth=booth.language, participant=state.speech.participant)]
 
 
 def tail_holds(state: ConsultationState, now: int) -> bool:
@@ -205,7 +205,8 @@ def _source_set(state: ConsultationState, ev: e.BoothSourceSet) -> None:
 
 
 def _booth_finished(state: ConsultationState, ev: e.BoothSignalledFinished) -> None:
-    state.tail.booths.remove(ev.booth)  # type: ignore[union-attr]
+    assert state.tail is not None, "a booth signals finished only during a tail (booth_finished)"
+    state.tail.booths.remove(ev.booth)
 
 
 def _tail_ended(state: ConsultationState, ev: e.InterpretationTailEnded) -> None:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
-from vcc_protocol.vocabulary import LANGUAGES
+from vcc_protocol.vocabulary import LANGUAGES, DelegationClass
 
 from .actors import Actor
 from .clock import end_of_day, slot_bounds, zone
@@ -18,7 +18,7 @@ from .rejections import Rejected
 from .state import ConsultationState, Delegation, Item, Participant, Settings
 
 #: Default speaking-time limits per priority class, in seconds (HRC practice: 3 min members, 2 min others).
-DEFAULT_LIMITS: dict[str, int] = {
+DEFAULT_LIMITS: dict[DelegationClass, int] = {
     "council_member": 180,
     "observer_state": 120,
     "observer": 120,
@@ -27,7 +27,8 @@ DEFAULT_LIMITS: dict[str, int] = {
 
 #: Rule: at most three sector members in each sector.
 SECTOR_CAP = 3
-#: Rule: written contributions are due this many days before the first day (the 2021 circular).
+#: Rule: written contributions are due this many days before the first day (the 2021 circular),
+#: unless the consultation sets its own deadline.
 CONTRIBUTIONS_DAYS_BEFORE = 14
 
 
@@ -46,7 +47,6 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
         raise Rejected("invalid_value", f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.") from None
     if cmd.majority_policy not in MAJORITY_POLICIES:
         raise Rejected("invalid_value", f"Unknown majority policy {cmd.majority_policy!r}; use one of {', '.join(MAJORITY_POLICIES)}.")
-    # Rule: contributions are due 14 days before the first day unless the consultation says otherwise.
     last_day = cmd.contributions_deadline or (date.fromisoformat(cmd.days[0]) - timedelta(days=CONTRIBUTIONS_DAYS_BEFORE)).isoformat()
     return [
         e.ConsultationCreated(
@@ -132,7 +132,7 @@ def _created(state: ConsultationState, ev: e.ConsultationCreated) -> None:
     state.contributions_deadline = ev.contributions_deadline
     state.deadlines = dict(ev.deadlines)
     state.settings = Settings(
-        limits=dict(ev.limits), auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
+        limits={cls: seconds for cls, seconds in ev.limits.items()}, auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
         turn_minutes=ev.turn_minutes, majority_policy=ev.majority_policy,
     )
 
@@ -156,7 +156,7 @@ def _participant_added(state: ConsultationState, ev: e.ParticipantAdded) -> None
 
 def _item_added(state: ConsultationState, ev: e.ItemAdded) -> None:
     state.items[ev.item] = Item(
-        ref=ev.item, number=ev.number, code=ev.code, section=ev.section, title=ev.title, titles=dict(ev.titles),
+        ref=ev.item, number=ev.number, code=ev.code, section=ev.section, title=ev.title, titles={language: title for language, title in ev.titles.items()},
         documents=list(ev.documents), package=ev.package, kind=ev.kind, minutes=ev.minutes, group=ev.group,
     )
     if ev.section and ev.section not in state.sections:

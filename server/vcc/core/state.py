@@ -9,7 +9,7 @@ under a second); ``decide`` never mutates it.
 import msgspec
 from vcc_protocol._base import File
 from vcc_protocol.events import Allocation
-from vcc_protocol.vocabulary import LANGUAGES
+from vcc_protocol.vocabulary import LANGUAGES, Language
 
 
 class Settings(msgspec.Struct, kw_only=True):
@@ -34,7 +34,7 @@ class Participant(msgspec.Struct, kw_only=True):
     name: str
     role: str
     delegation: str | None
-    languages: list[str]
+    languages: list[Language]
     designated_speaker: bool
     booth: str | None
     contact: str | None = None
@@ -112,7 +112,7 @@ class Tail(msgspec.Struct, kw_only=True):
 
 
 class Booth(msgspec.Struct, kw_only=True):
-    language: str
+    language: Language
     on_duty: str | None = None
     duty_since: int | None = None
     #: Whether the booth's microphone is open. Only the interpreter on duty has

@@ -144,7 +144,7 @@ class JanusSession:
             try:
                 async with self.http.get(url, timeout=timeout) as reply:
                     events = await reply.json(content_type=None)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 self._fail(f"Janus unreachable: {exc!r}")
                 return
             for event in events if isinstance(events, list) else [events]:
@@ -177,7 +177,7 @@ async def _post(http: aiohttp.ClientSession, url: str, body: Json) -> Json:
     try:
         async with http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as reply:
             answer: Json = await reply.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         raise SessionLost(f"Janus unreachable at {url}: {exc!r}") from None
     if answer.get("janus") == "error":
         error = answer.get("error", {})

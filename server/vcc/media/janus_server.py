@@ -230,7 +230,7 @@ class JanusProcess:
                         info = await answer.json(content_type=None)
                         if {"janus.plugin.audiobridge", "janus.plugin.streaming"} <= set(info.get("plugins", {})):
                             return
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                except (TimeoutError, aiohttp.ClientError, ValueError):
                     pass
                 if asyncio.get_running_loop().time() > deadline:
                     self.process.kill()
@@ -252,6 +252,6 @@ class JanusProcess:
         process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(process.wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()

@@ -12,11 +12,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-
-import aiohttp
-
 from typing import Any
 
+import aiohttp
 from vcc_protocol.media import MediaAnswer, MediaIce, MediaListen, MediaPublish, MediaRequest, MediaSwitch, sdp_problem
 
 from ..service import Runtime, Service

@@ -151,7 +151,7 @@ class Reconciler:
                 await self._connect()
                 pause = FIRST_RETRY_S
                 await self._follow()
-            except (SessionLost, JanusError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, SessionLost, JanusError) as exc:
                 self._down(str(exc))
             except Exception as exc:
                 # A bug here must not leave the consultation without media for the rest of the sitting.
@@ -420,7 +420,7 @@ class Reconciler:
         try:
             async with self.http.post(f"{self.endpoint.admin_url}/{session.id}/{handle}", json=body, timeout=aiohttp.ClientTimeout(total=2)) as reply:
                 info = (await reply.json(content_type=None)).get("info", {})
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise MediaRefused("media_unavailable", f"The media server's Admin API did not answer ({exc!r}).") from None
         webrtc = info.get("webrtc", {})
         media = webrtc.get("media", {})

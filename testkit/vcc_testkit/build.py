@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import ROOT
+
 CLIENT = ROOT / "client_web"
 BUILT = ROOT / "server" / "vcc" / "web" / "index.html"
 

@@ -1,7 +1,7 @@
 """A real node and real Chromium for the browser tests and the screenshots.
 
-The node is the integration tests' node (``create_app`` + ``TestServer`` with
-the demo roster and an open sitting at any hour, tests/integration/conftest.py);
+The node is the kit's (``vcc_testkit.node``: ``create_app`` + ``TestServer`` with
+the demo roster and an open sitting at any hour);
 Chromium is Debian's, driven by Playwright with fake media devices, so the
 connection test hears the fake microphone's tone.
 """
@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
-
 from vcc.config import Config
 from vcc.service import Service
 from vcc.store import open_store
 from vcc.tokens import SCREEN_ROLE, Claims, sign
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 
-from tests.integration.conftest import CONSULTATION, Node
+from .node import CONSULTATION, Node
 
 CHROMIUM = Path(os.environ.get("VCC_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

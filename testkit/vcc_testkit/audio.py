@@ -29,12 +29,13 @@ from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from tests.browser.stage import CHROMIUM_ARGS, chromium_path
-from tests.support.consultations import CHAIR, live_commands
+from . import ROOT, waiting
+from .browser import CHROMIUM_ARGS, chromium_path
+from .consultations import CHAIR, live_commands
 
 CONSULTATION = "audio-test"
-PAGE = Path(__file__).parents[1] / "media" / "page"
-SOCKET_IO = Path(__file__).parents[1] / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
+PAGE = ROOT / "tests" / "media" / "page"
+SOCKET_IO = ROOT / "tests" / "js" / "node_modules" / "socket.io-client" / "dist" / "socket.io.msgpack.min.js"
 _ids = iter(range(1, 1_000_000))
 
 
@@ -128,7 +129,4 @@ async def janus_handles(node: AudioNode) -> list[int]:
 
 async def until_true(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Wait for a condition the node makes true (no event to await from outside)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+    await waiting.until(condition, timeout, "the node's condition")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+from . import ROOT
+
+JS_DIR = ROOT / "tests" / "js"
 
 
 def ensure_installed() -> str:

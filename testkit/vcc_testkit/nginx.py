@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.redis_server import free_port
+from . import ROOT
+from .redis_server import free_port
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
+DEPLOY = ROOT / "deploy" / "nginx"
 _SERVER_LINE = re.compile(r"^server\s+127\.0\.0\.1:(\d+)(\s.*)?;$", re.MULTILINE)
 
 
