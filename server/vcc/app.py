@@ -12,7 +12,20 @@ from aiohttp import web
 
 from .config import Config
 from .gateway.socket_api import Gateway
-from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, PRACTICE, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
+from .http_api import (
+    BASE_URL,
+    BLOBS,
+    INSPECTOR,
+    MAX_REQUEST_BYTES,
+    MEDIA,
+    PRACTICE,
+    SECRET,
+    SERVICE,
+    WEBCAST,
+    add_routes,
+    json_errors,
+    not_webcast,
+)
 from .media.plane import MediaPlane
 from .practice import PracticeRooms
 from .service import Clock, Service, wall_clock

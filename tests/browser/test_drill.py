@@ -6,11 +6,9 @@ from __future__ import annotations
 from playwright.async_api import expect
 from vcc.http_api import PRACTICE
 from vcc.practice import PREFIX, Script
-
-from tests.integration.conftest import CONSULTATION
-from tests.support.consultations import CHAIR, COUNCIL
-
-from .stage import Screens
+from vcc_testkit.browser import Screens
+from vcc_testkit.consultations import CHAIR, COUNCIL
+from vcc_testkit.node import CONSULTATION
 
 #: Quick enough for a test, slow enough to see each step: the scripted parts act through the server's commands.
 SCRIPT = Script(chair_reaction_ms=300, others_go_live_ms=300, others_speech_ms=1_000, booth_finishes_ms=300)

@@ -23,10 +23,9 @@ from vcc.store.memory import MemoryStore
 from vcc.tokens import Claims, sign
 from vcc_protocol.events import FloorGranted
 from vcc_protocol.vocabulary import ADMIN_ACTOR
-
-from tests.integration.conftest import CONSULTATION
-from tests.support.consultations import CHAIR as REAL_CHAIR
-from tests.support.consultations import COUNCIL, live_commands
+from vcc_testkit.consultations import CHAIR as REAL_CHAIR
+from vcc_testkit.consultations import COUNCIL, live_commands
+from vcc_testkit.node import CONSULTATION
 
 FAST = Script(chair_reaction_ms=50, others_go_live_ms=50, others_speech_ms=200, booth_finishes_ms=50)
 
