@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vcc.gateway.socket_api import Publisher
+from vcc.gateway.publisher import Publisher
 from vcc.service import Runtime, Service
 from vcc.store import open_store
 from vcc_protocol import commands as c

@@ -24,7 +24,7 @@ from vcc.app import GATEWAY, create_app
 from vcc.config import Config
 from vcc.gateway import refusals
 from vcc.gateway.refusals import RefusalLog
-from vcc.gateway.socket_api import SYNC_BURST
+from vcc.gateway.limits import SYNC_BURST
 from vcc.http_api import SECRET, SERVICE
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
 from vcc_protocol.vocabulary import ADMIN_ACTOR
