@@ -48,8 +48,6 @@ class Publisher:
         self._pending: list[Batch] = []
         self._scheduled: asyncio.Handle | None = None
         self._quiet_until = 0.0
-        self.public = group(runtime.consultation, "public")
-        self.staff = group(runtime.consultation, "staff")
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
         runtime.subscribe(self._on_batch)
 
@@ -83,12 +81,18 @@ class Publisher:
             public_events = staff_events
         first = self._concerned(events)
         ts = time.time()
-        self.fanout.send(self.public, "events", {**head, "ts": ts, "events": public_events}, first)
-        self.fanout.send(self.staff, "events", {**head, "ts": ts, "events": staff_events}, first)
+        for audience, audience_events in (("public", public_events), ("staff", staff_events)):
+            self.fanout.send(group(self.runtime.consultation, audience), "events", self._message(audience, head, ts, audience_events), first)
         took = time.perf_counter() - started
         self._quiet_until = asyncio.get_running_loop().time() + took
         metrics.FANOUT_SECONDS.observe(took)
         metrics.FANOUT_BATCHES.observe(len(batches))
+
+    def _message(self, audience: str, head: dict[str, Any], ts: float, events: list[Any]) -> dict[str, Any]:
+        """The ``events`` message one audience gets for the pending batches: the one
+        place where what goes with a batch, per audience, is put together. The
+        fan-out encodes it once for all of that audience's connections."""
+        return {**head, "ts": ts, "events": events}
 
     def _concerned(self, events: list[Any]) -> list[str]:
         """The groups of the participants and delegations the events name (the
