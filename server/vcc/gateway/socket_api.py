@@ -41,6 +41,7 @@ refused is logged as one line, at a bounded rate (:mod:`.refusals`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -62,6 +63,7 @@ from ..media.plane import MediaPlane
 from ..service import Ack, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
 from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
+from .command_path import CommandPath
 from .fanout import Fanout
 from .inbound import Inbound
 from .limits import MAX_COMMAND_BYTES, MAX_MESSAGE_BYTES, RATE_BURST, RATE_PER_SECOND, REPORT_BURST, REPORT_PER_SECOND, SYNC_BURST, SYNC_PER_SECOND, TokenBucket
@@ -134,6 +136,7 @@ class Gateway:
         for name, handler in events.items():
             self.sio.on(name, handler)
         self.inbound = Inbound(self.sio, events, self.refusals)
+        self.command_path = CommandPath(self.sio, self.fanout, {"command": self._submit_command, "ping": self._pong})
         service.on_unload(self._forget)
 
     def attach(self, app: Any) -> None:
@@ -278,6 +281,13 @@ class Gateway:
         log.info("dropped %s: it could not keep up; it will reconnect and resync", sid)
 
     async def _command(self, sid: str, data: Any) -> Ack:
+        """A command through socket.io's own dispatch (long-polling, or a websocket
+        the command path did not serve): the same checks, then the same runtime."""
+        answer = self._submit_command(sid, data)
+        return answer if isinstance(answer, dict) else await answer
+
+    def _submit_command(self, sid: str, data: Any) -> Ack | asyncio.Future[Ack]:
+        """Screen and validate a command, then queue it: its refusal, or the future of its answer."""
         session = self.sessions.get(sid)
         if session is None:
             return error("unauthorized", "This connection has not joined; reconnect with your join link.")
@@ -292,7 +302,7 @@ class Gateway:
             self._refuse(sid, "invalid_command", f"{kind}: {exc}")
             return error("invalid_command", f"The {kind} command is not valid: {exc}.")
         try:
-            return await session.runtime.execute(command, session.actor)
+            return session.runtime.submit(command, session.actor)
         except Exception:
             log.exception("command %s from %s failed", kind, session.actor)
             return error("internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team.")
@@ -320,6 +330,9 @@ class Gateway:
         return None
 
     async def _ping(self, sid: str, data: Any) -> dict[str, Any]:
+        return self._pong(sid, data)
+
+    def _pong(self, sid: str, data: Any) -> dict[str, Any]:
         t = data.get("t") if isinstance(data, dict) else None
         return {"t": t, "server_time": self.service.clock() / 1000}
 
