@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import shutil
 import sys
 import threading
@@ -186,6 +187,16 @@ def serve_argv(store: Path, port: int, without: Sequence[str] = (), with_: Seque
     if with_:
         return [sys.executable, "-m", "bench._ablation_serve", "--with", ",".join(with_), *serve]
     return [sys.executable, "-m", "vcc.cli", *serve]
+
+
+def source_env(source: Path | None) -> dict[str, str]:
+    """The environment that makes ``vcc serve`` run the code of another source
+    tree (a checkout of an earlier commit), for before/after runs side by side:
+    its ``server`` and ``protocol`` folders go ahead of this venv's editable
+    install on the path. ``None``: this tree."""
+    if source is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(str(source / folder) for folder in ("server", "protocol"))}
 
 
 class ChairThread:
