@@ -218,7 +218,38 @@ class ChairThread:
     async def _connect(self) -> None:
         from vcc.client import ConsultationClient
         self.client = ConsultationClient(self.url, token(self.secret, CHAIR), reconnection=False)
+        #: The chair's wall-clock send time of each acknowledged command, by its seq.
+        self.sent_at: dict[int, float] = {}
+        #: ``(first, last)`` of each ``events`` batch the chair received, by its ``ts``.
+        self.batches: dict[float, tuple[int, int]] = {}
+        applied = self.client.sio.handlers["/"]["events"]
+
+        async def on_events(data: dict[str, Any]) -> None:
+            self.batches[data["ts"]] = (data["first"], data["last"])
+            await applied(data)
+
+        self.client.sio.on("events", on_events)
         await self.client.connect(timeout=30)
+
+    async def _timed(self, item: str) -> dict[str, Any]:
+        sent = time.time()
+        answer = await self.client.send("take_up_item", item=item, timeout=30)
+        if answer.get("ok"):
+            self.sent_at[answer["seq"]] = sent
+        return answer
+
+    async def _send_times(self) -> dict[float, float]:
+        out = {}
+        for ts, (first, last) in self.batches.items():
+            sends = [self.sent_at[seq] for seq in range(first, last + 1) if seq in self.sent_at]
+            if sends:
+                out[ts] = min(sends)
+        return out
+
+    def send_times(self) -> dict[float, float]:
+        """Per batch (by its ``ts``), when the chair sent the first command whose
+        events it carries: the start of a latency that pays the command path."""
+        return self.run(self._send_times(), 10)
 
     def connect(self) -> None:
         self.run(self._connect(), 60)
@@ -234,7 +265,7 @@ class ChairThread:
                 await asyncio.sleep(delay)
             self.turn += 1
             item = self.items[self.turn % 2]
-            pending.append(loop.create_task(self.client.send("take_up_item", item=item, timeout=30)))
+            pending.append(loop.create_task(self._timed(item)))
         for answer in await asyncio.gather(*pending):
             if not answer.get("ok"):
                 refused.append(answer)

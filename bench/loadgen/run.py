@@ -23,7 +23,7 @@ import multiprocessing
 import sys
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -56,6 +56,8 @@ class Collected:
     open: int
     kernel_timestamps: bool
     event_loop: str
+    #: send time -> every arrival (``ClientConfig.keep_arrivals``; else empty)
+    arrivals: dict[float, array] = field(default_factory=dict)
 
 
 class LoadGen:
@@ -160,7 +162,10 @@ class LoadGen:
         latencies = array("d")
         lags = array("d")
         by_ts: dict[float, list[float]] = {}
+        arrivals: dict[float, array] = {}
         for r in replies:
+            for ts, data in (r["arrivals"] or {}).items():
+                arrivals.setdefault(ts, array("d")).frombytes(data)
             latencies.frombytes(r["latencies"])
             lags.frombytes(r["lags"])
             for ts, (count, slowest) in r["by_ts"].items():
@@ -172,7 +177,7 @@ class LoadGen:
                          errors=sum(r["errors"] for r in replies),
                          open=sum(r["open"] for r in replies),
                          kernel_timestamps=all(r["kernel_timestamps"] for r in replies),
-                         event_loop=replies[0]["event_loop"] if replies else "")
+                         event_loop=replies[0]["event_loop"] if replies else "", arrivals=arrivals)
 
     def close(self, timeout: float = 5.0) -> None:
         """Close every connection and stop every worker (killing stragglers)."""
