@@ -10,7 +10,8 @@ Messages (see docs/protocol.md; all msgpack):
   its ``seq + 1`` (skipping events it already has) and resyncs on a gap.
 - client -> server ``command`` ``{id, type, ...}`` -> ack ``{ok, seq}`` or
   ``{ok: false, error: {code, message}}``; ``ping`` ``{t}`` -> ack
-  ``{t, server_time}``; ``sync`` ``{last_seq, epoch}`` after a gap (answered
+  ``{t, server_time}`` (on a websocket both are answered as they are read,
+  by :mod:`.command_path`); ``sync`` ``{last_seq, epoch}`` after a gap (answered
   like a connect); ``report`` (connection diagnostics for the
   technical team's live dashboard, not recorded in the log).
 - server -> staff ``presence`` (:mod:`.presence`).
@@ -33,8 +34,8 @@ per audience.
 
 Hostile input: every packet is screened by :mod:`.inbound` before a handler
 runs; the messages that cost more than their answer have their own rate
-limit per connection (:mod:`.limits`) (commands and notices, ``sync``, ``report``; a ``ping``
-is answered with fewer bytes than it takes); every field that is
+limit per connection (commands and notices, ``sync``, ``report``; a ``ping``
+is answered with fewer bytes than it takes; :mod:`.limits`); every field that is
 relayed to others is bounded by the protocol's definitions; and what is
 refused is logged as one line, at a bounded rate (:mod:`.refusals`).
 """
