@@ -144,16 +144,22 @@ class LoadGen:
         replies = self._ask_all(("progress",))
         return sum(r[1] for r in replies), sum(r[2] for r in replies)
 
-    def wait_for(self, samples: int, timeout: float, poll: float = 0.05) -> int:
+    def wait_for(self, samples: int, timeout: float, poll: float = 0.05, stall: float | None = None) -> int:
         """Wait until ``samples`` samples have arrived, at most ``timeout`` s,
-        and no longer than needed once every connection has closed.
+        and no longer than needed once every connection has closed, or, with
+        ``stall``, once nothing more has arrived for that many seconds (a
+        server that sends two changes in one message never sends the count).
 
         :returns: the number of samples received.
         """
         deadline = time.monotonic() + timeout
+        last, moved = -1, time.monotonic()
         while True:
             got, still_open = self.progress()
-            if got >= samples or still_open == 0 or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if got != last:
+                last, moved = got, now
+            if got >= samples or still_open == 0 or now >= deadline or (stall is not None and now - moved >= stall):
                 return got
             time.sleep(poll)
 
