@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import shutil
 import sys
 import threading
@@ -187,6 +188,16 @@ def serve_argv(store: Path, port: int, without: Sequence[str] = (), with_: Seque
     return [sys.executable, "-m", "vcc.cli", *serve]
 
 
+def source_env(source: Path | None) -> dict[str, str]:
+    """The environment that makes ``vcc serve`` run the code of another source
+    tree (a checkout of an earlier commit), for before/after runs side by side:
+    its ``server`` and ``protocol`` folders go ahead of this venv's editable
+    install on the path. ``None``: this tree."""
+    if source is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(str(source / folder) for folder in ("server", "protocol"))}
+
+
 class ChairThread:
     """The chair's Python client on its own event loop in a thread."""
 
@@ -206,7 +217,38 @@ class ChairThread:
     async def _connect(self) -> None:
         from vcc.client import ConsultationClient
         self.client = ConsultationClient(self.url, token(self.secret, CHAIR), reconnection=False)
+        #: The chair's wall-clock send time of each acknowledged command, by its seq.
+        self.sent_at: dict[int, float] = {}
+        #: ``(first, last)`` of each ``events`` batch the chair received, by its ``ts``.
+        self.batches: dict[float, tuple[int, int]] = {}
+        applied = self.client.sio.handlers["/"]["events"]
+
+        async def on_events(data: dict[str, Any]) -> None:
+            self.batches[data["ts"]] = (data["first"], data["last"])
+            await applied(data)
+
+        self.client.sio.on("events", on_events)
         await self.client.connect(timeout=30)
+
+    async def _timed(self, item: str) -> dict[str, Any]:
+        sent = time.time()
+        answer = await self.client.send("take_up_item", item=item, timeout=30)
+        if answer.get("ok"):
+            self.sent_at[answer["seq"]] = sent
+        return answer
+
+    async def _send_times(self) -> dict[float, float]:
+        out = {}
+        for ts, (first, last) in self.batches.items():
+            sends = [self.sent_at[seq] for seq in range(first, last + 1) if seq in self.sent_at]
+            if sends:
+                out[ts] = min(sends)
+        return out
+
+    def send_times(self) -> dict[float, float]:
+        """Per batch (by its ``ts``), when the chair sent the first command whose
+        events it carries: the start of a latency that pays the command path."""
+        return self.run(self._send_times(), 10)
 
     def connect(self) -> None:
         self.run(self._connect(), 60)
@@ -222,7 +264,7 @@ class ChairThread:
                 await asyncio.sleep(delay)
             self.turn += 1
             item = self.items[self.turn % 2]
-            pending.append(loop.create_task(self.client.send("take_up_item", item=item, timeout=30)))
+            pending.append(loop.create_task(self._timed(item)))
         for answer in await asyncio.gather(*pending):
             if not answer.get("ok"):
                 refused.append(answer)

@@ -15,9 +15,10 @@ time drawn uniformly (seeded) within one second.
 
 Measured:
 - ``acked``: how many requests were answered ``ok`` (and the errors);
-- ``all acked``: first send -> last ack (target: under 1 s after the burst
-  starts, i.e. every ack within the burst's second plus processing);
-  ``ack p50/p99``: send -> ack per request;
+- ``all acked``, the headline: first send -> last ack (target: under 1 s
+  after the burst starts, i.e. every ack within the burst's second plus
+  processing); ``ack p50/p99``: send -> ack per request, which hides a
+  server that falls behind as long as each request waits little;
 - ``screens``: last request sent -> every delegate's connection has received
   the ``events`` batch holding the highest acknowledged seq (kernel arrival
   time, same clock; target <= 250 ms); also counted from the last ack;
@@ -26,6 +27,10 @@ Measured:
   delegation, every acknowledged delegation present, ranks non-decreasing
   (council 1, observer states and the observer 2, sector 3), first come first
   served (ack seq order) within a rank.
+
+``--compare-source DIR`` runs each repeat a second time against the server of
+another source tree (before/after side by side, e.g. ``git archive main | tar
+-x -C DIR``); its points are marked ``"source": "compared"``.
 
 Results: ``bench/results/burst.json`` and ``burst.png``, each request's ack
 latency by percentile (``--quick``: ``bench/results/tmp/``).
@@ -136,7 +141,7 @@ def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str
             "by_rank": {r: ranks.count(r) for r in sorted(set(ranks))}}
 
 
-def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None = None) -> dict[str, Any]:
     size = sizes(n)
     roster = _vcc.burst_roster(council=size["council"], observer_states=size["observer_states"])
     delegates = _vcc.delegate_ids(roster)
@@ -144,12 +149,13 @@ def run_once(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
     store, secret = _vcc.prepare_store(f"burst-{n}", roster, root=args.store_root)
     port = free_port()
     log = SCRATCH_DIR / f"burst-{n}-r{repeat}.log"
-    point: dict[str, Any] = {"delegations": len(delegates), "repeat": repeat, "log": str(log), "store": str(store), **size}
+    point: dict[str, Any] = {"delegations": len(delegates), "repeat": repeat, "log": str(log), "store": str(store),
+                             "source": "this" if source is None else "compared", **size}
     auths = [{"token": _vcc.token(secret, p)} for p, _ in delegates]
     cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts")
     argv = _vcc.serve_argv(store, port, args.without)
     point["without"] = args.without
-    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
+    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=_vcc.source_env(source)) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
         with LoadGen(cfg, workers=args.workers, cpus=set(args.loadgen_cpus)) as lg:
             report = lg.connect(len(delegates))
@@ -241,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                         "/dev/shm shows what the service does when fsync costs nothing")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
+    p.add_argument("--compare-source", type=Path, default=None,
+                   help="also run every repeat against the server of this source tree (before/after side by side)")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     n = args.delegations or (50 if args.quick else 1000)
@@ -249,29 +257,34 @@ def main(argv: list[str] | None = None) -> int:
     pin_self(set(args.loadgen_cpus))
     raise_nofile(2 * n + 1024)
     points = []
+    sources: dict[str, Path | None] = {"this": None}
+    if args.compare_source is not None:
+        sources["compared"] = args.compare_source.resolve()
     with sigterm_as_exit():
         for r in range(repeats):
-            print(f"[{r + 1}/{repeats}] {n} delegations ...", end="", file=sys.stderr, flush=True)
-            try:
-                point = run_once(n, r, args)
-            except Exception as exc:  # noqa: BLE001 - reported, the next repeat runs
-                point = {"repeat": r, "error": f"{type(exc).__name__}: {exc}"}
-                print(f" FAILED: {point['error']}", file=sys.stderr)
-            else:
-                print(f" all acked {fmt(point['all_acked_ms'])} ms, screens +{fmt(point['all_screens_after_last_send_ms'])} ms,"
-                      f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}", file=sys.stderr)
-            points.append(point)
-    good = [pt for pt in points if "error" not in pt]
-    headers = ["repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99", "ack max",
+            for name, source in sources.items():
+                print(f"[{r + 1}/{repeats}] {name}: {n} delegations ...", end="", file=sys.stderr, flush=True)
+                try:
+                    point = run_once(n, r, args, source)
+                except Exception as exc:  # noqa: BLE001 - reported, the next repeat runs
+                    point = {"repeat": r, "source": name, "error": f"{type(exc).__name__}: {exc}"}
+                    print(f" FAILED: {point['error']}", file=sys.stderr)
+                else:
+                    print(f" all acked {fmt(point['all_acked_ms'])} ms, screens +{fmt(point['all_screens_after_last_send_ms'])} ms,"
+                          f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}", file=sys.stderr)
+                points.append(point)
+    every = [pt for pt in points if "error" not in pt]
+    good = [pt for pt in every if pt["source"] == "this"]
+    headers = ["source", "repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99", "ack max",
                "appends", "broadcasts", "gc > 50 ms",
                "screens +ms (last send)", "(last ack)", "reached", "queue"]
-    body = [[str(pt["repeat"]), str(pt["delegations"]), fmt(pt["burst_s"], 2), str(pt["acked_ok"]),
+    body = [[pt["source"], str(pt["repeat"]), str(pt["delegations"]), fmt(pt["burst_s"], 2), str(pt["acked_ok"]),
              json.dumps(pt["errors"]) if pt["errors"] else "0", fmt(pt["all_acked_ms"]), fmt(pt["ack_ms"]["p50"]),
              fmt(pt["ack_ms"]["p99"]), fmt(pt["ack_ms"]["max"]), fmt(pt["server"].get("appends"), 0),
              fmt(pt["server"].get("broadcasts"), 0), fmt(pt["server"]["gc_over_50ms"], 0),
              fmt(pt["all_screens_after_last_send_ms"]),
              fmt(pt["all_screens_after_last_ack_ms"]), f"{pt['screens_reached']}/{pt['delegations']}",
-             "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"])] for pt in good]
+             "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"])] for pt in every]
     med = {k: median([pt[k] for pt in good]) for k in ("all_acked_ms", "all_screens_after_last_send_ms",
                                                         "all_screens_after_last_ack_ms")}
     med["ack_p99_ms"] = median([pt["ack_ms"]["p99"] for pt in good])
@@ -279,7 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
     print(f"\nburst: {n} delegations request the floor within {args.window:g} s; {meta['cpu_model']}, {meta['utc']}")
     print(format_table(headers, body))
+    all_acked = all(pt["acked_ok"] == pt["delegations"] for pt in good)
+    in_order = all(pt["queue"]["in_order"] for pt in good)
+    print(f"headline: first send -> last ack {fmt(med['all_acked_ms'])} ms, median of {len(good)} "
+          f"(target: under 1,000 ms: {'met' if med['all_acked_ms'] < 1000 else 'NOT met'}); "
+          f"every request acknowledged: {'yes' if all_acked else 'NO'}; queue in order: {'yes' if in_order else 'NO'}; "
+          f"load average {meta['load_average']}")
     print("medians: " + ", ".join(f"{k} {fmt(v)}" for k, v in med.items()))
+    compared = [pt for pt in every if pt["source"] == "compared"]
+    if compared:
+        med["compared"] = {"source": str(args.compare_source), "all_acked_ms": median([pt["all_acked_ms"] for pt in compared]),
+                           "ack_p99_ms": median([pt["ack_ms"]["p99"] for pt in compared])}
+        print(f"side by side, {args.compare_source}: first send -> last ack {fmt(med['compared']['all_acked_ms'])} ms, "
+              f"ack p99 {fmt(med['compared']['ack_p99_ms'])} ms (median of {len(compared)})")
     write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)},
                      "medians": med, "points": points})
     print(f"wrote {out}", file=sys.stderr)
@@ -289,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     title = f"burst: {n} delegations" + (f", without {', '.join(args.without)}" if args.without else "")
     if plot_panels(out.with_suffix(".png"), [acks], xlabel="", suptitle=f"{title}; {meta['utc']}", out=sys.stderr):
         print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)
-    return 0 if good and len(good) == len(points) else 1
+    return 0 if good and len(every) == len(points) else 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ a shared machine hits every target alike) the harness
 1. starts the target's server pinned to one CPU (``--server-cpu``, 0) and
    the load generator's workers pinned to another (``--loadgen-cpus``, 1);
 2. connects N clients (websocket only, msgpack parser, CONNECT with auth);
+   then ``--warmup`` broadcasts (20) that every client receives and that are
+   not counted, so that no target's first, slow sends (V8's compilation in
+   Node, the first allocations in Python) land in its figures;
 3. *rated phase*: asks for ``--messages`` broadcasts at ``--rate`` per second
    of ``--size``-byte payloads and waits until every client has every one
    (or ``--drain`` seconds pass); the server's and the load generator's CPU
@@ -24,7 +27,13 @@ Reported per point (the table shows medians over repeats):
   repeat at the same N (side by side, so slow drifts of a shared machine
   cancel), median over repeats;
 - ``p50/p99/max``: delivery latency (kernel arrival - send time) over every
-  (client, message) pair of the rated phase;
+  (client, message) pair of the rated phase; the send time is the server's
+  own stamp in the message, which for the service is the batch's ``ts``,
+  taken after the command was parsed, decided and made durable;
+- ``p50/p99 snd``: for the service, the same latency counted from the
+  chair's send of the command instead (the chair's clock is the same
+  machine's), so that it pays its command path as the baselines' HTTP
+  trigger does not;
 - ``reach p99``: per broadcast, the time until the last of the N clients had
   it, 99th percentile over the rated broadcasts; ``solo``: the median of the
   same in the solo phase;
@@ -52,6 +61,10 @@ token once the server is up, a ``trigger`` in which the chair takes up items
 1 and 2 in turn at the requested rate, ``bench._vcc:batch_ts`` reading the
 ``ts`` of its ``events`` batches, and readiness = the port accepts (the
 server's own pid is measured; it has no ``/bench/info``).
+``--compare-source DIR`` adds the target "vcc-compared": the same, served by
+the code of another source tree (before/after side by side in one run, e.g.
+``git archive main | tar -x -C DIR``); ``xcmp`` is vcc's CPU per delivery
+over it, per repeat, median.
 
 Needs: the project's venv, Node.js 18+ with npm for the node target (its
 dependencies are installed from ``baselines/node_socketio/package-lock.json``
@@ -93,6 +106,7 @@ from bench._common import (  # noqa: E402
     format_table,
     http_json,
     median,
+    percentile,
     pin_self,
     plot_panels,
     raise_nofile,
@@ -150,6 +164,9 @@ class Target:
     extract_ts: str = ClientConfig.extract_ts
     #: called with the port once the point is over (the server already stopped)
     teardown: Callable[[int], None] | None = None
+    #: called with the port after the rated phase: the time each message's
+    #: cause was sent, by the send time in the message (``p50/p99 snd``)
+    send_times: Callable[[int], Mapping[float, float]] | None = None
 
 
 def _python_module(module: str) -> Callable[[int], list[str]]:
@@ -181,9 +198,10 @@ class _Vcc:
 
     DELEGATE = "argentina-delegate-1"
 
-    def __init__(self, without: tuple[str, ...] = (), with_: tuple[str, ...] = ()) -> None:
+    def __init__(self, without: tuple[str, ...] = (), with_: tuple[str, ...] = (), source: Path | None = None) -> None:
         self.without = without
         self.with_ = with_
+        self.source = source
         self.points: dict[int, tuple[bytes, list[int]]] = {}
         self.chairs: dict[int, Any] = {}
         self.stores: dict[int, Path] = {}
@@ -206,6 +224,9 @@ class _Vcc:
     def trigger(self, port: int, request: BroadcastRequest, timeout: float) -> Any:
         return self.chairs[port].trigger(request, timeout)
 
+    def send_times(self, port: int) -> Mapping[float, float]:
+        return self.chairs[port].send_times()
+
     def teardown(self, port: int) -> None:
         chair = self.chairs.pop(port, None)
         if chair is not None:
@@ -217,8 +238,10 @@ class _Vcc:
 
 
 def _vcc_target(name: str, description: str, service: _Vcc) -> Target:
+    from bench import _vcc
     return Target(name, description, service.argv, trigger=service.trigger, info_path=None, auth=service.auth,
-                  extract_ts="bench._vcc:batch_ts", teardown=service.teardown)
+                  extract_ts="bench._vcc:batch_ts", teardown=service.teardown, env=_vcc.source_env(service.source),
+                  send_times=service.send_times)
 
 
 TARGETS: dict[str, Target] = {
@@ -285,6 +308,7 @@ class Settings:
     loadgen_cpus: frozenset[int]
     drain: float
     settle: float
+    warmup: int
 
 
 def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients: int,
@@ -298,9 +322,19 @@ def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients
     meter.start()
     reply = target.trigger(port, request, s.messages / s.rate + 60)
     expected = clients * s.messages
-    lg.wait_for(expected, timeout=s.drain)
+    # The trigger returns once the last message is sent: a few seconds
+    # without arrivals then means nothing more is coming (the service may
+    # have sent two changes in one batch), not that a slow server is catching
+    # up; waiting the whole drain would count idle CPU as the deliveries'.
+    lg.wait_for(expected, timeout=s.drain, stall=2.0)
     meter.stop()
-    summary = summarize(lg.collect(), clients)
+    collected = lg.collect()
+    summary = summarize(collected, clients)
+    if target.send_times is not None:
+        sent = target.send_times(port)
+        from_send = sorted(arrival - sent[ts] for ts, arrivals in collected.arrivals.items() if ts in sent for arrival in arrivals)
+        summary["latency_from_send_ms"] = {"samples": len(from_send), "p50": percentile(from_send, 50) * 1e3,
+                                           "p99": percentile(from_send, 99) * 1e3, "max": percentile(from_send, 100) * 1e3}
     delivered = summary["samples"]
     server_cpu = meter.used.pop("server")
     server_wait = meter.waited.pop("server")
@@ -366,7 +400,8 @@ def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path,
         point["server"] = info.get("impl", target.description)
         auth = target.auth(port) if callable(target.auth) else target.auth
         cfg = ClientConfig(port=port, namespace=target.namespace, auth=auth,
-                           extract_ts=target.extract_ts, event_loop=s.event_loop)
+                           extract_ts=target.extract_ts, event_loop=s.event_loop,
+                           keep_arrivals=target.send_times is not None)
         with LoadGen(cfg, workers=s.workers, cpus=set(s.loadgen_cpus)) as lg:
             report = lg.connect(clients)
             point["connect_s"] = report.seconds
@@ -376,6 +411,9 @@ def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path,
             if seen != clients:
                 raise PointError(f"server reports {seen} clients, expected {clients}")
             time.sleep(s.settle)
+            if s.warmup:
+                target.trigger(port, BroadcastRequest(s.warmup, s.rate, s.size), s.warmup / s.rate + 60)
+                lg.wait_for(clients * s.warmup, timeout=s.drain, stall=2.0)
             point.update(rated_phase(target, port, lg, server_pid, clients, s))
             point["solo_reach_all_ms"] = solo_phase(target, port, lg, clients, s)
         if proc.poll() is not None:
@@ -392,6 +430,8 @@ _METRICS: dict[str, Callable[[dict[str, Any]], float]] = {
     "p50_ms": lambda p: p["latency_ms"]["p50"],
     "p99_ms": lambda p: p["latency_ms"]["p99"],
     "max_ms": lambda p: p["latency_ms"]["max"],
+    "p50_from_send_ms": lambda p: p.get("latency_from_send_ms", {}).get("p50", math.nan),
+    "p99_from_send_ms": lambda p: p.get("latency_from_send_ms", {}).get("p99", math.nan),
     "reach_p50_ms": lambda p: p["reach_all_ms"]["p50"],
     "reach_p99_ms": lambda p: p["reach_all_ms"]["p99"],
     "solo_reach_ms": lambda p: median(p["solo_reach_all_ms"]),
@@ -422,7 +462,7 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Ratios pair points of the same repeat and N, measured minutes apart at most.
     by_key = {(p["target"], p["clients"], p["repeat"]): p for p in points if "error" not in p}
     for row in rows:
-        for base in ("bare", "node"):
+        for base in ("bare", "node", "vcc-compared"):
             ratios = [p["server_us_per_delivery"] / ref["server_us_per_delivery"]
                       for (target, clients, repeat), p in by_key.items()
                       if target == row["target"] and clients == row["clients"]
@@ -434,11 +474,12 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_table(rows: list[dict[str, Any]], targets: list[str]) -> str:
     order = {name: i for i, name in enumerate(targets)}
     rows = sorted(rows, key=lambda r: (r["clients"], order.get(r["target"], 99)))
-    headers = ["target", "N", "us/dlv", "xbare", "xnode", "p50 ms", "p99 ms", "max ms",
+    headers = ["target", "N", "us/dlv", "xbare", "xnode", "xcmp", "p50 ms", "p99 ms", "max ms", "p50 snd", "p99 snd",
                "reach p99", "solo", "srv %", "srv wait", "noise %", "lg us/dlv", "lg %", "lg lag p99", "lost",
                "runs"]
     body = [[r["target"], str(r["clients"]), fmt(r["us_per_delivery"]), fmt(r["x_bare"], 2),
-             fmt(r["x_node"], 2), fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
+             fmt(r["x_node"], 2), fmt(r["x_vcc-compared"], 2), fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
+             fmt(r["p50_from_send_ms"]), fmt(r["p99_from_send_ms"]),
              fmt(r["reach_p99_ms"]), fmt(r["solo_reach_ms"]), fmt(100 * r["server_util"], 0),
              fmt(r["server_wait_ms"]),
              f"{fmt(100 * r['server_core_foreign'], 0)}/{fmt(100 * r['loadgen_cores_foreign'], 0)}",
@@ -521,6 +562,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="load generator's event loop (auto: uvloop if installed)")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=_int_list, default=[1])
+    p.add_argument("--warmup", type=int, default=None, help="uncounted broadcasts before the rated phase (default 20; quick 3)")
+    p.add_argument("--compare-source", type=Path, default=None,
+                   help="add the target vcc-compared: the service run from this source tree (before/after side by side)")
     p.add_argument("--drain", type=float, default=60.0, help="max seconds to wait for deliveries after the last send")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/fanout.json)")
     p.add_argument("--merge", type=Path, default=None,
@@ -531,6 +575,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.solo = args.solo if args.solo is not None else (2 if args.quick else 5)
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.out = args.out or (SCRATCH_DIR / "fanout-quick.json" if args.quick else RESULTS_DIR / "fanout.json")
+    args.warmup = args.warmup if args.warmup is not None else (3 if args.quick else 20)
+    if args.compare_source is not None:
+        TARGETS["vcc-compared"] = _vcc_target("vcc-compared", f"the service run from {args.compare_source}",
+                                              _Vcc(source=args.compare_source.resolve()))
     args.targets = [t for t in args.targets.split(",") if t]
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
@@ -546,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     s = Settings(messages=args.messages, rate=args.rate, size=args.size, solo=args.solo,
                  workers=args.workers, event_loop=args.event_loop, server_cpu=args.server_cpu,
-                 loadgen_cpus=frozenset(args.loadgen_cpus), drain=args.drain, settle=0.5)
+                 loadgen_cpus=frozenset(args.loadgen_cpus), drain=args.drain, settle=0.5, warmup=args.warmup)
     # Everything but the server (this process, the workers) stays off its core.
     pin_self(set(args.loadgen_cpus))
     raise_nofile(2 * max(args.clients) + 1024)
@@ -590,13 +638,17 @@ def main(argv: list[str] | None = None) -> int:
     for q in compared:
         print(f"{q['target']} vs {q['vs']} at N={q['clients']}: throughput x{q['throughput']:.2f}, "
               f"latency p99 x{q['p99']:.2f}, reach-all p99 x{q['reach_p99']:.2f}")
+    for r in rows:
+        if r["target"] == "vcc" and not math.isnan(r["x_vcc-compared"]):
+            print(f"vcc vs vcc-compared ({args.compare_source}) at N={r['clients']}: CPU per delivery x{r['x_vcc-compared']:.2f}")
     for note in caveats(rows, args.rate):
         print(f"note: {note}")
     write_json(args.out, {
         "benchmark": "fanout",
         "meta": meta,
         "settings": {**vars(args), "out": str(args.out), "loadgen_cpus": args.loadgen_cpus,
-                     "merge": str(args.merge) if args.merge else None},
+                     "merge": str(args.merge) if args.merge else None,
+                     "compare_source": str(args.compare_source) if args.compare_source else None},
         "targets": {t.name: t.description for t in targets},
         "medians": rows,
         "ratios": compared,

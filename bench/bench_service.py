@@ -33,7 +33,11 @@ command. Each command is a socket.io event in and its ack out, the decision,
 one durable append (sqlite, fsync) and one ``events`` batch to the chair. It
 is the fixed cost of a change, on top of the deliveries that bench_fanout.py
 measures. Then, for comparison, the same commands through ``Runtime.execute``
-in this process on the same store (no socket.io): ``runtime_only``.
+in this process on the same store (no socket.io): ``runtime_only``. Median of
+``--repeat`` runs (3; quick 1). ``--compare-source DIR`` runs the same
+measurement against the server of another source tree in turn with this one
+(before/after side by side, e.g. ``git archive main | tar -x -C DIR``) and
+reports the ratio.
 
 ``load``: a store (embedded, sqlite) holding one consultation of ``--events``
 events written the service's way (the demo consultation; delegates request
@@ -151,11 +155,36 @@ async def grant_latency(url: str, secret: bytes, grants: int) -> dict[str, Any]:
 
 
 def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``command`` part: ``--repeat`` runs of ``_served_command_cpu``, and of the
+    same from ``--compare-source`` interleaved with them (so that a shared
+    machine's noise hits both alike); medians, and their ratio."""
+    runs: dict[str, list[dict[str, Any]]] = {"this": []}
+    sources: dict[str, Path | None] = {"this": None}
+    if args.compare_source is not None:
+        runs["compared"] = []
+        sources["compared"] = args.compare_source
+    for _ in range(args.repeat):
+        for name, source in sources.items():
+            runs[name].append(_served_command_cpu(args, source))
+    out: dict[str, Any] = {
+        "commands": args.commands, "repeats": args.repeat,
+        **{key: statistics.median(run[key] for run in runs["this"]) for key in ("cpu_ms_per_command", "user_ms", "system_ms", "idle_cpu_ms_per_s")},
+        "runs": runs["this"],
+        "runtime_only": runs["this"][-1]["runtime_only"],
+    }
+    if "compared" in runs:
+        compared = statistics.median(run["cpu_ms_per_command"] for run in runs["compared"])
+        out["compared"] = {"source": str(args.compare_source), "cpu_ms_per_command": compared, "runs": runs["compared"],
+                           "ratio_this_to_compared": out["cpu_ms_per_command"] / compared}
+    return out
+
+
+def _served_command_cpu(args: argparse.Namespace, source: Path | None) -> dict[str, Any]:
     store, secret = _vcc.prepare_store("service-command", root=args.store_root)
     items = _vcc.agenda_items(store)[:2]
     port = free_port()
     log = SCRATCH_DIR / "service-command.log"
-    with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
+    with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=_vcc.source_env(source)) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
         chair = _vcc.ChairThread(port, secret, items)
         try:
@@ -333,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=None, help="idle connections (default 2000; quick 50)")
     p.add_argument("--grants", type=int, default=None, help="default 200 (quick 10)")
     p.add_argument("--commands", type=int, default=None, help="default 300 (quick 20)")
+    p.add_argument("--repeat", type=int, default=None, help="runs of the command part, median reported (default 3; quick 1)")
+    p.add_argument("--compare-source", type=Path, default=None,
+                   help="command part: also measure the server of this source tree (e.g. an export of the main branch: "
+                        "git archive main | tar -x -C DIR), interleaved with this one, and report the ratio")
     p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
@@ -345,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     args.clients = args.clients or (50 if args.quick else 2000)
     args.grants = args.grants or (10 if args.quick else 200)
     args.commands = args.commands or (20 if args.quick else 300)
+    args.repeat = args.repeat or (1 if args.quick else 3)
     args.idle = 1.0 if args.quick else 5.0
     args.events = args.events or (5_000 if args.quick else 100_000)
     out_path = args.out or (SCRATCH_DIR / "service-quick.json" if args.quick else RESULTS_DIR / "service.json")
@@ -369,7 +403,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
                   f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
                   f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s); Runtime.execute alone, in-process: "
-                  f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)})")
+                  f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)}); "
+                  f"median of {cm['repeats']}: " + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm["runs"]))
+            if "compared" in cm:
+                cp = cm["compared"]
+                print(f"command, side by side: {cp['source']}: {fmt(cp['cpu_ms_per_command'], 2)} ms (runs "
+                      + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cp["runs"])
+                      + f"); this tree / that: {fmt(cp['ratio_this_to_compared'], 2)}x")
         if "load" in args.parts:
             ld = result["load"] = load_figure(args)
             print(f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "

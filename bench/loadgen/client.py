@@ -127,6 +127,10 @@ class ClientConfig:
     # when did each client have seq X?).
     track_batches: bool = False
     extract_ts: str = "bench.loadgen.client:payload_ts"
+    # Keep every arrival time per send time (``Stats.arrivals``), for a latency
+    # counted from another start than the one in the message (bench_fanout:
+    # from the chair's send, for the service).
+    keep_arrivals: bool = False
     # Handshakes in flight per worker: enough to connect 2,000 clients in a
     # few seconds, few enough not to overflow a listen backlog of 128.
     connect_concurrency: int = 32
@@ -159,6 +163,8 @@ class Stats:
     lags: array = field(default_factory=lambda: array("d"))
     by_ts: dict[float, list[float]] = field(default_factory=dict)
     errors: int = 0
+    #: Arrival times per send time, if kept (``ClientConfig.keep_arrivals``).
+    arrivals: dict[float, array] | None = None
 
     def reset(self) -> None:
         self.frames = 0
@@ -166,6 +172,8 @@ class Stats:
         self.lags = array("d")
         self.by_ts = {}
         self.errors = 0
+        if self.arrivals is not None:
+            self.arrivals = {}
 
     def record(self, arrived: float, lag: float, data: list[Any]) -> None:
         self.frames += 1
@@ -179,6 +187,8 @@ class Stats:
             lat = arrived - ts
             self.latencies.append(lat)
             self.lags.append(lag)
+            if self.arrivals is not None:
+                self.arrivals.setdefault(ts, array("d")).append(arrived)
             group = by_ts.get(ts)
             if group is None:
                 by_ts[ts] = [1, lat]
@@ -456,7 +466,7 @@ class _Worker:
     def __init__(self, conn: Connection, cfg: ClientConfig) -> None:
         self.conn = conn
         self.cfg = cfg
-        self.stats = Stats(load_extractor(cfg.extract_ts))
+        self.stats = Stats(load_extractor(cfg.extract_ts), arrivals={} if cfg.keep_arrivals else None)
         self.clients: list[Client] = []
         self._buf = memoryview(bytearray(_RECV_SIZE))
 
@@ -553,6 +563,7 @@ class _Worker:
             "latencies": s.latencies.tobytes(),
             "lags": s.lags.tobytes(),
             "by_ts": s.by_ts,
+            "arrivals": None if s.arrivals is None else {ts: a.tobytes() for ts, a in s.arrivals.items()},
             "open": sum(c.open for c in self.clients),
             "kernel_timestamps": _SO_TIMESTAMPNS is not None,
             "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],

@@ -23,7 +23,7 @@ import multiprocessing
 import sys
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -56,6 +56,8 @@ class Collected:
     open: int
     kernel_timestamps: bool
     event_loop: str
+    #: send time -> every arrival (``ClientConfig.keep_arrivals``; else empty)
+    arrivals: dict[float, array] = field(default_factory=dict)
 
 
 class LoadGen:
@@ -142,16 +144,22 @@ class LoadGen:
         replies = self._ask_all(("progress",))
         return sum(r[1] for r in replies), sum(r[2] for r in replies)
 
-    def wait_for(self, samples: int, timeout: float, poll: float = 0.05) -> int:
+    def wait_for(self, samples: int, timeout: float, poll: float = 0.05, stall: float | None = None) -> int:
         """Wait until ``samples`` samples have arrived, at most ``timeout`` s,
-        and no longer than needed once every connection has closed.
+        and no longer than needed once every connection has closed, or, with
+        ``stall``, once nothing more has arrived for that many seconds (a
+        server that sends two changes in one message never sends the count).
 
         :returns: the number of samples received.
         """
         deadline = time.monotonic() + timeout
+        last, moved = -1, time.monotonic()
         while True:
             got, still_open = self.progress()
-            if got >= samples or still_open == 0 or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if got != last:
+                last, moved = got, now
+            if got >= samples or still_open == 0 or now >= deadline or (stall is not None and now - moved >= stall):
                 return got
             time.sleep(poll)
 
@@ -160,7 +168,10 @@ class LoadGen:
         latencies = array("d")
         lags = array("d")
         by_ts: dict[float, list[float]] = {}
+        arrivals: dict[float, array] = {}
         for r in replies:
+            for ts, data in (r["arrivals"] or {}).items():
+                arrivals.setdefault(ts, array("d")).frombytes(data)
             latencies.frombytes(r["latencies"])
             lags.frombytes(r["lags"])
             for ts, (count, slowest) in r["by_ts"].items():
@@ -172,7 +183,7 @@ class LoadGen:
                          errors=sum(r["errors"] for r in replies),
                          open=sum(r["open"] for r in replies),
                          kernel_timestamps=all(r["kernel_timestamps"] for r in replies),
-                         event_loop=replies[0]["event_loop"] if replies else "")
+                         event_loop=replies[0]["event_loop"] if replies else "", arrivals=arrivals)
 
     def close(self, timeout: float = 5.0) -> None:
         """Close every connection and stop every worker (killing stragglers)."""

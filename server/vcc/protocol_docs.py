@@ -93,7 +93,7 @@ def _most(text: Any) -> int:
 
 def _bounds() -> list[str]:
     """The bounds on what one client may send, from the definitions."""
-    from vcc.gateway import refusals, socket_api
+    from vcc.gateway import limits, refusals
 
     (report,), defs = msgspec.json.schema_components([Report])
     report_fields = defs["Report"]["properties"]
@@ -105,11 +105,11 @@ def _bounds() -> list[str]:
         "",
         "| what | bound |",
         "| --- | --- |",
-        f"| one engine.io message | {socket_api.MAX_MESSAGE_BYTES // 1024} KB (larger: the connection is closed) |",
-        f"| one command, encoded | {socket_api.MAX_COMMAND_BYTES // 1024} KB (`payload_too_large`) |",
-        f"| commands and notices | {socket_api.RATE_PER_SECOND:.0f} a second, bursts of {socket_api.RATE_BURST:.0f}, per connection (`rate_limited`) |",
-        f"| `sync` | {socket_api.SYNC_PER_SECOND:.0f} a second, bursts of {socket_api.SYNC_BURST:.0f}, per connection (`rate_limited`) |",
-        f"| `report` | {socket_api.REPORT_PER_SECOND:.0f} a second, bursts of {socket_api.REPORT_BURST:.0f}, per connection (`rate_limited`) |",
+        f"| one engine.io message | {limits.MAX_MESSAGE_BYTES // 1024} KB (larger: the connection is closed) |",
+        f"| one command, encoded | {limits.MAX_COMMAND_BYTES // 1024} KB (`payload_too_large`) |",
+        f"| commands and notices | {limits.RATE_PER_SECOND:.0f} a second, bursts of {limits.RATE_BURST:.0f}, per connection (`rate_limited`) |",
+        f"| `sync` | {limits.SYNC_PER_SECOND:.0f} a second, bursts of {limits.SYNC_BURST:.0f}, per connection (`rate_limited`) |",
+        f"| `report` | {limits.REPORT_PER_SECOND:.0f} a second, bursts of {limits.REPORT_BURST:.0f}, per connection (`rate_limited`) |",
         "| `report` fields | " + "; ".join(f"`{name}`: {_shape(prop, defs)}" for name, prop in report_fields.items()) + "; nothing else |",
         f"| `notify_participant` text | 1 to {MAX_NOTICE_CHARS} characters |",
         f"| `presence` | at most once a second; at most {PRESENCE_MAX_CONNECTIONS} connections in each of `set` and `left` per message |",

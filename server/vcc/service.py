@@ -8,8 +8,9 @@ committer; each is decided against the state at ``seq``, appended with
 ``expected_seq=seq`` and applied once durable, so an acknowledged command is
 in the log. If another node appended first the store says so
 (``ConcurrencyConflict``): the runtime catches up and decides again — no
-leader is needed. Commands that queued during an append are decided together
-on a copy of the state and appended in one durable write (group commit).
+leader is needed. Commands that queued during an append are decided together,
+each against the state the earlier ones leave, and appended in one durable
+write (group commit); a single command is a batch of one.
 Events appended elsewhere arrive through the store's
 subscription and are applied in sequence; ``_ingest`` ignores what is
 already applied, so the local path and the subscription can race safely.
@@ -107,8 +108,19 @@ class Batch:
 
 
 Listener = Callable[[Batch], None]
-#: A command waiting for the committer: (command, actor, "actor:id" or None, its answer).
-Pending = tuple[c.Command, str, str | None, "asyncio.Future[Ack]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A command waiting for the committer."""
+
+    command: c.Command
+    actor: str
+    #: ``actor:id``, under which the store records it; None for a command without an id (a tick).
+    key: str | None
+    answer: asyncio.Future[Ack]
+    #: When it was submitted (``time.perf_counter``), for the command latency metric.
+    since: float
 
 
 class Runtime:
@@ -196,83 +208,108 @@ class Runtime:
         arrival order, and appended in one durable write (group commit): under
         a burst, one fsync and one broadcast serve many commands.
         """
+        return await self.submit(command, actor)
+
+    def submit(self, command: c.Command, actor: str) -> asyncio.Future[Ack]:
+        """``execute`` without a coroutine: queue the command, return the future of its answer.
+
+        For the gateway's command path, which answers from the future's
+        callback rather than from a task per command.
+        """
         self.touch()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Ack] = loop.create_future()
         key = f"{actor}:{command.id}" if command.id else None
         if key is not None and key in self._answers:
-            return self._answers[key]
-        started = time.perf_counter()
-        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._queue.append((command, actor, key, future))
+            future.set_result(self._answers[key])
+            return future
+        self._queue.append(Pending(command, actor, key, future, time.perf_counter()))
         if self._committer is None or self._committer.done():
-            self._committer = asyncio.get_running_loop().create_task(self._commit())
-        answer = await future
-        kind = command.__struct_config__.tag
-        metrics.COMMANDS.labels(kind, "ok" if answer["ok"] else answer["error"]["code"]).inc()
-        metrics.COMMAND_SECONDS.observe(time.perf_counter() - started)
-        return answer
+            self._committer = loop.create_task(self._commit())
+        return future
 
     async def _commit(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                if len(batch) == 1:
-                    command, actor, key, _ = batch[0]
-                    answers = [await self._execute_one(command, actor, key)]
-                else:
-                    answers = await self._execute_batch(batch)
+                answers = await self._execute_batch(batch)
             except Exception:
                 log.exception("commands of %s failed", self.consultation)
                 answers = [error("internal_error", "The server failed to handle this command; nothing was changed.")] * len(batch)
-            for (_, _, key, future), answer in zip(batch, answers, strict=True):
-                if key is not None and (answer["ok"] or answer["error"]["code"] not in TRANSIENT):
-                    self._remember(key, answer)
-                if not future.done():
-                    future.set_result(answer)
+            answered = time.perf_counter()
+            for pending, answer in zip(batch, answers, strict=True):
+                if pending.key is not None and (answer["ok"] or answer["error"]["code"] not in TRANSIENT):
+                    self._remember(pending.key, answer)
+                metrics.COMMANDS.labels(pending.command.__struct_config__.tag, "ok" if answer["ok"] else answer["error"]["code"]).inc()
+                metrics.COMMAND_SECONDS.observe(answered - pending.since)
+                if not pending.answer.done():
+                    pending.answer.set_result(answer)
 
     async def _execute_batch(self, batch: list[Pending]) -> list[Ack]:
-        """Decide several commands in order on a copy of the state and append all their events at once."""
+        """Decide the commands in arrival order and append all their events in one durable write.
+
+        Each command is decided against the state the earlier ones in the batch
+        leave. The live state is copied only when a later command must see an
+        earlier one's events, so a batch of one, the common case on a quiet
+        consultation, is decided on the live state and copies nothing (``decide``
+        never mutates; the events are applied once durable, by ``_ingest``).
+        """
+        #: Commands the store already holds (a retry that reached another node first): their first answer.
+        settled: dict[str, Ack] = {}
+        last = len(batch) - 1
         for _ in range(MAX_ATTEMPTS):
             expected = self.seq
-            scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+            scratch = self.state
             now = self.clock()
             answers: list[Ack | None] = []
             spans: list[tuple[int, int]] = []  # (index of the command, number of its events)
             events: list[Event] = []
             rejected: list[tuple[int, str | None, Rejected]] = []
             first_of: dict[str, int] = {}
-            for index, (command, actor, key, _) in enumerate(batch):
-                if key is not None and key in self._answers:
-                    answers.append(self._answers[key])
-                    continue
-                if key is not None and key in first_of:  # the same command twice in one batch
-                    answers.append(None)
-                    continue
+            for index, pending in enumerate(batch):
+                key = pending.key
+                if key is not None:
+                    known = self._answers.get(key) or settled.get(key)
+                    if known is not None:
+                        answers.append(known)
+                        continue
+                    if key in first_of:  # the same command twice in one batch
+                        answers.append(None)
+                        continue
                 try:
-                    decided = decide(scratch, command, actor, now)
+                    decided = decide(scratch, pending.command, pending.actor, now)
                 except Rejected as rejection:
                     answers.append(None)
                     rejected.append((index, key, rejection))
                     continue
-                for event in decided:
-                    apply(scratch, event)
-                answers.append(None if decided else ok(expected + len(events)))
-                if decided:
-                    if key is not None:
-                        first_of[key] = index
-                    spans.append((index, len(decided)))
-                    events += decided
+                if not decided:
+                    answers.append(ok(expected + len(events)))
+                    continue
+                answers.append(None)
+                if index < last:
+                    if scratch is self.state:
+                        scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+                    for event in decided:
+                        apply(scratch, event)
+                if key is not None:
+                    first_of[key] = index
+                spans.append((index, len(decided)))
+                events += decided
             if events:
-                commands = [(batch[i][2] or "", n) for i, n in spans]
+                commands = [(batch[i].key or "", n) for i, n in spans]
                 try:
                     await self.store.append(self.consultation, expected, [encode_event(e) for e in events], commands=commands)
                 except ConcurrencyConflict:
                     await self.catch_up()
                     continue
-                except DuplicateCommand:
-                    # Someone else already applied one of them: settle them one by one.
+                except DuplicateCommand as duplicate:
+                    # Nothing was stored: answer that one as the first time, decide the others again.
                     await self.catch_up()
-                    return [await self._execute_one(command, actor, key) for command, actor, key, _ in batch]
+                    settled[duplicate.command_id] = ok(duplicate.last_seq)
+                    continue
                 except StoreUnavailable as exc:
+                    # "May not": a store that hung rather than refused can still
+                    # apply the append later; a retry with the same id is safe.
                     failed = error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
                     for index, _ in spans:
                         answers[index] = failed
@@ -288,40 +325,11 @@ class Runtime:
                     answers[index] = ok(seq)
             for index, key, rejection in rejected:
                 answers[index] = await self._first_answer(key) or error(rejection.code, rejection.message)
-            for index, (_, _, key, _) in enumerate(batch):
-                if answers[index] is None and key is not None:
-                    answers[index] = answers[first_of[key]]
+            for index, pending in enumerate(batch):
+                if answers[index] is None and pending.key is not None:
+                    answers[index] = answers[first_of[pending.key]]
             return [a if a is not None else ok(self.seq) for a in answers]
         return [error("conflict", "The consultation kept changing while this command was retried; try again.")] * len(batch)
-
-    async def _execute_one(self, command: c.Command, actor: str, key: str | None) -> Ack:
-        if key is not None and key in self._answers:
-            return self._answers[key]
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                events = decide(self.state, command, actor, self.clock())
-            except Rejected as rejection:
-                return await self._first_answer(key) or error(rejection.code, rejection.message)
-            if not events:
-                return ok(self.seq)
-            expected = self.seq
-            try:
-                last = await self.store.append(self.consultation, expected, [encode_event(e) for e in events], command_id=key)
-            except ConcurrencyConflict:
-                await self.catch_up()
-                continue
-            except DuplicateCommand as duplicate:
-                await self.catch_up()
-                return ok(duplicate.last_seq)
-            except StoreUnavailable as exc:
-                # "May not": a store that hung rather than refused can still
-                # apply the append later; a retry with the same id is safe.
-                return error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
-            metrics.APPENDS.inc()
-            metrics.EVENTS_APPENDED.inc(len(events))
-            self._ingest(expected + 1, events)
-            return ok(last)
-        return error("conflict", "The consultation kept changing while this command was retried; try again.")
 
     async def execute_atomically(self, commands: list[c.Command], actor: str, *, dry_run: bool = False) -> Ack:
         """All or nothing: decide every command in order on a copy of the state,

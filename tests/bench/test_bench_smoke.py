@@ -35,6 +35,9 @@ def test_fanout_quick_bare_and_the_service(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert {r["target"] for r in results["medians"]} == {"bare", "vcc"}
     assert all("error" not in p and p["samples"] > 0 for p in results["points"])
+    service = next(p for p in results["points"] if p["target"] == "vcc")
+    assert service["latency_from_send_ms"]["samples"] == service["samples"], "every delivery timed from the chair's send too"
+    assert service["latency_from_send_ms"]["p50"] >= service["latency_ms"]["p50"]
 
 
 def test_burst_quick(tmp_path: Path) -> None:

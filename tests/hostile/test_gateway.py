@@ -23,8 +23,8 @@ from vcc import metrics
 from vcc.app import GATEWAY, create_app
 from vcc.config import Config
 from vcc.gateway import refusals
+from vcc.gateway.limits import MAX_COMMAND_BYTES, RATE_BURST, SYNC_BURST
 from vcc.gateway.refusals import RefusalLog
-from vcc.gateway.socket_api import SYNC_BURST
 from vcc.http_api import SECRET, SERVICE
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
 from vcc_protocol.vocabulary import ADMIN_ACTOR
@@ -465,3 +465,22 @@ async def test_a_notice_over_a_bound_is_refused(gateway_node: Node, raw_clients,
     technical = await raw_clients(TECHNICAL)
     answer = await technical.call("notify_participant", notice, timeout=5)
     assert answer["ok"] is False and answer["error"]["code"] == code, answer
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_commands_keep_their_bounds_on_either_path(gateway_node: Node, transport: str) -> None:
+    """Over a websocket the command path answers a command as it is read; over
+    long-polling socket.io dispatches it. Both apply the same checks."""
+    sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    await sio.connect(gateway_node.url, auth={"token": gateway_node.token(CHAIR)}, transports=[transport], wait_timeout=5)
+    path = gateway_node.gateway.command_path
+    before = path.answered
+    try:
+        huge = await sio.call("command", {"type": "request_floor", "id": "big", "pad": "x" * MAX_COMMAND_BYTES}, timeout=10)
+        assert huge["error"]["code"] == "payload_too_large", huge
+        sent = int(RATE_BURST) + 20
+        codes = [(await sio.call("command", {"type": "no_such_command", "id": str(n)}, timeout=10))["error"]["code"] for n in range(sent)]
+        assert set(codes) == {"unknown_command", "rate_limited"} and codes[0] == "unknown_command", codes
+        assert path.answered - before == (sent + 1 if transport == "websocket" else 0)
+    finally:
+        await sio.disconnect()

@@ -66,6 +66,25 @@ before writing, so one message larger than the bound is still delivered;
 ``max_pending_bytes`` must be comfortably larger than the largest single
 message (e.g. a snapshot).
 
+Private interfaces
+------------------
+The public interfaces of python-socketio and engine.io offer no way to write
+to a connection without a task and a queue per message, so the gateway relies
+on these internals, pinned to the tested minor versions in pyproject.toml and
+checked by ``tests/gateway/test_engine_contract.py``:
+
+* ``eio._async['websocket']``, the driver engineio opens a websocket with,
+  called with the ``AsyncSocket``'s bound ``_websocket_handler``
+  (:func:`vcc.gateway.transport.install`);
+* ``eio.sockets`` by engine.io session id, and an ``AsyncSocket``'s ``queue``,
+  ``upgraded`` and ``closing``;
+* ``asyncio.Queue._unfinished_tasks`` and ``_queue`` of that queue, whose
+  writer calls ``task_done`` as it takes a packet (the ordering guarantee
+  above, and the backlog bound below);
+* ``AsyncServer._handle_connect``, ``_handle_disconnect``, ``_handle_event``
+  and ``_send_packet``, to which :mod:`vcc.gateway.inbound` hands the packets
+  it has screened.
+
 Everything here must be called from the event loop's thread.
 """
 

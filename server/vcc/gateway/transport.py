@@ -22,6 +22,10 @@ wrapper, written for the fan-out path:
   :class:`WebSocketLinks` by engine.io session id, with its asyncio transport,
   so :class:`vcc.gateway.fanout.Fanout` can write one pre-built frame to
   every connection without a task or a queue wake-up per client.
+* **Commands are read without a task each.** engineio reads every packet in
+  a task of its own under ``wait_for``, then dispatches it in another task;
+  ``wait`` offers each binary frame to ``WebSocketLinks.claim`` first, which
+  answers commands and pings on the spot (:mod:`vcc.gateway.command_path`).
 * **``send`` never suspends.** It builds the frame and writes it to the
   transport synchronously, like every other writer of this connection (the
   fan-out, aiohttp's own pong and close frames): every frame reaches the
@@ -101,6 +105,9 @@ class WebSocketLinks:
         #: Told ``(eio_sid, detail)`` of each text frame that is not an engine.io packet
         #: (engineio would raise on it outside any handler); the frame is skipped.
         self.on_malformed: Callable[[str, str], None] | None = None
+        #: Offered each binary frame of an upgraded connection before engineio
+        #: sees it; True: it was answered, engineio never sees it (see ``wait``).
+        self.claim: Callable[[WebSocketLink, bytes], bool] | None = None
         #: Read-only view for hot loops (a dict ``get`` without a method hop).
         self.by_eio_sid: Mapping[str, WebSocketLink] = self._by_eio_sid
 
@@ -185,13 +192,27 @@ class WebSocketLink:
         self.write_frame(ws_frame(message))
 
     async def wait(self) -> bytes | str:
-        """Return the next engine.io packet; raise ``OSError`` once the websocket is closed."""
+        """Return the next engine.io packet; raise ``OSError`` once the websocket is closed.
+
+        engineio calls this in a fresh task under ``wait_for`` for every packet
+        it reads. A binary frame that ``links.claim`` answers is not returned:
+        the loop goes on reading within the same call, so a command costs no
+        task and no ``wait_for``. Everything else (text frames: engine.io's
+        pongs, closes and upgrades; the events the claim leaves) is returned to
+        engineio as before. The client's pongs come back every ping interval,
+        well within engineio's timeout on this call.
+        """
         while True:
             msg = await self.ws.receive()  # type: ignore[union-attr]
             data = msg.data
-            if not isinstance(data, (bytes, str)):
+            if isinstance(data, bytes):
+                claim = self.links.claim
+                if claim is not None and self.socket.upgraded and claim(self, data):
+                    continue
+                return data
+            if not isinstance(data, str):
                 raise OSError("websocket closed")
-            if isinstance(data, bytes) or _is_engineio_text(data):
+            if _is_engineio_text(data):
                 return data
             if self.links.on_malformed is not None:
                 self.links.on_malformed(self.eio_sid, f"text frame {data[:40]!r} is not an engine.io packet")

@@ -1,0 +1,119 @@
+"""A consultation's batches as ``events`` messages, one encoding per audience,
+handed to the fan-out.
+
+Role-restricted data: each consultation has a ``public`` and a ``staff``
+group; a batch carrying private fields is encoded a second time, redacted,
+for the public group, so both keep the same sequence numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import msgspec
+from vcc_protocol.events import redact
+
+from .. import metrics
+from ..core.views import snapshot
+from ..service import Batch, Runtime
+from .fanout import Fanout
+
+
+def group(consultation: str, audience: str) -> str:
+    return f"{consultation}/{audience}"
+
+
+def concerned(consultation: str, kind: str, name: str) -> str:
+    """The fan-out group of the connections of one ``participant`` or one
+    ``delegation`` (``kind``): a batch that names them is written to them first."""
+    return f"{consultation}/{kind}:{name}"
+
+
+class Publisher:
+    """Turns a runtime's batches into ``events`` messages, one per audience for
+    all the batches that arrived since the last one was sent.
+
+    Sending costs CPU in proportion to the connections (a frame written to each),
+    so under load the publisher waits, after each send, as long as that send took
+    before the next: the batches completed meanwhile go out together, and
+    broadcasting never takes more than about half of the event loop (the rest is
+    left for commands and acks). An isolated change is sent at once.
+    """
+
+    def __init__(self, runtime: Runtime, fanout: Fanout) -> None:
+        self.runtime = runtime
+        self.fanout = fanout
+        self._pending: list[Batch] = []
+        self._scheduled: asyncio.Handle | None = None
+        self._quiet_until = 0.0
+        self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
+        runtime.subscribe(self._on_batch)
+
+    def _on_batch(self, batch: Batch) -> None:
+        self._pending.append(batch)
+        if self._scheduled is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self._quiet_until - loop.time()
+        if delay > 0:
+            self._scheduled = loop.call_later(delay, self.flush)
+        else:
+            self._scheduled = loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send what is pending now; also called directly, before a joining
+        client's state is sent, when the scheduled send is dropped."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        if not self._pending:
+            return
+        started = time.perf_counter()
+        batches, self._pending = self._pending, []
+        events = [event for batch in batches for event in batch.events]
+        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last}
+        staff_events = [msgspec.to_builtins(event) for event in events]
+        if any(event.PRIVATE for event in events):
+            public_events = [msgspec.to_builtins(redact(event)) for event in events]
+        else:
+            public_events = staff_events
+        first = self._concerned(events)
+        ts = time.time()
+        for audience, audience_events in (("public", public_events), ("staff", staff_events)):
+            self.fanout.send(group(self.runtime.consultation, audience), "events", self._message(audience, head, ts, audience_events), first)
+        took = time.perf_counter() - started
+        self._quiet_until = asyncio.get_running_loop().time() + took
+        metrics.FANOUT_SECONDS.observe(took)
+        metrics.FANOUT_BATCHES.observe(len(batches))
+
+    def _message(self, audience: str, head: dict[str, Any], ts: float, events: list[Any]) -> dict[str, Any]:
+        """The ``events`` message one audience gets for the pending batches: the one
+        place where what goes with a batch, per audience, is put together. The
+        fan-out encodes it once for all of that audience's connections."""
+        return {**head, "ts": ts, "events": events}
+
+    def _concerned(self, events: list[Any]) -> list[str]:
+        """The groups of the participants and delegations the events name (the
+        delegation given the floor, the speaker gone live), to be served first."""
+        names: dict[str, None] = {}
+        for event in events:
+            for kind in ("participant", "delegation"):
+                name = getattr(event, kind, None)
+                if isinstance(name, str):
+                    names[concerned(self.runtime.consultation, kind, name)] = None
+        return list(names)
+
+    def snapshot(self, audience: str, resync: bool) -> bytes:
+        """The ``snapshot`` message for an audience, built and encoded once per sequence
+        number (thousands may join at once, e.g. after a restart)."""
+        key = (audience, resync)
+        cached = self._snapshots.get(key)
+        if cached is None or cached[0] != self.runtime.seq:
+            runtime = self.runtime
+            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync}
+            cached = (runtime.seq, self.fanout.encode("snapshot", message))
+            self._snapshots[key] = cached
+        return cached[1]
+
