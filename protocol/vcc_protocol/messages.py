@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .views import Views
+
 
 class ErrorInfo(msgspec.Struct):
     #: One of ``errors.ERROR_CODES``.
@@ -34,6 +36,8 @@ class EventBatch(msgspec.Struct):
     #: Server send time (seconds since the epoch), for latency measurements.
     ts: float
     events: list[dict[str, Any]]
+    #: The derived views after the last event: they replace the client's.
+    views: Views
 
 
 class Snapshot(msgspec.Struct):
@@ -43,6 +47,8 @@ class Snapshot(msgspec.Struct):
     seq: int
     state: dict[str, Any]
     resync: bool
+    #: The derived views at ``seq``.
+    views: Views
 
 
 class Welcome(msgspec.Struct):

@@ -346,10 +346,9 @@ def _granted(state: ConsultationState, ev: e.FloorGranted) -> None:
 def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
     grant = state.grant
     assert grant is not None
-    waited = (ev.at - grant.granted_at) / 1000
-    cause = f"the sitting closed {waited:.0f} s after the grant" if ev.actor == SYSTEM_ACTOR else f"revoked by the chair after {waited:.0f} s"
+    cause = "sitting_closed" if ev.actor == SYSTEM_ACTOR else "revoked"
     state.failed_attempts.append(
-        FailedAttempt(delegation=ev.delegation, item=ev.item, what="the floor was granted but not taken up", cause=cause, at=ev.at)
+        FailedAttempt(delegation=ev.delegation, item=ev.item, what="grant_not_taken_up", cause=cause, waited_ms=ev.at - grant.granted_at, at=ev.at)
     )
     state.grant = None
 

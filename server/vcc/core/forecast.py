@@ -19,7 +19,7 @@ class ItemForecast:
     allocated_minutes: float
     elapsed_minutes: float
     remaining_minutes: float
-    #: "today", "YYYY-MM-DD" (a later day of the consultation) or "will not fit".
+    #: "today", "YYYY-MM-DD" (a later day of the consultation) or "will_not_fit".
     expected: str
 
 
@@ -68,7 +68,7 @@ def forecast(state: ConsultationState, now: int) -> Forecast:
     return Forecast(
         items=results,
         fits_today=[f.item for f in results if f.expected == "today"],
-        will_not_fit=[f.item for f in results if f.expected == "will not fit"],
+        will_not_fit=[f.item for f in results if f.expected == "will_not_fit"],
         overflow_minutes=round(max(used - capacity, 0) / MINUTE, 1),
         minutes_left_today=(windows[0][1] / MINUTE) if windows and windows[0][0] == "today" else 0.0,
         days_left=sum(1 for label, _ in windows if label != "today"),
@@ -81,4 +81,4 @@ def _window_of(windows: list[tuple[str, int]], finish: int) -> str:
         total += capacity
         if finish <= total:
             return label
-    return "will not fit"
+    return "will_not_fit"

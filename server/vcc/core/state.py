@@ -186,8 +186,12 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
 class FailedAttempt(msgspec.Struct, kw_only=True):
     delegation: str
     item: str
+    #: "grant_not_taken_up": the floor was granted but the delegation never went live.
     what: str
+    #: "sitting_closed" (the slot ended) or "revoked" (by the chair).
     cause: str
+    #: From the grant to its end.
+    waited_ms: int
     at: int
 
 

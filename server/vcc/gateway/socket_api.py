@@ -67,7 +67,7 @@ from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
 from .. import metrics
 from ..core.views import audience as audience_of
-from ..core.views import snapshot
+from ..core.views import ViewsFeed, snapshot
 from ..media.plane import MediaPlane
 from ..service import Ack, Batch, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
@@ -183,6 +183,7 @@ class Publisher:
         self.public = group(runtime.consultation, "public")
         self.staff = group(runtime.consultation, "staff")
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
+        self.views = ViewsFeed()
         runtime.subscribe(self._on_batch)
 
     def _on_batch(self, batch: Batch) -> None:
@@ -207,7 +208,7 @@ class Publisher:
         started = time.perf_counter()
         batches, self._pending = self._pending, []
         events = [event for batch in batches for event in batch.events]
-        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last}
+        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last, "views": self.views.update(self.runtime.state, self.runtime.clock())}
         staff_events = [msgspec.to_builtins(event) for event in events]
         if any(event.PRIVATE for event in events):
             public_events = [msgspec.to_builtins(redact(event)) for event in events]
@@ -240,7 +241,7 @@ class Publisher:
         cached = self._snapshots.get(key)
         if cached is None or cached[0] != self.runtime.seq:
             runtime = self.runtime
-            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync}
+            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync, "views": self.views.full(runtime.state, runtime.clock())}
             cached = (runtime.seq, self.fanout.encode("snapshot", message))
             self._snapshots[key] = cached
         return cached[1]
@@ -407,6 +408,7 @@ class Gateway:
                 {
                     "epoch": runtime.epoch, "first": missed[0][0], "last": missed[-1][0], "ts": time.time(),
                     "events": [msgspec.to_builtins(redact(e) if private else e) for _, e in missed],
+                    "views": publisher.views.full(runtime.state, runtime.clock()),
                 },
             )
 
