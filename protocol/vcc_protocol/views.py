@@ -88,7 +88,6 @@ class Slot(msgspec.Struct, kw_only=True):
 class Clock(msgspec.Struct, kw_only=True):
     """The clock figures the screens show."""
 
-    slots: list[Slot]
     #: Rule: the sitting is open from its opening until the slot end, even before the tick closes it.
     sitting_open: bool
     #: Time spent on the current item so far (ms; the others': their ``elapsed_ms`` in the
@@ -108,6 +107,9 @@ class Allowed(msgspec.Struct, kw_only=True):
     point_of_order: bool
     #: Object, postpone or suspend the current item.
     block: bool
+    #: Whether the class answers the agenda consultation at all (council members)...
+    answers_grouping: bool
+    #: ...and whether it may answer now (the consultation is open).
     answer_grouping: bool
     #: Submit a contribution (a member state, before the deadline).
     contribute: bool
@@ -185,8 +187,14 @@ class Views(msgspec.Struct, kw_only=True):
     #: Why nobody may ask for the floor now (a point of order aside), or "none".
     request_blocker: RequestBlocker
     forecast: Forecast
-    #: Open item -> "today", "YYYY-MM-DD" (a later day of the consultation) or "will_not_fit".
-    expected: dict[str, str]
+    #: When the open items are expected: "today", "YYYY-MM-DD" (a later day of the
+    #: consultation) or "will_not_fit" -> the items, in the order they will be taken (grouped: a
+    #: batch that changes one expectation resends a few bytes per item, not a map entry each).
+    expected: dict[str, list[str]]
+    #: Every day's slot (ms since the epoch).
+    slots: list[Slot]
+    #: Agenda item -> its allocated minutes: the plan's, else its estimate.
+    allocated_minutes: dict[str, int]
     clock: Clock
     #: Delegation class -> what it may do now.
     allowed: dict[str, Allowed]
@@ -207,7 +215,9 @@ class ViewsUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     queue: list[QueueEntry] | None = None
     request_blocker: RequestBlocker | None = None
     forecast: Forecast | None = None
-    expected: dict[str, str] | None = None
+    expected: dict[str, list[str]] | None = None
+    slots: list[Slot] | None = None
+    allocated_minutes: dict[str, int] | None = None
     clock: Clock | None = None
     allowed: dict[str, Allowed] | None = None
     booths: list[BoothRow] | None = None

@@ -123,7 +123,7 @@ def test_public_snapshot_is_the_fold_of_redacted_events(busy: Consultation) -> N
 
 def test_views_carry_the_forecast(busy: Consultation) -> None:
     v = views(busy.state, busy.now)
-    assert (v.forecast.minutes_left_today, v.forecast.will_not_fit, v.expected["3"]) == (180, 0, "today")
+    assert (v.forecast.minutes_left_today, v.forecast.will_not_fit, v.expected["today"][0]) == (180, 0, "3")
     busy.later(13 * 60)
     # Item 3 runs late: 13 minutes in with a queue of 7 minutes of its 15 minutes allocated.
     assert views(busy.state, busy.now).forecast.minutes_left_today == 180 - 13

@@ -13,6 +13,10 @@ const OTHER = "practiceland";
 const CHAIR_REACTION_MS = 1200;
 const OTHER_SPEECH_MS = 7000;
 const TAIL_MS = 2000;
+/** The practice speaking limit. */
+const LIMIT_MS = 180_000;
+/** The goal of the drill: the server's time-to-floor goal (vcc.core.views.TIME_TO_FLOOR_GOAL_MS). */
+const GOAL_MS = 3000;
 
 function today(tz) {
   const parts = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
@@ -44,6 +48,28 @@ export class DrillSession {
 
   get stale() {
     return false;
+  }
+
+  /**
+   * The practice room decides its own commands, so it also gives the views a live
+   * session receives from the server (vcc_protocol.views), for what the drill's
+   * screens read: the queue's places and waits, the tail, who may ask.
+   */
+  get views() {
+    const now = Date.now();
+    const { speech, grant, tail } = this.state;
+    let wait = (speech ? Math.max(speech.limit_ms - (now - speech.started_at), 0) : 0) + (grant ? LIMIT_MS : 0);
+    const queue = this.queue().map((request, index) => {
+      const entry = { delegation: request.delegation, point_of_order: request.point_of_order, place: index + 1, wait_ms: wait, moved: false, spoken: 0 };
+      wait += LIMIT_MS;
+      return entry;
+    });
+    const allowed = { request_floor: true, point_of_order: true, block: false, answers_grouping: false, answer_grouping: false, contribute: false, member_state: true };
+    return {
+      at: now, queue, request_blocker: "none", allowed: { council_member: allowed },
+      clock: { tail_holds: tail !== null && now < tail.until },
+      time_to_floor: { goal_ms: GOAL_MS },
+    };
   }
 
   subscribe(listener) {

@@ -274,20 +274,29 @@ def request_ms(state: ConsultationState, item: str, request: Request) -> int:
     return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
 
 
-def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
-    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
-    current item and the wait, at each speaker's limit, for those ahead and the running speech."""
+def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]:
+    """Each request of the current item's queue with its expected wait: the running
+    speech's remainder, the delegation granted the floor, and everyone ahead, each at
+    their speaking limit."""
     if state.current_item is None:
-        return None
-    queue = state.queues.get(state.current_item, [])
-    place = find_request(queue, delegation, point_of_order)
-    if place is None:
-        return None
+        return []
     wait = speech_remaining_ms(state, now)
     if state.grant is not None:
         wait += speaking_limit_ms(state, state.grant.item, state.delegations[state.grant.delegation].cls)
-    wait += sum(request_ms(state, state.current_item, r) for r in queue[:place])
-    return place + 1, wait
+    waits = []
+    for request in state.queues.get(state.current_item, []):
+        waits.append((request, wait))
+        wait += request_ms(state, state.current_item, request)
+    return waits
+
+
+def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
+    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
+    current item and the wait (``queue_waits``)."""
+    for place, (request, wait) in enumerate(queue_waits(state, now), start=1):
+        if request.delegation == delegation and request.point_of_order == point_of_order:
+            return place, wait
+    return None
 
 
 def queue_ms(state: ConsultationState, now: int) -> int:

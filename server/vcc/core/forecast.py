@@ -34,11 +34,17 @@ class Forecast:
     days_left: int
 
 
+def allocated_minutes(state: ConsultationState) -> dict[str, int]:
+    """Agenda item -> the minutes it is given: the plan's allocation, else its estimate."""
+    planned = {a.item: a.minutes for a in state.plan}
+    return {ref: planned.get(ref, state.items[ref].minutes) for ref in state.agenda}
+
+
 def forecast(state: ConsultationState, now: int) -> Forecast:
     """Each open item needs its allocation (the plan's, else its estimate) less
     its elapsed time; the current item needs at least what its queue holds,
     each waiting delegation at its class's speaking limit."""
-    allocated = {a.item: a.minutes for a in state.plan}
+    allocated = allocated_minutes(state)
     windows: list[tuple[str, int]] = []  # (label, capacity in ms)
     for day, start, end in slots(state):
         if end <= now:
@@ -58,7 +64,7 @@ def forecast(state: ConsultationState, now: int) -> Forecast:
         item = state.items[number]
         if item.status != "open":
             continue
-        minutes = allocated.get(number, item.minutes)
+        minutes = allocated[number]
         spent = elapsed_ms(state, number, now)
         need = max(minutes * MINUTE - spent, 0)
         if number == state.current_item:

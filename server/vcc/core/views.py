@@ -43,8 +43,9 @@ from vcc_protocol.vocabulary import DELEGATION_CLASSES
 from .actors import STAFF_ROLES
 from .clock import elapsed_ms, sitting_is_open, slots
 from .contributions import CHARACTERS_PER_PAGE, MAX_PAGES, MEMBER_STATES
-from .floor import MAY_RAISE_POINT_OF_ORDER, queue_position, speech_remaining_ms
-from .forecast import forecast
+from .floor import MAY_RAISE_POINT_OF_ORDER, queue_waits, speech_remaining_ms
+from .forecast import Forecast as ForecastFigures
+from .forecast import allocated_minutes, forecast
 from .grouping import MAY_ANSWER
 from .interpretation import route, tail_holds
 from .outcomes import MAY_BLOCK
@@ -100,10 +101,12 @@ def views(state: ConsultationState, now: int) -> Views:
             fits_today=len(fc.fits_today), will_not_fit=len(fc.will_not_fit), overflow_minutes=fc.overflow_minutes,
             minutes_left_today=fc.minutes_left_today, days_left=fc.days_left,
         ) if fc else _NO_FORECAST,
-        expected={f.item: f.expected for f in fc.items} if fc else {},
+        expected=_expected(fc) if fc else {},
+        slots=[Slot(day=day, start=start, end=end) for day, start, end in slots(state)] if state.created else [],
+        allocated_minutes=allocated_minutes(state),
         clock=_clock(state, now),
         allowed={cls: _allowed(state, cls, now) for cls in DELEGATION_CLASSES},
-        booths=_booths(state, now),
+        booths=_booths(state),
         grouping=_grouping(state, now),
         limits=Limits(max_pages=MAX_PAGES, characters_per_page=CHARACTERS_PER_PAGE, max_upload_bytes=MAX_UPLOAD_BYTES),
         time_to_floor=_time_to_floor(state),
@@ -140,6 +143,13 @@ class ViewsFeed:
         return self.sent
 
 
+def _expected(fc: ForecastFigures) -> dict[str, list[str]]:
+    by_when: dict[str, list[str]] = {}
+    for f in fc.items:
+        by_when.setdefault(f.expected, []).append(f.item)
+    return by_when
+
+
 _NO_FORECAST = Forecast(fits_today=0, will_not_fit=0, overflow_minutes=0.0, minutes_left_today=0.0, days_left=0)
 
 
@@ -150,15 +160,13 @@ def _queue(state: ConsultationState, now: int) -> list[QueueEntry]:
     for speech in state.speeches:
         if speech.item == state.current_item:
             spoken[speech.delegation] = spoken.get(speech.delegation, 0) + 1
-    entries = []
-    for request in state.queues.get(state.current_item, []):
-        place = queue_position(state, request.delegation, now, request.point_of_order)
-        assert place is not None
-        entries.append(QueueEntry(
-            delegation=request.delegation, point_of_order=request.point_of_order, place=place[0], wait_ms=place[1],
+    return [
+        QueueEntry(
+            delegation=request.delegation, point_of_order=request.point_of_order, place=place, wait_ms=wait,
             moved=request.moved_reason is not None, spoken=spoken.get(request.delegation, 0),
-        ))
-    return entries
+        )
+        for place, (request, wait) in enumerate(queue_waits(state, now), start=1)
+    ]
 
 
 def _current(state: ConsultationState) -> Item | None:
@@ -176,7 +184,6 @@ def _request_blocker(state: ConsultationState) -> RequestBlocker:
 
 def _clock(state: ConsultationState, now: int) -> Clock:
     return Clock(
-        slots=[Slot(day=day, start=start, end=end) for day, start, end in slots(state)] if state.created else [],
         sitting_open=sitting_is_open(state, now),
         current_elapsed_ms=elapsed_ms(state, state.current_item, now) if state.current_item is not None else 0,
         item_running=state.current_item is not None and state.current_since is not None,
@@ -194,14 +201,15 @@ def _allowed(state: ConsultationState, cls: str, now: int) -> Allowed:
         request_floor=open_item and item is not None and not item.list_closed,
         point_of_order=open_item and cls in MAY_RAISE_POINT_OF_ORDER,
         block=open_item and cls in MAY_BLOCK,
+        answers_grouping=cls in MAY_ANSWER,
         answer_grouping=grouping_open and cls in MAY_ANSWER,
         contribute=cls in MEMBER_STATES and (deadline is None or now < deadline),
         member_state=cls in MEMBER_STATES,
     )
 
 
-def _booths(state: ConsultationState, now: int) -> list[BoothRow]:
-    tail = state.tail.booths if state.tail is not None and tail_holds(state, now) else []
+def _booths(state: ConsultationState) -> list[BoothRow]:
+    tail = state.tail.booths if state.tail is not None else []
     rows = []
     for language, booth in state.booths.items():
         alarms: list[Literal["handover_due", "silent"]] = []
@@ -230,14 +238,21 @@ def _grouping_phase(state: ConsultationState, now: int) -> Literal["none", "open
 def _grouping(state: ConsultationState, now: int) -> GroupingView:
     place = {section: index for index, section in enumerate(state.sections)}
     ordered = sorted(enumerate(state.items.values()), key=lambda pair: (place.get(pair[1].section, -1), pair[0]))
-    answered = sum(1 for answers in state.grouping.answers.values() if answers) if state.grouping is not None else 0
+    grouping = state.grouping
+    answered = sum(1 for answers in grouping.answers.values() if answers) if grouping is not None else 0
+    # Once closed, an item's group is the final one: the secretariat's overrides reversed it.
+    overridden = set(grouping.overrides) if grouping is not None and grouping.closed else set()
+    proposed: dict[str, int] = {}
+    for item in state.items.values():
+        group = 3 - item.group if item.ref in overridden and item.group in (1, 2) else item.group
+        # No proposal counts with group 1 until the secretariat decides.
+        proposed[item.ref] = 2 if group == 2 else 1
     return GroupingView(
         phase=_grouping_phase(state, now),
         answered=answered,
         council_members=sum(1 for d in state.delegations.values() if d.cls in MAY_ANSWER),
         items=[item.ref for _, item in ordered],
-        # No proposal counts with group 1 until the secretariat decides.
-        proposed_group={item.ref: 2 if item.group == 2 else 1 for item in state.items.values()},
+        proposed_group=proposed,
     )
 
 

@@ -6,7 +6,6 @@ import { currentLanguage, t } from "../../i18n/index.js";
 import { useNow } from "../hooks.js";
 import { seconds } from "../format.js";
 import { DrillSession } from "../../practice/drill_session.js";
-import { TIME_TO_FLOOR_GOAL_MS } from "../../core/stats.js";
 import { FloorPanel } from "./delegate.js";
 import { SpeakerCard } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
@@ -32,6 +31,8 @@ export function DrillView() {
   }, [session]);
   const now = useNow(session, 500);
   const attempts = session.attempts;
+  const { views } = session;
+  const goal = views.time_to_floor.goal_ms;
   const best = attempts.length ? Math.min(...attempts) : null;
   return html`<div class="grid drill-grid">
     <div class="col-main">
@@ -44,21 +45,21 @@ export function DrillView() {
           <li>${t("drill_step_live")} <kbd>L</kbd></li>
           <li>${t("drill_step_yield")} <kbd>Y</kbd></li>
         </ol>
-        <p class="goal"><strong>${t("drill_goal", { s: TIME_TO_FLOOR_GOAL_MS / 1000 })}</strong></p>
+        <p class="goal"><strong>${t("drill_goal", { s: goal / 1000 })}</strong></p>
       </section>
       <${FloorPanel} session=${session} />
       <section class="card" aria-labelledby="attempts-h" data-testid="drill-results">
         <h2 id="attempts-h">${t("drill_your_times")}</h2>
-        ${attempts.length ? html`<ul class="attempts">${attempts.map((ms, i) => html`<li key=${i} class=${ms < TIME_TO_FLOOR_GOAL_MS ? "ok" : "bad"} data-testid="drill-attempt" data-ms=${ms}>
-            ${t("drill_attempt", { n: i + 1, time: seconds(ms) })} ${ms < TIME_TO_FLOOR_GOAL_MS ? `✓ ${t("drill_goal_met")}` : `✗ ${t("drill_goal_missed")}`}</li>`)}</ul>
+        ${attempts.length ? html`<ul class="attempts">${attempts.map((ms, i) => html`<li key=${i} class=${ms < goal ? "ok" : "bad"} data-testid="drill-attempt" data-ms=${ms}>
+            ${t("drill_attempt", { n: i + 1, time: seconds(ms) })} ${ms < goal ? `✓ ${t("drill_goal_met")}` : `✗ ${t("drill_goal_missed")}`}</li>`)}</ul>
           <p>${t("drill_best", { time: seconds(best) })}</p>`
         : html`<p class="muted">${t("drill_no_attempt")}</p>`}
         <button class="secondary" onClick=${() => session.reset()}>${t("drill_restart")}</button>
       </section>
     </div>
     <div class="col-side">
-      <${SpeakerCard} state=${session.state} now=${now} />
-      <${QueueList} state=${session.state} mine=${session.me.delegation} />
+      <${SpeakerCard} state=${session.state} views=${views} now=${now} />
+      <${QueueList} state=${session.state} views=${views} mine=${session.me.delegation} />
     </div>
   </div>`;
 }
