@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .state import ConsultationState
 from .views import Views
 
 
@@ -45,7 +46,8 @@ class Snapshot(msgspec.Struct):
 
     epoch: str
     seq: int
-    state: dict[str, Any]
+    #: Redacted for the public audience (see ``state``).
+    state: ConsultationState
     resync: bool
     #: The derived views at ``seq``.
     views: Views

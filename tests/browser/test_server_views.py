@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from playwright.async_api import expect
 from vcc.core import views as core_views
-from vcc.core.state import ConsultationState
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import ChannelRoute, RouteWarning, Views
 
 from tests.support.consultations import CHAIR, COUNCIL

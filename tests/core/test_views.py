@@ -10,6 +10,7 @@ from vcc.core import fold
 from vcc.core.views import ViewsFeed, audience, snapshot, views, wire_views
 from vcc_protocol import commands as c
 from vcc_protocol.events import redact
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import Views
 
 CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
@@ -158,3 +159,11 @@ def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
     assert public["contributions"]["ch-3"]["contacts"] is None
     assert public["contributions"]["ch-3"]["submitters"] == ["ch", "at"]
     assert msgspec.to_builtins(fold(redact(ev) for ev in cons.events), str_keys=True) == public
+
+
+@pytest.mark.parametrize("audience_name", ["public", "staff"])
+def test_the_snapshot_is_the_typed_state_of_the_protocol(busy: Consultation, audience_name: str) -> None:
+    # The redacted fields are optional in the protocol's ConsultationState: a public snapshot is one too.
+    data = snapshot(busy.state, audience_name)
+    typed = msgspec.convert(data, ConsultationState)
+    assert msgspec.to_builtins(typed, str_keys=True) == data

@@ -14,9 +14,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from vcc.core.state import ConsultationState
 from vcc.core.views import ViewsFeed, snapshot, wire_views
 from vcc_protocol.events import EVENTS_BY_NAME
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import Views, ViewsUpdate
 from vcc_protocol.vocabulary import LANGUAGES
 

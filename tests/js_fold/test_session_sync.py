@@ -8,7 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from vcc.core.state import ConsultationState
+from vcc_protocol.state import ConsultationState
+
 from vcc.core.views import snapshot
 
 from tests.browser.build import CLIENT, install_dependencies

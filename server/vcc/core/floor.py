@@ -11,12 +11,7 @@ on every speech.
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
-
-from .actors import Actor, own_delegation
-from .clock import require_open_sitting, speaking_limit_ms
-from .lookup import known_delegation
-from .rejections import Rejected
-from .state import (
+from vcc_protocol.state import (
     ConsultationState,
     FailedAttempt,
     Grant,
@@ -26,6 +21,11 @@ from .state import (
     SpeechRecord,
     Tail,
 )
+
+from .actors import Actor, own_delegation
+from .clock import require_open_sitting, speaking_limit_ms
+from .lookup import known_delegation
+from .rejections import Rejected
 
 #: Rule: the order of the floor. Points of order before everything, then
 #: council members, then observer member states and the observer, then sector

@@ -8,9 +8,10 @@ discussion would end, and items beyond the last slot will not fit.
 
 from dataclasses import dataclass
 
+from vcc_protocol.state import ConsultationState
+
 from .clock import MINUTE, elapsed_ms, slots
 from .floor import queue_ms
-from .state import ConsultationState
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ previous speech (or the bounded tail has passed).
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Booth, ConsultationState, SpeakSlowly
 from vcc_protocol.views import ChannelRoute, RouteWarning
 
 from .actors import Actor
 from .rejections import Rejected
-from .state import Booth, ConsultationState, SpeakSlowly
 
 LANGUAGE_NAMES = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
 

@@ -38,6 +38,7 @@ from vcc_protocol.views import (
     TimeToFloor,
     Views,
 )
+from vcc_protocol.state import ConsultationState, Item
 from vcc_protocol.vocabulary import DELEGATION_CLASSES
 
 from .actors import STAFF_ROLES
@@ -49,7 +50,6 @@ from .forecast import allocated_minutes, forecast
 from .grouping import MAY_ANSWER
 from .interpretation import route, tail_holds
 from .outcomes import MAY_BLOCK
-from .state import ConsultationState, Item
 
 #: Caption lines on the webcast page.
 WEBCAST_CAPTIONS = 4

@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.state import ConsultationState
+from vcc_protocol.state import ConsultationState
 from .captions import Caption, coverage_line
 
 #: Time-to-floor bins, in seconds: the rehearsal's goal was under 3 s, many took ~20 s.
