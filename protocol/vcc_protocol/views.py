@@ -47,20 +47,20 @@ class ChannelRoute(msgspec.Struct, kw_only=True):
     warning: RouteWarning | None = None
 
 
-class QueueEntry(msgspec.Struct, kw_only=True):
-    """One request in the current item's queue, in the order the floor will be given."""
+class QueueView(msgspec.Struct, kw_only=True):
+    """The current item's queue, entry by entry in the order the state holds it
+    (``queues[current_item]``, the order the floor will be given). Parallel lists, not
+    a struct per entry: a request moves everyone behind it, so every batch of a burst
+    of requests resends the whole view to every connection, and a few bytes per entry
+    keep that near the events' own size. A screen picks its own entry by its delegation."""
 
-    delegation: str
-    point_of_order: bool
-    #: Its place, from 1.
-    place: int
-    #: The expected wait: the running speech's remainder, the delegation granted the
-    #: floor, and everyone ahead, each at their speaking limit.
-    wait_ms: int
-    #: Whether the chair moved it (``moves`` has the reason).
-    moved: bool
-    #: Speeches the delegation has made on the current item.
-    spoken: int
+    #: Each entry's place, from 1.
+    places: list[int]
+    #: Each entry's expected wait in whole seconds: the running speech's remainder, the
+    #: delegation granted the floor, and everyone ahead, each at their speaking limit.
+    wait_s: list[int]
+    #: Delegation -> speeches it has made on the current item (those with none are left out).
+    spoken: dict[str, int]
 
 
 class Forecast(msgspec.Struct, kw_only=True):
@@ -183,7 +183,7 @@ class Views(msgspec.Struct, kw_only=True):
     at: int
     #: Channel -> its routing, for the seven channels in ``CHANNELS`` order.
     routes: dict[str, ChannelRoute]
-    queue: list[QueueEntry]
+    queue: QueueView
     #: Why nobody may ask for the floor now (a point of order aside), or "none".
     request_blocker: RequestBlocker
     forecast: Forecast
@@ -212,7 +212,7 @@ class ViewsUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: int = VIEWS_VERSION
     at: int
     routes: dict[str, ChannelRoute] | None = None
-    queue: list[QueueEntry] | None = None
+    queue: QueueView | None = None
     request_blocker: RequestBlocker | None = None
     forecast: Forecast | None = None
     expected: dict[str, list[str]] | None = None

@@ -27,7 +27,9 @@ NOT_FITTING = 7
 
 def doctored(state: ConsultationState, now: int) -> Views:
     views = real_views(state, now)
-    views.queue = [msgspec.structs.replace(q, place=q.place + PLACE_OFFSET, wait_ms=WAIT_MINUTES * 60_000) for q in views.queue]
+    views.queue = msgspec.structs.replace(
+        views.queue, places=[p + PLACE_OFFSET for p in views.queue.places], wait_s=[WAIT_MINUTES * 60 for _ in views.queue.wait_s],
+    )
     # Nobody speaks and every booth works from the floor: the rules route every language from the floor, unwarned.
     for channel in views.routes:
         if channel != "floor":

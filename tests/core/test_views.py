@@ -38,7 +38,10 @@ def test_audiences(role: str, expected: str) -> None:
 
 def places(busy: Consultation) -> list[tuple[str, bool, int, int]]:
     """(delegation, point of order, place, wait in whole minutes) for each entry of the queue view."""
-    return [(q.delegation, q.point_of_order, q.place, round(q.wait_ms / MINUTE)) for q in views(busy.state, busy.now).queue]
+    queue = views(busy.state, busy.now).queue
+    requests = busy.state.queues[busy.state.current_item]  # type: ignore[index]
+    assert len(queue.places) == len(queue.wait_s) == len(requests)
+    return [(r.delegation, r.point_of_order, place, round(wait * 1000 / MINUTE)) for r, place, wait in zip(requests, queue.places, queue.wait_s, strict=True)]
 
 
 def test_each_queue_entry_has_its_place_and_expected_wait(busy: Consultation) -> None:
@@ -63,7 +66,7 @@ def test_the_wait_counts_the_running_speech_and_the_grant(busy: Consultation) ->
 def test_without_a_current_item_there_is_no_queue_and_nobody_may_ask(busy: Consultation) -> None:
     fresh = Consultation()
     v = views(fresh.state, fresh.now)
-    assert v.queue == [] and v.request_blocker == "no_item"
+    assert v.queue.places == [] and v.request_blocker == "no_item"
     assert not any(allowed.request_floor for allowed in v.allowed.values())
 
 

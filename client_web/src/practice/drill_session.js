@@ -58,12 +58,13 @@ export class DrillSession {
   get views() {
     const now = Date.now();
     const { speech, grant, tail } = this.state;
-    let wait = (speech ? Math.max(speech.limit_ms - (now - speech.started_at), 0) : 0) + (grant ? LIMIT_MS : 0);
-    const queue = this.queue().map((request, index) => {
-      const entry = { delegation: request.delegation, point_of_order: request.point_of_order, place: index + 1, wait_ms: wait, moved: false, spoken: 0 };
-      wait += LIMIT_MS;
-      return entry;
-    });
+    const wait = (speech ? Math.max(speech.limit_ms - (now - speech.started_at), 0) : 0) + (grant ? LIMIT_MS : 0);
+    const requests = this.queue();
+    const queue = {
+      places: requests.map((_, index) => index + 1),
+      wait_s: requests.map((_, index) => Math.floor((wait + index * LIMIT_MS) / 1000)),
+      spoken: {},
+    };
     const allowed = { request_floor: true, point_of_order: true, block: false, answers_grouping: false, answer_grouping: false, contribute: false, member_state: true };
     return {
       at: now, queue, request_blocker: "none", allowed: { council_member: allowed },

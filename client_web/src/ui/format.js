@@ -79,6 +79,19 @@ export function sizeText(bytes) {
   return `${number(bytes / 1e6, 1)} MB`;
 }
 
+/** The current item's requests (the state's), in the order the floor will be given. */
+export function currentRequests(state) {
+  return state.current_item === null ? [] : state.queues[state.current_item] ?? [];
+}
+
+/**
+ * The server's figures for the request at `index` of the current queue
+ * (vcc_protocol.views.QueueView): its place and its expected wait.
+ */
+export function queueEntry(views, index) {
+  return { place: views.queue.places[index], waitMs: views.queue.wait_s[index] * 1000 };
+}
+
 /** The server's expectations (when -> items) as item -> when, for a table by item. */
 export function expectedByItem(expected) {
   const byItem = new Map();

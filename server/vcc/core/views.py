@@ -32,7 +32,7 @@ from vcc_protocol.views import (
     Forecast,
     GroupingView,
     Limits,
-    QueueEntry,
+    QueueView,
     RequestBlocker,
     Slot,
     TimeToFloor,
@@ -153,20 +153,15 @@ def _expected(fc: ForecastFigures) -> dict[str, list[str]]:
 _NO_FORECAST = Forecast(fits_today=0, will_not_fit=0, overflow_minutes=0.0, minutes_left_today=0.0, days_left=0)
 
 
-def _queue(state: ConsultationState, now: int) -> list[QueueEntry]:
+def _queue(state: ConsultationState, now: int) -> QueueView:
     if state.current_item is None:
-        return []
+        return QueueView(places=[], wait_s=[], spoken={})
     spoken: dict[str, int] = {}
     for speech in state.speeches:
         if speech.item == state.current_item:
             spoken[speech.delegation] = spoken.get(speech.delegation, 0) + 1
-    return [
-        QueueEntry(
-            delegation=request.delegation, point_of_order=request.point_of_order, place=place, wait_ms=wait,
-            moved=request.moved_reason is not None, spoken=spoken.get(request.delegation, 0),
-        )
-        for place, (request, wait) in enumerate(queue_waits(state, now), start=1)
-    ]
+    waits = queue_waits(state, now)
+    return QueueView(places=list(range(1, len(waits) + 1)), wait_s=[wait // 1000 for _, wait in waits], spoken=spoken)
 
 
 def _current(state: ConsultationState) -> Item | None:

@@ -4,7 +4,7 @@
 // how long it has waited, and how often the delegation already spoke on the item.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
-import { clock, timeIn } from "../format.js";
+import { clock, currentRequests, queueEntry, timeIn } from "../format.js";
 import { className, delegationName } from "../names.js";
 
 function RequestStory({ state, request, now, spoke }) {
@@ -16,17 +16,15 @@ function RequestStory({ state, request, now, spoke }) {
 }
 
 export function QueueList({ state, views, mine = null, limit = Infinity, actions = null, title = t("queue"), now = null }) {
-  // The server's queue view, in the order the floor will be given; the requests themselves are in the state.
-  const queue = views.queue;
+  // The requests are the state's; their places (and waits) the server's queue view.
+  const queue = currentRequests(state);
   const shown = queue.slice(0, limit);
-  const requests = state.current_item === null ? [] : state.queues[state.current_item] ?? [];
-  const requestOf = (entry) => requests.find((r) => r.delegation === entry.delegation && r.point_of_order === entry.point_of_order);
   return html`<section class="card queue-card" aria-labelledby="queue-h">
     <h2 id="queue-h">${title} <span class="count">${queue.length}</span></h2>
     ${queue.length === 0 ? html`<p class="muted">${t("queue_empty")}</p>` : null}
     <ol class="queue" data-testid="queue">
-      ${shown.map((entry, index) => {
-        const request = requestOf(entry);
+      ${shown.map((request, index) => {
+        const entry = queueEntry(views, index);
         const delegation = state.delegations[request.delegation];
         const isMine = request.delegation === mine;
         return html`<li key=${`${request.delegation}${request.point_of_order ? ":poo" : ""}`} class=${`queue-row ${isMine ? "mine" : ""} ${request.point_of_order ? "poo" : ""}`}
@@ -38,7 +36,7 @@ export function QueueList({ state, views, mine = null, limit = Infinity, actions
             ${request.point_of_order ? html`<span class="tag tag-poo">${t("point_of_order")}</span>` : null}
             <span class=${`tag tag-${delegation?.cls}`}>${className(delegation?.cls)}</span>
             ${request.moved_reason ? html`<span class="tag tag-moved" title=${request.moved_reason}>${t("moved")}: ${request.moved_reason}</span>` : null}
-            ${now !== null ? html`<${RequestStory} state=${state} request=${request} now=${now} spoke=${entry.spoken} />` : null}
+            ${now !== null ? html`<${RequestStory} state=${state} request=${request} now=${now} spoke=${views.queue.spoken[request.delegation] ?? 0} />` : null}
           </span>
           ${actions ? html`<span class="row-actions">${actions(request, index)}</span>` : null}
         </li>`;

@@ -6,7 +6,7 @@ import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
-import { clock, dayLabel, expectedByItem, number, seconds } from "../format.js";
+import { clock, currentRequests, dayLabel, expectedByItem, number, seconds } from "../format.js";
 import { className, currentItem, delegationName, isolated, itemTitle, sectionStarts, statusName } from "../names.js";
 import { SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
@@ -18,7 +18,7 @@ import { ConfirmButton } from "../parts/confirm_button.js";
 function ChairFloor({ session, now }) {
   const { state, views } = session;
   const item = currentItem(state);
-  const { queue } = views;
+  const queue = currentRequests(state);
   const busy = state.grant !== null || state.speech !== null;
   const open = views.clock.sitting_open;
   const grantNext = () => act(session, "grant_floor", {});
@@ -72,7 +72,7 @@ function ChairQueue({ session, now }) {
   const [moving, setMoving] = useState(null);
   const [place, setPlace] = useState(1);
   const [reason, setReason] = useState("");
-  const { queue } = views;
+  const queue = currentRequests(state);
   const busy = state.grant !== null || state.speech !== null;
   const counts = {};
   for (const r of queue) {

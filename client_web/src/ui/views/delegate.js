@@ -7,7 +7,7 @@ import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { announce } from "../announce.js";
-import { seconds } from "../format.js";
+import { currentRequests, queueEntry, seconds } from "../format.js";
 import { currentItem, isolated, languageName } from "../names.js";
 import { ItemCard } from "../parts/item_card.js";
 import { SpeakerCard, SpeechTimer, TailNote } from "../parts/speaker_card.js";
@@ -21,9 +21,10 @@ import { CaptionPanel } from "../parts/captions.js";
 import { AlertSettings } from "../parts/alert_settings.js";
 import { floorAlert } from "../floor_alert.js";
 
-/** The server's queue entry of a delegation's request (or point of order), or null. */
-function entryOf(views, delegation, pointOfOrder) {
-  return views.queue.find((q) => q.delegation === delegation && q.point_of_order === pointOfOrder) ?? null;
+/** The server's figures for a delegation's request (or point of order), or null. */
+function entryOf(state, views, delegation, pointOfOrder) {
+  const index = currentRequests(state).findIndex((r) => r.delegation === delegation && r.point_of_order === pointOfOrder);
+  return index < 0 ? null : queueEntry(views, index);
 }
 
 /** Where the viewer's delegation stands on the floor. */
@@ -32,8 +33,8 @@ export function floorPhase(state, views, me) {
   if (!delegation) return { phase: "none" };
   if (state.speech?.delegation === delegation) return { phase: "speaking", self: state.speech.participant === me.participant };
   if (state.grant?.delegation === delegation) return { phase: views.clock.tail_holds ? "tail" : "granted" };
-  const entry = entryOf(views, delegation, false);
-  if (entry) return { phase: "queued", place: entry.place, waitMs: entry.wait_ms };
+  const entry = entryOf(state, views, delegation, false);
+  if (entry) return { phase: "queued", place: entry.place, waitMs: entry.waitMs };
   return { phase: "idle" };
 }
 
@@ -70,7 +71,7 @@ export function FloorPanel({ session }) {
 
   const blocker = requestBlocker(views);
   // A point of order is a request of its own: raised while queued, it goes first and the request keeps its place.
-  const pointOfOrder = delegation ? entryOf(views, delegation.id, true) : null;
+  const pointOfOrder = delegation ? entryOf(state, views, delegation.id, true) : null;
   const mayPointOfOrder = delegation && views.allowed[delegation.cls].point_of_order && (floor.phase === "idle" || floor.phase === "queued");
   const request = (asPointOfOrder = false) => act(session, "request_floor", { point_of_order: asPointOfOrder });
   const withdraw = () => act(session, "withdraw_floor_request");

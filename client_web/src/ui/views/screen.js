@@ -3,7 +3,7 @@
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow } from "../hooks.js";
-import { clock, timeIn, zoneLabel } from "../format.js";
+import { clock, currentRequests, timeIn, zoneLabel } from "../format.js";
 import { currentItem, delegationName, itemTitle, languageName, participantName } from "../names.js";
 import { SpeechTimer } from "../parts/speaker_card.js";
 import { CaptionStrip, latestLines } from "../parts/captions.js";
@@ -12,7 +12,7 @@ export function ScreenView({ session }) {
   const { state, views } = session;
   const now = useNow(session, 500);
   const item = currentItem(state);
-  const { queue } = views;
+  const queue = currentRequests(state);
   let floor;
   if (state.speech) {
     floor = html`<p class="screen-speaker" data-testid="screen-speaker"><bdi>${delegationName(state, state.speech.delegation)}</bdi></p>
