@@ -6,8 +6,8 @@ in, for measurement only.
 
 ``--without`` takes a comma-separated list from ``ABLATIONS``, ``--with`` from
 ``CANDIDATES``; the rest of the command line is ``vcc``'s. bench_burst.py
-(``--without``) and bench_fanout.py (targets ``vcc-defgc``, ``vcc-uvloop``,
-``vcc-ping25``) run it to show, side by side with the service, what each
+(``--without``) and bench_fanout.py (targets ``vcc-defgc``, ``vcc-noviews``,
+``vcc-uvloop``, ``vcc-ping25``) run it to show, side by side with the service, what each
 change buys.
 Everything not named is the service as it is.
 """
@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import Any
 
 from vcc import cli, gc_policy
+from vcc.core import views
 from vcc.gateway import socket_api
+from vcc_protocol.state import ConsultationState
 
 
 class EveryTurnPublisher(socket_api.Publisher):
@@ -42,6 +45,15 @@ def _default_gc() -> None:
     gc_policy.settle = settle
 
 
+def _no_views() -> None:
+    """Batches without the derived views (as before the server computed them): what views cost."""
+
+    def nothing(self: views.ViewsFeed, state: ConsultationState, now: int) -> dict[str, Any]:
+        return {}
+
+    views.ViewsFeed.update = nothing  # type: ignore[method-assign]
+
+
 def _uvloop() -> None:
     """uvloop's event loop for aiohttp.web.run_app (pip install uvloop first)."""
     import asyncio
@@ -56,7 +68,7 @@ def _ping25() -> None:
     socket_api.PING_INTERVAL = 25
 
 
-ABLATIONS = {"publish-pause": _publish_every_turn, "gc-policy": _default_gc}
+ABLATIONS = {"publish-pause": _publish_every_turn, "gc-policy": _default_gc, "views": _no_views}
 CANDIDATES = {"uvloop": _uvloop, "ping25": _ping25}
 CHOICES = {"--without": ABLATIONS, "--with": CANDIDATES}
 

@@ -255,6 +255,8 @@ TARGETS: dict[str, Target] = {
         _vcc_target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate", _Vcc()),
         _vcc_target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
                     _Vcc(without=("gc-policy",))),
+        _vcc_target("vcc-noviews", "ablation: the service sending batches without the derived views (as before issue 12)",
+                    _Vcc(without=("views",))),
         _vcc_target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
                     _Vcc(with_=("uvloop",))),
         _vcc_target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10",

@@ -19,6 +19,8 @@ LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
 #: ("1".."77" in 2021, whose codes repeat: PL 1.04 covers three documents).
 ItemRef = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$")]
 Millis = int
+#: The largest document an upload may carry.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -5,6 +5,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .state import ConsultationState
+from .views import Views
+
 
 class ErrorInfo(msgspec.Struct):
     #: One of ``errors.ERROR_CODES``.
@@ -34,6 +37,8 @@ class EventBatch(msgspec.Struct):
     #: Server send time (seconds since the epoch), for latency measurements.
     ts: float
     events: list[dict[str, Any]]
+    #: The derived views after the last event: they replace the client's.
+    views: Views
 
 
 class Snapshot(msgspec.Struct):
@@ -41,8 +46,11 @@ class Snapshot(msgspec.Struct):
 
     epoch: str
     seq: int
-    state: dict[str, Any]
+    #: Redacted for the public audience (see ``state``).
+    state: ConsultationState
     resync: bool
+    #: The derived views at ``seq``.
+    views: Views
 
 
 class Welcome(msgspec.Struct):

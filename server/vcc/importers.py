@@ -18,9 +18,8 @@ from typing import Any
 
 import msgspec
 from vcc_protocol import commands as c
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.vocabulary import DELEGATION_CLASSES, LANGUAGES, SECTORS
-
-from .core.state import ConsultationState
 
 
 class ImportError_(ValueError):

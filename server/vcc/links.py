@@ -4,9 +4,9 @@ import csv
 import io
 from dataclasses import dataclass
 
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 
-from .core.state import ConsultationState
 from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, SCREEN_ROLE, Claims, sign
 
 #: Links stay valid this long by default: the whole consultation plus rehearsals.

@@ -13,9 +13,9 @@ import io
 from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
+from vcc_protocol.state import ConsultationState
 
 from .core.clock import slots
-from .core.state import ConsultationState
 
 
 def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int, str]]:

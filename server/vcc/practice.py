@@ -47,11 +47,11 @@ from typing import Any
 
 import msgspec
 from vcc_protocol import commands as c
+from vcc_protocol.state import Delegation, Item, Participant
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from . import metrics
 from .core import ConsultationState
-from .core.state import Delegation, Item, Participant
 from .service import Runtime, Service, UnknownConsultation
 from .store.memory import MemoryStore
 from .tokens import Claims, sign

@@ -20,10 +20,12 @@ from typing import Any
 import msgspec
 from vcc_protocol import PROTOCOL_VERSION, media
 from vcc_protocol import events as ev
+from vcc_protocol import views as views_module
 from vcc_protocol._base import LongText, ShortText
 from vcc_protocol.commands import COMMAND_TYPES, Command
 from vcc_protocol.errors import ERROR_CODES
 from vcc_protocol.messages import MAX_NOTICE_CHARS, PRESENCE_MAX_CONNECTIONS, Report
+from vcc_protocol.views import VIEWS_VERSION, Views
 
 from .core import machine
 from .core.actors import PERMISSIONS
@@ -122,6 +124,35 @@ def _bounds() -> list[str]:
     ]
 
 
+def _views() -> list[str]:
+    """The derived views, struct by struct, from ``vcc_protocol.views``."""
+    (top,), defs = msgspec.json.schema_components([Views])
+    lines = ["## Views", "", (views_module.__doc__ or "").strip(), "", f"Views version {VIEWS_VERSION}.", ""]
+    for name, schema in defs.items():
+        lines += [f"### `{name}`", ""]
+        if schema.get("description"):
+            lines += [schema["description"], ""]
+        lines += [f"- `{field}`: {_view_shape(prop, defs)}" for field, prop in schema["properties"].items()]
+        lines.append("")
+    return lines
+
+
+def _view_shape(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """Like ``_shape``, naming the struct a field holds (described under its own heading)."""
+    def named(p: dict[str, Any]) -> str | None:
+        return f"`{p['$ref'].split('/')[-1]}`" if "$ref" in p else None
+
+    if name := named(prop):
+        return name
+    if "items" in prop and (name := named(prop["items"])):
+        return f"list of {name}"
+    if isinstance(prop.get("additionalProperties"), dict) and (name := named(prop["additionalProperties"])):
+        return f"map to {name}"
+    if "anyOf" in prop and (names := [n for p in prop["anyOf"] if (n := named(p))]):
+        return f"{names[0]} or null"
+    return _shape(prop, defs)
+
+
 def render() -> str:
     lines = [
         "# The wire protocol",
@@ -136,8 +167,8 @@ def render() -> str:
         "| --- | --- | --- |",
         "| client -> server | connect `auth` | `{token, last_seq?, epoch?}`; refused with `{message, data: {code: \"unauthorized\", message}}` |",
         "| server -> client | `welcome` | `{protocol, participant, role, audience, consultation, seq, epoch, server_time}` |",
-        "| server -> client | `snapshot` | `{epoch, seq, state, resync}`: the whole state (redacted for the public audience) |",
-        "| server -> client | `events` | `{epoch, first, last, ts, events}`: apply when `first <= seq + 1`, skipping what you have; on a gap send `sync` |",
+        "| server -> client | `snapshot` | `{epoch, seq, state, resync, views}`: the whole state (redacted for the public audience) and the views at `seq` |",
+        "| server -> client | `events` | `{epoch, first, last, ts, events, views}`: apply when `first <= seq + 1`, skipping what you have; on a gap send `sync`; `views` replace yours |",
         "| client -> server | `command` (with ack) | `{id, type, ...fields}` -> `{ok: true, seq}` or `{ok: false, error: {code, message}}` |",
         "| client -> server | `sync` | `{last_seq, epoch}`: answered like a connect (missed events, or a snapshot with `resync: true`) |",
         "| client -> server | `ping` (with ack) | `{t}` -> `{t, server_time}` (round trip and clock offset) |",
@@ -175,6 +206,8 @@ def render() -> str:
         (media.__doc__ or "").strip().split("\n\n", 1)[1],
         "",
         "Errors: `invalid_media_request`, `invalid_sdp`, `media_unavailable`, `not_in_mix`, `rate_limited`.",
+        "",
+        *_views(),
         "",
         "## Commands",
         "",

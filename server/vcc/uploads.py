@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from vcc_protocol._base import MAX_UPLOAD_BYTES
+
 MB = 1024 * 1024
-MAX_BYTES = 5 * MB
+MAX_BYTES = MAX_UPLOAD_BYTES
 #: The file and the form's other fields, with the multipart framing.
 MAX_REQUEST = MAX_BYTES + MB
 #: One LibreOffice takes a core for about 1-2 s per conversion; the machine's cores bound useful parallelism.

@@ -200,7 +200,8 @@ async def test_member_states_contribute_text_and_a_pdf_a_third_page_is_refused_a
     await argentina.get_by_placeholder("Find a member state").fill("Braz")
     await argentina.get_by_label("Brazil", exact=True).check()
     await argentina.get_by_test_id("contribution-comments").fill("x" * 7_100)
-    await expect(argentina.get_by_test_id("contribution-length")).to_contain_text("about 3 pages")
+    # Beyond two pages (the server's limits: 2 of 3,500 characters).
+    await expect(argentina.get_by_test_id("contribution-length")).to_contain_text("of 7,000 characters")
     await expect(argentina.get_by_test_id("submit-contribution")).to_be_disabled()
     await argentina.get_by_test_id("contribution-comments").fill("We welcome the report and its progress.")
     await argentina.get_by_test_id("contribution-way-forward").fill("Take note of the report.")

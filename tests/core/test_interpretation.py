@@ -7,6 +7,7 @@ from vcc.core import next_deadline
 from vcc.core.interpretation import relay_chain, route
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.views import RouteWarning
 from vcc_protocol.vocabulary import LANGUAGES
 
 
@@ -134,7 +135,7 @@ def test_a_handover_during_a_speech_leaves_the_booth_muted_until_the_incoming_op
     live_speech(sitting)
     sitting.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
     sitting.run(c.AcceptHandover(id=c.new_id()), interpreter("en", 1))
-    assert route(sitting.state, "en").warning == "Warning: the English booth is muted."
+    assert route(sitting.state, "en").warning == RouteWarning(booth="en", own=True, kind="muted")
     sitting.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("en", 2))
     assert route(sitting.state, "en").warning is None
 
@@ -213,11 +214,11 @@ def test_route_same_language_plays_the_floor_no_echo(sitting: Consultation) -> N
         sitting.booth_live(lang)
     live_speech(sitting, "ch")  # French on the floor
     fr = route(sitting.state, "fr")
-    assert (fr.play, fr.relay_depth, fr.warning) == ("floor", 0, None)
+    assert (fr.play, fr.kind, fr.relay, fr.warning) == ("floor", "own_language", [], None)
     en = route(sitting.state, "en")
-    assert (en.play, en.provenance, en.relay_depth, en.warning) == ("en", "English, interpreted from the floor", 0, None)
+    assert (en.play, en.kind, en.relay, en.warning) == ("en", "interpreted", [], None)
     floor = route(sitting.state, "floor")
-    assert (floor.play, floor.provenance) == ("floor", "Floor (French)")
+    assert (floor.play, floor.kind) == ("floor", "floor")
 
 
 def test_route_relay_with_provenance(sitting: Consultation) -> None:
@@ -228,9 +229,9 @@ def test_route_relay_with_provenance(sitting: Consultation) -> None:
     sitting.run(c.SetBoothSource(id=c.new_id(), source="fr"), interpreter("ar"))
     live_speech(sitting, "cn")
     fr = route(sitting.state, "fr")
-    assert (fr.play, fr.provenance, fr.relay_depth, fr.warning) == ("fr", "French, relay of English", 1, None)
+    assert (fr.play, fr.kind, fr.relay, fr.warning) == ("fr", "relay", ["en"], None)
     ar = route(sitting.state, "ar")
-    assert (ar.provenance, ar.relay_depth) == ("Arabic, relay of French (relay of English)", 2)
+    assert (ar.kind, ar.relay) == ("relay", ["fr", "en"])
 
 
 @pytest.mark.rule("interpretation.route")
@@ -240,7 +241,7 @@ def test_route_relay_of_the_floor_language_booth_is_from_the_floor(sitting: Cons
     sitting.run(c.SetBoothSource(id=c.new_id(), source="en"), interpreter("ru"))
     live_speech(sitting, "us")  # English on the floor: the English booth is silent
     ru = route(sitting.state, "ru")
-    assert (ru.play, ru.relay_depth, ru.provenance) == ("ru", 0, "Russian, interpreted from the floor")
+    assert (ru.play, ru.kind, ru.relay) == ("ru", "interpreted", [])
 
 
 def test_route_warns_when_the_relay_source_is_muted_or_in_handover(sitting: Consultation) -> None:
@@ -250,20 +251,20 @@ def test_route_warns_when_the_relay_source_is_muted_or_in_handover(sitting: Cons
     live_speech(sitting, "cn")
     sitting.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("en"))
     fr = route(sitting.state, "fr")
-    assert fr.play == "fr" and fr.warning is not None and "English" in fr.warning and "muted" in fr.warning
+    assert fr.play == "fr" and fr.warning == RouteWarning(booth="en", own=False, kind="muted")
     sitting.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter("en"))
     assert route(sitting.state, "fr").warning is None
     sitting.run(c.RequestHandover(id=c.new_id()), interpreter("en", 2))
     fr = route(sitting.state, "fr")
-    assert fr.warning is not None and "English" in fr.warning and "handover" in fr.warning
+    assert fr.warning == RouteWarning(booth="en", own=False, kind="handover")
     # The listener's own booth muted is a warning too.
     sitting.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("ru"))
-    assert "muted" in (route(sitting.state, "ru").warning or "")
+    assert route(sitting.state, "ru").warning == RouteWarning(booth="ru", own=True, kind="muted")
 
 
 def test_no_warning_when_nobody_speaks(cons: Consultation) -> None:
     assert route(cons.state, "en").warning is None
-    assert route(cons.state, "floor").provenance == "Floor"
+    assert route(cons.state, "floor").kind == "floor"
 
 
 # --- the interpretation tail ----------------------------------------------------------

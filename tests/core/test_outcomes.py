@@ -10,6 +10,7 @@ from vcc.core import next_deadline
 from vcc.core.outcomes import MAJORITY_POLICIES, MAY_BLOCK
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Correspondence
 from vcc_protocol.vocabulary import ItemStatus
 
 
@@ -172,7 +173,7 @@ def test_correspondence_default_simple_majority_of_voting_council_members(cons: 
     assert isinstance(event, e.PointedToCorrespondence)
     assert (event.policy, event.voters, event.required) == ("simple_majority_of_voting_council_members", 3, 2)
     item = cons.state.items["4"]
-    assert item.status == "correspondence" and item.correspondence == {"policy": event.policy, "voters": 3, "required": 2}
+    assert item.status == "correspondence" and item.correspondence == Correspondence(policy=event.policy, voters=3, required=2)
     assert cons.reject(c.PointToCorrespondence(id=c.new_id(), item="4"), "chair") == "item_closed"
 
 

@@ -32,6 +32,7 @@ from vcc.core.forecast import Forecast, forecast
 from vcc.core.interpretation import route
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Correspondence
 from vcc_protocol.vocabulary import LANGUAGES
 
 AGENDA = importers.example("c21-vcc1-agenda.json")
@@ -381,7 +382,7 @@ def test_outcomes_package_deferrals_correspondence_consensus(played: Played) -> 
     assert played.observer_block_refused == "only_council_members_may_block"
     assert items[CORRESPONDENCE].status == "correspondence"
     # 47 of the 48 council members have the right to vote (Paraguay does not): 24 make a simple majority.
-    assert items[CORRESPONDENCE].correspondence == {"policy": "simple_majority_of_voting_council_members", "voters": 47, "required": 24}
+    assert items[CORRESPONDENCE].correspondence == Correspondence(policy="simple_majority_of_voting_council_members", voters=47, required=24)
     statuses = Counter(item.status for item in items.values())
     assert set(statuses) <= {"open", "concluded", "deferred", "correspondence"}
     assert statuses["deferred"] == 3 and statuses["correspondence"] == 1

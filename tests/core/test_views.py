@@ -5,11 +5,13 @@ import json
 
 import msgspec
 import pytest
-from corekit import MINUTE, Consultation, interpreter, member, ms, speaker
+from corekit import MINUTE, Consultation, member, ms, speaker
 from vcc.core import fold
-from vcc.core.views import audience, snapshot, view
+from vcc.core.views import ViewsFeed, audience, snapshot, views, wire_views
 from vcc_protocol import commands as c
 from vcc_protocol.events import redact
+from vcc_protocol.state import ConsultationState
+from vcc_protocol.views import Views
 
 CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
     transport="polling", websocket_ok=False, rtt_ms=310.5, jitter_ms=45.0, clock_offset_ms=1200.0,
@@ -34,50 +36,69 @@ def test_audiences(role: str, expected: str) -> None:
     assert audience(role) == expected
 
 
-def test_a_delegate_sees_its_own_delegation_marked_and_its_place(busy: Consultation) -> None:
-    screen = view(busy.state, speaker("at"), busy.now)
-    assert [(q["delegation"], q["mine"]) for q in screen["queue"]] == [("ch", False), ("at", True), ("r1", False)]
-    assert screen["queue"][1]["name"] == "Austria"
-    me = screen["me"]
+def places(busy: Consultation) -> list[tuple[str, bool, int, int]]:
+    """(delegation, point of order, place, wait in whole minutes) for each entry of the queue view."""
+    queue = views(busy.state, busy.now).queue
+    requests = busy.state.queues[busy.state.current_item]  # type: ignore[index]
+    assert len(queue.places) == len(queue.wait_s) == len(requests)
+    return [(r.delegation, r.point_of_order, place, round(wait * 1000 / MINUTE)) for r, place, wait in zip(requests, queue.places, queue.wait_s, strict=True)]
+
+
+def test_each_queue_entry_has_its_place_and_expected_wait(busy: Consultation) -> None:
     # "You are #2, about 3 minutes": Switzerland speaks first, for up to 3 minutes.
-    assert (me["delegation"], me["position"], me["wait_minutes"], me["has_grant"], me["is_speaking"]) == ("at", 2, 3, False, False)
-    assert [pid for pid, p in screen["participants"].items() if p["me"]] == [speaker("at")]
+    assert places(busy) == [("ch", False, 1, 0), ("at", False, 2, 3), ("r1", False, 3, 5)]
 
 
-def test_a_delegate_sees_its_point_of_order_apart_from_its_request(busy: Consultation) -> None:
+def test_a_point_of_order_is_an_entry_of_its_own_and_goes_first(busy: Consultation) -> None:
     busy.hand(member("at"), point_of_order=True)
-    screen = view(busy.state, speaker("at"), busy.now)
-    assert [(q["delegation"], q["point_of_order"], q["mine"]) for q in screen["queue"]] == [
-        ("at", True, True), ("ch", False, False), ("at", False, True), ("r1", False, False),
-    ]
-    assert (screen["me"]["point_of_order_position"], screen["me"]["position"]) == (1, 3)
-    assert view(busy.state, speaker("ch"), busy.now)["me"]["point_of_order_position"] is None
+    assert places(busy) == [("at", True, 1, 0), ("ch", False, 2, 2), ("at", False, 3, 5), ("r1", False, 4, 7)]
 
 
-def test_every_member_of_the_delegation_sees_the_same_request(busy: Consultation) -> None:
-    for pid in (speaker("r1"), member("r1")):
-        screen = view(busy.state, pid, busy.now)
-        assert (screen["me"]["position"], screen["me"]["wait_minutes"]) == (3, 5)
-        assert [q["mine"] for q in screen["queue"]] == [False, False, True]
-
-
-def test_grant_and_speech_are_shown_to_the_delegation(busy: Consultation) -> None:
+def test_the_wait_counts_the_running_speech_and_the_grant(busy: Consultation) -> None:
     busy.grant()
-    assert view(busy.state, member("ch"), busy.now)["me"]["has_grant"]
+    assert places(busy) == [("at", False, 1, 3), ("r1", False, 2, 5)]
     busy.go_live(speaker("ch"))
     busy.later(60)
-    assert view(busy.state, speaker("ch"), busy.now)["me"]["is_speaking"]
-    assert not view(busy.state, member("ch"), busy.now)["me"]["is_speaking"]
-    at = view(busy.state, member("at"), busy.now)["me"]
-    assert (at["position"], at["wait_minutes"]) == (1, 2)
+    assert places(busy) == [("at", False, 1, 2), ("r1", False, 2, 4)]
+    assert views(busy.state, busy.now).clock.speech_remaining_ms == 2 * MINUTE
 
 
-def test_without_a_request_there_is_no_place(busy: Consultation) -> None:
-    screen = view(busy.state, speaker("cn"), busy.now)
-    assert (screen["me"]["position"], screen["me"]["wait_minutes"]) == (None, None)
-    assert not any(q["mine"] for q in screen["queue"])
-    chair = view(busy.state, "chair", busy.now)
-    assert chair["me"]["delegation"] is None and chair["me"]["position"] is None
+def test_without_a_current_item_there_is_no_queue_and_nobody_may_ask(busy: Consultation) -> None:
+    fresh = Consultation()
+    v = views(fresh.state, fresh.now)
+    assert v.queue.places == [] and v.request_blocker == "no_item"
+    assert not any(allowed.request_floor for allowed in v.allowed.values())
+
+
+def test_who_may_do_what_follows_the_delegation_class(busy: Consultation) -> None:
+    allowed = views(busy.state, busy.now).allowed
+    assert {cls for cls, a in allowed.items() if a.point_of_order} == {"council_member", "observer_state"}
+    assert {cls for cls, a in allowed.items() if a.block} == {"council_member"}
+    assert all(a.request_floor for a in allowed.values())
+    busy.run(c.CloseSpeakersList(id=c.new_id()), "chair")
+    v = views(busy.state, busy.now)
+    assert v.request_blocker == "list_closed" and not any(a.request_floor for a in v.allowed.values())
+
+
+def test_the_routing_of_the_floor_language_plays_the_floor(busy: Consultation) -> None:
+    busy.state.floor_language = "fr"
+    routes = views(busy.state, busy.now).routes
+    assert list(routes) == ["floor", "ar", "zh", "en", "fr", "ru", "es"]
+    assert (routes["fr"].play, routes["fr"].kind) == ("floor", "own_language")
+    assert (routes["en"].play, routes["en"].kind) == ("en", "interpreted")
+
+
+def test_time_to_floor_figures(busy: Consultation) -> None:
+    busy.grant()
+    busy.later(2)
+    busy.go_live(speaker("ch"))
+    ttf = views(busy.state, busy.now).time_to_floor
+    assert ttf.count == 0, "a speech counts once it has ended"
+    busy.later(30)
+    busy.run(c.YieldFloor(id=c.new_id()), speaker("ch"))
+    ttf = views(busy.state, busy.now).time_to_floor
+    assert (ttf.count, ttf.median_ms, ttf.p90_ms, ttf.under_goal) == (1, 2000, 2000, 1)
+    assert [b.count for b in ttf.histogram] == [0, 0, 1, 0, 0, 0, 0]
 
 
 def test_contact_data_and_diagnostics_only_for_staff(busy: Consultation) -> None:
@@ -95,19 +116,6 @@ def test_contact_data_and_diagnostics_only_for_staff(busy: Consultation) -> None
         assert secret not in text
 
 
-@pytest.mark.parametrize("pid", [speaker("ch"), "chair", interpreter("fr")])
-def test_public_views_hold_no_contact_data(busy: Consultation, pid: str) -> None:
-    text = json.dumps(view(busy.state, pid, busy.now))
-    assert "example.org" not in text and "Firewall" not in text and "proxy.corp" not in text
-
-
-@pytest.mark.parametrize("pid", ["sec", "tech"])
-def test_staff_views_hold_contact_data(busy: Consultation, pid: str) -> None:
-    screen = view(busy.state, pid, busy.now)
-    assert screen["participants"]["sec"]["contact"] == "sec@example.org"
-    assert screen["connection_tests"][speaker("py")]["rtt_ms"] == 310.5
-
-
 def test_public_snapshot_is_the_fold_of_redacted_events(busy: Consultation) -> None:
     # What a public room receives (redacted events) folds to the public snapshot.
     def plain(state: object) -> object:
@@ -118,14 +126,28 @@ def test_public_snapshot_is_the_fold_of_redacted_events(busy: Consultation) -> N
 
 
 def test_views_carry_the_forecast(busy: Consultation) -> None:
-    screen = view(busy.state, speaker("ch"), busy.now)
-    forecast = screen["forecast"]
-    assert forecast["items"][0]["item"] == "3" and forecast["minutes_left_today"] == 180
-    # Switzerland 3 min, Austria and the sector member 2 min each, below the 15 min allocated.
-    assert forecast["items"][0]["remaining_minutes"] == 15
+    v = views(busy.state, busy.now)
+    assert (v.forecast.minutes_left_today, v.forecast.will_not_fit, v.expected["today"][0]) == (180, 0, "3")
     busy.later(13 * 60)
-    assert view(busy.state, speaker("ch"), busy.now)["forecast"]["items"][0]["remaining_minutes"] == 7
-    assert MINUTE == 60_000
+    # Item 3 runs late: 13 minutes in with a queue of 7 minutes of its 15 minutes allocated.
+    assert views(busy.state, busy.now).forecast.minutes_left_today == 180 - 13
+
+
+def test_the_feed_sends_only_the_views_that_changed(busy: Consultation) -> None:
+    feed = ViewsFeed()
+    first = feed.update(busy.state, busy.now)
+    assert set(first) == set(Views.__struct_fields__)
+    assert set(feed.update(busy.state, busy.now)) == {"version", "at"}, "nothing changed"
+    busy.hand(member("py"))
+    update = feed.update(busy.state, busy.now)
+    assert "queue" in update and "routes" not in update and "grouping" not in update
+    assert feed.full(busy.state, busy.now) == wire_views(busy.state, busy.now)
+
+
+def test_views_are_plain_wire_data_with_no_sentences(busy: Consultation) -> None:
+    encoded = msgspec.json.encode(views(busy.state, busy.now))
+    assert msgspec.json.decode(encoded, type=Views) == views(busy.state, busy.now)
+    assert b"Warning" not in encoded and b"relay of" not in encoded
 
 
 def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
@@ -140,3 +162,31 @@ def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
     assert public["contributions"]["ch-3"]["contacts"] is None
     assert public["contributions"]["ch-3"]["submitters"] == ["ch", "at"]
     assert msgspec.to_builtins(fold(redact(ev) for ev in cons.events), str_keys=True) == public
+
+
+@pytest.mark.parametrize("audience_name", ["public", "staff"])
+def test_the_snapshot_is_the_typed_state_of_the_protocol(busy: Consultation, audience_name: str) -> None:
+    # The redacted fields are optional in the protocol's ConsultationState: a public snapshot is one too.
+    data = snapshot(busy.state, audience_name)
+    typed = msgspec.convert(data, ConsultationState)
+    assert msgspec.to_builtins(typed, str_keys=True) == data
+
+
+@pytest.mark.rule("views._booths")
+def test_while_someone_speaks_every_booth_but_the_floor_languages_must_be_live(sitting: Consultation) -> None:
+    sitting.hand(speaker("at"))
+    sitting.grant("at")
+    sitting.go_live(speaker("at"))
+    floor_language = sitting.state.floor_language
+    assert floor_language is not None
+    other = next(language for language in sitting.state.booths if language != floor_language)
+    sitting.booth_live(other)
+
+    alarms = {row.language: row.alarms for row in views(sitting.state, sitting.now).booths}
+
+    assert "silent" not in alarms[floor_language], "the floor language's booth has nothing to interpret"
+    assert "silent" not in alarms[other]
+    assert all("silent" in alarms[language] for language in alarms if language not in (floor_language, other))
+
+    sitting.yield_floor(speaker("at"))
+    assert not any("silent" in row.alarms for row in views(sitting.state, sitting.now).booths), "nobody speaks: no booth is due"

@@ -53,6 +53,11 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         await store.close()
 
 
+async def sent(fanout: TimedFanout, messages: int) -> None:
+    while len(fanout.sent) < messages:
+        await asyncio.sleep(0.001)
+
+
 async def take_up(runtime: Runtime, item: int) -> int:
     answer = await runtime.execute(c.TakeUpItem(id=c.new_id(), item=item), CHAIR)
     assert answer["ok"], answer

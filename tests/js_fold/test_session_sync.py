@@ -8,8 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from vcc.core.state import ConsultationState
 from vcc.core.views import snapshot
+from vcc_protocol.state import ConsultationState
 from vcc_testkit.build import CLIENT, install_dependencies
 
 from .node import node_binary

@@ -59,13 +59,6 @@ function leavePackage(state, number) {
   if (index >= 0) state.package.splice(index, 1);
 }
 
-/** A number as Python's f"{x:.0f}" writes it: exact halves round to even. */
-function pythonWhole(x) {
-  const down = Math.floor(x);
-  if (x - down === 0.5) return String(down % 2 === 0 ? down : down + 1);
-  return x.toFixed(0);
-}
-
 function removeValue(list, value) {
   list.splice(list.indexOf(value), 1);
 }
@@ -196,9 +189,8 @@ const APPLIERS = {
     state.grant = { delegation: ev.delegation, item: ev.item, point_of_order: ev.point_of_order, granted_at: ev.at };
   },
   grant_revoked(state, ev) {
-    const waited = pythonWhole((ev.at - state.grant.granted_at) / 1000);
-    const cause = ev.actor === "@system" ? `the sitting closed ${waited} s after the grant` : `revoked by the chair after ${waited} s`;
-    state.failed_attempts.push({ delegation: ev.delegation, item: ev.item, what: "the floor was granted but not taken up", cause, at: ev.at });
+    const cause = ev.actor === "@system" ? "sitting_closed" : "revoked";
+    state.failed_attempts.push({ delegation: ev.delegation, item: ev.item, what: "grant_not_taken_up", cause, waited_ms: ev.at - state.grant.granted_at, at: ev.at });
     state.grant = null;
   },
   speaker_went_live(state, ev) {
@@ -372,3 +364,12 @@ export function fold(events, state = initialState()) {
   for (const event of events) apply(state, event);
   return state;
 }
+
+/**
+ * The views after an `events` message: each view it carries replaces ours, the
+ * others are unchanged (vcc_protocol.views.ViewsUpdate). A snapshot carries them all.
+ */
+export function applyViews(views, update) {
+  return { ...views, ...update };
+}
+

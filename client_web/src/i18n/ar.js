@@ -447,7 +447,6 @@ export default {
   comments_on_document: "التعليقات على الوثيقة",
   way_forward: "السبيل المقترح للمضي قدمًا",
   characters_used: "{n} من {max} حرف",
-  about_pages: { other: "الصفحات: نحو {n}" },
   contribution_file: "الملف (PDF أو DOCX)",
   file_rules: "PDF أو Word (DOCX)، صفحتان و{mb} ميغابايت على الأكثر.",
   two_page_rule: "صفحتان على الأكثر: تتسع صفحة النموذج لنحو {per} حرف، فيجوز أن يبلغ النص نحو {max} حرف.",

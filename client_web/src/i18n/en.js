@@ -448,7 +448,6 @@ export default {
   comments_on_document: "Comments on the document",
   way_forward: "Proposed way forward",
   characters_used: "{n} of {max} characters",
-  about_pages: { one: "about {n} page", other: "about {n} pages" },
   contribution_file: "File (PDF or DOCX)",
   file_rules: "PDF or Word (DOCX), two pages and {mb} MB at most.",
   two_page_rule: "Two pages at most: a page of the template holds about {per} characters, so a text may have about {max}.",

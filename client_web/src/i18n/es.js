@@ -447,7 +447,6 @@ export default {
   comments_on_document: "Comentarios sobre el documento",
   way_forward: "Curso de acción propuesto",
   characters_used: "{n} de {max} caracteres",
-  about_pages: { one: "aprox. {n} página", other: "aprox. {n} páginas" },
   contribution_file: "Archivo (PDF o DOCX)",
   file_rules: "PDF o Word (DOCX), dos páginas y {mb} MB como máximo.",
   two_page_rule: "Dos páginas como máximo: una página del modelo contiene unos {per} caracteres, así que un texto puede tener unos {max}.",

@@ -447,7 +447,6 @@ export default {
   comments_on_document: "Observations sur le document",
   way_forward: "Suite proposée",
   characters_used: "{n} caractères sur {max}",
-  about_pages: { one: "environ {n} page", other: "environ {n} pages" },
   contribution_file: "Fichier (PDF ou DOCX)",
   file_rules: "PDF ou Word (DOCX), deux pages et {mb} Mo au plus.",
   two_page_rule: "Deux pages au plus : une page du modèle contient environ {per} caractères, un texte peut donc en compter environ {max}.",

@@ -447,7 +447,6 @@ export default {
   comments_on_document: "Замечания по документу",
   way_forward: "Предлагаемые дальнейшие действия",
   characters_used: "{n} из {max} знаков",
-  about_pages: { one: "около {n} страницы", few: "около {n} страниц", many: "около {n} страниц", other: "около {n} страницы" },
   contribution_file: "Файл (PDF или DOCX)",
   file_rules: "PDF или Word (DOCX), не более двух страниц и {mb} МБ.",
   two_page_rule: "Не более двух страниц: страница образца вмещает около {per} знаков, поэтому текст может содержать около {max} знаков.",

@@ -447,7 +447,6 @@ export default {
   comments_on_document: "对文件的意见",
   way_forward: "建议的后续行动",
   characters_used: "{n} / {max} 字符",
-  about_pages: { other: "约 {n} 页" },
   contribution_file: "文件（PDF 或 DOCX）",
   file_rules: "PDF 或 Word（DOCX），最多两页、{mb} MB。",
   two_page_rule: "最多两页：模板每页约 {per} 个字符，因此文字约可有 {max} 个字符。",

@@ -26,7 +26,7 @@
 // applied once) or drops it. A later action replaces a pending one, which is
 // dropped with a word.
 
-import { apply, understands } from "../core/fold.js";
+import { apply, applyViews, understands } from "../core/fold.js";
 import { browserName, microphonePermission } from "./browser_info.js";
 import { openSocket } from "./socket.js";
 import { Api } from "./api.js";
@@ -71,6 +71,8 @@ export class Session {
     this.token = token;
     this.attend = attend;
     this.state = null;
+    /** The server's derived views (vcc_protocol.views): what the screens show beyond the state. */
+    this.views = null;
     this.seq = 0;
     this.epoch = "";
     this.welcome = null;
@@ -270,6 +272,7 @@ export class Session {
 
   onSnapshot(data) {
     this.state = data.state;
+    this.views = data.views;
     this.seq = data.seq;
     this.epoch = data.epoch;
     this.gapAsked = false;
@@ -309,6 +312,8 @@ export class Session {
       applied.push(event);
       this.seq += 1;
     }
+    // The views are the server's after the batch's last event, which we now have too.
+    this.views = applyViews(this.views, data.views);
     this.gapAsked = false;
     this.checkSynced();
     this.changed();

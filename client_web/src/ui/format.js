@@ -78,3 +78,57 @@ export function sizeText(bytes) {
   if (bytes < 1000 * 1000) return `${number(Math.max(1, Math.round(bytes / 1000)))} kB`;
   return `${number(bytes / 1e6, 1)} MB`;
 }
+
+/** The current item's requests (the state's), in the order the floor will be given. */
+export function currentRequests(state) {
+  return state.current_item === null ? [] : state.queues[state.current_item] ?? [];
+}
+
+/**
+ * The server's figures for the request at `index` of the current queue
+ * (vcc_protocol.views.QueueView): its place and its expected wait.
+ */
+export function queueEntry(views, index) {
+  return { place: views.queue.places[index], waitMs: views.queue.wait_s[index] * 1000 };
+}
+
+/** The server's expectations (when -> items) as item -> when, for a table by item. */
+export function expectedByItem(expected) {
+  const byItem = new Map();
+  for (const [when, items] of Object.entries(expected)) for (const item of items) byItem.set(item, when);
+  return byItem;
+}
+
+const partsFormatters = new Map();
+
+/** The wall-clock fields of an instant in a zone: {year, month, day, hour, minute, second}. */
+export function wallClock(ms, tz) {
+  if (!partsFormatters.has(tz)) {
+    partsFormatters.set(tz, new Intl.DateTimeFormat("en-US", {
+      timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    }));
+  }
+  const fields = {};
+  for (const part of partsFormatters.get(tz).formatToParts(new Date(ms))) {
+    if (part.type !== "literal") fields[part.type] = Number(part.value);
+  }
+  return fields;
+}
+
+function offsetMs(tz, ms) {
+  const w = wallClock(ms, tz);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * What a time typed in a form ("2021-03-12", "23:59") in a zone is, in ms since the
+ * epoch, to show it in the reader's own zone before it is sent (the server reads the
+ * text itself). Two passes find the offset in force at that moment.
+ */
+export function zonedTime(day, hhmm, tz) {
+  const [y, m, d] = day.split("-").map(Number);
+  const [hh, mm] = hhmm.split(":").map(Number);
+  const local = Date.UTC(y, m - 1, d, hh, mm);
+  return local - offsetMs(tz, local - offsetMs(tz, local));
+}

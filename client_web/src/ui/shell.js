@@ -70,8 +70,8 @@ function WhoAmI({ session }) {
   return html`<span class="who" data-testid="whoami"><bdi><strong>${record.name}</strong></bdi> <span class="muted">${detail}</span></span>`;
 }
 
-function tabBadge(tab, session, now) {
-  const n = tab.badge ? tab.badge(session.state, session.me, now) : 0;
+function tabBadge(tab, session) {
+  const n = tab.badge ? tab.badge(session.state, session.views, session.me) : 0;
   return n ? html` <span class="count hot" aria-hidden="true">${n}</span><span class="sr-only">${t("to_answer", { n })}</span>` : null;
 }
 
@@ -102,7 +102,7 @@ export function Shell({ session }) {
     <${TopBar}>
       <div class="brand"><span class="code">${state.code}</span> <span class="title">${state.title}</span></div>
       <${WhoAmI} session=${session} />
-      <${SittingClock} state=${state} now=${now} />
+      <${SittingClock} state=${state} views=${session.views} now=${now} />
       <${ConnectionBadge} session=${session} />
     <//>
     <${StaleBanner} session=${session} />
@@ -112,7 +112,7 @@ export function Shell({ session }) {
       : state.note ? html`<p class="note" dir="auto">${state.note}</p>` : null}
     <nav class="tabs" role="tablist" aria-label=${t("views")}>
       ${tabs.map((x, i) => html`<button role="tab" id=${`tab-${x.id}`} aria-selected=${x.id === active.id} aria-controls="main"
-        tabindex=${x.id === active.id ? 0 : -1} data-testid=${`tab-${x.id}`} onClick=${() => setTab(x.id)} onKeyDown=${(e) => onTabKey(e, i)}>${t(`tab_${x.id}`)}${tabBadge(x, session, now)}</button>`)}
+        tabindex=${x.id === active.id ? 0 : -1} data-testid=${`tab-${x.id}`} onClick=${() => setTab(x.id)} onKeyDown=${(e) => onTabKey(e, i)}>${t(`tab_${x.id}`)}${tabBadge(x, session)}</button>`)}
     </nav>
     <main id="main" role="tabpanel" aria-labelledby=${`tab-${active.id}`} aria-busy=${session.stale} tabindex="-1">
       <${active.View} session=${session} />

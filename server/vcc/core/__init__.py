@@ -9,8 +9,9 @@ per area of the procedure: roster, floor, interpretation, clock, outcomes,
 support; ``machine`` dispatches to them; ``views`` projects the state per role.
 """
 
+from vcc_protocol.state import ConsultationState
+
 from .machine import apply, decide, fold, next_deadline
 from .rejections import Rejected
-from .state import ConsultationState
 
 __all__ = ["ConsultationState", "Rejected", "apply", "decide", "fold", "next_deadline"]

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from vcc_protocol import commands as c
+from vcc_protocol.state import ConsultationState, Delegation, Participant
 from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR, SYSTEM_ACTOR
 
 from .rejections import Rejected
-from .state import ConsultationState, Delegation, Participant
 
 STAFF_ROLES = frozenset({"secretariat", "technical"})
 EVERYONE = frozenset({"delegate", "chair", "secretariat", "interpreter", "technical", "captioner"})

@@ -15,11 +15,11 @@ opened it (``SetWebcast``); what it shows is ``views.webcast_view``.
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import CaptionLine, ConsultationState
 
 from .actors import Actor
 from .clock import require_open_sitting
 from .rejections import Rejected
-from .state import CaptionLine, ConsultationState
 
 MIN_GAP_MS = 500
 CORRECTION_WINDOW_MS = 30_000

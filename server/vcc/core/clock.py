@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.events import Allocation
+from vcc_protocol.state import ConsultationState, Sitting
 
 from .actors import Actor
 from .lookup import known_item
 from .rejections import Rejected
-from .state import ConsultationState, Sitting
 
 MINUTE = 60_000
 

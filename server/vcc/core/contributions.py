@@ -11,11 +11,11 @@ path counted by laying the file out (``vcc.uploads``).
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConsultationState, Contribution
 
 from .actors import Actor
 from .lookup import known_delegation, known_item
 from .rejections import Rejected
-from .state import ConsultationState, Contribution
 
 #: Rule: who may contribute.
 MEMBER_STATES = frozenset({"council_member", "observer_state"})

@@ -14,6 +14,7 @@ from typing import Any
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConsultationState
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
 from . import clock
@@ -21,7 +22,6 @@ from .actors import Actor
 from .clock import require_open_sitting, sitting_is_open
 from .floor import end_of_floor, speech_ended
 from .outcomes import ballot_deadlines, close_due_ballots
-from .state import ConsultationState
 
 MINUTE = 60_000
 

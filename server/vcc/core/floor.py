@@ -10,13 +10,7 @@ on every speech.
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
-from vcc_protocol.vocabulary import SYSTEM_ACTOR, SpeechEnd
-
-from .actors import Actor, own_delegation
-from .clock import require_open_sitting, speaking_limit_ms
-from .lookup import known_delegation
-from .rejections import Rejected
-from .state import (
+from vcc_protocol.state import (
     ConsultationState,
     FailedAttempt,
     Grant,
@@ -26,6 +20,12 @@ from .state import (
     SpeechRecord,
     Tail,
 )
+from vcc_protocol.vocabulary import SYSTEM_ACTOR, SpeechEnd
+
+from .actors import Actor, own_delegation
+from .clock import require_open_sitting, speaking_limit_ms
+from .lookup import known_delegation
+from .rejections import Rejected
 
 #: Rule: the order of the floor. Points of order before everything, then
 #: council members, then observer member states and the observer, then sector
@@ -278,20 +278,29 @@ def request_ms(state: ConsultationState, item: str, request: Request) -> int:
     return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
 
 
-def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
-    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
-    current item and the wait, at each speaker's limit, for those ahead and the running speech."""
+def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]:
+    """Each request of the current item's queue with its expected wait: the running
+    speech's remainder, the delegation granted the floor, and everyone ahead, each at
+    their speaking limit."""
     if state.current_item is None:
-        return None
-    queue = state.queues.get(state.current_item, [])
-    place = find_request(queue, delegation, point_of_order)
-    if place is None:
-        return None
+        return []
     wait = speech_remaining_ms(state, now)
     if state.grant is not None:
         wait += speaking_limit_ms(state, state.grant.item, state.delegations[state.grant.delegation].cls)
-    wait += sum(request_ms(state, state.current_item, r) for r in queue[:place])
-    return place + 1, wait
+    waits = []
+    for request in state.queues.get(state.current_item, []):
+        waits.append((request, wait))
+        wait += request_ms(state, state.current_item, request)
+    return waits
+
+
+def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
+    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
+    current item and the wait (``queue_waits``)."""
+    for place, (request, wait) in enumerate(queue_waits(state, now), start=1):
+        if request.delegation == delegation and request.point_of_order == point_of_order:
+            return place, wait
+    return None
 
 
 def queue_ms(state: ConsultationState, now: int) -> int:
@@ -351,10 +360,9 @@ def _granted(state: ConsultationState, ev: e.FloorGranted) -> None:
 def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
     grant = state.grant
     assert grant is not None
-    waited = (ev.at - grant.granted_at) / 1000
-    cause = f"the sitting closed {waited:.0f} s after the grant" if ev.actor == SYSTEM_ACTOR else f"revoked by the chair after {waited:.0f} s"
+    cause = "sitting_closed" if ev.actor == SYSTEM_ACTOR else "revoked"
     state.failed_attempts.append(
-        FailedAttempt(delegation=ev.delegation, item=ev.item, what="the floor was granted but not taken up", cause=cause, at=ev.at)
+        FailedAttempt(delegation=ev.delegation, item=ev.item, what="grant_not_taken_up", cause=cause, waited_ms=ev.at - grant.granted_at, at=ev.at)
     )
     state.grant = None
 

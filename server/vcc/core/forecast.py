@@ -8,9 +8,10 @@ discussion would end, and items beyond the last slot will not fit.
 
 from dataclasses import dataclass
 
+from vcc_protocol.state import ConsultationState
+
 from .clock import MINUTE, elapsed_ms, slots
 from .floor import queue_ms
-from .state import ConsultationState
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class ItemForecast:
     allocated_minutes: float
     elapsed_minutes: float
     remaining_minutes: float
-    #: "today", "YYYY-MM-DD" (a later day of the consultation) or "will not fit".
+    #: "today", "YYYY-MM-DD" (a later day of the consultation) or "will_not_fit".
     expected: str
 
 
@@ -34,11 +35,17 @@ class Forecast:
     days_left: int
 
 
+def allocated_minutes(state: ConsultationState) -> dict[str, int]:
+    """Agenda item -> the minutes it is given: the plan's allocation, else its estimate."""
+    planned = {a.item: a.minutes for a in state.plan}
+    return {ref: planned.get(ref, state.items[ref].minutes) for ref in state.agenda}
+
+
 def forecast(state: ConsultationState, now: int) -> Forecast:
     """Each open item needs its allocation (the plan's, else its estimate) less
     its elapsed time; the current item needs at least what its queue holds,
     each waiting delegation at its class's speaking limit."""
-    allocated = {a.item: a.minutes for a in state.plan}
+    allocated = allocated_minutes(state)
     windows: list[tuple[str, int]] = []  # (label, capacity in ms)
     for day, start, end in slots(state):
         if end <= now:
@@ -58,7 +65,7 @@ def forecast(state: ConsultationState, now: int) -> Forecast:
         item = state.items[number]
         if item.status != "open":
             continue
-        minutes = allocated.get(number, item.minutes)
+        minutes = allocated[number]
         spent = elapsed_ms(state, number, now)
         need = max(minutes * MINUTE - spent, 0)
         if number == state.current_item:
@@ -68,7 +75,7 @@ def forecast(state: ConsultationState, now: int) -> Forecast:
     return Forecast(
         items=results,
         fits_today=[f.item for f in results if f.expected == "today"],
-        will_not_fit=[f.item for f in results if f.expected == "will not fit"],
+        will_not_fit=[f.item for f in results if f.expected == "will_not_fit"],
         overflow_minutes=round(max(used - capacity, 0) / MINUTE, 1),
         minutes_left_today=(windows[0][1] / MINUTE) if windows and windows[0][0] == "today" else 0.0,
         days_left=sum(1 for label, _ in windows if label != "today"),
@@ -81,4 +88,4 @@ def _window_of(windows: list[tuple[str, int]], finish: int) -> str:
         total += capacity
         if finish <= total:
             return label
-    return "will not fit"
+    return "will_not_fit"

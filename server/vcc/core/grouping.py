@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConsultationState, Grouping, ProposedItem
 
 from .actors import Actor
 from .clock import local_ms
 from .lookup import known_item
 from .rejections import Rejected
-from .state import ConsultationState, Grouping, ProposedItem
 
 #: Rule: who answers the agenda consultation.
 MAY_ANSWER = frozenset({"council_member"})

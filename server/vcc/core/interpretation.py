@@ -8,14 +8,13 @@ the tail that holds the next speaker until the booths have finished the
 previous speech (or the bounded tail has passed).
 """
 
-from dataclasses import dataclass
-
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Booth, ConsultationState, SpeakSlowly
+from vcc_protocol.views import ChannelRoute, RouteWarning
 
 from .actors import Actor
 from .rejections import Rejected
-from .state import Booth, ConsultationState, SpeakSlowly
 
 LANGUAGE_NAMES = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
 
@@ -118,21 +117,7 @@ def tail_holds(state: ConsultationState, now: int) -> bool:
     return state.tail is not None and now < state.tail.until
 
 
-@dataclass(frozen=True)
-class Route:
-    """What a listener who selected ``channel`` should hear."""
-
-    channel: str
-    #: "floor", or the language of the booth whose output to play.
-    play: str
-    #: Where the sound comes from, in words: "English, relay of French".
-    provenance: str
-    #: Booths between the floor and the listener (0: the floor or a booth working from it).
-    relay_depth: int
-    warning: str | None = None
-
-
-def route(state: ConsultationState, channel: str) -> Route:
+def route(state: ConsultationState, channel: str) -> ChannelRoute:
     """The routing every client follows.
 
     Rule: a listener whose channel is the floor language hears the floor
@@ -142,31 +127,28 @@ def route(state: ConsultationState, channel: str) -> Route:
     """
     floor = state.floor_language
     if channel == "floor":
-        return Route(channel, "floor", f"Floor ({LANGUAGE_NAMES[floor]})" if floor else "Floor", 0)
+        return ChannelRoute(channel=channel, play="floor", kind="floor")
     if channel == floor:
-        return Route(channel, "floor", f"{LANGUAGE_NAMES[channel]}: the speaker's own language, from the floor", 0)
-    name = LANGUAGE_NAMES[channel]
+        return ChannelRoute(channel=channel, play="floor", kind="own_language")
     chain = relay_chain(state, channel)
     if floor in chain:
         chain = chain[: chain.index(floor)]
-    if not chain:
-        return Route(channel, channel, f"{name}, interpreted from the floor", 0, _booth_warning(state, channel, own=True))
-    provenance = f"{name}, relay of {LANGUAGE_NAMES[chain[0]]}" + "".join(f" (relay of {LANGUAGE_NAMES[x]})" for x in chain[1:])
     warning = _booth_warning(state, channel, own=True)
+    if not chain:
+        return ChannelRoute(channel=channel, play=channel, kind="interpreted", warning=warning)
     for source in chain:
         warning = warning or _booth_warning(state, source, own=False)
-    return Route(channel, channel, provenance, len(chain), warning)
+    return ChannelRoute(channel=channel, play=channel, kind="relay", relay=chain, warning=warning)
 
 
-def _booth_warning(state: ConsultationState, language: str, own: bool) -> str | None:
+def _booth_warning(state: ConsultationState, language: str, own: bool) -> RouteWarning | None:
     if state.speech is None:
         return None
     booth = state.booths[language]
-    which = f"the {LANGUAGE_NAMES[language]} booth" if own else f"the relay source, the {LANGUAGE_NAMES[language]} booth,"
     if not booth.mic_open:
-        return f"Warning: {which} is muted."
+        return RouteWarning(booth=language, own=own, kind="muted")
     if booth.handover_requested_by is not None:
-        return f"Warning: {which} is in a handover."
+        return RouteWarning(booth=language, own=own, kind="handover")
     return None
 
 

@@ -1,7 +1,8 @@
 """Finding what a command names, or saying plainly that it does not exist."""
 
+from vcc_protocol.state import ConsultationState, Delegation, Item
+
 from .rejections import Rejected
-from .state import ConsultationState, Delegation, Item
 
 
 def known_delegation(state: ConsultationState, delegation_id: str) -> Delegation:

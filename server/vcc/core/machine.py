@@ -10,6 +10,7 @@ from typing import Any
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConsultationState
 
 from . import (
     captions,
@@ -26,7 +27,6 @@ from . import (
 from .actors import check_permission, resolve
 from .deadlines import next_deadline
 from .rejections import Rejected
-from .state import ConsultationState
 
 _AREAS = (roster, grouping, contributions, clock, floor, interpretation, outcomes, support, captions, deadlines)
 

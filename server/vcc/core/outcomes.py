@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Ballot, ConsultationState, Correspondence, Delegation, Item, Vote
 
 from .actors import Actor, own_delegation
 from .clock import local_ms
 from .lookup import known_delegation, known_item
 from .rejections import Rejected
-from .state import Ballot, ConsultationState, Delegation, Item, Vote
 
 #: Rule: who may block an item.
 MAY_BLOCK = frozenset({"council_member"})
@@ -243,7 +243,7 @@ def _package_approved(state: ConsultationState, ev: e.PackageApproved) -> None:
 def _correspondence(state: ConsultationState, ev: e.PointedToCorrespondence) -> None:
     item = state.items[ev.item]
     item.status = "correspondence"
-    item.correspondence = {"policy": ev.policy, "voters": ev.voters, "required": ev.required}
+    item.correspondence = Correspondence(policy=ev.policy, voters=ev.voters, required=ev.required)
     _leave_package(state, ev.item)
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConsultationState, Delegation, Item, Participant, Settings
 from vcc_protocol.vocabulary import LANGUAGES, DelegationClass
 
 from .actors import Actor
@@ -15,7 +16,6 @@ from .clock import end_of_day, slot_bounds, zone
 from .lookup import known_delegation
 from .outcomes import MAJORITY_POLICIES
 from .rejections import Rejected
-from .state import ConsultationState, Delegation, Item, Participant, Settings
 
 #: Default speaking-time limits per priority class, in seconds (HRC practice: 3 min members, 2 min others).
 DEFAULT_LIMITS: dict[DelegationClass, int] = {

@@ -4,11 +4,11 @@ from datetime import datetime
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import ConnectionTest, ConsultationState, HelpRequest
 
 from .actors import Actor
 from .clock import zone
 from .rejections import Rejected
-from .state import ConnectionTest, ConsultationState, HelpRequest
 
 
 def record_connection_test(state: ConsultationState, cmd: c.RecordConnectionTest, actor: Actor, now: int) -> list[e.Event]:

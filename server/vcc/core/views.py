@@ -1,24 +1,61 @@
-"""The state projected per role.
+"""The state projected per audience, and the views derived from it.
 
 Everyone sees the procedure; contact data and connection diagnostics only the
-secretariat and the technical team (``STAFF_ROLES``). A delegate's view marks
-its own delegation in the queue and itself in the participant list, with its
-place and the expected wait.
+secretariat and the technical team (``STAFF_ROLES``).
+
+``views`` is every figure a screen shows that is not in the state itself (the
+queue's places and waits, the routing of the seven channels, the forecast, who
+may do what, the booth table, the clock, the agenda consultation, time to
+floor): computed here, once per batch, so that no client re-implements a rule.
+
+Per audience or per role: every view is derived from the procedure, which both
+audiences see alike, so one ``Views`` serves both (the publisher encodes it in
+each audience's message, never once per connection). What differs by who reads
+it is keyed inside the view rather than sent apart: "who may do what" by
+delegation class (the rules key on the class; four small entries cost less than
+an encode per class), the queue by delegation (a screen picks its own entry by
+its delegation). Nothing in a view is private: the public may read it all.
 """
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 import msgspec
+from vcc_protocol._base import MAX_UPLOAD_BYTES
 from vcc_protocol.events import ConnectionTestRecorded, HelpRequested, ParticipantAdded
+from vcc_protocol.state import ConsultationState, Item
+from vcc_protocol.views import (
+    CHANNELS,
+    Allowed,
+    BoothRow,
+    Bucket,
+    Clock,
+    Forecast,
+    GroupingView,
+    Limits,
+    QueueView,
+    RequestBlocker,
+    Slot,
+    TimeToFloor,
+    Views,
+)
+from vcc_protocol.vocabulary import DELEGATION_CLASSES
 
 from .actors import STAFF_ROLES
-from .floor import queue_position
-from .forecast import forecast
-from .state import ConsultationState
+from .clock import elapsed_ms, sitting_is_open, slots
+from .contributions import CHARACTERS_PER_PAGE, MAX_PAGES, MEMBER_STATES
+from .floor import MAY_RAISE_POINT_OF_ORDER, queue_waits, speech_remaining_ms
+from .forecast import Forecast as ForecastFigures
+from .forecast import allocated_minutes, forecast
+from .grouping import MAY_ANSWER
+from .interpretation import route, tail_holds
+from .outcomes import MAY_BLOCK
 
-MINUTE = 60_000
 #: Caption lines on the webcast page.
 WEBCAST_CAPTIONS = 4
+#: Time to floor (grant -> live): the goal, and the histogram's bucket edges in seconds.
+TIME_TO_FLOOR_GOAL_MS = 3_000
+TIME_TO_FLOOR_BUCKETS = (1, 2, 3, 5, 10, 20)
 _PRIVATE_PARTICIPANT = ParticipantAdded.PRIVATE
 _PRIVATE_TEST = ConnectionTestRecorded.PRIVATE
 _PRIVATE_HELP = HelpRequested.PRIVATE
@@ -52,34 +89,189 @@ def snapshot(state: ConsultationState, audience_name: str) -> dict[str, Any]:
     return data
 
 
-def view(state: ConsultationState, participant_id: str, now: int) -> dict[str, Any]:
-    """What one participant's screen shows: the snapshot for their audience, the
-    queue with their own delegation marked, themselves marked in the list."""
-    me = state.participants[participant_id]
-    data = snapshot(state, audience(me.role))
-    delegation = me.delegation
-    queue = state.queues.get(state.current_item, []) if state.current_item is not None else []
-    data["queue"] = [
-        {"delegation": r.delegation, "name": state.delegations[r.delegation].name, "point_of_order": r.point_of_order, "mine": r.delegation == delegation}
-        for r in queue
-    ]
-    for pid, participant in data["participants"].items():
-        participant["me"] = pid == participant_id
-    place = queue_position(state, delegation, now) if delegation else None
-    point_of_order = queue_position(state, delegation, now, point_of_order=True) if delegation else None
-    data["me"] = {
-        "participant": participant_id,
-        "delegation": delegation,
-        "role": me.role,
-        "position": place[0] if place else None,
-        "wait_minutes": round(place[1] / MINUTE) if place else None,
-        # A point of order is a request of its own, shown apart: it goes first.
-        "point_of_order_position": point_of_order[0] if point_of_order else None,
-        "has_grant": state.grant is not None and state.grant.delegation == delegation,
-        "is_speaking": state.speech is not None and state.speech.participant == participant_id,
-    }
-    data["forecast"] = msgspec.to_builtins(forecast(state, now).__dict__)
+def views(state: ConsultationState, now: int) -> Views:
+    """Every derived view at ``now``. A function of the state and the time only."""
+    fc = forecast(state, now) if state.created else None
+    return Views(
+        at=now,
+        routes={channel: route(state, channel) for channel in CHANNELS},
+        queue=_queue(state, now),
+        request_blocker=_request_blocker(state),
+        forecast=Forecast(
+            fits_today=len(fc.fits_today), will_not_fit=len(fc.will_not_fit), overflow_minutes=fc.overflow_minutes,
+            minutes_left_today=fc.minutes_left_today, days_left=fc.days_left,
+        ) if fc else _NO_FORECAST,
+        expected=_expected(fc) if fc else {},
+        slots=[Slot(day=day, start=start, end=end) for day, start, end in slots(state)] if state.created else [],
+        allocated_minutes=allocated_minutes(state),
+        clock=_clock(state, now),
+        allowed={cls: _allowed(state, cls, now) for cls in DELEGATION_CLASSES},
+        booths=_booths(state),
+        grouping=_grouping(state, now),
+        limits=Limits(max_pages=MAX_PAGES, characters_per_page=CHARACTERS_PER_PAGE, max_upload_bytes=MAX_UPLOAD_BYTES),
+        time_to_floor=_time_to_floor(state),
+    )
+
+
+def wire_views(state: ConsultationState, now: int) -> dict[str, Any]:
+    """``views`` as the plain data an encoder of messages takes (the publisher's msgpack)."""
+    data: dict[str, Any] = msgspec.to_builtins(views(state, now))
     return data
+
+
+class ViewsFeed:
+    """The views last sent to a consultation's clients, so that an ``events`` message
+    carries only the views that changed (a ``ViewsUpdate``). The whole set is kilobytes
+    (the expectations and the agenda consultation hold every item) against a batch's
+    couple of hundred bytes of events, and every byte is written to every connection."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] | None = None
+
+    def update(self, state: ConsultationState, now: int) -> dict[str, Any]:
+        """The views to send with a batch: ``version``, ``at`` and each view that differs."""
+        current = wire_views(state, now)
+        previous, self.sent = self.sent, current
+        if previous is None:
+            return current
+        return {name: value for name, value in current.items() if name in ("version", "at") or previous[name] != value}
+
+    def full(self, state: ConsultationState, now: int) -> dict[str, Any]:
+        """Every view as last sent (what a joining client needs to apply the next updates)."""
+        if self.sent is None:
+            self.sent = wire_views(state, now)
+        return self.sent
+
+
+def _expected(fc: ForecastFigures) -> dict[str, list[str]]:
+    by_when: dict[str, list[str]] = {}
+    for f in fc.items:
+        by_when.setdefault(f.expected, []).append(f.item)
+    return by_when
+
+
+_NO_FORECAST = Forecast(fits_today=0, will_not_fit=0, overflow_minutes=0.0, minutes_left_today=0.0, days_left=0)
+
+
+def _queue(state: ConsultationState, now: int) -> QueueView:
+    if state.current_item is None:
+        return QueueView(places=[], wait_s=[], spoken={})
+    spoken: dict[str, int] = {}
+    for speech in state.speeches:
+        if speech.item == state.current_item:
+            spoken[speech.delegation] = spoken.get(speech.delegation, 0) + 1
+    waits = queue_waits(state, now)
+    return QueueView(places=list(range(1, len(waits) + 1)), wait_s=[wait // 1000 for _, wait in waits], spoken=spoken)
+
+
+def _current(state: ConsultationState) -> Item | None:
+    return state.items.get(state.current_item) if state.current_item is not None else None
+
+
+def _request_blocker(state: ConsultationState) -> RequestBlocker:
+    item = _current(state)
+    if item is None:
+        return "no_item"
+    if item.status != "open":
+        return "item_not_open"
+    return "list_closed" if item.list_closed else "none"
+
+
+def _clock(state: ConsultationState, now: int) -> Clock:
+    return Clock(
+        sitting_open=sitting_is_open(state, now),
+        current_elapsed_ms=elapsed_ms(state, state.current_item, now) if state.current_item is not None else 0,
+        item_running=state.current_item is not None and state.current_since is not None,
+        speech_remaining_ms=speech_remaining_ms(state, now),
+        tail_holds=tail_holds(state, now),
+    )
+
+
+def _allowed(state: ConsultationState, cls: str, now: int) -> Allowed:
+    item = _current(state)
+    open_item = item is not None and item.status == "open"
+    grouping_open = _grouping_phase(state, now) == "open"
+    deadline = state.contributions_deadline
+    return Allowed(
+        request_floor=open_item and item is not None and not item.list_closed,
+        point_of_order=open_item and cls in MAY_RAISE_POINT_OF_ORDER,
+        block=open_item and cls in MAY_BLOCK,
+        answers_grouping=cls in MAY_ANSWER,
+        answer_grouping=grouping_open and cls in MAY_ANSWER,
+        contribute=cls in MEMBER_STATES and (deadline is None or now < deadline),
+        member_state=cls in MEMBER_STATES,
+    )
+
+
+def _booths(state: ConsultationState) -> list[BoothRow]:
+    tail = state.tail.booths if state.tail is not None else []
+    rows = []
+    for language, booth in state.booths.items():
+        alarms: list[Literal["handover_due", "silent"]] = []
+        if booth.handover_alerted:
+            alarms.append("handover_due")
+        # Rule: while someone speaks, every booth but the floor language's must be live.
+        if state.speech is not None and not booth.mic_open and state.floor_language != language:
+            alarms.append("silent")
+        rows.append(BoothRow(
+            language=language, on_duty=booth.on_duty, mic_open=booth.mic_open, source=booth.source,
+            floor_language=state.floor_language == language, finishing=language in tail,
+            handover_requested_by=booth.handover_requested_by, alarms=alarms,
+        ))
+    return rows
+
+
+def _grouping_phase(state: ConsultationState, now: int) -> Literal["none", "open", "answers_closed", "closed"]:
+    grouping = state.grouping
+    if grouping is None:
+        return "none"
+    if grouping.closed:
+        return "closed"
+    return "open" if now < grouping.deadline else "answers_closed"
+
+
+def _grouping(state: ConsultationState, now: int) -> GroupingView:
+    place = {section: index for index, section in enumerate(state.sections)}
+    ordered = sorted(enumerate(state.items.values()), key=lambda pair: (place.get(pair[1].section, -1), pair[0]))
+    grouping = state.grouping
+    answered = sum(1 for answers in grouping.answers.values() if answers) if grouping is not None else 0
+    # Once closed, an item's group is the final one: the secretariat's overrides reversed it.
+    overridden = set(grouping.overrides) if grouping is not None and grouping.closed else set()
+    proposed: dict[str, int] = {}
+    for item in state.items.values():
+        group = 3 - item.group if item.ref in overridden and item.group in (1, 2) else item.group
+        # No proposal counts with group 1 until the secretariat decides.
+        proposed[item.ref] = 2 if group == 2 else 1
+    return GroupingView(
+        phase=_grouping_phase(state, now),
+        answered=answered,
+        council_members=sum(1 for d in state.delegations.values() if d.cls in MAY_ANSWER),
+        items=[item.ref for _, item in ordered],
+        proposed_group=proposed,
+    )
+
+
+def _percentile(values: list[int], p: int) -> int | None:
+    """Nearest rank."""
+    if not values:
+        return None
+    return values[min(len(values) - 1, max(0, math.ceil(p / 100 * len(values)) - 1))]
+
+
+def _time_to_floor(state: ConsultationState) -> TimeToFloor:
+    values = sorted(s.time_to_floor_ms for s in state.speeches)
+    counts = [0] * (len(TIME_TO_FLOOR_BUCKETS) + 1)
+    for value in values:
+        counts[next((i for i, edge in enumerate(TIME_TO_FLOOR_BUCKETS) if value < edge * 1000), len(TIME_TO_FLOOR_BUCKETS))] += 1
+    edges: list[float | None] = [0, *TIME_TO_FLOOR_BUCKETS, None]
+    return TimeToFloor(
+        goal_ms=TIME_TO_FLOOR_GOAL_MS,
+        count=len(values),
+        median_ms=_percentile(values, 50),
+        p90_ms=_percentile(values, 90),
+        under_goal=sum(1 for v in values if v < TIME_TO_FLOOR_GOAL_MS),
+        histogram=[Bucket(start=edges[i] or 0, end=edges[i + 1], count=count) for i, count in enumerate(counts)],
+    )
 
 
 def webcast_view(state: ConsultationState) -> dict[str, Any]:

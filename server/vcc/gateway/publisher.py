@@ -16,7 +16,7 @@ import msgspec
 from vcc_protocol.events import redact
 
 from .. import metrics
-from ..core.views import snapshot
+from ..core.views import ViewsFeed, snapshot
 from ..service import Batch, Runtime
 from .fanout import Fanout
 
@@ -49,6 +49,7 @@ class Publisher:
         self._scheduled: asyncio.Handle | None = None
         self._quiet_until = 0.0
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
+        self.views = ViewsFeed()
         runtime.subscribe(self._on_batch)
 
     def _on_batch(self, batch: Batch) -> None:
@@ -73,7 +74,7 @@ class Publisher:
         started = time.perf_counter()
         batches, self._pending = self._pending, []
         events = [event for batch in batches for event in batch.events]
-        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last}
+        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last, "views": self.views.update(self.runtime.state, self.runtime.clock())}
         staff_events = [msgspec.to_builtins(event) for event in events]
         if any(event.PRIVATE for event in events):
             public_events = [msgspec.to_builtins(redact(event)) for event in events]
@@ -112,7 +113,7 @@ class Publisher:
         cached = self._snapshots.get(key)
         if cached is None or cached[0] != self.runtime.seq:
             runtime = self.runtime
-            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync}
+            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync, "views": self.views.full(runtime.state, runtime.clock())}
             cached = (runtime.seq, self.fanout.encode("snapshot", message))
             self._snapshots[key] = cached
         return cached[1]

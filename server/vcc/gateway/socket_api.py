@@ -273,6 +273,7 @@ class Gateway:
                 {
                     "epoch": runtime.epoch, "first": missed[0][0], "last": missed[-1][0], "ts": time.time(),
                     "events": [msgspec.to_builtins(redact(e) if private else e) for _, e in missed],
+                    "views": publisher.views.full(runtime.state, runtime.clock()),
                 },
             )
 

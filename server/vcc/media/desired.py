@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vcc_protocol.state import Booth, ConsultationState
 from vcc_protocol.vocabulary import LANGUAGES
-
-from ..core.state import Booth, ConsultationState
 
 FLOOR = "floor"
 #: The listener channels: the floor and one per language.

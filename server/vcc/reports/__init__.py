@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.state import ConsultationState
+from vcc_protocol.state import ConsultationState
+
 from . import conclusions, docx_render, technical
 from .captions import Caption
 

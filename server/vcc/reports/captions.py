@@ -20,8 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from vcc_protocol import events as e
-
-from ..core.state import ConsultationState, Sitting
+from vcc_protocol.state import ConsultationState, Sitting
 
 #: The longest a line stays on screen when no next line replaces it.
 CUE_MAX_MS = 7_000

@@ -12,7 +12,7 @@ reference).
 import html
 from dataclasses import dataclass
 
-from ..core.state import Ballot, ConsultationState
+from vcc_protocol.state import Ballot, ConsultationState
 
 PREAMBLE = (
     "This consultation was held under Rule 3.1 of the Rules of Procedure. It is strictly "
@@ -114,9 +114,10 @@ def build(state: ConsultationState) -> ConclusionsReport:
             detail = f"{who} {BLOCKS.get(item.block_kind or '', item.block_kind)}."
         elif item.status == "correspondence":
             outcome = "Pointed to decision by correspondence (Rule 3.2)"
-            info = item.correspondence or {}
-            rule = POLICY_WORDS.get(str(info.get("policy")), str(info.get("policy")))
-            detail = f"Decided by {rule}: {info.get('required')} of {info.get('voters')} votes required."
+            info = item.correspondence
+            assert info is not None
+            rule = POLICY_WORDS.get(info.policy, info.policy)
+            detail = f"Decided by {rule}: {info.required} of {info.voters} votes required."
         else:
             outcome = "Not concluded in this consultation"
         ballot = state.ballots.get(ref)

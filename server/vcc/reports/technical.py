@@ -10,12 +10,16 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.state import ConsultationState
+from vcc_protocol.state import ConsultationState
+
 from .captions import Caption, coverage_line
 
 #: Time-to-floor bins, in seconds: the rehearsal's goal was under 3 s, many took ~20 s.
 BINS = ((0, 3), (3, 5), (5, 10), (10, 20), (20, None))
 STATE_CLASSES = ("council_member", "observer_state", "observer")
+#: The state records failed attempts as codes; the report words them.
+FAILURE_WHAT = {"grant_not_taken_up": "the floor was granted but not taken up"}
+FAILURE_CAUSE = {"sitting_closed": "the sitting closed {s} s after the grant", "revoked": "revoked by the chair after {s} s"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def build(state: ConsultationState, captions: Sequence[Caption] = ()) -> Technic
     else:
         ttf = "Nobody has spoken yet."
     failures = [
-        Failure(state.delegations[f.delegation].name, f.what, f.cause) for f in state.failed_attempts
+        Failure(state.delegations[f.delegation].name, FAILURE_WHAT[f.what], FAILURE_CAUSE[f.cause].format(s=round(f.waited_ms / 1000))) for f in state.failed_attempts
     ] + [
         Failure(state.delegations[state.participants[p].delegation].name if state.participants[p].delegation else state.participants[p].name,
                 "connection test", "websockets blocked by the local network (firewall); the long-polling fallback was used")

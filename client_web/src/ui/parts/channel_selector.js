@@ -5,28 +5,28 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { languageName } from "../names.js";
-import { CHANNELS, route } from "../../core/routing.js";
 import { Listening } from "../../net/listening.js";
 
 const STORAGE_KEY = "vcc.channel";
 
-function remembered(fallback) {
+function remembered(channels, fallback) {
   try {
-    return CHANNELS.includes(localStorage.getItem(STORAGE_KEY)) ? localStorage.getItem(STORAGE_KEY) : fallback;
+    return channels.includes(localStorage.getItem(STORAGE_KEY)) ? localStorage.getItem(STORAGE_KEY) : fallback;
   } catch {
     return fallback;
   }
 }
 
+/** The server's route of a channel (vcc_protocol.views.ChannelRoute), in words. */
 function provenanceText(state, r) {
-  if (r.channel === "floor") return state.floor_language ? t("prov_floor_in", { language: languageName(state.floor_language) }) : t("prov_floor");
-  if (r.play === "floor") return t("prov_own_language", { language: languageName(r.channel) });
-  if (!r.chain.length) return t("prov_interpreted", { language: languageName(r.channel) });
-  return t("prov_relay", { language: languageName(r.channel), via: r.chain.map(languageName).join(" ← ") });
+  if (r.kind === "floor") return state.floor_language ? t("prov_floor_in", { language: languageName(state.floor_language) }) : t("prov_floor");
+  if (r.kind === "own_language") return t("prov_own_language", { language: languageName(r.channel) });
+  if (r.kind === "interpreted") return t("prov_interpreted", { language: languageName(r.channel) });
+  return t("prov_relay", { language: languageName(r.channel), via: r.relay.map(languageName).join(" ← ") });
 }
 
-function warningText(w) {
-  const booth = languageName(w.language);
+export function warningText(w) {
+  const booth = languageName(w.booth);
   if (w.own) return w.kind === "muted" ? t("warn_own_muted", { booth }) : t("warn_own_handover", { booth });
   return w.kind === "muted" ? t("warn_relay_muted", { booth }) : t("warn_relay_handover", { booth });
 }
@@ -46,8 +46,9 @@ function useListening(session, channel) {
   return [audio, () => listening.current?.resume()];
 }
 
-export function ChannelSelector({ state, session = null, defaultChannel = "floor" }) {
-  const [channel, setChannel] = useState(() => remembered(defaultChannel));
+export function ChannelSelector({ state, views, session = null, defaultChannel = "floor" }) {
+  const channels = Object.keys(views.routes);
+  const [channel, setChannel] = useState(() => remembered(channels, defaultChannel));
   const [audio, resume] = useListening(session, channel);
   const choose = (value) => {
     setChannel(value);
@@ -57,19 +58,19 @@ export function ChannelSelector({ state, session = null, defaultChannel = "floor
       // Not remembered across visits; still chosen.
     }
   };
-  const r = route(state, channel);
+  const r = views.routes[channel];
   return html`<section class="card channel-card" aria-labelledby="channel-h">
     <h2 id="channel-h">${t("channel")}</h2>
     <div class="channels" role="radiogroup" aria-labelledby="channel-h" data-testid="channels">
-      ${CHANNELS.map((c) => html`<label class=${`chip ${c === channel ? "on" : ""}`} key=${c}>
+      ${channels.map((c) => html`<label class=${`chip ${c === channel ? "on" : ""}`} key=${c}>
         <input type="radio" name="channel" value=${c} checked=${c === channel} onChange=${() => choose(c)} />
         ${c === "floor" ? t("floor_channel") : languageName(c)}</label>`)}
     </div>
-    <p class=${`hearing ${r.play === "floor" && channel !== "floor" ? "switched" : ""}`} data-testid="hearing" data-play=${r.play} data-channel=${channel}>
-      ${r.play === "floor" && channel !== "floor" ? html`<strong>${t("switched_to_floor")}</strong> ` : null}
+    <p class=${`hearing ${r.kind === "own_language" ? "switched" : ""}`} data-testid="hearing" data-play=${r.play} data-channel=${channel}>
+      ${r.kind === "own_language" ? html`<strong>${t("switched_to_floor")}</strong> ` : null}
       ${provenanceText(state, r)}
     </p>
-    ${r.warningOf ? html`<p class="warning" data-testid="route-warning">⚠ ${warningText(r.warningOf)}</p>` : null}
+    ${r.warning ? html`<p class="warning" data-testid="route-warning">⚠ ${warningText(r.warning)}</p>` : null}
     ${session && audio.status === "unavailable" ? html`<p class="warning" data-testid="audio-status" data-status="unavailable">${t("audio_unavailable")}</p>` : null}
     ${session && audio.status === "blocked" ? html`<button type="button" data-testid="audio-status" data-status="blocked" onClick=${resume}>${t("audio_play")}</button>` : null}
     ${session && audio.status === "playing" ? html`<span data-testid="audio-status" data-status="playing" hidden></span>` : null}

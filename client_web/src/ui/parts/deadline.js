@@ -2,8 +2,7 @@
 // with the time left: delegates answer from every time zone.
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
-import { dateTimeIn, durationText, localZone, zoneLabel } from "../format.js";
-import { wallClock } from "../../core/clock.js";
+import { dateTimeIn, durationText, localZone, wallClock, zoneLabel } from "../format.js";
 
 /** A deadline at midnight is "until 23:59" of the day before (core.clock.end_of_day): say it so. */
 export function shownDeadline(at, tz) {

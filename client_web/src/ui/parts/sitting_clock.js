@@ -3,21 +3,20 @@
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { clock, dayLabel, localZone, timeIn, zoneLabel } from "../format.js";
-import { slots } from "../../core/clock.js";
 
-export function SittingClock({ state, now }) {
+export function SittingClock({ state, views, now }) {
   const own = localZone();
   const sameZone = own === state.tz;
   const sitting = state.sitting;
   let status;
-  if (sitting && now < sitting.ends_at) {
+  if (sitting && views.clock.sitting_open) {
     const left = sitting.ends_at - now;
     status = html`<span class=${`countdown ${left < 10 * 60000 ? "soon" : ""}`} data-testid="slot-countdown">
       ${t("slot_ends_in", { time: clock(left) })}</span>`;
   } else {
-    const next = slots(state).find(([, start]) => start > now);
+    const next = views.slots.find((slot) => slot.start > now);
     status = html`<span class="countdown">${next
-      ? t("next_slot", { day: dayLabel(next[0]), time: timeIn(next[1], state.tz) })
+      ? t("next_slot", { day: dayLabel(next.day), time: timeIn(next.start, state.tz) })
       : t("no_sitting")}</span>`;
   }
   return html`<div class="sitting-clock" data-testid="sitting-clock">

@@ -4,7 +4,6 @@ import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { clock, seconds } from "../format.js";
 import { delegationName, isolated, languageName, participantName } from "../names.js";
-import { tailHolds } from "../../core/floor.js";
 
 export function SpeechTimer({ speech, now, large = false }) {
   const elapsed = now - speech.started_at;
@@ -19,7 +18,7 @@ export function SpeechTimer({ speech, now, large = false }) {
   </div>`;
 }
 
-export function SpeakerCard({ state, now, large = false }) {
+export function SpeakerCard({ state, views, now, large = false }) {
   const { speech, grant, tail } = state;
   let body;
   if (speech) {
@@ -36,7 +35,7 @@ export function SpeakerCard({ state, now, large = false }) {
   return html`<section class=${`card speaker-card ${large ? "large" : ""}`} aria-labelledby="speaker-h">
     <h2 id="speaker-h">${t("the_floor")}</h2>
     ${body}
-    ${tailHolds(state, now) ? html`<${TailNote} state=${state} now=${now} />` : null}
+    ${views.clock.tail_holds ? html`<${TailNote} state=${state} now=${now} />` : null}
   </section>`;
 }
 

@@ -7,11 +7,11 @@ import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { clock, timeIn } from "../format.js";
 import { delegationName, languageName, participantName } from "../names.js";
-import { CHANNELS, route } from "../../core/routing.js";
 import { BoothTable, boothAlarms } from "../parts/booth_table.js";
+import { warningText } from "../parts/channel_selector.js";
 
 export function BoothView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const me = session.me;
   const now = useNow(session, 1000);
   const language = me.record?.booth;
@@ -21,10 +21,11 @@ export function BoothView({ session }) {
   // Rule (core/interpretation.py): the booth's microphone is the duty's.
   const live = onDuty && booth.mic_open;
   const partners = Object.values(state.participants).filter((p) => p.booth === language && p.id !== me.participant);
-  const finishing = state.tail?.booths.includes(language);
+  const row = views.booths.find((b) => b.language === language);
+  const { finishing } = row;
   const passthrough = state.floor_language === language;
-  const relayWarning = route(state, language).warningOf;
-  const alarms = boothAlarms(state, booth);
+  const relayWarning = views.routes[language].warning;
+  const alarms = boothAlarms(row);
   const toggleMic = () => onDuty && act(session, "set_booth_mic", { live: !live });
   const finished = () => act(session, "booth_finished");
   const slowly = () => act(session, "signal_speak_slowly");
@@ -59,7 +60,7 @@ export function BoothView({ session }) {
         <h2 id="booth-h">${t("booth_of", { language: languageName(language) })}</h2>
         ${alarms.length || relayWarning ? html`<div class="alarms" role="alert" data-testid="booth-alarms">
           ${alarms.map((a) => html`<p class="alarm">⚠ ${a}</p>`)}
-          ${relayWarning && !relayWarning.own ? html`<p class="alarm">⚠ ${t(relayWarning.kind === "muted" ? "warn_relay_muted" : "warn_relay_handover", { booth: languageName(relayWarning.language) })}</p>` : null}
+          ${relayWarning && !relayWarning.own ? html`<p class="alarm">⚠ ${warningText(relayWarning)}</p>` : null}
         </div>` : null}
         ${duty}
         <p class="muted small">${t("partners")}: ${partners.map((p) => p.name).join(", ") || "—"}</p>
@@ -72,7 +73,7 @@ export function BoothView({ session }) {
           <p class="muted small">${t("booth_finished_explainer")}</p>` : null}
         <label class="source">${t("source")}
           <select data-testid="booth-source" value=${booth.source} onChange=${(e) => act(session, "set_booth_source", { source: e.currentTarget.value })}>
-            ${CHANNELS.filter((c) => c !== language).map((c) => html`<option value=${c}>${c === "floor" ? t("source_floor") : t("source_relay", { booth: languageName(c) })}</option>`)}
+            ${Object.keys(views.routes).filter((c) => c !== language).map((c) => html`<option value=${c}>${c === "floor" ? t("source_floor") : t("source_relay", { booth: languageName(c) })}</option>`)}
           </select></label>
       </section>
     </div>
@@ -87,7 +88,7 @@ export function BoothView({ session }) {
           ${state.speak_slowly ? html`<p class="muted small">${t("speak_slowly_sent", { booth: languageName(state.speak_slowly.booth), time: timeIn(state.speak_slowly.at, state.tz) })}</p>` : null}`
         : html`<p class="muted">${t("nobody_speaking")}</p>`}
       </section>
-      <section class="card" aria-labelledby="ball-h"><h2 id="ball-h">${t("booths")}</h2><${BoothTable} state=${state} highlight=${language} /></section>
+      <section class="card" aria-labelledby="ball-h"><h2 id="ball-h">${t("booths")}</h2><${BoothTable} state=${state} views=${views} highlight=${language} /></section>
     </div>
   </div>`;
 }

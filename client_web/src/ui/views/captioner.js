@@ -64,6 +64,6 @@ export function CaptionerView({ session }) {
         </ol>
       </section>
     </div>
-    <div class="col-side"><${SpeakerCard} state=${state} now=${now} /></div>
+    <div class="col-side"><${SpeakerCard} state=${state} views=${session.views} now=${now} /></div>
   </div>`;
 }

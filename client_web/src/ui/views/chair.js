@@ -1,16 +1,13 @@
 // The chair's console: the floor (grant, revoke, end, the tail), the queue by
 // priority with moves and their reasons, the booths, the agenda against the
 // clock with the forecast of what will not fit, and the outcome of each item.
-import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
-import { clock, dayLabel, number, seconds } from "../format.js";
+import { clock, currentRequests, dayLabel, expectedByItem, number, seconds } from "../format.js";
 import { className, currentItem, delegationName, isolated, itemTitle, sectionStarts, statusName } from "../names.js";
-import { currentQueue } from "../../core/floor.js";
-import { elapsedMs, sittingIsOpen } from "../../core/clock.js";
-import { forecast } from "../../core/forecast.js";
 import { SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
 import { ItemCard } from "../parts/item_card.js";
@@ -19,11 +16,11 @@ import { BallotLine } from "../parts/ballots.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 
 function ChairFloor({ session, now }) {
-  const { state } = session;
+  const { state, views } = session;
   const item = currentItem(state);
-  const queue = currentQueue(state);
+  const queue = currentRequests(state);
   const busy = state.grant !== null || state.speech !== null;
-  const open = sittingIsOpen(state, now);
+  const open = views.clock.sitting_open;
   const grantNext = () => act(session, "grant_floor", {});
   const revoke = () => act(session, "revoke_grant");
   const end = () => act(session, "end_speech");
@@ -71,11 +68,11 @@ function ChairFloor({ session, now }) {
 }
 
 function ChairQueue({ session, now }) {
-  const { state } = session;
+  const { state, views } = session;
   const [moving, setMoving] = useState(null);
   const [place, setPlace] = useState(1);
   const [reason, setReason] = useState("");
-  const queue = currentQueue(state);
+  const queue = currentRequests(state);
   const busy = state.grant !== null || state.speech !== null;
   const counts = {};
   for (const r of queue) {
@@ -106,24 +103,28 @@ function ChairQueue({ session, now }) {
   return html`<div class="chair-queue" data-testid="chair-queue">
     <p class="class-counts" data-testid="class-counts">${["point_of_order", "council_member", "observer_state", "observer", "sector_member"]
       .filter((k) => counts[k]).map((k) => html`<span class="tag">${k === "point_of_order" ? t("points_of_order") : className(k)}: ${counts[k]}</span>`)}</p>
-    <${QueueList} state=${state} actions=${actions} title=${t("queue_by_priority")} now=${now} />
+    <${QueueList} state=${state} views=${views} actions=${actions} title=${t("queue_by_priority")} now=${now} />
   </div>`;
 }
 
+/** Time spent on an item: the state's for the others, the server's for the current one, running since the views were made. */
+function itemElapsedMs(state, views, ref, now) {
+  if (ref !== state.current_item) return state.items[ref].elapsed_ms;
+  return views.clock.current_elapsed_ms + (views.clock.item_running ? Math.max(now - views.at, 0) : 0);
+}
+
 function AgendaCard({ session, now }) {
-  const { state } = session;
-  // The forecast walks every item: recompute it every few seconds, not every tick of the clock.
-  const slowNow = Math.floor(now / 5000) * 5000;
-  const fc = useMemo(() => forecast(state, slowNow), [state, session.seq, slowNow]);
-  const byItem = new Map(fc.items.map((f) => [f.item, f]));
+  const { state, views } = session;
+  const fc = views.forecast;
+  const expectedOf = expectedByItem(views.expected);
   const starts = sectionStarts(state, state.agenda);
   const busy = state.grant !== null || state.speech !== null;
   return html`<section class="card agenda-card" aria-labelledby="agenda-h">
     <h2 id="agenda-h">${t("agenda")}</h2>
     <p class="forecast-summary" data-testid="forecast">
-      ${t("forecast_today", { minutes: number(fc.minutes_left_today), n: fc.fits_today.length })}
-      ${fc.will_not_fit.length
-        ? html` <strong class="warning-text">${t("forecast_will_not_fit", { n: fc.will_not_fit.length, minutes: number(fc.overflow_minutes) })}</strong>`
+      ${t("forecast_today", { minutes: number(fc.minutes_left_today), n: fc.fits_today })}
+      ${fc.will_not_fit
+        ? html` <strong class="warning-text">${t("forecast_will_not_fit", { n: fc.will_not_fit, minutes: number(fc.overflow_minutes) })}</strong>`
         : html` ${t("forecast_all_fit", { days: fc.days_left })}`}
     </p>
     <div class="table-wrap scroll tall"><table class="agenda">
@@ -131,15 +132,15 @@ function AgendaCard({ session, now }) {
       <tbody>${state.agenda.map((number_) => {
         const item = state.items[String(number_)];
         const section = starts.get(number_);
-        const f = byItem.get(number_);
+        const expected = expectedOf.get(number_);
         const isCurrent = number_ === state.current_item;
-        const elapsed = elapsedMs(state, number_, now);
-        const allocated = (f?.allocated_minutes ?? item.minutes) * 60000;
-        return html`${section ? html`<tr class="section-row" key=${`section-${number_}`}><th colspan="5" scope="colgroup">${section}</th></tr>` : null}<tr key=${number_} class=${`${isCurrent ? "current" : ""} ${f?.expected === "will not fit" ? "no-fit" : ""}`} data-item=${number_}>
+        const elapsed = itemElapsedMs(state, views, number_, now);
+        const allocated = views.allocated_minutes[number_] * 60000;
+        return html`${section ? html`<tr class="section-row" key=${`section-${number_}`}><th colspan="5" scope="colgroup">${section}</th></tr>` : null}<tr key=${number_} class=${`${isCurrent ? "current" : ""} ${expected === "will_not_fit" ? "no-fit" : ""}`} data-item=${number_}>
           <th scope="row">${item.number} <span class="muted small nowrap">${item.code}</span></th>
           <td class="title-cell"><span class="clamp" title=${itemTitle(item)}>${itemTitle(item)}</span></td>
           <td class=${elapsed > allocated ? "over" : ""}>${clock(elapsed)} / ${clock(allocated)}</td>
-          <td>${item.status !== "open" ? statusName(item.status) : f ? expectedText(f.expected) : "—"}</td>
+          <td>${item.status !== "open" ? statusName(item.status) : expected ? expectedText(expected) : "—"}</td>
           <td>${isCurrent ? html`<span class="tag">${t("current")}</span>`
             : item.status === "open" ? html`<button class="small secondary" disabled=${busy} data-testid="take-up" onClick=${() => act(session, "take_up_item", { item: number_ })}>${t("take_up")}</button>` : null}</td>
         </tr>`;
@@ -150,7 +151,7 @@ function AgendaCard({ session, now }) {
 
 function expectedText(expected) {
   if (expected === "today") return t("expected_today");
-  if (expected === "will not fit") return t("expected_no_fit");
+  if (expected === "will_not_fit") return t("expected_no_fit");
   return dayLabel(expected);
 }
 
@@ -260,6 +261,6 @@ export function ChairView({ session }) {
     <div class="cc-outcome"><${OutcomeCard} session=${session} /></div>
     <div class="cc-agenda"><${AgendaCard} session=${session} now=${now} /></div>
     <div class="cc-booths"><section class="card" aria-labelledby="booths-h"><h2 id="booths-h">${t("booths")}</h2>
-      <${BoothTable} state=${state} /></section></div>
+      <${BoothTable} state=${state} views=${session.views} /></section></div>
   </div>`;
 }

@@ -10,17 +10,19 @@ import { useNow } from "../hooks.js";
 import { errorText, notify } from "../feedback.js";
 import { dateTimeIn, number, sizeText, zoneLabel } from "../format.js";
 import { currentItem, delegationName, itemTitle } from "../names.js";
-import { CHARACTERS_PER_PAGE, MAX_PAGES, MAX_UPLOAD_BYTES, MEMBER_STATES, contributionsOn, textPages } from "../../core/preparation.js";
 import { Deadline, shownDeadline } from "../parts/deadline.js";
 
-const MAX_CHARACTERS = MAX_PAGES * CHARACTERS_PER_PAGE;
+/** The longest text contribution (code points, as the server counts them): its pages at the characters of a page. */
+function maxCharacters(limits) {
+  return limits.max_pages * limits.characters_per_page;
+}
 
 /** The server's refusal in plain words; the server's own sentence stays as the detail. */
-export function contributionError(error, { withFile, item, state }) {
+export function contributionError(error, { withFile, item, state, limits }) {
   let text;
   switch (error.code) {
     case "too_long":
-      text = withFile ? t("contribution_too_long_file") : t("contribution_too_long_text", { max: number(MAX_CHARACTERS) });
+      text = withFile ? t("contribution_too_long_file") : t("contribution_too_long_text", { max: number(maxCharacters(limits)) });
       break;
     case "not_on_agenda":
       text = t("contribution_not_on_agenda", { n: item });
@@ -48,9 +50,9 @@ function newId(me) {
   return `${me.participant}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`.replace(/[^A-Za-z0-9_.:@-]/g, "-").slice(-80);
 }
 
-function CoSubmitters({ state, own, chosen, setChosen }) {
+function CoSubmitters({ state, views, own, chosen, setChosen }) {
   const [filter, setFilter] = useState("");
-  const states = useMemo(() => Object.values(state.delegations).filter((d) => MEMBER_STATES.has(d.cls) && d.id !== own)
+  const states = useMemo(() => Object.values(state.delegations).filter((d) => views.allowed[d.cls].member_state && d.id !== own)
     .sort((a, b) => a.name.localeCompare(b.name)), [state.delegations, own]);
   const needle = filter.trim().toLowerCase();
   const toggle = (id) => setChosen(chosen.includes(id) ? chosen.filter((x) => x !== id) : [...chosen, id]);
@@ -89,8 +91,8 @@ function SubmitForm({ session, now, closedReason }) {
   const [round, setRound] = useState(0);
   const chosenItem = state.items[String(item)];
   const characters = [...title, ...document_, ...comments, ...wayForward].length;
-  const pages = textPages(title, document_, comments, wayForward);
-  const tooLong = how === "text" && characters > MAX_CHARACTERS;
+  const { limits } = session.views;
+  const tooLong = how === "text" && characters > maxCharacters(limits);
 
   const reset = () => {
     setTitle("");
@@ -109,7 +111,7 @@ function SubmitForm({ session, now, closedReason }) {
       setProblem({ text: t("choose_a_file") });
       return;
     }
-    if (withFile && file.size > MAX_UPLOAD_BYTES) {
+    if (withFile && file.size > limits.max_upload_bytes) {
       setProblem({ text: t("contribution_file_too_big", { size: sizeText(file.size) }) });
       return;
     }
@@ -130,7 +132,7 @@ function SubmitForm({ session, now, closedReason }) {
     }
     setBusy(false);
     if (failure) {
-      setProblem(contributionError(failure, { withFile, item, state }));
+      setProblem(contributionError(failure, { withFile, item, state, limits }));
       return;
     }
     setDone(title.trim());
@@ -148,7 +150,7 @@ function SubmitForm({ session, now, closedReason }) {
     <label>${t("document_referred")}
       <input list="item-documents" maxlength="200" data-testid="contribution-document" placeholder=${chosenItem?.documents[0] ?? "C21/…"} value=${document_} onInput=${(e) => setDocument(e.currentTarget.value)} />
       <datalist id="item-documents">${(chosenItem?.documents ?? []).map((d) => html`<option value=${d} />`)}</datalist></label>
-    <${CoSubmitters} state=${state} own=${me.delegation} chosen=${coSubmitters} setChosen=${setCoSubmitters} />
+    <${CoSubmitters} state=${state} views=${session.views} own=${me.delegation} chosen=${coSubmitters} setChosen=${setCoSubmitters} />
     <fieldset class="inline"><legend>${t("send_as")}</legend>
       <label class="check"><input type="radio" name="how" value="text" checked=${how === "text"} data-testid="send-as-text" onChange=${() => setHow("text")} /> ${t("send_as_text")}</label>
       <label class="check"><input type="radio" name="how" value="file" checked=${how === "file"} data-testid="send-as-file" onChange=${() => setHow("file")} /> ${t("send_as_file")}</label>
@@ -157,12 +159,12 @@ function SubmitForm({ session, now, closedReason }) {
       <label>${t("comments_on_document")}<textarea rows="6" maxlength="20000" data-testid="contribution-comments" value=${comments} onInput=${(e) => setComments(e.currentTarget.value)}></textarea></label>
       <label>${t("way_forward")}<textarea rows="4" maxlength="20000" data-testid="contribution-way-forward" value=${wayForward} onInput=${(e) => setWayForward(e.currentTarget.value)}></textarea></label>
       <p class=${`small ${tooLong ? "warning" : "muted"}`} data-testid="contribution-length" aria-live="polite">
-        ${t("characters_used", { n: number(characters), max: number(MAX_CHARACTERS) })} · ${t("about_pages", { n: pages })}</p>`
+        ${t("characters_used", { n: number(characters), max: number(maxCharacters(limits)) })}</p>`
     : html`<label class="file">${t("contribution_file")}
         <input type="file" key=${round} accept=".pdf,.docx,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document" data-testid="contribution-file"
           onChange=${(e) => setFile(e.currentTarget.files?.[0] ?? null)} /></label>
-      <p class="muted small">${t("file_rules", { mb: MAX_UPLOAD_BYTES / 1024 / 1024 })}</p>`}
-    <p class="muted small">${t("two_page_rule", { max: number(MAX_CHARACTERS), per: number(CHARACTERS_PER_PAGE) })}</p>
+      <p class="muted small">${t("file_rules", { mb: limits.max_upload_bytes / 1024 / 1024 })}</p>`}
+    <p class="muted small">${t("two_page_rule", { max: number(maxCharacters(limits)), per: number(limits.characters_per_page) })}</p>
     ${problem ? html`<div class="form-error" role="alert" data-testid="contribution-error">
       <strong>${problem.text}</strong>${problem.detail ? html`<span class="muted small detail">${problem.detail}</span>` : null}</div>` : null}
     ${done ? html`<p class="success" role="status" data-testid="contribution-done">${t("contribution_received", { title: done })}</p>` : null}
@@ -215,18 +217,18 @@ export function ContributionList({ session }) {
       return html`<div class="c-item" key=${n} data-item=${n}>
         <h3><span class="item-number">${t("item_number", { n: item.number })}</span> <span class="muted">${item.code}</span></h3>
         <p class="muted small clamp" dir="auto">${itemTitle(item)}</p>
-        <ul class="contributions">${contributionsOn(state, n).map((c) => html`<${ContributionCard} key=${c.id} session=${session} contribution=${c} />`)}</ul>
+        <ul class="contributions">${Object.values(state.contributions).filter((c) => c.item === n).sort((a, b) => a.at - b.at).map((c) => html`<${ContributionCard} key=${c.id} session=${session} contribution=${c} />`)}</ul>
       </div>`;
     })}
   </section>`;
 }
 
 export function ContributionsView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const me = session.me;
   const now = useNow(session, 1000);
   const delegation = me.delegation ? state.delegations[me.delegation] : null;
-  const memberState = Boolean(delegation && MEMBER_STATES.has(delegation.cls));
+  const memberState = Boolean(delegation && views.allowed[delegation.cls].member_state);
   const deadline = state.contributions_deadline;
   const passed = deadline !== null && now >= deadline;
   let closedReason = null;

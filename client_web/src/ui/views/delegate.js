@@ -7,9 +7,8 @@ import { t } from "../../i18n/index.js";
 import { useNow, useShortcuts } from "../hooks.js";
 import { act } from "../feedback.js";
 import { announce } from "../announce.js";
-import { seconds } from "../format.js";
+import { currentRequests, queueEntry, seconds } from "../format.js";
 import { currentItem, isolated, languageName } from "../names.js";
-import { MAY_BLOCK, MAY_RAISE_POINT_OF_ORDER, queuePosition, tailHolds } from "../../core/floor.js";
 import { ItemCard } from "../parts/item_card.js";
 import { SpeakerCard, SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
@@ -22,23 +21,27 @@ import { CaptionPanel } from "../parts/captions.js";
 import { AlertSettings } from "../parts/alert_settings.js";
 import { floorAlert } from "../floor_alert.js";
 
+/** The server's figures for a delegation's request (or point of order), or null. */
+function entryOf(state, views, delegation, pointOfOrder) {
+  const index = currentRequests(state).findIndex((r) => r.delegation === delegation && r.point_of_order === pointOfOrder);
+  return index < 0 ? null : queueEntry(views, index);
+}
+
 /** Where the viewer's delegation stands on the floor. */
-export function floorPhase(state, me, now) {
+export function floorPhase(state, views, me) {
   const delegation = me.delegation;
   if (!delegation) return { phase: "none" };
   if (state.speech?.delegation === delegation) return { phase: "speaking", self: state.speech.participant === me.participant };
-  if (state.grant?.delegation === delegation) return { phase: tailHolds(state, now) ? "tail" : "granted" };
-  const position = queuePosition(state, delegation, now);
-  if (position) return { phase: "queued", place: position[0], waitMs: position[1] };
+  if (state.grant?.delegation === delegation) return { phase: views.clock.tail_holds ? "tail" : "granted" };
+  const entry = entryOf(state, views, delegation, false);
+  if (entry) return { phase: "queued", place: entry.place, waitMs: entry.waitMs };
   return { phase: "idle" };
 }
 
-function requestBlocker(state) {
-  const item = currentItem(state);
-  if (item === null) return t("no_item_yet");
-  if (item.status !== "open") return t("item_not_open");
-  if (item.list_closed) return t("list_closed_note");
-  return null;
+const BLOCKER_KEYS = { no_item: "no_item_yet", item_not_open: "item_not_open", list_closed: "list_closed_note" };
+
+function requestBlocker(views) {
+  return views.request_blocker === "none" ? null : t(BLOCKER_KEYS[views.request_blocker]);
 }
 
 function waitText(ms) {
@@ -46,12 +49,11 @@ function waitText(ms) {
 }
 
 export function FloorPanel({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const me = session.me;
   const now = useNow(session, 500);
-  const floor = floorPhase(state, me, now);
+  const floor = floorPhase(state, views, me);
   const delegation = me.delegation ? state.delegations[me.delegation] : null;
-  const item = currentItem(state);
   const previous = useRef(floor);
   const goLiveButton = useRef(null);
 
@@ -67,11 +69,10 @@ export function FloorPanel({ session }) {
     previous.current = floor;
   });
 
-  const blocker = requestBlocker(state);
+  const blocker = requestBlocker(views);
   // A point of order is a request of its own: raised while queued, it goes first and the request keeps its place.
-  const pointOfOrder = delegation ? queuePosition(state, delegation.id, now, true) : null;
-  const mayPointOfOrder = delegation && MAY_RAISE_POINT_OF_ORDER.has(delegation.cls) && item && item.status === "open"
-    && (floor.phase === "idle" || floor.phase === "queued");
+  const pointOfOrder = delegation ? entryOf(state, views, delegation.id, true) : null;
+  const mayPointOfOrder = delegation && views.allowed[delegation.cls].point_of_order && (floor.phase === "idle" || floor.phase === "queued");
   const request = (asPointOfOrder = false) => act(session, "request_floor", { point_of_order: asPointOfOrder });
   const withdraw = () => act(session, "withdraw_floor_request");
   const withdrawPointOfOrder = () => act(session, "withdraw_floor_request", { point_of_order: true });
@@ -126,8 +127,8 @@ export function FloorPanel({ session }) {
   }
   let pointOfOrderBox = null;
   if (pointOfOrder) {
-    pointOfOrderBox = html`<div class="point-of-order-box" data-testid="point-of-order-raised" data-place=${pointOfOrder[0]}>
-      <p><span class="tag tag-poo">${t("point_of_order")}</span> ${t("point_of_order_raised", { n: pointOfOrder[0] })}</p>
+    pointOfOrderBox = html`<div class="point-of-order-box" data-testid="point-of-order-raised" data-place=${pointOfOrder.place}>
+      <p><span class="tag tag-poo">${t("point_of_order")}</span> ${t("point_of_order_raised", { n: pointOfOrder.place })}</p>
       <button class="secondary small" data-testid="withdraw-point-of-order" onClick=${withdrawPointOfOrder}>${t("withdraw_point_of_order")}</button>
     </div>`;
   } else if (mayPointOfOrder) {
@@ -148,10 +149,10 @@ function designatedSpeakers(state, delegation) {
 
 /** A council member may object, ask to postpone, propose to suspend, or pull the item out of the package. */
 function BlockActions({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const delegation = session.me.delegation ? state.delegations[session.me.delegation] : null;
   const item = currentItem(state);
-  if (!delegation || !MAY_BLOCK.has(delegation.cls) || !item || item.status !== "open") return null;
+  if (!delegation || !item || !views.allowed[delegation.cls].block) return null;
   const block = (kind) => act(session, "block_item", { item: item.ref, kind });
   return html`<details class="block-actions">
     <summary>${t("council_member_actions", { delegation: isolated(delegation.name) })}</summary>
@@ -168,21 +169,21 @@ function BlockActions({ session }) {
 }
 
 export function DelegateView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const me = session.me;
   const now = useNow(session, 1000);
   const ownLanguage = me.record?.languages?.[0] ?? "floor";
   return html`<div class="grid delegate-grid">
     <div class="col-main">
       <${FloorPanel} session=${session} />
-      <${SpeakerCard} state=${state} now=${now} />
+      <${SpeakerCard} state=${state} views=${views} now=${now} />
       <${CaptionPanel} state=${state} />
-      <${QueueList} state=${state} mine=${me.delegation} />
+      <${QueueList} state=${state} views=${views} mine=${me.delegation} />
     </div>
     <div class="col-side">
       <${DelegateBallots} session=${session} />
       <${ItemCard} state=${state}><${BlockActions} session=${session} /><//>
-      <${ChannelSelector} state=${state} session=${session} defaultChannel=${ownLanguage} />
+      <${ChannelSelector} state=${state} views=${views} session=${session} defaultChannel=${ownLanguage} />
       <${ParticipantList} state=${state} me=${me} />
     </div>
   </div>`;

@@ -10,7 +10,6 @@ import { useNow, useSession } from "../hooks.js";
 import { seconds } from "../format.js";
 import { Session } from "../../net/session.js";
 import { startPractice } from "../../net/api.js";
-import { TIME_TO_FLOOR_GOAL_MS } from "../../core/stats.js";
 import { FloorPanel } from "./delegate.js";
 import { SpeakerCard } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
@@ -29,7 +28,7 @@ function Ended({ refusal, onRestart }) {
   </section>`;
 }
 
-function Intro() {
+function Intro({ goal }) {
   return html`<section class="card drill-intro" aria-labelledby="drill-h">
     <h2 id="drill-h">${t("drill_title")}</h2>
     <p>${t("drill_intro")}</p>
@@ -39,7 +38,7 @@ function Intro() {
       <li>${t("drill_step_live")} <kbd>L</kbd></li>
       <li>${t("drill_step_yield")} <kbd>Y</kbd></li>
     </ol>
-    <p class="goal"><strong>${t("drill_goal", { s: TIME_TO_FLOOR_GOAL_MS / 1000 })}</strong></p>
+    <p class="goal"><strong>${t("drill_goal", { s: goal / 1000 })}</strong></p>
   </section>`;
 }
 
@@ -49,15 +48,17 @@ function Practice({ session, onRestart }) {
   if (session.status === "refused") return html`<${Ended} refusal=${session.refusal} onRestart=${onRestart} />`;
   if (session.state === null || session.welcome === null) return html`<p class="card" role="status">${t("drill_starting")}</p>`;
   const attempts = attemptsOf(session.state, session.me.participant);
+  const { views } = session;
+  const goal = views.time_to_floor.goal_ms;
   const best = attempts.length ? Math.min(...attempts) : null;
   return html`<div class="grid drill-grid">
     <div class="col-main">
-      <${Intro} />
+      <${Intro} goal=${goal} />
       <${FloorPanel} session=${session} />
       <section class="card" aria-labelledby="attempts-h" data-testid="drill-results">
         <h2 id="attempts-h">${t("drill_your_times")}</h2>
-        ${attempts.length ? html`<ul class="attempts">${attempts.map((ms, i) => html`<li key=${i} class=${ms < TIME_TO_FLOOR_GOAL_MS ? "ok" : "bad"} data-testid="drill-attempt" data-ms=${ms}>
-            ${t("drill_attempt", { n: i + 1, time: seconds(ms) })} ${ms < TIME_TO_FLOOR_GOAL_MS ? `✓ ${t("drill_goal_met")}` : `✗ ${t("drill_goal_missed")}`}</li>`)}</ul>
+        ${attempts.length ? html`<ul class="attempts">${attempts.map((ms, i) => html`<li key=${i} class=${ms < goal ? "ok" : "bad"} data-testid="drill-attempt" data-ms=${ms}>
+            ${t("drill_attempt", { n: i + 1, time: seconds(ms) })} ${ms < goal ? `✓ ${t("drill_goal_met")}` : `✗ ${t("drill_goal_missed")}`}</li>`)}</ul>
           <p>${t("drill_best", { time: seconds(best) })}</p>`
         : html`<p class="muted">${t("drill_no_attempt")}</p>`}
         <button class="secondary" data-testid="drill-restart" onClick=${onRestart}>${t("drill_restart")}</button>
@@ -65,8 +66,8 @@ function Practice({ session, onRestart }) {
     </div>
     <div class="col-side">
       <${ConnectionBadge} session=${session} />
-      <${SpeakerCard} state=${session.state} now=${now} />
-      <${QueueList} state=${session.state} mine=${session.me.delegation} />
+      <${SpeakerCard} state=${session.state} views=${views} now=${now} />
+      <${QueueList} state=${session.state} views=${views} mine=${session.me.delegation} />
     </div>
   </div>`;
 }

@@ -11,10 +11,8 @@ import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow, useServerData } from "../hooks.js";
 import { act, errorText } from "../feedback.js";
-import { dateTimeIn, localZone, zoneLabel } from "../format.js";
+import { dateTimeIn, localZone, zonedTime, zoneLabel } from "../format.js";
 import { delegationName, itemTitle, sectionStarts } from "../names.js";
-import { zonedTime } from "../../core/clock.js";
-import { MAY_ANSWER, allItems, answeredCount, answeredGroup, councilMembers, groupingPhase, proposedGroup } from "../../core/preparation.js";
 import { Deadline } from "../parts/deadline.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 
@@ -55,18 +53,18 @@ function ItemHead({ item, children }) {
   </div>`;
 }
 
-/** The answer the delegation gave, in words. */
-function answerText(item, answer) {
+/** The answer the delegation gave, in words: "agree" keeps the proposed group, "other_group" is the other of the two. */
+function answerText(proposal, answer) {
   if (!answer) return t("not_answered");
-  return answer === "agree" ? t("answer_agree_short", { n: answeredGroup(item, answer) }) : t("answer_other_short", { n: answeredGroup(item, answer) });
+  return answer === "agree" ? t("answer_agree_short", { n: proposal }) : t("answer_other_short", { n: 3 - proposal });
 }
 
 const FILTERS = ["all", "unanswered", "group_1", "group_2"];
 
-function matches(filter, item, answer) {
+function matches(filter, proposal, answer) {
   if (filter === "unanswered") return !answer;
-  if (filter === "group_1") return proposedGroup(item) === 1;
-  if (filter === "group_2") return proposedGroup(item) === 2;
+  if (filter === "group_1") return proposal === 1;
+  if (filter === "group_2") return proposal === 2;
   return true;
 }
 
@@ -100,12 +98,13 @@ function ProposedItems({ state }) {
 
 /** The delegate's (and the chair's, and everyone's) view of the agenda consultation. */
 export function GroupingView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const me = session.me;
   const now = useNow(session, 1000);
-  const phase = groupingPhase(state, now);
+  const { phase } = views.grouping;
+  const proposed = views.grouping.proposed_group;
   const delegation = me.delegation ? state.delegations[me.delegation] : null;
-  const council = Boolean(delegation && MAY_ANSWER.has(delegation.cls));
+  const council = Boolean(delegation && views.allowed[delegation.cls].answers_grouping);
   const mine = useServerData(
     session, "grouping/mine",
     (event) => event.type === "grouping_opened" || (event.type === "grouping_answered" && event.delegation === me.delegation),
@@ -116,8 +115,8 @@ export function GroupingView({ session }) {
   useEffect(() => setSent({}), [mine.data]);
   const [filter, setFilter] = useState("all");
   const answers = { ...(mine.data?.answers ?? {}), ...sent };
-  const items = allItems(state);
-  const mayAnswer = council && phase === "open";
+  const items = views.grouping.items.map((ref) => state.items[ref]);
+  const mayAnswer = council && views.allowed[delegation.cls].answer_grouping;
   const answer = async (item, value) => {
     setSent({ ...sent, [item.ref]: value });
     const reply = await act(session, "answer_grouping", { item: item.ref, answer: value });
@@ -133,8 +132,8 @@ export function GroupingView({ session }) {
     document.querySelector("[data-testid=propose-item] textarea")?.focus({ preventScroll: true });
   };
   const answeredHere = items.filter((item) => answers[item.ref]).length;
-  const members = councilMembers(state).length;
-  const shown = items.filter((item) => matches(filter, { ...item, group: proposalOf(state, item) }, answers[item.ref]));
+  const members = views.grouping.council_members;
+  const shown = items.filter((item) => matches(filter, proposed[item.ref], answers[item.ref]));
   const starts = sectionStarts(state, shown.map((item) => item.ref));
   const overrides = new Set(state.grouping?.overrides ?? []);
   const lockedReason = phase === "answers_closed" ? t("grouping_deadline_passed") : phase === "closed" ? t("grouping_is_closed") : phase === "none" ? t("grouping_not_open") : "";
@@ -149,7 +148,7 @@ export function GroupingView({ session }) {
           ? html`<p class="mine-line" data-testid="my-progress">${t("my_progress", { delegation: delegation.name, n: answeredHere, total: items.length })}
               ${phase === "open" ? html` <button class="small secondary" onClick=${goToProposal}>${t("propose_an_item")}</button>` : null}</p>`
           : html`<p class="info" data-testid="grouping-not-council">${delegation ? t("only_council_answers_you", { delegation: delegation.name }) : t("only_council_answers")}</p>`}
-        ${state.grouping ? html`<p data-testid="grouping-answered-count">${t("council_answered", { n: answeredCount(state), total: members })}</p>` : null}
+        ${state.grouping ? html`<p data-testid="grouping-answered-count">${t("council_answered", { n: views.grouping.answered, total: members })}</p>` : null}
         ${council && mine.error ? html`<p class="warning" role="alert">${t("answers_not_loaded")} ${errorText(mine.error)}</p>` : null}
         <label class="filter-inline">${t("show")} <select value=${filter} onChange=${(e) => setFilter(e.currentTarget.value)} data-testid="grouping-filter">
           ${FILTERS.filter((f) => council || f !== "unanswered").map((f) => html`<option value=${f}>${t(`filter_${f}`)}</option>`)}</select></label>
@@ -157,8 +156,7 @@ export function GroupingView({ session }) {
           ${shown.map((item) => {
             const section = starts.get(item.ref);
             const given = answers[item.ref] ?? null;
-            const original = { ...item, group: proposalOf(state, item) };
-            const proposal = proposedGroup(original);
+            const proposal = proposed[item.ref];
             return html`${section ? html`<li class="section-row" role="presentation" key=${`section-${item.ref}`}><h3>${section}</h3></li>` : null}<li key=${item.ref} data-item=${item.ref} data-answer=${given ?? ""} class=${given ? `answered answer-${given}` : ""}>
               <${ItemHead} item=${item}>
                 ${phase === "closed"
@@ -167,7 +165,7 @@ export function GroupingView({ session }) {
                   : html`<span class="muted small">${t("proposal")}</span> <${GroupTag} group=${item.group} testid="item-group" />`}
               <//>
               ${council ? html`<div class="answer-row">
-                <span class=${`my-answer ${given ? "" : "muted"}`} data-testid="my-answer">${answerText(original, given)}</span>
+                <span class=${`my-answer ${given ? "" : "muted"}`} data-testid="my-answer">${answerText(proposal, given)}</span>
                 <span class="row-actions" role="group" aria-label=${t("answer_on_item", { n: item.ref })}>
                   <button class="small answer agree" aria-pressed=${given === "agree"} disabled=${!mayAnswer} title=${lockedReason}
                     data-testid="answer-agree" onClick=${() => answer(item, "agree")}>${t("answer_agree", { n: proposal })}</button>
@@ -197,9 +195,9 @@ export function GroupingView({ session }) {
  * consultation is open (the tab shows it). The public state says which items a
  * delegation answered, not what.
  */
-export function unansweredCount(state, me, now) {
+export function unansweredCount(state, views, me) {
   const delegation = me.delegation ? state.delegations[me.delegation] : null;
-  if (!delegation || !MAY_ANSWER.has(delegation.cls) || groupingPhase(state, now) !== "open") return 0;
+  if (!delegation || !views.allowed[delegation.cls].answer_grouping) return 0;
   const answered = state.grouping.answers[me.delegation] ?? {};
   return Object.keys(state.items).filter((n) => !(n in answered)).length;
 }
@@ -242,20 +240,20 @@ function Names({ state, ids, testid }) {
 const TALLY_FILTERS = ["all", "other_group", "overrides"];
 
 export function SecretariatGrouping({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const now = useNow(session, 1000);
-  const phase = groupingPhase(state, now);
+  const { phase } = views.grouping;
+  const proposed = views.grouping.proposed_group;
   const tally = useServerData(session, "grouping/tally", (event) => GROUPING_EVENTS.has(event.type) || event.type === "item_added" || event.type === "delegation_added",
     { enabled: state.grouping !== null });
   const [final, setFinal] = useState({});
   const [filter, setFilter] = useState("all");
   const rows = tally.data?.items ?? [];
-  const items = allItems(state);
+  const items = views.grouping.items.map((ref) => state.items[ref]);
   const byItem = useMemo(() => new Map(rows.map((r) => [r.item, r])), [tally.data]);
   const closed = phase === "closed";
-  const finalOf = (item) => (closed ? item.group : final[item.ref] ?? proposedGroup(item));
-  // An item with no proposal counts with group 1: only group 2 overrides it.
-  const isOverride = (item) => (closed ? state.grouping.overrides.includes(item.ref) : finalOf(item) !== proposedGroup(item));
+  const finalOf = (item) => (closed ? item.group : final[item.ref] ?? proposed[item.ref]);
+  const isOverride = (item) => (closed ? state.grouping.overrides.includes(item.ref) : finalOf(item) !== proposed[item.ref]);
   const overrides = items.filter(isOverride);
   const shown = items.filter((item) => {
     if (filter === "other_group") return (byItem.get(item.ref)?.other_group.length ?? 0) > 0;
@@ -274,7 +272,7 @@ export function SecretariatGrouping({ session }) {
       <p class="muted small">${t("grouping_explainer")}</p>
       ${phase === "none" ? html`<${OpenGrouping} session=${session} now=${now} />` : html`
         <${GroupingStatus} state=${state} now=${now} phase=${phase} />
-        <p data-testid="grouping-answered-count">${t("council_answered", { n: answeredCount(state), total: councilMembers(state).length })}</p>`}
+        <p data-testid="grouping-answered-count">${t("council_answered", { n: views.grouping.answered, total: views.grouping.council_members })}</p>`}
     </section>
     ${phase !== "none" ? html`<section class="card" aria-labelledby="tally-h">
       <h2 id="tally-h">${t("tally")} ${tally.loading ? html`<span class="muted small">${t("loading")}</span>` : null}</h2>

@@ -1,27 +1,25 @@
 // The time management plan: the agenda's items over the days with their
 // minutes (plan_agenda), public and exported as HTML, CSV and iCalendar; during
-// the sitting, the live forecast of what will fit (core/forecast.js). The
+// the sitting, the server's live forecast of what will fit. The
 // secretariat plans the agenda and edits the items' estimated minutes.
-import { useMemo, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow } from "../hooks.js";
 import { act } from "../feedback.js";
-import { dayLabel, localZone, number, timeIn, zoneLabel } from "../format.js";
+import { dayLabel, expectedByItem, localZone, number, timeIn, zoneLabel } from "../format.js";
 import { itemTitle, sectionStarts, statusName } from "../names.js";
-import { slots } from "../../core/clock.js";
-import { forecast } from "../../core/forecast.js";
 
 function expectedText(expected) {
   if (expected === "today") return t("expected_today");
-  if (expected === "will not fit") return t("expected_no_fit");
+  if (expected === "will_not_fit") return t("expected_no_fit");
   return dayLabel(expected);
 }
 
 /** Whether the forecast puts an item after the day the plan gave it (or nowhere). */
 function lateness(expected, plannedDay, days, todayIndex) {
   if (expected === undefined) return "";
-  if (expected === "will not fit") return "no-fit";
+  if (expected === "will_not_fit") return "no-fit";
   const index = expected === "today" ? todayIndex : days.indexOf(expected);
   return index > plannedDay ? "late" : "";
 }
@@ -54,15 +52,14 @@ function MinutesEditor({ session, item }) {
 }
 
 export function PlanView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const now = useNow(session, 5000);
   const secretariat = session.me.role === "secretariat";
   const live = state.sitting !== null || state.sittings.length > 0;
-  const slowNow = Math.floor(now / 5000) * 5000;
-  const fc = useMemo(() => (live ? forecast(state, slowNow) : null), [state, session.seq, slowNow, live]);
-  const expected = new Map((fc?.items ?? []).map((f) => [f.item, f.expected]));
+  const fc = live ? views.forecast : null;
+  const expected = expectedByItem(views.expected);
   const own = localZone();
-  const daySlots = slots(state);
+  const daySlots = views.slots.map((slot) => [slot.day, slot.start, slot.end]);
   const planned = new Set(state.plan.map((a) => a.item));
   const stale = state.plan.filter((a) => state.items[String(a.item)].minutes !== a.minutes).map((a) => a.item);
   const todayIndex = daySlots.findIndex(([, start, end]) => start <= now && now < end);
@@ -78,9 +75,9 @@ export function PlanView({ session }) {
       </div>` : null}
       <${Exports} session=${session} />
       ${fc ? html`<p class="forecast-summary" data-testid="plan-forecast">
-        ${t("forecast_today", { minutes: number(fc.minutes_left_today), n: fc.fits_today.length })}
-        ${fc.will_not_fit.length
-          ? html` <strong class="warning-text">${t("forecast_will_not_fit", { n: fc.will_not_fit.length, minutes: number(fc.overflow_minutes) })}</strong>`
+        ${t("forecast_today", { minutes: number(fc.minutes_left_today), n: fc.fits_today })}
+        ${fc.will_not_fit
+          ? html` <strong class="warning-text">${t("forecast_will_not_fit", { n: fc.will_not_fit, minutes: number(fc.overflow_minutes) })}</strong>`
           : html` ${t("forecast_all_fit", { days: fc.days_left })}`}</p>` : null}
       ${state.plan.length ? null : html`<p class="muted" data-testid="no-plan">${t("no_plan")}</p>`}
       ${Object.keys(state.deadlines ?? {}).length ? html`<h3>${t("deadlines")}</h3><ul class="deadlines" data-testid="deadlines">

@@ -3,17 +3,16 @@
 import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { useNow } from "../hooks.js";
-import { clock, timeIn, zoneLabel } from "../format.js";
+import { clock, currentRequests, timeIn, zoneLabel } from "../format.js";
 import { currentItem, delegationName, itemTitle, languageName, participantName } from "../names.js";
-import { currentQueue, tailHolds } from "../../core/floor.js";
 import { SpeechTimer } from "../parts/speaker_card.js";
 import { CaptionStrip, latestLines } from "../parts/captions.js";
 
 export function ScreenView({ session }) {
-  const { state } = session;
+  const { state, views } = session;
   const now = useNow(session, 500);
   const item = currentItem(state);
-  const queue = currentQueue(state);
+  const queue = currentRequests(state);
   let floor;
   if (state.speech) {
     floor = html`<p class="screen-speaker" data-testid="screen-speaker"><bdi>${delegationName(state, state.speech.delegation)}</bdi></p>
@@ -21,14 +20,14 @@ export function ScreenView({ session }) {
       <${SpeechTimer} speech=${state.speech} now=${now} large=${true} />`;
   } else if (state.grant) {
     floor = html`<p class="screen-speaker" data-testid="screen-granted"><bdi>${delegationName(state, state.grant.delegation)}</bdi></p>
-      <p class="screen-sub">${tailHolds(state, now) ? t("interpretation_finishing") : t("screen_granted")}</p>`;
+      <p class="screen-sub">${views.clock.tail_holds ? t("interpretation_finishing") : t("screen_granted")}</p>`;
   } else {
-    floor = html`<p class="screen-sub">${tailHolds(state, now) ? t("interpretation_finishing") : t("nobody_speaking")}</p>`;
+    floor = html`<p class="screen-sub">${views.clock.tail_holds ? t("interpretation_finishing") : t("nobody_speaking")}</p>`;
   }
   return html`<div class="screen">
     <header class="screen-head">
       <span>${state.code}</span>
-      <span>${zoneLabel(state.tz)} ${timeIn(now, state.tz)}${state.sitting && now < state.sitting.ends_at ? html` · ${t("slot_ends_in", { time: clock(state.sitting.ends_at - now) })}` : null}</span>
+      <span>${zoneLabel(state.tz)} ${timeIn(now, state.tz)}${state.sitting && views.clock.sitting_open ? html` · ${t("slot_ends_in", { time: clock(state.sitting.ends_at - now) })}` : null}</span>
     </header>
     <section class="screen-item" data-testid="screen-item">
       ${item ? html`<p class="screen-code">${t("item_number", { n: item.number })} · ${item.code}</p><p class="screen-title">${itemTitle(item)}</p>`

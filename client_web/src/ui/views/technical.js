@@ -9,10 +9,43 @@ import { useState } from "preact/hooks";
 import { act, errorText, notify } from "../feedback.js";
 import { number, seconds, timeIn, localZone } from "../format.js";
 import { delegationName, participantName, roleName } from "../names.js";
-import { TIME_TO_FLOOR_GOAL_MS, attendance, percentile, timeToFloorHistogram } from "../../core/stats.js";
+/**
+ * "120 participants from 42 states, 23 speakers": the connected participants (this
+ * node's presence list), the member states they come from (by the server's
+ * `member_state` of each class), the delegations that have spoken; the same by
+ * region; and the registered delegations nobody has connected for.
+ */
+function attendance(state, views, presence) {
+  const connected = new Set(presence.map((c) => c.participant).filter((id) => state.participants[id]));
+  const delegationsPresent = new Set();
+  const byRegion = new Map();
+  for (const id of connected) {
+    const delegation = state.delegations[state.participants[id].delegation];
+    if (!delegation) continue;
+    delegationsPresent.add(delegation.id);
+    const region = delegation.region || "—";
+    const row = byRegion.get(region) ?? { region, participants: 0, delegations: new Set() };
+    row.participants += 1;
+    row.delegations.add(delegation.id);
+    byRegion.set(region, row);
+  }
+  const states = [...delegationsPresent].filter((id) => views.allowed[state.delegations[id].cls].member_state);
+  const speakers = new Set(state.speeches.map((s) => s.delegation));
+  if (state.speech) speakers.add(state.speech.delegation);
+  const absent = Object.values(state.delegations).filter((d) => !delegationsPresent.has(d.id)).map((d) => d.name).sort();
+  return {
+    participants: connected.size,
+    absent,
+    states: states.length,
+    speakers: speakers.size,
+    byRegion: [...byRegion.values()]
+      .map((r) => ({ region: r.region, participants: r.participants, delegations: r.delegations.size }))
+      .sort((a, b) => a.region.localeCompare(b.region)),
+  };
+}
 
-function Attendance({ state, presence }) {
-  const a = attendance(state, presence);
+function Attendance({ state, views, presence }) {
+  const a = attendance(state, views, presence);
   return html`<section class="card" aria-labelledby="att-h">
     <h2 id="att-h">${t("attendance")}</h2>
     <p class="headline" data-testid="attendance">${t("attendance_line", {
@@ -96,26 +129,24 @@ function HelpRequests({ session }) {
   </section>`;
 }
 
-function TimeToFloor({ state }) {
+function TimeToFloor({ state, views }) {
   const speeches = state.speeches;
-  const histogram = timeToFloorHistogram(speeches);
-  const most = Math.max(1, ...histogram.map((b) => b.count));
-  const values = speeches.map((s) => s.time_to_floor_ms);
-  const underGoal = values.filter((v) => v < TIME_TO_FLOOR_GOAL_MS).length;
+  const ttf = views.time_to_floor;
+  const most = Math.max(1, ...ttf.histogram.map((b) => b.count));
   return html`<section class="card" aria-labelledby="ttf-h">
     <h2 id="ttf-h">${t("time_to_floor")} <span class="count">${speeches.length}</span></h2>
     ${speeches.length ? html`<p data-testid="ttf-summary">${t("ttf_summary", {
-      median: seconds(percentile(values, 50)), p90: seconds(percentile(values, 90)), under: underGoal, n: speeches.length,
+      median: seconds(ttf.median_ms), p90: seconds(ttf.p90_ms), under: ttf.under_goal, n: ttf.count,
     })}</p>` : html`<p class="muted">${t("no_speeches")}</p>`}
     <div class="histogram" role="img" aria-label=${t("ttf_histogram")} data-testid="ttf-histogram">
-      ${histogram.map((b) => html`<div class=${`hbar ${b.to !== null && b.to <= 3 ? "good" : ""}`} key=${b.from}>
+      ${ttf.histogram.map((b) => html`<div class=${`hbar ${b.end !== null && b.end * 1000 <= ttf.goal_ms ? "good" : ""}`} key=${b.start}>
         <span class="hcount">${b.count}</span>
         <span class="hfill" style=${`height:${(b.count / most) * 100}%`}></span>
-        <span class="hlabel">${b.to === null ? `≥${b.from}` : `${b.from}–${b.to}`} s</span></div>`)}
+        <span class="hlabel">${b.end === null ? `≥${b.start}` : `${b.start}–${b.end}`} s</span></div>`)}
     </div>
     <div class="table-wrap scroll"><table data-testid="speeches">
       <thead><tr><th>${t("delegation")}</th><th>${t("item")}</th><th>${t("time_to_floor")}</th><th>${t("duration")}</th></tr></thead>
-      <tbody>${[...speeches].reverse().map((s, i) => html`<tr key=${i} class=${s.time_to_floor_ms < TIME_TO_FLOOR_GOAL_MS ? "" : "slow"}>
+      <tbody>${[...speeches].reverse().map((s, i) => html`<tr key=${i} class=${s.time_to_floor_ms < ttf.goal_ms ? "" : "slow"}>
         <th scope="row"><bdi>${delegationName(state, s.delegation)}</bdi></th><td>${s.item}</td>
         <td data-testid="ttf-value">${seconds(s.time_to_floor_ms)}</td><td>${seconds(s.duration_ms, 0)}</td></tr>`)}</tbody>
     </table></div>
@@ -141,9 +172,9 @@ export function TechnicalView({ session }) {
   const { state } = session;
   useNow(session, 5000);
   return html`<div class="grid tech-grid">
-    <${Attendance} state=${state} presence=${session.presence} />
+    <${Attendance} state=${state} views=${session.views} presence=${session.presence} />
     <${HelpRequests} session=${session} />
-    <${TimeToFloor} state=${state} />
+    <${TimeToFloor} state=${state} views=${session.views} />
     <${ConnectionTests} state=${state} />
     <${Connections} state=${state} presence=${session.presence} />
   </div>`;

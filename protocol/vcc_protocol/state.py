@@ -1,15 +1,19 @@
-"""The folded state of one consultation.
+"""The folded state of one consultation: the ``state`` of a ``snapshot``.
 
 Plain msgspec Structs so that ``msgspec.to_builtins(state)`` is the snapshot a
-client receives, and the browser folds events over exactly this shape.
-``apply`` mutates a state in place (replaying 100,000 events must take well
-under a second); ``decide`` never mutates it.
+client receives, and the browser folds events over exactly this shape. It is
+part of the protocol (typed in the JSON Schema and in docs/protocol.md); the
+core (``vcc.core``) folds events into it. ``apply`` mutates a state in place
+(replaying 100,000 events must take well under a second); ``decide`` never
+mutates it. The public audience receives it redacted: the fields an event
+marks ``PRIVATE`` are None (hence optional here).
 """
 
 import msgspec
-from vcc_protocol._base import File
-from vcc_protocol.events import Allocation
-from vcc_protocol.vocabulary import LANGUAGES, Language
+
+from ._base import File
+from .events import Allocation
+from .vocabulary import LANGUAGES, Language
 
 
 class Settings(msgspec.Struct, kw_only=True):
@@ -40,6 +44,14 @@ class Participant(msgspec.Struct, kw_only=True):
     contact: str | None = None
 
 
+class Correspondence(msgspec.Struct, kw_only=True):
+    """How an item pointed to decision by correspondence is decided."""
+
+    policy: str
+    voters: int
+    required: int
+
+
 class Item(msgspec.Struct, kw_only=True):
     #: The item's identity (see ``vcc_protocol._base.ItemRef``).
     ref: str
@@ -66,7 +78,7 @@ class Item(msgspec.Struct, kw_only=True):
     concluded_by: str | None = None
     blocked_by: str | None = None
     block_kind: str | None = None
-    correspondence: dict[str, object] | None = None
+    correspondence: Correspondence | None = None
 
 
 class Request(msgspec.Struct, kw_only=True):
@@ -186,8 +198,12 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
 class FailedAttempt(msgspec.Struct, kw_only=True):
     delegation: str
     item: str
+    #: "grant_not_taken_up": the floor was granted but the delegation never went live.
     what: str
+    #: "sitting_closed" (the slot ended) or "revoked" (by the chair).
     cause: str
+    #: From the grant to its end.
+    waited_ms: int
     at: int
 
 
