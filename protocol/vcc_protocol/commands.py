@@ -269,6 +269,20 @@ class SignalSpeakSlowly(Command):
     """A booth asks the current speaker to speak more slowly."""
 
 
+# --- what the media observes (the server's media adapter only, never a browser) -------
+
+class ObserveBoothSilent(Command):
+    """The media heard the booth's interpreter on duty fall silent after the speech (ends its part of the tail)."""
+
+    booth: Language
+
+
+class ObserveSpeakerHeard(Command):
+    """The media heard the granted delegation's speaker: their audio really started (the true end of time to floor)."""
+
+    participant: Id
+
+
 # --- captions -------------------------------------------------------------------------
 
 #: One caption line: what fits two lines of a screen (vcc.core.captions bounds its rate and correction).

@@ -226,7 +226,7 @@ class SpeechEnded(Event, kw_only=True):
 
 
 class InterpretationTailEnded(Event):
-    reason: str  # "finished" | "elapsed" | "override"
+    reason: str  # "finished" | "silence" (the media heard the booths stop) | "elapsed" | "override"
 
 
 class BoothDutyTaken(Event):
@@ -269,6 +269,14 @@ class BoothSourceSet(Event):
 
 class BoothSignalledFinished(Event):
     booth: Language
+
+
+class SpeakerHeard(Event, kw_only=True):
+    """The media heard the speaker's audio start: time to floor is measured from the grant to this moment."""
+
+    participant: str
+    delegation: str
+    time_to_floor_ms: int
 
 
 class HandoverDue(Event):

@@ -42,6 +42,7 @@ export default {
   role_technical: "الفريق التقني",
   role_admin: "الأمانة (المسؤول)",
   actor_system: "الساعة",
+  actor_media: "الصوت",
   class_council_member: "عضو في المجلس",
   class_observer_state: "دولة مراقبة",
   class_observer: "مراقب",

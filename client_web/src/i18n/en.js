@@ -43,6 +43,7 @@ export default {
   role_technical: "Technical team",
   role_admin: "Secretariat (admin)",
   actor_system: "The clock",
+  actor_media: "The audio",
   class_council_member: "Council member",
   class_observer_state: "Observer state",
   class_observer: "Observer",

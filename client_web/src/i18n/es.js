@@ -42,6 +42,7 @@ export default {
   role_technical: "Equipo técnico",
   role_admin: "Secretaría (administración)",
   actor_system: "El reloj",
+  actor_media: "El audio",
   class_council_member: "Miembro del Consejo",
   class_observer_state: "Estado observador",
   class_observer: "Observador",

@@ -42,6 +42,7 @@ export default {
   role_technical: "Équipe technique",
   role_admin: "Secrétariat (administration)",
   actor_system: "L'horloge",
+  actor_media: "L'audio",
   class_council_member: "Membre du Conseil",
   class_observer_state: "État observateur",
   class_observer: "Observateur",

@@ -42,6 +42,7 @@ export default {
   role_technical: "Техническая служба",
   role_admin: "Секретариат (администратор)",
   actor_system: "Часы",
+  actor_media: "Звук",
   class_council_member: "Член Совета",
   class_observer_state: "Государство-наблюдатель",
   class_observer: "Наблюдатель",

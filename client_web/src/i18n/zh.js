@@ -42,6 +42,7 @@ export default {
   role_technical: "技术团队",
   role_admin: "秘书处（管理员）",
   actor_system: "时钟",
+  actor_media: "音频",
   class_council_member: "理事国",
   class_observer_state: "观察员国",
   class_observer: "观察员",

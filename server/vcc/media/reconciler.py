@@ -20,6 +20,16 @@ first, then participants leave, then forwards are swapped (stopped, then
 started: a channel never carries two mixes), then microphones open, then new
 participants join.
 
+What the media hears comes back to the procedure as commands of the media
+actor (``@media``), never as a decision taken here: AudioBridge reports who
+starts and stops talking in each mix (``talking`` / ``stopped-talking``, measured
+over a window of packets); when the state makes that meaningful, the reconciler
+sends ``observe_booth_silent`` (a booth in the interpretation tail whose
+interpreter on duty was heard to stop) and ``observe_speaker_heard`` (the granted
+or live speaker's first audio), and the core accepts or refuses them like any
+command. Janus measures only unmuted participants, so a closed microphone is
+never heard as talking.
+
 When the session is lost (Janus killed, restarted, unreachable), the known
 state is dropped, the procedure carries on, ``status`` says why media is down,
 and the reconciler retries with a growing pause (at most ``MAX_RETRY_S``). On
@@ -35,12 +45,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import MEDIA_ACTOR
+
 from ..service import Batch, Runtime
 from . import metrics
-from .desired import CHANNELS, ROOMS, DesiredMedia, desired_media
+from .desired import CHANNELS, FLOOR, ROOMS, DesiredMedia, desired_media
+from .observed import Key, observations
 from .janus_client import JanusError, JanusSession, SessionLost
 from .janus_server import JanusEndpoint
 
@@ -54,6 +69,14 @@ MAX_RETRY_S = 2.0
 #: AudioBridge takes a participant out of the room when their browser's connection ends.
 NOT_JOINED = 487
 NO_SUCH_USER = 492
+#: AudioBridge's talking detection: the average audio level (dBov, 0 loudest, 127 silence) over a
+#: window of 20 ms packets. Speech in a headset averages well under 40 dBov and a quiet room well
+#: over it. The floor's window is short, so the speaker's first words end time to floor within about
+#: half a second; a booth's is a second, so an interpreter's breath between sentences is not taken
+#: for the end of the interpretation.
+TALK_LEVEL = 40
+FLOOR_TALK_PACKETS = 25
+BOOTH_TALK_PACKETS = 50
 
 
 class MediaRefused(Exception):
@@ -96,6 +119,8 @@ class _Actual:
     ports: dict[str, int] = field(default_factory=dict)
     #: Participant -> the Streaming handle of their listening connection.
     listeners: dict[str, int] = field(default_factory=dict)
+    #: (mix, participant) -> talking, as AudioBridge last reported it (absent: never reported).
+    talking: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 class Reconciler:
@@ -117,6 +142,9 @@ class Reconciler:
         self._rebuilding = False
         self._unsubscribe = runtime.subscribe(self._on_batch)
         self._task: asyncio.Task[None] | None = None
+        #: The observations already sent, each keyed by what it is about (a tail, a grant, a speech).
+        self._observed: set[Key] = set()
+        self._reports: set[asyncio.Task[None]] = set()
         self._label = runtime.consultation
         metrics.JANUS_UP.labels(self._label).set(0)
 
@@ -128,6 +156,7 @@ class Reconciler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._reports, return_exceptions=True)
         if self.session is not None:
             await self.session.close()
         metrics.JANUS_UP.labels(self._label).set(0)
@@ -141,6 +170,41 @@ class Reconciler:
     def _on_batch(self, batch: Batch) -> None:
         self.settled.clear()
         self._dirty.set()
+        self._observe()
+
+    # --- what the media hears, back to the procedure ----------------------------------
+
+    def _on_janus_event(self, handle: int, data: dict[str, Any], jsep: dict[str, Any] | None) -> None:
+        kind = data.get("audiobridge")
+        if kind not in ("talking", "stopped-talking"):
+            return
+        prefix = f"{self.runtime.consultation}/"
+        room, participant = str(data.get("room", "")), str(data.get("id", ""))
+        if not room.startswith(prefix):
+            return
+        key = (room.removeprefix(prefix), participant)
+        talking = kind == "talking"
+        # Every handle in the mix gets the event: the first one counts.
+        if self._actual.talking.get(key) == talking or key[0] not in self._actual.members:
+            return
+        self._actual.talking[key] = talking
+        self._observe()
+
+    def _observe(self) -> None:
+        """Send what the media heard that the procedure can use now, once each."""
+        wanted = observations(self.runtime.state, self._actual.talking)
+        for key, command in wanted.items():
+            if key not in self._observed:
+                task = asyncio.ensure_future(self._report(command))
+                self._reports.add(task)
+                task.add_done_callback(self._reports.discard)
+        self._observed = set(wanted)
+
+    async def _report(self, command: c.Command) -> None:
+        answer = await self.runtime.execute(command, MEDIA_ACTOR)
+        if not answer["ok"]:
+            # The procedure moved on meanwhile (the booth finished by hand, the grant revoked): nothing to do.
+            log.info("media observation %s refused: %s", type(command).__name__, answer["error"])
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -177,6 +241,7 @@ class Reconciler:
 
     async def _connect(self) -> None:
         self.session = await JanusSession.create(self.http, self.endpoint.url, self.endpoint.secrets.api_secret)
+        self.session.on_event = self._on_janus_event
         self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
         await self._clear_leftovers()
         self._rebuilding = self.status.losses > 0
@@ -244,6 +309,7 @@ class Reconciler:
             await self._ab({
                 "request": "create", "room": self.room_id(room), "admin_key": secrets_.admin_key, "secret": secrets_.room_secret,
                 "permanent": False, "is_private": True, "sampling_rate": 48000, "audiolevel_event": True,
+                "audio_level_average": TALK_LEVEL, "audio_active_packets": FLOOR_TALK_PACKETS if room == FLOOR else BOOTH_TALK_PACKETS,
             })
             self._actual.members[room] = {}
         for channel in CHANNELS:
@@ -301,6 +367,7 @@ class Reconciler:
         """Join again on a new handle (the old one's connection is over); with a browser's offer, its answer."""
         assert self.session is not None
         old = self._actual.handles.pop((room, participant))
+        self._actual.talking.pop((room, participant), None)
         try:
             await self.session.detach(old)
         except JanusError as refused:
@@ -324,6 +391,7 @@ class Reconciler:
         assert self.session is not None
         handle = self._actual.handles.pop((room, participant))
         del self._actual.members[room][participant]
+        self._actual.talking.pop((room, participant), None)
         await self.session.detach(handle)
 
     # --- signalling: the browser asks, the server holds the handles -------------------
@@ -432,3 +500,4 @@ class Reconciler:
         session = self._live_session()
         handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
         await session.trickle(handle, candidate)
+
