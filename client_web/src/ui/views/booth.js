@@ -9,6 +9,7 @@ import { clock, timeIn } from "../format.js";
 import { delegationName, languageName, participantName } from "../names.js";
 import { CHANNELS, route } from "../../core/routing.js";
 import { BoothTable, boothAlarms } from "../parts/booth_table.js";
+import { BoothAudio } from "../parts/media_link.js";
 
 export function BoothView({ session }) {
   const { state } = session;
@@ -62,6 +63,7 @@ export function BoothView({ session }) {
           ${relayWarning && !relayWarning.own ? html`<p class="alarm">⚠ ${t(relayWarning.kind === "muted" ? "warn_relay_muted" : "warn_relay_handover", { booth: languageName(relayWarning.language) })}</p>` : null}
         </div>` : null}
         ${duty}
+        <${BoothAudio} session=${session} source=${booth.source} />
         <p class="muted small">${t("partners")}: ${partners.map((p) => p.name).join(", ") || "—"}</p>
         ${handoverBox}
         <button class=${live ? "big mic danger" : "mic secondary"} data-testid="mic" data-live=${live} aria-pressed=${live} aria-keyshortcuts="M"

@@ -1,0 +1,139 @@
+"""The real pages carry real audio: the delegate's page connects its microphone when its
+delegation asks for the floor (and is heard only after the grant), and the interpreter's
+console hears its source and speaks into its booth. Chromium with WAV microphones (440 Hz
+delegates, 880 Hz interpreters); the ear is the classifying test page."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from vcc_protocol import commands as c
+
+from tests.browser.build import ensure_built
+from tests.support.audio import (
+    CONSULTATION,
+    AudioNode,
+    browser_with_microphone,
+    open_page,
+    packets_at_janus,
+    packets_counted,
+    tone_wav,
+    until,
+    until_true,
+)
+from tests.support.audio import audio_node as start_audio_node
+from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
+    ensure_built()
+    async with start_audio_node(tmp_path / "store") as node:
+        yield node
+
+
+async def real_page(browser: Browser, node: AudioNode, participant: str, role: str = "delegate") -> Page:
+    page = await (await browser.new_context(locale="en-GB")).new_page()
+    await page.add_init_script("localStorage.setItem('vcc.language', 'en')")
+    await page.goto(f"{node.url}/join#t={node.token(participant, role)}")
+    await expect(page.get_by_test_id("connection")).to_have_attribute("data-status", "connected", timeout=15_000)
+    return page
+
+
+async def viewers(node: AudioNode) -> dict[str, int]:
+    """Channel -> how many listening connections its mountpoint serves now (Streaming ``info``)."""
+    reconciler = node.media.reconcilers[CONSULTATION]
+    out: dict[str, int] = {}
+    for channel in ("floor", "ar", "zh", "en", "fr", "ru", "es"):
+        info: dict[str, Any] = await reconciler._st({"request": "info", "id": reconciler.mount_id(channel), "secret": node.media.endpoint.secrets.room_secret})  # type: ignore[union-attr]
+        out[channel] = int(info["info"]["viewers"])
+    return out
+
+
+async def serving(node: AudioNode, wanted: dict[str, int], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := {ch: n for ch, n in (await viewers(node)).items() if n}) != wanted:
+        assert time.monotonic() < deadline, f"mountpoints serve {seen}, not {wanted}"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_delegates_page_connects_its_microphone_on_request_and_is_heard_after_the_grant(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    delegate = COUNCIL[0]
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, COUNCIL[1])
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            await until(ear, "vcc.listenState === 'connected' && vcc.heard === 'silent'")
+            page = await real_page(speaking, node, delegate)
+            # Not on the list: the page holds no microphone connection.
+            await expect(page.get_by_test_id("mic-link")).to_have_count(0)
+            await page.get_by_test_id("request-floor").click()
+            await expect(page.get_by_test_id("mic-link")).to_have_attribute("data-status", "connected", timeout=10_000)
+            # Two seconds of its tone reach Janus while it waits in the queue: nobody hears them.
+            since = int(time.time() * 1000)
+            await packets_at_janus(node, delegate, 100)
+            assert not await ear.evaluate("since => vcc.heardSince('440', since)", since)
+
+            granted_at = int(time.time() * 1000)
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
+            heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
+            print(f"grant -> the real delegate page's microphone classified at a listener: {heard_at - granted_at} ms")
+            # The grant revoked, the delegation is off the list: the page lets its microphone go.
+            await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
+            await expect(page.get_by_test_id("mic-link")).to_have_count(0)
+            cut_at = int(time.time() * 1000)
+            await until(ear, f"vcc.firstHeard('silent', {cut_at})")
+        finally:
+            await speaking.close()
+            await listening.close()
+
+
+async def test_the_interpreters_page_hears_its_source_and_speaks_into_its_booth(audio_node: AudioNode, tmp_path: Path) -> None:
+    node = audio_node
+    interpreter = INTERPRETER["en"]
+    reconciler = node.media.reconcilers[CONSULTATION]
+    async with async_playwright() as playwright:
+        booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, COUNCIL[1])
+            assert (await ear.evaluate("vcc.listen('en')"))["ok"]
+            await until(ear, "vcc.listenState === 'connected'")
+            console = await real_page(booths, node, interpreter, "interpreter")
+            audio = console.get_by_test_id("booth-audio")
+            # The booth works from the floor: the console hears the floor channel.
+            await expect(audio).to_have_attribute("data-status", "playing", timeout=10_000)
+            await expect(audio).to_have_attribute("data-source", "floor")
+            await serving(node, {"floor": 1, "en": 1})
+            assert interpreter in reconciler.listening()
+            # Its microphone is connected at once (interpreters are always in their booth's mix), muted until duty and the microphone.
+            await expect(console.get_by_test_id("mic-link")).to_have_attribute("data-status", "connected", timeout=10_000)
+            since = int(time.time() * 1000)
+            await packets_at_janus(node, interpreter, await packets_counted(node, interpreter) + 50)
+            assert not await ear.evaluate("since => vcc.heardSince('880', since)", since)
+            await console.get_by_test_id("take-duty").click()
+            opened_at = int(time.time() * 1000)
+            await console.get_by_test_id("mic").click()
+            heard_at = await until(ear, f"vcc.firstHeard('880', {opened_at})")
+            print(f"interpreter opens the booth microphone on the real console -> heard on the English channel: {heard_at - opened_at} ms")
+            # On relay from the French booth, the console hears the French channel: the same connection, switched.
+            await console.get_by_test_id("booth-source").select_option("fr")
+            await expect(audio).to_have_attribute("data-source", "fr")
+            await serving(node, {"fr": 1, "en": 1})
+            await expect(audio).to_have_attribute("data-status", "playing")
+            assert reconciler.listening() == {interpreter, COUNCIL[1]}
+            await until_true(lambda: node.runtime.state.booths["en"].source == "fr")
+        finally:
+            await booths.close()
+            await listening.close()
