@@ -6,6 +6,7 @@ delegates, 880 Hz interpreters); the ear is the classifying test page."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from tests.support.audio import (
     until_true,
 )
 from tests.support.audio import audio_node as start_audio_node
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
+from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER, TECHNICAL
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +138,35 @@ async def test_the_interpreters_page_hears_its_source_and_speaks_into_its_booth(
         finally:
             await booths.close()
             await listening.close()
+
+
+async def test_the_technical_dashboard_shows_each_listeners_ice_path_level_and_loss(audio_node: AudioNode, tmp_path: Path) -> None:
+    """The delegate's page plays the floor (a delegate speaking 440 Hz, granted); its browser's
+    own WebRTC figures reach the technical team's dashboard, row by participant."""
+    node = audio_node
+    listener, delegate = COUNCIL[1], COUNCIL[0]
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        others = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            mouth = await open_page(speaking, node, delegate)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
+            page = await real_page(others, node, listener)
+            await expect(page.get_by_test_id("audio-status")).to_have_attribute("data-status", "playing", timeout=15_000)
+            await page.get_by_test_id("channels").get_by_text("Floor", exact=True).click()
+            dashboard = await real_page(others, node, TECHNICAL, "technical")
+            row = dashboard.get_by_test_id("connections").locator(f"tr[data-participant='{listener}']")
+            await expect(row.get_by_test_id("ice")).to_have_text("connected", timeout=15_000)
+            # On one machine the browser and Janus meet directly, or through a peer-reflexive candidate.
+            await expect(row.get_by_test_id("candidate")).to_have_text(re.compile(r"^(host|prflx)$"))
+            await expect(row.get_by_test_id("packet-loss")).to_have_text(re.compile(r"^\d+(\.\d)? %$"))
+            # The floor carries the granted delegate's tone: the level received is well above silence.
+            await dashboard.wait_for_function(
+                f"() => Number(document.querySelector(\"tr[data-participant='{listener}'] [data-testid=audio-level]\")?.dataset.level) > 0.05",
+                timeout=15_000,
+            )
+        finally:
+            await speaking.close()
+            await others.close()
