@@ -442,6 +442,11 @@ class RecordConnectionTest(Command):
     camera: Annotated[str, msgspec.Meta(max_length=20)]
     input_level: Annotated[float, msgspec.Meta(ge=0, le=1)]
     browser: ShortText
+    #: The round trip through the media server: "ok" (ICE connected, the audio came back),
+    #: "failed" (no ICE connection, or no audio back), "unavailable" (the media server is down).
+    media: Literal["ok", "failed", "unavailable"] | None = None
+    #: Audio out and back through the media server, jitter buffers included.
+    media_rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=60_000)] | None = None
 
 
 class RecordAttendance(Command):

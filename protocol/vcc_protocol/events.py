@@ -398,8 +398,10 @@ class ConnectionTestRecorded(Event):
     camera: str | None = None
     input_level: float | None = None
     browser: str | None = None
+    media: str | None = None
+    media_rtt_ms: float | None = None
     PRIVATE: ClassVar[tuple[str, ...]] = (
-        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser",
+        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser", "media", "media_rtt_ms",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from vcc.reports import technical
 from vcc_protocol import commands as c
 
 from tests.browser.build import ensure_built
@@ -124,6 +125,9 @@ async def test_the_interpreters_page_hears_its_source_and_speaks_into_its_booth(
             await packets_at_janus(node, interpreter, await packets_counted(node, interpreter) + 50)
             assert not await ear.evaluate("since => vcc.heardSince('880', since)", since)
             await console.get_by_test_id("take-duty").click()
+            # On duty, the panel lays itself out again (the handover button appears above the microphone's).
+            await expect(console.get_by_test_id("request-handover")).to_be_visible()
+            await expect(console.get_by_test_id("mic")).to_be_enabled()
             opened_at = int(time.time() * 1000)
             await console.get_by_test_id("mic").click()
             heard_at = await until(ear, f"vcc.firstHeard('880', {opened_at})")
@@ -170,3 +174,32 @@ async def test_the_technical_dashboard_shows_each_listeners_ice_path_level_and_l
         finally:
             await speaking.close()
             await others.close()
+
+
+async def test_the_connection_test_sends_audio_through_janus_and_back(audio_node: AudioNode, tmp_path: Path) -> None:
+    """The real connection test: ICE connects to Janus, a tone the page makes comes back
+    through the server's EchoTest handle, the result is recorded and counted in the report."""
+    node = audio_node
+    reconciler = node.media.reconcilers[CONSULTATION]
+    async with async_playwright() as playwright:
+        browser = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        try:
+            page = await real_page(browser, node, COUNCIL[2])
+            await page.get_by_test_id("tab-connection_test").click()
+            await page.get_by_test_id("run-connection-test").click()
+            result = page.get_by_test_id("ct-result")
+            await expect(result).to_be_visible(timeout=40_000)
+            await expect(result).to_have_attribute("data-media", "ok")
+            round_trip = float(await result.get_attribute("data-media-rtt") or "nan")
+            print(f"connection test: audio out and back through Janus in {round_trip:.0f} ms")
+            assert 0 < round_trip < 5_000
+            await expect(result).to_contain_text("Audio goes through the media server and back")
+            recorded = node.runtime.state.connection_tests[COUNCIL[2]]
+            assert recorded.media == "ok" and recorded.media_rtt_ms == round_trip
+            assert "1 audio round trips through the media server, 0 failed" in technical.build(node.runtime.state).connection_summary
+            # The echo handle is the page's alone, and goes with its connection.
+            assert COUNCIL[2] in reconciler._actual.echoes
+            await page.context.close()
+            await until_true(lambda: COUNCIL[2] not in reconciler._actual.echoes)
+        finally:
+            await browser.close()

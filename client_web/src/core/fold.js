@@ -320,6 +320,7 @@ const APPLIERS = {
       at: ev.at, websocket_ok: ev.websocket_ok, transport: ev.transport ?? null, rtt_ms: ev.rtt_ms ?? null,
       jitter_ms: ev.jitter_ms ?? null, clock_offset_ms: ev.clock_offset_ms ?? null, microphone: ev.microphone ?? null,
       camera: ev.camera ?? null, input_level: ev.input_level ?? null, browser: ev.browser ?? null,
+      media: ev.media ?? null, media_rtt_ms: ev.media_rtt_ms ?? null,
     };
   },
   attendance_recorded(state, ev) {

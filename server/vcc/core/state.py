@@ -185,6 +185,9 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
     camera: str | None = None
     input_level: float | None = None
     browser: str | None = None
+    #: The round trip through the media server: "ok", "failed", "unavailable"; None: not tested.
+    media: str | None = None
+    media_rtt_ms: float | None = None
 
 
 class FailedAttempt(msgspec.Struct, kw_only=True):

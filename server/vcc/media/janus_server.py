@@ -11,8 +11,9 @@ vcc writes its own configuration folder, with:
 - secrets made once per installation and kept in ``secrets.json`` (mode 0600):
   the API secret, the Admin API secret, and the plugins' ``admin_key`` (room and
   mountpoint creation and, with ``lock_rtp_forward``, RTP forwarding need it);
-- only the AudioBridge and Streaming plugins and the HTTP transport, linked into
-  folders of their own, so nothing else Debian installs is loaded;
+- only the AudioBridge, Streaming and EchoTest plugins (the last for the connection
+  test's round trip) and the HTTP transport, linked into folders of their own, so
+  nothing else Debian installs is loaded;
 - no static rooms or mountpoints: vcc creates them over the API from the state.
 """
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Where Debian's package puts Janus's plugins and transports.
 DEBIAN_LIBS = Path("/usr/lib/x86_64-linux-gnu/janus")
-PLUGINS = ("libjanus_audiobridge.so", "libjanus_streaming.so")
+PLUGINS = ("libjanus_audiobridge.so", "libjanus_streaming.so", "libjanus_echotest.so")
 TRANSPORTS = ("libjanus_http.so",)
 #: UDP ports of the participants' WebRTC media: the only ports that face clients.
 DEFAULT_RTP_PORTS = (20000, 40000)
@@ -228,7 +229,7 @@ class JanusProcess:
                 try:
                     async with http.get(f"{self.endpoint.url}/info", timeout=aiohttp.ClientTimeout(total=1)) as answer:
                         info = await answer.json(content_type=None)
-                        if {"janus.plugin.audiobridge", "janus.plugin.streaming"} <= set(info.get("plugins", {})):
+                        if {"janus.plugin.audiobridge", "janus.plugin.streaming", "janus.plugin.echotest"} <= set(info.get("plugins", {})):
                             return
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
                     pass

@@ -17,7 +17,7 @@ import aiohttp
 
 from typing import Any
 
-from vcc_protocol.media import MediaAnswer, MediaIce, MediaListen, MediaPublish, MediaRequest, MediaSwitch, sdp_problem
+from vcc_protocol.media import MediaAnswer, MediaEcho, MediaIce, MediaListen, MediaPublish, MediaRequest, MediaSwitch, sdp_problem
 
 from ..service import Runtime, Service
 from .janus_client import JanusError, SessionLost
@@ -125,7 +125,7 @@ class MediaPlane:
 
 
 async def _dispatch(reconciler: Reconciler, participant: str, request: MediaRequest) -> dict[str, Any]:
-    if isinstance(request, (MediaAnswer, MediaPublish)):
+    if isinstance(request, (MediaAnswer, MediaPublish, MediaEcho)):
         problem = sdp_problem(request.sdp, "answer" if isinstance(request, MediaAnswer) else "offer")
         if problem is not None:
             raise MediaRefused("invalid_sdp", f"{problem} Reload the page to make a new connection.")
@@ -139,6 +139,8 @@ async def _dispatch(reconciler: Reconciler, participant: str, request: MediaRequ
         return {}
     if isinstance(request, MediaPublish):
         return {"sdp": await reconciler.publish(participant, request.sdp)}
+    if isinstance(request, MediaEcho):
+        return {"sdp": await reconciler.echo(participant, request.sdp)}
     assert isinstance(request, MediaIce)
     candidate = None if request.candidate is None else {"candidate": request.candidate, "sdpMid": request.sdp_mid, "sdpMLineIndex": request.sdp_mline_index}
     await reconciler.trickle(participant, request.stream, candidate)

@@ -63,6 +63,9 @@ log = logging.getLogger(__name__)
 
 AUDIOBRIDGE = "janus.plugin.audiobridge"
 STREAMING = "janus.plugin.streaming"
+ECHOTEST = "janus.plugin.echotest"
+#: How long the connection test's echo handle lives: its round trip takes a few seconds.
+ECHO_HOLD_S = 30.0
 FIRST_RETRY_S = 0.1
 MAX_RETRY_S = 2.0
 #: AudioBridge (1.1.x): the handle's participant is not in a room / no such participant in the room.
@@ -119,6 +122,8 @@ class _Actual:
     ports: dict[str, int] = field(default_factory=dict)
     #: Participant -> the Streaming handle of their listening connection.
     listeners: dict[str, int] = field(default_factory=dict)
+    #: Participant -> the EchoTest handle of their connection test's round trip.
+    echoes: dict[str, int] = field(default_factory=dict)
     #: (mix, participant) -> talking, as AudioBridge last reported it (absent: never reported).
     talking: dict[tuple[str, str], bool] = field(default_factory=dict)
 
@@ -144,7 +149,8 @@ class Reconciler:
         self._task: asyncio.Task[None] | None = None
         #: The observations already sent, each keyed by what it is about (a tail, a grant, a speech).
         self._observed: set[Key] = set()
-        self._reports: set[asyncio.Task[None]] = set()
+        #: Observations being sent and echo handles being released: awaited on close.
+        self._background: set[asyncio.Task[None]] = set()
         self._label = runtime.consultation
         metrics.JANUS_UP.labels(self._label).set(0)
 
@@ -156,7 +162,7 @@ class Reconciler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        await asyncio.gather(*self._reports, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.session is not None:
             await self.session.close()
         metrics.JANUS_UP.labels(self._label).set(0)
@@ -196,8 +202,8 @@ class Reconciler:
         for key, command in wanted.items():
             if key not in self._observed:
                 task = asyncio.ensure_future(self._report(command))
-                self._reports.add(task)
-                task.add_done_callback(self._reports.discard)
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         self._observed = set(wanted)
 
     async def _report(self, command: c.Command) -> None:
@@ -415,10 +421,37 @@ class Reconciler:
         return str(jsep["sdp"])
 
     async def stop_listening(self, participant: str) -> None:
-        """The participant's last connection closed: their listening handle goes (their mix place is the procedure's)."""
+        """The participant's last connection closed: their listening and echo handles go (their mix place is the procedure's)."""
         handle = self._actual.listeners.pop(participant, None)
         if handle is not None and self.session is not None and not self.session.lost.is_set():
             await self.session.detach(handle)
+        await self._end_echo(participant)
+
+    async def echo(self, participant: str, sdp: str) -> str:
+        """The connection test's round trip: a handle that sends the browser's audio back to it alone."""
+        session = self._live_session()
+        await self._end_echo(participant)
+        handle = await session.attach(ECHOTEST)
+        self._actual.echoes[participant] = handle
+        asyncio.get_running_loop().call_later(ECHO_HOLD_S, self._expire_echo, participant, handle)
+        _, jsep = await session.message(handle, {"audio": True, "video": False, "data": False}, {"type": "offer", "sdp": sdp})
+        if jsep is None:
+            raise MediaRefused("invalid_sdp", "The media server did not accept this offer; run the test again.")
+        return str(jsep["sdp"])
+
+    def _expire_echo(self, participant: str, handle: int) -> None:
+        if self._actual.echoes.get(participant) == handle:
+            task = asyncio.ensure_future(self._end_echo(participant))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _end_echo(self, participant: str) -> None:
+        handle = self._actual.echoes.pop(participant, None)
+        if handle is not None and self.session is not None and not self.session.lost.is_set():
+            try:
+                await self.session.detach(handle)
+            except (JanusError, SessionLost) as exc:
+                log.info("echo handle of %s not detached: %s", participant, exc)
 
     def listening(self) -> set[str]:
         """The participants whose browser holds a listening connection now."""
@@ -498,6 +531,11 @@ class Reconciler:
 
     async def trickle(self, participant: str, stream: str, candidate: dict[str, object] | None) -> None:
         session = self._live_session()
-        handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
+        if stream == "echo":
+            handle = self._actual.echoes.get(participant)
+            if handle is None:
+                raise MediaRefused("invalid_media_request", "Start the round trip (op 'echo') first, then send its candidates.")
+        else:
+            handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
         await session.trickle(handle, candidate)
 
