@@ -13,6 +13,7 @@ from aiohttp import web
 from .config import Config
 from .gateway.socket_api import Gateway
 from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
+from .media.cluster import MediaCluster
 from .media.plane import MediaPlane
 from .service import Clock, Service, wall_clock
 from .store import open_store
@@ -69,9 +70,11 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
 def _media_plane(config: Config) -> MediaPlane | None:
     if config.media == "off":
         return None
+    # Nodes sharing a Redis store may serve the same consultation: a lease picks its one media adapter.
+    cluster = MediaCluster(config.store) if config.is_redis else None
     if config.media == "managed":
-        return MediaPlane.managed(config.janus_dir())
-    return MediaPlane.external(config.media, config.janus_dir())
+        return MediaPlane.managed(config.janus_dir(), cluster)
+    return MediaPlane.external(config.media, config.janus_dir(), cluster)
 
 
 def _client_manager(config: Config) -> socketio.AsyncManager | None:

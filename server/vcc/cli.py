@@ -93,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     jc.add_argument("--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)")
     jc.add_argument("--http-port", type=int, default=8088)
     jc.add_argument("--admin-port", type=int, default=7088)
+    jc.add_argument("--public-ip", metavar="IP", help="the address participants reach this machine at, behind a 1:1 NAT (Janus's nat_1_1_mapping)")
     jc.add_argument("--rtp-ports", default="20000-40000", metavar="MIN-MAX", help="UDP ports of the participants' media (open them in the firewall)")
     jc.set_defaults(run=janus_config)
 
@@ -177,7 +178,7 @@ async def janus_config(args: argparse.Namespace) -> None:
         raise Refused(f"--rtp-ports {args.rtp_ports!r}: give a range such as 20000-40000.")
     folder = args.output.resolve()
     secrets_ = JanusSecrets.load_or_create(config.janus_dir() / "secrets.json")
-    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log")
+    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log", public_ip=args.public_ip)
     print(f"Wrote the Janus configuration to {folder} (APIs on 127.0.0.1:{args.http_port} and :{args.admin_port}; secrets from {config.janus_dir() / 'secrets.json'}).")
     print(f"Start it with: janus -C {folder / 'janus.jcfg'} -F {folder}")
     print(f"Then: vcc serve --store {config.store} --janus http://127.0.0.1:{args.http_port}/janus")

@@ -90,8 +90,14 @@ def free_tcp_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def write_config(folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_port: int, rtp_ports: tuple[int, int], log_file: Path) -> Path:
-    """Write the configuration folder; returns the path of ``janus.jcfg``."""
+def write_config(
+    folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_port: int, rtp_ports: tuple[int, int], log_file: Path, public_ip: str | None = None,
+) -> Path:
+    """Write the configuration folder; returns the path of ``janus.jcfg``.
+
+    :param public_ip: the address participants reach Janus at, when the machine sits behind
+        a 1:1 NAT (a cloud VM): Janus announces it in its ICE candidates (``nat_1_1_mapping``).
+    """
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     libs = {"plugins": PLUGINS, "transports": TRANSPORTS, "events": (), "loggers": ()}
@@ -101,6 +107,7 @@ def write_config(folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_
         target.mkdir()
         for name in names:
             (target / name).symlink_to(DEBIAN_LIBS / kind / name)
+    nat_mapping = f'\n\tnat_1_1_mapping = "{public_ip}"\n\tkeep_private_host = false' if public_ip else ""
     files = {
         "janus.jcfg": f"""general: {{
 	configs_folder = "{folder}"
@@ -118,7 +125,7 @@ media: {{
 	rtp_port_range = "{rtp_ports[0]}-{rtp_ports[1]}"
 }}
 nat: {{
-	ignore_mdns = true
+	ignore_mdns = true{nat_mapping}
 }}
 """,
         "janus.transport.http.jcfg": f"""general: {{
@@ -143,6 +150,8 @@ admin: {{
 	string_ids = true
 }}
 """,
+        # EchoTest has nothing to configure; the empty file spares the log an error line.
+        "janus.plugin.echotest.jcfg": "general: {\n}\n",
         "janus.plugin.streaming.jcfg": f"""general: {{
 	admin_key = "{secrets_.admin_key}"
 	string_ids = true

@@ -72,6 +72,9 @@ MAX_RETRY_S = 2.0
 #: AudioBridge takes a participant out of the room when their browser's connection ends.
 NOT_JOINED = 487
 NO_SUCH_USER = 492
+NO_SUCH_ROOM = 485
+#: Streaming (1.1.x): no such mountpoint.
+NO_SUCH_MOUNTPOINT = 455
 #: AudioBridge's talking detection: the average audio level (dBov, 0 loudest, 127 silence) over a
 #: window of 20 ms packets. Speech in a headset averages well under 40 dBov and a quiet room well
 #: over it. The floor's window is short, so the speaker's first words end time to floor within about
@@ -129,7 +132,9 @@ class _Actual:
 
 
 class Reconciler:
-    def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession) -> None:
+    def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession, announce: bool = False) -> None:
+        """:param announce: call ``on_rebuilt`` after the first build too (a node taking over
+            another's lease: the browsers' connections went to the old holder's handles)."""
         self.runtime = runtime
         self.endpoint = endpoint
         self.http = http
@@ -145,6 +150,7 @@ class Reconciler:
         #: session, so the browsers make new connections (theirs died with the old Janus).
         self.on_rebuilt: Callable[[str], None] | None = None
         self._rebuilding = False
+        self._announce = announce
         self._unsubscribe = runtime.subscribe(self._on_batch)
         self._task: asyncio.Task[None] | None = None
         #: The observations already sent, each keyed by what it is about (a tail, a grant, a speech).
@@ -250,7 +256,8 @@ class Reconciler:
         self.session.on_event = self._on_janus_event
         self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
         await self._clear_leftovers()
-        self._rebuilding = self.status.losses > 0
+        self._rebuilding = self.status.losses > 0 or self._announce
+        self._announce = False
         metrics.REBUILDS.labels(self._label).inc()
         self._dirty.set()
 
@@ -296,18 +303,21 @@ class Reconciler:
         return await self.session.request(self._control[STREAMING], body)
 
     async def _clear_leftovers(self) -> None:
-        """Destroy the rooms and mountpoints an earlier session of this consultation left."""
+        """Destroy the rooms and mountpoints an earlier session of this consultation left (a vcc
+        restart, or another node's adapter before a failover). By id: private rooms are not listed."""
         secret = self.endpoint.secrets.room_secret
-        listed = await self._ab({"request": "list"})
-        ours = {self.room_id(room) for room in ROOMS}
-        for room in listed.get("list", []):  # type: ignore[union-attr]
-            if room["room"] in ours:
-                await self._ab({"request": "destroy", "room": room["room"], "secret": secret})
-        mounts = await self._st({"request": "list", "admin_key": self.endpoint.secrets.admin_key})
-        ours = {self.mount_id(channel) for channel in CHANNELS}
-        for mount in mounts.get("list", []):  # type: ignore[union-attr]
-            if mount["id"] in ours:
-                await self._st({"request": "destroy", "id": mount["id"], "secret": secret})
+        for room in ROOMS:
+            try:
+                await self._ab({"request": "destroy", "room": self.room_id(room), "secret": secret})
+            except JanusError as refused:
+                if refused.code != NO_SUCH_ROOM:
+                    raise
+        for channel in CHANNELS:
+            try:
+                await self._st({"request": "destroy", "id": self.mount_id(channel), "secret": secret})
+            except JanusError as refused:
+                if refused.code != NO_SUCH_MOUNTPOINT:
+                    raise
 
     async def _build(self) -> None:
         secrets_ = self.endpoint.secrets
