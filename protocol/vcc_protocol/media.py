@@ -15,6 +15,9 @@ candidates, and asks. ``op`` says what it asks:
   media server sends the browser's audio straight back on the same connection
   (nobody else hears it); released after 30 s, on the next ``echo`` or when the
   participant's last connection closes;
+- ``ice_servers`` ``{}`` -> ``{ok, ice_servers}``: the ``iceServers`` for the
+  browser's RTCPeerConnections: a TURN server with a credential of a few hours,
+  for networks that let only TCP/TLS 443 out (empty when none is configured);
 - ``ice`` ``{stream, candidate, sdp_mid, sdp_mline_index}`` -> ``{ok}``: a
   trickled ICE candidate of the ``listen``, ``publish`` or ``echo`` connection
   (``candidate`` null: gathering is complete).
@@ -50,6 +53,10 @@ class MediaEcho(msgspec.Struct, tag="echo", tag_field="op", forbid_unknown_field
     sdp: Sdp
 
 
+class MediaIceServers(msgspec.Struct, tag="ice_servers", tag_field="op", forbid_unknown_fields=True):
+    pass
+
+
 class MediaIce(msgspec.Struct, tag="ice", tag_field="op", forbid_unknown_fields=True):
     stream: Literal["listen", "publish", "echo"]
     candidate: Annotated[str, msgspec.Meta(max_length=1_024)] | None
@@ -57,7 +64,7 @@ class MediaIce(msgspec.Struct, tag="ice", tag_field="op", forbid_unknown_fields=
     sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=16)] | None = None
 
 
-MediaRequest = MediaListen | MediaAnswer | MediaSwitch | MediaPublish | MediaEcho | MediaIce
+MediaRequest = MediaListen | MediaAnswer | MediaSwitch | MediaPublish | MediaEcho | MediaIceServers | MediaIce
 
 
 def parse_media(data: object) -> MediaRequest:

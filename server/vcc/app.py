@@ -15,6 +15,7 @@ from .gateway.socket_api import Gateway
 from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
 from .media.cluster import MediaCluster
 from .media.plane import MediaPlane
+from .media.turn import Turn
 from .service import Clock, Service, wall_clock
 from .store import open_store
 from .uploads import BlobStore, Inspector
@@ -72,9 +73,14 @@ def _media_plane(config: Config) -> MediaPlane | None:
         return None
     # Nodes sharing a Redis store may serve the same consultation: a lease picks its one media adapter.
     cluster = MediaCluster(config.store) if config.is_redis else None
+    turn = None
+    if config.turn:
+        if config.turn_secret_file is None:
+            raise ValueError("--turn needs --turn-secret-file, the file holding the TURN server's static-auth-secret.")
+        turn = Turn.load(config.turn, Path(config.turn_secret_file))
     if config.media == "managed":
-        return MediaPlane.managed(config.janus_dir(), cluster)
-    return MediaPlane.external(config.media, config.janus_dir(), cluster)
+        return MediaPlane.managed(config.janus_dir(), cluster, turn)
+    return MediaPlane.external(config.media, config.janus_dir(), cluster, turn)
 
 
 def _client_manager(config: Config) -> socketio.AsyncManager | None:

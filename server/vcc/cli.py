@@ -88,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
     media = s.add_mutually_exclusive_group()
     media.add_argument("--janus", metavar="URL", help="use an existing Janus (HTTP API, e.g. http://127.0.0.1:8088/janus) configured by `vcc janus-config`, instead of starting one")
     media.add_argument("--no-media", action="store_true", help="run without a media server: the procedure works, nobody hears anything")
+    s.add_argument("--turn", action="append", default=[], metavar="URL", help="a TURN server the browsers may relay through, e.g. turns:turn.example.org:443?transport=tcp (repeat; see deploy/coturn)")
+    s.add_argument("--turn-secret-file", metavar="FILE", help="file holding the TURN server's static-auth-secret (needed with --turn)")
 
     jc = with_store(sub.add_parser("janus-config", help="write this installation's Janus configuration, for a Janus that vcc does not start (vcc serve --janus URL)"))
     jc.add_argument("--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)")
@@ -152,6 +154,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_of(args: argparse.Namespace) -> Config:
+    turn_secret = getattr(args, "turn_secret_file", None)
+    if getattr(args, "turn", []) and (turn_secret is None or not Path(turn_secret).is_file()):
+        raise Refused("--turn needs --turn-secret-file FILE, a file holding the TURN server's static-auth-secret (deploy/coturn/turnserver.conf).")
     return Config(
         store=args.redis or args.store or DEFAULT_STORE,
         host=getattr(args, "host", "127.0.0.1"),
@@ -162,6 +167,8 @@ def config_of(args: argparse.Namespace) -> Config:
         max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
         idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
         media=_media_option(args),
+        turn=getattr(args, "turn", []),
+        turn_secret_file=getattr(args, "turn_secret_file", None),
     )
 
 

@@ -66,9 +66,10 @@ class AudioNode:
 
 
 @asynccontextmanager
-async def audio_node(store: Path, tail_ms: int = 4_000) -> AsyncIterator[AudioNode]:
-    """A node as ``vcc serve`` runs it (its own Janus), holding the live consultation with an item taken up."""
-    app = await create_app(Config(store=str(store), media="managed"))
+async def audio_node(store: Path, tail_ms: int = 4_000, **config: Any) -> AsyncIterator[AudioNode]:
+    """A node as ``vcc serve`` runs it (its own Janus), holding the live consultation with an item taken up.
+    :param config: more of the node's ``Config`` (a TURN server, say)."""
+    app = await create_app(Config(store=str(store), media="managed", **config))
 
     async def socket_io(_: web.Request) -> web.FileResponse:
         return web.FileResponse(SOCKET_IO)

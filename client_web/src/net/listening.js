@@ -5,6 +5,7 @@
 // after the media server restarted (`media_reset`) the page connects again.
 // Every few seconds its figures (ICE, candidate type, level, loss) go to the
 // technical team with the connection's report.
+import { iceServers } from "./ice_servers.js";
 import { linkFigures } from "./media_stats.js";
 
 const FIGURES_EVERY_MS = 3000;
@@ -48,7 +49,7 @@ export class Listening {
       this.onStatus({ status: "unavailable", message: offer.error.message });
       return;
     }
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers: await iceServers(this.session) });
     this.pc = pc;
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;

@@ -4,6 +4,8 @@
 // socket, like every other media connection). It proves what a delegate needs to
 // be heard: ICE connects through this network, and audio goes out and back.
 
+import { iceServers } from "./ice_servers.js";
+
 const ICE_TIMEOUT_MS = 8000;
 const AUDIO_TIMEOUT_MS = 5000;
 /** RMS of the returned tone above which it counts as back (the tone is sent at about 0.2). */
@@ -24,7 +26,7 @@ function waitFor(check, timeoutMs) {
 /** Resolves {media: "ok" | "failed" | "unavailable", media_rtt_ms?, ice}. */
 export async function mediaRoundTrip(session) {
   const context = new AudioContext();
-  const pc = new RTCPeerConnection();
+  const pc = new RTCPeerConnection({ iceServers: await iceServers(session) });
   const audio = new Audio();
   try {
     await context.resume();

@@ -5,6 +5,8 @@
 // so it can never open itself. After the media server restarted (`media_reset`)
 // it connects again by itself.
 
+import { iceServers } from "./ice_servers.js";
+
 /** Whether the procedure has put this participant in the floor mix: the chair, the
  * requester of their delegation's open request on the current item, and the designated
  * speakers of a delegation on the list, granted or speaking (vcc.media.desired, floor_members). */
@@ -52,6 +54,8 @@ export class Publishing {
     this.close();
     if (!this.wanted) return;
     this.onStatus({ status: "connecting" });
+    const servers = await iceServers(this.session);
+    if (!this.wanted) return;
     try {
       // Voice as it is: the mix and the booths want the speaker's level, not a browser's guess at it.
       this.mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: false, autoGainControl: false } });
@@ -59,7 +63,7 @@ export class Publishing {
       this.onStatus({ status: "denied" });
       return;
     }
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers: servers });
     this.pc = pc;
     this.mic.getTracks().forEach((track) => pc.addTrack(track, this.mic));
     pc.onicecandidate = (ev) => {

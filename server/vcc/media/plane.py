@@ -21,13 +21,14 @@ from typing import Any
 
 import msgspec
 import redis.exceptions
-from vcc_protocol.media import MediaAnswer, MediaEcho, MediaIce, MediaListen, MediaPublish, MediaRequest, MediaSwitch, parse_media, sdp_problem
+from vcc_protocol.media import MediaAnswer, MediaEcho, MediaIce, MediaIceServers, MediaListen, MediaPublish, MediaRequest, MediaSwitch, parse_media, sdp_problem
 
 from ..service import Runtime, Service
 from .cluster import RENEW_S, MediaCluster
 from .janus_client import JanusError, SessionLost
 from .janus_server import JanusEndpoint, JanusProcess, JanusSecrets
 from .reconciler import UNAVAILABLE, MediaRefused, MediaStatus, Reconciler
+from .turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,14 @@ log = logging.getLogger(__name__)
 class MediaPlane:
     """Create with ``managed(...)`` or ``external(...)``, then ``await start(service)``."""
 
-    def __init__(self, endpoint: JanusEndpoint | None = None, process: JanusProcess | None = None, cluster: MediaCluster | None = None) -> None:
+    def __init__(
+        self, endpoint: JanusEndpoint | None = None, process: JanusProcess | None = None, cluster: MediaCluster | None = None, turn: Turn | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.process = process
         self.cluster = cluster
+        #: The TURN server the browsers may relay through, with its credentials' secret.
+        self.turn = turn
         self.reconcilers: dict[str, Reconciler] = {}
         #: Consultation -> the task that holds (or waits for) its lease, with several nodes.
         self._leases: dict[str, asyncio.Task[None]] = {}
@@ -48,14 +53,14 @@ class MediaPlane:
         self._closing: set[asyncio.Task[None]] = set()
 
     @classmethod
-    def managed(cls, folder: Path, cluster: MediaCluster | None = None) -> MediaPlane:
+    def managed(cls, folder: Path, cluster: MediaCluster | None = None, turn: Turn | None = None) -> MediaPlane:
         """Janus as a child process, configured in ``folder`` (secrets, config, log)."""
-        return cls(process=JanusProcess(folder), cluster=cluster)
+        return cls(process=JanusProcess(folder), cluster=cluster, turn=turn)
 
     @classmethod
-    def external(cls, url: str, folder: Path, cluster: MediaCluster | None = None) -> MediaPlane:
+    def external(cls, url: str, folder: Path, cluster: MediaCluster | None = None, turn: Turn | None = None) -> MediaPlane:
         """An existing Janus at ``url``, configured with this installation's secrets (``vcc janus-config``)."""
-        return cls(endpoint=JanusEndpoint(url.rstrip("/"), JanusSecrets.load_or_create(folder / "secrets.json")), cluster=cluster)
+        return cls(endpoint=JanusEndpoint(url.rstrip("/"), JanusSecrets.load_or_create(folder / "secrets.json")), cluster=cluster, turn=turn)
 
     async def start(self, service: Service) -> None:
         """Start Janus if vcc manages it, then follow every consultation the node has or loads."""
@@ -154,9 +159,15 @@ class MediaPlane:
     async def signal(self, consultation: str, participant: str, request: MediaRequest) -> dict[str, Any]:
         """A browser's media request, answered like a command: ``{ok, sdp?}`` or ``{ok: false, error}``.
         With several nodes, a request for a consultation whose lease another node holds goes there."""
+        if isinstance(request, MediaIceServers):
+            return self._ice_servers(participant)
         if consultation not in self.reconcilers and self.cluster is not None:
             return await self._forward(consultation, {"op": "signal", "consultation": consultation, "participant": participant, "request": msgspec.to_builtins(request)})
         return await self._signal_here(consultation, participant, request)
+
+    def _ice_servers(self, participant: str) -> dict[str, Any]:
+        """Any node answers: the credential needs no Janus, only the secret every node has."""
+        return {"ok": True, "ice_servers": self.turn.ice_servers(participant) if self.turn is not None else []}
 
     async def _forward(self, consultation: str, message: dict[str, Any]) -> dict[str, Any]:
         assert self.cluster is not None
@@ -178,6 +189,8 @@ class MediaPlane:
             request = parse_media(message.get("request"))
         except msgspec.ValidationError:
             return {"ok": False, "error": {"code": "invalid_media_request", "message": "The forwarded media request is not valid."}}
+        if isinstance(request, MediaIceServers):
+            return self._ice_servers(participant)
         return await self._signal_here(consultation, participant, request)
 
     async def _signal_here(self, consultation: str, participant: str, request: MediaRequest) -> dict[str, Any]:
