@@ -13,7 +13,7 @@ from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import MEDIA_ACTOR
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-from corekit import Consultation, interpreter, member, speaker  # noqa: E402
+from corekit import Consultation, interpreter, member, speaker
 
 
 @pytest.fixture

@@ -18,7 +18,12 @@ import pytest
 from playwright.async_api import async_playwright
 from vcc.media.turn import VALID_S, Turn
 
-from tests.support.audio import CONSULTATION, browser_with_microphone, open_page, tone_wav
+from tests.support.audio import (
+    CONSULTATION,
+    browser_with_microphone,
+    open_page,
+    tone_wav,
+)
 from tests.support.audio import audio_node as start_audio_node
 from tests.support.consultations import COUNCIL
 from tests.support.redis_server import free_port

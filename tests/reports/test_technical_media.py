@@ -1,9 +1,10 @@
 """The technical report counts the connection tests whose audio could not go through the
 media server and back, and says why, beside the other failures."""
 
-from tests.core.corekit import Consultation, member, speaker
 from vcc.reports import technical
 from vcc_protocol import commands as c
+
+from tests.core.corekit import Consultation, member, speaker
 
 
 def connection_test(media: str | None, media_rtt_ms: float | None = None, websocket_ok: bool = True) -> c.RecordConnectionTest:

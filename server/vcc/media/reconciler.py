@@ -48,16 +48,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import MEDIA_ACTOR
 
 from ..service import Batch, Runtime
 from . import metrics
 from .desired import CHANNELS, FLOOR, ROOMS, DesiredMedia, desired_media
-from .observed import Key, observations
 from .janus_client import JanusError, JanusSession, SessionLost
 from .janus_server import JanusEndpoint
+from .observed import Key, observations
 
 log = logging.getLogger(__name__)
 
