@@ -270,6 +270,20 @@ class SignalSpeakSlowly(Command, frozen=True):
     """A booth asks the current speaker to speak more slowly."""
 
 
+# --- what the media observes (the server's media adapter only, never a browser) -------
+
+class ObserveBoothSilent(Command, frozen=True):
+    """The media heard the booth's interpreter on duty fall silent after the speech (ends its part of the tail)."""
+
+    booth: Language
+
+
+class ObserveSpeakerHeard(Command, frozen=True):
+    """The media heard the granted delegation's speaker: their audio really started (the true end of time to floor)."""
+
+    participant: Id
+
+
 # --- captions -------------------------------------------------------------------------
 
 #: One caption line: what fits two lines of a screen (vcc.core.captions bounds its rate and correction).
@@ -429,6 +443,11 @@ class RecordConnectionTest(Command, frozen=True):
     camera: Annotated[str, msgspec.Meta(max_length=20)]
     input_level: Annotated[float, msgspec.Meta(ge=0, le=1)]
     browser: ShortText
+    #: The round trip through the media server: "ok" (ICE connected, the audio came back),
+    #: "failed" (no ICE connection, or no audio back), "unavailable" (the media server is down).
+    media: Literal["ok", "failed", "unavailable"] | None = None
+    #: Audio out and back through the media server, jitter buffers included.
+    media_rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=60_000)] | None = None
 
 
 class RecordAttendance(Command, frozen=True):

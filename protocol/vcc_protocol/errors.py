@@ -52,6 +52,7 @@ ERROR_CODES: dict[str, str] = {
     "no_handover": "No handover was requested in this booth.",
     "relay_cycle": "A booth cannot relay a booth that relays it.",
     "no_tail": "No interpretation tail is running.",
+    "already_heard": "The media already heard this speaker's audio start (in this grant or speech).",
     "item_closed": "The item already has its outcome.",
     "no_proposed_conclusion": "The item has no proposed conclusion yet.",
     "only_council_members_may_block": "Only a council member may object, ask to postpone or propose to suspend.",

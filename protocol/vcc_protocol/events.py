@@ -227,7 +227,7 @@ class SpeechEnded(Event, kw_only=True, frozen=True):
 
 
 class InterpretationTailEnded(Event, frozen=True):
-    reason: str  # "finished" | "elapsed" | "override"
+    reason: str  # "finished" | "silence" (the media heard the booths stop) | "elapsed" | "override"
 
 
 class BoothDutyTaken(Event, frozen=True):
@@ -270,6 +270,14 @@ class BoothSourceSet(Event, frozen=True):
 
 class BoothSignalledFinished(Event, frozen=True):
     booth: Language
+
+
+class SpeakerHeard(Event, frozen=True, kw_only=True):
+    """The media heard the speaker's audio start: time to floor is measured from the grant to this moment."""
+
+    participant: str
+    delegation: str
+    time_to_floor_ms: int
 
 
 class HandoverDue(Event, frozen=True):
@@ -391,8 +399,10 @@ class ConnectionTestRecorded(Event, frozen=True):
     camera: str | None = None
     input_level: float | None = None
     browser: str | None = None
+    media: str | None = None
+    media_rtt_ms: float | None = None
     PRIVATE: ClassVar[tuple[str, ...]] = (
-        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser",
+        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser", "media", "media_rtt_ms",
     )
 
 

@@ -11,8 +11,15 @@ candidates, and asks. ``op`` says what it asks:
   procedure put this participant in (the floor after a request, or their
   booth); the answer carries the server's SDP answer. Whether the microphone
   is heard is the procedure's decision alone;
+- ``echo`` ``{sdp}`` -> ``{ok, sdp}``: the connection test's round trip: the
+  media server sends the browser's audio straight back on the same connection
+  (nobody else hears it); released after 30 s, on the next ``echo`` or when the
+  participant's last connection closes;
+- ``ice_servers`` ``{}`` -> ``{ok, ice_servers}``: the ``iceServers`` for the
+  browser's RTCPeerConnections: a TURN server with a credential of a few hours,
+  for networks that let only TCP/TLS 443 out (empty when none is configured);
 - ``ice`` ``{stream, candidate, sdp_mid, sdp_mline_index}`` -> ``{ok}``: a
-  trickled ICE candidate of the ``listen`` or ``publish`` connection
+  trickled ICE candidate of the ``listen``, ``publish`` or ``echo`` connection
   (``candidate`` null: gathering is complete).
 """
 
@@ -42,14 +49,22 @@ class MediaPublish(msgspec.Struct, tag="publish", tag_field="op", forbid_unknown
     sdp: Sdp
 
 
+class MediaEcho(msgspec.Struct, tag="echo", tag_field="op", forbid_unknown_fields=True):
+    sdp: Sdp
+
+
+class MediaIceServers(msgspec.Struct, tag="ice_servers", tag_field="op", forbid_unknown_fields=True):
+    pass
+
+
 class MediaIce(msgspec.Struct, tag="ice", tag_field="op", forbid_unknown_fields=True):
-    stream: Literal["listen", "publish"]
+    stream: Literal["listen", "publish", "echo"]
     candidate: Annotated[str, msgspec.Meta(max_length=1_024)] | None
     sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=16)] | None = None
 
 
-MediaRequest = MediaListen | MediaAnswer | MediaSwitch | MediaPublish | MediaIce
+MediaRequest = MediaListen | MediaAnswer | MediaSwitch | MediaPublish | MediaEcho | MediaIceServers | MediaIce
 
 
 def parse_media(data: object) -> MediaRequest:

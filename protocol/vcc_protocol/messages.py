@@ -70,6 +70,8 @@ class Welcome(msgspec.Struct):
 
 #: What a browser says of a device: the permission state, or what a check found.
 DeviceState = Literal["granted", "denied", "prompt", "unknown", "ok", "silent", "missing", "error"]
+IceState = Literal["new", "checking", "connected", "completed", "failed", "disconnected", "closed"]
+CandidateType = Literal["host", "srflx", "prflx", "relay"]
 #: The longest browser name a report may carry ("Chromium (headless) 126" is 23).
 MAX_BROWSER_CHARS = 60
 
@@ -88,6 +90,14 @@ class Report(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     microphone: DeviceState | None = None
     camera: DeviceState | None = None
     input_level: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    #: The listening connection's ICE state (RTCPeerConnection.iceConnectionState).
+    ice: IceState | None = None
+    #: The selected candidate pair's local type: "relay" means through TURN, "host" a direct path.
+    candidate: CandidateType | None = None
+    #: The audio level the listener receives (inbound-rtp audioLevel, 0..1).
+    audio_level: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    #: The share of the listener's inbound audio packets lost (0..1).
+    packet_loss: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
 
 
 #: The longest notice the technical team may send a participant.

@@ -94,6 +94,8 @@ class Grant(msgspec.Struct, kw_only=True):
     item: str
     point_of_order: bool
     granted_at: int
+    #: When the media first heard the granted delegation's speaker (before they pressed "go live").
+    heard_at: int | None = None
 
 
 class Speech(msgspec.Struct, kw_only=True):
@@ -105,6 +107,8 @@ class Speech(msgspec.Struct, kw_only=True):
     time_to_floor_ms: int
     limit_ms: int
     warned: bool = False
+    #: Whether the media has heard the speaker: then time to floor ends at their first audio.
+    heard: bool = False
 
 
 class SpeechRecord(msgspec.Struct, kw_only=True):
@@ -193,6 +197,9 @@ class ConnectionTest(msgspec.Struct, kw_only=True):
     camera: str | None = None
     input_level: float | None = None
     browser: str | None = None
+    #: The round trip through the media server: "ok", "failed", "unavailable"; None: not tested.
+    media: str | None = None
+    media_rtt_ms: float | None = None
 
 
 class FailedAttempt(msgspec.Struct, kw_only=True):

@@ -33,8 +33,10 @@ VoteAnswer = Literal["yes", "no", "abstain"]
 BallotResult = Literal["approved", "not_approved"]
 ItemKind = Literal["report", "decision", "information", "other"]
 
-#: Actors that are not participants: the shell's clock, the admin API, and the
-#: public screen (a projector or webcast: it shows the meeting and sends nothing).
+#: Actors that are not participants: the shell's clock, the admin API, the
+#: public screen (a projector or webcast: it shows the meeting and sends nothing),
+#: and the media adapter (what Janus heard, sent by the server, never by a browser).
 SYSTEM_ACTOR = "@system"
+MEDIA_ACTOR = "@media"
 ADMIN_ACTOR = "@admin"
 SCREEN_ACTOR = "@screen"

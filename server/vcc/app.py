@@ -26,7 +26,9 @@ from .http_api import (
     json_errors,
     not_webcast,
 )
+from .media.cluster import MediaCluster
 from .media.plane import MediaPlane
+from .media.turn import Turn
 from .practice import PracticeRooms
 from .service import Clock, Service, wall_clock
 from .store import open_store
@@ -86,9 +88,16 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
 def _media_plane(config: Config) -> MediaPlane | None:
     if config.media == "off":
         return None
+    # Nodes sharing a Redis store may serve the same consultation: a lease picks its one media adapter.
+    cluster = MediaCluster(config.store) if config.is_redis else None
+    turn = None
+    if config.turn:
+        if config.turn_secret_file is None:
+            raise ValueError("--turn needs --turn-secret-file, the file holding the TURN server's static-auth-secret.")
+        turn = Turn.load(config.turn, Path(config.turn_secret_file))
     if config.media == "managed":
-        return MediaPlane.managed(config.janus_dir())
-    return MediaPlane.external(config.media, config.janus_dir())
+        return MediaPlane.managed(config.janus_dir(), cluster, turn)
+    return MediaPlane.external(config.media, config.janus_dir(), cluster, turn)
 
 
 def _client_manager(config: Config) -> socketio.AsyncManager | None:

@@ -90,11 +90,14 @@ def parser() -> argparse.ArgumentParser:
     media = s.add_mutually_exclusive_group()
     media.add_argument("--janus", metavar="URL", help="use an existing Janus (HTTP API, e.g. http://127.0.0.1:8088/janus) configured by `vcc janus-config`, instead of starting one")
     media.add_argument("--no-media", action="store_true", help="run without a media server: the procedure works, nobody hears anything")
+    s.add_argument("--turn", action="append", default=[], metavar="URL", help="a TURN server the browsers may relay through, e.g. turns:turn.example.org:443?transport=tcp (repeat; see deploy/coturn)")
+    s.add_argument("--turn-secret-file", metavar="FILE", help="file holding the TURN server's static-auth-secret (needed with --turn)")
 
     jc = with_store(sub.add_parser("janus-config", help="write this installation's Janus configuration, for a Janus that vcc does not start (vcc serve --janus URL)"))
     jc.add_argument("--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)")
     jc.add_argument("--http-port", type=int, default=8088)
     jc.add_argument("--admin-port", type=int, default=7088)
+    jc.add_argument("--public-ip", metavar="IP", help="the address participants reach this machine at, behind a 1:1 NAT (Janus's nat_1_1_mapping)")
     jc.add_argument("--rtp-ports", default="20000-40000", metavar="MIN-MAX", help="UDP ports of the participants' media (open them in the firewall)")
     jc.set_defaults(run=janus_config)
 
@@ -153,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_of(args: argparse.Namespace) -> Config:
+    turn_secret = getattr(args, "turn_secret_file", None)
+    if getattr(args, "turn", []) and (turn_secret is None or not Path(turn_secret).is_file()):
+        raise Refused("--turn needs --turn-secret-file FILE, a file holding the TURN server's static-auth-secret (deploy/coturn/turnserver.conf).")
     return Config(
         store=args.redis or args.store or DEFAULT_STORE,
         host=getattr(args, "host", "127.0.0.1"),
@@ -164,6 +170,8 @@ def config_of(args: argparse.Namespace) -> Config:
         idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
         practice_rooms=getattr(args, "practice_rooms", DEFAULT_MAX_ROOMS),
         media=_media_option(args),
+        turn=getattr(args, "turn", []),
+        turn_secret_file=getattr(args, "turn_secret_file", None),
     )
 
 
@@ -180,7 +188,7 @@ async def janus_config(args: argparse.Namespace) -> None:
         raise Refused(f"--rtp-ports {args.rtp_ports!r}: give a range such as 20000-40000.")
     folder = args.output.resolve()
     secrets_ = JanusSecrets.load_or_create(config.janus_dir() / "secrets.json")
-    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log")
+    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log", public_ip=args.public_ip)
     print(f"Wrote the Janus configuration to {folder} (APIs on 127.0.0.1:{args.http_port} and :{args.admin_port}; secrets from {config.janus_dir() / 'secrets.json'}).")
     print(f"Start it with: janus -C {folder / 'janus.jcfg'} -F {folder}")
     print(f"Then: vcc serve --store {config.store} --janus http://127.0.0.1:{args.http_port}/janus")

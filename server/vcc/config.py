@@ -37,6 +37,9 @@ class Config:
     practice_rooms: int = DEFAULT_MAX_ROOMS
     #: The media plane: "off", "managed" (vcc starts its own Janus) or the URL of an existing Janus's HTTP API.
     media: str = "off"
+    #: TURN URLs the browsers may relay through (coturn on TCP/TLS 443), and the file holding its static-auth-secret.
+    turn: list[str] = field(default_factory=list)
+    turn_secret_file: str | None = None
 
     def janus_dir(self) -> Path:
         """This installation's Janus configuration, secrets and log (beside the embedded store, or var/janus)."""

@@ -172,7 +172,7 @@ def render() -> str:
         "| client -> server | `command` (with ack) | `{id, type, ...fields}` -> `{ok: true, seq}` or `{ok: false, error: {code, message}}` |",
         "| client -> server | `sync` | `{last_seq, epoch}`: answered like a connect (missed events, or a snapshot with `resync: true`) |",
         "| client -> server | `ping` (with ack) | `{t}` -> `{t, server_time}` (round trip and clock offset) |",
-        "| client -> server | `report` (ack optional) | `{rtt_ms?, jitter_ms?, clock_offset_ms?, browser?, microphone?, camera?, input_level?}`: connection figures shown live to the staff -> `{ok}` |",
+        "| client -> server | `report` (ack optional) | `{rtt_ms?, jitter_ms?, clock_offset_ms?, browser?, microphone?, camera?, input_level?, ice?, candidate?, audio_level?, packet_loss?}`: connection figures shown live to the staff -> `{ok}` |",
         "| server -> staff | `presence` | `{reset, set: [connection...], left: [conn...]}`: what changed in this node's connections, at most once a second; upsert `set` by `conn`, remove `left`; `reset`: forget what you have first |",
         "| technical -> server | `notify_participant` (with ack) | `{participant, text}` -> `{ok}`: a notice to every connection of that participant, on any node |",
         "| server -> participant | `notice` | `{from, name, text, at}` |",

@@ -67,9 +67,10 @@ class AudioNode:
 
 
 @asynccontextmanager
-async def audio_node(store: Path) -> AsyncIterator[AudioNode]:
-    """A node as ``vcc serve`` runs it (its own Janus), holding the live consultation with an item taken up."""
-    app = await create_app(Config(store=str(store), media="managed"))
+async def audio_node(store: Path, tail_ms: int = 4_000, **config: Any) -> AsyncIterator[AudioNode]:
+    """A node as ``vcc serve`` runs it (its own Janus), holding the live consultation with an item taken up.
+    :param config: more of the node's ``Config`` (a TURN server, say)."""
+    app = await create_app(Config(store=str(store), media="managed", **config))
 
     async def socket_io(_: web.Request) -> web.FileResponse:
         return web.FileResponse(SOCKET_IO)
@@ -77,7 +78,7 @@ async def audio_node(store: Path) -> AsyncIterator[AudioNode]:
     app.router.add_get("/test-media/socket.io.msgpack.min.js", socket_io)
     app.router.add_static("/test-media", PAGE)
     service = app[SERVICE]
-    answers = await service.execute_all(CONSULTATION, live_commands(service.clock()), ADMIN_ACTOR)
+    answers = await service.execute_all(CONSULTATION, live_commands(service.clock(), tail_ms=tail_ms), ADMIN_ACTOR)
     assert answers[-1]["ok"], answers[-1]
     runtime = await service.runtime(CONSULTATION)
     server = TestServer(app, host="127.0.0.1")

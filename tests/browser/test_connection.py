@@ -40,6 +40,9 @@ async def test_the_connection_test_hears_the_fake_microphone_and_reaches_the_das
     runtime = await node.runtime()
     recorded = runtime.state.connection_tests[COUNCIL[0]]
     assert recorded.websocket_ok and recorded.microphone == "ok" and recorded.input_level > 0 and recorded.camera == "ok"
+    # This node runs without a media server: the audio round trip says so (tests/media has it through Janus).
+    await expect(result).to_have_attribute("data-media", "unavailable")
+    assert recorded.media == "unavailable"
     await expect(technical.locator("[data-testid=connection-tests] tbody tr")).to_have_count(1)
     # the live report: the dashboard's connections table shows the level the delegate's browser sent
     row = technical.locator(f"[data-testid=connections] tr[data-participant='{COUNCIL[0]}']")

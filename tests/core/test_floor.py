@@ -7,6 +7,7 @@ from vcc.core import next_deadline
 from vcc.core.floor import MAY_RAISE_POINT_OF_ORDER, PRIORITY, queue_position
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.vocabulary import MEDIA_ACTOR
 
 # --- one open request per delegation per item -----------------------------------------
 
@@ -254,6 +255,53 @@ def test_grant_go_live_yield_records_time_to_floor_and_duration(sitting: Consult
     (record,) = sitting.state.speeches
     assert (record.delegation, record.participant, record.duration_ms, record.time_to_floor_ms, record.reason) == ("ch", "ch-1", 95_000, 20_000, "yielded")
     assert sitting.state.speech is None and sitting.state.floor_language is None
+
+
+@pytest.mark.rule("floor.observe_speaker_heard")
+def test_time_to_floor_ends_when_the_media_hears_the_speaker_before_going_live(sitting: Consultation) -> None:
+    """The grant opens the delegation's microphone: the first audio the media hears is the
+    true end of time to floor, even when the speaker presses "go live" later."""
+    sitting.hand(speaker("ch"))
+    sitting.grant()
+    sitting.later(3)
+    (heard,) = sitting.run(c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch")), MEDIA_ACTOR)
+    assert isinstance(heard, e.SpeakerHeard) and (heard.delegation, heard.time_to_floor_ms) == ("ch", 3 * SECOND)
+    assert sitting.reject(c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch")), MEDIA_ACTOR) == "already_heard"
+    sitting.later(17)
+    live = sitting.go_live(speaker("ch"))
+    assert live.time_to_floor_ms == 3 * SECOND and sitting.state.speech is not None and sitting.state.speech.heard
+    assert sitting.reject(c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch")), MEDIA_ACTOR) == "already_heard"
+    sitting.later(60)
+    assert sitting.yield_floor(speaker("ch")).time_to_floor_ms == 3 * SECOND
+    assert sitting.state.speeches[-1].time_to_floor_ms == 3 * SECOND
+
+
+def test_time_to_floor_ends_when_the_media_first_hears_the_live_speaker(sitting: Consultation) -> None:
+    """Live, but the media hears nothing yet (a microphone still connecting): time to floor runs on until it does."""
+    sitting.hand(speaker("ch"))
+    sitting.grant()
+    sitting.later(5)
+    assert sitting.go_live(speaker("ch")).time_to_floor_ms == 5 * SECOND
+    sitting.later(2)
+    (heard,) = sitting.run(c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch")), MEDIA_ACTOR)
+    assert heard.time_to_floor_ms == 7 * SECOND  # type: ignore[attr-defined]
+    assert sitting.state.speech is not None and sitting.state.speech.time_to_floor_ms == 7 * SECOND
+    sitting.later(30)
+    assert sitting.yield_floor(speaker("ch")).time_to_floor_ms == 7 * SECOND
+
+
+def test_the_media_hears_only_the_granted_delegations_speakers_or_the_live_one(sitting: Consultation) -> None:
+    heard = c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch"))
+    assert sitting.reject(heard, MEDIA_ACTOR) == "not_granted"  # nobody has the floor
+    sitting.hand(speaker("ch"))
+    sitting.hand(speaker("cn"))
+    sitting.grant("ch")
+    assert sitting.reject(c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("cn")), MEDIA_ACTOR) == "not_granted"
+    assert sitting.reject(c.ObserveSpeakerHeard(id=c.new_id(), participant=member("ch")), MEDIA_ACTOR) == "not_granted"
+    assert sitting.reject(c.ObserveSpeakerHeard(id=c.new_id(), participant="nobody"), MEDIA_ACTOR) == "not_granted"
+    # A browser cannot claim to have been heard: only the media adapter may.
+    assert sitting.reject(heard, speaker("ch")) == "not_allowed"
+    assert sitting.reject(heard, "@system") == "not_allowed"
 
 
 def test_only_a_designated_speaker_may_go_live(sitting: Consultation) -> None:

@@ -8,7 +8,7 @@ from vcc.core.interpretation import relay_chain, route
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.views import RouteWarning
-from vcc_protocol.vocabulary import LANGUAGES
+from vcc_protocol.vocabulary import LANGUAGES, MEDIA_ACTOR
 
 
 def live_speech(cons: Consultation, delegation: str = "ch") -> None:
@@ -287,6 +287,27 @@ def test_next_speaker_waits_for_the_live_booths(sitting: Consultation) -> None:
     events = sitting.run(c.BoothFinished(id=c.new_id()), interpreter("ar", 2))
     assert sitting.kinds(events) == ["BoothSignalledFinished", "InterpretationTailEnded"]
     assert events[1].reason == "finished" and sitting.state.tail is None  # type: ignore[attr-defined]
+    sitting.go_live(speaker("cn"))
+
+
+@pytest.mark.rule("interpretation.booth_done")
+def test_the_booths_silence_heard_by_the_media_ends_the_tail_early(sitting: Consultation) -> None:
+    sitting.booth_live("en")
+    sitting.booth_live("ar")
+    sitting.hand(speaker("cn"))
+    sitting.speak("ch", seconds=60)
+    sitting.grant()
+    sitting.later(1)
+    (silent,) = sitting.run(c.ObserveBoothSilent(id=c.new_id(), booth="en"), MEDIA_ACTOR)
+    assert isinstance(silent, e.BoothSignalledFinished) and (silent.booth, silent.actor) == ("en", MEDIA_ACTOR)
+    assert sitting.reject(c.ObserveBoothSilent(id=c.new_id(), booth="en"), MEDIA_ACTOR) == "no_tail"
+    assert sitting.reject(c.ObserveBoothSilent(id=c.new_id(), booth="fr"), MEDIA_ACTOR) == "no_tail"  # not live when the speech ended
+    assert sitting.reject(c.GoLive(id=c.new_id()), speaker("cn")) == "interpretation_tail"
+    # An interpreter cannot pass for the media (their own word is booth_finished).
+    assert sitting.reject(c.ObserveBoothSilent(id=c.new_id(), booth="ar"), interpreter("ar")) == "not_allowed"
+    events = sitting.run(c.ObserveBoothSilent(id=c.new_id(), booth="ar"), MEDIA_ACTOR)
+    assert sitting.kinds(events) == ["BoothSignalledFinished", "InterpretationTailEnded"]
+    assert events[1].reason == "silence" and sitting.state.tail is None  # type: ignore[attr-defined]
     sitting.go_live(speaker("cn"))
 
 

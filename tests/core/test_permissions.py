@@ -18,7 +18,8 @@ from vcc.core.actors import PERMISSIONS
 from vcc_protocol import commands as c
 
 #: The actor who tries each command on behalf of a role. "@system" is the
-#: shell's clock and "@admin" the admin API, which acts as the secretariat.
+#: shell's clock, "@media" the media adapter, and "@admin" the admin API,
+#: which acts as the secretariat.
 ACTORS = {
     "delegate": speaker("ch"),
     "chair": "chair",
@@ -27,9 +28,10 @@ ACTORS = {
     "technical": "tech",
     "captioner": "cap",
     "@system": "@system",
+    "@media": "@media",
     "@admin": "@admin",
 }
-ROLE_OF = {"@system": "system", "@admin": "secretariat"}
+ROLE_OF = {"@system": "system", "@media": "media", "@admin": "secretariat"}
 
 SETUP = {"secretariat", "@admin"}
 EVERY_PARTICIPANT = {"delegate", "chair", "secretariat", "interpreter", "technical", "captioner", "@admin"}
@@ -65,6 +67,8 @@ EXPECTED: dict[type[c.Command], set[str]] = {
     c.BoothFinished: {"interpreter"},
     c.OverrideTail: {"chair"},
     c.SignalSpeakSlowly: {"interpreter"},
+    c.ObserveBoothSilent: {"@media"},
+    c.ObserveSpeakerHeard: {"@media"},
     c.PostCaption: {"captioner"},
     c.CorrectCaption: {"captioner"},
     c.SetWebcast: SETUP,
@@ -242,6 +246,8 @@ SCENARIOS: dict[type[c.Command], tuple[Callable[[], Consultation], c.Command]] =
     c.BoothFinished: (_tail, c.BoothFinished(id=c.new_id())),
     c.OverrideTail: (_tail, c.OverrideTail(id=c.new_id())),
     c.SignalSpeakSlowly: (_speaking, c.SignalSpeakSlowly(id=c.new_id())),
+    c.ObserveBoothSilent: (_tail, c.ObserveBoothSilent(id=c.new_id(), booth="en")),
+    c.ObserveSpeakerHeard: (_granted, c.ObserveSpeakerHeard(id=c.new_id(), participant=speaker("ch"))),
     c.PostCaption: (_sitting, c.PostCaption(id=c.new_id(), text="The chair opens the sitting.")),
     c.CorrectCaption: (_captioned, c.CorrectCaption(id=c.new_id(), line=1, text="The chair opened the sitting.")),
     c.SetWebcast: (_base, c.SetWebcast(id=c.new_id(), public=True)),

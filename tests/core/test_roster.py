@@ -169,3 +169,11 @@ def test_the_circulars_deadlines_are_kept_with_their_names() -> None:
     assert cons.state.deadlines == deadlines
     # A slot that departs from the rules' (the demo's) is said in every language from this, not from a note in English.
     assert cons.state.rules_slot == "12:00-15:00"
+
+
+def test_ids_of_the_services_own_actors_cannot_be_registered(cons: Consultation) -> None:
+    """The clock and the media adapter act as "@system" and "@media": a participant
+    registered under such an id would speak with their authority."""
+    for reserved in ("@media", "@system", "@anything"):
+        added = c.AddParticipant(id=c.new_id(), participant=reserved, name="X", role="technical")
+        assert cons.reject(added, "@admin") == "invalid_value"

@@ -135,6 +135,8 @@ MINIMAL: dict[str, dict] = {
     "post_caption": {"text": "The chair opens the sitting."},
     "correct_caption": {"line": 1, "text": "The chair opened the sitting."},
     "set_webcast": {"public": True},
+    "observe_booth_silent": {"booth": "en"},
+    "observe_speaker_heard": {"participant": "argentina-delegate-1"},
 }
 
 

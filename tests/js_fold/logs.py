@@ -18,7 +18,7 @@ import msgspec
 from vcc.core import ConsultationState, Rejected, apply, decide
 from vcc_protocol import commands as c
 from vcc_protocol.events import BothPartnersLive, Event
-from vcc_protocol.vocabulary import ADMIN_ACTOR, LANGUAGES, SYSTEM_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, LANGUAGES, MEDIA_ACTOR, SYSTEM_ACTOR
 from vcc_testkit.consultations import (
     CAPTIONER,
     CHAIR,
@@ -138,14 +138,16 @@ def scripted_log() -> Log:
     log.must(CHAIR, c.GrantFloor(id=c.new_id()), 2 * SECOND)
     log.must(CHAIR, c.RevokeGrant(id=c.new_id()), 20 * SECOND)
     log.must(CHAIR, c.GrantFloor(id=c.new_id(), delegation="argentina"), SECOND)
-    log.must(COUNCIL[0], c.GoLive(id=c.new_id()), 2_500)
+    log.must(MEDIA_ACTOR, c.ObserveSpeakerHeard(id=c.new_id(), participant=COUNCIL[0]), 900)  # heard before going live
+    log.must(COUNCIL[0], c.GoLive(id=c.new_id()), 1_600)
     log.must(fr, c.SignalSpeakSlowly(id=c.new_id()), 10 * SECOND)
     log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 55 * SECOND)  # past the 60 s limit of item 3: speaking_time_exceeded
     log.must(COUNCIL[0], c.YieldFloor(id=c.new_id()), 5 * SECOND)  # fr and en live: the tail holds
-    log.must(fr, c.BoothFinished(id=c.new_id()), SECOND)
+    log.must(MEDIA_ACTOR, c.ObserveBoothSilent(id=c.new_id(), booth="fr"), SECOND)  # the media heard the French booth stop
     log.must(en, c.BoothFinished(id=c.new_id()), SECOND)  # the last booth: tail ended, "finished"
     log.must(CHAIR, c.GrantFloor(id=c.new_id()), SECOND)
     log.must(OBSERVER_STATE, c.GoLive(id=c.new_id()), 3 * SECOND)
+    log.must(MEDIA_ACTOR, c.ObserveSpeakerHeard(id=c.new_id(), participant=OBSERVER_STATE), 400)  # heard after going live
     log.must(CHAIR, c.EndSpeech(id=c.new_id()), 40 * SECOND)
     log.must(CHAIR, c.OverrideTail(id=c.new_id()), SECOND)
     log.must(CHAIR, c.GrantFloor(id=c.new_id()), SECOND)
@@ -296,8 +298,11 @@ def random_log(seed: int, commands: int = 300) -> Log:
             log.run(rng.choice(talkers), delegate_command(), after)
         elif who < 0.88:
             log.run(rng.choice(interpreters), interpreter_command(), after)
-        elif who < 0.95:
+        elif who < 0.93:
             log.run(SYSTEM_ACTOR, c.Tick(id=c.new_id()), after)
+        elif who < 0.95:
+            observed = c.ObserveSpeakerHeard(id=c.new_id(), participant=rng.choice(talkers)) if rng.random() < 0.6 else c.ObserveBoothSilent(id=c.new_id(), booth=rng.choice(LANGUAGES))
+            log.run(MEDIA_ACTOR, observed, after)
         elif who < 0.97:
             log.run(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=rng.choice(talkers)), after)
         elif who < 0.985:

@@ -22,6 +22,8 @@ import pytest
 from playwright.async_api import async_playwright
 from vcc.client import ConsultationClient
 from vcc_protocol import commands as c
+from vcc_protocol import events as e
+from vcc_protocol.vocabulary import MEDIA_ACTOR
 from vcc_testkit.audio import (
     CONSULTATION,
     AudioNode,
@@ -77,6 +79,12 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
             heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
             print(f"grant -> 440 Hz classified at the listener: {heard_at - granted_at} ms")
             assert heard_at - granted_at < 2_000
+            # AudioBridge heard the speaker too: the procedure's time to floor ends there, not at "go live".
+            await until_true(lambda: node.runtime.state.grant is not None and node.runtime.state.grant.heard_at is not None)
+            grant = node.runtime.state.grant
+            assert grant is not None and grant.heard_at is not None
+            print(f"grant -> the media heard the speaker (time to floor): {grant.heard_at - grant.granted_at} ms")
+            assert 0 < grant.heard_at - grant.granted_at < 2_000
 
             await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
             cut_at = int(time.time() * 1000)
@@ -164,6 +172,57 @@ async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds
         finally:
             await speaking.close()
             await listening.close()
+
+
+async def test_the_booths_silence_ends_the_tail_early(tmp_path: Path) -> None:
+    """The English booth interprets (880 Hz) when the speech ends, so the tail holds the
+    next speaker; when the interpreter falls silent, AudioBridge reports it, the media
+    adapter tells the procedure, and the next speaker is heard long before the bounded
+    tail (20 s here) would have let them."""
+    previous, following, listener = COUNCIL[2], COUNCIL[0], COUNCIL[1]
+    async with start_audio_node(tmp_path / "store", tail_ms=20_000) as node, async_playwright() as playwright:
+        reconciler = node.media.reconcilers[CONSULTATION]
+        delegation_of = {p: node.runtime.state.participants[p].delegation for p in (previous, following)}
+        tail_ends: list[e.Event] = []
+        node.runtime.subscribe(lambda batch: tail_ends.extend(ev for ev in batch.events if isinstance(ev, e.InterpretationTailEnded)))
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, listener)
+            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            booth = await open_page(booths, node, INTERPRETER["en"], "interpreter")
+            assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
+            assert (await booth.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
+            assert (await booth.evaluate("vcc.publish()"))["ok"]
+            await until_true(lambda: reconciler._actual.talking.get(("booth-en", INTERPRETER["en"])) is True)
+            mouth = await open_page(speaking, node, following)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await node.run(c.RequestFloor(id=c.new_id()), previous)
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[previous]), CHAIR)
+            await node.run(c.GoLive(id=c.new_id()), previous)
+            await node.run(c.YieldFloor(id=c.new_id()), previous)
+            tail = node.runtime.state.tail
+            assert tail is not None and tail.booths == ["en"]
+            granted_at = int(time.time() * 1000)
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[following]), CHAIR)
+            # The booth still interprets: a second of the next speaker's audio reaches Janus, nobody hears it.
+            await packets_at_janus(node, following, await packets_counted(node, following) + 50)
+            assert node.runtime.state.tail is not None and not tail_ends
+            assert not await ear.evaluate("since => vcc.heardSince('440', since)", granted_at)
+
+            silent_at = int(time.time() * 1000)
+            await booth.evaluate("vcc.mic.getTracks()[0].enabled = false")
+            heard_at = await until(ear, f"vcc.firstHeard('440', {silent_at})", 15_000)
+            (ended,) = tail_ends
+            assert (ended.reason, ended.actor) == ("silence", MEDIA_ACTOR)  # type: ignore[attr-defined]
+            print(f"booth silent -> tail ended by the media: {ended.at - silent_at} ms; -> next speaker heard: {heard_at - silent_at} ms")
+            assert heard_at < tail.until, "heard only when the bounded tail would have ended anyway"
+        finally:
+            for browser in (speaking, booths, listening):
+                await browser.close()
 
 
 async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_node: AudioNode, tmp_path: Path) -> None:

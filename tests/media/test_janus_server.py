@@ -34,7 +34,7 @@ async def test_apis_on_loopback_only_with_only_the_needed_plugins_and_transports
         assert listening(port) == {"0100007F"}, f"{url} must listen on 127.0.0.1 only"
     async with aiohttp.ClientSession() as http:
         info = await (await http.get(f"{endpoint.url}/info")).json(content_type=None)
-    assert set(info["plugins"]) == {"janus.plugin.audiobridge", "janus.plugin.streaming"}
+    assert set(info["plugins"]) == {"janus.plugin.audiobridge", "janus.plugin.streaming", "janus.plugin.echotest"}
     assert set(info["transports"]) == {"janus.transport.http"}
     assert info["events"] == {} and info["loggers"] == {}
     assert info["api_secret"] is True

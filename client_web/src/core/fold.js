@@ -186,7 +186,7 @@ const APPLIERS = {
   },
   floor_granted(state, ev) {
     removeRequest(state, ev.item, ev.delegation, ev.point_of_order);
-    state.grant = { delegation: ev.delegation, item: ev.item, point_of_order: ev.point_of_order, granted_at: ev.at };
+    state.grant = { delegation: ev.delegation, item: ev.item, point_of_order: ev.point_of_order, granted_at: ev.at, heard_at: null };
   },
   grant_revoked(state, ev) {
     const cause = ev.actor === "@system" ? "sitting_closed" : "revoked";
@@ -194,14 +194,20 @@ const APPLIERS = {
     state.grant = null;
   },
   speaker_went_live(state, ev) {
+    const heard = state.grant !== null && state.grant.heard_at !== null;
     state.grant = null;
     state.tail = null;
     state.speak_slowly = null;
     state.floor_language = ev.language;
     state.speech = {
       participant: ev.participant, delegation: ev.delegation, item: ev.item, language: ev.language,
-      started_at: ev.at, time_to_floor_ms: ev.time_to_floor_ms, limit_ms: ev.limit_ms, warned: false,
+      started_at: ev.at, time_to_floor_ms: ev.time_to_floor_ms, limit_ms: ev.limit_ms, warned: false, heard,
     };
+  },
+  speaker_heard(state, ev) {
+    const speech = state.speech;
+    if (speech !== null && speech.participant === ev.participant) Object.assign(speech, { heard: true, time_to_floor_ms: ev.time_to_floor_ms });
+    else state.grant.heard_at = ev.at;
   },
   speaking_time_exceeded(state) {
     state.speech.warned = true;
@@ -306,6 +312,7 @@ const APPLIERS = {
       at: ev.at, websocket_ok: ev.websocket_ok, transport: ev.transport ?? null, rtt_ms: ev.rtt_ms ?? null,
       jitter_ms: ev.jitter_ms ?? null, clock_offset_ms: ev.clock_offset_ms ?? null, microphone: ev.microphone ?? null,
       camera: ev.camera ?? null, input_level: ev.input_level ?? null, browser: ev.browser ?? null,
+      media: ev.media ?? null, media_rtt_ms: ev.media_rtt_ms ?? null,
     };
   },
   attendance_recorded(state, ev) {

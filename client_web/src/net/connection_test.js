@@ -1,12 +1,13 @@
 // The connection test every participant can run before the meeting and on
 // demand: which transports reach the server, the round trip and its jitter
 // over 20 pings, the clock offset, the microphone (with its input level) and
-// the camera, the browser. The result is stored in the consultation's log
+// the camera, audio out and back through the media server, the browser. The result is stored in the consultation's log
 // (record_connection_test) and sent to the technical team's dashboard (report).
 
 import { openSocket } from "./socket.js";
 import { browserName } from "./browser_info.js";
 import { checkCamera, measureMicrophone } from "../devices/media.js";
+import { mediaRoundTrip } from "./media_round_trip.js";
 
 const PINGS = 20;
 const PROBE_TIMEOUT_MS = 4000;
@@ -51,12 +52,15 @@ export async function runConnectionTest(session, onStep = () => {}) {
   result.input_level = mic.level;
   onStep("camera", result);
   result.camera = await checkCamera();
+  onStep("media", result);
+  Object.assign(result, await mediaRoundTrip(session));
   result.browser = browserName();
   onStep("saving", result);
   const record = {
     transport: result.transport, websocket_ok: result.websocket_ok, rtt_ms: result.rtt_ms, jitter_ms: result.jitter_ms,
     clock_offset_ms: Math.max(-86_400_000, Math.min(86_400_000, result.clock_offset_ms)),
     microphone: result.microphone, camera: result.camera, input_level: result.input_level, browser: result.browser,
+    media: result.media, ...(typeof result.media_rtt_ms === "number" ? { media_rtt_ms: Math.min(60_000, result.media_rtt_ms) } : {}),
   };
   session.report({
     rtt_ms: record.rtt_ms, jitter_ms: record.jitter_ms, clock_offset_ms: record.clock_offset_ms, browser: record.browser,

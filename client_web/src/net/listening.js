@@ -3,6 +3,12 @@
 // holds the Janus handle, so the page can ask for a channel, never more.
 // Changing channel is a `switch` on the same connection (no renegotiation);
 // after the media server restarted (`media_reset`) the page connects again.
+// Every few seconds its figures (ICE, candidate type, level, loss) go to the
+// technical team with the connection's report.
+import { iceServers } from "./ice_servers.js";
+import { linkFigures } from "./media_stats.js";
+
+const FIGURES_EVERY_MS = 3000;
 
 export class Listening {
   /** `onStatus(status)`: "connecting", "playing" or "unavailable" (with the server's message). */
@@ -13,6 +19,7 @@ export class Listening {
     this.pc = null;
     this.audio = null;
     this.connecting = null;
+    this.figures = null;
     this.unsubscribe = session.onMediaReset(() => this.reconnect());
   }
 
@@ -42,7 +49,7 @@ export class Listening {
       this.onStatus({ status: "unavailable", message: offer.error.message });
       return;
     }
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection({ iceServers: await iceServers(this.session) });
     this.pc = pc;
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
@@ -52,6 +59,11 @@ export class Listening {
       if (pc.connectionState === "connected") this.onStatus({ status: "playing" });
       if (pc.connectionState === "failed") this.onStatus({ status: "unavailable", message: "" });
     };
+    pc.oniceconnectionstatechange = () => this.session.report({ ice: pc.iceConnectionState });
+    const counters = {};
+    this.figures = setInterval(() => {
+      linkFigures(pc, counters).then((figures) => this.pc === pc && this.session.report(figures), () => {});
+    }, FIGURES_EVERY_MS);
     pc.ontrack = (ev) => {
       this.audio = new Audio();
       this.audio.srcObject = new MediaStream([ev.track]);
@@ -70,6 +82,8 @@ export class Listening {
   }
 
   close() {
+    clearInterval(this.figures);
+    this.figures = null;
     this.pc?.close();
     this.pc = null;
     if (this.audio) this.audio.srcObject = null;

@@ -17,6 +17,7 @@ export function isolated(text) {
 export function participantName(state, id) {
   if (id === "@admin") return t("role_admin");
   if (id === "@system") return t("actor_system");
+  if (id === "@media") return t("actor_media");
   if (id === "@screen") return t("role_screen");
   return state.participants[id]?.name ?? id;
 }

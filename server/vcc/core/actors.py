@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from vcc_protocol import commands as c
 from vcc_protocol.state import ConsultationState, Delegation, Participant
-from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR, SYSTEM_ACTOR
+from vcc_protocol.vocabulary import ADMIN_ACTOR, MEDIA_ACTOR, SCREEN_ACTOR, SYSTEM_ACTOR
 
 from .rejections import Rejected
 
@@ -16,10 +16,12 @@ DELEGATE = frozenset({"delegate"})
 INTERPRETER = frozenset({"interpreter"})
 CAPTIONER = frozenset({"captioner"})
 SYSTEM = frozenset({"system"})
+MEDIA = frozenset({"media"})
 
 #: Command -> the roles that may send it. The admin API acts as the secretariat;
-#: the shell's clock is the role "system"; the public screen, role "screen", is
-#: in no set: it may send no command. Finer rules (a designated speaker, a
+#: the shell's clock is the role "system"; the media adapter, role "media", reports
+#: only what Janus heard; the public screen, role "screen", is in no set: it may send
+#: no command. Finer rules (a designated speaker, a
 #: council member) are checked by the area that owns the rule.
 PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.CreateConsultation: SETUP,
@@ -52,6 +54,8 @@ PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.BoothFinished: INTERPRETER,
     c.OverrideTail: CHAIR,
     c.SignalSpeakSlowly: INTERPRETER,
+    c.ObserveBoothSilent: MEDIA,
+    c.ObserveSpeakerHeard: MEDIA,
     c.PostCaption: CAPTIONER,
     c.CorrectCaption: CAPTIONER,
     c.SetWebcast: SETUP,
@@ -93,6 +97,8 @@ def resolve(state: ConsultationState, actor_id: str) -> Actor:
         return Actor(actor_id, "secretariat")
     if actor_id == SCREEN_ACTOR:
         return Actor(actor_id, "screen")
+    if actor_id == MEDIA_ACTOR:
+        return Actor(actor_id, "media")
     participant = state.participants.get(actor_id)
     if participant is None:
         raise Rejected("unknown_participant", f"No participant {actor_id!r} is registered in this consultation; ask the secretariat for a join link.")

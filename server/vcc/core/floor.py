@@ -4,8 +4,9 @@ Rules here: one open request per delegation per item, shared by all its
 members, and besides it at most one point of order, which goes first and
 leaves the request where it was; the priority order; points of order from
 member states only, and allowed on a closed list; only a designated speaker
-goes live; every chair move records its reason; time to floor (grant -> live)
-on every speech.
+goes live; every chair move records its reason; time to floor on every
+speech: from the grant to the speaker's first audio the media heard, or to
+going live when the media heard nothing first.
 """
 
 from vcc_protocol import commands as c
@@ -213,13 +214,33 @@ def go_live(state: ConsultationState, cmd: c.GoLive, actor: Actor, now: int) -> 
         seconds = (state.tail.until - now + 999) // 1000
         raise Rejected("interpretation_tail", f"Interpretation finishing, please wait (booths {booths}; at most {seconds} s).")
     limit = speaking_limit_ms(state, grant.item, delegation.cls)
+    floor_at = now if grant.heard_at is None else grant.heard_at
     return [
         e.SpeakerWentLive(
             at=now, actor=actor.id, participant=actor.id, delegation=delegation.id, item=grant.item,
             language=participant.languages[0] if participant.languages else "en",
-            time_to_floor_ms=now - grant.granted_at, limit_ms=limit,
+            time_to_floor_ms=floor_at - grant.granted_at, limit_ms=limit,
         )
     ]
+
+
+def observe_speaker_heard(state: ConsultationState, cmd: c.ObserveSpeakerHeard, actor: Actor, now: int) -> list[e.Event]:
+    """Rule: time to floor ends when the speaker is really heard. The grant opens the
+    delegation's designated speakers, so one may speak before pressing "go live": the
+    first audio the media hears from the granted delegation's speaker, or from the live
+    speaker, ends it, once per grant and once per speech."""
+    speaker = state.participants.get(cmd.participant)
+    speech, grant = state.speech, state.grant
+    if speech is not None and speech.participant == cmd.participant:
+        if speech.heard:
+            raise Rejected("already_heard", "The speaker's audio was already heard in this speech.")
+        floor_at = speech.started_at - speech.time_to_floor_ms
+        return [e.SpeakerHeard(at=now, actor=actor.id, participant=cmd.participant, delegation=speech.delegation, time_to_floor_ms=now - floor_at)]
+    if grant is not None and speaker is not None and speaker.delegation == grant.delegation and speaker.designated_speaker:
+        if grant.heard_at is not None:
+            raise Rejected("already_heard", "The granted delegation's speaker was already heard.")
+        return [e.SpeakerHeard(at=now, actor=actor.id, participant=cmd.participant, delegation=grant.delegation, time_to_floor_ms=now - grant.granted_at)]
+    raise Rejected("not_granted", f"{cmd.participant!r} neither speaks nor is a designated speaker of the delegation given the floor; the media hears only those.")
 
 
 def yield_floor(state: ConsultationState, cmd: c.YieldFloor, actor: Actor, now: int) -> list[e.Event]:
@@ -368,6 +389,7 @@ def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
 
 
 def _went_live(state: ConsultationState, ev: e.SpeakerWentLive) -> None:
+    heard = state.grant is not None and state.grant.heard_at is not None
     state.grant = None
     state.tail = None
     state.speak_slowly = None
@@ -375,7 +397,16 @@ def _went_live(state: ConsultationState, ev: e.SpeakerWentLive) -> None:
     state.speech = Speech(
         participant=ev.participant, delegation=ev.delegation, item=ev.item, language=ev.language,
         started_at=ev.at, time_to_floor_ms=ev.time_to_floor_ms, limit_ms=ev.limit_ms,
+        heard=heard,
     )
+
+
+def _heard(state: ConsultationState, ev: e.SpeakerHeard) -> None:
+    speech = state.speech
+    if speech is not None and speech.participant == ev.participant:
+        speech.heard, speech.time_to_floor_ms = True, ev.time_to_floor_ms
+    else:
+        state.grant.heard_at = ev.at  # type: ignore[union-attr]
 
 
 def _time_exceeded(state: ConsultationState, ev: e.SpeakingTimeExceeded) -> None:
@@ -409,6 +440,7 @@ DECIDERS = {
     c.GoLive: go_live,
     c.YieldFloor: yield_floor,
     c.EndSpeech: end_speech,
+    c.ObserveSpeakerHeard: observe_speaker_heard,
 }
 APPLIERS = {
     e.FloorRequested: _floor_requested,
@@ -419,6 +451,7 @@ APPLIERS = {
     e.FloorGranted: _granted,
     e.GrantRevoked: _revoked,
     e.SpeakerWentLive: _went_live,
+    e.SpeakerHeard: _heard,
     e.SpeakingTimeExceeded: _time_exceeded,
     e.SpeechEnded: _speech_ended,
 }

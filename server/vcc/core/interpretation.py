@@ -5,13 +5,15 @@ Rules here: the routing (a listener whose channel is the floor language hears
 the floor: no same-language echo); no relay cycles; the booth's microphone is
 the interpreter on duty's (nobody else opens it, and a handover closes it);
 the tail that holds the next speaker until the booths have finished the
-previous speech (or the bounded tail has passed).
+previous speech (or the bounded tail has passed): a booth finishes when its
+interpreter says so or when the media hears it fall silent.
 """
 
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.state import Booth, ConsultationState, SpeakSlowly
 from vcc_protocol.views import ChannelRoute, RouteWarning
+from vcc_protocol.vocabulary import Language
 
 from .actors import Actor
 from .rejections import Rejected
@@ -89,15 +91,24 @@ def set_booth_source(state: ConsultationState, cmd: c.SetBoothSource, actor: Act
     return [e.BoothSourceSet(at=now, actor=actor.id, booth=booth.language, source=cmd.source)]
 
 
-def booth_finished(state: ConsultationState, cmd: c.BoothFinished, actor: Actor, now: int) -> list[e.Event]:
-    booth = own_booth(state, actor)
+def booth_done(state: ConsultationState, language: Language, actor: Actor, now: int, reason: str) -> list[e.Event]:
+    """Rule: a booth that has finished the previous speech leaves the tail; the last one ends it."""
     tail = state.tail
-    if tail is None or booth.language not in tail.booths:
-        raise Rejected("no_tail", "Your booth is not finishing a previous speech.")
-    events: list[e.Event] = [e.BoothSignalledFinished(at=now, actor=actor.id, booth=booth.language)]
-    if tail.booths == [booth.language]:
-        events.append(e.InterpretationTailEnded(at=now, actor=actor.id, reason="finished"))
+    if tail is None or language not in tail.booths:
+        raise Rejected("no_tail", f"The {LANGUAGE_NAMES[language]} booth is not finishing a previous speech.")
+    events: list[e.Event] = [e.BoothSignalledFinished(at=now, actor=actor.id, booth=language)]
+    if tail.booths == [language]:
+        events.append(e.InterpretationTailEnded(at=now, actor=actor.id, reason=reason))
     return events
+
+
+def booth_finished(state: ConsultationState, cmd: c.BoothFinished, actor: Actor, now: int) -> list[e.Event]:
+    return booth_done(state, own_booth(state, actor).language, actor, now, "finished")
+
+
+def observe_booth_silent(state: ConsultationState, cmd: c.ObserveBoothSilent, actor: Actor, now: int) -> list[e.Event]:
+    """The booth's silence after the speech ends its part of the tail early; the bounded tail stays the backstop."""
+    return booth_done(state, cmd.booth, actor, now, "silence")
 
 
 def override_tail(state: ConsultationState, cmd: c.OverrideTail, actor: Actor, now: int) -> list[e.Event]:
@@ -210,6 +221,7 @@ DECIDERS = {
     c.SetBoothMic: set_booth_mic,
     c.SetBoothSource: set_booth_source,
     c.BoothFinished: booth_finished,
+    c.ObserveBoothSilent: observe_booth_silent,
     c.OverrideTail: override_tail,
     c.SignalSpeakSlowly: signal_speak_slowly,
 }

@@ -90,6 +90,8 @@ def set_voting_rights(state: ConsultationState, cmd: c.SetVotingRights, actor: A
 def add_participant(state: ConsultationState, cmd: c.AddParticipant, actor: Actor, now: int) -> list[e.Event]:
     if cmd.participant in state.participants:
         raise Rejected("already_exists", f"The participant {cmd.participant!r} is already registered.")
+    if cmd.participant.startswith("@"):
+        raise Rejected("invalid_value", "Ids starting with @ are the service's own (the clock, the media); choose another id.")
     if cmd.role == "delegate":
         if cmd.delegation is None:
             raise Rejected("invalid_value", "A delegate must belong to a delegation.")

@@ -17,6 +17,7 @@ def record_connection_test(state: ConsultationState, cmd: c.RecordConnectionTest
             at=now, actor=actor.id, participant=actor.id, websocket_ok=cmd.websocket_ok, transport=cmd.transport,
             rtt_ms=cmd.rtt_ms, jitter_ms=cmd.jitter_ms, clock_offset_ms=cmd.clock_offset_ms,
             microphone=cmd.microphone, camera=cmd.camera, input_level=cmd.input_level, browser=cmd.browser,
+            media=cmd.media, media_rtt_ms=cmd.media_rtt_ms,
         )
     ]
 
@@ -43,7 +44,7 @@ def _test_recorded(state: ConsultationState, ev: e.ConnectionTestRecorded) -> No
     state.connection_tests[ev.participant] = ConnectionTest(
         at=ev.at, websocket_ok=ev.websocket_ok, transport=ev.transport, rtt_ms=ev.rtt_ms, jitter_ms=ev.jitter_ms,
         clock_offset_ms=ev.clock_offset_ms, microphone=ev.microphone, camera=ev.camera,
-        input_level=ev.input_level, browser=ev.browser,
+        input_level=ev.input_level, browser=ev.browser, media=ev.media, media_rtt_ms=ev.media_rtt_ms,
     )
 
 

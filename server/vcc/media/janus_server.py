@@ -11,8 +11,9 @@ vcc writes its own configuration folder, with:
 - secrets made once per installation and kept in ``secrets.json`` (mode 0600):
   the API secret, the Admin API secret, and the plugins' ``admin_key`` (room and
   mountpoint creation and, with ``lock_rtp_forward``, RTP forwarding need it);
-- only the AudioBridge and Streaming plugins and the HTTP transport, linked into
-  folders of their own, so nothing else Debian installs is loaded;
+- only the AudioBridge, Streaming and EchoTest plugins (the last for the connection
+  test's round trip) and the HTTP transport, linked into folders of their own, so
+  nothing else Debian installs is loaded;
 - no static rooms or mountpoints: vcc creates them over the API from the state.
 """
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Where Debian's package puts Janus's plugins and transports.
 DEBIAN_LIBS = Path("/usr/lib/x86_64-linux-gnu/janus")
-PLUGINS = ("libjanus_audiobridge.so", "libjanus_streaming.so")
+PLUGINS = ("libjanus_audiobridge.so", "libjanus_streaming.so", "libjanus_echotest.so")
 TRANSPORTS = ("libjanus_http.so",)
 #: UDP ports of the participants' WebRTC media: the only ports that face clients.
 DEFAULT_RTP_PORTS = (20000, 40000)
@@ -89,8 +90,14 @@ def free_tcp_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def write_config(folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_port: int, rtp_ports: tuple[int, int], log_file: Path) -> Path:
-    """Write the configuration folder; returns the path of ``janus.jcfg``."""
+def write_config(
+    folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_port: int, rtp_ports: tuple[int, int], log_file: Path, public_ip: str | None = None,
+) -> Path:
+    """Write the configuration folder; returns the path of ``janus.jcfg``.
+
+    :param public_ip: the address participants reach Janus at, when the machine sits behind
+        a 1:1 NAT (a cloud VM): Janus announces it in its ICE candidates (``nat_1_1_mapping``).
+    """
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     libs = {"plugins": PLUGINS, "transports": TRANSPORTS, "events": (), "loggers": ()}
@@ -100,6 +107,7 @@ def write_config(folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_
         target.mkdir()
         for name in names:
             (target / name).symlink_to(DEBIAN_LIBS / kind / name)
+    nat_mapping = f'\n\tnat_1_1_mapping = "{public_ip}"\n\tkeep_private_host = false' if public_ip else ""
     files = {
         "janus.jcfg": f"""general: {{
 	configs_folder = "{folder}"
@@ -117,7 +125,7 @@ media: {{
 	rtp_port_range = "{rtp_ports[0]}-{rtp_ports[1]}"
 }}
 nat: {{
-	ignore_mdns = true
+	ignore_mdns = true{nat_mapping}
 }}
 """,
         "janus.transport.http.jcfg": f"""general: {{
@@ -142,6 +150,8 @@ admin: {{
 	string_ids = true
 }}
 """,
+        # EchoTest has nothing to configure; the empty file spares the log an error line.
+        "janus.plugin.echotest.jcfg": "general: {\n}\n",
         "janus.plugin.streaming.jcfg": f"""general: {{
 	admin_key = "{secrets_.admin_key}"
 	string_ids = true
@@ -228,7 +238,7 @@ class JanusProcess:
                 try:
                     async with http.get(f"{self.endpoint.url}/info", timeout=aiohttp.ClientTimeout(total=1)) as answer:
                         info = await answer.json(content_type=None)
-                        if {"janus.plugin.audiobridge", "janus.plugin.streaming"} <= set(info.get("plugins", {})):
+                        if {"janus.plugin.audiobridge", "janus.plugin.streaming", "janus.plugin.echotest"} <= set(info.get("plugins", {})):
                             return
                 except (TimeoutError, aiohttp.ClientError, ValueError):
                     pass

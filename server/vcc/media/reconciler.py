@@ -20,6 +20,16 @@ first, then participants leave, then forwards are swapped (stopped, then
 started: a channel never carries two mixes), then microphones open, then new
 participants join.
 
+What the media hears comes back to the procedure as commands of the media
+actor (``@media``), never as a decision taken here: AudioBridge reports who
+starts and stops talking in each mix (``talking`` / ``stopped-talking``, measured
+over a window of packets); when the state makes that meaningful, the reconciler
+sends ``observe_booth_silent`` (a booth in the interpretation tail whose
+interpreter on duty was heard to stop) and ``observe_speaker_heard`` (the granted
+or live speaker's first audio), and the core accepts or refuses them like any
+command. Janus measures only unmuted participants, so a closed microphone is
+never heard as talking.
+
 When the session is lost (Janus killed, restarted, unreachable), the known
 state is dropped, the procedure carries on, ``status`` says why media is down,
 and the reconciler retries with a growing pause (at most ``MAX_RETRY_S``). On
@@ -35,25 +45,43 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
+from vcc_protocol import commands as c
+from vcc_protocol.vocabulary import MEDIA_ACTOR
 
 from ..service import Batch, Runtime
 from . import metrics
-from .desired import CHANNELS, ROOMS, DesiredMedia, desired_media
+from .desired import CHANNELS, FLOOR, ROOMS, DesiredMedia, desired_media
 from .janus_client import JanusError, JanusSession, SessionLost
 from .janus_server import JanusEndpoint
+from .observed import Key, observations
 
 log = logging.getLogger(__name__)
 
 AUDIOBRIDGE = "janus.plugin.audiobridge"
 STREAMING = "janus.plugin.streaming"
+ECHOTEST = "janus.plugin.echotest"
+#: How long the connection test's echo handle lives: its round trip takes a few seconds.
+ECHO_HOLD_S = 30.0
 FIRST_RETRY_S = 0.1
 MAX_RETRY_S = 2.0
 #: AudioBridge (1.1.x): the handle's participant is not in a room / no such participant in the room.
 #: AudioBridge takes a participant out of the room when their browser's connection ends.
 NOT_JOINED = 487
 NO_SUCH_USER = 492
+NO_SUCH_ROOM = 485
+#: Streaming (1.1.x): no such mountpoint.
+NO_SUCH_MOUNTPOINT = 455
+#: AudioBridge's talking detection: the average audio level (dBov, 0 loudest, 127 silence) over a
+#: window of 20 ms packets. Speech in a headset averages well under 40 dBov and a quiet room well
+#: over it. The floor's window is short, so the speaker's first words end time to floor within about
+#: half a second; a booth's is a second, so an interpreter's breath between sentences is not taken
+#: for the end of the interpretation.
+TALK_LEVEL = 40
+FLOOR_TALK_PACKETS = 25
+BOOTH_TALK_PACKETS = 50
 
 
 class MediaRefused(Exception):
@@ -96,10 +124,16 @@ class _Actual:
     ports: dict[str, int] = field(default_factory=dict)
     #: Participant -> the Streaming handle of their listening connection.
     listeners: dict[str, int] = field(default_factory=dict)
+    #: Participant -> the EchoTest handle of their connection test's round trip.
+    echoes: dict[str, int] = field(default_factory=dict)
+    #: (mix, participant) -> talking, as AudioBridge last reported it (absent: never reported).
+    talking: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 class Reconciler:
-    def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession) -> None:
+    def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession, announce: bool = False) -> None:
+        """:param announce: call ``on_rebuilt`` after the first build too (a node taking over
+            another's lease: the browsers' connections went to the old holder's handles)."""
         self.runtime = runtime
         self.endpoint = endpoint
         self.http = http
@@ -115,8 +149,13 @@ class Reconciler:
         #: session, so the browsers make new connections (theirs died with the old Janus).
         self.on_rebuilt: Callable[[str], None] | None = None
         self._rebuilding = False
+        self._announce = announce
         self._unsubscribe = runtime.subscribe(self._on_batch)
         self._task: asyncio.Task[None] | None = None
+        #: The observations already sent, each keyed by what it is about (a tail, a grant, a speech).
+        self._observed: set[Key] = set()
+        #: Observations being sent and echo handles being released: awaited on close.
+        self._background: set[asyncio.Task[None]] = set()
         self._label = runtime.consultation
         metrics.JANUS_UP.labels(self._label).set(0)
 
@@ -128,6 +167,7 @@ class Reconciler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.session is not None:
             await self.session.close()
         metrics.JANUS_UP.labels(self._label).set(0)
@@ -141,6 +181,41 @@ class Reconciler:
     def _on_batch(self, batch: Batch) -> None:
         self.settled.clear()
         self._dirty.set()
+        self._observe()
+
+    # --- what the media hears, back to the procedure ----------------------------------
+
+    def _on_janus_event(self, handle: int, data: dict[str, Any], jsep: dict[str, Any] | None) -> None:
+        kind = data.get("audiobridge")
+        if kind not in ("talking", "stopped-talking"):
+            return
+        prefix = f"{self.runtime.consultation}/"
+        room, participant = str(data.get("room", "")), str(data.get("id", ""))
+        if not room.startswith(prefix):
+            return
+        key = (room.removeprefix(prefix), participant)
+        talking = kind == "talking"
+        # Every handle in the mix gets the event: the first one counts.
+        if self._actual.talking.get(key) == talking or key[0] not in self._actual.members:
+            return
+        self._actual.talking[key] = talking
+        self._observe()
+
+    def _observe(self) -> None:
+        """Send what the media heard that the procedure can use now, once each."""
+        wanted = observations(self.runtime.state, self._actual.talking)
+        for key, command in wanted.items():
+            if key not in self._observed:
+                task = asyncio.ensure_future(self._report(command))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        self._observed = set(wanted)
+
+    async def _report(self, command: c.Command) -> None:
+        answer = await self.runtime.execute(command, MEDIA_ACTOR)
+        if not answer["ok"]:
+            # The procedure moved on meanwhile (the booth finished by hand, the grant revoked): nothing to do.
+            log.info("media observation %s refused: %s", type(command).__name__, answer["error"])
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -177,9 +252,11 @@ class Reconciler:
 
     async def _connect(self) -> None:
         self.session = await JanusSession.create(self.http, self.endpoint.url, self.endpoint.secrets.api_secret)
+        self.session.on_event = self._on_janus_event
         self._control = {AUDIOBRIDGE: await self.session.attach(AUDIOBRIDGE), STREAMING: await self.session.attach(STREAMING)}
         await self._clear_leftovers()
-        self._rebuilding = self.status.losses > 0
+        self._rebuilding = self.status.losses > 0 or self._announce
+        self._announce = False
         metrics.REBUILDS.labels(self._label).inc()
         self._dirty.set()
 
@@ -225,18 +302,21 @@ class Reconciler:
         return await self.session.request(self._control[STREAMING], body)
 
     async def _clear_leftovers(self) -> None:
-        """Destroy the rooms and mountpoints an earlier session of this consultation left."""
+        """Destroy the rooms and mountpoints an earlier session of this consultation left (a vcc
+        restart, or another node's adapter before a failover). By id: private rooms are not listed."""
         secret = self.endpoint.secrets.room_secret
-        listed = await self._ab({"request": "list"})
-        ours = {self.room_id(room) for room in ROOMS}
-        for room in listed.get("list", []):  # type: ignore[union-attr]
-            if room["room"] in ours:
-                await self._ab({"request": "destroy", "room": room["room"], "secret": secret})
-        mounts = await self._st({"request": "list", "admin_key": self.endpoint.secrets.admin_key})
-        ours = {self.mount_id(channel) for channel in CHANNELS}
-        for mount in mounts.get("list", []):  # type: ignore[union-attr]
-            if mount["id"] in ours:
-                await self._st({"request": "destroy", "id": mount["id"], "secret": secret})
+        for room in ROOMS:
+            try:
+                await self._ab({"request": "destroy", "room": self.room_id(room), "secret": secret})
+            except JanusError as refused:
+                if refused.code != NO_SUCH_ROOM:
+                    raise
+        for channel in CHANNELS:
+            try:
+                await self._st({"request": "destroy", "id": self.mount_id(channel), "secret": secret})
+            except JanusError as refused:
+                if refused.code != NO_SUCH_MOUNTPOINT:
+                    raise
 
     async def _build(self) -> None:
         secrets_ = self.endpoint.secrets
@@ -244,6 +324,7 @@ class Reconciler:
             await self._ab({
                 "request": "create", "room": self.room_id(room), "admin_key": secrets_.admin_key, "secret": secrets_.room_secret,
                 "permanent": False, "is_private": True, "sampling_rate": 48000, "audiolevel_event": True,
+                "audio_level_average": TALK_LEVEL, "audio_active_packets": FLOOR_TALK_PACKETS if room == FLOOR else BOOTH_TALK_PACKETS,
             })
             self._actual.members[room] = {}
         for channel in CHANNELS:
@@ -301,6 +382,7 @@ class Reconciler:
         """Join again on a new handle (the old one's connection is over); with a browser's offer, its answer."""
         assert self.session is not None
         old = self._actual.handles.pop((room, participant))
+        self._actual.talking.pop((room, participant), None)
         try:
             await self.session.detach(old)
         except JanusError as refused:
@@ -324,6 +406,7 @@ class Reconciler:
         assert self.session is not None
         handle = self._actual.handles.pop((room, participant))
         del self._actual.members[room][participant]
+        self._actual.talking.pop((room, participant), None)
         await self.session.detach(handle)
 
     # --- signalling: the browser asks, the server holds the handles -------------------
@@ -347,10 +430,37 @@ class Reconciler:
         return str(jsep["sdp"])
 
     async def stop_listening(self, participant: str) -> None:
-        """The participant's last connection closed: their listening handle goes (their mix place is the procedure's)."""
+        """The participant's last connection closed: their listening and echo handles go (their mix place is the procedure's)."""
         handle = self._actual.listeners.pop(participant, None)
         if handle is not None and self.session is not None and not self.session.lost.is_set():
             await self.session.detach(handle)
+        await self._end_echo(participant)
+
+    async def echo(self, participant: str, sdp: str) -> str:
+        """The connection test's round trip: a handle that sends the browser's audio back to it alone."""
+        session = self._live_session()
+        await self._end_echo(participant)
+        handle = await session.attach(ECHOTEST)
+        self._actual.echoes[participant] = handle
+        asyncio.get_running_loop().call_later(ECHO_HOLD_S, self._expire_echo, participant, handle)
+        _, jsep = await session.message(handle, {"audio": True, "video": False, "data": False}, {"type": "offer", "sdp": sdp})
+        if jsep is None:
+            raise MediaRefused("invalid_sdp", "The media server did not accept this offer; run the test again.")
+        return str(jsep["sdp"])
+
+    def _expire_echo(self, participant: str, handle: int) -> None:
+        if self._actual.echoes.get(participant) == handle:
+            task = asyncio.ensure_future(self._end_echo(participant))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _end_echo(self, participant: str) -> None:
+        handle = self._actual.echoes.pop(participant, None)
+        if handle is not None and self.session is not None and not self.session.lost.is_set():
+            try:
+                await self.session.detach(handle)
+            except (JanusError, SessionLost) as exc:
+                log.info("echo handle of %s not detached: %s", participant, exc)
 
     def listening(self) -> set[str]:
         """The participants whose browser holds a listening connection now."""
@@ -430,5 +540,11 @@ class Reconciler:
 
     async def trickle(self, participant: str, stream: str, candidate: dict[str, object] | None) -> None:
         session = self._live_session()
-        handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
+        if stream == "echo":
+            handle = self._actual.echoes.get(participant)
+            if handle is None:
+                raise MediaRefused("invalid_media_request", "Start the round trip (op 'echo') first, then send its candidates.")
+        else:
+            handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
         await session.trickle(handle, candidate)
+

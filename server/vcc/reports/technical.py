@@ -20,6 +20,11 @@ STATE_CLASSES = ("council_member", "observer_state", "observer")
 #: The state records failed attempts as codes; the report words them.
 FAILURE_WHAT = {"grant_not_taken_up": "the floor was granted but not taken up"}
 FAILURE_CAUSE = {"sitting_closed": "the sitting closed {s} s after the grant", "revoked": "revoked by the chair after {s} s"}
+#: A connection test's audio round trip through the media server that failed, and why, in the report's words.
+MEDIA_FAILURES = {
+    "failed": "no audio through the media server and back (no ICE connection, or nothing came back): a firewall blocks UDP; TURN over TCP/TLS 443 is needed",
+    "unavailable": "the media server was down during the test",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,10 @@ def build(state: ConsultationState, captions: Sequence[Caption] = ()) -> Technic
         Failure(state.delegations[state.participants[p].delegation].name if state.participants[p].delegation else state.participants[p].name,
                 "connection test", "websockets blocked by the local network (firewall); the long-polling fallback was used")
         for p, t in state.connection_tests.items() if not t.websocket_ok and p in state.participants
+    ] + [
+        Failure(state.delegations[state.participants[p].delegation].name if state.participants[p].delegation else state.participants[p].name,
+                "connection test", MEDIA_FAILURES[t.media])
+        for p, t in state.connection_tests.items() if t.media in MEDIA_FAILURES and p in state.participants
     ]
     tests = [
         TestLine(state.participants[p].name, t.transport or "—", t.rtt_ms or 0.0, t.jitter_ms or 0.0, t.microphone or "—", t.camera or "—", t.browser or "—", t.websocket_ok)
@@ -105,7 +114,13 @@ def build(state: ConsultationState, captions: Sequence[Caption] = ()) -> Technic
     ]
     blocked = sum(1 for t in tests if not t.websocket_ok)
     rtts = [t.rtt_ms for t in tests]
-    connection = f"{len(tests)} connection tests; {blocked} with websockets blocked" + (f"; median round trip {statistics.median(rtts):.0f} ms." if rtts else ".")
+    connection = f"{len(tests)} connection tests; {blocked} with websockets blocked" + (f"; median round trip {statistics.median(rtts):.0f} ms" if rtts else "")
+    audio = [t for p, t in state.connection_tests.items() if t.media is not None and p in state.participants]
+    if audio:
+        failed = sum(1 for t in audio if t.media in MEDIA_FAILURES)
+        trips = [t.media_rtt_ms for t in audio if t.media_rtt_ms is not None]
+        connection += f"; {len(audio)} audio round trips through the media server, {failed} failed" + (f", median {statistics.median(trips):.0f} ms" if trips else "")
+    connection += "."
     return TechnicalReport(
         state.code, headline, sorted((r, len(d), n) for r, (d, n) in regions.items()), speeches, histogram, ttf, failures, tests, connection,
         coverage_line(captions, state),
@@ -123,7 +138,7 @@ def histogram_png(report: TechnicalReport) -> bytes:
     figure, axes = plt.subplots(figsize=(6, 2.6), dpi=120)
     axes.bar(labels, counts, color=["#15803d", "#65a30d", "#ca8a04", "#ea580c", "#b91c1c"])
     axes.set_ylabel("speeches")
-    axes.set_title("Time to floor (grant -> live)")
+    axes.set_title("Time to floor (grant -> first heard)")
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     out = io.BytesIO()

@@ -9,6 +9,7 @@ import { clock, timeIn } from "../format.js";
 import { delegationName, languageName, participantName } from "../names.js";
 import { BoothTable, boothAlarms } from "../parts/booth_table.js";
 import { warningText } from "../parts/channel_selector.js";
+import { BoothAudio } from "../parts/media_link.js";
 
 export function BoothView({ session }) {
   const { state, views } = session;
@@ -63,6 +64,7 @@ export function BoothView({ session }) {
           ${relayWarning && !relayWarning.own ? html`<p class="alarm">⚠ ${warningText(relayWarning)}</p>` : null}
         </div>` : null}
         ${duty}
+        <${BoothAudio} session=${session} source=${booth.source} />
         <p class="muted small">${t("partners")}: ${partners.map((p) => p.name).join(", ") || "—"}</p>
         ${handoverBox}
         <button class=${live ? "big mic danger" : "mic secondary"} data-testid="mic" data-live=${live} aria-pressed=${live} aria-keyshortcuts="M"

@@ -12,6 +12,7 @@ import { SpeechTimer, TailNote } from "../parts/speaker_card.js";
 import { QueueList } from "../parts/queue_list.js";
 import { ItemCard } from "../parts/item_card.js";
 import { BoothTable } from "../parts/booth_table.js";
+import { MicrophoneLink } from "../parts/media_link.js";
 import { BallotLine } from "../parts/ballots.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 
@@ -255,6 +256,7 @@ export function ChairView({ session }) {
   return html`<div class="chair-console" ref=${console_}>
     <div class="cc-floor">
       <${ChairFloor} session=${session} now=${now} />
+      <${MicrophoneLink} session=${session} />
       <${ItemCard} state=${state} />
     </div>
     <div class="cc-queue"><${ChairQueue} session=${session} now=${now} /></div>

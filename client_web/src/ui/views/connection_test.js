@@ -7,7 +7,7 @@ import { t } from "../../i18n/index.js";
 import { number } from "../format.js";
 import { runConnectionTest } from "../../net/connection_test.js";
 
-const STEPS = ["transports", "pings", "microphone", "camera", "saving"];
+const STEPS = ["transports", "pings", "microphone", "camera", "media", "saving"];
 
 function verdicts(r) {
   const lines = [];
@@ -22,6 +22,7 @@ function verdicts(r) {
   }
   lines.push({ ok: r.microphone === "ok", text: t(`ct_mic_${r.microphone}`, { level: number(r.input_level * 100) }) });
   lines.push({ ok: r.camera === "ok", text: t(`ct_camera_${r.camera}`) });
+  lines.push({ ok: r.media === "ok", text: t(`ct_media_${r.media}`, { ms: number(r.media_rtt_ms ?? 0) }) });
   lines.push({ ok: true, text: t("ct_browser", { browser: r.browser }) });
   return lines;
 }
@@ -53,7 +54,7 @@ export function ConnectionTestView({ session }) {
         ${t(`ct_step_${s}`)}${s === "pings" && s === step && partial.progress ? ` ${number(partial.progress * 100)}%` : ""}
         ${s === "microphone" && s === step ? html` <meter min="0" max="0.5" value=${partial.level ?? 0}></meter>` : ""}</li>`)}</ol>` : null}
     ${result ? html`<div class="ct-result" data-testid="ct-result" data-websocket=${result.websocket_ok} data-microphone=${result.microphone}
-        data-level=${result.input_level} data-rtt=${result.rtt_ms}>
+        data-level=${result.input_level} data-rtt=${result.rtt_ms} data-media=${result.media} data-media-rtt=${result.media_rtt_ms}>
       <ul class="verdicts">${verdicts(result).map((v) => html`<li class=${v.ok ? "ok" : "bad"}>${v.ok ? "✓" : "✗"} ${v.text}</li>`)}</ul>
       <p class="muted small">${result.saved ? t("ct_saved") : t("ct_not_saved")}</p>
       ${!result.websocket_ok ? html`<div class="admin-note"><h3>${t("ct_for_admin")}</h3>

@@ -15,6 +15,7 @@ import { QueueList } from "../parts/queue_list.js";
 import { ParticipantList } from "../parts/participants.js";
 import { ChannelSelector } from "../parts/channel_selector.js";
 import { MicStatus } from "../parts/mic_status.js";
+import { MicrophoneLink } from "../parts/media_link.js";
 import { ConfirmButton } from "../parts/confirm_button.js";
 import { DelegateBallots } from "../parts/ballots.js";
 import { CaptionPanel } from "../parts/captions.js";
@@ -176,6 +177,7 @@ export function DelegateView({ session }) {
   return html`<div class="grid delegate-grid">
     <div class="col-main">
       <${FloorPanel} session=${session} />
+      <${MicrophoneLink} session=${session} />
       <${SpeakerCard} state=${state} views=${views} now=${now} />
       <${CaptionPanel} state=${state} />
       <${QueueList} state=${state} views=${views} mine=${me.delegation} />

@@ -72,7 +72,8 @@ function Connections({ state, presence }) {
     ${polling ? html`<p class="warning">${t("polling_warning", { n: polling })}</p>` : null}
     <div class="table-wrap"><table class="connections" data-testid="connections">
       <thead><tr><th>${t("participant")}</th><th>${t("role")}</th><th>${t("transport")}</th><th>${t("connected_since")}</th>
-        <th>${t("rtt")}</th><th>${t("jitter")}</th><th>${t("clock_offset")}</th><th>${t("browser")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("input_level")}</th></tr></thead>
+        <th>${t("rtt")}</th><th>${t("jitter")}</th><th>${t("clock_offset")}</th><th>${t("browser")}</th><th>${t("microphone")}</th><th>${t("camera")}</th><th>${t("input_level")}</th>
+        <th>${t("ice")}</th><th>${t("candidate")}</th><th>${t("audio_level")}</th><th>${t("packet_loss")}</th></tr></thead>
       <tbody>${rows.map((c) => {
         const p = state.participants[c.participant];
         return html`<tr key=${c.conn} class=${c.transport === "polling" ? "alarm" : ""} data-participant=${c.participant}>
@@ -83,6 +84,10 @@ function Connections({ state, presence }) {
           <td>${fmt(c.rtt_ms)}</td><td>${fmt(c.jitter_ms, 1)}</td><td>${fmt(c.clock_offset_ms)}</td>
           <td>${c.browser ?? "—"}</td><td>${c.microphone ? t(`device_${c.microphone}`) : "—"}</td><td>${c.camera ? t(`device_${c.camera}`) : "—"}</td>
           <td>${typeof c.input_level === "number" ? html`<meter min="0" max="0.5" value=${c.input_level}></meter>` : "—"}</td>
+          <td data-testid="ice" class=${c.ice === "failed" || c.ice === "disconnected" ? "alarm" : ""}>${c.ice ?? "—"}</td>
+          <td data-testid="candidate">${c.candidate ? html`<span class=${c.candidate === "relay" ? "tag" : ""} title=${t(`candidate_${c.candidate}`)}>${c.candidate}</span>` : "—"}</td>
+          <td data-testid="audio-level" data-level=${c.audio_level}>${typeof c.audio_level === "number" ? html`<meter min="0" max="0.5" value=${c.audio_level}></meter>` : "—"}</td>
+          <td data-testid="packet-loss" class=${c.packet_loss > 0.05 ? "alarm" : ""}>${typeof c.packet_loss === "number" ? `${fmt(c.packet_loss * 100, 1)} %` : "—"}</td>
         </tr>`;
       })}</tbody>
     </table></div>
