@@ -13,6 +13,7 @@ from aiohttp import web
 from .config import Config
 from .gateway.socket_api import Gateway
 from .http_api import BASE_URL, BLOBS, INSPECTOR, MAX_REQUEST_BYTES, MEDIA, SECRET, SERVICE, WEBCAST, add_routes, json_errors, not_webcast
+from .media.hls import WebcastAudio
 from .media.plane import MediaPlane
 from .service import Clock, Service, wall_clock
 from .store import open_store
@@ -40,22 +41,27 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     # LibreOffice lays a DOCX out to count its pages; without it only PDFs are accepted.
     app[INSPECTOR] = Inspector(shutil.which("soffice"))
     app[BASE_URL] = (config.public_url or "").rstrip("/")
-    app[WEBCAST] = Webcast(service)
+    media = _media_plane(config)
+    app[WEBCAST] = Webcast(service, config.webcast_dir() if media is not None else None)
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway
     gateway.attach(app)
     add_routes(app)
     _add_client(app)
-    media = _media_plane(config)
+    audio: WebcastAudio | None = None
     if media is not None:
         await media.start(service)
         app[MEDIA] = media
         gateway.attach_media(media)
+        audio = WebcastAudio(config.webcast_dir(), config.recordings_days)
+        await audio.start(media, service)
 
     async def goodbye(_: web.Application) -> None:
         await gateway.close_connections()
 
     async def close(_: web.Application) -> None:
+        if audio is not None:
+            await audio.close()
         if media is not None:
             await media.close()
         await service.close()

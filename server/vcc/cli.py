@@ -80,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
     s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
     s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
+    s.add_argument("--recordings-days", type=int, default=30, metavar="N", help="keep each sitting's webcast recordings N days (default %(default)s)")
     s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
 
     at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
@@ -161,6 +162,7 @@ def config_of(args: argparse.Namespace) -> Config:
         max_loaded=getattr(args, "max_loaded", DEFAULT_MAX_LOADED),
         idle_seconds=getattr(args, "idle_unload", DEFAULT_IDLE_SECONDS),
         media=_media_option(args),
+        recordings_days=getattr(args, "recordings_days", 30),
     )
 
 

@@ -34,6 +34,8 @@ class Config:
     idle_seconds: float = DEFAULT_IDLE_SECONDS
     #: The media plane: "off", "managed" (vcc starts its own Janus) or the URL of an existing Janus's HTTP API.
     media: str = "off"
+    #: Days a sitting's webcast recordings are kept (``vcc serve --recordings-days``).
+    recordings_days: int = 30
 
     def janus_dir(self) -> Path:
         """This installation's Janus configuration, secrets and log (beside the embedded store, or var/janus)."""
@@ -41,6 +43,13 @@ class Config:
             return Path("var/janus")
         path = Path(self.store)
         return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "janus"
+
+    def webcast_dir(self) -> Path:
+        """The webcast's live HLS and the sittings' recordings (beside the embedded store, or var/webcast)."""
+        if self.is_redis:
+            return Path("var/webcast")
+        path = Path(self.store)
+        return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "webcast"
 
     def uploads_dir(self) -> Path:
         if self.uploads:
