@@ -420,6 +420,7 @@ async def webcast_audio(request: web.Request) -> web.StreamResponse:
     """A channel's live HLS (no token): its playlist ``index.m3u8`` or a segment."""
     consultation, channel, name = request.match_info["consultation"], request.match_info["channel"], request.match_info["file"]
     path = await request.app[WEBCAST].live_file(consultation, channel, name)
+    metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "playlist" if name.endswith(".m3u8") else "segment").inc()
     if path is None:
         answer = fail(404, "not_webcast", f"No live audio {channel[:10]!r}/{name[:30]!r} on the webcast of {consultation[:80]!r}: the channels are floor and the six languages, and they play while a sitting is open.")
         answer.headers["Cache-Control"] = "public, max-age=1"
@@ -433,6 +434,7 @@ async def webcast_recording(request: web.Request) -> web.StreamResponse:
     """A channel's recording of a closed sitting (AAC, no token)."""
     consultation, day, name = request.match_info["consultation"], request.match_info["sitting"], request.match_info["file"]
     path = await request.app[WEBCAST].recording_file(consultation, day, name)
+    metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "recording").inc()
     if path is None:
         answer = fail(404, "not_webcast", f"No recording {name[:30]!r} of a closed sitting on {day[:20]!r} of {consultation[:80]!r}: the archive (archive.json) lists those kept.")
         answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE

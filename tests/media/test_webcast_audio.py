@@ -29,21 +29,6 @@ from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
 
 pytestmark = pytest.mark.browser
 
-#: In the viewer's page: what the webcast's <audio> plays goes through the tone classifier too.
-EAR = """async () => {
-  const audio = document.querySelector("[data-testid=webcast-player]");
-  const ctx = new AudioContext({ sampleRate: 48000 });
-  await ctx.audioWorklet.addModule("/test-media/tone.js");
-  const node = new AudioWorkletNode(ctx, "tone-classifier");
-  window.ear = { heard: "none", tones: [] };
-  node.port.onmessage = (m) => { ear.heard = m.data.tone; ear.tones.push({ tone: m.data.tone, at: Date.now() }); };
-  const source = ctx.createMediaElementSource(audio);
-  source.connect(node);
-  source.connect(ctx.destination);
-  window.ear.firstHeard = (tone, since) => (ear.tones.find((t) => t.tone === tone && t.at >= since) || {}).at || null;
-}"""
-
-
 @pytest.fixture
 async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
     async with start_audio_node(tmp_path / "store") as node:
@@ -82,7 +67,8 @@ async def test_the_webcast_page_plays_the_floor_then_a_language_channel(audio_no
             await viewer.get_by_test_id("webcast-listen").wait_for()
             native = await viewer.evaluate("() => document.querySelector('audio').canPlayType('application/vnd.apple.mpegurl')")
             assert (native != "") == (player == "native"), f"this Chromium's native HLS: {native!r}"
-            await viewer.evaluate(EAR)
+            await viewer.add_script_tag(url="/test-media/webcast_ear.js")
+            await viewer.evaluate("webcastEar()")
             await _channel(viewer, "floor")
             await viewer.get_by_test_id("webcast-listen").click()
             # The floor channel plays (AudioBridge forwards silence while nobody speaks).
