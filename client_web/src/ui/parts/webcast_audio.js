@@ -10,6 +10,7 @@ import { languageName } from "../names.js";
 const CHANNELS = ["floor", "ar", "zh", "en", "fr", "ru", "es"];
 const STORAGE_KEY = "vcc.webcast.channel";
 const HLS = "application/vnd.apple.mpegurl";
+const RETRY_MS = 2000;
 
 function remembered() {
   try {
@@ -23,9 +24,24 @@ function remembered() {
 /** Play `url` in the audio element; returns what stops it. */
 async function attach(audio, url, onState) {
   if (audio.canPlayType(HLS)) {
-    audio.src = url;
-    await audio.play().catch(() => onState("paused"));
-    return () => audio.removeAttribute("src");
+    let retry = null;
+    const start = () => {
+      audio.src = url;
+      audio.play().catch(() => {});
+    };
+    // No playlist yet (the sitting has just opened, ffmpeg is starting) or the stream broke:
+    // the browser's player gives up, so ask again, as hls.js does by itself.
+    audio.onerror = () => {
+      onState("waiting");
+      retry = setTimeout(start, RETRY_MS);
+    };
+    start();
+    return () => {
+      clearTimeout(retry);
+      audio.onerror = null;
+      audio.removeAttribute("src");
+      audio.load();
+    };
   }
   const { default: Hls } = await import("hls.js");
   if (!Hls.isSupported()) {
@@ -33,7 +49,7 @@ async function attach(audio, url, onState) {
     return () => {};
   }
   // Three segments (3 s) behind the live edge: the latency docs/webcast.md explains.
-  const hls = new Hls({ liveSyncDurationCount: 3, manifestLoadingMaxRetry: Infinity, manifestLoadingRetryDelay: 2000 });
+  const hls = new Hls({ liveSyncDurationCount: 3, manifestLoadingMaxRetry: Infinity, manifestLoadingRetryDelay: RETRY_MS });
   hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch(() => onState("paused")));
   hls.on(Hls.Events.ERROR, (_, data) => {
     // No playlist: no sitting is open. hls.js keeps asking (retries above) and plays when one opens.
