@@ -90,7 +90,7 @@ export function WebcastAudio({ consultation, sittingOpen }) {
   return html`<section class="webcast-audio" data-testid="webcast-audio">
     <fieldset class="channel-switch" data-testid="webcast-channels">
       <legend>${t("channel")}</legend>
-      ${CHANNELS.map((c) => html`<label key=${c}><input type="radio" name="webcast-channel" value=${c} checked=${c === channel}
+      ${CHANNELS.map((c) => html`<label class="check" key=${c}><input type="radio" name="webcast-channel" value=${c} checked=${c === channel}
         onChange=${() => choose(c)} data-testid=${`webcast-channel-${c}`} /> ${c === "floor" ? t("floor_channel") : languageName(c)}</label>`)}
     </fieldset>
     <button type="button" data-testid="webcast-listen" disabled=${!sittingOpen} onClick=${() => setOn(!on)}>${on ? t("webcast_audio_stop") : t("webcast_audio_listen")}</button>
