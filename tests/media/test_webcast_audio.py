@@ -25,7 +25,7 @@ from vcc_protocol.vocabulary import ADMIN_ACTOR
 
 from tests.support.audio import CONSULTATION, AudioNode, browser_with_microphone, open_page, tone_wav, until, until_true
 from tests.support.audio import audio_node as start_audio_node
-from tests.support.consultations import CHAIR, COUNCIL, INTERPRETER
+from tests.support.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETER
 
 pytestmark = pytest.mark.browser
 
@@ -140,6 +140,54 @@ async def test_the_archive_lists_the_recordings_of_a_closed_sitting(audio_node: 
             assert await viewer.get_by_test_id("webcast-recording").count() == 7
         finally:
             await viewing.close()
+
+
+async def test_the_floor_language_channel_of_the_webcast_carries_the_speaker_not_the_booth(audio_node: AudioNode, tmp_path: Path) -> None:
+    """A French speaker goes live: the webcast's French channel moves from the French booth
+    (880 Hz) to the floor (440 Hz), and back when the speech ends. The forward into ffmpeg
+    is a new one each time (its RTP numbering starts again): the channel must not stall."""
+    node = audio_node
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        booth = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        viewing = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            interpreter = await open_page(booth, node, INTERPRETER["fr"], "interpreter")
+            assert (await interpreter.evaluate("vcc.command('take_booth_duty')"))["ok"]
+            assert (await interpreter.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
+            assert (await interpreter.evaluate("vcc.publish()"))["ok"]
+            viewer = await (await viewing.new_context()).new_page()
+            await viewer.goto(f"{node.url}/webcast/{CONSULTATION}")
+            await viewer.get_by_test_id("webcast-listen").wait_for()
+            await viewer.add_script_tag(url="/test-media/webcast_ear.js")
+            await viewer.evaluate("webcastEar()")
+            await _channel(viewer, "fr")
+            await viewer.get_by_test_id("webcast-listen").click()
+            await until(viewer, "ear.heard === '880'", 20_000)
+
+            mouth = await open_page(speaking, node, FRENCH_SPEAKER)
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await until(mouth, "vcc.publishState === 'connected'")
+            await node.run(c.GrantFloor(id=c.new_id(), delegation=node.runtime.state.participants[FRENCH_SPEAKER].delegation), CHAIR)
+            if node.runtime.state.tail is not None:
+                await node.run(c.OverrideTail(id=c.new_id()), CHAIR)
+            live_at = int(time.time() * 1000)
+            assert (await mouth.evaluate("vcc.command('go_live')"))["ok"]
+            heard_at = await until(viewer, f"ear.firstHeard('440', {live_at})", 20_000)
+            print(f"French speaker live -> the webcast's French channel carries the floor: {heard_at - live_at} ms")
+            # Two seconds into the speech (its audio is continuous at the microphone), the channel still
+            # carries the speaker: the swap did not stall it, and the booth is not heard over it.
+            steady = heard_at + 500
+            await until(viewer, f"Date.now() > {steady + 2_000}", 10_000)
+            assert not await viewer.evaluate(f"ear.tones.some((t) => t.tone !== '440' && t.at >= {steady})"), await viewer.evaluate("ear.tones.slice(-5)")
+            yielded_at = int(time.time() * 1000)
+            assert (await mouth.evaluate("vcc.command('yield_floor')"))["ok"]
+            back_at = await until(viewer, f"ear.firstHeard('880', {yielded_at})", 20_000)
+            print(f"speech over -> the French channel carries the booth again: {back_at - yielded_at} ms")
+        finally:
+            for browser in (speaking, booth, viewing):
+                await browser.close()
 
 
 def _ffmpeg_pids(folder: Path) -> dict[str, int]:
