@@ -190,6 +190,41 @@ async def test_the_floor_language_channel_of_the_webcast_carries_the_speaker_not
                 await browser.close()
 
 
+async def test_after_kill_9_of_janus_the_webcast_plays_the_speaker_again(audio_node: AudioNode, tmp_path: Path) -> None:
+    """Janus restarted: the reconciler rebuilds the mixes in a new session, and the webcast's
+    forwards follow (ffmpeg and its port stay), so the page hears the speaker again by itself."""
+    node = audio_node
+    process = node.media.process
+    assert process is not None
+    async with async_playwright() as playwright:
+        speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        viewing = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            mouth = await open_page(speaking, node, COUNCIL[0])
+            assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
+            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
+            viewer = await (await viewing.new_context()).new_page()
+            await viewer.goto(f"{node.url}/webcast/{CONSULTATION}")
+            await viewer.get_by_test_id("webcast-listen").wait_for()
+            await viewer.add_script_tag(url="/test-media/webcast_ear.js")
+            await viewer.evaluate("webcastEar()")
+            await _channel(viewer, "floor")
+            await viewer.get_by_test_id("webcast-listen").click()
+            await until(viewer, "ear.heard === '440'", 20_000)
+
+            assert process.pid is not None
+            killed_at = int(time.time() * 1000)
+            os.kill(process.pid, signal.SIGKILL)
+            # The delegate's page reconnects its microphone after media_reset (as in test_browser_audio).
+            await until(viewer, f"ear.firstHeard('silent', {killed_at}) !== null", 20_000)
+            back_at = await until(viewer, f"ear.firstHeard('440', {killed_at})", 30_000)
+            print(f"kill -9 of Janus -> the delegate heard again on the webcast page: {back_at - killed_at} ms")
+        finally:
+            await speaking.close()
+            await viewing.close()
+
+
 def _ffmpeg_pids(folder: Path) -> dict[str, int]:
     """Channel -> pid of the ffmpeg writing under ``folder`` (this test's node only)."""
     found = {}
