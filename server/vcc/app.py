@@ -50,10 +50,11 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     _add_client(app)
     audio: WebcastAudio | None = None
     if media is not None:
+        # Before Janus starts: a missing ffmpeg stops the node with nothing left running.
+        audio = WebcastAudio(config.webcast_dir(), config.recordings_days)
         await media.start(service)
         app[MEDIA] = media
         gateway.attach_media(media)
-        audio = WebcastAudio(config.webcast_dir(), config.recordings_days)
         await audio.start(media, service)
 
     async def goodbye(_: web.Application) -> None:

@@ -320,9 +320,16 @@ class WebcastAudio:
     and the retention of the recordings."""
 
     def __init__(self, folder: Path, recordings_days: int, binary: str = "ffmpeg") -> None:
+        """Raises ``FfmpegMissing`` when ffmpeg is not installed (before anything is started)."""
+        found = shutil.which(binary)
+        if found is None:
+            raise FfmpegMissing(
+                f"The webcast's audio needs ffmpeg ({binary!r} is not on PATH): install Debian's package "
+                "(sudo apt-get install ffmpeg, which ./dev setup does), or run with --no-media."
+            )
         self.folder = folder
         self.recordings_days = recordings_days
-        self.binary = binary
+        self.binary = found
         self.channels: dict[str, HlsChannels] = {}
         self._plane: MediaPlane | None = None
         self._cleaner: asyncio.Task[None] | None = None
@@ -330,13 +337,6 @@ class WebcastAudio:
 
     async def start(self, plane: MediaPlane, service: Service) -> None:
         """Follow what the media plane follows (register after ``plane.start``: its reconcilers exist first)."""
-        found = shutil.which(self.binary)
-        if found is None:
-            raise FfmpegMissing(
-                f"The webcast's audio needs ffmpeg ({self.binary!r} is not on PATH): install Debian's package "
-                "(sudo apt-get install ffmpeg, which ./dev setup does), or run with --no-media."
-            )
-        self.binary = found
         self._plane = plane
         service.on_load(self.follow)
         service.on_unload(self.unfollow)
