@@ -99,8 +99,11 @@ class Webcast:
         return self._archive[key]
 
     async def live_file(self, consultation: str, channel: str, name: str) -> Path | None:
-        """A live playlist or segment of a webcast consultation's channel, or None."""
+        """A live playlist or segment of a webcast consultation's channel while a sitting is open, or None
+        (the last sitting's files stay on disk until the next one opens, but they are not live)."""
         if self.audio is None or channel not in CHANNELS or not LIVE_FILE.match(name) or await self.snapshot(consultation) is None:
+            return None
+        if (await self.service.runtime(consultation)).state.sitting is None:
             return None
         path = self.audio / consultation / "live" / channel / name
         return path if path.is_file() else None

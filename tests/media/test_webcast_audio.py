@@ -128,8 +128,9 @@ async def test_the_archive_lists_the_recordings_of_a_closed_sitting(audio_node: 
             body = await reply.read()
             assert reply.status == 200 and reply.headers["Content-Type"] == "audio/aac"
         assert len(body) > 1000 and body[:2] == b"\xff\xf1", "an ADTS AAC stream"
-        # The sitting is over: its live audio is gone from the page's point of view.
-        async with http.get(f"{node.url}/webcast/{CONSULTATION}/audio/floor/nothing.ts") as reply:
+        # The sitting is over: its last playlist is still on disk, but no longer served as live.
+        assert (live / "index.m3u8").exists()
+        async with http.get(f"{node.url}/webcast/{CONSULTATION}/audio/floor/index.m3u8") as reply:
             assert reply.status == 404
     async with async_playwright() as playwright:
         viewing = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))

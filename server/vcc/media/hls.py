@@ -209,13 +209,10 @@ class HlsChannels:
         self._handle = 0
         self._dirty = asyncio.Event()
         self._dirty.set()
-        #: Set after each pass that left the forwards and encoders matching the state.
-        self.settled = asyncio.Event()
         self._unsubscribe = self.runtime.subscribe(self._on_batch)
         self._task: asyncio.Task[None] | None = None
 
     def _on_batch(self, batch: Batch) -> None:
-        self.settled.clear()
         self._dirty.set()
 
     def start(self) -> None:
@@ -246,8 +243,6 @@ class HlsChannels:
                 log.info("webcast forwards of %s not made yet: %s", self.runtime.consultation, exc)
                 await asyncio.sleep(RETRY_S)
                 continue
-            if not self._dirty.is_set():
-                self.settled.set()
             dirty = asyncio.ensure_future(self._dirty.wait())
             lost = asyncio.ensure_future(session.lost.wait())
             await asyncio.wait({dirty, lost}, return_when=asyncio.FIRST_COMPLETED)
