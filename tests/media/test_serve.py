@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,7 +127,13 @@ def test_janus_config_then_serve_with_an_existing_janus(tmp_path: Path) -> None:
 
 
 def test_a_missing_janus_is_a_clear_error(tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    # ffmpeg is there (the webcast's encoder is checked first, test_a_missing_ffmpeg_is_a_clear_error).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None, "./dev setup installs ffmpeg"
+    (bin_dir / "ffmpeg").symlink_to(ffmpeg)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
     done = subprocess.run(
         [sys.executable, "-m", "vcc.cli", "serve", "--store", str(tmp_path / "store"), "--port", str(free_port())],
         capture_output=True, text=True, timeout=60, env=env,
