@@ -31,6 +31,9 @@ const options = {
   outdir: assets,
   bundle: true,
   format: "esm",
+  // hls.js is imported only where a browser lacks native HLS (the webcast page): a chunk of its own.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   target: ["es2020", "chrome90", "firefox90", "safari15"],
   minify: !watch,
   sourcemap: true,

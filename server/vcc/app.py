@@ -27,6 +27,7 @@ from .http_api import (
     not_webcast,
 )
 from .media.cluster import MediaCluster
+from .media.hls import WebcastAudio
 from .media.plane import MediaPlane
 from .media.turn import Turn
 from .practice import PracticeRooms
@@ -56,7 +57,8 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     # LibreOffice lays a DOCX out to count its pages; without it only PDFs are accepted.
     app[INSPECTOR] = Inspector(shutil.which("soffice"))
     app[BASE_URL] = (config.public_url or "").rstrip("/")
-    app[WEBCAST] = Webcast(service)
+    media = _media_plane(config)
+    app[WEBCAST] = Webcast(service, config.webcast_dir() if media is not None else None)
     gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
     app[GATEWAY] = gateway
     gateway.attach(app)
@@ -64,17 +66,22 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     app[PRACTICE] = practice
     add_routes(app)
     _add_client(app)
-    media = _media_plane(config)
+    audio: WebcastAudio | None = None
     if media is not None:
+        # Before Janus starts: a missing ffmpeg stops the node with nothing left running.
+        audio = WebcastAudio(config.webcast_dir(), config.recordings_days)
         await media.start(service)
         app[MEDIA] = media
         gateway.attach_media(media)
+        await audio.start(media, service)
 
     async def goodbye(_: web.Application) -> None:
         await practice.close()
         await gateway.close_connections()
 
     async def close(_: web.Application) -> None:
+        if audio is not None:
+            await audio.close()
         if media is not None:
             await media.close()
         await service.close()

@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
     s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
     s.add_argument("--practice-rooms", type=int, default=DEFAULT_MAX_ROOMS, metavar="N", help=f"floor drills (practice consultations, in memory) run at once at most (default {DEFAULT_MAX_ROOMS})")
+    s.add_argument("--recordings-days", type=int, default=30, metavar="N", help="keep each sitting's webcast recordings N days (default %(default)s)")
     s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
 
     at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
@@ -172,6 +173,7 @@ def config_of(args: argparse.Namespace) -> Config:
         media=_media_option(args),
         turn=getattr(args, "turn", []),
         turn_secret_file=getattr(args, "turn_secret_file", None),
+        recordings_days=getattr(args, "recordings_days", 30),
     )
 
 

@@ -40,6 +40,8 @@ class Config:
     #: TURN URLs the browsers may relay through (coturn on TCP/TLS 443), and the file holding its static-auth-secret.
     turn: list[str] = field(default_factory=list)
     turn_secret_file: str | None = None
+    #: Days a sitting's webcast recordings are kept (``vcc serve --recordings-days``).
+    recordings_days: int = 30
 
     def janus_dir(self) -> Path:
         """This installation's Janus configuration, secrets and log (beside the embedded store, or var/janus)."""
@@ -47,6 +49,13 @@ class Config:
             return Path("var/janus")
         path = Path(self.store)
         return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "janus"
+
+    def webcast_dir(self) -> Path:
+        """The webcast's live HLS and the sittings' recordings (beside the embedded store, or var/webcast)."""
+        if self.is_redis:
+            return Path("var/webcast")
+        path = Path(self.store)
+        return (path if path.suffix not in (".sqlite", ".sqlite3", ".db") else path.parent) / "webcast"
 
     def uploads_dir(self) -> Path:
         if self.uploads:

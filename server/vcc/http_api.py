@@ -414,6 +414,47 @@ async def webcast_captions(request: web.Request) -> web.Response:
     return web.Response(body=archived.body, content_type="text/vtt", headers={"ETag": archived.etag, "Cache-Control": ARCHIVE_CACHE})
 
 
+#: A live playlist changes with every segment (one second, ``vcc.media.hls``): a cache may keep it no longer.
+PLAYLIST_CACHE = "public, max-age=1"
+#: A segment's name is never reused (numbered from the epoch), so it never changes.
+SEGMENT_CACHE = "public, max-age=86400, immutable"
+
+
+async def webcast_audio(request: web.Request) -> web.StreamResponse:
+    """A channel's live HLS (no token): its playlist ``index.m3u8`` or a segment."""
+    consultation, channel, name = request.match_info["consultation"], request.match_info["channel"], request.match_info["file"]
+    path = await request.app[WEBCAST].live_file(consultation, channel, name)
+    metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "playlist" if name.endswith(".m3u8") else "segment").inc()
+    if path is None:
+        answer = fail(404, "not_webcast", f"No live audio {channel[:10]!r}/{name[:30]!r} on the webcast of {consultation[:80]!r}: the channels are floor and the six languages, and they play while a sitting is open.")
+        answer.headers["Cache-Control"] = "public, max-age=1"
+        return answer
+    playlist = name.endswith(".m3u8")
+    headers = {"Cache-Control": PLAYLIST_CACHE if playlist else SEGMENT_CACHE, "Content-Type": "application/vnd.apple.mpegurl" if playlist else "audio/mp4"}
+    return web.FileResponse(path, headers=headers)
+
+
+async def webcast_recording(request: web.Request) -> web.StreamResponse:
+    """A channel's recording of a closed sitting (AAC, no token)."""
+    consultation, day, name = request.match_info["consultation"], request.match_info["sitting"], request.match_info["file"]
+    path = await request.app[WEBCAST].recording_file(consultation, day, name)
+    metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "recording").inc()
+    if path is None:
+        answer = fail(404, "not_webcast", f"No recording {name[:30]!r} of a closed sitting on {day[:20]!r} of {consultation[:80]!r}: the archive (archive.json) lists those kept.")
+        answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
+        return answer
+    return web.FileResponse(path, headers={"Cache-Control": ARCHIVE_CACHE, "Content-Type": "audio/aac"})
+
+
+async def webcast_archive(request: web.Request) -> web.Response:
+    """The closed sittings of a webcast consultation with their captions and recordings (no token)."""
+    consultation = request.match_info["consultation"]
+    archive = await request.app[WEBCAST].archive(consultation)
+    if archive is None:
+        return not_webcast(consultation)
+    return web.json_response({"sittings": archive}, headers={"Cache-Control": WEBCAST_CACHE})
+
+
 @participant_only
 async def submit_contribution(request: web.Request, claims: Claims) -> web.Response:
     """Submit a written contribution (multipart form: item, title, co_submitters, document,
@@ -641,6 +682,9 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/api/consultations/{consultation}/captions", post_caption),
     ("GET", "/webcast/{consultation}/state.json", webcast_state),
     ("GET", "/webcast/{consultation}/captions/{sitting}.vtt", webcast_captions),
+    ("GET", "/webcast/{consultation}/audio/{channel}/{file}", webcast_audio),
+    ("GET", "/webcast/{consultation}/recordings/{sitting}/{file}", webcast_recording),
+    ("GET", "/webcast/{consultation}/archive.json", webcast_archive),
     ("GET", "/api/consultations/{consultation}/media", media_status),
     ("POST", "/api/consultations/{consultation}/contributions", submit_contribution),
     ("GET", "/api/consultations/{consultation}/grouping/mine", my_grouping_answers),
@@ -782,6 +826,9 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     },
     "webcast_state": {"ok": _JSON_OBJECT},
     "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
+    "webcast_audio": {"ok": {"application/vnd.apple.mpegurl": {"schema": {"type": "string"}}, "audio/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+    "webcast_recording": {"ok": {"audio/aac": {"schema": {"type": "string", "format": "binary"}}}},
+    "webcast_archive": {"ok": _JSON_OBJECT},
     "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
     "media_status": {"errors": ["503"]},
     "start_practice": {

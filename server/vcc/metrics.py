@@ -26,6 +26,7 @@ GC_PAUSE_SECONDS = Histogram(
 )
 CLIENTS_DROPPED = Counter("vcc_clients_dropped_total", "Connections closed because they could not keep up", registry=REGISTRY)
 WEBCAST_REQUESTS = Counter("vcc_webcast_requests_total", "Requests for the public webcast's state that reached this node (a cache in front answers the rest)", ["status"], registry=REGISTRY)
+WEBCAST_AUDIO_REQUESTS = Counter("vcc_webcast_audio_requests_total", "Requests for the webcast's HLS and recordings that reached this node (a cache in front answers the rest)", ["kind"], registry=REGISTRY)
 RUNTIMES_LOADED = Gauge("vcc_runtimes_loaded", "Consultations loaded in memory (state and store subscription)", registry=REGISTRY)
 RUNTIME_UNLOADS = Counter(
     "vcc_runtime_unloads_total", "Consultations unloaded from memory, by reason (idle: unused for a while; lru: beyond the bound; discarded: a practice consultation ended)",

@@ -78,6 +78,8 @@ class Janus:
         out: dict[str, str] = {}
         for room in ROOMS:
             for port in await self.forwarded_ports(room):
+                if port not in by_port:
+                    continue  # a forward into the webcast's ffmpeg (vcc.media.hls), not a listener channel
                 assert by_port[port] not in out, f"channel {by_port[port]} is fed twice"
                 out[by_port[port]] = room
         return out

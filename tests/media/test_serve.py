@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,16 +78,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def test_serve_starts_its_janus_drives_it_and_stops_it(tmp_path: Path) -> None:
     process, url = serve(tmp_path)
     try:
-        assert children(process.pid) == ["janus"]
         until(lambda: metric(url, "vcc_media_janus_up{") == 1.0)
+        # The demo's sitting is open: besides Janus, the webcast's ffmpeg, one per channel (vcc.media.hls).
+        until(lambda: sorted(children(process.pid)) == ["ffmpeg"] * 7 + ["janus"])
         assert media_status(tmp_path, url)["media"] == "up"
         conf = tmp_path / "store" / "janus" / "conf" / "janus.jcfg"
         assert conf.exists() and (tmp_path / "store" / "janus" / "secrets.json").exists()
     finally:
         stop(process)
     assert children(process.pid) == []
-    # The Janus it started is gone too.
+    # The Janus and the ffmpeg it started are gone too.
     assert subprocess.run(["pgrep", "-f", str(tmp_path / "store" / "janus")], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", str(tmp_path / "store" / "webcast")], capture_output=True).returncode == 1
 
 
 def test_no_media_runs_without_janus(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_janus_config_then_serve_with_an_existing_janus(tmp_path: Path) -> None:
     try:
         process, url = serve(tmp_path, "--janus", f"http://127.0.0.1:{http_port}/janus")
         try:
-            assert children(process.pid) == []
+            assert "janus" not in children(process.pid)
             until(lambda: metric(url, "vcc_media_janus_up{") == 1.0)
         finally:
             stop(process)
@@ -123,7 +126,13 @@ def test_janus_config_then_serve_with_an_existing_janus(tmp_path: Path) -> None:
 
 
 def test_a_missing_janus_is_a_clear_error(tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    # ffmpeg is there (the webcast's encoder is checked first, test_a_missing_ffmpeg_is_a_clear_error).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None, "./dev setup installs ffmpeg"
+    (bin_dir / "ffmpeg").symlink_to(ffmpeg)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
     done = subprocess.run(
         [sys.executable, "-m", "vcc.cli", "serve", "--store", str(tmp_path / "store"), "--port", str(free_port())],
         capture_output=True, text=True, timeout=60, env=env,

@@ -584,6 +584,12 @@ export default {
   error_correction_closed: "مضى على هذا السطر أكثر من 30 ثانية؛ أرسل التصحيح سطرًا جديدًا.",
   webcast_archive: "الجلسات السابقة",
   webcast_sitting_captions: "جلسة {day}: الترجمة النصية (WebVTT)",
+  webcast_audio_listen: "استماع",
+  webcast_audio_stop: "إيقاف",
+  webcast_audio_no_sitting: "يُبث الصوت أثناء انعقاد الجلسة.",
+  webcast_audio_unsupported: "لا يستطيع هذا المتصفح تشغيل صوت البث؛ جرّب إصدارًا حديثًا من Chrome أو Edge أو Firefox أو Safari.",
+  webcast_audio_waiting: "في انتظار الصوت…",
+  webcast_recordings: "التسجيلات",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "طُلبت في {time}",
   waiting_for: "ينتظر منذ {time}",

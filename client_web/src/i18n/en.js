@@ -585,6 +585,12 @@ export default {
   error_correction_closed: "That line is older than 30 s; send the correction as a new line.",
   webcast_archive: "Earlier sittings",
   webcast_sitting_captions: "Sitting of {day}: captions (WebVTT)",
+  webcast_audio_listen: "Listen",
+  webcast_audio_stop: "Stop",
+  webcast_audio_no_sitting: "The audio plays while a sitting is open.",
+  webcast_audio_unsupported: "This browser cannot play the webcast's audio; try a recent Chrome, Edge, Firefox or Safari.",
+  webcast_audio_waiting: "Waiting for the audio…",
+  webcast_recordings: "recordings",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "asked at {time}",
   waiting_for: "waiting {time}",

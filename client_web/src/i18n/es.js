@@ -584,6 +584,12 @@ export default {
   error_correction_closed: "Esa línea tiene más de 30 s; envíe la corrección como una línea nueva.",
   webcast_archive: "Sesiones anteriores",
   webcast_sitting_captions: "Sesión del {day}: subtítulos (WebVTT)",
+  webcast_audio_listen: "Escuchar",
+  webcast_audio_stop: "Detener",
+  webcast_audio_no_sitting: "El audio se emite mientras hay una sesión abierta.",
+  webcast_audio_unsupported: "Este navegador no puede reproducir el audio de la transmisión; pruebe un Chrome, Edge, Firefox o Safari reciente.",
+  webcast_audio_waiting: "Esperando el audio…",
+  webcast_recordings: "grabaciones",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "pedido a las {time}",
   waiting_for: "espera desde hace {time}",

@@ -584,6 +584,12 @@ export default {
   error_correction_closed: "Cette ligne a plus de 30 s ; envoyez la correction comme nouvelle ligne.",
   webcast_archive: "Séances précédentes",
   webcast_sitting_captions: "Séance du {day} : sous-titres (WebVTT)",
+  webcast_audio_listen: "Écouter",
+  webcast_audio_stop: "Arrêter",
+  webcast_audio_no_sitting: "Le son est diffusé pendant les séances.",
+  webcast_audio_unsupported: "Ce navigateur ne peut pas lire le son de la diffusion ; essayez un Chrome, Edge, Firefox ou Safari récent.",
+  webcast_audio_waiting: "En attente du son…",
+  webcast_recordings: "enregistrements",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "demandé à {time}",
   waiting_for: "attend depuis {time}",

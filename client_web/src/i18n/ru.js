@@ -584,6 +584,12 @@ export default {
   error_correction_closed: "Строке больше 30 с; отправьте исправление новой строкой.",
   webcast_archive: "Прошедшие заседания",
   webcast_sitting_captions: "Заседание {day}: субтитры (WebVTT)",
+  webcast_audio_listen: "Слушать",
+  webcast_audio_stop: "Остановить",
+  webcast_audio_no_sitting: "Звук транслируется, пока идёт заседание.",
+  webcast_audio_unsupported: "Этот браузер не может воспроизвести звук трансляции; попробуйте свежий Chrome, Edge, Firefox или Safari.",
+  webcast_audio_waiting: "Ожидание звука…",
+  webcast_recordings: "записи",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "запрос в {time}",
   waiting_for: "ждёт {time}",

@@ -584,6 +584,12 @@ export default {
   error_correction_closed: "该行已超过 30 秒；请以新的一行发送更正。",
   webcast_archive: "以往会议",
   webcast_sitting_captions: "{day} 会议：字幕（WebVTT）",
+  webcast_audio_listen: "收听",
+  webcast_audio_stop: "停止",
+  webcast_audio_no_sitting: "会议进行期间播放音频。",
+  webcast_audio_unsupported: "此浏览器无法播放网播音频；请使用较新的 Chrome、Edge、Firefox 或 Safari。",
+  webcast_audio_waiting: "正在等待音频…",
+  webcast_recordings: "录音",
   // --- issue 14, the floor in use: the chair's queue, actions not sent, floor alerts, the public screen's link
   requested_at: "{time} 请求",
   waiting_for: "已等待 {time}",

@@ -406,7 +406,8 @@ def _heard(state: ConsultationState, ev: e.SpeakerHeard) -> None:
     if speech is not None and speech.participant == ev.participant:
         speech.heard, speech.time_to_floor_ms = True, ev.time_to_floor_ms
     else:
-        state.grant.heard_at = ev.at  # type: ignore[union-attr]
+        assert state.grant is not None, "the media hears only a granted or live speaker"
+        state.grant.heard_at = ev.at
 
 
 def _time_exceeded(state: ConsultationState, ev: e.SpeakingTimeExceeded) -> None:

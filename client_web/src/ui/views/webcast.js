@@ -8,6 +8,7 @@ import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { itemTitle, languageName } from "../names.js";
 import { CaptionStrip } from "../parts/captions.js";
+import { WebcastArchive, WebcastAudio } from "../parts/webcast_audio.js";
 
 const POLL_MS = 1000;
 
@@ -67,15 +68,13 @@ export function WebcastPage({ consultation }) {
         : html`<p class="screen-title">${t("no_item_yet")}</p>`}
     </section>
     <section class="screen-floor">${floor}</section>
+    <${WebcastAudio} consultation=${consultation} sittingOpen=${snapshot.sitting !== null} />
     <section class="screen-captions"><${CaptionStrip} lines=${snapshot.captions} large=${true} /></section>
     <section class="screen-queue">
       <h2>${t("queue")} (${queue.length})</h2>
       <ol data-testid="queue">${queue.slice(0, 8).map((r, i) => html`<li key=${i}>${r.delegation}${r.point_of_order ? html` <span class="tag tag-poo">${t("point_of_order")}</span>` : null}</li>`)}</ol>
     </section>
-    ${snapshot.archive.length ? html`<section class="screen-archive" data-testid="webcast-archive">
-      <h2>${t("webcast_archive")}</h2>
-      <ul>${snapshot.archive.map((day) => html`<li key=${day}><a href=${`/webcast/${encodeURIComponent(consultation)}/captions/${day}.vtt`}>${t("webcast_sitting_captions", { day })}</a></li>`)}</ul>
-    </section>` : null}
+    <${WebcastArchive} consultation=${consultation} days=${snapshot.archive} />
     ${failure ? html`<p class="muted" role="status">${failure}</p>` : null}
   </div>`;
 }
