@@ -18,9 +18,10 @@ import gc
 import sys
 from typing import Any
 
-from vcc import cli, gc_policy
+from vcc import cli
 from vcc.core import views
 from vcc.gateway import socket_api
+from vcc.ops import gc_policy
 from vcc_protocol.state import ConsultationState
 
 

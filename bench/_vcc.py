@@ -81,15 +81,15 @@ def burst_roster(council: int = 48, observer_states: int = 942, sectors: int = 3
 
 def delegate_ids(roster_csv: str) -> list[tuple[str, str]]:
     """(participant id, delegation class) of every delegate, in roster order."""
-    from vcc.importers import slug
+    from vcc.documents.importers import slug
 
     return [(slug(r["participant"]), r["delegation_class"]) for r in csv.DictReader(io.StringIO(roster_csv))
             if r["role"] == "delegate"]
 
 
 async def _build(path: Path | str, roster_csv: str | None) -> bytes:
-    from vcc import importers
     from vcc.config import Config
+    from vcc.documents import importers
     from vcc.service import Service
     from vcc.store import open_store
     from vcc_protocol import commands as c
@@ -168,12 +168,12 @@ def agenda_items(path: Path | str) -> list[str]:
 
 
 def token(secret: bytes, participant: str, role: str = "delegate", hours: float = 4) -> str:
-    from vcc.tokens import Claims, sign
+    from vcc.auth.tokens import Claims, sign
     return sign(secret, Claims(participant, role, CONSULTATION, time.time_ns() // 1_000_000 + int(hours * 3_600_000)))
 
 
 def admin_token(secret: bytes) -> str:
-    from vcc import links
+    from vcc.auth import links
     return links.admin_token(CONSULTATION, secret, time.time_ns() // 1_000_000)
 
 

@@ -121,7 +121,7 @@ PINGERS = ["brazil-delegate-1", "canada-delegate-1", "cuba-delegate-1", "mexico-
 #: The delegate whose link the hostile connections share.
 HOSTILE = "bahamas-delegate-1"
 TECHNICAL = "technical-support-1"
-#: The upload limit of the service (vcc.uploads.MAX_BYTES).
+#: The upload limit of the service (vcc.documents.uploads.MAX_BYTES).
 UPLOAD_LIMIT = 5 * 1024 * 1024
 #: The uncompressed size the lying bomb declares: a plausible two-page document.
 LYING_SIZE = 30_000

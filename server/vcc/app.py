@@ -10,9 +10,7 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from .config import Config
-from .gateway.socket_api import Gateway
-from .http_api import (
+from .api.routes import (
     BASE_URL,
     BLOBS,
     INSPECTOR,
@@ -26,6 +24,10 @@ from .http_api import (
     json_errors,
     not_webcast,
 )
+from .api.webcast import Webcast
+from .config import Config
+from .documents.uploads import BlobStore, Inspector
+from .gateway.socket_api import Gateway
 from .media.cluster import MediaCluster
 from .media.hls import WebcastAudio
 from .media.plane import MediaPlane
@@ -33,8 +35,6 @@ from .media.turn import Turn
 from .practice import PracticeRooms
 from .service import Clock, Service, wall_clock
 from .store import open_store
-from .uploads import BlobStore, Inspector
-from .webcast import Webcast
 
 GATEWAY = web.AppKey("gateway", Gateway)
 #: The built browser client (``./dev setup`` builds it here).

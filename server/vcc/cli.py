@@ -19,16 +19,19 @@ from aiohttp import web
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import demo, gc_policy, importers, links, plan_export
+from . import demo
+from .api.routes import INSPECTOR, SERVICE
 from .app import create_app
+from .auth import links
 from .config import DEFAULT_STORE, SERVED_URL_KEY, Config
 from .core.grouping import tally
-from .http_api import INSPECTOR, SERVICE
-from .importers import ImportError_, slug
-from .importing import describe, run_import
+from .documents import importers, plan_export
+from .documents.importers import ImportError_, slug
+from .documents.importing import describe, run_import
+from .documents.reports import REPORTS, captions
 from .media.janus_server import JanusSecrets, JanusUnavailable, write_config
+from .ops import gc_policy
 from .practice import DEFAULT_MAX_ROOMS
-from .reports import REPORTS, captions
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED, Service, wall_clock
 from .store import StoreUnavailable, open_store
 

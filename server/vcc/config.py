@@ -5,9 +5,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .auth.tokens import load_or_create_secret
 from .practice import DEFAULT_MAX_ROOMS
 from .service import DEFAULT_IDLE_SECONDS, DEFAULT_MAX_LOADED
-from .tokens import load_or_create_secret
 
 DEFAULT_STORE = "var/store"
 #: The store setting that records the public address `vcc serve` last served (for `vcc links`).

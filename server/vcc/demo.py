@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 from vcc_protocol import commands as c
 
-from . import importers
 from .core.clock import zone
-from .importers import slug
+from .documents import importers
+from .documents.importers import slug
 
 DEMO_TZ = "Europe/Zurich"
 

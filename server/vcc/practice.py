@@ -10,7 +10,7 @@ acks and fold — with three differences:
 - its log is a ``MemoryStore`` of its own: nothing it does reaches the durable
   store, and discarding it frees all it held;
 - its id starts with ``practice:``, which no real consultation's id can (their
-  ids are ``[a-z0-9-]``, ``http_api.CONSULTATION_ID``), and it is registered
+  ids are ``[a-z0-9-]``, ``api.routes.CONSULTATION_ID``), and it is registered
   in the node's ``Service`` with ``adopt``: the gateway acquires and releases
   it like any other, with a join token signed for it;
 - a scripted chair, interpreter and other delegations play their parts by
@@ -50,11 +50,11 @@ from vcc_protocol import commands as c
 from vcc_protocol.state import Delegation, Item, Participant
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
-from . import metrics
+from .auth.tokens import Claims, sign
 from .core import ConsultationState
+from .ops import metrics
 from .service import Runtime, Service, UnknownConsultation
 from .store.memory import MemoryStore
-from .tokens import Claims, sign
 
 log = logging.getLogger(__name__)
 

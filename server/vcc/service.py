@@ -52,8 +52,8 @@ from vcc_protocol import commands as c
 from vcc_protocol.events import Event, decode_event, encode_event
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
-from . import metrics
 from .core import ConsultationState, Rejected, apply, decide, next_deadline
+from .ops import metrics
 from .store.base import (
     ConcurrencyConflict,
     DuplicateCommand,

@@ -20,12 +20,12 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
+from vcc.api.routes import MEDIA, SECRET, SERVICE
 from vcc.app import create_app
+from vcc.auth.tokens import Claims, sign
 from vcc.config import Config
-from vcc.http_api import MEDIA, SECRET, SERVICE
 from vcc.media.plane import MediaPlane
 from vcc.service import Runtime
-from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 

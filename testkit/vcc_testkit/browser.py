@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
+from vcc.auth.tokens import SCREEN_ROLE, Claims, sign
 from vcc.config import Config
 from vcc.service import Service
 from vcc.store import open_store
-from vcc.tokens import SCREEN_ROLE, Claims, sign
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 
 from .node import CONSULTATION, Node
@@ -56,7 +56,7 @@ Tokens = Callable[[str], str]
 
 def roster_roles() -> dict[str, str]:
     """Each participant of the demo roster and its role (a join link carries the role: the secretariat's gives its rights)."""
-    from vcc import importers
+    from vcc.documents import importers
     from vcc_protocol import commands as c
 
     return {cmd.participant: cmd.role for cmd in importers.roster_from_csv(importers.example("roster-demo.csv")) if isinstance(cmd, c.AddParticipant)}

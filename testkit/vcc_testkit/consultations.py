@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from vcc import importers
+from vcc.documents import importers
 from vcc_protocol import commands as c
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestServer
+from vcc.api.routes import SECRET, SERVICE
 from vcc.app import GATEWAY, create_app
+from vcc.auth.links import deployment_admin_token
+from vcc.auth.tokens import Claims, sign
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.gateway.socket_api import Gateway
-from vcc.http_api import SECRET, SERVICE
-from vcc.links import deployment_admin_token
 from vcc.service import Runtime, Service
-from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 

@@ -4,7 +4,7 @@ the times shown are the core's, the answers the server's, and the meeting sees n
 from __future__ import annotations
 
 from playwright.async_api import expect
-from vcc.http_api import PRACTICE
+from vcc.api.routes import PRACTICE
 from vcc.practice import PREFIX, Script
 from vcc_testkit.browser import Screens
 from vcc_testkit.consultations import CHAIR, COUNCIL

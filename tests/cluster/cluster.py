@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from vcc.auth.tokens import Claims, sign
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.service import TRANSIENT, Service
 from vcc.store.redis import RedisStore
-from vcc.tokens import Claims, sign
 from vcc_protocol.events import Event, decode_event, redact
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import live_commands

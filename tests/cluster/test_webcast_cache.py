@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import aiohttp
 import pytest
-from vcc import metrics
+from vcc.ops import metrics
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.audio import CONSULTATION as AUDIO_CONSULTATION

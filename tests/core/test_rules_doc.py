@@ -5,11 +5,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from vcc import rules_doc
+from vcc.devtools import rules_doc
 
 
 def test_the_committed_rulebook_is_current() -> None:
-    assert rules_doc.DOC.read_text(encoding="utf-8") == rules_doc.render(), "run: python -m vcc.rules_doc"
+    assert rules_doc.DOC.read_text(encoding="utf-8") == rules_doc.render(), "run: python -m vcc.devtools.rules_doc"
 
 
 def test_every_rule_has_a_test_and_every_marker_a_rule() -> None:
@@ -56,7 +56,7 @@ def test_the_check_command_fails_on_a_stale_page(tmp_path: Path, monkeypatch: py
     stale.write_text("# The rules\n", encoding="utf-8")
     monkeypatch.setattr(rules_doc, "DOC", stale)
     assert rules_doc.main(["--check"]) == 1
-    assert "is stale: run python -m vcc.rules_doc" in capsys.readouterr().out
+    assert "is stale: run python -m vcc.devtools.rules_doc" in capsys.readouterr().out
     assert rules_doc.main([]) == 0
     assert rules_doc.main(["--check"]) == 0
 

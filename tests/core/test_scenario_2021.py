@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from corekit import Consultation, builtins, ms
-from vcc import importers
 from vcc.core import Rejected
 from vcc.core.forecast import Forecast, forecast
 from vcc.core.interpretation import route
+from vcc.documents import importers
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.state import Correspondence

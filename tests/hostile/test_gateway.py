@@ -19,13 +19,13 @@ import msgspec
 import pytest
 import socketio
 from aiohttp.test_utils import TestServer
-from vcc import metrics
+from vcc.api.routes import SECRET, SERVICE
 from vcc.app import GATEWAY, create_app
 from vcc.config import Config
 from vcc.gateway import refusals
 from vcc.gateway.limits import MAX_COMMAND_BYTES, RATE_BURST, SYNC_BURST
 from vcc.gateway.refusals import RefusalLog
-from vcc.http_api import SECRET, SERVICE
+from vcc.ops import metrics
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import CHAIR, COUNCIL, SECRETARIAT, TECHNICAL, live_commands

@@ -29,16 +29,16 @@ import redis.asyncio as aioredis
 import schemathesis
 from aiohttp.test_utils import TestServer
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from vcc import importers
+from vcc.api.routes import MAX_REQUEST_BYTES, OPENAPI, SECRET, SERVICE
 from vcc.app import GATEWAY, create_app
+from vcc.auth.links import admin_token, deployment_admin_token
+from vcc.auth.tokens import DEPLOYMENT_ROLE, Claims, sign, verify
 from vcc.cli import main
 from vcc.client import ConsultationClient
 from vcc.config import Config
+from vcc.documents import importers
 from vcc.gateway.socket_api import Gateway
-from vcc.http_api import MAX_REQUEST_BYTES, OPENAPI, SECRET, SERVICE
-from vcc.links import admin_token, deployment_admin_token
 from vcc.service import Runtime, Service
-from vcc.tokens import DEPLOYMENT_ROLE, Claims, sign, verify
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import live_commands, midday_zone
@@ -417,7 +417,7 @@ def test_nginx_allows_the_same_body_as_the_app() -> None:
     size = re.search(r"client_max_body_size (\d+)([km]?);", api.group(1))
     assert size is not None
     allowed = int(size.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[size.group(2)]
-    assert allowed == MAX_REQUEST_BYTES, "deploy/nginx/vcc.conf and vcc.http_api.MAX_REQUEST_BYTES disagree"
+    assert allowed == MAX_REQUEST_BYTES, "deploy/nginx/vcc.conf and vcc.api.routes.MAX_REQUEST_BYTES disagree"
     assert "MAX_REQUEST_BYTES" in conf, "the nginx config names the constant it must equal"
 
 
@@ -513,7 +513,7 @@ def test_schemathesis_finds_no_failure_with_or_without_credentials(fuzzed_node) 
 async def test_a_slot_end_ticked_while_the_store_is_down_is_retried_and_never_unloaded(hostile_node, tmp_path: Path) -> None:
     """The tick at the slot end fails while Redis is down; the runtime stays loaded,
     retries, and closes the sitting once Redis is back."""
-    from vcc.metrics import REGISTRY
+    from vcc.ops.metrics import REGISTRY
 
     redis_server = RedisServer(tmp_path / "durable-redis", appendonly=True, appendfsync="always")
     redis_server.start()

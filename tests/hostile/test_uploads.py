@@ -39,13 +39,13 @@ from pathlib import Path
 import aiohttp
 import docx
 import pytest
+from vcc.api.routes import INSPECTOR
+from vcc.auth.tokens import Claims, sign
 from vcc.client import ConsultationClient
 from vcc.config import Config
-from vcc.http_api import INSPECTOR
+from vcc.documents.uploads import BadFile, Busy, Inspector
 from vcc.service import Service
 from vcc.store import open_store
-from vcc.tokens import Claims, sign
-from vcc.uploads import BadFile, Busy, Inspector
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import COUNCIL, OBSERVER, live_commands
 from vcc_testkit.documents import pdf, word, word_claiming_pages

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
-from vcc.reports.captions import CUE_MAX_MS
+from vcc.documents.reports.captions import CUE_MAX_MS
 
 CLIENT = Path(__file__).resolve().parents[2] / "server" / "vcc" / "examples" / "caption_client.py"
 CAPTIONER = "captioner-1"

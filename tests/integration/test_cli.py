@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import docx
-from vcc import importers
+from vcc.documents import importers
 from vcc_testkit.process_node import ProcessNode
 
-EXAMPLES = Path(importers.__file__).parent / "examples"
+EXAMPLES = Path(importers.__file__).parents[1] / "examples"
 
 
 def vcc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

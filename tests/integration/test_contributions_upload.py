@@ -22,7 +22,7 @@ async def post(node, participant: str, filename: str | None, data: bytes | None,
 
 
 def blob_files(node) -> list[Path]:  # noqa: ANN001
-    from vcc.http_api import BLOBS
+    from vcc.api.routes import BLOBS
 
     root = node.server.app[BLOBS].root
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []

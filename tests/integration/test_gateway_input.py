@@ -8,8 +8,8 @@ import time
 
 import pytest
 import socketio
+from vcc.auth.tokens import SCREEN_ROLE, Claims, sign
 from vcc.core.actors import PERMISSIONS
-from vcc.tokens import SCREEN_ROLE, Claims, sign
 from vcc_protocol.commands import COMMAND_TYPES
 from vcc_protocol.vocabulary import SCREEN_ACTOR
 from vcc_testkit.consultations import (

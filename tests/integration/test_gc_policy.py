@@ -7,11 +7,11 @@ import json
 import subprocess
 import sys
 
-from vcc import gc_policy
+from vcc.ops import gc_policy
 
 PROBE = """
 import gc, json
-from vcc import gc_policy, metrics
+from vcc.ops import gc_policy, metrics
 gc_policy.settle()
 frozen = gc.get_freeze_count()
 gc.collect()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from vcc import metrics
 from vcc.core.floor import PRIORITY
+from vcc.ops import metrics
 from vcc.service import Service
 from vcc.store import open_store
 from vcc_protocol import commands as c

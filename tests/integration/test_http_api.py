@@ -7,8 +7,8 @@ from datetime import UTC
 
 import aiohttp
 import msgspec
-from vcc import importers
-from vcc.http_api import OPENAPI
+from vcc.api.routes import OPENAPI
+from vcc.documents import importers
 
 
 async def test_health_readiness_and_metrics(node, clients) -> None:

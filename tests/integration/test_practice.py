@@ -12,15 +12,15 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from vcc.api.routes import PRACTICE, SECRET, SERVICE
 from vcc.app import GATEWAY, create_app
+from vcc.auth.tokens import Claims, sign
 from vcc.client import ConsultationClient
 from vcc.config import Config
-from vcc.http_api import PRACTICE, SECRET, SERVICE
 from vcc.practice import CHAIR, PREFIX, PracticeRooms, Script
 from vcc.service import Runtime, Service
 from vcc.store.base import ConcurrencyConflict, DuplicateCommand, StoreUnavailable
 from vcc.store.memory import MemoryStore
-from vcc.tokens import Claims, sign
 from vcc_protocol.events import FloorGranted
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import CHAIR as REAL_CHAIR

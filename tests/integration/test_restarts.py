@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import msgspec
+from vcc.auth.tokens import Claims, sign
 from vcc.client import ConsultationClient
 from vcc.config import Config
 from vcc.core.views import snapshot
 from vcc.service import Service
 from vcc.store import open_store
-from vcc.tokens import Claims, sign
 from vcc_protocol import commands as c
 from vcc_protocol.events import ConnectionTestRecorded, decode_event
 from vcc_protocol.vocabulary import ADMIN_ACTOR

@@ -8,8 +8,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
-from vcc import importers
 from vcc.core.views import snapshot
+from vcc.documents import importers
 from vcc_protocol import commands as c
 from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER
 

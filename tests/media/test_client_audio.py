@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
-from vcc.reports import technical
+from vcc.documents.reports import technical
 from vcc_protocol import commands as c
 from vcc_testkit.audio import (
     CONSULTATION,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from vcc.api.routes import MEDIA, SERVICE
 from vcc.app import create_app
 from vcc.config import Config
-from vcc.http_api import MEDIA, SERVICE
 from vcc.media.desired import CHANNELS, ROOMS
 from vcc.media.janus_client import JanusSession
 from vcc.media.plane import MediaPlane
@@ -244,7 +244,7 @@ async def test_without_janus_the_procedure_works_and_the_status_says_why(tmp_pat
         reconciler = app[MEDIA].reconcilers[CONSULTATION]
         await until(lambda: "Janus unavailable" in reconciler.status.reason)
         assert not reconciler.status.up
-        from vcc.metrics import REGISTRY
+        from vcc.ops.metrics import REGISTRY
 
         assert REGISTRY.get_sample_value("vcc_media_janus_up", {"consultation": CONSULTATION}) == 0
     finally:

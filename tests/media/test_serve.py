@@ -13,8 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from vcc.links import admin_token, deployment_admin_token
-from vcc.tokens import load_or_create_secret
+from vcc.auth.links import admin_token, deployment_admin_token
+from vcc.auth.tokens import load_or_create_secret
 from vcc_testkit.redis_server import free_port
 
 

@@ -1,6 +1,6 @@
 """The generated protocol files are current, and the documentation tells the truth."""
 
-from vcc import protocol_docs
+from vcc.devtools import protocol_docs
 from vcc_protocol import schema
 from vcc_protocol.commands import COMMAND_TYPES
 from vcc_protocol.errors import ERROR_CODES
@@ -11,7 +11,7 @@ def test_the_json_schema_file_is_current() -> None:
 
 
 def test_the_protocol_page_is_current() -> None:
-    assert protocol_docs.DOC.read_text(encoding="utf-8") == protocol_docs.render(), "run: python -m vcc.protocol_docs"
+    assert protocol_docs.DOC.read_text(encoding="utf-8") == protocol_docs.render(), "run: python -m vcc.devtools.protocol_docs"
 
 
 def test_every_command_is_documented_with_codes_that_exist() -> None:

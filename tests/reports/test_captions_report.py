@@ -1,7 +1,7 @@
 """The caption record: WebVTT per sitting, timed from the sitting's opening,
 with corrections applied, and the coverage of speaking time in the technical report."""
 
-from vcc.reports import captions, technical
+from vcc.documents.reports import captions, technical
 from vcc_protocol import commands as c
 
 from tests.core.corekit import Consultation, speaker

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import docx
 import msgspec
 import pytest
-from vcc import importers
 from vcc.core import ConsultationState, Rejected, apply, decide, fold, next_deadline
 from vcc.core.grouping import tally
-from vcc.reports import conclusions, docx_render, technical
+from vcc.documents import importers
+from vcc.documents.reports import conclusions, docx_render, technical
 from vcc_protocol import commands as c
 from vcc_protocol.events import Event
 from vcc_protocol.vocabulary import SYSTEM_ACTOR

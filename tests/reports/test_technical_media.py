@@ -1,7 +1,7 @@
 """The technical report counts the connection tests whose audio could not go through the
 media server and back, and says why, beside the other failures."""
 
-from vcc.reports import technical
+from vcc.documents.reports import technical
 from vcc_protocol import commands as c
 
 from tests.core.corekit import Consultation, member, speaker

@@ -1,4 +1,4 @@
-// The node's HTTP endpoints (server/vcc/http_api.py), with the join token as a
+// The node's HTTP endpoints (server/vcc/api/routes.py), with the join token as a
 // bearer token. A participant's token reads its own delegation's answers to the
 // agenda consultation, uploads contributions and downloads their files; the
 // secretariat's token (or the admin link's) also imports, downloads the join

@@ -6,7 +6,7 @@ consultation's agenda, before the deadline (by default 14 days before the
 first day, until 23:59 Geneva time), in at most two pages; every
 submitter's contacts are copied. Text counts as pages by length
 (``CHARACTERS_PER_PAGE``); an uploaded PDF or DOCX by the pages the upload
-path counted by laying the file out (``vcc.uploads``).
+path counted by laying the file out (``vcc.documents.uploads``).
 """
 
 from vcc_protocol import commands as c

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 from vcc_protocol.events import redact
 
-from .. import metrics
 from ..core.views import ViewsFeed, snapshot
+from ..ops import metrics
 from ..service import Batch, Runtime
 from .fanout import Fanout
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import metrics
+from ..ops import metrics
 
 log = logging.getLogger("vcc.gateway.refused")
 engine_debug = logging.getLogger("vcc.gateway.engineio")

@@ -60,14 +60,14 @@ from vcc_protocol.media import parse_media
 from vcc_protocol.messages import Report
 from vcc_protocol.vocabulary import ADMIN_ACTOR, SCREEN_ACTOR
 
-from .. import metrics
+from ..auth.tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
 from ..core.views import audience as audience_of
 from ..media.plane import MediaPlane
+from ..ops import metrics
 from ..practice import ENDED as PRACTICE_ENDED
 from ..practice import is_practice
 from ..service import Ack, Runtime, Service, UnknownConsultation, error
 from ..store.base import StoreUnavailable
-from ..tokens import ADMIN_ROLE, SCREEN_ROLE, TokenRefused, verify
 from .command_path import CommandPath
 from .fanout import Fanout
 from .inbound import Inbound

@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from ..metrics import REGISTRY
+from ..ops.metrics import REGISTRY
 
 JANUS_UP = Gauge("vcc_media_janus_up", "1 while the media adapter holds a live Janus session for the consultation", ["consultation"], registry=REGISTRY)
 JANUS_LOST = Counter("vcc_media_janus_lost_total", "Janus sessions lost (Janus down, restarted or unreachable)", ["consultation"], registry=REGISTRY)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from icalendar import Calendar, Event
 from vcc_protocol.state import ConsultationState
 
-from .core.clock import slots
+from ..core.clock import slots
 
 
 def rows(state: ConsultationState) -> list[tuple[str, int, str, str, int, str]]:

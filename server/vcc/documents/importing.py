@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 
+from ..service import Service
 from .importers import Entry, plan_import
-from .service import Service
 
 
 @dataclass(frozen=True, slots=True)

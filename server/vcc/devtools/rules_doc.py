@@ -14,8 +14,8 @@ anchor (``if pages > MAX_PAGES: raise Rejected(...)``).
 
 Its tests carry a marker naming it: ``@pytest.mark.rule("floor.PRIORITY")``.
 A test fails when the committed page is stale, when a rule has no test and when
-a marker names no rule. ``python -m vcc.rules_doc`` rewrites the page;
-``python -m vcc.rules_doc --check`` says whether it is current.
+a marker names no rule. ``python -m vcc.devtools.rules_doc`` rewrites the page;
+``python -m vcc.devtools.rules_doc --check`` says whether it is current.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from vcc_protocol.errors import ERROR_CODES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CORE = ROOT / "server" / "vcc" / "core"
 TESTS = ROOT / "tests"
 DOC = ROOT / "docs" / "rules.md"
@@ -202,7 +202,7 @@ def render(rules: list[Rule] | None = None) -> str:
     lines = [
         "# The rules",
         "",
-        "Generated from the core (`server/vcc/core/`) by `python -m vcc.rules_doc`: do not edit it",
+        "Generated from the core (`server/vcc/core/`) by `python -m vcc.devtools.rules_doc`: do not edit it",
         "by hand. Each rule is tagged `Rule:` where it lives, one place in the code; its name is",
         "`module.anchor`, the function or constant that holds it. The codes are the rejections a",
         "command meets under that rule (what each means is in [protocol.md](protocol.md#error-codes));",
@@ -239,7 +239,7 @@ def problems(rules: list[Rule], marked: dict[str, list[str]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vcc.rules_doc", description="Write docs/rules.md from the core's Rule: tags.")
+    parser = argparse.ArgumentParser(prog="python -m vcc.devtools.rules_doc", description="Write docs/rules.md from the core's Rule: tags.")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when docs/rules.md is stale or a rule has no test")
     args = parser.parse_args(argv)
     text = render()
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in found:
             print(problem)
         if stale:
-            print(f"{DOC} is stale: run python -m vcc.rules_doc")
+            print(f"{DOC} is stale: run python -m vcc.devtools.rules_doc")
         return 1 if stale or found else 0
     DOC.write_text(text, encoding="utf-8")
     print(f"wrote {DOC}")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core.views import webcast_view
-from .media.desired import CHANNELS
-from .reports import captions
-from .service import Runtime, Service
+from ..core.views import webcast_view
+from ..documents.reports import captions
+from ..media.desired import CHANNELS
+from ..service import Runtime, Service
 
 #: A consultation id as the store accepts it; anything else is not looked up at all.
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")

@@ -27,22 +27,24 @@ from vcc_protocol import commands as c
 from vcc_protocol._base import File
 from vcc_protocol.events import CaptionPosted
 
-from . import importers, links, metrics, plan_export
-from .core.actors import resolve
-from .core.grouping import tally
-from .core.machine import decide
-from .core.rejections import Rejected
-from .core.views import snapshot
-from .importers import ImportError_, slug
-from .importing import run_import
-from .media.plane import MediaPlane
-from .practice import PracticeRefused, PracticeRooms, is_practice
-from .reports import DOCX, REPORTS, captions
-from .service import Runtime, Service, UnknownConsultation
-from .store.base import StoreUnavailable
-from .tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, Claims, TokenRefused, verify
-from .uploads import MAX_BYTES as MAX_UPLOAD_BYTES
-from .uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
+from ..auth import links
+from ..auth.tokens import ADMIN_ROLE, DEPLOYMENT_ROLE, Claims, TokenRefused, verify
+from ..core.actors import resolve
+from ..core.grouping import tally
+from ..core.machine import decide
+from ..core.rejections import Rejected
+from ..core.views import snapshot
+from ..documents import importers, plan_export
+from ..documents.importers import ImportError_, slug
+from ..documents.importing import run_import
+from ..documents.reports import DOCX, REPORTS, captions
+from ..documents.uploads import MAX_BYTES as MAX_UPLOAD_BYTES
+from ..documents.uploads import MAX_REQUEST, BadFile, BlobStore, Busy, Inspector, Received, clean_name, too_big
+from ..media.plane import MediaPlane
+from ..ops import metrics
+from ..practice import PracticeRefused, PracticeRooms, is_practice
+from ..service import Runtime, Service, UnknownConsultation
+from ..store.base import StoreUnavailable
 from .webcast import Webcast
 
 SERVICE = web.AppKey("service", Service)

@@ -3,7 +3,7 @@
 Pure functions: of the file's text (its entries, each with the row it came
 from), and of the file against a consultation's state (``plan_import``: what is
 new, what differs and whether import may change it). The CLI, the HTTP API and
-the tests use them; ``vcc.importing`` sends the plan through the service, all
+the tests use them; ``vcc.documents.importing`` sends the plan through the service, all
 or nothing.
 """
 

@@ -1,6 +1,6 @@
-"""The child side of an upload's inspection: ``python -m vcc.upload_worker``.
+"""The child side of an upload's inspection: ``python -m vcc.documents.upload_worker``.
 
-The server starts this process for one file (``vcc.uploads.Inspector``). It first
+The server starts this process for one file (``vcc.documents.uploads.Inspector``). It first
 limits itself (address space, CPU seconds, size of the files it writes); every
 process it starts, LibreOffice included, inherits those limits. Then it checks
 the file and counts its pages, and writes one JSON line to stdout:
@@ -147,7 +147,7 @@ def inspect(path: Path, kind: str, work: Path, office: str | None, seconds: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vcc.upload_worker")
+    parser = argparse.ArgumentParser(prog="python -m vcc.documents.upload_worker")
     parser.add_argument("file", type=Path)
     parser.add_argument("kind", choices=("pdf", "docx"))
     parser.add_argument("--work", type=Path, required=True, help="an empty folder of its own")

@@ -7,7 +7,7 @@ count its sender typed. So the server's own process never inflates or parses
 one. It only streams the bytes to a temporary file (at most ``MAX_BYTES``,
 hashing them on the way, the type read from the first bytes), after the cheap
 checks of ``http_api.submit_contribution`` (token, roster, procedure). The
-``Inspector`` then runs ``python -m vcc.upload_worker`` on the file: a process
+``Inspector`` then runs ``python -m vcc.documents.upload_worker`` on the file: a process
 of its own, in its own session, limited in address space, CPU and written
 bytes, killed with everything it started when its wall-clock time is up, and at
 most ``workers`` of them at once (more are answered "busy, try again"). The
@@ -149,7 +149,7 @@ class Inspector:
             self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="vcc-upload-") as work:
             command = [
-                sys.executable, "-m", "vcc.upload_worker", str(path), kind, "--work", work,
+                sys.executable, "-m", "vcc.documents.upload_worker", str(path), kind, "--work", work,
                 "--memory", str(self.memory), "--seconds", str(self.cpu),
                 *(["--office", self.office] if self.office else []),
             ]
