@@ -78,7 +78,7 @@ def test_nothing_granted_or_live_outside_an_open_sitting(cons: Consultation) -> 
     assert cons.reject(c.GrantFloor(id=c.new_id()), "chair") == "outside_sitting"
 
 
-@pytest.mark.rule("deadlines.slot_end")
+@pytest.mark.rule("sitting.slot_end")
 def test_slot_end_cuts_the_speech_and_closes_the_sitting(cons: Consultation) -> None:
     cons.open_sitting(0, "12:00")
     cons.take_up("3")

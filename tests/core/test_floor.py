@@ -503,7 +503,7 @@ def test_no_grant_on_an_item_that_already_has_its_outcome(sitting: Consultation)
     assert sitting.reject(c.GrantFloor(id=c.new_id()), "chair") == "item_closed"
 
 
-@pytest.mark.rule("clock.sitting_is_open", "deadlines.slot_end")
+@pytest.mark.rule("clock.sitting_is_open", "sitting.slot_end")
 def test_a_speech_yielded_after_the_slot_end_but_before_the_tick_ends_at_the_slot_end(sitting: Consultation) -> None:
     sitting.hand(speaker("ch"))
     sitting.run(c.GrantFloor(id=c.new_id()), "chair")

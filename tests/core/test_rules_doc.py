@@ -23,7 +23,7 @@ def test_each_rule_names_its_codes_where_they_are_raised() -> None:
     assert rules["roster.add_item"].codes == {"already_exists"}
     assert rules["floor.PRIORITY"].codes == set()
     # A command field named like the rule's function (cmd.slot_end) is not a use of it.
-    assert rules["deadlines.slot_end"].codes == set()
+    assert rules["sitting.slot_end"].codes == set()
 
 
 def _core(tmp_path: Path, source: str) -> Path:

@@ -1,9 +1,9 @@
-"""The clock: sittings in the daily slot, elapsed time per item, the time
-management plan and the forecast of what will not fit.
+"""The clock: the daily slot, whether a sitting is open, elapsed time per
+item and the time management plan.
 
 Rules here: the slot (default 12:00-15:00 Europe/Zurich, so CET or CEST) on
 the consultation's days only; nothing is granted or goes live outside an open
-sitting; at the slot end the sitting closes and cannot be extended.
+sitting. Opening and closing a sitting (and the slot end) live in ``sitting``.
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.events import Allocation
-from vcc_protocol.state import ConsultationState, Sitting
+from vcc_protocol.state import ConsultationState
 
 from .actors import Actor
 from .lookup import known_item
@@ -76,15 +76,6 @@ def next_slot_hint(state: ConsultationState, now: int) -> str:
             when = "now open" if start <= now else f"opens {day} {state.slot_start}"
             return f"The slot ({state.slot_start}-{state.slot_end} {state.tz}) is {when}; the chair opens the sitting."
     return "The consultation's last slot has ended."
-
-
-def open_sitting(state: ConsultationState, cmd: c.OpenSitting, actor: Actor, now: int) -> list[e.Event]:
-    if state.sitting is not None and sitting_is_open(state, now):
-        raise Rejected("sitting_open", f"The sitting of {state.sitting.day} is already open.")
-    for day, start, end in slots(state):
-        if start <= now < end:
-            return [e.SittingOpened(at=now, actor=actor.id, day=day, ends_at=end)]
-    raise Rejected("outside_sitting", f"A sitting can only open inside the slot. {next_slot_hint(state, now)}")
 
 
 def take_up_item(state: ConsultationState, cmd: c.TakeUpItem, actor: Actor, now: int) -> list[e.Event]:
@@ -171,30 +162,14 @@ def elapsed_ms(state: ConsultationState, number: str, now: int) -> int:
 
 # --- appliers --------------------------------------------------------------------------
 
-def _stop_item_clock(state: ConsultationState, at: int) -> None:
+def stop_item_clock(state: ConsultationState, at: int) -> None:
     if state.current_item is not None and state.current_since is not None:
         state.items[state.current_item].elapsed_ms += max(at - state.current_since, 0)
     state.current_since = None
 
 
-def _sitting_opened(state: ConsultationState, ev: e.SittingOpened) -> None:
-    state.sitting = Sitting(day=ev.day, opened_at=ev.at, ends_at=ev.ends_at)
-    if state.current_item is not None:
-        state.current_since = ev.at
-
-
-def _sitting_closed(state: ConsultationState, ev: e.SittingClosed) -> None:
-    sitting = state.sitting
-    assert sitting is not None
-    closed_at = min(ev.at, sitting.ends_at)
-    _stop_item_clock(state, closed_at)
-    sitting.closed_at, sitting.close_reason = closed_at, ev.reason
-    state.sittings.append(sitting)
-    state.sitting = None
-
-
 def _item_taken_up(state: ConsultationState, ev: e.ItemTakenUp) -> None:
-    _stop_item_clock(state, ev.at)
+    stop_item_clock(state, ev.at)
     state.current_item = ev.item
     state.current_since = ev.at if state.sitting is not None else None
     state.queues.setdefault(ev.item, [])
@@ -218,15 +193,12 @@ def _agenda_planned(state: ConsultationState, ev: e.AgendaPlanned) -> None:
 
 
 DECIDERS = {
-    # c.OpenSitting is registered by ``deadlines``, which closes a stale sitting first.
     c.TakeUpItem: take_up_item,
     c.SetItemMinutes: set_item_minutes,
     c.SetSpeakingLimit: set_speaking_limit,
     c.PlanAgenda: plan_agenda,
 }
 APPLIERS = {
-    e.SittingOpened: _sitting_opened,
-    e.SittingClosed: _sitting_closed,
     e.ItemTakenUp: _item_taken_up,
     e.ItemMinutesSet: _item_minutes_set,
     e.SpeakingLimitSet: _speaking_limit_set,

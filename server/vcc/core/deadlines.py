@@ -17,40 +17,12 @@ from vcc_protocol import events as e
 from vcc_protocol.state import ConsultationState
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
-from . import clock
 from .actors import Actor
-from .clock import require_open_sitting, sitting_is_open
-from .floor import end_of_floor, speech_ended
+from .floor import speech_ended
 from .outcomes import ballot_deadlines, close_due_ballots
+from .sitting import slot_end
 
 MINUTE = 60_000
-
-
-def close_sitting(state: ConsultationState, cmd: c.CloseSitting, actor: Actor, now: int) -> list[e.Event]:
-    require_open_sitting(state, now, "close the sitting")
-    assert state.sitting is not None
-    day = state.sitting.day
-    return [*end_of_floor(state, actor.id, now, "ended_by_chair"), e.SittingClosed(at=now, actor=actor.id, day=day, reason="chair")]
-
-
-def slot_end(state: ConsultationState, now: int) -> list[e.Event]:
-    """Rule: the slot is strictly kept; at its end the running speech is cut
-    (its duration counted to the slot end, never beyond) and the sitting closes."""
-    sitting = state.sitting
-    assert sitting is not None
-    return [
-        *end_of_floor(state, SYSTEM_ACTOR, now, "slot_end", at_most=sitting.ends_at),
-        e.SittingClosed(at=now, actor=SYSTEM_ACTOR, day=sitting.day, reason="slot_end"),
-    ]
-
-
-def open_sitting(state: ConsultationState, cmd: c.OpenSitting, actor: Actor, now: int) -> list[e.Event]:
-    """``clock.open_sitting``, after closing a sitting whose slot has ended
-    without the shell's tick (a shell that was down): the closing the tick
-    would have made comes first, so no sitting and no speech run on unclosed."""
-    opened = clock.open_sitting(state, cmd, actor, now)
-    stale = state.sitting is not None and not sitting_is_open(state, now)
-    return [*slot_end(state, now), *opened] if stale else opened
 
 
 def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[e.Event]:
@@ -91,5 +63,5 @@ def next_deadline(state: ConsultationState) -> int | None:
     return min(candidates) if candidates else None
 
 
-DECIDERS = {c.OpenSitting: open_sitting, c.CloseSitting: close_sitting, c.Tick: tick}
+DECIDERS = {c.Tick: tick}
 APPLIERS: dict[type[e.Event], Callable[[ConsultationState, Any], None]] = {}

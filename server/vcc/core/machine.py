@@ -22,13 +22,14 @@ from . import (
     interpretation,
     outcomes,
     roster,
+    sitting,
     support,
 )
 from .actors import check_permission, resolve
 from .deadlines import next_deadline
 from .rejections import Rejected
 
-_AREAS = (roster, grouping, contributions, clock, floor, interpretation, outcomes, support, captions, deadlines)
+_AREAS = (roster, grouping, contributions, clock, sitting, floor, interpretation, outcomes, support, captions, deadlines)
 
 DECIDERS: dict[type[c.Command], Callable[..., list[e.Event]]] = {k: v for a in _AREAS for k, v in a.DECIDERS.items()}
 APPLIERS: dict[type[e.Event], Callable[[ConsultationState, Any], None]] = {k: v for a in _AREAS for k, v in a.APPLIERS.items()}
