@@ -308,12 +308,9 @@ const APPLIERS = {
 
   // --- support (core/support.py)
   connection_test_recorded(state, ev) {
-    state.connection_tests[ev.participant] = {
-      at: ev.at, websocket_ok: ev.websocket_ok, transport: ev.transport ?? null, rtt_ms: ev.rtt_ms ?? null,
-      jitter_ms: ev.jitter_ms ?? null, clock_offset_ms: ev.clock_offset_ms ?? null, microphone: ev.microphone ?? null,
-      camera: ev.camera ?? null, input_level: ev.input_level ?? null, browser: ev.browser ?? null,
-      media: ev.media ?? null, media_rtt_ms: ev.media_rtt_ms ?? null,
-    };
+    // The event carries the test's figures under the state's names (core/support.py, TEST_FIGURES).
+    const { type, v, actor, participant, ...test } = ev;
+    state.connection_tests[participant] = test;
   },
   attendance_recorded(state, ev) {
     (state.attendance[ev.participant] ??= []).push(ev.day);

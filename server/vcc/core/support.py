@@ -10,16 +10,14 @@ from .actors import Actor
 from .clock import zone
 from .rejections import Rejected
 
+#: A connection test's figures: the command's fields (the event and the state name them alike).
+TEST_FIGURES: tuple[str, ...] = tuple(name for name in c.RecordConnectionTest.__struct_fields__ if name != "id")
+
 
 def record_connection_test(state: ConsultationState, cmd: c.RecordConnectionTest, actor: Actor, now: int) -> list[e.Event]:
-    return [
-        e.ConnectionTestRecorded(
-            at=now, actor=actor.id, participant=actor.id, websocket_ok=cmd.websocket_ok, transport=cmd.transport,
-            rtt_ms=cmd.rtt_ms, jitter_ms=cmd.jitter_ms, clock_offset_ms=cmd.clock_offset_ms,
-            microphone=cmd.microphone, camera=cmd.camera, input_level=cmd.input_level, browser=cmd.browser,
-            media=cmd.media, media_rtt_ms=cmd.media_rtt_ms,
-        )
-    ]
+    # The figures are named once, in the protocol's command; the event and the state carry the same names.
+    figures = {name: getattr(cmd, name) for name in TEST_FIGURES}
+    return [e.ConnectionTestRecorded(at=now, actor=actor.id, participant=actor.id, **figures)]
 
 
 def record_attendance(state: ConsultationState, cmd: c.RecordAttendance, actor: Actor, now: int) -> list[e.Event]:
@@ -41,11 +39,7 @@ def resolve_help(state: ConsultationState, cmd: c.ResolveHelp, actor: Actor, now
 
 
 def _test_recorded(state: ConsultationState, ev: e.ConnectionTestRecorded) -> None:
-    state.connection_tests[ev.participant] = ConnectionTest(
-        at=ev.at, websocket_ok=ev.websocket_ok, transport=ev.transport, rtt_ms=ev.rtt_ms, jitter_ms=ev.jitter_ms,
-        clock_offset_ms=ev.clock_offset_ms, microphone=ev.microphone, camera=ev.camera,
-        input_level=ev.input_level, browser=ev.browser, media=ev.media, media_rtt_ms=ev.media_rtt_ms,
-    )
+    state.connection_tests[ev.participant] = ConnectionTest(at=ev.at, **{name: getattr(ev, name) for name in TEST_FIGURES})
 
 
 def _attended(state: ConsultationState, ev: e.AttendanceRecorded) -> None:
