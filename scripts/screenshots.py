@@ -8,9 +8,11 @@ without scrolling, into docs/screenshots/ (PNG).
 the prefix, e.g. ``--only chair-console-laptop``.
 
 It builds the client if needed, starts a node in this process on a temporary
-store with the demo roster and the 2021 agenda, plays a sitting (requests of
+store with the demo roster and the 2021 agenda and its own Janus (the media
+plane, as ``vcc serve --media managed`` runs it), plays a sitting (requests of
 every class, speeches with their time to floor, booths, outcomes, connection
-tests, help requests), and photographs each role's screen in real Chromium.
+tests, help requests), and photographs each role's screen in real Chromium,
+whose fake microphone plays a tone: the pages publish and hear real audio.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,11 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import msgspec  # noqa: E402
-from playwright.async_api import Page, async_playwright, expect  # noqa: E402
+from PIL import Image  # noqa: E402
+from playwright.async_api import Page, Playwright, async_playwright, expect  # noqa: E402
 from vcc.client import ConsultationClient  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
 from vcc_protocol.vocabulary import SCREEN_ACTOR  # noqa: E402
-from vcc_testkit.browser import DESKTOP, PHONE, Screens, launch, tokens_of  # noqa: E402
+from vcc_testkit.audio import browser_with_microphone, tone_wav  # noqa: E402
+from vcc_testkit.browser import DESKTOP, PHONE, Screens, tokens_of  # noqa: E402
 from vcc_testkit.build import ensure_built  # noqa: E402
 from vcc_testkit.consultations import (  # noqa: E402
     CAPTIONER,
@@ -198,7 +205,9 @@ async def shoot(page: Page, name: str, full_page: bool = True) -> None:
     await page.wait_for_timeout(400)
     path = OUT / f"{name}.png"
     await page.screenshot(path=str(path), full_page=full_page)
-    print(f"  {path.relative_to(ROOT)}")
+    # 256 colours without dithering keep the text sharp at a third of the size: the repository carries every screenshot.
+    Image.open(path).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(f"  {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")
 
 
 async def main() -> None:
@@ -206,37 +215,36 @@ async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob(f"{only}*.png"):
         old.unlink()
+    async with async_playwright() as playwright:
+        for width, viewport in WIDTHS.items():
+            print(f"{width}:")
+            async with sitting(playwright) as (screens, runtime):
+                await shoot_all(screens, runtime, viewport, width)
+        print("laptop:")
+        async with sitting(playwright) as (screens, runtime):
+            await shoot_chair_laptop(screens, runtime)
+
+
+@asynccontextmanager
+async def sitting(playwright: Playwright) -> AsyncIterator[tuple[Screens, Any]]:
+    """A node of its own (its own Janus) with the sitting played, and Chromium whose microphone plays a tone.
+    Each width gets its own: on one node, the second width's French channel stayed silent (the same
+    people's pages reopened seconds after the first width's had closed)."""
     clock = ReplayClock(lag_ms=40 * 60_000)
     people: dict[str, ConsultationClient] = {}
     with tempfile.TemporaryDirectory() as folder:
-        node = await start_node(Path(folder) / "store", clock=clock, commands=consultation_commands(clock()))
+        node = await start_node(Path(folder) / "store", clock=clock, commands=consultation_commands(clock()), media="managed")
+        browser = await browser_with_microphone(playwright, tone_wav(Path(folder) / "440.wav", 440))
         try:
             await play_sitting(node, clock, people)
-            runtime = await node.runtime()
-            async with async_playwright() as playwright:
-                browser = await launch(playwright)
-                screens = Screens(browser, node.url, tokens_of(node))
-                for width, viewport in WIDTHS.items():
-                    print(f"{width}:")
-                    await shoot_all(screens, runtime, viewport, width)
-                    await reset_floor(runtime)
-                print("laptop:")
-                await shoot_chair_laptop(screens, runtime)
-                await screens.close()
-                await browser.close()
+            screens = Screens(browser, node.url, tokens_of(node))
+            yield screens, await node.runtime()
+            await screens.close()
         finally:
+            await browser.close()
             for client in people.values():
                 await client.close()
             await node.server.close()
-
-
-async def reset_floor(runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
-    """Back to the queue of the first pass, so that both widths show the same story."""
-    if runtime.state.speech is not None:
-        await runtime.execute(c.EndSpeech(id=c.new_id()), CHAIR)
-        await runtime.execute(c.OverrideTail(id=c.new_id()), CHAIR)
-    await runtime.execute(c.RequestFloor(id=c.new_id(), point_of_order=True), COUNCIL[1])
-    await runtime.execute(c.RequestFloor(id=c.new_id()), COUNCIL[0])
 
 
 async def shoot_chair_laptop(screens: Screens, runtime) -> None:  # noqa: ANN001 - a vcc.service.Runtime
@@ -248,8 +256,6 @@ async def shoot_chair_laptop(screens: Screens, runtime) -> None:  # noqa: ANN001
     await runtime.execute(c.GoLive(id=c.new_id()), COUNCIL[1])
     await expect(chair.get_by_test_id("chair-speaker")).to_be_visible()
     await shoot(chair, "chair-console-speech-laptop", full_page=False)
-    await screens.close()
-    screens.contexts.clear()
 
 
 async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: str) -> None:  # noqa: ANN001
@@ -282,17 +288,30 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     await shoot_captions(open_, width)
     await shoot(screen, f"public-screen-{width}")
 
+    # The French booth's console (open above) speaks into the French channel; the Arabic booth works from it.
+    answer = await runtime.execute(c.SetBoothMic(id=c.new_id(), live=True), INTERPRETER["ar"])
+    assert answer["ok"], answer
+    await open_(INTERPRETER["ar"])
     listener = await open_(FRENCH_SPEAKER)
-    await listener.get_by_role("radio", name="Spanish").check()
-    await shoot(listener, f"delegate-listener-relay-{width}")
+    await listener.get_by_role("radio", name="French").check()
+    await hearing(listener)
+    await shoot(listener, f"delegate-hearing-french-{width}")
     arabic = await open_(OBSERVER, language="ar")
+    await arabic.locator("[data-testid=channels] input[value='ar']").check()
+    await hearing(arabic)
     await shoot(arabic, f"delegate-arabic-rtl-{width}")
     chinese = await open_("china-delegate-1", language="zh")
     await shoot(chinese, f"delegate-chinese-{width}")
 
     technical = await open_(TECHNICAL)
     await expect(technical.locator("[data-testid=connections] tbody tr")).not_to_have_count(0)
-    await technical.wait_for_timeout(1500)  # presence comes at most once a second
+    # Each page's WebRTC figures come every 3 s: the listener's row shows its path and the French booth's level.
+    listening = technical.locator(f"tr[data-participant='{FRENCH_SPEAKER}']")
+    await expect(listening.get_by_test_id("ice")).to_have_text("connected", timeout=15_000)
+    await technical.wait_for_function(
+        f"() => Number(document.querySelector(\"tr[data-participant='{FRENCH_SPEAKER}'] [data-testid=audio-level]\")?.dataset.level) > 0.05",
+        timeout=15_000,
+    )
     await shoot(technical, f"technical-dashboard-{width}")
     secretariat = await open_("@admin")
     await shoot(secretariat, f"secretariat-{width}")
@@ -319,8 +338,12 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
     refused = await open_(None, token="expired-or-damaged", wait=False)
     await expect(refused.get_by_test_id("refused")).to_be_visible()
     await shoot(refused, f"join-refused-{width}")
-    await screens.close()
-    screens.contexts.clear()
+
+
+async def hearing(page: Page) -> None:
+    """Until the page plays its channel and shows a level well above silence (its figures come every 3 s)."""
+    await expect(page.get_by_test_id("audio-status")).to_have_attribute("data-status", "playing", timeout=15_000)
+    await page.wait_for_function("() => Number(document.querySelector('[data-testid=hearing-level]')?.dataset.level) > 0.05", timeout=15_000)
 
 
 CAPTION_LINES = ["Thank you, Chair. Argentina welcomes the report of the Council Working Group", "and supports the proposed way forward on the draft decision."]
@@ -337,6 +360,8 @@ async def shoot_captions(open_, width: str) -> None:  # noqa: ANN001
     await shoot(captioner, f"captioner-{width}")
     webcast = await open_(None, path=f"/webcast/{CONSULTATION}", wait=False)
     await expect(webcast.get_by_test_id("caption-line")).to_have_count(len(CAPTION_LINES))
+    await webcast.get_by_test_id("webcast-listen").click()
+    await webcast.wait_for_function("() => !document.querySelector('[data-testid=webcast-player]').paused", timeout=30_000)
     await shoot(webcast, f"webcast-{width}")
 
 

@@ -56,12 +56,13 @@ class Node:
 
 
 async def start_node(
-    store: Path, *, clock: Callable[[], int] | None = None, commands: list[c.Command] | None = None, tail_ms: int = 4_000
+    store: Path, *, clock: Callable[[], int] | None = None, commands: list[c.Command] | None = None, tail_ms: int = 4_000, **config: Any
 ) -> Node:
     """Start a node on 127.0.0.1 holding ``commands`` (by default the live test
-    consultation, its sitting open now); the caller closes ``node.server``."""
+    consultation, its sitting open now); the caller closes ``node.server``.
+    :param config: more of the node's ``Config`` (``media="managed"``: its own Janus)."""
     now_clock = clock or (lambda: time.time_ns() // 1_000_000)
-    app = await create_app(Config(store=str(store)), clock=now_clock)
+    app = await create_app(Config(store=str(store), **config), clock=now_clock)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     node = Node(server, app[SERVICE], app[SECRET], app[GATEWAY])

@@ -153,6 +153,7 @@ export default {
   switched_to_floor: "حُوّلت إلى صوت القاعة:",
   audio_unavailable: "الصوت غير متاح: خادم الوسائط متوقف أو يُعاد تشغيله. سيعود تلقائياً، والاجتماع مستمر.",
   audio_play: "تشغيل الصوت",
+  audio_playing: "الصوت قيد التشغيل",
   mic_link_connecting: "جارٍ توصيل الميكروفون…",
   mic_link_connected: "الميكروفون متصل: يفتحه الرئيس عند إعطائك الكلمة.",
   mic_link_connected_chair: "الميكروفون متصل: يُسمع صوتك في القاعة.",

@@ -154,6 +154,7 @@ export default {
   switched_to_floor: "Switched to the floor:",
   audio_unavailable: "Audio unavailable: the media server is down or restarting. It comes back by itself; the meeting goes on.",
   audio_play: "Play the audio",
+  audio_playing: "Playing",
   mic_link_connecting: "Connecting your microphone…",
   mic_link_connected: "Microphone connected: the chair's grant opens it.",
   mic_link_connected_chair: "Microphone connected: you are heard on the floor.",

@@ -153,6 +153,7 @@ export default {
   switched_to_floor: "Cambiado al audio de sala:",
   audio_unavailable: "Audio no disponible: el servidor de medios está detenido o reiniciándose. Vuelve solo; la reunión continúa.",
   audio_play: "Escuchar",
+  audio_playing: "Sonando",
   mic_link_connecting: "Conectando su micrófono…",
   mic_link_connected: "Micrófono conectado: la presidencia lo abre al darle la palabra.",
   mic_link_connected_chair: "Micrófono conectado: se le oye en la sala.",

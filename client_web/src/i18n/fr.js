@@ -153,6 +153,7 @@ export default {
   switched_to_floor: "Basculé sur le parquet :",
   audio_unavailable: "Audio indisponible : le serveur média est arrêté ou redémarre. Il revient de lui-même ; la réunion continue.",
   audio_play: "Écouter",
+  audio_playing: "En écoute",
   mic_link_connecting: "Connexion de votre micro…",
   mic_link_connected: "Micro connecté : la présidence l'ouvre en vous donnant la parole.",
   mic_link_connected_chair: "Micro connecté : vous êtes entendu dans la salle.",

@@ -153,6 +153,7 @@ export default {
   switched_to_floor: "已切换至原声：",
   audio_unavailable: "音频不可用：媒体服务器已停止或正在重启。它会自动恢复；会议继续进行。",
   audio_play: "播放音频",
+  audio_playing: "正在播放",
   mic_link_connecting: "正在连接麦克风…",
   mic_link_connected: "麦克风已连接：主席给予发言权时开启。",
   mic_link_connected_chair: "麦克风已连接：会场可以听到您。",

@@ -11,10 +11,12 @@ import { linkFigures } from "./media_stats.js";
 const FIGURES_EVERY_MS = 3000;
 
 export class Listening {
-  /** `onStatus(status)`: "connecting", "playing" or "unavailable" (with the server's message). */
-  constructor(session, onStatus) {
+  /** `onStatus(status)`: "connecting", "playing" or "unavailable" (with the server's message);
+   * `onLevel(level)`: the level of the audio received, 0..1, with each look at the figures. */
+  constructor(session, onStatus, onLevel = () => {}) {
     this.session = session;
     this.onStatus = onStatus;
+    this.onLevel = onLevel;
     this.channel = null;
     this.pc = null;
     this.audio = null;
@@ -62,7 +64,11 @@ export class Listening {
     pc.oniceconnectionstatechange = () => this.session.report({ ice: pc.iceConnectionState });
     const counters = {};
     this.figures = setInterval(() => {
-      linkFigures(pc, counters).then((figures) => this.pc === pc && this.session.report(figures), () => {});
+      linkFigures(pc, counters).then((figures) => {
+        if (this.pc !== pc) return;
+        this.session.report(figures);
+        if (typeof figures.audio_level === "number") this.onLevel(figures.audio_level);
+      }, () => {});
     }, FIGURES_EVERY_MS);
     pc.ontrack = (ev) => {
       this.audio = new Audio();

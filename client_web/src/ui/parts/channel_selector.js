@@ -34,22 +34,23 @@ export function warningText(w) {
 /** The chosen channel, played: one connection, switched when the choice changes. */
 function useListening(session, channel) {
   const [audio, setAudio] = useState({ status: "connecting" });
+  const [level, setLevel] = useState(null);
   const listening = useRef(null);
   useEffect(() => {
     if (!session) return undefined;
-    listening.current = new Listening(session, setAudio);
+    listening.current = new Listening(session, setAudio, setLevel);
     return () => listening.current.dispose();
   }, [session]);
   useEffect(() => {
     listening.current?.choose(channel);
   }, [session, channel]);
-  return [audio, () => listening.current?.resume()];
+  return [audio, level, () => listening.current?.resume()];
 }
 
 export function ChannelSelector({ state, views, session = null, defaultChannel = "floor" }) {
   const channels = Object.keys(views.routes);
   const [channel, setChannel] = useState(() => remembered(channels, defaultChannel));
-  const [audio, resume] = useListening(session, channel);
+  const [audio, level, resume] = useListening(session, channel);
   const choose = (value) => {
     setChannel(value);
     try {
@@ -73,6 +74,7 @@ export function ChannelSelector({ state, views, session = null, defaultChannel =
     ${r.warning ? html`<p class="warning" data-testid="route-warning">⚠ ${warningText(r.warning)}</p>` : null}
     ${session && audio.status === "unavailable" ? html`<p class="warning" data-testid="audio-status" data-status="unavailable">${t("audio_unavailable")}</p>` : null}
     ${session && audio.status === "blocked" ? html`<button type="button" data-testid="audio-status" data-status="blocked" onClick=${resume}>${t("audio_play")}</button>` : null}
-    ${session && audio.status === "playing" ? html`<span data-testid="audio-status" data-status="playing" hidden></span>` : null}
+    ${session && audio.status === "playing" ? html`<p class="muted small playing" data-testid="audio-status" data-status="playing">${t("audio_playing")}
+      ${typeof level === "number" ? html`<meter min="0" max="0.5" value=${level} data-testid="hearing-level" data-level=${level} title=${t("audio_level")}></meter>` : null}</p>` : null}
   </section>`;
 }
