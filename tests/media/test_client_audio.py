@@ -202,3 +202,33 @@ async def test_the_connection_test_sends_audio_through_janus_and_back(audio_node
             await until_true(lambda: COUNCIL[2] not in reconciler._actual.echoes)
         finally:
             await browser.close()
+
+
+async def test_a_reloaded_interpreters_page_is_heard_again(audio_node: AudioNode, tmp_path: Path) -> None:
+    """A new page of the same person (a reload, a crash, a second tab) publishes on a new
+    handle: a configure on the old one answered for a connection Janus still held and
+    nobody used, so the booth went silent for good."""
+    node = audio_node
+    interpreter = INTERPRETER["fr"]
+    async with async_playwright() as playwright:
+        booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, COUNCIL[1])
+            assert (await ear.evaluate("vcc.listen('fr')"))["ok"]
+            await until(ear, "vcc.listenState === 'connected'")
+            await node.run(c.TakeBoothDuty(id=c.new_id()), interpreter)
+            await node.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter)
+            console = await real_page(booths, node, interpreter, "interpreter")
+            first = int(time.time() * 1000)
+            await until(ear, f"vcc.firstHeard('880', {first})")
+            await console.context.close()
+            gone = int(time.time() * 1000)
+            await until(ear, f"vcc.firstHeard('silent', {gone})")
+            await real_page(booths, node, interpreter, "interpreter")
+            again = int(time.time() * 1000)
+            heard = await until(ear, f"vcc.firstHeard('880', {again})")
+            print(f"the reloaded console is heard again {heard - again} ms after it opened")
+        finally:
+            await booths.close()
+            await listening.close()

@@ -128,6 +128,8 @@ class _Actual:
     echoes: dict[str, int] = field(default_factory=dict)
     #: (mix, participant) -> talking, as AudioBridge last reported it (absent: never reported).
     talking: dict[tuple[str, str], bool] = field(default_factory=dict)
+    #: (mix, participant) whose handle carries a browser's connection already.
+    published: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Reconciler:
@@ -407,6 +409,7 @@ class Reconciler:
         handle = self._actual.handles.pop((room, participant))
         del self._actual.members[room][participant]
         self._actual.talking.pop((room, participant), None)
+        self._actual.published.discard((room, participant))
         await self.session.detach(handle)
 
     # --- signalling: the browser asks, the server holds the handles -------------------
@@ -507,16 +510,24 @@ class Reconciler:
         session = self._live_session()
         room, handle = await self._mix_place(participant)
         offer = {"type": "offer", "sdp": sdp}
-        try:
-            _, jsep = await session.message(handle, {"request": "configure"}, offer)
-        except JanusError as refused:
-            if refused.code != NOT_JOINED:
-                raise
-            # The page's previous connection ended (a reload, a new offer): AudioBridge let the
-            # participant go, so they join again, with the microphone as the procedure has it.
-            jsep = await self._rejoin(room, participant, self._actual.members[room][participant], offer)
+        place = (room, participant)
+        open_ = self._actual.members[room][participant]
+        if place in self._actual.published:
+            # A new page (a reload, a second tab): the handle's connection is the old
+            # page's, which Janus may still hold for a while, so a configure there would
+            # answer for a connection nobody uses. Join again on a new handle.
+            jsep = await self._rejoin(room, participant, open_, offer)
+        else:
+            try:
+                _, jsep = await session.message(handle, {"request": "configure"}, offer)
+            except JanusError as refused:
+                if refused.code != NOT_JOINED:
+                    raise
+                # AudioBridge let the participant go: they join again, with the microphone as the procedure has it.
+                jsep = await self._rejoin(room, participant, open_, offer)
         if jsep is None:
             raise MediaRefused("invalid_sdp", "The media server did not accept this offer; reload the page to make a new one.")
+        self._actual.published.add(place)
         return str(jsep["sdp"])
 
     async def publisher_stats(self, participant: str) -> dict[str, object]:
