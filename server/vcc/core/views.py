@@ -152,8 +152,8 @@ class ViewsFeed:
     def full(self, state: ConsultationState, now: int) -> dict[str, Any]:
         """Every view as last sent (what a joining client needs to apply the next updates)."""
         if self.sent is None:
-            self.update(state, now)
-        assert self.sent is not None
+            self._computed = views(state, now)
+            self.sent = msgspec.to_builtins(self._computed)
         return self.sent
 
     def forget(self) -> None:
