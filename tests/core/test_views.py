@@ -6,13 +6,14 @@ import json
 import msgspec
 import pytest
 from corekit import MINUTE, Consultation, member, ms, speaker
-from tests.js_fold.logs import random_log
 from vcc.core import apply, fold
 from vcc.core.views import ViewsFeed, audience, snapshot, views, wire_views
 from vcc_protocol import commands as c
 from vcc_protocol.events import redact
 from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import Views
+
+from tests.js_fold.logs import random_log
 
 CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
     transport="polling", websocket_ok=False, rtt_ms=310.5, jitter_ms=45.0, clock_offset_ms=1200.0,

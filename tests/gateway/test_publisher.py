@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from vcc.core.views import wire_views
 from vcc.gateway.publisher import Publisher
-from vcc_protocol.views import Views
 from vcc.service import Runtime, Service
 from vcc.store import open_store
 from vcc_protocol import commands as c
+from vcc_protocol.views import Views
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import CHAIR, live_commands
 from vcc_testkit.waiting import until

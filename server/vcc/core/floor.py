@@ -300,7 +300,7 @@ def speech_remaining_ms(state: ConsultationState, now: int) -> int:
 def _queue_limits_ms(state: ConsultationState, item: str) -> list[int]:
     """The speaking limit of each request in ``item``'s queue. Looked up once per class:
     the views ask for the whole queue after every batch, and a burst queues a thousand."""
-    by_class = {cls: speaking_limit_ms(state, item, cls) for cls in DELEGATION_CLASSES}
+    by_class: dict[str, int] = {cls: speaking_limit_ms(state, item, cls) for cls in DELEGATION_CLASSES}
     delegations = state.delegations
     return [by_class[delegations[request.delegation].cls] for request in state.queues.get(item, [])]
 
