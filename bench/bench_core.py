@@ -70,7 +70,7 @@ CLASSES = ["council_member"] * 48 + ["sector_member"] * 9 + ["observer"] + ["obs
 class Bench:
     """A consultation run through decide + apply, recording its events."""
 
-    def __init__(self, days: int, slot: tuple[str, str] = ("12:00", "15:00")) -> None:
+    def __init__(self, days: int, slot: tuple[str, str] = ("12:00", "15:00"), classes: list[str] = CLASSES) -> None:
         self.state = ConsultationState()
         self.log: list[e.Event] = []
         self.now = 1_623_100_000_000  # 2021-06-07, before the first day
@@ -79,7 +79,7 @@ class Bench:
         self.run(c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=dates, slot_start=slot[0], slot_end=slot[1]), "@admin")
         sectors = iter(["R", "R", "R", "T", "T", "T", "D", "D", "D"])
         self.delegations: list[str] = []
-        for n, cls in enumerate(CLASSES):
+        for n, cls in enumerate(classes):
             did = f"d{n:03d}"
             self.delegations.append(did)
             self.run(c.AddDelegation(id=c.new_id(), delegation=did, name=f"Delegation {n}", cls=cls, sector=next(sectors) if cls == "sector_member" else None, voting_rights=cls == "council_member"), "@admin")  # type: ignore[arg-type]

@@ -69,6 +69,15 @@ def test_fanout_micro_quick(tmp_path: Path) -> None:
     assert out.with_suffix(".png").stat().st_size > 0
 
 
+def test_views_quick() -> None:
+    started = time.time()
+    run("bench_views.py")
+    out = SCRATCH / "views-quick.json"
+    assert out.stat().st_mtime >= started - 1
+    figures = json.loads(out.read_text())
+    assert figures["delegations"] == 200 and figures["feed"]["median_us"] > 0
+
+
 @pytest.mark.redis
 def test_store_quick() -> None:
     started = time.time()

@@ -6,12 +6,14 @@ import json
 import msgspec
 import pytest
 from corekit import MINUTE, Consultation, member, ms, speaker
-from vcc.core import fold
+from vcc.core import apply, fold
 from vcc.core.views import ViewsFeed, audience, snapshot, views, wire_views
 from vcc_protocol import commands as c
 from vcc_protocol.events import redact
 from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import Views
+
+from tests.js_fold.logs import random_log
 
 CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
     transport="polling", websocket_ok=False, rtt_ms=310.5, jitter_ms=45.0, clock_offset_ms=1200.0,
@@ -190,3 +192,27 @@ def test_while_someone_speaks_every_booth_but_the_floor_languages_must_be_live(s
 
     sitting.yield_floor(speaker("at"))
     assert not any("silent" in row.alarms for row in views(sitting.state, sitting.now).booths), "nobody speaks: no booth is due"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_feed_sends_exactly_the_views_a_full_recomputation_finds_changed(seed: int) -> None:
+    # The feed compares structs and converts only what changed; a client that applies its
+    # updates in turn must hold every view as recomputed in full, and no unchanged view is resent.
+    log = random_log(seed)
+    state = ConsultationState()
+    feed = ViewsFeed()
+    held: dict[str, object] = {}
+    previous: dict[str, object] | None = None
+    applied = 0
+    for upto, now in log.checkpoints:
+        for event in log.events[applied:upto]:
+            apply(state, event)
+        applied = upto
+        update = feed.update(state, now)
+        held.update(update)
+        full = wire_views(state, now)
+        assert held == full, f"after event {upto}: the client's views differ from a full recomputation"
+        if previous is not None:
+            assert set(update) == {"version", "at"} | {name for name in full if full[name] != previous[name]}
+        assert feed.full(state, now) == full
+        previous = full

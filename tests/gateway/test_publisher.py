@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vcc.core.views import wire_views
 from vcc.gateway.publisher import Publisher
 from vcc.service import Runtime, Service
 from vcc.store import open_store
 from vcc_protocol import commands as c
+from vcc_protocol.views import Views
 from vcc_protocol.vocabulary import ADMIN_ACTOR
 from vcc_testkit.consultations import CHAIR, live_commands
 from vcc_testkit.waiting import until
@@ -28,6 +30,11 @@ class TimedFanout:
         self.cost = 0.0
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.first: list[list[str]] = []
+        #: Connections in each group.
+        self.connected = 1
+
+    def members(self, group: str) -> int:
+        return self.connected
 
     def send(self, group: str, event: str, data: dict[str, Any], first: Any = ()) -> int:
         time.sleep(self.cost)
@@ -104,3 +111,19 @@ async def test_a_batch_is_written_first_to_the_delegation_and_participant_it_nam
     assert answer["ok"], answer
     publisher.flush()  # sent by now, or held back after the costly send before it: either way, sent
     assert fanout.first[-1] == fanout.first[-2] == [f"t/participant:{speaker.id}", f"t/delegation:{speaker.delegation}"]
+
+
+async def test_no_views_are_computed_for_a_consultation_nobody_is_connected_to(runtime: Runtime) -> None:
+    fanout = TimedFanout()
+    publisher = Publisher(runtime, fanout)  # type: ignore[arg-type]
+    fanout.connected = 0
+    await take_up(runtime, runtime.state.agenda[0])
+    publisher.flush()
+    assert fanout.public()[-1]["views"] == {}
+    assert publisher.views.sent is None, "nothing kept for the next update to be compared with"
+    fanout.connected = 1
+    await take_up(runtime, runtime.state.agenda[1])
+    publisher.flush()
+    views = fanout.public()[-1]["views"]
+    assert set(views) == set(Views.__struct_fields__), "the first views after nobody was connected are all of them"
+    assert publisher.views.full(runtime.state, runtime.clock()) == wire_views(runtime.state, views["at"])

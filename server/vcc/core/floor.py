@@ -9,6 +9,8 @@ speech: from the grant to the speaker's first audio the media heard, or to
 going live when the media heard nothing first.
 """
 
+from itertools import accumulate
+
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.state import (
@@ -21,7 +23,7 @@ from vcc_protocol.state import (
     SpeechRecord,
     Tail,
 )
-from vcc_protocol.vocabulary import SYSTEM_ACTOR, SpeechEnd
+from vcc_protocol.vocabulary import DELEGATION_CLASSES, SYSTEM_ACTOR, SpeechEnd
 
 from .actors import Actor, own_delegation
 from .clock import require_open_sitting, speaking_limit_ms
@@ -295,12 +297,16 @@ def speech_remaining_ms(state: ConsultationState, now: int) -> int:
     return max(speech.limit_ms - (now - speech.started_at), 0)
 
 
-def request_ms(state: ConsultationState, item: str, request: Request) -> int:
-    return speaking_limit_ms(state, item, state.delegations[request.delegation].cls)
+def _queue_limits_ms(state: ConsultationState, item: str) -> list[int]:
+    """The speaking limit of each request in ``item``'s queue. Looked up once per class:
+    the views ask for the whole queue after every batch, and a burst queues a thousand."""
+    by_class: dict[str, int] = {cls: speaking_limit_ms(state, item, cls) for cls in DELEGATION_CLASSES}
+    delegations = state.delegations
+    return [by_class[delegations[request.delegation].cls] for request in state.queues.get(item, [])]
 
 
-def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]:
-    """Each request of the current item's queue with its expected wait: the running
+def queue_wait_ms(state: ConsultationState, now: int) -> list[int]:
+    """The expected wait of each request of the current item's queue: the running
     speech's remainder, the delegation granted the floor, and everyone ahead, each at
     their speaking limit."""
     if state.current_item is None:
@@ -308,11 +314,15 @@ def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]
     wait = speech_remaining_ms(state, now)
     if state.grant is not None:
         wait += speaking_limit_ms(state, state.grant.item, state.delegations[state.grant.delegation].cls)
-    waits = []
-    for request in state.queues.get(state.current_item, []):
-        waits.append((request, wait))
-        wait += request_ms(state, state.current_item, request)
-    return waits
+    limits = _queue_limits_ms(state, state.current_item)
+    return list(accumulate(limits[:-1], initial=wait)) if limits else []
+
+
+def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]:
+    """Each request of the current item's queue with its expected wait (``queue_wait_ms``)."""
+    if state.current_item is None:
+        return []
+    return list(zip(state.queues.get(state.current_item, []), queue_wait_ms(state, now), strict=True))
 
 
 def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
@@ -328,8 +338,7 @@ def queue_ms(state: ConsultationState, now: int) -> int:
     """Time the current item's queue still needs, each speaker at their limit."""
     if state.current_item is None:
         return 0
-    queue = state.queues.get(state.current_item, [])
-    return speech_remaining_ms(state, now) + sum(request_ms(state, state.current_item, r) for r in queue)
+    return speech_remaining_ms(state, now) + sum(_queue_limits_ms(state, state.current_item))
 
 
 # --- appliers --------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from vcc_protocol.vocabulary import DELEGATION_CLASSES
 from .actors import STAFF_ROLES
 from .clock import elapsed_ms, sitting_is_open, slots
 from .contributions import CHARACTERS_PER_PAGE, MAX_PAGES, MEMBER_STATES
-from .floor import MAY_RAISE_POINT_OF_ORDER, queue_waits, speech_remaining_ms
+from .floor import MAY_RAISE_POINT_OF_ORDER, queue_wait_ms, speech_remaining_ms
 from .forecast import Forecast as ForecastFigures
 from .forecast import allocated_minutes, forecast
 from .grouping import MAY_ANSWER
@@ -123,24 +123,45 @@ class ViewsFeed:
     """The views last sent to a consultation's clients, so that an ``events`` message
     carries only the views that changed (a ``ViewsUpdate``). The whole set is kilobytes
     (the expectations and the agenda consultation hold every item) against a batch's
-    couple of hundred bytes of events, and every byte is written to every connection."""
+    couple of hundred bytes of events, and every byte is written to every connection.
+
+    Views are compared as structs and only a changed one is made wire data: the
+    publisher calls ``update`` after every batch, and turning a thousand-entry queue
+    and every item's expectation into plain data twice to find them equal cost more
+    than computing them."""
 
     def __init__(self) -> None:
         self.sent: dict[str, Any] | None = None
+        self._computed: Views | None = None
 
     def update(self, state: ConsultationState, now: int) -> dict[str, Any]:
         """The views to send with a batch: ``version``, ``at`` and each view that differs."""
-        current = wire_views(state, now)
-        previous, self.sent = self.sent, current
-        if previous is None:
-            return current
-        return {name: value for name, value in current.items() if name in ("version", "at") or previous[name] != value}
+        current = views(state, now)
+        previous, self._computed = self._computed, current
+        if previous is None or self.sent is None:
+            self.sent = msgspec.to_builtins(current)
+            return self.sent
+        changed: dict[str, Any] = {"version": current.version, "at": current.at}
+        for name in _COMPARED:
+            value = getattr(current, name)
+            if value != getattr(previous, name):
+                changed[name] = msgspec.to_builtins(value)
+        self.sent = {**self.sent, **changed}
+        return changed
 
     def full(self, state: ConsultationState, now: int) -> dict[str, Any]:
         """Every view as last sent (what a joining client needs to apply the next updates)."""
         if self.sent is None:
-            self.sent = wire_views(state, now)
+            self._computed = views(state, now)
+            self.sent = msgspec.to_builtins(self._computed)
         return self.sent
+
+    def forget(self) -> None:
+        """Nobody receives the views: the next ``update`` or ``full`` sends them all."""
+        self.sent = self._computed = None
+
+
+_COMPARED = tuple(name for name in Views.__struct_fields__ if name not in ("version", "at"))
 
 
 def _expected(fc: ForecastFigures) -> dict[str, list[str]]:
@@ -160,8 +181,8 @@ def _queue(state: ConsultationState, now: int) -> QueueView:
     for speech in state.speeches:
         if speech.item == state.current_item:
             spoken[speech.delegation] = spoken.get(speech.delegation, 0) + 1
-    waits = queue_waits(state, now)
-    return QueueView(places=list(range(1, len(waits) + 1)), wait_s=[wait // 1000 for _, wait in waits], spoken=spoken)
+    wait_s = [wait // 1000 for wait in queue_wait_ms(state, now)]
+    return QueueView(places=list(range(1, len(wait_s) + 1)), wait_s=wait_s, spoken=spoken)
 
 
 def _current(state: ConsultationState) -> Item | None:

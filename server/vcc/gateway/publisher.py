@@ -74,7 +74,7 @@ class Publisher:
         started = time.perf_counter()
         batches, self._pending = self._pending, []
         events = [event for batch in batches for event in batch.events]
-        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last, "views": self.views.update(self.runtime.state, self.runtime.clock())}
+        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last, "views": self._views()}
         staff_events = [msgspec.to_builtins(event) for event in events]
         if any(event.PRIVATE for event in events):
             public_events = [msgspec.to_builtins(redact(event)) for event in events]
@@ -88,6 +88,15 @@ class Publisher:
         self._quiet_until = asyncio.get_running_loop().time() + took
         metrics.FANOUT_SECONDS.observe(took)
         metrics.FANOUT_BATCHES.observe(len(batches))
+
+    def _views(self) -> dict[str, Any]:
+        """The views for the pending batches; none while nobody is connected to the
+        consultation here (a joining client's snapshot computes them all afresh)."""
+        consultation = self.runtime.consultation
+        if not any(self.fanout.members(group(consultation, audience)) for audience in ("public", "staff")):
+            self.views.forget()
+            return {}
+        return self.views.update(self.runtime.state, self.runtime.clock())
 
     def _message(self, audience: str, head: dict[str, Any], ts: float, events: list[Any]) -> dict[str, Any]:
         """The ``events`` message one audience gets for the pending batches: the one
