@@ -77,8 +77,7 @@ CHOICES = {"--without": ABLATIONS, "--with": CANDIDATES}
 def main(argv: list[str]) -> int:
     choices = CHOICES.get(argv[0]) if argv else None
     if choices is None or len(argv) < 2:
-        sys.exit(f"usage: python -m bench._ablation_serve --without {','.join(ABLATIONS)} | "
-                 f"--with {','.join(CANDIDATES)} serve ...")
+        sys.exit(f"usage: python -m bench._ablation_serve --without {','.join(ABLATIONS)} | --with {','.join(CANDIDATES)} serve ...")
     for name in filter(None, argv[1].split(",")):
         if name not in choices:
             sys.exit(f"unknown {argv[0]} {name!r}; known: {', '.join(choices)}")

@@ -48,6 +48,7 @@ _PR_SET_PDEATHSIG = 1
 # CPU accounting
 # --------------------------------------------------------------------------
 
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) consumed so far by every thread of ``pid``.
 
@@ -106,7 +107,7 @@ def cpu_user_system(pid: int) -> tuple[float, float]:
     except FileNotFoundError:
         raise ProcessLookupError(pid) from None
     # The command name (field 2) may contain spaces: split after its ')'.
-    fields = raw[raw.rindex(b")") + 2:].split()
+    fields = raw[raw.rindex(b")") + 2 :].split()
     return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
 
 
@@ -162,6 +163,7 @@ class CpuMeter:
 # Processes: pinning, limits, cleanup
 # --------------------------------------------------------------------------
 
+
 def raise_nofile(needed: int) -> int:
     """Raise the soft open-files limit to at least ``needed`` (capped at the
     hard limit), for this process and the children it starts later.
@@ -190,6 +192,7 @@ def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
         # cleanup: the kernel sends SIGTERM when the parent goes away.
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
     return setup
 
 
@@ -207,8 +210,9 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
 
 
 @contextlib.contextmanager
-def spawned(argv: Sequence[str], *, cwd: Path, log_path: Path, cpus: set[int] | None = None,
-            env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def spawned(
+    argv: Sequence[str], *, cwd: Path, log_path: Path, cpus: set[int] | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` pinned to ``cpus`` with output to ``log_path``; always stopped on exit.
 
     Output goes to a file rather than a pipe: nobody reads a pipe while a
@@ -220,8 +224,14 @@ def spawned(argv: Sequence[str], *, cwd: Path, log_path: Path, cpus: set[int] | 
     full_env = {**os.environ, **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup(cpus),
+            list(argv),
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_child_setup(cpus),
         )
         try:
             yield proc
@@ -241,8 +251,10 @@ def tail(path: Path, lines: int = 20) -> str:
 @contextlib.contextmanager
 def sigterm_as_exit() -> Iterator[None]:
     """Turn SIGTERM into ``SystemExit`` so that ``finally`` blocks clean up."""
+
     def handler(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
+
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
@@ -327,8 +339,7 @@ def serve_baseline(make_app: Callable[[], Any], description: str | None) -> None
     args = parser.parse_args()
     # A short shutdown_timeout: on SIGTERM, do not wait 60 s for every
     # websocket handler to finish; the harness starts the next server.
-    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None,
-                backlog=1024, shutdown_timeout=1.0)
+    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=1024, shutdown_timeout=1.0)
 
 
 def http_json(method: str, url: str, timeout: float) -> Any:
@@ -347,6 +358,7 @@ def http_json(method: str, url: str, timeout: float) -> Any:
 # --------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------
+
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values; NaN when empty."""
@@ -380,8 +392,7 @@ def fmt(value: float | int | str | None, digits: int = 1) -> str:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A GitHub-flavoured markdown table, readable as plain text too."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
@@ -433,6 +444,7 @@ def run_metadata(packages: Sequence[str] = ()) -> dict[str, Any]:
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON (NaN as null), creating parent folders."""
+
     def clean(value: Any) -> Any:
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             return None
@@ -468,8 +480,7 @@ class BarPanel:
     logy: bool = False
 
 
-def plot_panels(path: Path, panels: Sequence[Panel | BarPanel], xlabel: str, suptitle: str,
-                out: IO[str] = sys.stdout) -> bool:
+def plot_panels(path: Path, panels: Sequence[Panel | BarPanel], xlabel: str, suptitle: str, out: IO[str] = sys.stdout) -> bool:
     """Save ``panels`` side by side as a PNG (matplotlib, Agg backend);
     ``xlabel`` is that of the line panels that name none of their own.
 
@@ -496,8 +507,7 @@ def plot_panels(path: Path, panels: Sequence[Panel | BarPanel], xlabel: str, sup
             for name, points in sorted(panel.series.items()):
                 pts = sorted(p for p in points if not math.isnan(p[1]))
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if len(pts) <= 20 else None,
-                            label=name)
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if len(pts) <= 20 else None, label=name)
             ax.set_xlabel(panel.xlabel or xlabel)
             ax.legend()
         ax.set_title(panel.title)

@@ -40,8 +40,17 @@ if str(REPO_DIR) not in sys.path:
 
 CONSULTATION = "bench"
 CHAIR = "presiding-vice-chair"
-ROSTER_COLUMNS = ["delegation", "delegation_class", "region", "sector", "voting_rights",
-                  "participant", "role", "designated_speaker", "language"]
+ROSTER_COLUMNS = [
+    "delegation",
+    "delegation_class",
+    "region",
+    "sector",
+    "voting_rights",
+    "participant",
+    "role",
+    "designated_speaker",
+    "language",
+]
 
 
 def batch_ts(data: list[Any]) -> Sequence[float]:
@@ -83,8 +92,7 @@ def delegate_ids(roster_csv: str) -> list[tuple[str, str]]:
     """(participant id, delegation class) of every delegate, in roster order."""
     from vcc.documents.importers import slug
 
-    return [(slug(r["participant"]), r["delegation_class"]) for r in csv.DictReader(io.StringIO(roster_csv))
-            if r["role"] == "delegate"]
+    return [(slug(r["participant"]), r["delegation_class"]) for r in csv.DictReader(io.StringIO(roster_csv)) if r["role"] == "delegate"]
 
 
 async def _build(path: Path | str, roster_csv: str | None) -> bytes:
@@ -101,15 +109,24 @@ async def _build(path: Path | str, roster_csv: str | None) -> bytes:
     service = Service(store)
     try:
         from datetime import timedelta
+
         tz, local = midday_zone(service.clock())
         start = (local - timedelta(hours=1)).strftime("%H:%M")
         end = (local + timedelta(hours=3)).strftime("%H:%M")
         roster = roster_csv or importers.example("roster-demo.csv")
         agenda = importers.example("c21-vcc1-agenda.json")
         commands: list[Any] = [
-            c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=[local.date().isoformat()],
-                                 slot_start=start, slot_end=end, tz=tz, tail_ms=4_000,
-                                 contributions_deadline=local.date().isoformat()),
+            c.CreateConsultation(
+                id=c.new_id(),
+                code="BENCH",
+                title="Benchmark",
+                days=[local.date().isoformat()],
+                slot_start=start,
+                slot_end=end,
+                tz=tz,
+                tail_ms=4_000,
+                contributions_deadline=local.date().isoformat(),
+            ),
             *importers.roster_from_csv(roster),
             *importers.items_from_agenda_json(agenda),
             c.PlanAgenda(id=c.new_id()),
@@ -156,6 +173,7 @@ def agenda_items(path: Path | str) -> list[str]:
     async def read() -> list[str]:
         from vcc.service import Service
         from vcc.store import open_store
+
         store = open_store(str(path))
         await store.open()
         service = Service(store)
@@ -164,16 +182,19 @@ def agenda_items(path: Path | str) -> list[str]:
         finally:
             await service.close()
             await store.close()
+
     return asyncio.run(read())
 
 
 def token(secret: bytes, participant: str, role: str = "delegate", hours: float = 4) -> str:
     from vcc.auth.tokens import Claims, sign
+
     return sign(secret, Claims(participant, role, CONSULTATION, time.time_ns() // 1_000_000 + int(hours * 3_600_000)))
 
 
 def admin_token(secret: bytes) -> str:
     from vcc.auth import links
+
     return links.admin_token(CONSULTATION, secret, time.time_ns() // 1_000_000)
 
 
@@ -216,6 +237,7 @@ class ChairThread:
 
     async def _connect(self) -> None:
         from vcc.client import ConsultationClient
+
         self.client = ConsultationClient(self.url, token(self.secret, CHAIR), reconnection=False)
         #: The chair's wall-clock send time of each acknowledged command, by its seq.
         self.sent_at: dict[int, float] = {}

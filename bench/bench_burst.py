@@ -85,8 +85,10 @@ def sizes(total: int) -> dict[str, int]:
 
 
 def fetch_snapshot(port: int, secret: bytes) -> dict[str, Any]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/consultations/{_vcc.CONSULTATION}/snapshot",
-                                 headers={"Authorization": f"Bearer {_vcc.admin_token(secret)}"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/consultations/{_vcc.CONSULTATION}/snapshot",
+        headers={"Authorization": f"Bearer {_vcc.admin_token(secret)}"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
@@ -96,10 +98,13 @@ def server_counts(port: int) -> dict[str, float]:
     much the burst was grouped) and garbage-collector pauses, since it started."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:
         text = resp.read().decode()
-    wanted = {"vcc_appends_total": "appends", "vcc_fanout_seconds_count": "broadcasts",
-              "vcc_fanout_seconds_sum": "broadcast_cpu_s",
-              'vcc_gc_pause_seconds_count{generation="2"}': "gc_full",
-              'vcc_gc_pause_seconds_sum{generation="2"}': "gc_full_s"}
+    wanted = {
+        "vcc_appends_total": "appends",
+        "vcc_fanout_seconds_count": "broadcasts",
+        "vcc_fanout_seconds_sum": "broadcast_cpu_s",
+        'vcc_gc_pause_seconds_count{generation="2"}': "gc_full",
+        'vcc_gc_pause_seconds_sum{generation="2"}': "gc_full_s",
+    }
     counts = {"gc_full": 0.0, "gc_full_s": 0.0, "gc_s": 0.0, "gc_over_50ms": 0.0}
     for line in text.splitlines():
         name, _, value = line.rpartition(" ")
@@ -137,8 +142,12 @@ def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str
         stamps = [q["requested_at"] for q, r in zip(queue, ranks, strict=True) if r == rank]
         if stamps != sorted(stamps):
             problems.append(f"rank {rank} not first come first served (requested_at order)")
-    return {"length": len(queue), "in_order": not problems, "problems": problems,
-            "by_rank": {r: ranks.count(r) for r in sorted(set(ranks))}}
+    return {
+        "length": len(queue),
+        "in_order": not problems,
+        "problems": problems,
+        "by_rank": {r: ranks.count(r) for r in sorted(set(ranks))},
+    }
 
 
 def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None = None) -> dict[str, Any]:
@@ -149,8 +158,14 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
     store, secret = _vcc.prepare_store(f"burst-{n}", roster, root=args.store_root)
     port = free_port()
     log = SCRATCH_DIR / f"burst-{n}-r{repeat}.log"
-    point: dict[str, Any] = {"delegations": len(delegates), "repeat": repeat, "log": str(log), "store": str(store),
-                             "source": "this" if source is None else "compared", **size}
+    point: dict[str, Any] = {
+        "delegations": len(delegates),
+        "repeat": repeat,
+        "log": str(log),
+        "store": str(store),
+        "source": "this" if source is None else "compared",
+        **size,
+    }
     auths = [{"token": _vcc.token(secret, p)} for p, _ in delegates]
     cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts")
     argv = _vcc.serve_argv(store, port, args.without)
@@ -169,8 +184,12 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
             plans: list[list[tuple[int, float, str, Any]]] = []
             first = 0
             for share in shares:
-                plans.append([(i, start + rng.random() * args.window, "command",
-                               {"type": "request_floor", "id": f"burst-{i}"}) for i in range(first, first + share)])
+                plans.append(
+                    [
+                        (i, start + rng.random() * args.window, "command", {"type": "request_floor", "id": f"burst-{i}"})
+                        for i in range(first, first + share)
+                    ]
+                )
                 first += share
             lg.worker_requests([("emit_at", plan) for plan in plans])
             # Ask for the acks only once the requests are out: each poll costs
@@ -210,24 +229,26 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
     classes = {delegation_of[p]: cls for p, cls in classes_by_participant.items()}
     seq_of = {delegation_of[delegates[a[0]][0]]: a[3]["seq"] for a in ok}
     queue = check_queue(state, classes, seq_of)
-    point.update({
-        "sent": len(sends),
-        "acked_ok": len(ok),
-        "unanswered": len(acks) - len(answered),
-        "errors": errors,
-        "burst_s": max(sends) - min(sends),
-        "all_acked_ms": (last_ack - min(sends)) * 1e3,
-        "last_ack_after_last_send_ms": (last_ack - last_send) * 1e3,
-        "ack_max_under_1s": bool(ack_lat) and ack_lat[-1] < 1000,
-        "ack_ms": {"p50": percentile(ack_lat, 50), "p99": percentile(ack_lat, 99), "max": percentile(ack_lat, 100)},
-        "ack_ms_by_percentile": [percentile(ack_lat, q) for q in range(101)],
-        "last_seq": last_seq,
-        "screens_reached": len(reached),
-        "screens_open": sum(1 for s in seen if s[3]),
-        "all_screens_after_last_send_ms": (max(reached) - last_send) * 1e3 if len(reached) == len(seen) else math.nan,
-        "all_screens_after_last_ack_ms": (max(reached) - last_ack) * 1e3 if len(reached) == len(seen) else math.nan,
-        "queue": queue,
-    })
+    point.update(
+        {
+            "sent": len(sends),
+            "acked_ok": len(ok),
+            "unanswered": len(acks) - len(answered),
+            "errors": errors,
+            "burst_s": max(sends) - min(sends),
+            "all_acked_ms": (last_ack - min(sends)) * 1e3,
+            "last_ack_after_last_send_ms": (last_ack - last_send) * 1e3,
+            "ack_max_under_1s": bool(ack_lat) and ack_lat[-1] < 1000,
+            "ack_ms": {"p50": percentile(ack_lat, 50), "p99": percentile(ack_lat, 99), "max": percentile(ack_lat, 100)},
+            "ack_ms_by_percentile": [percentile(ack_lat, q) for q in range(101)],
+            "last_seq": last_seq,
+            "screens_reached": len(reached),
+            "screens_open": sum(1 for s in seen if s[3]),
+            "all_screens_after_last_send_ms": (max(reached) - last_send) * 1e3 if len(reached) == len(seen) else math.nan,
+            "all_screens_after_last_ack_ms": (max(reached) - last_ack) * 1e3 if len(reached) == len(seen) else math.nan,
+            "queue": queue,
+        }
+    )
     return point
 
 
@@ -239,16 +260,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=None, help="default 3 (quick: 1)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--wait", type=float, default=60.0, help="max seconds to wait for the acks after the burst")
-    p.add_argument("--without", type=lambda t: [x for x in t.split(",") if x], default=[],
-                   help="ablation, not the service: take these optimisations out (comma-separated: "
-                        "publish-pause, gc-policy; bench/_ablation_serve.py)")
-    p.add_argument("--store-root", type=Path, default=None,
-                   help="folder for the store (default bench/results/tmp/stores, on the repository's disk); "
-                        "/dev/shm shows what the service does when fsync costs nothing")
+    p.add_argument(
+        "--without",
+        type=lambda t: [x for x in t.split(",") if x],
+        default=[],
+        help="ablation, not the service: take these optimisations out (comma-separated: "
+        "publish-pause, gc-policy; bench/_ablation_serve.py)",
+    )
+    p.add_argument(
+        "--store-root",
+        type=Path,
+        default=None,
+        help="folder for the store (default bench/results/tmp/stores, on the repository's disk); "
+        "/dev/shm shows what the service does when fsync costs nothing",
+    )
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
-    p.add_argument("--compare-source", type=Path, default=None,
-                   help="also run every repeat against the server of this source tree (before/after side by side)")
+    p.add_argument(
+        "--compare-source",
+        type=Path,
+        default=None,
+        help="also run every repeat against the server of this source tree (before/after side by side)",
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     n = args.delegations or (50 if args.quick else 1000)
@@ -270,23 +303,56 @@ def main(argv: list[str] | None = None) -> int:
                     point = {"repeat": r, "source": name, "error": f"{type(exc).__name__}: {exc}"}
                     print(f" FAILED: {point['error']}", file=sys.stderr)
                 else:
-                    print(f" all acked {fmt(point['all_acked_ms'])} ms, screens +{fmt(point['all_screens_after_last_send_ms'])} ms,"
-                          f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}", file=sys.stderr)
+                    print(
+                        f" all acked {fmt(point['all_acked_ms'])} ms, screens +{fmt(point['all_screens_after_last_send_ms'])} ms,"
+                        f" queue {'ok' if point['queue']['in_order'] else point['queue']['problems']}",
+                        file=sys.stderr,
+                    )
                 points.append(point)
     every = [pt for pt in points if "error" not in pt]
     good = [pt for pt in every if pt["source"] == "this"]
-    headers = ["source", "repeat", "N", "burst s", "acked ok", "errors", "all acked ms", "ack p50", "ack p99", "ack max",
-               "appends", "broadcasts", "gc > 50 ms",
-               "screens +ms (last send)", "(last ack)", "reached", "queue"]
-    body = [[pt["source"], str(pt["repeat"]), str(pt["delegations"]), fmt(pt["burst_s"], 2), str(pt["acked_ok"]),
-             json.dumps(pt["errors"]) if pt["errors"] else "0", fmt(pt["all_acked_ms"]), fmt(pt["ack_ms"]["p50"]),
-             fmt(pt["ack_ms"]["p99"]), fmt(pt["ack_ms"]["max"]), fmt(pt["server"].get("appends"), 0),
-             fmt(pt["server"].get("broadcasts"), 0), fmt(pt["server"]["gc_over_50ms"], 0),
-             fmt(pt["all_screens_after_last_send_ms"]),
-             fmt(pt["all_screens_after_last_ack_ms"]), f"{pt['screens_reached']}/{pt['delegations']}",
-             "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"])] for pt in every]
-    med = {k: median([pt[k] for pt in good]) for k in ("all_acked_ms", "all_screens_after_last_send_ms",
-                                                        "all_screens_after_last_ack_ms")}
+    headers = [
+        "source",
+        "repeat",
+        "N",
+        "burst s",
+        "acked ok",
+        "errors",
+        "all acked ms",
+        "ack p50",
+        "ack p99",
+        "ack max",
+        "appends",
+        "broadcasts",
+        "gc > 50 ms",
+        "screens +ms (last send)",
+        "(last ack)",
+        "reached",
+        "queue",
+    ]
+    body = [
+        [
+            pt["source"],
+            str(pt["repeat"]),
+            str(pt["delegations"]),
+            fmt(pt["burst_s"], 2),
+            str(pt["acked_ok"]),
+            json.dumps(pt["errors"]) if pt["errors"] else "0",
+            fmt(pt["all_acked_ms"]),
+            fmt(pt["ack_ms"]["p50"]),
+            fmt(pt["ack_ms"]["p99"]),
+            fmt(pt["ack_ms"]["max"]),
+            fmt(pt["server"].get("appends"), 0),
+            fmt(pt["server"].get("broadcasts"), 0),
+            fmt(pt["server"]["gc_over_50ms"], 0),
+            fmt(pt["all_screens_after_last_send_ms"]),
+            fmt(pt["all_screens_after_last_ack_ms"]),
+            f"{pt['screens_reached']}/{pt['delegations']}",
+            "in order" if pt["queue"]["in_order"] else "; ".join(pt["queue"]["problems"]),
+        ]
+        for pt in every
+    ]
+    med = {k: median([pt[k] for pt in good]) for k in ("all_acked_ms", "all_screens_after_last_send_ms", "all_screens_after_last_ack_ms")}
     med["ack_p99_ms"] = median([pt["ack_ms"]["p99"] for pt in good])
     med["ack_max_ms"] = median([pt["ack_ms"]["max"] for pt in good])
     meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
@@ -294,19 +360,25 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(headers, body))
     all_acked = all(pt["acked_ok"] == pt["delegations"] for pt in good)
     in_order = all(pt["queue"]["in_order"] for pt in good)
-    print(f"headline: first send -> last ack {fmt(med['all_acked_ms'])} ms, median of {len(good)} "
-          f"(target: under 1,000 ms: {'met' if med['all_acked_ms'] < 1000 else 'NOT met'}); "
-          f"every request acknowledged: {'yes' if all_acked else 'NO'}; queue in order: {'yes' if in_order else 'NO'}; "
-          f"load average {meta['load_average']}")
+    print(
+        f"headline: first send -> last ack {fmt(med['all_acked_ms'])} ms, median of {len(good)} "
+        f"(target: under 1,000 ms: {'met' if med['all_acked_ms'] < 1000 else 'NOT met'}); "
+        f"every request acknowledged: {'yes' if all_acked else 'NO'}; queue in order: {'yes' if in_order else 'NO'}; "
+        f"load average {meta['load_average']}"
+    )
     print("medians: " + ", ".join(f"{k} {fmt(v)}" for k, v in med.items()))
     compared = [pt for pt in every if pt["source"] == "compared"]
     if compared:
-        med["compared"] = {"source": str(args.compare_source), "all_acked_ms": median([pt["all_acked_ms"] for pt in compared]),
-                           "ack_p99_ms": median([pt["ack_ms"]["p99"] for pt in compared])}
-        print(f"side by side, {args.compare_source}: first send -> last ack {fmt(med['compared']['all_acked_ms'])} ms, "
-              f"ack p99 {fmt(med['compared']['ack_p99_ms'])} ms (median of {len(compared)})")
-    write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)},
-                     "medians": med, "points": points})
+        med["compared"] = {
+            "source": str(args.compare_source),
+            "all_acked_ms": median([pt["all_acked_ms"] for pt in compared]),
+            "ack_p99_ms": median([pt["ack_ms"]["p99"] for pt in compared]),
+        }
+        print(
+            f"side by side, {args.compare_source}: first send -> last ack {fmt(med['compared']['all_acked_ms'])} ms, "
+            f"ack p99 {fmt(med['compared']['ack_p99_ms'])} ms (median of {len(compared)})"
+        )
+    write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)}, "medians": med, "points": points})
     print(f"wrote {out}", file=sys.stderr)
     acks = Panel("Send -> ack, every request", "ms", xlabel="percentile of the requests")
     for pt in good:

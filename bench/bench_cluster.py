@@ -76,6 +76,7 @@ DELEGATE = "argentina-delegate-1"
 
 def flush(redis: RedisServer) -> None:
     import socket
+
     with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as s:
         s.sendall(b"FLUSHALL\r\n")
         assert s.recv(64).startswith(b"+OK")
@@ -97,12 +98,12 @@ def run_config(mode: str, redis: RedisServer, n: int, repeat: int, args: argpars
     out: dict[str, Any] = {"mode": mode, "clients": n, "repeat": repeat, "nodes": {}}
     auth = {"token": _vcc.token(secret, DELEGATE)}
     import contextlib
+
     with contextlib.ExitStack() as stack:
         procs = {}
         for name in nodes:
             log = SCRATCH_DIR / f"cluster-{mode}-{name}-r{repeat}.log"
-            procs[name] = stack.enter_context(spawned(serve_argv(redis.url, ports[name]), cwd=Path(_REPO),
-                                                      log_path=log, cpus={cpus[name]}))
+            procs[name] = stack.enter_context(spawned(serve_argv(redis.url, ports[name]), cwd=Path(_REPO), log_path=log, cpus={cpus[name]}))
             wait_ready(TARGETS["vcc"], ports[name], procs[name], log)
         chair = _vcc.ChairThread(ports["A"], secret, items)
         stack.callback(chair.close)
@@ -175,8 +176,14 @@ def main(argv: list[str] | None = None) -> int:
                         run = {"mode": mode, "repeat": r, "error": f"{type(exc).__name__}: {exc}"}
                         print(f" FAILED: {run['error']}", file=sys.stderr)
                     else:
-                        print(" " + ", ".join(f"{k}: p99 {fmt(v['latency_ms']['p99'])} ms, {fmt(v['us_per_delivery'])} us/dlv"
-                                              for k, v in run["nodes"].items()), file=sys.stderr)
+                        print(
+                            " "
+                            + ", ".join(
+                                f"{k}: p99 {fmt(v['latency_ms']['p99'])} ms, {fmt(v['us_per_delivery'])} us/dlv"
+                                for k, v in run["nodes"].items()
+                            ),
+                            file=sys.stderr,
+                        )
                     runs.append(run)
     finally:
         redis.stop()
@@ -193,9 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         row["reach_p99"] = median([s["reach_all_ms"]["p99"] for s in sel])
         row["lost"] = sum(s["lost"] for s in sel)
         summary[f"{mode}-{node}"] = row
-        rows.append([mode, node, "chair's node" if node == "A" else "via Redis", str(sel[0]["clients"]),
-                     fmt(row["us_per_delivery"]), fmt(row["p50"]), fmt(row["p99"]), fmt(row["max"]),
-                     fmt(row["reach_p99"]), str(row["lost"])])
+        rows.append(
+            [
+                mode,
+                node,
+                "chair's node" if node == "A" else "via Redis",
+                str(sel[0]["clients"]),
+                fmt(row["us_per_delivery"]),
+                fmt(row["p50"]),
+                fmt(row["p99"]),
+                fmt(row["max"]),
+                fmt(row["reach_p99"]),
+                str(row["lost"]),
+            ]
+        )
     if "one-A" in summary and "two-A" in summary and "two-B" in summary:
         busier = max(summary["two-A"]["us_per_delivery"], summary["two-B"]["us_per_delivery"])
         summary["projected_scaling"] = 2 * summary["one-A"]["us_per_delivery"] / busier
@@ -204,10 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncluster: {args.messages} changes at {args.rate:g}/s, N={n}; {meta['cpu_model']}, {meta['utc']}")
     print(format_table(["config", "node", "clients' node", "N", "us/dlv", "p50 ms", "p99 ms", "max ms", "reach p99", "lost"], rows))
     if "projected_scaling" in summary:
-        print(f"cross-node extra latency (p50, B - A): {fmt(summary['cross_node_extra_p50_ms'])} ms; "
-              f"projected two-node scaling (not measured, needs 4+ cores): {fmt(summary['projected_scaling'], 2)}x")
-    write_json(out_path, {"benchmark": "cluster", "meta": meta, "settings": {**vars(args), "out": str(out_path)},
-                          "summary": summary, "runs": runs})
+        print(
+            f"cross-node extra latency (p50, B - A): {fmt(summary['cross_node_extra_p50_ms'])} ms; "
+            f"projected two-node scaling (not measured, needs 4+ cores): {fmt(summary['projected_scaling'], 2)}x"
+        )
+    write_json(
+        out_path, {"benchmark": "cluster", "meta": meta, "settings": {**vars(args), "out": str(out_path)}, "summary": summary, "runs": runs}
+    )
     print(f"wrote {out_path}", file=sys.stderr)
     latency = Panel("Delivery latency (medians of repeats)", "ms", xlabel="percentile", logy=True)
     cpu = BarPanel("Server CPU per delivered message", "us")

@@ -76,20 +76,53 @@ class Bench:
         self.now = 1_623_100_000_000  # 2021-06-07, before the first day
         dates = [f"2021-07-{d:02d}" for d in range(1, days + 1)] if days > 1 else [DAY]
         self.days = dates
-        self.run(c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=dates, slot_start=slot[0], slot_end=slot[1]), "@admin")
+        self.run(
+            c.CreateConsultation(id=c.new_id(), code="BENCH", title="Benchmark", days=dates, slot_start=slot[0], slot_end=slot[1]), "@admin"
+        )
         sectors = iter(["R", "R", "R", "T", "T", "T", "D", "D", "D"])
         self.delegations: list[str] = []
         for n, cls in enumerate(classes):
             did = f"d{n:03d}"
             self.delegations.append(did)
-            self.run(c.AddDelegation(id=c.new_id(), delegation=did, name=f"Delegation {n}", cls=cls, sector=next(sectors) if cls == "sector_member" else None, voting_rights=cls == "council_member"), "@admin")  # type: ignore[arg-type]
-            self.run(c.AddParticipant(id=c.new_id(), participant=f"{did}-1", name=f"Speaker {n}", role="delegate", delegation=did, languages=[LANGUAGES[n % 6]], designated_speaker=True), "@admin")
+            self.run(
+                c.AddDelegation(
+                    id=c.new_id(),
+                    delegation=did,
+                    name=f"Delegation {n}",
+                    cls=cls,
+                    sector=next(sectors) if cls == "sector_member" else None,
+                    voting_rights=cls == "council_member",
+                ),
+                "@admin",
+            )  # type: ignore[arg-type]
+            self.run(
+                c.AddParticipant(
+                    id=c.new_id(),
+                    participant=f"{did}-1",
+                    name=f"Speaker {n}",
+                    role="delegate",
+                    delegation=did,
+                    languages=[LANGUAGES[n % 6]],
+                    designated_speaker=True,
+                ),
+                "@admin",
+            )
         self.run(c.AddParticipant(id=c.new_id(), participant="chair", name="Chair", role="chair"), "@admin")
         for lang in LANGUAGES:
             for k in (1, 2):
-                self.run(c.AddParticipant(id=c.new_id(), participant=f"i-{lang}-{k}", name=f"Interpreter {lang} {k}", role="interpreter", booth=lang), "@admin")  # type: ignore[arg-type]
+                self.run(
+                    c.AddParticipant(
+                        id=c.new_id(), participant=f"i-{lang}-{k}", name=f"Interpreter {lang} {k}", role="interpreter", booth=lang
+                    ),
+                    "@admin",
+                )  # type: ignore[arg-type]
         for number in range(1, 78):
-            self.run(c.AddItem(id=c.new_id(), item=str(number), number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0), "@admin")
+            self.run(
+                c.AddItem(
+                    id=c.new_id(), item=str(number), number=number, code=f"ITEM {number}", title=f"Item {number}", package=number % 15 == 0
+                ),
+                "@admin",
+            )
         self.run(c.PlanAgenda(id=c.new_id()), "@admin")
 
     def run(self, command: c.Command, actor: str) -> list[e.Event]:
@@ -200,7 +233,13 @@ def generate_log(n_events: int, seed: int = 2) -> Bench:
             if did in queued:
                 continue
             bench.advance(rng.randint(200, 3_000))
-            bench.run(c.RequestFloor(id=c.new_id(), point_of_order=rng.random() < 0.03 and bench.state.delegations[did].cls in ("council_member", "observer_state")), f"{did}-1")
+            bench.run(
+                c.RequestFloor(
+                    id=c.new_id(),
+                    point_of_order=rng.random() < 0.03 and bench.state.delegations[did].cls in ("council_member", "observer_state"),
+                ),
+                f"{did}-1",
+            )
         while bench.state.queues[ref] and len(bench.log) < n_events and bench.state.sitting is not None:
             granted = bench.run(c.GrantFloor(id=c.new_id()), "chair")[0]
             bench.advance(rng.randint(2_000, 20_000))
@@ -299,22 +338,56 @@ def main(argv: list[str] | None = None) -> int:
         "replay": replay,
         "wall_s": time.perf_counter() - started,
     }
-    print(format_table(
-        ["decide+apply RequestFloor", "requests", "median us", "p90 us", "p99 us", "mean us", f"target median < {TARGET_REQUEST_US:.0f} us"],
-        [[f"{request['delegations']} delegations, {request['items']} items", fmt(request["requests"]), fmt(request["median_us"]), fmt(request["p90_us"]), fmt(request["p99_us"]), fmt(request["mean_us"]), "met" if request["meets_target"] else "MISSED"]],
-    ))
+    print(
+        format_table(
+            [
+                "decide+apply RequestFloor",
+                "requests",
+                "median us",
+                "p90 us",
+                "p99 us",
+                "mean us",
+                f"target median < {TARGET_REQUEST_US:.0f} us",
+            ],
+            [
+                [
+                    f"{request['delegations']} delegations, {request['items']} items",
+                    fmt(request["requests"]),
+                    fmt(request["median_us"]),
+                    fmt(request["p90_us"]),
+                    fmt(request["p99_us"]),
+                    fmt(request["mean_us"]),
+                    "met" if request["meets_target"] else "MISSED",
+                ]
+            ],
+        )
+    )
     print()
-    print(format_table(
-        ["replay", "events", "fold s", "events/s", "decode+fold s", "events/s", f"target fold < {TARGET_REPLAY_S:.0f} s"],
-        [["floor traffic", fmt(replay["events"]), fmt(replay["fold_s"], 3), fmt(replay["fold_events_per_s"]), fmt(replay["decode_and_fold_s"], 3), fmt(replay["decode_and_fold_events_per_s"]), "met" if replay["meets_target"] else "MISSED"]],
-    ))
+    print(
+        format_table(
+            ["replay", "events", "fold s", "events/s", "decode+fold s", "events/s", f"target fold < {TARGET_REPLAY_S:.0f} s"],
+            [
+                [
+                    "floor traffic",
+                    fmt(replay["events"]),
+                    fmt(replay["fold_s"], 3),
+                    fmt(replay["fold_events_per_s"]),
+                    fmt(replay["decode_and_fold_s"], 3),
+                    fmt(replay["decode_and_fold_events_per_s"]),
+                    "met" if replay["meets_target"] else "MISSED",
+                ]
+            ],
+        )
+    )
     write_json(args.out, results)
     print(f"\nwritten to {args.out} ({results['wall_s']:.1f} s)")
     panels = [
-        BarPanel(f"decide+apply RequestFloor ({request['delegations']} delegations)", "us",
-                 {q: request[f"{q}_us"] for q in ("median", "p90", "p99")}),
-        BarPanel(f"Replaying {replay['events']:,} events", "s",
-                 {"fold": replay["fold_s"], "decode + fold": replay["decode_and_fold_s"]}),
+        BarPanel(
+            f"decide+apply RequestFloor ({request['delegations']} delegations)",
+            "us",
+            {q: request[f"{q}_us"] for q in ("median", "p90", "p99")},
+        ),
+        BarPanel(f"Replaying {replay['events']:,} events", "s", {"fold": replay["fold_s"], "decode + fold": replay["decode_and_fold_s"]}),
     ]
     png = args.out.with_suffix(".png")
     if plot_panels(png, panels, xlabel="", suptitle=f"core; {results['meta']['utc']}"):

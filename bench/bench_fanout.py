@@ -158,8 +158,7 @@ class Target:
     setup: Callable[[], None] | None = None
     trigger: Trigger = http_trigger
     info_path: str | None = "/bench/info"
-    auth: dict[str, Any] | Callable[[int], dict[str, Any]] | None = field(
-        default_factory=lambda: {"token": "bench"})
+    auth: dict[str, Any] | Callable[[int], dict[str, Any]] | None = field(default_factory=lambda: {"token": "bench"})
     namespace: str = "/"
     extract_ts: str = ClientConfig.extract_ts
     #: called with the port once the point is over (the server already stopped)
@@ -208,6 +207,7 @@ class _Vcc:
 
     def argv(self, port: int) -> list[str]:
         from bench import _vcc
+
         path, secret = _vcc.prepare_store(f"fanout-{port}")
         self.points[port] = (secret, _vcc.agenda_items(path)[:2])
         self.stores[port] = path
@@ -215,6 +215,7 @@ class _Vcc:
 
     def auth(self, port: int) -> dict[str, Any]:
         from bench import _vcc
+
         secret, items = self.points[port]
         chair = _vcc.ChairThread(port, secret, items)
         self.chairs[port] = chair
@@ -239,28 +240,40 @@ class _Vcc:
 
 def _vcc_target(name: str, description: str, service: _Vcc) -> Target:
     from bench import _vcc
-    return Target(name, description, service.argv, trigger=service.trigger, info_path=None, auth=service.auth,
-                  extract_ts="bench._vcc:batch_ts", teardown=service.teardown, env=_vcc.source_env(service.source),
-                  send_times=service.send_times)
+
+    return Target(
+        name,
+        description,
+        service.argv,
+        trigger=service.trigger,
+        info_path=None,
+        auth=service.auth,
+        extract_ts="bench._vcc:batch_ts",
+        teardown=service.teardown,
+        env=_vcc.source_env(service.source),
+        send_times=service.send_times,
+    )
 
 
 TARGETS: dict[str, Target] = {
-    t.name: t for t in (
-        Target("bare", "aiohttp websocket, send_bytes loop over every client",
-               _python_module("bench.baselines.bare_aiohttp")),
-        Target("stock", "python-socketio AsyncServer, msgpack, room emit",
-               _python_module("bench.baselines.stock_socketio")),
-        Target("node", "Node socket.io 4 + socket.io-msgpack-parser, room emit",
-               lambda port: ["node", "server.js", "--port", str(port)], cwd=NODE_DIR, setup=npm_setup),
+    t.name: t
+    for t in (
+        Target("bare", "aiohttp websocket, send_bytes loop over every client", _python_module("bench.baselines.bare_aiohttp")),
+        Target("stock", "python-socketio AsyncServer, msgpack, room emit", _python_module("bench.baselines.stock_socketio")),
+        Target(
+            "node",
+            "Node socket.io 4 + socket.io-msgpack-parser, room emit",
+            lambda port: ["node", "server.js", "--port", str(port)],
+            cwd=NODE_DIR,
+            setup=npm_setup,
+        ),
         _vcc_target("vcc", "the service: vcc serve, chair take_up_item -> events batch to every delegate", _Vcc()),
-        _vcc_target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings",
-                    _Vcc(without=("gc-policy",))),
-        _vcc_target("vcc-noviews", "ablation: the service sending batches without the derived views (as before issue 12)",
-                    _Vcc(without=("views",))),
-        _vcc_target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)",
-                    _Vcc(with_=("uvloop",))),
-        _vcc_target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10",
-                    _Vcc(with_=("ping25",))),
+        _vcc_target("vcc-defgc", "ablation: the service with CPython's default garbage-collector settings", _Vcc(without=("gc-policy",))),
+        _vcc_target(
+            "vcc-noviews", "ablation: the service sending batches without the derived views (as before issue 12)", _Vcc(without=("views",))
+        ),
+        _vcc_target("vcc-uvloop", "candidate: the service on uvloop's event loop (needs pip install uvloop)", _Vcc(with_=("uvloop",))),
+        _vcc_target("vcc-ping25", "candidate: the service with a heartbeat every 25 s instead of 10", _Vcc(with_=("ping25",))),
     )
 }
 
@@ -275,8 +288,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(target: Target, port: int, proc: subprocess.Popen[bytes], log: Path,
-               timeout: float = 20.0) -> dict[str, Any]:
+def wait_ready(target: Target, port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> dict[str, Any]:
     """Poll until the server answers; its info (``{}`` without an info path)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -313,14 +325,13 @@ class Settings:
     warmup: int
 
 
-def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients: int,
-                s: Settings) -> dict[str, Any]:
+def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients: int, s: Settings) -> dict[str, Any]:
     request = BroadcastRequest(s.messages, s.rate, s.size)
     server_info(target, port)  # lets the Node baseline re-anchor its sub-ms clock
     lg.reset()
-    meter = CpuMeter({"server": server_pid, "harness": os.getpid(),
-                      **{f"loadgen-{pid}": pid for pid in lg.pids}},
-                     cores={s.server_cpu, *s.loadgen_cpus})
+    meter = CpuMeter(
+        {"server": server_pid, "harness": os.getpid(), **{f"loadgen-{pid}": pid for pid in lg.pids}}, cores={s.server_cpu, *s.loadgen_cpus}
+    )
     meter.start()
     reply = target.trigger(port, request, s.messages / s.rate + 60)
     expected = clients * s.messages
@@ -335,8 +346,12 @@ def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients
     if target.send_times is not None:
         sent = target.send_times(port)
         from_send = sorted(arrival - sent[ts] for ts, arrivals in collected.arrivals.items() if ts in sent for arrival in arrivals)
-        summary["latency_from_send_ms"] = {"samples": len(from_send), "p50": percentile(from_send, 50) * 1e3,
-                                           "p99": percentile(from_send, 99) * 1e3, "max": percentile(from_send, 100) * 1e3}
+        summary["latency_from_send_ms"] = {
+            "samples": len(from_send),
+            "p50": percentile(from_send, 50) * 1e3,
+            "p99": percentile(from_send, 99) * 1e3,
+            "max": percentile(from_send, 100) * 1e3,
+        }
     delivered = summary["samples"]
     server_cpu = meter.used.pop("server")
     server_wait = meter.waited.pop("server")
@@ -358,8 +373,7 @@ def rated_phase(target: Target, port: int, lg: LoadGen, server_pid: int, clients
         # Work on the server's core that was not the server's: other
         # processes, steal. Large values mean a disturbed measurement.
         "server_core_foreign": max(0.0, meter.core_busy[s.server_cpu] - server_cpu) / meter.wall,
-        "loadgen_cores_foreign": max(0.0, loadgen_cores_busy - loadgen_cpu - harness_cpu)
-        / meter.wall / len(s.loadgen_cpus),
+        "loadgen_cores_foreign": max(0.0, loadgen_cores_busy - loadgen_cpu - harness_cpu) / meter.wall / len(s.loadgen_cpus),
         "server_us_per_delivery": server_cpu / delivered * 1e6 if delivered else math.nan,
         "loadgen_cpu_s": meter.used,
         "loadgen_util": loadgen_cpu / meter.wall / len(s.loadgen_cpus),
@@ -393,17 +407,20 @@ def run_point(target: Target, clients: int, repeat: int, s: Settings) -> dict[st
             target.teardown(port)
 
 
-def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path,
-               point: dict[str, Any]) -> dict[str, Any]:
-    with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log,
-                 cpus={s.server_cpu}) as proc:
+def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path, point: dict[str, Any]) -> dict[str, Any]:
+    with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log, cpus={s.server_cpu}) as proc:
         info = wait_ready(target, port, proc, log)
         server_pid = int(info.get("pid", proc.pid))
         point["server"] = info.get("impl", target.description)
         auth = target.auth(port) if callable(target.auth) else target.auth
-        cfg = ClientConfig(port=port, namespace=target.namespace, auth=auth,
-                           extract_ts=target.extract_ts, event_loop=s.event_loop,
-                           keep_arrivals=target.send_times is not None)
+        cfg = ClientConfig(
+            port=port,
+            namespace=target.namespace,
+            auth=auth,
+            extract_ts=target.extract_ts,
+            event_loop=s.event_loop,
+            keep_arrivals=target.send_times is not None,
+        )
         with LoadGen(cfg, workers=s.workers, cpus=set(s.loadgen_cpus)) as lg:
             report = lg.connect(clients)
             point["connect_s"] = report.seconds
@@ -456,8 +473,7 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for (target, clients), group in groups.items():
         ok = [p for p in group if "error" not in p]
-        row: dict[str, Any] = {"target": target, "clients": clients, "repeats": len(ok),
-                               "failed": len(group) - len(ok)}
+        row: dict[str, Any] = {"target": target, "clients": clients, "repeats": len(ok), "failed": len(group) - len(ok)}
         for name, get in _METRICS.items():
             row[name] = median([get(p) for p in ok])
         rows.append(row)
@@ -465,10 +481,11 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_key = {(p["target"], p["clients"], p["repeat"]): p for p in points if "error" not in p}
     for row in rows:
         for base in ("bare", "node", "vcc-compared"):
-            ratios = [p["server_us_per_delivery"] / ref["server_us_per_delivery"]
-                      for (target, clients, repeat), p in by_key.items()
-                      if target == row["target"] and clients == row["clients"]
-                      and (ref := by_key.get((base, clients, repeat))) is not None]
+            ratios = [
+                p["server_us_per_delivery"] / ref["server_us_per_delivery"]
+                for (target, clients, repeat), p in by_key.items()
+                if target == row["target"] and clients == row["clients"] and (ref := by_key.get((base, clients, repeat))) is not None
+            ]
             row[f"x_{base}"] = median(ratios)
     return rows
 
@@ -476,19 +493,55 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def render_table(rows: list[dict[str, Any]], targets: list[str]) -> str:
     order = {name: i for i, name in enumerate(targets)}
     rows = sorted(rows, key=lambda r: (r["clients"], order.get(r["target"], 99)))
-    headers = ["target", "N", "us/dlv", "xbare", "xnode", "xcmp", "p50 ms", "p99 ms", "max ms", "p50 snd", "p99 snd",
-               "reach p99", "solo", "srv %", "srv wait", "noise %", "lg us/dlv", "lg %", "lg lag p99", "lost",
-               "runs"]
-    body = [[r["target"], str(r["clients"]), fmt(r["us_per_delivery"]), fmt(r["x_bare"], 2),
-             fmt(r["x_node"], 2), fmt(r["x_vcc-compared"], 2), fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
-             fmt(r["p50_from_send_ms"]), fmt(r["p99_from_send_ms"]),
-             fmt(r["reach_p99_ms"]), fmt(r["solo_reach_ms"]), fmt(100 * r["server_util"], 0),
-             fmt(r["server_wait_ms"]),
-             f"{fmt(100 * r['server_core_foreign'], 0)}/{fmt(100 * r['loadgen_cores_foreign'], 0)}",
-             fmt(r["loadgen_us_per_delivery"]), fmt(100 * r["loadgen_util"], 0),
-             fmt(r["loadgen_lag_p99_ms"]), fmt(r["lost"], 0),
-             f"{r['repeats']}" + (f" ({r['failed']} failed)" if r["failed"] else "")]
-            for r in rows]
+    headers = [
+        "target",
+        "N",
+        "us/dlv",
+        "xbare",
+        "xnode",
+        "xcmp",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p50 snd",
+        "p99 snd",
+        "reach p99",
+        "solo",
+        "srv %",
+        "srv wait",
+        "noise %",
+        "lg us/dlv",
+        "lg %",
+        "lg lag p99",
+        "lost",
+        "runs",
+    ]
+    body = [
+        [
+            r["target"],
+            str(r["clients"]),
+            fmt(r["us_per_delivery"]),
+            fmt(r["x_bare"], 2),
+            fmt(r["x_node"], 2),
+            fmt(r["x_vcc-compared"], 2),
+            fmt(r["p50_ms"]),
+            fmt(r["p99_ms"]),
+            fmt(r["max_ms"]),
+            fmt(r["p50_from_send_ms"]),
+            fmt(r["p99_from_send_ms"]),
+            fmt(r["reach_p99_ms"]),
+            fmt(r["solo_reach_ms"]),
+            fmt(100 * r["server_util"], 0),
+            fmt(r["server_wait_ms"]),
+            f"{fmt(100 * r['server_core_foreign'], 0)}/{fmt(100 * r['loadgen_cores_foreign'], 0)}",
+            fmt(r["loadgen_us_per_delivery"]),
+            fmt(100 * r["loadgen_util"], 0),
+            fmt(r["loadgen_lag_p99_ms"]),
+            fmt(r["lost"], 0),
+            f"{r['repeats']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
+        ]
+        for r in rows
+    ]
     return format_table(headers, body)
 
 
@@ -508,9 +561,16 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             b = by.get((base, r["clients"]))
             if b is None:
                 continue
-            out.append({"target": r["target"], "clients": r["clients"], "vs": base,
-                        "throughput": b["us_per_delivery"] / r["us_per_delivery"],
-                        "p99": r["p99_ms"] / b["p99_ms"], "reach_p99": r["reach_p99_ms"] / b["reach_p99_ms"]})
+            out.append(
+                {
+                    "target": r["target"],
+                    "clients": r["clients"],
+                    "vs": base,
+                    "throughput": b["us_per_delivery"] / r["us_per_delivery"],
+                    "p99": r["p99_ms"] / b["p99_ms"],
+                    "reach_p99": r["reach_p99_ms"] / b["reach_p99_ms"],
+                }
+            )
     return out
 
 
@@ -519,12 +579,16 @@ def caveats(rows: list[dict[str, Any]], rate: float) -> list[str]:
     notes = []
     noisy = [f"{r['target']}@{r['clients']}" for r in rows if r["server_wait_ms"] > 0.1 * r["reach_p50_ms"]]
     if noisy:
-        notes.append(f"the server waited for its core over 10 % of a broadcast's reach time in "
-                     f"{', '.join(noisy)}: their latencies are upper bounds (CPU per delivery still holds)")
+        notes.append(
+            f"the server waited for its core over 10 % of a broadcast's reach time in "
+            f"{', '.join(noisy)}: their latencies are upper bounds (CPU per delivery still holds)"
+        )
     lagging = [f"{r['target']}@{r['clients']}" for r in rows if r["loadgen_lag_p99_ms"] > 500 / rate]
     if lagging:
-        notes.append(f"load generator lag p99 above half the broadcast period in {', '.join(lagging)}: "
-                     "their latencies may include the generator's delay")
+        notes.append(
+            f"load generator lag p99 above half the broadcast period in {', '.join(lagging)}: "
+            "their latencies may include the generator's delay"
+        )
     return notes
 
 
@@ -545,6 +609,7 @@ def plot(rows: list[dict[str, Any]], path: Path, subtitle: str) -> None:
 # Command line
 # --------------------------------------------------------------------------
 
+
 def _int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
 
@@ -560,17 +625,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--solo", type=int, default=None, help="single broadcasts in the solo phase (default 5)")
     p.add_argument("--repeat", type=int, default=None, help="repeats of every point (default 3)")
     p.add_argument("--workers", type=int, default=1, help="load-generator processes (default 1)")
-    p.add_argument("--event-loop", choices=("auto", "asyncio"), default="auto",
-                   help="load generator's event loop (auto: uvloop if installed)")
+    p.add_argument(
+        "--event-loop", choices=("auto", "asyncio"), default="auto", help="load generator's event loop (auto: uvloop if installed)"
+    )
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=_int_list, default=[1])
     p.add_argument("--warmup", type=int, default=None, help="uncounted broadcasts before the rated phase (default 20; quick 3)")
-    p.add_argument("--compare-source", type=Path, default=None,
-                   help="add the target vcc-compared: the service run from this source tree (before/after side by side)")
+    p.add_argument(
+        "--compare-source",
+        type=Path,
+        default=None,
+        help="add the target vcc-compared: the service run from this source tree (before/after side by side)",
+    )
     p.add_argument("--drain", type=float, default=60.0, help="max seconds to wait for deliveries after the last send")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results/fanout.json)")
-    p.add_argument("--merge", type=Path, default=None,
-                   help="an earlier results JSON whose points count as earlier repeats of this run (same settings)")
+    p.add_argument(
+        "--merge", type=Path, default=None, help="an earlier results JSON whose points count as earlier repeats of this run (same settings)"
+    )
     args = p.parse_args(argv)
     args.clients = args.clients or ([20] if args.quick else [250, 500, 1000, 2000])
     args.messages = args.messages or (10 if args.quick else 100)
@@ -579,24 +650,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.out = args.out or (SCRATCH_DIR / "fanout-quick.json" if args.quick else RESULTS_DIR / "fanout.json")
     args.warmup = args.warmup if args.warmup is not None else (3 if args.quick else 20)
     if args.compare_source is not None:
-        TARGETS["vcc-compared"] = _vcc_target("vcc-compared", f"the service run from {args.compare_source}",
-                                              _Vcc(source=args.compare_source.resolve()))
+        TARGETS["vcc-compared"] = _vcc_target(
+            "vcc-compared", f"the service run from {args.compare_source}", _Vcc(source=args.compare_source.resolve())
+        )
     args.targets = [t for t in args.targets.split(",") if t]
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
         p.error(f"unknown targets {unknown}; known: {', '.join(TARGETS)}")
     cpus = os.sched_getaffinity(0)
     if args.server_cpu not in cpus or not set(args.loadgen_cpus) <= cpus or args.server_cpu in args.loadgen_cpus:
-        p.error(f"need distinct CPUs for the server ({args.server_cpu}) and the load generator "
-                f"({args.loadgen_cpus}) among those available {sorted(cpus)}")
+        p.error(
+            f"need distinct CPUs for the server ({args.server_cpu}) and the load generator "
+            f"({args.loadgen_cpus}) among those available {sorted(cpus)}"
+        )
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    s = Settings(messages=args.messages, rate=args.rate, size=args.size, solo=args.solo,
-                 workers=args.workers, event_loop=args.event_loop, server_cpu=args.server_cpu,
-                 loadgen_cpus=frozenset(args.loadgen_cpus), drain=args.drain, settle=0.5, warmup=args.warmup)
+    s = Settings(
+        messages=args.messages,
+        rate=args.rate,
+        size=args.size,
+        solo=args.solo,
+        workers=args.workers,
+        event_loop=args.event_loop,
+        server_cpu=args.server_cpu,
+        loadgen_cpus=frozenset(args.loadgen_cpus),
+        drain=args.drain,
+        settle=0.5,
+        warmup=args.warmup,
+    )
     # Everything but the server (this process, the workers) stays off its core.
     pin_self(set(args.loadgen_cpus))
     raise_nofile(2 * max(args.clients) + 1024)
@@ -609,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     first_repeat = 0
     if args.merge is not None:
         import json
+
         points = [p for p in json.loads(args.merge.read_text())["points"] if p["target"] in args.targets]
         first_repeat = 1 + max((p["repeat"] for p in points), default=-1)
     with sigterm_as_exit():
@@ -619,43 +704,54 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{label} ...", end="", file=sys.stderr, flush=True)
                     try:
                         point = run_point(target, clients, repeat, s)
-                    except (PointError, LoadGenError, OSError, urllib.error.URLError,
-                            subprocess.SubprocessError) as exc:
-                        point = {"target": target.name, "clients": clients, "repeat": repeat,
-                                 "error": f"{type(exc).__name__}: {exc}"}
+                    except (PointError, LoadGenError, OSError, urllib.error.URLError, subprocess.SubprocessError) as exc:
+                        point = {"target": target.name, "clients": clients, "repeat": repeat, "error": f"{type(exc).__name__}: {exc}"}
                         print(f" FAILED: {point['error']}", file=sys.stderr)
                     else:
-                        print(f" {fmt(point['server_us_per_delivery'])} us/dlv, p99 "
-                              f"{fmt(point['latency_ms']['p99'])} ms, lost {point['lost']}",
-                              file=sys.stderr)
+                        print(
+                            f" {fmt(point['server_us_per_delivery'])} us/dlv, p99 "
+                            f"{fmt(point['latency_ms']['p99'])} ms, lost {point['lost']}",
+                            file=sys.stderr,
+                        )
                     points.append(point)
 
     rows = medians(points)
     meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
-    subtitle = (f"{args.messages} broadcasts at {args.rate:g}/s, {args.size} B payload, server on CPU "
-                f"{args.server_cpu}, {meta['cpu_model']}, {meta['utc']}")
+    subtitle = (
+        f"{args.messages} broadcasts at {args.rate:g}/s, {args.size} B payload, server on CPU "
+        f"{args.server_cpu}, {meta['cpu_model']}, {meta['utc']}"
+    )
     table = render_table(rows, args.targets)
     print(f"\n{subtitle}\n{table}\n(columns: python bench/bench_fanout.py --help)")
     compared = ratios(rows)
     for q in compared:
-        print(f"{q['target']} vs {q['vs']} at N={q['clients']}: throughput x{q['throughput']:.2f}, "
-              f"latency p99 x{q['p99']:.2f}, reach-all p99 x{q['reach_p99']:.2f}")
+        print(
+            f"{q['target']} vs {q['vs']} at N={q['clients']}: throughput x{q['throughput']:.2f}, "
+            f"latency p99 x{q['p99']:.2f}, reach-all p99 x{q['reach_p99']:.2f}"
+        )
     for r in rows:
         if r["target"] == "vcc" and not math.isnan(r["x_vcc-compared"]):
             print(f"vcc vs vcc-compared ({args.compare_source}) at N={r['clients']}: CPU per delivery x{r['x_vcc-compared']:.2f}")
     for note in caveats(rows, args.rate):
         print(f"note: {note}")
-    write_json(args.out, {
-        "benchmark": "fanout",
-        "meta": meta,
-        "settings": {**vars(args), "out": str(args.out), "loadgen_cpus": args.loadgen_cpus,
-                     "merge": str(args.merge) if args.merge else None,
-                     "compare_source": str(args.compare_source) if args.compare_source else None},
-        "targets": {t.name: t.description for t in targets},
-        "medians": rows,
-        "ratios": compared,
-        "points": points,
-    })
+    write_json(
+        args.out,
+        {
+            "benchmark": "fanout",
+            "meta": meta,
+            "settings": {
+                **vars(args),
+                "out": str(args.out),
+                "loadgen_cpus": args.loadgen_cpus,
+                "merge": str(args.merge) if args.merge else None,
+                "compare_source": str(args.compare_source) if args.compare_source else None,
+            },
+            "targets": {t.name: t.description for t in targets},
+            "medians": rows,
+            "ratios": compared,
+            "points": points,
+        },
+    )
     print(f"\nwrote {args.out}", file=sys.stderr)
     plot(rows, args.out.with_suffix(".png"), subtitle)
     return 1 if any("error" in p for p in points) else 0

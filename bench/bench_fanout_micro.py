@@ -331,9 +331,7 @@ class Counter:
         if not buf and len(data) > 3 and data[0] == 0x82:
             # The common case: exactly one binary frame shorter than 64 KiB.
             size = data[1]
-            if (size < 126 and len(data) == 2 + size) or (
-                size == 126 and len(data) == 4 + ((data[2] << 8) | data[3])
-            ):
+            if (size < 126 and len(data) == 2 + size) or (size == 126 and len(data) == 4 + ((data[2] << 8) | data[3])):
                 self.counts[fd] += 1
                 self.total += 1
                 return
@@ -492,8 +490,12 @@ def main() -> None:
     parser.add_argument("--broadcasts", type=int, default=None, help="measured broadcasts (default 150, 50 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a run of seconds: 50 clients, 50 broadcasts")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ",".join(MODES))
-    parser.add_argument("--out", type=Path, default=None,
-                        help="default bench/results/fanout_micro.json (--quick: bench/results/tmp/fanout_micro-quick.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default bench/results/fanout_micro.json (--quick: bench/results/tmp/fanout_micro-quick.json)",
+    )
     parser.add_argument("--role", choices=("main", "server", "client"), default="main", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -151,6 +151,7 @@ print(json.dumps({"store": str(path), "tokens": tokens}))
 # The checkout under test, its store and its server
 # --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Checkout:
     """The code whose ``vcc serve`` is measured."""
@@ -171,8 +172,14 @@ class Checkout:
         def git(*args: str) -> str | None:
             done = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, check=False)
             return done.stdout.strip() if done.returncode == 0 else None
-        return {"root": str(self.root), "python": self.python, "git_commit": git("rev-parse", "HEAD"),
-                "git_subject": git("log", "-1", "--format=%s"), "git_dirty": bool(git("status", "--porcelain"))}
+
+        return {
+            "root": str(self.root),
+            "python": self.python,
+            "git_commit": git("rev-parse", "HEAD"),
+            "git_subject": git("log", "-1", "--format=%s"),
+            "git_dirty": bool(git("status", "--porcelain")),
+        }
 
 
 @dataclass(frozen=True)
@@ -184,12 +191,17 @@ class Prepared:
 def prepare(checkout: Checkout, name: str) -> Prepared:
     """A fresh store built by the checkout's own code, and join tokens for the
     participants this benchmark plays."""
-    participants = {UPLOADER: "delegate", HOSTILE: "delegate", TECHNICAL: "technical",
-                    **{p: "delegate" for p in PINGERS}}
+    participants = {UPLOADER: "delegate", HOSTILE: "delegate", TECHNICAL: "technical", **{p: "delegate" for p in PINGERS}}
     args = {"name": name, "dir": str(SCRATCH_DIR / "stores"), "participants": participants}
-    done = subprocess.run([checkout.python, "-c", _PREPARE, json.dumps(args)], cwd=checkout.root,
-                          env={**os.environ, **checkout.env()}, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [checkout.python, "-c", _PREPARE, json.dumps(args)],
+        cwd=checkout.root,
+        env={**os.environ, **checkout.env()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"preparing the store with {checkout.root} failed:\n{done.stderr[-3000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -251,6 +263,7 @@ def _wait_ready(server: Server, timeout: float = 90.0) -> None:
 # --------------------------------------------------------------------------
 # Memory of the server and of the processes under it
 # --------------------------------------------------------------------------
+
 
 def status_kib(pid: int) -> dict[str, int]:
     """VmRSS, VmHWM (peak RSS) and VmSize of ``pid`` in KiB; empty if it is gone."""
@@ -341,6 +354,7 @@ async def runtime_metrics(http: aiohttp.ClientSession, url: str) -> dict[str, fl
 # Raw engine.io / socket.io (msgpack parser) over aiohttp websockets
 # --------------------------------------------------------------------------
 
+
 class RawSocket:
     """One websocket speaking engine.io v4 and socket.io v5 with the msgpack
     parser by hand, so that it can send what no client library would, and
@@ -356,8 +370,13 @@ class RawSocket:
         self._joined: asyncio.Future[Any] | None = None
 
     async def open(self) -> None:
-        self.ws = await self.http.ws_connect(self.url.replace("http", "ws", 1) + EIO_PATH, autoping=True,
-                                             max_msg_size=0, compress=0, timeout=aiohttp.ClientWSTimeout(ws_close=2))
+        self.ws = await self.http.ws_connect(
+            self.url.replace("http", "ws", 1) + EIO_PATH,
+            autoping=True,
+            max_msg_size=0,
+            compress=0,
+            timeout=aiohttp.ClientWSTimeout(ws_close=2),
+        )
         first = await self.ws.receive(timeout=10)
         if first.type != aiohttp.WSMsgType.TEXT or not first.data.startswith("0"):
             raise RuntimeError(f"no engine.io open packet: {first!r}")
@@ -417,8 +436,8 @@ class RawSocket:
 # Part 1: unknown consultations
 # --------------------------------------------------------------------------
 
-async def _hammer(http: aiohttp.ClientSession, url: str, paths: Iterator[str], count: int,
-                  concurrency: int = 16) -> Counter[str]:
+
+async def _hammer(http: aiohttp.ClientSession, url: str, paths: Iterator[str], count: int, concurrency: int = 16) -> Counter[str]:
     statuses: Counter[str] = Counter()
     remaining = count
 
@@ -466,13 +485,21 @@ async def _unknown_run(server: Server, requests: int, settle: float) -> dict[str
         settled = status_kib(server.pid)
         metrics_settled = await runtime_metrics(http, server.url)
     return {
-        "requests": requests, "statuses": dict(statuses), "seconds": seconds, "requests_per_s": requests / seconds,
-        "server_cpu_s": cpu, "warmup_statuses": {"known": dict(warm_known), "unknown": dict(warm_unknown)},
-        "rss_before_kib": before.get("VmRSS"), "rss_after_kib": after.get("VmRSS"),
-        "rss_settled_kib": settled.get("VmRSS"), "settle_s": settle,
+        "requests": requests,
+        "statuses": dict(statuses),
+        "seconds": seconds,
+        "requests_per_s": requests / seconds,
+        "server_cpu_s": cpu,
+        "warmup_statuses": {"known": dict(warm_known), "unknown": dict(warm_unknown)},
+        "rss_before_kib": before.get("VmRSS"),
+        "rss_after_kib": after.get("VmRSS"),
+        "rss_settled_kib": settled.get("VmRSS"),
+        "settle_s": settle,
         "growth_mb": _mb(after.get("VmRSS"), before.get("VmRSS")),
         "growth_settled_mb": _mb(settled.get("VmRSS"), before.get("VmRSS")),
-        "metrics_before": metrics_before, "metrics_after": metrics_after, "metrics_settled": metrics_settled,
+        "metrics_before": metrics_before,
+        "metrics_after": metrics_after,
+        "metrics_settled": metrics_settled,
     }
 
 
@@ -486,16 +513,20 @@ def _mb(after_kib: int | None, before_kib: int | None) -> float:
 # Part 2: a decompression bomb, uploaded while others ping
 # --------------------------------------------------------------------------
 
-_DOC_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-             b"<w:body><w:p><w:r><w:t>")
+_DOC_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    b"<w:body><w:p><w:r><w:t>"
+)
 _DOC_TAIL = b"</w:t></w:r></w:p></w:body></w:document>"
-_CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                  b'<Default Extension="xml" ContentType="application/xml"/>'
-                  b'<Override PartName="/word/document.xml" '
-                  b'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
-                  b"</Types>")
+_CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    b'<Default Extension="xml" ContentType="application/xml"/>'
+    b'<Override PartName="/word/document.xml" '
+    b'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+    b"</Types>"
+)
 
 
 def build_bomb(limit: int) -> tuple[Path, dict[str, Any]]:
@@ -522,8 +553,13 @@ def build_bomb(limit: int) -> tuple[Path, dict[str, Any]]:
                 inflated += len(chunk)
             doc.write(_DOC_TAIL)
     partial.replace(path)
-    info = {"bytes": path.stat().st_size, "inflated_bytes": inflated, "ratio": inflated / path.stat().st_size,
-            "entries": ["[Content_Types].xml", "word/document.xml"], "build_s": time.perf_counter() - started}
+    info = {
+        "bytes": path.stat().st_size,
+        "inflated_bytes": inflated,
+        "ratio": inflated / path.stat().st_size,
+        "entries": ["[Content_Types].xml", "word/document.xml"],
+        "build_s": time.perf_counter() - started,
+    }
     about.write_text(json.dumps(info, indent=2) + "\n")
     return path, info
 
@@ -541,22 +577,26 @@ def build_lying_bomb(limit: int) -> tuple[Path, dict[str, Any]]:
         local = archive.getinfo(name.decode()).header_offset
     patched = 0
     # (header, its signature, its fixed length, where its 32-bit uncompressed size is, where its name length is)
-    for offset, signature, fixed, size_at, name_at in ((local, b"PK\x03\x04", 30, 22, 26), *(
-            (i, b"PK\x01\x02", 46, 24, 28) for i in _find_all(data, b"PK\x01\x02"))):
-        name_len, extra_len = int.from_bytes(data[offset + name_at:offset + name_at + 2], "little"), \
-            int.from_bytes(data[offset + name_at + 2:offset + name_at + 4], "little")
-        if data[offset:offset + 4] != signature or data[offset + fixed:offset + fixed + name_len] != name:
+    for offset, signature, fixed, size_at, name_at in (
+        (local, b"PK\x03\x04", 30, 22, 26),
+        *((i, b"PK\x01\x02", 46, 24, 28) for i in _find_all(data, b"PK\x01\x02")),
+    ):
+        name_len, extra_len = (
+            int.from_bytes(data[offset + name_at : offset + name_at + 2], "little"),
+            int.from_bytes(data[offset + name_at + 2 : offset + name_at + 4], "little"),
+        )
+        if data[offset : offset + 4] != signature or data[offset + fixed : offset + fixed + name_len] != name:
             continue
-        if data[offset + size_at:offset + size_at + 4] != b"\xff\xff\xff\xff":  # no ZIP64: the size is here
-            data[offset + size_at:offset + size_at + 4] = LYING_SIZE.to_bytes(4, "little")
+        if data[offset + size_at : offset + size_at + 4] != b"\xff\xff\xff\xff":  # no ZIP64: the size is here
+            data[offset + size_at : offset + size_at + 4] = LYING_SIZE.to_bytes(4, "little")
             patched += 1
             continue
         extra = offset + fixed + name_len
         end = extra + extra_len
         while extra + 4 <= end:
-            tag, size = int.from_bytes(data[extra:extra + 2], "little"), int.from_bytes(data[extra + 2:extra + 4], "little")
+            tag, size = int.from_bytes(data[extra : extra + 2], "little"), int.from_bytes(data[extra + 2 : extra + 4], "little")
             if tag == 1:  # ZIP64: the uncompressed size comes first
-                data[extra + 4:extra + 12] = LYING_SIZE.to_bytes(8, "little")
+                data[extra + 4 : extra + 12] = LYING_SIZE.to_bytes(8, "little")
                 patched += 1
                 break
             extra += 4 + size
@@ -585,6 +625,7 @@ class Pinger:
 
     async def connect(self) -> None:
         import socketio
+
         self.client = socketio.AsyncClient(serializer="msgpack", reconnection=False)
         await self.client.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=15)
 
@@ -630,27 +671,37 @@ def _latency_summary(samples: list[tuple[float, float]], start: float, end: floa
     answered = [x for x in inside if not math.isinf(x)]
     answers = sorted(sent + lat for sent, lat in samples if not math.isinf(lat) and start <= sent + lat <= end)
     edges = [start, *answers, end]
-    return {"pings": len(inside), "unanswered": len(inside) - len(answered),
-            "p50_ms": percentile(inside, 50) * 1000 if inside else math.nan,
-            "p99_ms": percentile(inside, 99) * 1000 if inside else math.nan,
-            "max_ms": inside[-1] * 1000 if inside else math.nan,
-            "max_answered_ms": answered[-1] * 1000 if answered else math.nan,
-            "stall_s": max(b - a for a, b in pairwise(edges))}
+    return {
+        "pings": len(inside),
+        "unanswered": len(inside) - len(answered),
+        "p50_ms": percentile(inside, 50) * 1000 if inside else math.nan,
+        "p99_ms": percentile(inside, 99) * 1000 if inside else math.nan,
+        "max_ms": inside[-1] * 1000 if inside else math.nan,
+        "max_answered_ms": answered[-1] * 1000 if answered else math.nan,
+        "stall_s": max(b - a for a, b in pairwise(edges)),
+    }
 
 
 async def _upload(url: str, token: str, bomb: Path) -> dict[str, Any]:
     """The uploader's contribution with ``bomb`` as its file; the status and the start of the body."""
     form = aiohttp.FormData()
-    for name, value in {"id": uuid.uuid4().hex, "item": "3", "title": "A contribution",
-                        "document": "C21/33", "comments": "See the attached file."}.items():
+    for name, value in {
+        "id": uuid.uuid4().hex,
+        "item": "3",
+        "title": "A contribution",
+        "document": "C21/33",
+        "comments": "See the attached file.",
+    }.items():
         form.add_field(name, value)
     with open(bomb, "rb") as f:
-        form.add_field("file", f, filename="contribution.docx",
-                       content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        form.add_field(
+            "file", f, filename="contribution.docx", content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        )
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
-                async with http.post(f"{url}/api/consultations/{CONSULTATION}/contributions", data=form,
-                                     headers={"Authorization": f"Bearer {token}"}) as response:
+                async with http.post(
+                    f"{url}/api/consultations/{CONSULTATION}/contributions", data=form, headers={"Authorization": f"Bearer {token}"}
+                ) as response:
                     body = await response.read()
                     return {"status": response.status, "body": body[:400].decode("utf-8", "replace")}
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -685,17 +736,25 @@ async def _bomb_run(server: Server, prepared: Prepared, bomb: Path, quiet: float
     samples = [s for p in pingers for s in p.samples]
     log_text = server.log_path.read_text(errors="replace")
     return {
-        "answer": answer, "upload_s": upload_end - upload_start, "server_alive": alive,
-        "server_returncode": server.proc.returncode, "server_cpu_s": cpu,
+        "answer": answer,
+        "upload_s": upload_end - upload_start,
+        "server_alive": alive,
+        "server_returncode": server.proc.returncode,
+        "server_cpu_s": cpu,
         "log_mentions_memoryerror": "MemoryError" in log_text,
-        "rss_before_kib": before.get("VmRSS"), "hwm_before_kib": before.get("VmHWM"),
-        "vmsize_before_kib": before.get("VmSize"), "hwm_after_kib": hwm_after,
-        "peak_server_kib": sampler.server_peak_kib, "peak_tree_kib": sampler.tree_peak_kib,
+        "rss_before_kib": before.get("VmRSS"),
+        "hwm_before_kib": before.get("VmHWM"),
+        "vmsize_before_kib": before.get("VmSize"),
+        "hwm_after_kib": hwm_after,
+        "peak_server_kib": sampler.server_peak_kib,
+        "peak_tree_kib": sampler.tree_peak_kib,
         "children_seen": sampler.children_seen,
         "peak_growth_mb": _mb(sampler.tree_peak_kib, tree_before),
         "peak_growth_server_mb": _mb(sampler.server_peak_kib, before.get("VmRSS")),
         "hwm_growth_mb": _mb(hwm_after, before.get("VmRSS")),
-        "pingers": len(pingers), "pingers_connected_at_end": still_connected, "ping_failures": dict(failures),
+        "pingers": len(pingers),
+        "pingers_connected_at_end": still_connected,
+        "ping_failures": dict(failures),
         "ping_quiet": _latency_summary(samples, upload_start - quiet, upload_start),
         "ping_during": _latency_summary(samples, upload_start, upload_end + 1.0),
     }
@@ -704,6 +763,7 @@ async def _bomb_run(server: Server, prepared: Prepared, bomb: Path, quiet: float
 # --------------------------------------------------------------------------
 # Part 3: malformed frames from an unauthenticated connection
 # --------------------------------------------------------------------------
+
 
 async def _quiet_log(server: Server, idle: float = 0.5, timeout: float = 120.0) -> None:
     """Until the server's log stops growing and it stops using CPU (its backlog is done)."""
@@ -752,8 +812,12 @@ async def _frames_run(server: Server, frames: int) -> dict[str, Any]:
     logged = server.log_path.read_bytes()[log_before:]
     lines = logged.decode("utf-8", "replace").splitlines()
     return {
-        "frames": sent, "connections": connections, "refused_opens": refused_opens, "send_s": send_s,
-        "log_bytes": len(logged), "log_lines": len(lines),
+        "frames": sent,
+        "connections": connections,
+        "refused_opens": refused_opens,
+        "send_s": send_s,
+        "log_bytes": len(logged),
+        "log_lines": len(lines),
         "log_bytes_per_10k": len(logged) * 10_000 / sent if sent else math.nan,
         "server_cpu_s": cpu_seconds(server.pid) - cpu0,
         "log_sample": [line[:300] for line in lines[:12]],
@@ -763,6 +827,7 @@ async def _frames_run(server: Server, frames: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------
 # Part 4: presence amplification
 # --------------------------------------------------------------------------
+
 
 async def _presence_run(server: Server, prepared: Prepared, hostile: int, report_kb: int, seconds: float) -> dict[str, Any]:
     before = tree_rss_kib(server.pid)
@@ -814,10 +879,16 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
     presence = [(name, size) for name, size in technical.events if name.startswith("presence")]
     sizes = [size for _, size in presence]
     return {
-        "hostile_connected": len(socks), "hostile_refused": dict(refused), "hostile_open_at_end": still_open,
-        "reports_sent": sent, "reports_failed": failed, "report_chars": report_kb * 1000 + 10,
-        "presence_messages": len(sizes), "presence_names": sorted({n for n, _ in presence}),
-        "largest_presence_bytes": max(sizes) if sizes else 0, "presence_total_bytes": sum(sizes),
+        "hostile_connected": len(socks),
+        "hostile_refused": dict(refused),
+        "hostile_open_at_end": still_open,
+        "reports_sent": sent,
+        "reports_failed": failed,
+        "report_chars": report_kb * 1000 + 10,
+        "presence_messages": len(sizes),
+        "presence_names": sorted({n for n, _ in presence}),
+        "largest_presence_bytes": max(sizes) if sizes else 0,
+        "presence_total_bytes": sum(sizes),
         "technical_dropped": technical_dropped,
         "peak_growth_mb": _mb(sampler.tree_peak_kib, before),
     }
@@ -826,6 +897,7 @@ async def _presence_run(server: Server, prepared: Prepared, hostile: int, report
 # --------------------------------------------------------------------------
 # Running, reporting
 # --------------------------------------------------------------------------
+
 
 def run_part(part: str, checkout: Checkout, args: argparse.Namespace, repeat: int, out: Any) -> dict[str, Any]:
     prepared = prepare(checkout, f"hostile-{part}-{repeat}")
@@ -849,19 +921,27 @@ def run_part(part: str, checkout: Checkout, args: argparse.Namespace, repeat: in
 
 def _one_line(part: str, r: dict[str, Any]) -> str:
     if part == "unknown":
-        return (f"RSS +{fmt(r['growth_mb'])} MB ({fmt(r['growth_settled_mb'])} after {r['settle_s']:g} s), "
-                f"{fmt(r['requests_per_s'])} req/s, statuses {r['statuses']}, runtimes {r['metrics_after'] or '-'}")
+        return (
+            f"RSS +{fmt(r['growth_mb'])} MB ({fmt(r['growth_settled_mb'])} after {r['settle_s']:g} s), "
+            f"{fmt(r['requests_per_s'])} req/s, statuses {r['statuses']}, runtimes {r['metrics_after'] or '-'}"
+        )
     if part in BOMBS:
         d = r["ping_during"]
-        return (f"answer {r['answer'].get('status')}, peak +{fmt(r['peak_growth_mb'])} MB, ping p99 {fmt(d['p99_ms'])} ms "
-                f"({d['unanswered']} of {d['pings']} unanswered: {r['ping_failures']}, stall {fmt(d['stall_s'], 2)} s), "
-                f"upload {fmt(r['upload_s'], 2)} s, server alive {r['server_alive']}, "
-                f"{r['pingers_connected_at_end']}/{r['pingers']} pingers still connected")
+        return (
+            f"answer {r['answer'].get('status')}, peak +{fmt(r['peak_growth_mb'])} MB, ping p99 {fmt(d['p99_ms'])} ms "
+            f"({d['unanswered']} of {d['pings']} unanswered: {r['ping_failures']}, stall {fmt(d['stall_s'], 2)} s), "
+            f"upload {fmt(r['upload_s'], 2)} s, server alive {r['server_alive']}, "
+            f"{r['pingers_connected_at_end']}/{r['pingers']} pingers still connected"
+        )
     if part == "frames":
-        return (f"{r['frames']} frames over {r['connections']} connection(s): {fmt(r['log_bytes'])} log bytes "
-                f"({fmt(r['log_bytes_per_10k'])} per 10k), server CPU {fmt(r['server_cpu_s'], 2)} s")
-    return (f"{r['hostile_connected']} hostile connected, {r['presence_messages']} presence messages, "
-            f"largest {fmt(r['largest_presence_bytes'])} B, technical dropped {r['technical_dropped']}")
+        return (
+            f"{r['frames']} frames over {r['connections']} connection(s): {fmt(r['log_bytes'])} log bytes "
+            f"({fmt(r['log_bytes_per_10k'])} per 10k), server CPU {fmt(r['server_cpu_s'], 2)} s"
+        )
+    return (
+        f"{r['hostile_connected']} hostile connected, {r['presence_messages']} presence messages, "
+        f"largest {fmt(r['largest_presence_bytes'])} B, technical dropped {r['technical_dropped']}"
+    )
 
 
 _BOMB_FIGURES: list[tuple[str, Callable[[dict[str, Any]], float], float | None]] = [
@@ -873,12 +953,16 @@ _BOMB_FIGURES: list[tuple[str, Callable[[dict[str, Any]], float], float | None]]
 ]
 #: The figure of each part that the summary quotes (median over repeats), and its target.
 HEADLINES: dict[str, list[tuple[str, Callable[[dict[str, Any]], float], float | None]]] = {
-    "unknown": [("RSS growth after the requests, MB", lambda r: r["growth_mb"], 5.0),
-                ("... after the settle, MB", lambda r: r["growth_settled_mb"], 5.0)],
+    "unknown": [
+        ("RSS growth after the requests, MB", lambda r: r["growth_mb"], 5.0),
+        ("... after the settle, MB", lambda r: r["growth_settled_mb"], 5.0),
+    ],
     "bomb": _BOMB_FIGURES,
     "lying_bomb": _BOMB_FIGURES,
-    "frames": [("log bytes per 10,000 malformed frames", lambda r: r["log_bytes_per_10k"], None),
-               ("server CPU s for the frames", lambda r: r["server_cpu_s"], None)],
+    "frames": [
+        ("log bytes per 10,000 malformed frames", lambda r: r["log_bytes_per_10k"], None),
+        ("server CPU s for the frames", lambda r: r["server_cpu_s"], None),
+    ],
     "presence": [("largest presence message, bytes", lambda r: float(r["largest_presence_bytes"]), None)],
 }
 
@@ -889,8 +973,16 @@ def summarize(parts: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         for name, get, target in HEADLINES[part]:
             values = [get(r) for r in repeats]
             value = median(values)
-            rows.append({"part": part, "figure": name, "median": value, "repeats": values, "target": target,
-                         "met": None if target is None or math.isnan(value) else value < target})
+            rows.append(
+                {
+                    "part": part,
+                    "figure": name,
+                    "median": value,
+                    "repeats": values,
+                    "target": target,
+                    "met": None if target is None or math.isnan(value) else value < target,
+                }
+            )
     return rows
 
 
@@ -899,22 +991,23 @@ def plot(path: Path, label: str, summary: list[dict[str, Any]], compare: dict[st
     if compare is not None:
         runs.append((compare.get("label") or "before", compare["summary"]))
     runs.append((label, summary))
-    chosen = [("unknown", "RSS growth after the requests, MB", "RSS growth after unknown-id requests", "MB"),
-              ("bomb", "peak RSS growth during the upload, MB", "peak RSS growth, decompression bomb", "MB"),
-              ("bomb", "other clients' ping p99 during the upload, ms", "others' ping p99 during the bomb", "ms"),
-              ("bomb", "... longest time no ping was answered, s", "longest time no ping was answered (bomb)", "s"),
-              ("lying_bomb", "peak RSS growth during the upload, MB", "peak RSS growth, bomb with lying headers", "MB"),
-              ("lying_bomb", "other clients' ping p99 during the upload, ms", "others' ping p99, lying bomb", "ms"),
-              ("frames", "log bytes per 10,000 malformed frames", "log per 10,000 malformed frames", "KB"),
-              ("presence", "largest presence message, bytes", "largest presence message", "KB")]
+    chosen = [
+        ("unknown", "RSS growth after the requests, MB", "RSS growth after unknown-id requests", "MB"),
+        ("bomb", "peak RSS growth during the upload, MB", "peak RSS growth, decompression bomb", "MB"),
+        ("bomb", "other clients' ping p99 during the upload, ms", "others' ping p99 during the bomb", "ms"),
+        ("bomb", "... longest time no ping was answered, s", "longest time no ping was answered (bomb)", "s"),
+        ("lying_bomb", "peak RSS growth during the upload, MB", "peak RSS growth, bomb with lying headers", "MB"),
+        ("lying_bomb", "other clients' ping p99 during the upload, ms", "others' ping p99, lying bomb", "ms"),
+        ("frames", "log bytes per 10,000 malformed frames", "log per 10,000 malformed frames", "KB"),
+        ("presence", "largest presence message, bytes", "largest presence message", "KB"),
+    ]
     panels = []
     for part, figure, title, unit in chosen:
         bars: dict[str, float] = {}
         for run_label, rows in runs:
             for row in rows:
                 # An infinite median (pings never answered) has no bar; the table says so.
-                if row["part"] == part and row["figure"] == figure and row["median"] is not None \
-                        and math.isfinite(row["median"]):
+                if row["part"] == part and row["figure"] == figure and row["median"] is not None and math.isfinite(row["median"]):
                     bars[run_label] = row["median"] / 1000 if unit == "KB" else row["median"]
         if bars:
             # Before and after differ a thousandfold: a log scale shows both, where no bar is zero.
@@ -959,14 +1052,18 @@ def main(argv: list[str] | None = None) -> int:
     raise_nofile(4096)
     results: dict[str, list[dict[str, Any]]] = {}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    bombs = {part: (build_bomb if part == "bomb" else build_lying_bomb)(args.bomb_bytes)[1]
-             for part in parts if part in BOMBS}
+    bombs = {part: (build_bomb if part == "bomb" else build_lying_bomb)(args.bomb_bytes)[1] for part in parts if part in BOMBS}
     print(f"bench_hostile: {checkout.root} ({label}), parts {', '.join(parts)}, {args.repeat} repeat(s)", flush=True)
     with sigterm_as_exit():
         for part in parts:
             results[part] = [run_part(part, checkout, args, i, sys.stdout) for i in range(args.repeat)]
-    run = {"parts": parts, "meta": run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"]),
-           "checkout": checkout.describe(), "settings": settings, "bombs": bombs}
+    run = {
+        "parts": parts,
+        "meta": run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"]),
+        "checkout": checkout.describe(),
+        "settings": settings,
+        "bombs": bombs,
+    }
     runs = [run]
     if args.merge and out_path.exists():
         earlier = json.loads(out_path.read_text())
@@ -975,14 +1072,33 @@ def main(argv: list[str] | None = None) -> int:
         results = {**{k: v for k, v in earlier["parts"].items() if k not in results}, **results}
         results = {k: results[k] for k in PARTS if k in results}
         # An earlier run keeps only the parts it still stands for.
-        kept = [{**r, "parts": [x for x in r["parts"] if x not in parts],
-                 "bombs": {k: v for k, v in r.get("bombs", {}).items() if k not in parts}} for r in earlier["runs"]]
+        kept = [
+            {
+                **r,
+                "parts": [x for x in r["parts"] if x not in parts],
+                "bombs": {k: v for k, v in r.get("bombs", {}).items() if k not in parts},
+            }
+            for r in earlier["runs"]
+        ]
         runs = [*(r for r in kept if r["parts"]), run]
     summary = summarize(results)
     print()
-    print(format_table(["part", "figure", "median", "repeats", "target", "met"],
-                       [[r["part"], r["figure"], fmt(r["median"]), " / ".join(fmt(v) for v in r["repeats"]),
-                         fmt(r["target"]), "-" if r["met"] is None else ("yes" if r["met"] else "NO")] for r in summary]))
+    print(
+        format_table(
+            ["part", "figure", "median", "repeats", "target", "met"],
+            [
+                [
+                    r["part"],
+                    r["figure"],
+                    fmt(r["median"]),
+                    " / ".join(fmt(v) for v in r["repeats"]),
+                    fmt(r["target"]),
+                    "-" if r["met"] is None else ("yes" if r["met"] else "NO"),
+                ]
+                for r in summary
+            ],
+        )
+    )
     # One entry in runs per invocation (several with --merge): where and with what each part was measured.
     data = {"label": label, "runs": runs, "summary": summary, "parts": results}
     write_json(out_path, data)

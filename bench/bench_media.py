@@ -155,7 +155,9 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
             for page in pages:
                 await until(page, "vcc.listenState === 'connected'", 60_000)
             used = await janus_cpu(node, window_s)
-            rows.append({"listeners": count, "janus_cpu_pct": used, "baseline_pct": baseline, "per_listener_pct": (used - baseline) / count})
+            rows.append(
+                {"listeners": count, "janus_cpu_pct": used, "baseline_pct": baseline, "per_listener_pct": (used - baseline) / count}
+            )
             print(f"  {count} listeners: Janus {used:.1f} % (baseline {baseline:.1f} %)", flush=True)
     finally:
         await speaking.close()
@@ -167,7 +169,10 @@ def report(result: dict[str, Any], path: Path) -> None:
     """Print the table and write the JSON; called after each part, so a part that fails keeps the others."""
     rows = [
         [name, *(f"{result[key][k]:.0f}" for k in ("n", "p50", "p99", "max")), target]
-        for name, key, target in (("grant -> sound (ms)", "grant_to_sound_ms", "p50 < 250, p99 < 500"), ("re-route (ms)", "reroute_ms", "< 300"))
+        for name, key, target in (
+            ("grant -> sound (ms)", "grant_to_sound_ms", "p50 < 250, p99 < 500"),
+            ("re-route (ms)", "reroute_ms", "< 300"),
+        )
         if key in result
     ]
     print(format_table(["measure", "n", "p50", "p99", "max", "target"], rows))

@@ -103,6 +103,7 @@ def rss_kib(pid: int) -> int:
 
 async def _connect(url: str, secret: bytes, participant: str) -> Any:
     from vcc.client import ConsultationClient
+
     client = ConsultationClient(url, _vcc.token(secret, participant), reconnection=False)
     await client.connect(timeout=30)
     return client
@@ -149,9 +150,12 @@ async def grant_latency(url: str, secret: bytes, grants: int) -> dict[str, Any]:
         await chair.close()
         await speaker.close()
     lat = sorted(latencies)
-    return {"grants": len(lat), "refused": len(refused), "refusals": refused[:3],
-            "ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90), "p99": percentile(lat, 99),
-                   "max": percentile(lat, 100)}}
+    return {
+        "grants": len(lat),
+        "refused": len(refused),
+        "refusals": refused[:3],
+        "ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90), "p99": percentile(lat, 99), "max": percentile(lat, 100)},
+    }
 
 
 def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
@@ -167,15 +171,23 @@ def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
         for name, source in sources.items():
             runs[name].append(_served_command_cpu(args, source))
     out: dict[str, Any] = {
-        "commands": args.commands, "repeats": args.repeat,
-        **{key: statistics.median(run[key] for run in runs["this"]) for key in ("cpu_ms_per_command", "user_ms", "system_ms", "idle_cpu_ms_per_s")},
+        "commands": args.commands,
+        "repeats": args.repeat,
+        **{
+            key: statistics.median(run[key] for run in runs["this"])
+            for key in ("cpu_ms_per_command", "user_ms", "system_ms", "idle_cpu_ms_per_s")
+        },
         "runs": runs["this"],
         "runtime_only": runs["this"][-1]["runtime_only"],
     }
     if "compared" in runs:
         compared = statistics.median(run["cpu_ms_per_command"] for run in runs["compared"])
-        out["compared"] = {"source": str(args.compare_source), "cpu_ms_per_command": compared, "runs": runs["compared"],
-                           "ratio_this_to_compared": out["cpu_ms_per_command"] / compared}
+        out["compared"] = {
+            "source": str(args.compare_source),
+            "cpu_ms_per_command": compared,
+            "runs": runs["compared"],
+            "ratio_this_to_compared": out["cpu_ms_per_command"] / compared,
+        }
     return out
 
 
@@ -207,9 +219,14 @@ def _served_command_cpu(args: argparse.Namespace, source: Path | None) -> dict[s
     user = ((user2 - user1) - idle_user * seconds) / args.commands
     system = ((system2 - system1) - idle_system * seconds) / args.commands
     in_process = asyncio.run(_runtime_cpu(store, items, args.commands))
-    return {"commands": args.commands, "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
-            "cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3,
-            "runtime_only": in_process}
+    return {
+        "commands": args.commands,
+        "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
+        "cpu_ms_per_command": (user + system) * 1e3,
+        "user_ms": user * 1e3,
+        "system_ms": system * 1e3,
+        "runtime_only": in_process,
+    }
 
 
 async def _runtime_cpu(path: Path, items: list[int], commands: int) -> dict[str, float]:
@@ -245,8 +262,7 @@ def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"clients": args.clients}
     with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
-        cfg = ClientConfig(port=port, auth={"token": _vcc.token(secret, "brazil-delegate-1")},
-                           extract_ts="bench._vcc:batch_ts")
+        cfg = ClientConfig(port=port, auth={"token": _vcc.token(secret, "brazil-delegate-1")}, extract_ts="bench._vcc:batch_ts")
         with LoadGen(cfg, workers=1, cpus=set(args.loadgen_cpus)) as lg:
             report = lg.connect(WARMUP)
             if report.failed:
@@ -332,6 +348,7 @@ async def _write_log(path: Path, events: int) -> dict[str, Any]:
 async def _time_load(path: Path) -> tuple[float, int]:
     from vcc.service import Runtime
     from vcc.store import open_store
+
     store = open_store(str(path))
     await store.open()
     started = time.perf_counter()
@@ -363,15 +380,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grants", type=int, default=None, help="default 200 (quick 10)")
     p.add_argument("--commands", type=int, default=None, help="default 300 (quick 20)")
     p.add_argument("--repeat", type=int, default=None, help="runs of the command part, median reported (default 3; quick 1)")
-    p.add_argument("--compare-source", type=Path, default=None,
-                   help="command part: also measure the server of this source tree (e.g. an export of the main branch: "
-                        "git archive main | tar -x -C DIR), interleaved with this one, and report the ratio")
+    p.add_argument(
+        "--compare-source",
+        type=Path,
+        default=None,
+        help="command part: also measure the server of this source tree (e.g. an export of the main branch: "
+        "git archive main | tar -x -C DIR), interleaved with this one, and report the ratio",
+    )
     p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
-    p.add_argument("--store-root", type=Path, default=None,
-                   help="folder of the memory/grant store (default bench/results/tmp/stores, the repository's "
-                        "disk); /dev/shm separates the disk's fsync latency from the rest")
+    p.add_argument(
+        "--store-root",
+        type=Path,
+        default=None,
+        help="folder of the memory/grant store (default bench/results/tmp/stores, the repository's "
+        "disk); /dev/shm separates the disk's fsync latency from the rest",
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     args.parts = set(args.parts.split(","))
@@ -384,36 +409,49 @@ def main(argv: list[str] | None = None) -> int:
     out_path = args.out or (SCRATCH_DIR / "service-quick.json" if args.quick else RESULTS_DIR / "service.json")
     pin_self(set(args.loadgen_cpus))
     raise_nofile(2 * args.clients + 1024)
-    result: dict[str, Any] = {"benchmark": "service", "meta": run_metadata(["aiohttp", "python-socketio", "msgpack"]),
-                              "settings": {**vars(args), "parts": sorted(args.parts), "out": str(out_path)}}
+    result: dict[str, Any] = {
+        "benchmark": "service",
+        "meta": run_metadata(["aiohttp", "python-socketio", "msgpack"]),
+        "settings": {**vars(args), "parts": sorted(args.parts), "out": str(out_path)},
+    }
     with sigterm_as_exit():
         if args.parts & {"memory", "grant"}:
             m = result["memory_grant"] = memory_and_grant(args)
-            print(f"idle memory: RSS {m['rss_before_kib']} -> {m['rss_after_kib']} KiB with {m['clients']} more clients: "
-                  f"{fmt(m['kib_per_connection'])} KiB/connection (second half alone {fmt(m['kib_per_connection_second_half'])})")
+            print(
+                f"idle memory: RSS {m['rss_before_kib']} -> {m['rss_after_kib']} KiB with {m['clients']} more clients: "
+                f"{fmt(m['kib_per_connection'])} KiB/connection (second half alone {fmt(m['kib_per_connection_second_half'])})"
+            )
             for key in ("grant_few", "grant"):
                 if key not in m:
                     continue
                 g = m[key]
-                print(f"grant -> speaker's screen ({g['grants']} grants, {g['connected_clients']} other clients connected): "
-                      f"p50 {fmt(g['ms']['p50'])} ms, p90 {fmt(g['ms']['p90'])}, p99 {fmt(g['ms']['p99'])}, max {fmt(g['ms']['max'])}; refused {g['refused']}")
+                print(
+                    f"grant -> speaker's screen ({g['grants']} grants, {g['connected_clients']} other clients connected): "
+                    f"p50 {fmt(g['ms']['p50'])} ms, p90 {fmt(g['ms']['p90'])}, p99 {fmt(g['ms']['p99'])}, max {fmt(g['ms']['max'])}; refused {g['refused']}"
+                )
         if "command" in args.parts:
             cm = result["command"] = command_cpu(args)
             rt = cm["runtime_only"]
-            print(f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
-                  f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
-                  f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s); Runtime.execute alone, in-process: "
-                  f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)}); "
-                  f"median of {cm['repeats']}: " + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm["runs"]))
+            print(
+                f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
+                f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
+                f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s); Runtime.execute alone, in-process: "
+                f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)}); "
+                f"median of {cm['repeats']}: " + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm["runs"])
+            )
             if "compared" in cm:
                 cp = cm["compared"]
-                print(f"command, side by side: {cp['source']}: {fmt(cp['cpu_ms_per_command'], 2)} ms (runs "
-                      + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cp["runs"])
-                      + f"); this tree / that: {fmt(cp['ratio_this_to_compared'], 2)}x")
+                print(
+                    f"command, side by side: {cp['source']}: {fmt(cp['cpu_ms_per_command'], 2)} ms (runs "
+                    + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cp["runs"])
+                    + f"); this tree / that: {fmt(cp['ratio_this_to_compared'], 2)}x"
+                )
         if "load" in args.parts:
             ld = result["load"] = load_figure(args)
-            print(f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "
-                  f"best {fmt(ld['load_ms_best'])} ms, median {fmt(ld['load_ms_median'])} ms (written in {fmt(ld['write_s'])} s)")
+            print(
+                f"load: {ld['events']} events (latest snapshot at {ld['latest_snapshot_seq']}): Runtime.load "
+                f"best {fmt(ld['load_ms_best'])} ms, median {fmt(ld['load_ms_median'])} ms (written in {fmt(ld['write_s'])} s)"
+            )
     write_json(out_path, result)
     print(f"wrote {out_path}", file=sys.stderr)
     panels = figures(result)
@@ -432,21 +470,40 @@ def figures(result: dict[str, Any]) -> list[Panel | BarPanel]:
         grant = Panel("Chair grant -> speaker's screen", "ms", xlabel="percentile of the grants")
         for g in grants.values():
             grant.series[f"{g['connected_clients']:,} other clients"] = [
-                (50, g["ms"]["p50"]), (90, g["ms"]["p90"]), (99, g["ms"]["p99"]), (100, g["ms"]["max"])]
+                (50, g["ms"]["p50"]),
+                (90, g["ms"]["p90"]),
+                (99, g["ms"]["p99"]),
+                (100, g["ms"]["max"]),
+            ]
         panels.append(grant)
     if "kib_per_connection" in m:
-        panels.append(BarPanel(f"Idle memory per connection ({m['clients']:,} connections)", "KiB",
-                               {"all": m["kib_per_connection"], "second half": m["kib_per_connection_second_half"]}))
+        panels.append(
+            BarPanel(
+                f"Idle memory per connection ({m['clients']:,} connections)",
+                "KiB",
+                {"all": m["kib_per_connection"], "second half": m["kib_per_connection_second_half"]},
+            )
+        )
     if "command" in result:
         cm = result["command"]
         rt = cm["runtime_only"]
-        panels.append(BarPanel("CPU per command", "ms", {
-            "served: user": cm["user_ms"], "served: system": cm["system_ms"],
-            "Runtime alone: user": rt["user_ms"], "Runtime alone: system": rt["system_ms"]}))
+        panels.append(
+            BarPanel(
+                "CPU per command",
+                "ms",
+                {
+                    "served: user": cm["user_ms"],
+                    "served: system": cm["system_ms"],
+                    "Runtime alone: user": rt["user_ms"],
+                    "Runtime alone: system": rt["system_ms"],
+                },
+            )
+        )
     if "load" in result:
         ld = result["load"]
-        panels.append(BarPanel(f"Runtime.load, {ld['events']:,} events", "ms",
-                               {"best": ld["load_ms_best"], "median": ld["load_ms_median"]}))
+        panels.append(
+            BarPanel(f"Runtime.load, {ld['events']:,} events", "ms", {"best": ld["load_ms_best"], "median": ld["load_ms_median"]})
+        )
     return panels
 
 

@@ -165,9 +165,7 @@ def main() -> None:
         f"{size['concurrency']} concurrent appenders, 1-3 events x {EVENT_BYTES} B per append, "
         f"{size['events']:,} events; then read {size['read_events']:,} events of one stream"
     )
-    header = (
-        f"{'store':<18}{'events/s':>10}{'appends/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'read s':>8}"
-    )
+    header = f"{'store':<18}{'events/s':>10}{'appends/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'read s':>8}"
     print(header)
     print("-" * len(header))
     for row in rows:

@@ -89,9 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {}
     for kind, values in best.items():
         ordered = sorted(values)
-        summary[kind] = {"median_us": statistics.median(ordered), "p90_us": percentile(ordered, 90), "p99_us": percentile(ordered, 99), "total_ms": sum(ordered) / 1_000}
+        summary[kind] = {
+            "median_us": statistics.median(ordered),
+            "p90_us": percentile(ordered, 90),
+            "p99_us": percentile(ordered, 99),
+            "total_ms": sum(ordered) / 1_000,
+        }
     summary["ratio_recompute_over_feed"] = summary["recompute"]["median_us"] / summary["feed"]["median_us"]
-    rows = [[kind, fmt(s["median_us"]), fmt(s["p90_us"]), fmt(s["p99_us"]), fmt(s["total_ms"])] for kind, s in summary.items() if isinstance(s, dict)]
+    rows = [
+        [kind, fmt(s["median_us"]), fmt(s["p90_us"]), fmt(s["p99_us"]), fmt(s["total_ms"])]
+        for kind, s in summary.items()
+        if isinstance(s, dict)
+    ]
     print(format_table(["per batch", "median us", "p90 us", "p99 us", "burst total ms"], rows))
     print(f"recompute / feed (medians): {summary['ratio_recompute_over_feed']:.1f}x  ({delegations} delegations, best of {repeat})")
     out = (SCRATCH_DIR / "views-quick.json") if args.quick else (RESULTS_DIR / "views.json")

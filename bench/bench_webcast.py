@@ -93,7 +93,7 @@ def _children(pid: int) -> list[int]:
 async def _origin_requests(http: aiohttp.ClientSession, node: str) -> float:
     async with http.get(f"{node}/metrics") as answer:
         text = await answer.text()
-    return sum(float(v) for v in re.findall(r'^vcc_webcast_requests_total\{[^}]*\} ([0-9.e+]+)$', text, re.M))
+    return sum(float(v) for v in re.findall(r"^vcc_webcast_requests_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
 
 
 async def _wait_ready(url: str, timeout: float = 30) -> None:
@@ -118,7 +118,9 @@ async def _captions(node: str, secret: bytes, stop: asyncio.Event, posted_at: di
     async with aiohttp.ClientSession(headers=headers) as http:
         while not stop.is_set():
             posted_at[posted + 1] = time.monotonic()
-            async with http.post(f"{node}/api/consultations/{CONSULTATION}/captions", json={"text": f"Caption line {posted + 1} of the benchmark."}) as answer:
+            async with http.post(
+                f"{node}/api/consultations/{CONSULTATION}/captions", json={"text": f"Caption line {posted + 1} of the benchmark."}
+            ) as answer:
                 posted += answer.status == 201
             try:
                 await asyncio.wait_for(stop.wait(), 2.0)
@@ -153,7 +155,9 @@ async def _viewers(base: str, viewers: int, seconds: float, connections: int, po
     state_url = f"{base}/webcast/{CONSULTATION}/state.json"
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def fetch(url: str, times: list[float], statuses: dict[int, int], headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+        async def fetch(
+            url: str, times: list[float], statuses: dict[int, int], headers: dict[str, str] | None = None
+        ) -> tuple[int, bytes, str]:
             started = time.perf_counter()
             async with http.get(url, headers=headers or {}) as answer:
                 body = await answer.read()
@@ -188,7 +192,7 @@ async def _viewers(base: str, viewers: int, seconds: float, connections: int, po
                     if status == 200:
                         segments = SEGMENT.findall(body.decode())
                         # A player starts three segments behind the live edge, then takes each new one.
-                        for name in (segments[-3:] if not fetched else segments):
+                        for name in segments[-3:] if not fetched else segments:
                             if name not in fetched:
                                 fetched.add(name)
                                 await fetch(playlist.rsplit("/", 1)[0] + "/" + name, seen.segment_times, seen.audio_statuses)
@@ -203,7 +207,7 @@ async def _viewers(base: str, viewers: int, seconds: float, connections: int, po
 async def _origin_audio_requests(http: aiohttp.ClientSession, node: str) -> float:
     async with http.get(f"{node}/metrics") as answer:
         text = await answer.text()
-    return sum(float(v) for v in re.findall(r'^vcc_webcast_audio_requests_total\{[^}]*\} ([0-9.e+]+)$', text, re.M))
+    return sum(float(v) for v in re.findall(r"^vcc_webcast_audio_requests_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
 
 
 async def _until_audio(url: str, timeout: float = 60) -> None:
@@ -248,25 +252,40 @@ async def measure(args: argparse.Namespace, node: str, proxy: Nginx, node_pid: i
     nginx_cpu = sum(v for k, v in meter.used.items() if k.startswith("nginx"))
     media_cpu = sum(v for k, v in meter.used.items() if k.startswith("media"))
     result: dict[str, object] = {
-        "viewers": args.viewers, "seconds": round(wall, 2), "requests": len(seen.times), "statuses": seen.statuses,
-        "requests_per_s": round(len(seen.times) / wall, 1), "target_requests_per_s": args.viewers,
-        "origin_requests": reached, "origin_requests_per_s": round(reached / wall, 2),
-        "node_cpu_percent": round(100 * meter.used["node"] / meter.wall, 2), "nginx_cpu_percent": round(100 * nginx_cpu / meter.wall, 2),
-        "fetch_ms_p50": _ms(seen.times, 50), "fetch_ms_p99": _ms(seen.times, 99),
-        "fetch_ms_max": round(1000 * max(seen.times), 2), "captions_posted": posted,
+        "viewers": args.viewers,
+        "seconds": round(wall, 2),
+        "requests": len(seen.times),
+        "statuses": seen.statuses,
+        "requests_per_s": round(len(seen.times) / wall, 1),
+        "target_requests_per_s": args.viewers,
+        "origin_requests": reached,
+        "origin_requests_per_s": round(reached / wall, 2),
+        "node_cpu_percent": round(100 * meter.used["node"] / meter.wall, 2),
+        "nginx_cpu_percent": round(100 * nginx_cpu / meter.wall, 2),
+        "fetch_ms_p50": _ms(seen.times, 50),
+        "fetch_ms_p99": _ms(seen.times, 99),
+        "fetch_ms_max": round(1000 * max(seen.times), 2),
+        "captions_posted": posted,
         # Caption posted -> in a viewer's state: the cache's second of freshness plus the viewer's poll period.
-        "caption_to_viewer_ms_p50": _ms(seen.caption_latency, 50), "caption_to_viewer_ms_p99": _ms(seen.caption_latency, 99),
+        "caption_to_viewer_ms_p50": _ms(seen.caption_latency, 50),
+        "caption_to_viewer_ms_p99": _ms(seen.caption_latency, 99),
         "caption_observations": len(seen.caption_latency),
         # A fetch time is the generator's too: its lag behind the polls it scheduled, and its CPU, say when it was the limit.
-        "generator_lag_ms_p99": _ms(seen.lags, 99), "generator_cpu_percent": round(100 * meter.used["generator"] / meter.wall, 2),
+        "generator_lag_ms_p99": _ms(seen.lags, 99),
+        "generator_cpu_percent": round(100 * meter.used["generator"] / meter.wall, 2),
         "load_average_1min": os.getloadavg()[0],
     }
     if args.audio:
         result |= {
-            "playlists": len(seen.playlist_times), "segments": len(seen.segment_times), "audio_statuses": seen.audio_statuses,
-            "playlists_per_s": round(len(seen.playlist_times) / wall, 1), "segments_per_s": round(len(seen.segment_times) / wall, 1),
-            "playlist_ms_p50": _ms(seen.playlist_times, 50), "playlist_ms_p99": _ms(seen.playlist_times, 99),
-            "segment_ms_p50": _ms(seen.segment_times, 50), "segment_ms_p99": _ms(seen.segment_times, 99),
+            "playlists": len(seen.playlist_times),
+            "segments": len(seen.segment_times),
+            "audio_statuses": seen.audio_statuses,
+            "playlists_per_s": round(len(seen.playlist_times) / wall, 1),
+            "segments_per_s": round(len(seen.segment_times) / wall, 1),
+            "playlist_ms_p50": _ms(seen.playlist_times, 50),
+            "playlist_ms_p99": _ms(seen.playlist_times, 99),
+            "segment_ms_p50": _ms(seen.segment_times, 50),
+            "segment_ms_p99": _ms(seen.segment_times, 99),
             "origin_audio_requests_per_s": round(audio_reached / wall, 2),
             "media_cpu_percent": round(100 * media_cpu / meter.wall, 2),
         }
@@ -278,7 +297,11 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=256, help="keep-alive connections of the load generator to nginx")
-    parser.add_argument("--audio", action="store_true", help="the node runs its media (Janus, ffmpeg): viewers also poll their channel's HLS playlist and fetch its segments")
+    parser.add_argument(
+        "--audio",
+        action="store_true",
+        help="the node runs its media (Janus, ffmpeg): viewers also poll their channel's HLS playlist and fetch its segments",
+    )
     parser.add_argument("--quick", action="store_true", help="50 viewers for 3 s, results in bench/results/tmp/")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -301,21 +324,54 @@ def main() -> None:
             result = asyncio.run(measure(args, node, proxy, server.pid, secret))
         finally:
             proxy.stop()
-    print(format_table(
-        ["viewers", "req/s served (target)", "origin req/s", "node CPU %", "nginx CPU %", "fetch p50 ms", "fetch p99 ms",
-         "caption->viewer p50/p99 ms", "generator lag p99 ms", "generator CPU %", "load"],
-        [[str(result["viewers"]), f"{result['requests_per_s']} ({result['target_requests_per_s']})", str(result["origin_requests_per_s"]),
-          str(result["node_cpu_percent"]), str(result["nginx_cpu_percent"]), str(result["fetch_ms_p50"]), str(result["fetch_ms_p99"]),
-          f"{result['caption_to_viewer_ms_p50']} / {result['caption_to_viewer_ms_p99']}",
-          str(result["generator_lag_ms_p99"]), str(result["generator_cpu_percent"]), f"{result['load_average_1min']:.1f}"]],
-    ))
+    print(
+        format_table(
+            [
+                "viewers",
+                "req/s served (target)",
+                "origin req/s",
+                "node CPU %",
+                "nginx CPU %",
+                "fetch p50 ms",
+                "fetch p99 ms",
+                "caption->viewer p50/p99 ms",
+                "generator lag p99 ms",
+                "generator CPU %",
+                "load",
+            ],
+            [
+                [
+                    str(result["viewers"]),
+                    f"{result['requests_per_s']} ({result['target_requests_per_s']})",
+                    str(result["origin_requests_per_s"]),
+                    str(result["node_cpu_percent"]),
+                    str(result["nginx_cpu_percent"]),
+                    str(result["fetch_ms_p50"]),
+                    str(result["fetch_ms_p99"]),
+                    f"{result['caption_to_viewer_ms_p50']} / {result['caption_to_viewer_ms_p99']}",
+                    str(result["generator_lag_ms_p99"]),
+                    str(result["generator_cpu_percent"]),
+                    f"{result['load_average_1min']:.1f}",
+                ]
+            ],
+        )
+    )
     if args.audio:
-        print(format_table(
-            ["playlists/s", "segments/s", "origin audio req/s", "playlist p50/p99 ms", "segment p50/p99 ms", "Janus+ffmpeg CPU %"],
-            [[str(result["playlists_per_s"]), str(result["segments_per_s"]), str(result["origin_audio_requests_per_s"]),
-              f"{result['playlist_ms_p50']} / {result['playlist_ms_p99']}", f"{result['segment_ms_p50']} / {result['segment_ms_p99']}",
-              str(result["media_cpu_percent"])]],
-        ))
+        print(
+            format_table(
+                ["playlists/s", "segments/s", "origin audio req/s", "playlist p50/p99 ms", "segment p50/p99 ms", "Janus+ffmpeg CPU %"],
+                [
+                    [
+                        str(result["playlists_per_s"]),
+                        str(result["segments_per_s"]),
+                        str(result["origin_audio_requests_per_s"]),
+                        f"{result['playlist_ms_p50']} / {result['playlist_ms_p99']}",
+                        f"{result['segment_ms_p50']} / {result['segment_ms_p99']}",
+                        str(result["media_cpu_percent"]),
+                    ]
+                ],
+            )
+        )
     write_json(out, {"meta": run_metadata(["aiohttp"]), "result": result})
     print(f"wrote {out}")
 

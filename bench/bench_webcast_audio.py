@@ -90,7 +90,11 @@ async def rounds(node: AudioNode, playwright: Any, folder: Path, count: int, pla
             revoked_at = now_ms()
             await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
             # The page still plays the tone for a few seconds (the HLS delay): wait for a second of silence.
-            await until(viewer, f"ear.firstHeard('silent', {revoked_at}) && ear.heard === 'silent' && Date.now() - ear.tones[ear.tones.length - 1].at > 1000", 30_000)
+            await until(
+                viewer,
+                f"ear.firstHeard('silent', {revoked_at}) && ear.heard === 'silent' && Date.now() - ear.tones[ear.tones.length - 1].at > 1000",
+                30_000,
+            )
             print(f"  grant -> heard on the webcast page ({player}): {heard - granted_at} ms", flush=True)
     finally:
         await speaking.close()
@@ -107,7 +111,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for player in args.player:
                 values = await rounds(node, playwright, folder, args.rounds, player)
                 ordered = sorted(values)
-                results[player] = {"n": len(ordered), "p50_ms": percentile(ordered, 50), "p99_ms": percentile(ordered, 99), "min_ms": ordered[0], "max_ms": ordered[-1], "values_ms": values}
+                results[player] = {
+                    "n": len(ordered),
+                    "p50_ms": percentile(ordered, 50),
+                    "p99_ms": percentile(ordered, 99),
+                    "min_ms": ordered[0],
+                    "max_ms": ordered[-1],
+                    "values_ms": values,
+                }
     results["load_average_1min"] = os.getloadavg()[0]
     return results
 
@@ -124,11 +135,24 @@ def main() -> None:
         args.rounds = 2
     out = args.out or (SCRATCH_DIR if args.quick else RESULTS_DIR) / "webcast_audio_latency.json"
     results = asyncio.run(run(args))
-    print(format_table(
-        ["player", "rounds", "p50 ms", "p99 ms", "min ms", "max ms", "load"],
-        [[player, str(r["n"]), f"{r['p50_ms']:.0f}", f"{r['p99_ms']:.0f}", str(r["min_ms"]), str(r["max_ms"]), f"{results['load_average_1min']:.1f}"]
-         for player, r in results.items() if isinstance(r, dict)],
-    ))
+    print(
+        format_table(
+            ["player", "rounds", "p50 ms", "p99 ms", "min ms", "max ms", "load"],
+            [
+                [
+                    player,
+                    str(r["n"]),
+                    f"{r['p50_ms']:.0f}",
+                    f"{r['p99_ms']:.0f}",
+                    str(r["min_ms"]),
+                    str(r["max_ms"]),
+                    f"{results['load_average_1min']:.1f}",
+                ]
+                for player, r in results.items()
+                if isinstance(r, dict)
+            ],
+        )
+    )
     write_json(out, {"meta": run_metadata(["playwright"]), "results": results})
     print(f"wrote {out}")
 

@@ -90,12 +90,18 @@ def consultation_commands(now_ms: int) -> list[c.Command]:
     create = commands[0]
     # Two more days, so that the plan and the forecast span days; contributions open for ten more days.
     days = [date.fromisoformat(create.days[0]) + timedelta(days=n) for n in range(3)]
-    create = msgspec.structs.replace(create, days=[d.isoformat() for d in days], contributions_deadline=(days[0] + timedelta(days=10)).isoformat())
+    create = msgspec.structs.replace(
+        create, days=[d.isoformat() for d in days], contributions_deadline=(days[0] + timedelta(days=10)).isoformat()
+    )
     if 2 <= geneva.hour < 20:
         start, end = geneva - timedelta(hours=1), geneva + timedelta(hours=3)
         first = geneva.date()
         create = msgspec.structs.replace(
-            create, tz="Europe/Zurich", days=[(first + timedelta(days=n)).isoformat() for n in range(3)], slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}",
+            create,
+            tz="Europe/Zurich",
+            days=[(first + timedelta(days=n)).isoformat() for n in range(3)],
+            slot_start=f"{start:%H:%M}",
+            slot_end=f"{end:%H:%M}",
             contributions_deadline=(first + timedelta(days=10)).isoformat(),
         )
     commands[0] = create
@@ -117,9 +123,19 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
     await run(INTERPRETER["zh"], c.SetBoothSource(id=c.new_id(), source="en"))
     for number in ("1", "2"):
         await run(CHAIR, c.TakeUpItem(id=c.new_id(), item=number), 20_000)
-        await run(CHAIR, c.ProposeConclusion(id=c.new_id(), item=number, text="The consultation takes note of the report and of the progress made."))
+        await run(
+            CHAIR,
+            c.ProposeConclusion(id=c.new_id(), item=number, text="The consultation takes note of the report and of the progress made."),
+        )
     await run(CHAIR, c.TakeUpItem(id=c.new_id(), item="3"), 10_000)
-    speakers = [(COUNCIL[2], 2_400), ("cuba-delegate-1", 21_000), ("china-delegate-1", 1_700), (OBSERVER_STATE, 6_500), ("kenya-delegate-1", 2_900), (FRENCH_SPEAKER, 12_000)]
+    speakers = [
+        (COUNCIL[2], 2_400),
+        ("cuba-delegate-1", 21_000),
+        ("china-delegate-1", 1_700),
+        (OBSERVER_STATE, 6_500),
+        ("kenya-delegate-1", 2_900),
+        (FRENCH_SPEAKER, 12_000),
+    ]
     for speaker, time_to_floor in speakers:
         if runtime.state.participants.get(speaker) is None:
             continue
@@ -138,7 +154,10 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
     for speaker in (SECTOR, OBSERVER, COUNCIL[0], "canada-delegate-1"):
         await run(speaker, c.RequestFloor(id=c.new_id()), 4_000)
     await run(COUNCIL[1], c.RequestFloor(id=c.new_id(), point_of_order=True), 2_000)
-    await run(CHAIR, c.MoveFloorRequest(id=c.new_id(), delegation="palestine", position=4, reason="speaks for the co-sponsors of the contribution"))
+    await run(
+        CHAIR,
+        c.MoveFloorRequest(id=c.new_id(), delegation="palestine", position=4, reason="speaks for the co-sponsors of the contribution"),
+    )
     await run("kenya-delegate-1", c.RequestHelp(id=c.new_id(), message="The French channel is silent on my side."), 1_000)
     await run(OBSERVER, c.RequestHelp(id=c.new_id(), message="Where is document C21/8?"), 1_000)
     tests = [
@@ -148,16 +167,43 @@ async def play_sitting(node: Node, clock: ReplayClock, people: dict[str, Consult
         (SECTOR, "websocket", True, 22.0, 1.4, "ok", "ok", 0.33, "Safari 17"),
     ]
     for who, transport, ws, rtt, jitter, mic, cam, level, browser in tests:
-        await run(who, c.RecordConnectionTest(id=c.new_id(), transport=transport, websocket_ok=ws, rtt_ms=rtt, jitter_ms=jitter, clock_offset_ms=-120.0,
-                                              microphone=mic, camera=cam, input_level=level, browser=browser))
+        await run(
+            who,
+            c.RecordConnectionTest(
+                id=c.new_id(),
+                transport=transport,
+                websocket_ok=ws,
+                rtt_ms=rtt,
+                jitter_ms=jitter,
+                clock_offset_ms=-120.0,
+                microphone=mic,
+                camera=cam,
+                input_level=level,
+                browser=browser,
+            ),
+        )
     await prepare(node, runtime, run)
     clock.advance(clock.lag)  # now: the wall clock
     # presence for the technical team: a few more delegates connected, one through a firewall
-    for who, transports in ((COUNCIL[2], ["websocket"]), ("cuba-delegate-1", ["polling"]), ("china-delegate-1", ["websocket"]), (PARTNER["fr"], ["websocket"])):
+    for who, transports in (
+        (COUNCIL[2], ["websocket"]),
+        ("cuba-delegate-1", ["polling"]),
+        ("china-delegate-1", ["websocket"]),
+        (PARTNER["fr"], ["websocket"]),
+    ):
         client = ConsultationClient(node.url, node.token(who), transports=transports)
         await client.connect()
-        await client.sio.emit("report", {"rtt_ms": 35.0 if transports == ["websocket"] else 380.0, "jitter_ms": 4.0, "clock_offset_ms": 12.0,
-                                        "browser": "Chrome 126", "microphone": "granted", "input_level": 0.18})
+        await client.sio.emit(
+            "report",
+            {
+                "rtt_ms": 35.0 if transports == ["websocket"] else 380.0,
+                "jitter_ms": 4.0,
+                "clock_offset_ms": 12.0,
+                "browser": "Chrome 126",
+                "microphone": "granted",
+                "input_level": 0.18,
+            },
+        )
         people[who] = client
 
 
@@ -179,17 +225,36 @@ async def prepare(node: Node, runtime, run) -> None:  # noqa: ANN001
         for number in items:
             answer = "other_group" if rng.random() < disputed.get(number, 0.0) else "agree"
             await run(first_delegate[delegation], c.AnswerGrouping(id=c.new_id(), item=number, answer=answer))
-    await run(first_delegate[council[3]], c.ProposeItem(id=c.new_id(), title="Report on the resilience of the secretariat's remote-meeting platform", group=1))
+    await run(
+        first_delegate[council[3]],
+        c.ProposeItem(id=c.new_id(), title="Report on the resilience of the secretariat's remote-meeting platform", group=1),
+    )
     await run(first_delegate[council[7]], c.ProposeItem(id=c.new_id(), title="Dates of the next in-person session", group=2))
-    await run(COUNCIL[1], c.SubmitContribution(id=c.new_id(),
-        contribution="brazil-1", item="3", title="Comments on the report of the working group", co_submitters=["canada"], document="C21/33",
-        comments="We welcome the report and the progress made since the last session. " * 6,
-        way_forward="The consultation takes note of the report and invites the working group to continue its work.",
-    ))
-    await run(OBSERVER_STATE, c.SubmitContribution(id=c.new_id(),
-        contribution="chile-1", item="8", title="Proposal on the calendar of meetings", document="C21/12",
-        comments="The calendar should leave two weeks between the working groups and the session.", way_forward="Adopt the calendar as amended.",
-    ))
+    await run(
+        COUNCIL[1],
+        c.SubmitContribution(
+            id=c.new_id(),
+            contribution="brazil-1",
+            item="3",
+            title="Comments on the report of the working group",
+            co_submitters=["canada"],
+            document="C21/33",
+            comments="We welcome the report and the progress made since the last session. " * 6,
+            way_forward="The consultation takes note of the report and invites the working group to continue its work.",
+        ),
+    )
+    await run(
+        OBSERVER_STATE,
+        c.SubmitContribution(
+            id=c.new_id(),
+            contribution="chile-1",
+            item="8",
+            title="Proposal on the calendar of meetings",
+            document="C21/12",
+            comments="The calendar should leave two weeks between the working groups and the session.",
+            way_forward="Adopt the calendar as amended.",
+        ),
+    )
     form = aiohttp.FormData()
     for name, value in {"contribution": "kenya-1", "item": "3", "title": "Written contribution of Kenya", "document": "C21/33"}.items():
         form.add_field(name, value)
@@ -343,10 +408,15 @@ async def shoot_all(screens: Screens, runtime, viewport: dict[str, int], width: 
 async def hearing(page: Page) -> None:
     """Until the page plays its channel and shows a level well above silence (its figures come every 3 s)."""
     await expect(page.get_by_test_id("audio-status")).to_have_attribute("data-status", "playing", timeout=15_000)
-    await page.wait_for_function("() => Number(document.querySelector('[data-testid=hearing-level]')?.dataset.level) > 0.05", timeout=15_000)
+    await page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=hearing-level]')?.dataset.level) > 0.05", timeout=15_000
+    )
 
 
-CAPTION_LINES = ["Thank you, Chair. Argentina welcomes the report of the Council Working Group", "and supports the proposed way forward on the draft decision."]
+CAPTION_LINES = [
+    "Thank you, Chair. Argentina welcomes the report of the Council Working Group",
+    "and supports the proposed way forward on the draft decision.",
+]
 
 
 async def shoot_captions(open_, width: str) -> None:  # noqa: ANN001
@@ -389,7 +459,9 @@ async def shoot_preparation(open_, width: str) -> None:  # noqa: ANN001
     await council.get_by_label("Chile", exact=True).check()
     await council.get_by_test_id("co-submitters").locator("summary").click()
     await council.get_by_test_id("send-as-file").check()
-    await council.get_by_test_id("contribution-file").set_input_files(files=[{"name": "comments.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}])
+    await council.get_by_test_id("contribution-file").set_input_files(
+        files=[{"name": "comments.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}]
+    )
     await council.get_by_test_id("submit-contribution").click()
     await expect(council.get_by_test_id("contribution-error")).to_be_visible()
     await shoot(council, f"delegate-contribution-refused-{width}")

@@ -41,8 +41,9 @@ CLIENTS = web.AppKey("clients", set[web.WebSocketResponse])
 
 
 def _open_packet(sid: str) -> str:
-    return "0" + json.dumps({"sid": sid, "upgrades": [], "pingInterval": int(PING_INTERVAL_S * 1000),
-                             "pingTimeout": 20000, "maxPayload": 1_000_000})
+    return "0" + json.dumps(
+        {"sid": sid, "upgrades": [], "pingInterval": int(PING_INTERVAL_S * 1000), "pingTimeout": 20000, "maxPayload": 1_000_000}
+    )
 
 
 async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
@@ -58,8 +59,7 @@ async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
             if msg.type is aiohttp.WSMsgType.BINARY:
                 packet = msgpack.unpackb(msg.data)
                 if packet.get("type") == 0 and ws not in clients:  # socket.io CONNECT
-                    await ws.send_bytes(msgpack.packb({"type": 0, "nsp": packet.get("nsp", "/"),
-                                                       "data": {"sid": sid}}))
+                    await ws.send_bytes(msgpack.packb({"type": 0, "nsp": packet.get("nsp", "/"), "data": {"sid": sid}}))
                     clients.add(ws)
             # Text frames are engine.io pongs ("3"): nothing to do.
     finally:
@@ -89,8 +89,7 @@ async def broadcast(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    return web.json_response({"pid": os.getpid(), "clients": len(request.app[CLIENTS]),
-                              "impl": f"aiohttp {aiohttp.__version__} bare loop"})
+    return web.json_response({"pid": os.getpid(), "clients": len(request.app[CLIENTS]), "impl": f"aiohttp {aiohttp.__version__} bare loop"})
 
 
 async def _pinger(app: web.Application) -> AsyncIterator[None]:

@@ -65,8 +65,7 @@ async def broadcast(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    return web.json_response({"pid": os.getpid(), "clients": _clients,
-                              "impl": f"python-socketio {metadata.version('python-socketio')}"})
+    return web.json_response({"pid": os.getpid(), "clients": _clients, "impl": f"python-socketio {metadata.version('python-socketio')}"})
 
 
 def make_app() -> web.Application:

@@ -74,7 +74,8 @@ _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0, 1, 2, 8, 9, 1
 # Python 3.11's socket module lacks the constant; 35 is Linux's value on
 # x86-64 and arm64 (asm-generic/socket.h); elsewhere, fall back to read time.
 _SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", None) or (
-    35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64") else None)
+    35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64") else None
+)
 _TIMESPEC = struct.Struct("@qq")
 _ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
 # One receive buffer per worker: reads are handled one at a time, and a
@@ -218,11 +219,29 @@ class Client:
     ``add_reader`` callback, an RFC 6455 framer, the engine.io/socket.io
     handshake. No task per connection; one ``recvmsg`` per readiness event."""
 
-    __slots__ = ("cfg", "stats", "loop", "sock", "ready", "open", "_buf", "_key", "_handshake",
-                 "_rest", "_frag_op", "_frag", "_connect_packet", "sent", "acks", "batches", "index")
+    __slots__ = (
+        "cfg",
+        "stats",
+        "loop",
+        "sock",
+        "ready",
+        "open",
+        "_buf",
+        "_key",
+        "_handshake",
+        "_rest",
+        "_frag_op",
+        "_frag",
+        "_connect_packet",
+        "sent",
+        "acks",
+        "batches",
+        "index",
+    )
 
-    def __init__(self, cfg: ClientConfig, stats: Stats, loop: asyncio.AbstractEventLoop,
-                 buf: memoryview, auth: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, cfg: ClientConfig, stats: Stats, loop: asyncio.AbstractEventLoop, buf: memoryview, auth: dict[str, Any] | None = None
+    ) -> None:
         self.cfg = cfg
         self.stats = stats
         self.loop = loop
@@ -362,16 +381,16 @@ class Client:
             if n == 126:
                 if end - i < 4:
                     break
-                n = int.from_bytes(data[i + 2:i + 4], "big")
+                n = int.from_bytes(data[i + 2 : i + 4], "big")
                 h = 4
             elif n == 127:
                 if end - i < 10:
                     break
-                n = int.from_bytes(data[i + 2:i + 10], "big")
+                n = int.from_bytes(data[i + 2 : i + 10], "big")
                 h = 10
             if end - i < h + n:
                 break
-            payload = data[i + h:i + h + n]
+            payload = data[i + h : i + h + n]
             i += h + n
             if b0 == 0x82:  # FIN + binary: every event, the fast path
                 self._packet(payload, arrived, lag)
@@ -458,6 +477,7 @@ class Client:
 # --------------------------------------------------------------------------
 # Worker process
 # --------------------------------------------------------------------------
+
 
 class _Worker:
     """Holds its share of the connections and answers the harness's requests
@@ -557,17 +577,20 @@ class _Worker:
 
     async def do_collect(self) -> tuple[str, dict[str, Any]]:
         s = self.stats
-        return ("collected", {
-            "frames": s.frames,
-            "errors": s.errors,
-            "latencies": s.latencies.tobytes(),
-            "lags": s.lags.tobytes(),
-            "by_ts": s.by_ts,
-            "arrivals": None if s.arrivals is None else {ts: a.tobytes() for ts, a in s.arrivals.items()},
-            "open": sum(c.open for c in self.clients),
-            "kernel_timestamps": _SO_TIMESTAMPNS is not None,
-            "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
-        })
+        return (
+            "collected",
+            {
+                "frames": s.frames,
+                "errors": s.errors,
+                "latencies": s.latencies.tobytes(),
+                "lags": s.lags.tobytes(),
+                "by_ts": s.by_ts,
+                "arrivals": None if s.arrivals is None else {ts: a.tobytes() for ts, a in s.arrivals.items()},
+                "open": sum(c.open for c in self.clients),
+                "kernel_timestamps": _SO_TIMESTAMPNS is not None,
+                "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+            },
+        )
 
 
 def _runner(event_loop: str) -> Callable[[Any], None]:

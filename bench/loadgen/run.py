@@ -127,9 +127,9 @@ class LoadGen:
         replies = self._ask([("connect", share, first) for share, first in zip(shares, firsts, strict=True)], timeout)
         ok = sum(r[1] for r in replies)
         self.connected += ok
-        return ConnectReport(ok=ok, failed=sum(r[2] for r in replies),
-                             errors=[e for r in replies for e in r[3]],
-                             seconds=max(r[4] for r in replies))
+        return ConnectReport(
+            ok=ok, failed=sum(r[2] for r in replies), errors=[e for r in replies for e in r[3]], seconds=max(r[4] for r in replies)
+        )
 
     def worker_requests(self, requests: list[tuple[Any, ...]], timeout: float = 60.0) -> list[tuple[Any, ...]]:
         """One request per worker (e.g. ``("emit_at", plan)``, ``("acks",)``); the replies."""
@@ -178,12 +178,17 @@ class LoadGen:
                 group = by_ts.setdefault(ts, [0, slowest])
                 group[0] += count
                 group[1] = max(group[1], slowest)
-        return Collected(latencies=sorted(latencies), lags=sorted(lags), by_ts=by_ts,
-                         frames=sum(r["frames"] for r in replies),
-                         errors=sum(r["errors"] for r in replies),
-                         open=sum(r["open"] for r in replies),
-                         kernel_timestamps=all(r["kernel_timestamps"] for r in replies),
-                         event_loop=replies[0]["event_loop"] if replies else "", arrivals=arrivals)
+        return Collected(
+            latencies=sorted(latencies),
+            lags=sorted(lags),
+            by_ts=by_ts,
+            frames=sum(r["frames"] for r in replies),
+            errors=sum(r["errors"] for r in replies),
+            open=sum(r["open"] for r in replies),
+            kernel_timestamps=all(r["kernel_timestamps"] for r in replies),
+            event_loop=replies[0]["event_loop"] if replies else "",
+            arrivals=arrivals,
+        )
 
     def close(self, timeout: float = 5.0) -> None:
         """Close every connection and stop every worker (killing stragglers)."""
@@ -251,18 +256,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpus", default="", help="comma-separated CPUs to pin the workers to, e.g. 1")
     parser.add_argument("--auth", type=json.loads, default=None, help="CONNECT payload as JSON")
     parser.add_argument("--extract", default=ClientConfig.extract_ts, help="module:function giving send times")
-    parser.add_argument("--event-loop", choices=("auto", "asyncio"), default="auto",
-                        help="auto: uvloop if installed")
-    parser.add_argument("--trigger", default="",
-                        help="query for POST /bench/broadcast, e.g. count=100&rate=10&size=230")
+    parser.add_argument("--event-loop", choices=("auto", "asyncio"), default="auto", help="auto: uvloop if installed")
+    parser.add_argument("--trigger", default="", help="query for POST /bench/broadcast, e.g. count=100&rate=10&size=230")
     parser.add_argument("--expect", type=int, default=0, help="broadcasts expected (stop early once all arrived)")
     parser.add_argument("--duration", type=float, default=60.0, help="max seconds to wait for events")
     args = parser.parse_args(argv)
 
     raise_nofile(args.clients + 1024)
     cpus = {int(c) for c in args.cpus.split(",") if c} or None
-    cfg = ClientConfig(port=args.port, host=args.host, path=args.path, namespace=args.namespace,
-                       auth=args.auth, extract_ts=args.extract, event_loop=args.event_loop)
+    cfg = ClientConfig(
+        port=args.port,
+        host=args.host,
+        path=args.path,
+        namespace=args.namespace,
+        auth=args.auth,
+        extract_ts=args.extract,
+        event_loop=args.event_loop,
+    )
     expect = args.expect
     if args.trigger and not expect:
         expect = int(dict(p.partition("=")[::2] for p in args.trigger.split("&")).get("count", "1"))
@@ -275,14 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         meter = CpuMeter({f"worker-{pid}": pid for pid in lg.pids})
         meter.start()
         if args.trigger:
-            http_json("POST", f"http://{args.host}:{args.port}/bench/broadcast?{args.trigger}",
-                      timeout=args.duration)
+            http_json("POST", f"http://{args.host}:{args.port}/bench/broadcast?{args.trigger}", timeout=args.duration)
         lg.wait_for(report.ok * expect if expect else sys.maxsize, timeout=args.duration)
         meter.stop()
         summary = summarize(lg.collect(), report.ok)
     summary["window_s"] = meter.wall
-    summary["loadgen_cpu"] = {
-        name: {"cpu_s": used, "util": used / meter.wall} for name, used in meter.used.items()}
+    summary["loadgen_cpu"] = {name: {"cpu_s": used, "util": used / meter.wall} for name, used in meter.used.items()}
     total = sum(meter.used.values())
     summary["loadgen_us_per_sample"] = total / summary["samples"] * 1e6 if summary["samples"] else None
     print(json.dumps(summary, indent=2))

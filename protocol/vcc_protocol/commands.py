@@ -33,15 +33,14 @@ LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 
 
-class Command(
-    msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=True, forbid_unknown_fields=True
-):
+class Command(msgspec.Struct, tag_field="type", tag=snake, frozen=True, kw_only=True, forbid_unknown_fields=True):
     #: The client's id for this command, required: a retry with the same id is
     #: answered with the first answer and never applied twice.
     id: CommandId
 
 
 # --- setting up a consultation (secretariat) -------------------------------------------
+
 
 class CreateConsultation(Command, frozen=True):
     """Create the consultation: its days, its daily slot and its settings. Once only."""
@@ -152,6 +151,7 @@ class SetSpeakingLimit(Command, frozen=True):
 
 # --- the sitting and the agenda (chair) -----------------------------------------------
 
+
 class OpenSitting(Command, frozen=True):
     """Open today's sitting; only inside the day's slot."""
 
@@ -171,6 +171,7 @@ class Tick(Command, frozen=True):
 
 
 # --- the floor ------------------------------------------------------------------------
+
 
 class RequestFloor(Command, frozen=True):
     """Raise the delegation's hand on the current item, or raise a point of order.
@@ -234,6 +235,7 @@ class EndSpeech(Command, frozen=True):
 
 # --- interpretation -------------------------------------------------------------------
 
+
 class TakeBoothDuty(Command, frozen=True):
     """An interpreter takes duty in their booth (when nobody is on duty)."""
 
@@ -271,6 +273,7 @@ class SignalSpeakSlowly(Command, frozen=True):
 
 
 # --- what the media observes (the server's media adapter only, never a browser) -------
+
 
 class ObserveBoothSilent(Command, frozen=True):
     """The media heard the booth's interpreter on duty fall silent after the speech (ends its part of the tail)."""
@@ -310,6 +313,7 @@ class SetWebcast(Command, frozen=True):
 
 
 # --- outcomes -------------------------------------------------------------------------
+
 
 class ProposeConclusion(Command, frozen=True):
     """Write or replace the proposed conclusion of an item."""
@@ -385,6 +389,7 @@ class RecordVoteByLetter(Command, frozen=True):
 
 # --- before the sitting: the agenda consultation and contributions ---------------------
 
+
 class OpenGrouping(Command, frozen=True):
     """Circulate the items with the proposed grouping; council members answer until the deadline."""
 
@@ -430,6 +435,7 @@ class SubmitContribution(Command, frozen=True):
 
 
 # --- support --------------------------------------------------------------------------
+
 
 class RecordConnectionTest(Command, frozen=True):
     """Store the result of a participant's connection test."""

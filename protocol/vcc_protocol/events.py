@@ -402,7 +402,16 @@ class ConnectionTestRecorded(Event, frozen=True):
     media: str | None = None
     media_rtt_ms: float | None = None
     PRIVATE: ClassVar[tuple[str, ...]] = (
-        "transport", "rtt_ms", "jitter_ms", "clock_offset_ms", "microphone", "camera", "input_level", "browser", "media", "media_rtt_ms",
+        "transport",
+        "rtt_ms",
+        "jitter_ms",
+        "clock_offset_ms",
+        "microphone",
+        "camera",
+        "input_level",
+        "browser",
+        "media",
+        "media_rtt_ms",
     )
 
 
@@ -504,7 +513,9 @@ def _items_known_by_ref(raw: dict[str, Any]) -> dict[str, Any]:
 
 #: (event type, stored version) -> function turning that version's map into the next version's.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
-    (name, 1): _items_known_by_ref for name, kind in EVENTS_BY_NAME.items() if any(f.name == "v" and f.default == 2 for f in msgspec.structs.fields(kind))
+    (name, 1): _items_known_by_ref
+    for name, kind in EVENTS_BY_NAME.items()
+    if any(f.name == "v" and f.default == 2 for f in msgspec.structs.fields(kind))
 }
 
 _encoder = msgspec.msgpack.Encoder()

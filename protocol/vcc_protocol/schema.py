@@ -22,15 +22,24 @@ SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
 def build() -> dict[str, Any]:
     (command, event, ack, batch, snapshot, welcome, report, notify, presence, media), components = msgspec.json.schema_components(
-        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome, Report, NotifyParticipant, Presence, MediaRequest], ref_template="#/$defs/{name}"
+        [CommandUnion, EventUnion, Ack, EventBatch, Snapshot, Welcome, Report, NotifyParticipant, Presence, MediaRequest],
+        ref_template="#/$defs/{name}",
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "vcc wire protocol",
         "version": PROTOCOL_VERSION,
         "messages": {
-            "command": command, "event": event, "ack": ack, "events": batch, "snapshot": snapshot, "welcome": welcome,
-            "report": report, "notify_participant": notify, "presence": presence, "media": media,
+            "command": command,
+            "event": event,
+            "ack": ack,
+            "events": batch,
+            "snapshot": snapshot,
+            "welcome": welcome,
+            "report": report,
+            "notify_participant": notify,
+            "presence": presence,
+            "media": media,
         },
         "error_codes": ERROR_CODES,
         "$defs": components,

@@ -42,7 +42,9 @@ class Refused(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "serve":
             serve(args)
@@ -82,27 +84,81 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--demo", action="store_true", help="build the 2021 consultation with the demo roster, its slot shifted to start now")
-    s.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="a browser origin allowed to connect (repeat; default: same origin)")
-    s.add_argument("--max-loaded", type=int, default=DEFAULT_MAX_LOADED, metavar="N", help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})")
-    s.add_argument("--practice-rooms", type=int, default=DEFAULT_MAX_ROOMS, metavar="N", help=f"floor drills (practice consultations, in memory) run at once at most (default {DEFAULT_MAX_ROOMS})")
-    s.add_argument("--recordings-days", type=int, default=30, metavar="N", help="keep each sitting's webcast recordings N days (default %(default)s)")
-    s.add_argument("--idle-unload", type=float, default=DEFAULT_IDLE_SECONDS, metavar="SECONDS", help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})")
+    s.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to connect (repeat; default: same origin)",
+    )
+    s.add_argument(
+        "--max-loaded",
+        type=int,
+        default=DEFAULT_MAX_LOADED,
+        metavar="N",
+        help=f"consultations kept in memory at most, besides those in use (default {DEFAULT_MAX_LOADED})",
+    )
+    s.add_argument(
+        "--practice-rooms",
+        type=int,
+        default=DEFAULT_MAX_ROOMS,
+        metavar="N",
+        help=f"floor drills (practice consultations, in memory) run at once at most (default {DEFAULT_MAX_ROOMS})",
+    )
+    s.add_argument(
+        "--recordings-days", type=int, default=30, metavar="N", help="keep each sitting's webcast recordings N days (default %(default)s)"
+    )
+    s.add_argument(
+        "--idle-unload",
+        type=float,
+        default=DEFAULT_IDLE_SECONDS,
+        metavar="SECONDS",
+        help=f"unload a consultation unused this long (default {DEFAULT_IDLE_SECONDS:g})",
+    )
 
-    at = with_store(sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)"))
-    at.add_argument("--days", type=int, default=links.DEFAULT_VALIDITY_MS // (24 * 3600 * 1000), help="how long it stays valid (default %(default)s days)")
+    at = with_store(
+        sub.add_parser("admin-token", help="print the deployment admin token (creates and lists consultations over the HTTP API)")
+    )
+    at.add_argument(
+        "--days",
+        type=int,
+        default=links.DEFAULT_VALIDITY_MS // (24 * 3600 * 1000),
+        help="how long it stays valid (default %(default)s days)",
+    )
     at.set_defaults(run=print_admin_token)
     media = s.add_mutually_exclusive_group()
-    media.add_argument("--janus", metavar="URL", help="use an existing Janus (HTTP API, e.g. http://127.0.0.1:8088/janus) configured by `vcc janus-config`, instead of starting one")
+    media.add_argument(
+        "--janus",
+        metavar="URL",
+        help="use an existing Janus (HTTP API, e.g. http://127.0.0.1:8088/janus) configured by `vcc janus-config`, instead of starting one",
+    )
     media.add_argument("--no-media", action="store_true", help="run without a media server: the procedure works, nobody hears anything")
-    s.add_argument("--turn", action="append", default=[], metavar="URL", help="a TURN server the browsers may relay through, e.g. turns:turn.example.org:443?transport=tcp (repeat; see deploy/coturn)")
+    s.add_argument(
+        "--turn",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a TURN server the browsers may relay through, e.g. turns:turn.example.org:443?transport=tcp (repeat; see deploy/coturn)",
+    )
     s.add_argument("--turn-secret-file", metavar="FILE", help="file holding the TURN server's static-auth-secret (needed with --turn)")
 
-    jc = with_store(sub.add_parser("janus-config", help="write this installation's Janus configuration, for a Janus that vcc does not start (vcc serve --janus URL)"))
-    jc.add_argument("--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)")
+    jc = with_store(
+        sub.add_parser(
+            "janus-config",
+            help="write this installation's Janus configuration, for a Janus that vcc does not start (vcc serve --janus URL)",
+        )
+    )
+    jc.add_argument(
+        "--output", type=Path, required=True, metavar="DIR", help="the configuration folder to write (janus -F DIR -C DIR/janus.jcfg)"
+    )
     jc.add_argument("--http-port", type=int, default=8088)
     jc.add_argument("--admin-port", type=int, default=7088)
-    jc.add_argument("--public-ip", metavar="IP", help="the address participants reach this machine at, behind a 1:1 NAT (Janus's nat_1_1_mapping)")
-    jc.add_argument("--rtp-ports", default="20000-40000", metavar="MIN-MAX", help="UDP ports of the participants' media (open them in the firewall)")
+    jc.add_argument(
+        "--public-ip", metavar="IP", help="the address participants reach this machine at, behind a 1:1 NAT (Janus's nat_1_1_mapping)"
+    )
+    jc.add_argument(
+        "--rtp-ports", default="20000-40000", metavar="MIN-MAX", help="UDP ports of the participants' media (open them in the firewall)"
+    )
     jc.set_defaults(run=janus_config)
 
     imp = sub.add_parser("import", help="import an agenda or a roster")
@@ -149,7 +205,13 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("action", choices=("open", "tally", "close"))
     gr.add_argument("--consultation", metavar="ID")
     gr.add_argument("--deadline", metavar="YYYY-MM-DDTHH:MM", help="for open: the deadline in the consultation's time zone (Geneva)")
-    gr.add_argument("--final", action="append", default=[], metavar="ITEM=GROUP", help="for close: the secretariat's final say on an item, by its code (or number where codes repeat) (repeat)")
+    gr.add_argument(
+        "--final",
+        action="append",
+        default=[],
+        metavar="ITEM=GROUP",
+        help="for close: the secretariat's final say on an item, by its code (or number where codes repeat) (repeat)",
+    )
     gr.set_defaults(run=grouping)
 
     wc = with_store(sub.add_parser("webcast", help="open the consultation's public webcast page (no token), or close it"))
@@ -162,7 +224,9 @@ def parser() -> argparse.ArgumentParser:
 def config_of(args: argparse.Namespace) -> Config:
     turn_secret = getattr(args, "turn_secret_file", None)
     if getattr(args, "turn", []) and (turn_secret is None or not Path(turn_secret).is_file()):
-        raise Refused("--turn needs --turn-secret-file FILE, a file holding the TURN server's static-auth-secret (deploy/coturn/turnserver.conf).")
+        raise Refused(
+            "--turn needs --turn-secret-file FILE, a file holding the TURN server's static-auth-secret (deploy/coturn/turnserver.conf)."
+        )
     return Config(
         store=args.redis or args.store or DEFAULT_STORE,
         host=getattr(args, "host", "127.0.0.1"),
@@ -193,8 +257,18 @@ async def janus_config(args: argparse.Namespace) -> None:
         raise Refused(f"--rtp-ports {args.rtp_ports!r}: give a range such as 20000-40000.")
     folder = args.output.resolve()
     secrets_ = JanusSecrets.load_or_create(config.janus_dir() / "secrets.json")
-    write_config(folder, secrets_, http_port=args.http_port, admin_port=args.admin_port, rtp_ports=(int(low), int(high)), log_file=folder / "janus.log", public_ip=args.public_ip)
-    print(f"Wrote the Janus configuration to {folder} (APIs on 127.0.0.1:{args.http_port} and :{args.admin_port}; secrets from {config.janus_dir() / 'secrets.json'}).")
+    write_config(
+        folder,
+        secrets_,
+        http_port=args.http_port,
+        admin_port=args.admin_port,
+        rtp_ports=(int(low), int(high)),
+        log_file=folder / "janus.log",
+        public_ip=args.public_ip,
+    )
+    print(
+        f"Wrote the Janus configuration to {folder} (APIs on 127.0.0.1:{args.http_port} and :{args.admin_port}; secrets from {config.janus_dir() / 'secrets.json'})."
+    )
     print(f"Start it with: janus -C {folder / 'janus.jcfg'} -F {folder}")
     print(f"Then: vcc serve --store {config.store} --janus http://127.0.0.1:{args.http_port}/janus")
 
@@ -281,7 +355,9 @@ async def import_agenda(args: argparse.Namespace) -> None:
         if not args.dry_run:
             state = runtime.state
             deferred = sum(1 for item in state.items.values() if item.group == 2)
-            print(f"{consultation} has {len(state.days)} days ({state.slot_start}-{state.slot_end} {state.tz}) and {len(state.items)} items: {len(state.agenda)} on the agenda, {deferred} proposed for the in-person session (group 2).")
+            print(
+                f"{consultation} has {len(state.days)} days ({state.slot_start}-{state.slot_end} {state.tz}) and {len(state.items)} items: {len(state.agenda)} on the agenda, {deferred} proposed for the in-person session (group 2)."
+            )
 
 
 async def import_roster(args: argparse.Namespace) -> None:
@@ -364,7 +440,9 @@ async def webcast(args: argparse.Namespace) -> None:
         runtime = await session.existing(args.consultation)
         await session.run(runtime.consultation, [c.SetWebcast(id=c.new_id(), public=args.action == "open")])
         if runtime.state.webcast:
-            print(f"The webcast of {runtime.consultation} is public at /webcast/{runtime.consultation} (state: /webcast/{runtime.consultation}/state.json).")
+            print(
+                f"The webcast of {runtime.consultation} is public at /webcast/{runtime.consultation} (state: /webcast/{runtime.consultation}/state.json)."
+            )
         else:
             print(f"The webcast of {runtime.consultation} is closed: its public page answers 404.")
 
@@ -382,10 +460,14 @@ async def grouping(args: argparse.Namespace) -> None:
             for entry in args.final:
                 ref, _, group = entry.rpartition("=")
                 if not (ref and group in ("1", "2")):
-                    raise Refused(f"--final {entry!r}: write ITEM=GROUP with the item's code (or number where codes repeat), e.g. --final 14=2 or --final D3=1.")
+                    raise Refused(
+                        f"--final {entry!r}: write ITEM=GROUP with the item's code (or number where codes repeat), e.g. --final 14=2 or --final D3=1."
+                    )
                 final[ref] = int(group)
             await session.run(runtime.consultation, [c.CloseGrouping(id=c.new_id(), final=final)])  # type: ignore[arg-type]
-            print(f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}.")  # type: ignore[union-attr]
+            print(
+                f"Closed. The agenda has {len(runtime.state.agenda)} items; the secretariat's final say differed from its proposal on {len(runtime.state.grouping.overrides)}."
+            )  # type: ignore[union-attr]
         for line in grouping_tally(runtime.state):
             print(line)
 
@@ -395,7 +477,9 @@ def grouping_tally(state: Any) -> list[str]:
         return ["No agenda consultation has been opened."]
     lines = [f"{'item':>5} {'proposed':>8} {'agree':>6} {'other':>6} {'none':>5}"]
     for row in tally(state):
-        lines.append(f"{row.item:>5} {str(row.proposed_group or '-'):>8} {len(row.agree):>6} {len(row.other_group):>6} {len(row.no_answer):>5}")
+        lines.append(
+            f"{row.item:>5} {str(row.proposed_group or '-'):>8} {len(row.agree):>6} {len(row.other_group):>6} {len(row.no_answer):>5}"
+        )
     return lines
 
 
@@ -407,7 +491,10 @@ def serve(args: argparse.Namespace) -> None:
         # `vcc links` run later on this store points its links here, not at the default port.
         await app[SERVICE].store.set_meta(SERVED_URL_KEY, config.base_url())
         if app[INSPECTOR].office is None:
-            print("DOCX contributions are refused: LibreOffice is not installed (apt-get install libreoffice-writer-nogui); PDF uploads work.", flush=True)
+            print(
+                "DOCX contributions are refused: LibreOffice is not installed (apt-get install libreoffice-writer-nogui); PDF uploads work.",
+                flush=True,
+            )
         if args.demo:
             await _build_demo(app, config)
         else:
@@ -415,7 +502,14 @@ def serve(args: argparse.Namespace) -> None:
         gc_policy.settle()
         return app
 
-    web.run_app(build(), host=config.host, port=config.port, print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True), access_log=None, shutdown_timeout=3)
+    web.run_app(
+        build(),
+        host=config.host,
+        port=config.port,
+        print=lambda _: print(f"Serving on {config.base_url()} (Ctrl-C to stop).", flush=True),
+        access_log=None,
+        shutdown_timeout=3,
+    )
 
 
 async def _build_demo(app: web.Application, config: Config) -> None:
@@ -431,7 +525,9 @@ async def _build_demo(app: web.Application, config: Config) -> None:
     secret = await config.secret()
     found = links.join_links(runtime.state, consultation, secret, config.base_url(), service.clock())
     print(note)
-    print(f"Consultation {consultation}: {len(runtime.state.delegations)} delegations, {len(runtime.state.participants)} participants, {len(runtime.state.agenda)} items; the sitting is open.")
+    print(
+        f"Consultation {consultation}: {len(runtime.state.delegations)} delegations, {len(runtime.state.participants)} participants, {len(runtime.state.agenda)} items; the sitting is open."
+    )
     print("Join links (open each in its own browser window):")
     for link in links.sample(found):
         who = f"{link.role} ({link.delegation_class.replace('_', ' ')})" if link.delegation_class else link.role
@@ -445,9 +541,13 @@ async def _announce(app: web.Application, config: Config) -> None:
     found = await service.consultations()
     secret = await config.secret()
     if not found:
-        print(f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one, or POST /api/consultations with the token `vcc admin-token` prints (or run with --demo).")
+        print(
+            f"The store {config.store} holds no consultation yet: `vcc import agenda FILE` creates one, or POST /api/consultations with the token `vcc admin-token` prints (or run with --demo)."
+        )
     for consultation in found:
-        print(f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}")
+        print(
+            f"Consultation {consultation}: secretariat console {links.admin_link(consultation, secret, config.base_url(), service.clock())}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,13 +46,22 @@ class ConsultationClient:
     """
 
     def __init__(
-        self, url: str, token: str, *, transports: list[str] | None = None, reconnection: bool = True, cookies: dict[str, str] | None = None,
+        self,
+        url: str,
+        token: str,
+        *,
+        transports: list[str] | None = None,
+        reconnection: bool = True,
+        cookies: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.token = token
         self.transports = transports or ["websocket"]
         self.sio = socketio.AsyncClient(
-            serializer="msgpack", reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
+            serializer="msgpack",
+            reconnection=reconnection,
+            reconnection_delay=0.2,
+            reconnection_delay_max=1.0,
             http_session=_session_with(cookies) if cookies else None,
         )
         self.state: ConsultationState | None = None
@@ -133,7 +142,7 @@ class ConsultationClient:
         if data["epoch"] != self.epoch or data["first"] > self.seq + 1:
             await self.sio.emit("sync", {"last_seq": self.seq, "epoch": self.epoch})
             return
-        fresh = data["events"][self.seq + 1 - data["first"]:]
+        fresh = data["events"][self.seq + 1 - data["first"] :]
         events = [msgspec.convert(raw, EventUnion) for raw in fresh]  # type: ignore[arg-type]
         for offset, event in enumerate(events):
             apply(self.state, event)

@@ -24,9 +24,15 @@ def demo_commands(now_ms: int) -> tuple[str, list[c.Command], str]:
         f"Demo mode: the slot was shifted to {start:%H:%M}-{end:%H:%M} {DEMO_TZ} starting today "
         f"(the rules say {official.slot_start}-{official.slot_end}) so that the demo can be tried at any hour."
     )
-    create = c.CreateConsultation(id=c.new_id(),
-        code=f"{official.code} demo", title=official.title, days=days,
-        slot_start=f"{start:%H:%M}", slot_end=f"{end:%H:%M}", tz=DEMO_TZ, note=note,
+    create = c.CreateConsultation(
+        id=c.new_id(),
+        code=f"{official.code} demo",
+        title=official.title,
+        days=days,
+        slot_start=f"{start:%H:%M}",
+        slot_end=f"{end:%H:%M}",
+        tz=DEMO_TZ,
+        note=note,
         rules_slot=f"{official.slot_start}-{official.slot_end}",
     )
     consultation = f"demo-{slug(official.code)}-{start:%Y%m%d-%H%M}"

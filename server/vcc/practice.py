@@ -74,7 +74,10 @@ DRILL_ITEM = "DRILL 1"
 PRACTISING_ROLES = frozenset({"delegate"})
 
 #: How a connection to a discarded practice consultation is told it ended (``ended``).
-ENDED = {"code": "practice_ended", "message": "This practice session has ended (you started another one, or left it idle): start a new drill."}
+ENDED = {
+    "code": "practice_ended",
+    "message": "This practice session has ended (you started another one, or left it idle): start a new drill.",
+}
 
 
 def is_practice(consultation: str) -> bool:
@@ -222,8 +225,14 @@ def setup_commands(real: ConsultationState, me: Participant, now_ms: int, script
     end = (local + timedelta(hours=3)).strftime("%H:%M")
     commands: list[c.Command] = [
         c.CreateConsultation(
-            id=c.new_id(), code=f"{real.code} practice"[:200], title=real.title, days=[local.date().isoformat()],
-            slot_start=start, slot_end=end, tz=tz, tail_ms=script.tail_ms,
+            id=c.new_id(),
+            code=f"{real.code} practice"[:200],
+            title=real.title,
+            days=[local.date().isoformat()],
+            slot_start=start,
+            slot_end=end,
+            tz=tz,
+            tail_ms=script.tail_ms,
             note="A practice consultation: nothing done here reaches the meeting.",
         )
     ]
@@ -240,22 +249,53 @@ def setup_commands(real: ConsultationState, me: Participant, now_ms: int, script
         speakers[other.id] = speaker
         commands += [
             _copy_delegation(other),
-            c.AddParticipant(id=c.new_id(), participant=speaker, name=other.name, role="delegate", delegation=other.id, languages=["en"], designated_speaker=True),
+            c.AddParticipant(
+                id=c.new_id(),
+                participant=speaker,
+                name=other.name,
+                role="delegate",
+                delegation=other.id,
+                languages=["en"],
+                designated_speaker=True,
+            ),
         ]
     commands += [
-        msgspec.convert({
-            "id": c.new_id(), "participant": me.id, "name": me.name, "role": "delegate", "delegation": me.delegation,
-            "languages": me.languages, "designated_speaker": True,
-        }, c.AddParticipant),
+        msgspec.convert(
+            {
+                "id": c.new_id(),
+                "participant": me.id,
+                "name": me.name,
+                "role": "delegate",
+                "delegation": me.delegation,
+                "languages": me.languages,
+                "designated_speaker": True,
+            },
+            c.AddParticipant,
+        ),
         c.AddParticipant(id=c.new_id(), participant=CHAIR, name="Practice chair", role="chair"),
-        c.AddParticipant(id=c.new_id(), participant=INTERPRETER, name="Practice interpreter", role="interpreter", booth="en", languages=["en", "fr"]),
+        c.AddParticipant(
+            id=c.new_id(), participant=INTERPRETER, name="Practice interpreter", role="interpreter", booth="en", languages=["en", "fr"]
+        ),
     ]
     item = _practice_item(real)
     if item is not None:
-        commands.append(msgspec.convert({
-            "id": c.new_id(), "item": item.ref, "number": item.number, "code": item.code, "section": item.section, "title": item.title,
-            "titles": item.titles, "documents": item.documents[:20], "kind": item.kind, "minutes": item.minutes,
-        }, c.AddItem))
+        commands.append(
+            msgspec.convert(
+                {
+                    "id": c.new_id(),
+                    "item": item.ref,
+                    "number": item.number,
+                    "code": item.code,
+                    "section": item.section,
+                    "title": item.title,
+                    "titles": item.titles,
+                    "documents": item.documents[:20],
+                    "kind": item.kind,
+                    "minutes": item.minutes,
+                },
+                c.AddItem,
+            )
+        )
     else:
         commands.append(c.AddItem(id=c.new_id(), item=DRILL_ITEM, number=1, code=DRILL_ITEM, title="Practice item", minutes=15))
     commands.append(c.OpenSitting(id=c.new_id()))
@@ -324,23 +364,39 @@ class PracticeRooms:
             does not ask for the floor, or the node holds ``max_rooms`` already.
         """
         if is_practice(claims.consultation):
-            raise PracticeRefused(403, "not_allowed", "Open the drill from your join link to the consultation, not from a practice session.")
+            raise PracticeRefused(
+                403, "not_allowed", "Open the drill from your join link to the consultation, not from a practice session."
+            )
         try:
             real = await self.service.existing(claims.consultation)
         except UnknownConsultation:
-            raise PracticeRefused(403, "unknown_consultation", "This join link is for a consultation this server does not hold; ask the secretariat for a new link.") from None
+            raise PracticeRefused(
+                403,
+                "unknown_consultation",
+                "This join link is for a consultation this server does not hold; ask the secretariat for a new link.",
+            ) from None
         me = real.state.participants.get(claims.participant)
         if me is None or me.role != claims.role:
-            raise PracticeRefused(403, "unknown_participant", "This join link names nobody registered in the consultation; ask the secretariat for a new link.")
+            raise PracticeRefused(
+                403,
+                "unknown_participant",
+                "This join link names nobody registered in the consultation; ask the secretariat for a new link.",
+            )
         if me.role not in PRACTISING_ROLES:
             raise PracticeRefused(403, "not_allowed", "The floor drill is for delegates, who ask for the floor; your role does not.")
         owner = (claims.consultation, claims.participant)
         if owner in self._starting:
-            raise PracticeRefused(409, "practice_starting", "Your practice session is being prepared in another window; use that one, or try again in a moment.")
+            raise PracticeRefused(
+                409,
+                "practice_starting",
+                "Your practice session is being prepared in another window; use that one, or try again in a moment.",
+            )
         previous = self._by_owner.get(owner)
         if previous is None and len(self.rooms) + len(self._starting) >= self.max_rooms:
             metrics.PRACTICE_REFUSED.inc()
-            raise PracticeRefused(503, "practice_full", f"The server runs {self.max_rooms} floor drills at once, its most: try again in a few minutes.")
+            raise PracticeRefused(
+                503, "practice_full", f"The server runs {self.max_rooms} floor drills at once, its most: try again in a few minutes."
+            )
         self._starting.add(owner)
         try:
             if previous is not None:

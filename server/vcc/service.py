@@ -176,7 +176,10 @@ class Runtime:
     def busy(self) -> bool:
         """In use: pinned, executing, saving, or waiting for a deadline; never unloaded then."""
         return bool(
-            self.pins or self._queue or self._background or self._timer_at is not None
+            self.pins
+            or self._queue
+            or self._background
+            or self._timer_at is not None
             or (self._committer is not None and not self._committer.done())
         )
 
@@ -310,7 +313,9 @@ class Runtime:
                 except StoreUnavailable as exc:
                     # "May not": a store that hung rather than refused can still
                     # apply the append later; a retry with the same id is safe.
-                    failed = error("unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly.")
+                    failed = error(
+                        "unavailable", f"The event store is unavailable ({exc}); the command may not have been recorded. Try again shortly."
+                    )
                     for index, _ in spans:
                         answers[index] = failed
                     for index, _, rejection in rejected:
@@ -366,7 +371,10 @@ class Runtime:
                 await self.catch_up()
                 continue
             except StoreUnavailable as exc:
-                return error("unavailable", f"The event store is unavailable ({exc}); the commands may not have been recorded. Run them again: once recorded, an import is reported as already imported.")
+                return error(
+                    "unavailable",
+                    f"The event store is unavailable ({exc}); the commands may not have been recorded. Run them again: once recorded, an import is reported as already imported.",
+                )
             metrics.APPENDS.inc()
             metrics.EVENTS_APPENDED.inc(len(events))
             self._ingest(expected + 1, events)

@@ -92,7 +92,12 @@ async def audio_node(store: Path, tail_ms: int = 4_000, **config: Any) -> AsyncI
 
 
 async def browser_with_microphone(playwright: Any, wav: Path) -> Browser:
-    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required", "--disable-features=WebRtcHideLocalIpsWithMdns"]
+    args = [
+        *CHROMIUM_ARGS,
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ]
     return await playwright.chromium.launch(executable_path=chromium_path(), args=args)
 
 

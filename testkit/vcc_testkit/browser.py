@@ -59,14 +59,20 @@ def roster_roles() -> dict[str, str]:
     from vcc.documents import importers
     from vcc_protocol import commands as c
 
-    return {cmd.participant: cmd.role for cmd in importers.roster_from_csv(importers.example("roster-demo.csv")) if isinstance(cmd, c.AddParticipant)}
+    return {
+        cmd.participant: cmd.role
+        for cmd in importers.roster_from_csv(importers.example("roster-demo.csv"))
+        if isinstance(cmd, c.AddParticipant)
+    }
 
 
 def tokens_of(node: Node) -> Tokens:
     """Join tokens for a node's participants, with their role as `vcc links` signs it; "@admin" gets the admin
     token, "@screen" the public screen's."""
     roles = {**roster_roles(), SCREEN_ACTOR: SCREEN_ROLE}
-    return lambda participant: node.admin_token() if participant == "@admin" else node.token(participant, roles.get(participant, "delegate"))
+    return lambda participant: (
+        node.admin_token() if participant == "@admin" else node.token(participant, roles.get(participant, "delegate"))
+    )
 
 
 @dataclass
@@ -78,10 +84,21 @@ class Screens:
     tokens: Tokens
     contexts: list[BrowserContext] = field(default_factory=list)
 
-    async def open(self, participant: str | None, *, path: str = "/join", viewport: dict[str, int] = DESKTOP,
-                   token: str | None = None, language: str | None = None, wait: bool = True, firewall: bool = False,
-                   permissions: list[str] | None = None, init_script: str | None = None, timezone: str = "America/New_York",
-                   prepare: Callable[[BrowserContext], Awaitable[Any]] | None = None) -> Page:
+    async def open(
+        self,
+        participant: str | None,
+        *,
+        path: str = "/join",
+        viewport: dict[str, int] = DESKTOP,
+        token: str | None = None,
+        language: str | None = None,
+        wait: bool = True,
+        firewall: bool = False,
+        permissions: list[str] | None = None,
+        init_script: str | None = None,
+        timezone: str = "America/New_York",
+        prepare: Callable[[BrowserContext], Awaitable[Any]] | None = None,
+    ) -> Page:
         """A page joined as ``participant`` (or with ``token``), waited on until it is connected.
 
         ``firewall``: the page's websockets to the server are cut, as by the
@@ -135,7 +152,9 @@ async def run_offline(store: Path, commands: list[tuple[str, Any]]) -> bytes:
 
 def signed(secret: bytes) -> Tokens:
     """Join tokens signed with a store's secret (for a node in its own process)."""
+
     def token(participant: str) -> str:
         role = {"@admin": "admin", SCREEN_ACTOR: SCREEN_ROLE}.get(participant, "delegate")
         return sign(secret, Claims(participant, role, CONSULTATION, time.time_ns() // 1_000_000 + 3_600_000))
+
     return token

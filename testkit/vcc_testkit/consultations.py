@@ -30,8 +30,15 @@ def live_commands(now_ms: int, *, tail_ms: int = 4_000, extra: list[c.Command] |
     end = (local + timedelta(hours=3)).strftime("%H:%M")
     agenda = importers.example("c21-vcc1-agenda.json")
     return [
-        c.CreateConsultation(id=c.new_id(),
-            code="TEST", title="Live test", days=[local.date().isoformat()], slot_start=start, slot_end=end, tz=tz, tail_ms=tail_ms,
+        c.CreateConsultation(
+            id=c.new_id(),
+            code="TEST",
+            title="Live test",
+            days=[local.date().isoformat()],
+            slot_start=start,
+            slot_end=end,
+            tz=tz,
+            tail_ms=tail_ms,
             contributions_deadline=local.date().isoformat(),
         ),
         *importers.roster_from_csv(importers.example("roster-demo.csv")),

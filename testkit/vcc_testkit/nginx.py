@@ -103,7 +103,16 @@ http {{
         return f"http://127.0.0.1:{self.port}"
 
     def _command(self, *extra: str) -> list[str]:
-        return [self.binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"), "-e", str(self.directory / "error.log"), *extra]
+        return [
+            self.binary,
+            "-p",
+            str(self.directory),
+            "-c",
+            str(self.directory / "nginx.conf"),
+            "-e",
+            str(self.directory / "error.log"),
+            *extra,
+        ]
 
     def start(self, timeout: float = 10) -> None:
         checked = subprocess.run(self._command("-t"), capture_output=True, text=True, check=False)

@@ -17,8 +17,14 @@ class ProcessNode:
     """``vcc serve`` on 127.0.0.1; ``start()`` again after ``kill()``/``stop()`` reuses store and port."""
 
     def __init__(
-        self, store: str, *, port: int | None = None, log: Path | None = None, extra: list[str] | None = None,
-        media: list[str] | None = None, cwd: Path | None = None,
+        self,
+        store: str,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        extra: list[str] | None = None,
+        media: list[str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         """:param media: the media options (default ``--no-media``; ``["--janus", URL]`` for a shared Janus).
         :param cwd: the node's working folder (with Redis, its Janus secrets are in ``var/janus`` there)."""
@@ -39,7 +45,10 @@ class ProcessNode:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vcc.cli", "serve", option, self.store, "--port", str(self.port), *self.media, *self.extra],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=self.cwd,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

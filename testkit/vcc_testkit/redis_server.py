@@ -110,9 +110,7 @@ class RedisServer:
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise RuntimeError(
-                    f"redis-server on port {self.port} did not start; its log ends:\n{tail}"
-                )
+                raise RuntimeError(f"redis-server on port {self.port} did not start; its log ends:\n{tail}")
             time.sleep(0.02)
 
     def _answers_ping(self) -> bool:

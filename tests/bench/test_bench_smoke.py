@@ -23,8 +23,9 @@ SCRATCH = BENCH / "results" / "tmp"
 
 
 def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, str(BENCH / script), "--quick", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -101,6 +102,8 @@ def test_webcast_quick(tmp_path: Path) -> None:
     run("bench_webcast.py", "--out", str(out))
     result = json.loads(out.read_text())["result"]
     assert result["requests"] > 0 and set(result["statuses"]) <= {"200", "304"}
+
+
 def test_hostile_quick(tmp_path: Path) -> None:
     out = tmp_path / "hostile.json"
     run("bench_hostile.py", "--out", str(out), timeout=180)
@@ -113,6 +116,8 @@ def test_hostile_quick(tmp_path: Path) -> None:
     assert parts["presence"]["presence_messages"] >= 1 and parts["presence"]["largest_presence_bytes"] > 0
     assert {row["part"] for row in results["summary"]} == {"unknown", "bomb", "lying_bomb", "frames", "presence"}
     assert out.with_suffix(".png").stat().st_size > 0
+
+
 def test_media_quick() -> None:
     """Real Chromium and the Janus vcc starts: 3 grants, 2 re-routes, 5 listeners."""
     run("bench_media.py", timeout=240)

@@ -113,7 +113,14 @@ async def test_every_screen_resyncs_after_the_server_restarts(tmp_path) -> None:
             for page in (chair, delegate, sector, screen):
                 await expect(page.get_by_test_id("connection")).to_have_attribute("data-status", "reconnecting")
             await expect(delegate.get_by_test_id("stale")).to_be_visible()
-            await run_offline(store, [(SECTOR, c.RequestFloor(id=c.new_id())), (OBSERVER_STATE, c.RequestFloor(id=c.new_id())), (CHAIR, c.GrantFloor(id=c.new_id()))])
+            await run_offline(
+                store,
+                [
+                    (SECTOR, c.RequestFloor(id=c.new_id())),
+                    (OBSERVER_STATE, c.RequestFloor(id=c.new_id())),
+                    (CHAIR, c.GrantFloor(id=c.new_id())),
+                ],
+            )
             await asyncio.to_thread(node.start)
 
             for page in (chair, delegate, sector, screen):

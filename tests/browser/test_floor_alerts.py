@@ -52,7 +52,10 @@ async def test_go_live_takes_the_focus_and_a_background_tab_is_alerted_unless_tu
         await page.evaluate("window.__hidden = true")
         await ok(chair, "grant_floor")
         await expect(go_live).to_be_focused()
-        assert await alerts(page) == {"notifications": [{"title": "You have the floor", "body": "Argentina: go live when you are ready."}], "tones": 1}
+        assert await alerts(page) == {
+            "notifications": [{"title": "You have the floor", "body": "Argentina: go live when you are ready."}],
+            "tones": 1,
+        }
         await ok(chair, "revoke_grant")
 
         # both turned off, and the choice outlives a reload

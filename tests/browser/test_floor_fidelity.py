@@ -141,10 +141,14 @@ async def test_a_decision_by_correspondence_from_the_ballot_to_the_report(make_n
     tz = ZoneInfo(runtime.state.tz)
     now = datetime.fromtimestamp(node.service.clock() / 1000, tz)
     deadline = (now.replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
-    answers = await node.service.execute_all(CONSULTATION, [
-        c.ProposeConclusion(id=c.new_id(), item="3", text="The Council approves the proposal by correspondence."),
-        c.PointToCorrespondence(id=c.new_id(), item="3"),
-    ], CHAIR)
+    answers = await node.service.execute_all(
+        CONSULTATION,
+        [
+            c.ProposeConclusion(id=c.new_id(), item="3", text="The Council approves the proposal by correspondence."),
+            c.PointToCorrespondence(id=c.new_id(), item="3"),
+        ],
+        CHAIR,
+    )
     assert all(a["ok"] for a in answers), answers
 
     async with async_playwright() as playwright:

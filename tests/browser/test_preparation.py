@@ -211,16 +211,22 @@ async def test_member_states_contribute_text_and_a_pdf_a_third_page_is_refused_a
     # a one-page PDF
     await argentina.get_by_test_id("contribution-title").fill("Our written comments")
     await argentina.get_by_test_id("send-as-file").check()
-    await argentina.get_by_test_id("contribution-file").set_input_files(files=[{"name": "ours.pdf", "mimeType": "application/pdf", "buffer": pdf(1)}])
+    await argentina.get_by_test_id("contribution-file").set_input_files(
+        files=[{"name": "ours.pdf", "mimeType": "application/pdf", "buffer": pdf(1)}]
+    )
     await argentina.get_by_test_id("submit-contribution").click()
     await expect(argentina.get_by_test_id("contribution-done")).to_contain_text("Our written comments")
 
     # three pages, then a file of another type: refused, said in plain words
     await argentina.get_by_test_id("contribution-title").fill("Too long")
-    await argentina.get_by_test_id("contribution-file").set_input_files(files=[{"name": "long.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}])
+    await argentina.get_by_test_id("contribution-file").set_input_files(
+        files=[{"name": "long.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}]
+    )
     await argentina.get_by_test_id("submit-contribution").click()
     await expect(argentina.get_by_test_id("contribution-error")).to_contain_text("more than two pages")
-    await argentina.get_by_test_id("contribution-file").set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just notes"}])
+    await argentina.get_by_test_id("contribution-file").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just notes"}]
+    )
     await argentina.get_by_test_id("submit-contribution").click()
     await expect(argentina.get_by_test_id("contribution-error")).to_contain_text("send a PDF or a Word (DOCX) file")
 

@@ -27,13 +27,16 @@ NOT_FITTING = 7
 def doctored(state: ConsultationState, now: int) -> Views:
     views = real_views(state, now)
     views.queue = msgspec.structs.replace(
-        views.queue, places=[p + PLACE_OFFSET for p in views.queue.places], wait_s=[WAIT_MINUTES * 60 for _ in views.queue.wait_s],
+        views.queue,
+        places=[p + PLACE_OFFSET for p in views.queue.places],
+        wait_s=[WAIT_MINUTES * 60 for _ in views.queue.wait_s],
     )
     # Nobody speaks and every booth works from the floor: the rules route every language from the floor, unwarned.
     for channel in views.routes:
         if channel != "floor":
-            views.routes[channel] = ChannelRoute(channel=channel, play=channel, kind="relay", relay=["zh"],
-                                                 warning=RouteWarning(booth="zh", own=False, kind="muted"))
+            views.routes[channel] = ChannelRoute(
+                channel=channel, play=channel, kind="relay", relay=["zh"], warning=RouteWarning(booth="zh", own=False, kind="muted")
+            )
     views.forecast = msgspec.structs.replace(views.forecast, will_not_fit=NOT_FITTING, overflow_minutes=99.0)
     return views
 

@@ -59,7 +59,7 @@ async def test_the_secretariat_imports_and_downloads_with_the_admin_link_and_its
     await expect(page.get_by_test_id("notice").last).to_contain_text("added.csv: already imported, nothing changed.")
     async with page.expect_download() as links:
         await page.get_by_test_id("download-links").click()
-    text = (tmp_path / "links.csv")
+    text = tmp_path / "links.csv"
     await (await links.value).save_as(text)
     assert text.read_text().startswith("participant,name,role,delegation,delegation_class,url")
     async with page.expect_download() as report:
@@ -133,7 +133,9 @@ async def test_sections_are_shown_and_titles_in_the_participants_language_or_sai
     french = await screens.open(COUNCIL[0], language="fr")
     card = french.get_by_test_id("current-item")
     await expect(card.get_by_test_id("item-section")).to_have_text("Urgent items for the virtual session")
-    await expect(card.get_by_test_id("title-language")).to_have_text("Affiché en anglais : la circulaire ne donne pas de titre dans votre langue.")
+    await expect(card.get_by_test_id("title-language")).to_have_text(
+        "Affiché en anglais : la circulaire ne donne pas de titre dans votre langue."
+    )
     # Item 3 of the 2021 agenda has a Chinese title: a Chinese screen shows it, and no note.
     await chair.locator("tr[data-item='3'] [data-testid=take-up]").click()
     chinese = await screens.open(COUNCIL[1], language="zh")

@@ -96,7 +96,9 @@ async def test_a_node_stopped_for_an_upgrade_hands_its_clients_over_at_once(own_
     secret = await cluster.prepare(consultation)
     delegates = speakers((await server_state(cluster, consultation)).state, {"council_member": 12})
     everyone = [
-        await clients(proxy.url, token(secret, consultation, p), cookies={"vcc_node": p}, transports=["polling"] if i % 2 else ["websocket"])
+        await clients(
+            proxy.url, token(secret, consultation, p), cookies={"vcc_node": p}, transports=["polling"] if i % 2 else ["websocket"]
+        )
         for i, p in enumerate(delegates)
     ]
     spread = [metric(node.url, "vcc_connections") for node in cluster.nodes]
@@ -135,8 +137,18 @@ async def test_acknowledged_events_survive_a_redis_crash_with_aof_always(own_clu
         for n in range(20):
             mark = f"{name}-{n}"
             answer = await send_with_id(
-                client, mark, "record_connection_test", transport="websocket", websocket_ok=True, rtt_ms=1.0, jitter_ms=0.5,
-                clock_offset_ms=0.0, microphone="granted", camera="granted", input_level=0.2, browser=mark,
+                client,
+                mark,
+                "record_connection_test",
+                transport="websocket",
+                websocket_ok=True,
+                rtt_ms=1.0,
+                jitter_ms=0.5,
+                clock_offset_ms=0.0,
+                microphone="granted",
+                camera="granted",
+                input_level=0.2,
+                browser=mark,
             )
             assert answer["ok"], answer
             acknowledged.append(mark)

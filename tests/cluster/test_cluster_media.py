@@ -81,7 +81,9 @@ async def test_one_media_adapter_per_consultation_and_failover_to_the_other_node
         killed_at = time.monotonic()
         nodes[holder].kill()
         # The lease lapses (10 s) and the other node takes it at its next renewal (3 s at most).
-        await until(lambda: resets[other] > before, LEASE_MS / 1000 + RENEW_S + 10, "the surviving node's client told to connect its media again")
+        await until(
+            lambda: resets[other] > before, LEASE_MS / 1000 + RENEW_S + 10, "the surviving node's client told to connect its media again"
+        )
         took_over = time.monotonic() - killed_at
         print(f"holder killed -> the other node holds the lease, rebuilt, browsers told: {took_over:.1f} s")
         new_holder = await store.get(lease_key(CONSULTATION)) or ""

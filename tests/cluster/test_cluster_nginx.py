@@ -55,13 +55,16 @@ async def test_clients_on_two_nodes_behind_nginx_over_websocket_and_long_polling
             break
         kind = missing[0][1]
         before = [metric(node.url, "vcc_connections") for node in cluster.nodes]
-        client = await clients(proxy.url, token(secret, consultation, participant), transports=TRANSPORTS[kind], cookies={"vcc_node": participant})
+        client = await clients(
+            proxy.url, token(secret, consultation, participant), transports=TRANSPORTS[kind], cookies={"vcc_node": participant}
+        )
         after = [metric(node.url, "vcc_connections") for node in cluster.nodes]
         node = next(n for n in range(2) if after[n] > before[n])
         placed.setdefault((node, kind), client)
     assert len(placed) == 6, f"the cookies spread the clients over both nodes: {sorted(placed)}"
     await until(
-        lambda: all(client.sio.transport() == TRANSPORTS[kind][-1] for (_, kind), client in placed.items()), 10,
+        lambda: all(client.sio.transport() == TRANSPORTS[kind][-1] for (_, kind), client in placed.items()),
+        10,
         "websockets open through nginx, polling sessions upgraded to websockets on their node",
     )
 

@@ -40,7 +40,10 @@ def links_from_cli(cluster: Cluster, consultation: str) -> dict[str, str]:
     """Join tokens as `vcc links --redis URL` prints them, by participant."""
     printed = subprocess.run(
         [sys.executable, "-m", "vcc.cli", "links", "--redis", cluster.url, "--consultation", consultation, "--format", "csv"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     return {row["participant"]: row["url"].split("#t=", 1)[1] for row in csv.DictReader(io.StringIO(printed))}
 
@@ -118,8 +121,12 @@ async def test_a_tick_fired_by_every_node_at_once_changes_the_state_once(cluster
     for client in (chair, speaker, booth):
         await client.wait_for(lambda s: s.tail is None, timeout=5)
     await until(
-        lambda: all(metric(url, "vcc_commands_total", type="tick", outcome="ok") > before for url, before in zip((first, second, third), ticks_before, strict=True)),
-        5, "every node fired its tick and had it answered",
+        lambda: all(
+            metric(url, "vcc_commands_total", type="tick", outcome="ok") > before
+            for url, before in zip((first, second, third), ticks_before, strict=True)
+        ),
+        5,
+        "every node fired its tick and had it answered",
     )
     log = await cluster.log(consultation)
     assert sum(isinstance(event, InterpretationTailEnded) for _, event in log) == 1
@@ -176,7 +183,12 @@ async def test_a_notice_reaches_every_connection_of_one_participant_on_any_node(
     everyone = (here, there, bystander, delegate, technical)
     await until(lambda: all(c.notices and c.notices[-1]["text"] == marker for c in everyone), 5, "every connection got the marker")
     assert [n["text"] for n in here.notices] == [n["text"] for n in there.notices] == [text, marker]
-    assert [n["text"] for n in bystander.notices] == [n["text"] for n in delegate.notices] == [n["text"] for n in technical.notices] == [marker]
+    assert (
+        [n["text"] for n in bystander.notices]
+        == [n["text"] for n in delegate.notices]
+        == [n["text"] for n in technical.notices]
+        == [marker]
+    )
 
 
 async def test_nodes_that_lose_their_notifications_fill_the_gap_from_the_stream(cluster: Cluster, clients) -> None:
@@ -191,8 +203,18 @@ async def test_nodes_that_lose_their_notifications_fill_the_gap_from_the_stream(
     async def write(client, name: str) -> None:
         for n in range(30):
             answer = await send_with_id(
-                client, f"{name}-{n}", "record_connection_test", transport="websocket", websocket_ok=True, rtt_ms=1.0,
-                jitter_ms=0.5, clock_offset_ms=0.0, microphone="granted", camera="granted", input_level=0.2, browser=f"{name}-{n}",
+                client,
+                f"{name}-{n}",
+                "record_connection_test",
+                transport="websocket",
+                websocket_ok=True,
+                rtt_ms=1.0,
+                jitter_ms=0.5,
+                clock_offset_ms=0.0,
+                microphone="granted",
+                camera="granted",
+                input_level=0.2,
+                browser=f"{name}-{n}",
             )
             assert answer["ok"], answer
             await asyncio.sleep(0.06)

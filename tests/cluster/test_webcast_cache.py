@@ -26,7 +26,13 @@ VIEWERS = 300
 
 
 def origin_requests() -> float:
-    return sum(sample.value for m in metrics.REGISTRY.collect() if m.name == "vcc_webcast_requests" for sample in m.samples if sample.name.endswith("_total"))
+    return sum(
+        sample.value
+        for m in metrics.REGISTRY.collect()
+        if m.name == "vcc_webcast_requests"
+        for sample in m.samples
+        if sample.name.endswith("_total")
+    )
 
 
 @pytest.fixture
@@ -73,7 +79,13 @@ async def test_viewers_are_served_from_the_cache_and_see_changes(node, proxy) ->
 
 
 def origin_audio_requests() -> float:
-    return sum(sample.value for m in metrics.REGISTRY.collect() if m.name == "vcc_webcast_audio_requests" for sample in m.samples if sample.name.endswith("_total"))
+    return sum(
+        sample.value
+        for m in metrics.REGISTRY.collect()
+        if m.name == "vcc_webcast_audio_requests"
+        for sample in m.samples
+        if sample.name.endswith("_total")
+    )
 
 
 async def test_the_hls_audio_is_served_from_the_cache(tmp_path: Path) -> None:
@@ -89,7 +101,11 @@ async def test_the_hls_audio_is_served_from_the_cache(tmp_path: Path) -> None:
                 deadline = time.monotonic() + 30
                 while True:
                     async with http.get(f"{media_node.url}/webcast/{AUDIO_CONSULTATION}/audio/floor/index.m3u8") as answer:
-                        segments = [line for line in (await answer.text()).splitlines() if line and not line.startswith("#")] if answer.status == 200 else []
+                        segments = (
+                            [line for line in (await answer.text()).splitlines() if line and not line.startswith("#")]
+                            if answer.status == 200
+                            else []
+                        )
                     if len(segments) >= 3:
                         break
                     assert time.monotonic() < deadline, "the floor channel's HLS never appeared"
@@ -97,7 +113,12 @@ async def test_the_hls_audio_is_served_from_the_cache(tmp_path: Path) -> None:
 
                 async def fetch(url: str) -> tuple[int, bytes, str, str]:
                     async with http.get(url) as answer:
-                        return answer.status, await answer.read(), answer.headers.get("Cache-Control", ""), answer.headers.get("X-Cache", "")
+                        return (
+                            answer.status,
+                            await answer.read(),
+                            answer.headers.get("Cache-Control", ""),
+                            answer.headers.get("X-Cache", ""),
+                        )
 
                 before = origin_audio_requests()
                 started = time.monotonic()

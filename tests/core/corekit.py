@@ -43,7 +43,13 @@ COUNCIL = [d[0] for d in DELEGATIONS if d[2] == "council_member"]
 NOT_COUNCIL = [d[0] for d in DELEGATIONS if d[2] != "council_member"]
 
 #: Items 1 and 2 are marked for package approval.
-ITEMS: list[tuple[int, str, bool]] = [(1, "PL 1.01", True), (2, "PL 1.02", True), (3, "PL 1.03", False), (4, "ADM 1", False), (5, "ADM 2", False)]
+ITEMS: list[tuple[int, str, bool]] = [
+    (1, "PL 1.01", True),
+    (2, "PL 1.02", True),
+    (3, "PL 1.03", False),
+    (4, "ADM 1", False),
+    (5, "ADM 2", False),
+]
 
 
 def speaker(delegation: str) -> str:
@@ -76,23 +82,68 @@ def setup_commands(
 ) -> list[c.Command]:
     """The secretariat's commands that set up the test consultation."""
     out: list[c.Command] = [
-        c.CreateConsultation(id=c.new_id(),
-            code="TEST/VCC", title="Test consultation", days=list(days or DAYS), limits=dict(limits or {}),
-            auto_cut=auto_cut, tail_ms=tail_ms, turn_minutes=turn_minutes, majority_policy=majority_policy,
+        c.CreateConsultation(
+            id=c.new_id(),
+            code="TEST/VCC",
+            title="Test consultation",
+            days=list(days or DAYS),
+            limits=dict(limits or {}),
+            auto_cut=auto_cut,
+            tail_ms=tail_ms,
+            turn_minutes=turn_minutes,
+            majority_policy=majority_policy,
         )
     ]
     for did, name, cls, sector, voting, _ in DELEGATIONS:
         out.append(c.AddDelegation(id=c.new_id(), delegation=did, name=name, cls=cls, sector=sector, voting_rights=voting, region="X"))  # type: ignore[arg-type]
     for did, name, _, _, _, lang in DELEGATIONS:
-        out.append(c.AddParticipant(id=c.new_id(), participant=speaker(did), name=f"{name} speaker", role="delegate", delegation=did, languages=[lang], designated_speaker=True, contact=f"{did}1@example.org"))  # type: ignore[arg-type]
-        out.append(c.AddParticipant(id=c.new_id(), participant=member(did), name=f"{name} member", role="delegate", delegation=did, languages=[lang], contact=f"{did}2@example.org"))  # type: ignore[arg-type]
+        out.append(
+            c.AddParticipant(
+                id=c.new_id(),
+                participant=speaker(did),
+                name=f"{name} speaker",
+                role="delegate",
+                delegation=did,
+                languages=[lang],
+                designated_speaker=True,
+                contact=f"{did}1@example.org",
+            )
+        )  # type: ignore[arg-type]
+        out.append(
+            c.AddParticipant(
+                id=c.new_id(),
+                participant=member(did),
+                name=f"{name} member",
+                role="delegate",
+                delegation=did,
+                languages=[lang],
+                contact=f"{did}2@example.org",
+            )
+        )  # type: ignore[arg-type]
     out.append(c.AddParticipant(id=c.new_id(), participant="chair", name="Presiding vice-chair", role="chair", languages=["en"]))
-    out.append(c.AddParticipant(id=c.new_id(), participant="sec", name="Secretariat", role="secretariat", languages=["en"], contact="sec@example.org"))
-    out.append(c.AddParticipant(id=c.new_id(), participant="tech", name="Technical team", role="technical", languages=["en"], contact="+41 22 000 00 00"))
+    out.append(
+        c.AddParticipant(
+            id=c.new_id(), participant="sec", name="Secretariat", role="secretariat", languages=["en"], contact="sec@example.org"
+        )
+    )
+    out.append(
+        c.AddParticipant(
+            id=c.new_id(), participant="tech", name="Technical team", role="technical", languages=["en"], contact="+41 22 000 00 00"
+        )
+    )
     out.append(c.AddParticipant(id=c.new_id(), participant="cap", name="Captioner", role="captioner", languages=["en"]))
     for lang in LANGUAGES:
         for n in (1, 2):
-            out.append(c.AddParticipant(id=c.new_id(), participant=interpreter(lang, n), name=f"Interpreter {lang.upper()} {n}", role="interpreter", booth=lang, languages=[lang]))  # type: ignore[arg-type]
+            out.append(
+                c.AddParticipant(
+                    id=c.new_id(),
+                    participant=interpreter(lang, n),
+                    name=f"Interpreter {lang.upper()} {n}",
+                    role="interpreter",
+                    booth=lang,
+                    languages=[lang],
+                )
+            )  # type: ignore[arg-type]
     for number, code, package in ITEMS:
         out.append(c.AddItem(id=c.new_id(), item=str(number), number=number, code=code, title=f"Item {code}", package=package, minutes=15))
     return out

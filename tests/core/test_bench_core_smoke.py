@@ -13,7 +13,9 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_core.py"
 
 def test_bench_core_quick_runs_and_writes_its_results(tmp_path: Path) -> None:
     out = tmp_path / "core.json"
-    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "RequestFloor" in done.stdout and "replay" in done.stdout
     results = json.loads(out.read_text())

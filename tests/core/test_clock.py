@@ -208,7 +208,11 @@ def test_forecast_what_will_not_fit(cons: Consultation) -> None:
     assert f.minutes_left_today == 50 and f.days_left == 0
     # 5 min left of item 1 and 15 min each of 2..5: 65 min in 50.
     assert [(i.item, i.remaining_minutes, i.expected) for i in f.items] == [
-        ("1", 5, "today"), ("2", 15, "today"), ("3", 15, "today"), ("4", 15, "today"), ("5", 15, "will_not_fit"),
+        ("1", 5, "today"),
+        ("2", 15, "today"),
+        ("3", 15, "today"),
+        ("4", 15, "today"),
+        ("5", 15, "will_not_fit"),
     ]
     assert (f.fits_today, f.will_not_fit, f.overflow_minutes) == (["1", "2", "3", "4"], ["5"], 15)
     assert (f.items[0].allocated_minutes, f.items[0].elapsed_minutes) == (15, 10)

@@ -147,7 +147,12 @@ def test_a_named_grant_gives_the_point_of_order_first_and_a_move_moves_the_reque
         sitting.hand(speaker(delegation))
     sitting.hand(speaker("ch"), point_of_order=True)
     sitting.run(c.MoveFloorRequest(id=c.new_id(), delegation="ch", position=2, reason="Author of the proposal"), "chair")
-    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("ch", True), ("ch", False), ("us", False), ("cn", False)]
+    assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [
+        ("ch", True),
+        ("ch", False),
+        ("us", False),
+        ("cn", False),
+    ]
     assert sitting.grant("ch").point_of_order is True
     assert [(r.delegation, r.point_of_order) for r in sitting.state.queues["3"]] == [("ch", False), ("us", False), ("cn", False)]
     sitting.run(c.RevokeGrant(id=c.new_id()), "chair")
@@ -164,8 +169,12 @@ def test_logs_from_before_points_of_order_kept_the_request_still_fold(sitting: C
     at = sitting.now
     state = fold(
         [
-            e.FloorRequested(at=at, actor=speaker("ch"), delegation="ch", item="3", point_of_order=True, position=0, participant=speaker("ch")),
-            e.FloorRequested(at=at, actor=speaker("cn"), delegation="cn", item="3", point_of_order=True, position=1, participant=speaker("cn")),
+            e.FloorRequested(
+                at=at, actor=speaker("ch"), delegation="ch", item="3", point_of_order=True, position=0, participant=speaker("ch")
+            ),
+            e.FloorRequested(
+                at=at, actor=speaker("cn"), delegation="cn", item="3", point_of_order=True, position=1, participant=speaker("cn")
+            ),
             e.FloorRequestWithdrawn(at=at, actor=speaker("ch"), delegation="ch", item="3"),
             e.FloorRequestMoved(at=at, actor="chair", delegation="cn", item="3", from_position=0, to_position=0, reason="Old log"),
         ],
@@ -253,7 +262,13 @@ def test_grant_go_live_yield_records_time_to_floor_and_duration(sitting: Consult
     ended = sitting.yield_floor(speaker("ch"))
     assert (ended.reason, ended.duration_ms, ended.time_to_floor_ms) == ("yielded", 95 * SECOND, 20 * SECOND)
     (record,) = sitting.state.speeches
-    assert (record.delegation, record.participant, record.duration_ms, record.time_to_floor_ms, record.reason) == ("ch", "ch-1", 95_000, 20_000, "yielded")
+    assert (record.delegation, record.participant, record.duration_ms, record.time_to_floor_ms, record.reason) == (
+        "ch",
+        "ch-1",
+        95_000,
+        20_000,
+        "yielded",
+    )
     assert sitting.state.speech is None and sitting.state.floor_language is None
 
 

@@ -261,11 +261,24 @@ def test_only_voting_council_members_answer_one_answer_per_delegation(cons: Cons
 
 def test_the_secretariat_records_a_reply_received_by_letter(cons: Consultation) -> None:
     balloting(cons)
-    assert cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="  "), "sec") == "invalid_value"
-    assert cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="at", answer="yes", reference="Note 12"), "sec") == "not_allowed"
-    assert cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="xx", answer="yes", reference="Note 12"), "sec") == "unknown_delegation"
-    assert cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="Note 12"), speaker("cn")) == "not_allowed"
-    (vote,) = cons.run(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="abstain", reference=" Note verbale 2021/117 "), "sec")
+    assert (
+        cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="  "), "sec") == "invalid_value"
+    )
+    assert (
+        cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="at", answer="yes", reference="Note 12"), "sec")
+        == "not_allowed"
+    )
+    assert (
+        cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="xx", answer="yes", reference="Note 12"), "sec")
+        == "unknown_delegation"
+    )
+    assert (
+        cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="Note 12"), speaker("cn"))
+        == "not_allowed"
+    )
+    (vote,) = cons.run(
+        c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="abstain", reference=" Note verbale 2021/117 "), "sec"
+    )
     assert isinstance(vote, e.VoteCast) and (vote.participant, vote.reference) == (None, "Note verbale 2021/117")
     # A later letter, or the delegation on screen, replaces it before the deadline.
     cons.run(c.CastVote(id=c.new_id(), item="4", answer="yes"), speaker("cn"))
@@ -314,7 +327,10 @@ def test_the_deadline_closes_the_ballot_by_itself(cons: Consultation) -> None:
     assert (ballot.closed_at, ballot.result, ballot.tally) == (opened.deadline, "approved", {"yes": 2, "no": 1, "abstain": 0})
     # After the deadline nobody answers or changes an answer, on screen or by letter.
     assert cons.reject(c.CastVote(id=c.new_id(), item="4", answer="yes"), speaker("cn")) == "deadline_passed"
-    assert cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="Late letter"), "sec") == "deadline_passed"
+    assert (
+        cons.reject(c.RecordVoteByLetter(id=c.new_id(), item="4", delegation="cn", answer="yes", reference="Late letter"), "sec")
+        == "deadline_passed"
+    )
     assert cons.refolded() == builtins(cons.state)
 
 

@@ -90,7 +90,15 @@ BEFORE = ms("2021-05-20", "10:00")
 
 
 def contribution(**fields) -> c.SubmitContribution:  # noqa: ANN003
-    base = {"id": c.new_id(), "contribution": "ch-1", "item": "3", "title": "On item 3", "document": "C21/33", "comments": "We support it.", "way_forward": "Approve."}
+    base = {
+        "id": c.new_id(),
+        "contribution": "ch-1",
+        "item": "3",
+        "title": "On item 3",
+        "document": "C21/33",
+        "comments": "We support it.",
+        "way_forward": "Approve.",
+    }
     return c.SubmitContribution(**{**base, **fields})
 
 
@@ -98,7 +106,11 @@ def test_a_member_state_contributes_with_co_submitters_whose_contacts_are_copied
     cons = Consultation()
     (event,) = cons.run(contribution(co_submitters=["at", "us"]), speaker("ch"), at=BEFORE)
     assert event.submitters == ["ch", "at", "us"] and event.pages == 1
-    assert event.contacts == {"ch": ["ch1@example.org", "ch2@example.org"], "at": ["at1@example.org", "at2@example.org"], "us": ["us1@example.org", "us2@example.org"]}
+    assert event.contacts == {
+        "ch": ["ch1@example.org", "ch2@example.org"],
+        "at": ["at1@example.org", "at2@example.org"],
+        "us": ["us1@example.org", "us2@example.org"],
+    }
     assert snapshot(cons.state, "public")["contributions"]["ch-1"]["contacts"] is None
 
 
@@ -132,7 +144,11 @@ def test_a_third_page_is_refused_for_text_and_for_files() -> None:
     assert cons.reject(contribution(contribution="three", comments=two_pages + "y" * 400), speaker("ch"), at=BEFORE) == "too_long"
     pdf = File(name="c.pdf", kind="pdf", sha256="a" * 64, size=1000, pages=3)
     assert cons.reject(contribution(contribution="file", file=pdf, comments=""), speaker("ch"), at=BEFORE) == "too_long"
-    cons.run(contribution(contribution="file", file=File(name="c.pdf", kind="pdf", sha256="a" * 64, size=1000, pages=2), comments=""), speaker("ch"), at=BEFORE)
+    cons.run(
+        contribution(contribution="file", file=File(name="c.pdf", kind="pdf", sha256="a" * 64, size=1000, pages=2), comments=""),
+        speaker("ch"),
+        at=BEFORE,
+    )
 
 
 def test_the_secretariat_moves_items_between_sections_groups_by_their_codes() -> None:

@@ -146,7 +146,9 @@ def ballot_progress(pick: Picker, state: ConsultationState) -> tuple[str, c.Comm
     """The secretariat opens the ballot on an item pointed to correspondence; council members answer."""
     unopened = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
     if unopened:
-        return "sec", c.OpenBallot(id=c.new_id(), item=pick.choice(unopened), deadline=pick.choice(["2021-03-26T14:00", "2021-03-29T13:00"]))
+        return "sec", c.OpenBallot(
+            id=c.new_id(), item=pick.choice(unopened), deadline=pick.choice(["2021-03-26T14:00", "2021-03-29T13:00"])
+        )
     if any(b.closed_at is None for b in state.ballots.values()):
         return MAKERS["vote"](pick, state)
     return None
@@ -259,17 +261,32 @@ def _ballot_item(pick: Picker, state: ConsultationState) -> int:
 
 def _voter(pick: Picker) -> str:
     """Mostly a member of a council member with the right to vote."""
-    return pick.choice([p for d in DELEGATIONS if d[4] for p in (speaker(d[0]), member(d[0]))]) if pick.chance(70) else pick.choice(DELEGATES)
+    return (
+        pick.choice([p for d in DELEGATIONS if d[4] for p in (speaker(d[0]), member(d[0]))]) if pick.chance(70) else pick.choice(DELEGATES)
+    )
 
 
 def _add_delegation(pick: Picker, state: ConsultationState) -> tuple[str, c.Command]:
     n = len(state.delegations)
     cls = pick.choice(["council_member", "observer_state", "sector_member", "sector_member"])
     sector = pick.choice(["R", "R", "T", "D"]) if cls == "sector_member" else None
-    return "sec", c.AddDelegation(id=c.new_id(), delegation=f"new{n}", name=f"New {n}", cls=cls, sector=sector, voting_rights=cls == "council_member")  # type: ignore[arg-type]
+    return "sec", c.AddDelegation(
+        id=c.new_id(), delegation=f"new{n}", name=f"New {n}", cls=cls, sector=sector, voting_rights=cls == "council_member"
+    )  # type: ignore[arg-type]
 
 
-CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(), transport="websocket", websocket_ok=True, rtt_ms=35.0, jitter_ms=2.0, clock_offset_ms=5.0, microphone="ok", camera="ok", input_level=0.5, browser="Firefox")
+CONNECTION_TEST = c.RecordConnectionTest(
+    id=c.new_id(),
+    transport="websocket",
+    websocket_ok=True,
+    rtt_ms=35.0,
+    jitter_ms=2.0,
+    clock_offset_ms=5.0,
+    microphone="ok",
+    camera="ok",
+    input_level=0.5,
+    browser="Firefox",
+)
 
 MAKERS: dict[str, Any] = {
     "tick": lambda p, s: (SYSTEM_ACTOR, c.Tick(id=c.new_id())),
@@ -294,20 +311,61 @@ MAKERS: dict[str, Any] = {
     "booth_finished": _booth_finished,
     "override_tail": lambda p, s: ("chair", c.OverrideTail(id=c.new_id())),
     "speak_slowly": lambda p, s: (p.choice(INTERPRETERS), c.SignalSpeakSlowly(id=c.new_id())),
-    "propose": lambda p, s: (p.choice(["sec", "chair"]), c.ProposeConclusion(id=c.new_id(), item=_item(p, s), text=p.choice(["Takes note.", "Takes note.", "  "]))),
+    "propose": lambda p, s: (
+        p.choice(["sec", "chair"]),
+        c.ProposeConclusion(id=c.new_id(), item=_item(p, s), text=p.choice(["Takes note.", "Takes note.", "  "])),
+    ),
     "consensus": lambda p, s: ("chair", c.RecordConsensus(id=c.new_id(), item=_item(p, s))),
     "block": _block,
     "package": _package,
     "pull": _pull,
     "approve": lambda p, s: ("chair", c.ApprovePackage(id=c.new_id())),
     "correspondence": lambda p, s: ("chair", c.PointToCorrespondence(id=c.new_id(), item=_proposed_item(p, s))),
-    "open_ballot": lambda p, s: ("sec", c.OpenBallot(id=c.new_id(), item=_ballot_item(p, s), deadline=p.choice(["2021-03-26T12:30", "2021-03-29T13:00", "2021-03-31T12:00", "2021-03-01T00:00"]))),
+    "open_ballot": lambda p, s: (
+        "sec",
+        c.OpenBallot(
+            id=c.new_id(),
+            item=_ballot_item(p, s),
+            deadline=p.choice(["2021-03-26T12:30", "2021-03-29T13:00", "2021-03-31T12:00", "2021-03-01T00:00"]),
+        ),
+    ),
     "vote": lambda p, s: (_voter(p), c.CastVote(id=c.new_id(), item=_ballot_item(p, s), answer=p.choice(["yes", "no", "abstain"]))),
-    "letter_vote": lambda p, s: ("sec", c.RecordVoteByLetter(id=c.new_id(), item=_ballot_item(p, s), delegation=p.choice(DELEGATION_IDS), answer=p.choice(["yes", "no", "abstain"]), reference=p.choice(["Note 2021/7", " "]))),
-    "limit": lambda p, s: (p.choice(["chair", "sec"]), c.SetSpeakingLimit(id=c.new_id(), cls=p.choice(["council_member", "observer", "sector_member"]), seconds=p.choice([10, 60, 600]), item=p.choice([None, *ITEMS]))),  # type: ignore[arg-type]
+    "letter_vote": lambda p, s: (
+        "sec",
+        c.RecordVoteByLetter(
+            id=c.new_id(),
+            item=_ballot_item(p, s),
+            delegation=p.choice(DELEGATION_IDS),
+            answer=p.choice(["yes", "no", "abstain"]),
+            reference=p.choice(["Note 2021/7", " "]),
+        ),
+    ),
+    "limit": lambda p, s: (
+        p.choice(["chair", "sec"]),
+        c.SetSpeakingLimit(
+            id=c.new_id(),
+            cls=p.choice(["council_member", "observer", "sector_member"]),
+            seconds=p.choice([10, 60, 600]),
+            item=p.choice([None, *ITEMS]),
+        ),
+    ),  # type: ignore[arg-type]
     "add_delegation": _add_delegation,
-    "voting_rights": lambda p, s: ("sec", c.SetVotingRights(id=c.new_id(), delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50))),
-    "add_item": lambda p, s: ("sec", c.AddItem(id=c.new_id(), item=(ref := p.choice(ITEMS)), number=int(ref), code="X", title="X", package=p.chance(30), minutes=p.choice([5, 60, 200]))),
+    "voting_rights": lambda p, s: (
+        "sec",
+        c.SetVotingRights(id=c.new_id(), delegation=p.choice(DELEGATION_IDS), voting_rights=p.chance(50)),
+    ),
+    "add_item": lambda p, s: (
+        "sec",
+        c.AddItem(
+            id=c.new_id(),
+            item=(ref := p.choice(ITEMS)),
+            number=int(ref),
+            code="X",
+            title="X",
+            package=p.chance(30),
+            minutes=p.choice([5, 60, 200]),
+        ),
+    ),
     "minutes": lambda p, s: ("sec", c.SetItemMinutes(id=c.new_id(), item=p.choice(ITEMS), minutes=p.choice([1, 30, 181]))),
     "plan": lambda p, s: ("sec", c.PlanAgenda(id=c.new_id())),
     "connection_test": lambda p, s: (p.choice(EVERYONE), CONNECTION_TEST),
@@ -315,21 +373,81 @@ MAKERS: dict[str, Any] = {
     "resolve_help": lambda p, s: ("tech", c.ResolveHelp(id=c.new_id(), participant=p.choice(list(s.help_requests) or DELEGATES))),
     "create": lambda p, s: ("@admin", c.CreateConsultation(id=c.new_id(), code="Y", title="Y", days=DAYS)),
     "attendance": lambda p, s: (p.choice(EVERYONE), c.RecordAttendance(id=c.new_id())),
-    "open_grouping": lambda p, s: ("sec", c.OpenGrouping(id=c.new_id(), deadline=p.choice(["2021-03-26T12:30", "2021-03-26T18:00", "2021-03-29T13:00", "2021-03-01T00:00"]))),
-    "answer_grouping": lambda p, s: (p.choice(DELEGATES), c.AnswerGrouping(id=c.new_id(), item=p.choice(ITEMS), answer=p.choice(["agree", "other_group"]))),
-    "propose_item": lambda p, s: (p.choice(DELEGATES), c.ProposeItem(id=c.new_id(), title=p.choice(["An urgent item", " "]), group=p.choice([1, 2]))),
+    "open_grouping": lambda p, s: (
+        "sec",
+        c.OpenGrouping(id=c.new_id(), deadline=p.choice(["2021-03-26T12:30", "2021-03-26T18:00", "2021-03-29T13:00", "2021-03-01T00:00"])),
+    ),
+    "answer_grouping": lambda p, s: (
+        p.choice(DELEGATES),
+        c.AnswerGrouping(id=c.new_id(), item=p.choice(ITEMS), answer=p.choice(["agree", "other_group"])),
+    ),
+    "propose_item": lambda p, s: (
+        p.choice(DELEGATES),
+        c.ProposeItem(id=c.new_id(), title=p.choice(["An urgent item", " "]), group=p.choice([1, 2])),
+    ),
     "close_grouping": lambda p, s: ("sec", c.CloseGrouping(id=c.new_id(), final=p.choice([{}, {"3": 2}, {"4": 1, "99": 2}]))),
-    "contribution": lambda p, s: (p.choice(DELEGATES), c.SubmitContribution(id=c.new_id(), contribution=f"k{len(s.contributions)}", item=p.choice(ITEMS), title="Comments", comments=p.choice(["We support it.", ""]), co_submitters=p.choice([[], ["at"], ["r1"]]))),
+    "contribution": lambda p, s: (
+        p.choice(DELEGATES),
+        c.SubmitContribution(
+            id=c.new_id(),
+            contribution=f"k{len(s.contributions)}",
+            item=p.choice(ITEMS),
+            title="Comments",
+            comments=p.choice(["We support it.", ""]),
+            co_submitters=p.choice([[], ["at"], ["r1"]]),
+        ),
+    ),
 }
 #: How often each kind comes up: the floor most, the roster least.
 WEIGHTS = {
-    "tick": 8, "open_sitting": 4, "close_sitting": 1, "take_up": 3, "request_floor": 18, "withdraw": 2, "move": 4,
-    "close_list": 1, "reopen_list": 1, "grant": 8, "revoke": 1, "go_live": 8, "yield": 5, "end_speech": 2,
-    "take_duty": 3, "request_handover": 2, "accept_handover": 2, "mic": 4, "source": 2, "booth_finished": 3,
-    "override_tail": 1, "speak_slowly": 1, "propose": 3, "consensus": 2, "block": 2, "package": 1, "pull": 1,
-    "approve": 2, "correspondence": 3, "open_ballot": 4, "vote": 4, "letter_vote": 2, "limit": 1, "add_delegation": 2, "voting_rights": 1, "add_item": 1,
-    "minutes": 1, "plan": 1, "connection_test": 1, "help": 1, "resolve_help": 1, "create": 1,
-    "attendance": 1, "open_grouping": 1, "answer_grouping": 1, "propose_item": 1, "close_grouping": 1, "contribution": 1,
+    "tick": 8,
+    "open_sitting": 4,
+    "close_sitting": 1,
+    "take_up": 3,
+    "request_floor": 18,
+    "withdraw": 2,
+    "move": 4,
+    "close_list": 1,
+    "reopen_list": 1,
+    "grant": 8,
+    "revoke": 1,
+    "go_live": 8,
+    "yield": 5,
+    "end_speech": 2,
+    "take_duty": 3,
+    "request_handover": 2,
+    "accept_handover": 2,
+    "mic": 4,
+    "source": 2,
+    "booth_finished": 3,
+    "override_tail": 1,
+    "speak_slowly": 1,
+    "propose": 3,
+    "consensus": 2,
+    "block": 2,
+    "package": 1,
+    "pull": 1,
+    "approve": 2,
+    "correspondence": 3,
+    "open_ballot": 4,
+    "vote": 4,
+    "letter_vote": 2,
+    "limit": 1,
+    "add_delegation": 2,
+    "voting_rights": 1,
+    "add_item": 1,
+    "minutes": 1,
+    "plan": 1,
+    "connection_test": 1,
+    "help": 1,
+    "resolve_help": 1,
+    "create": 1,
+    "attendance": 1,
+    "open_grouping": 1,
+    "answer_grouping": 1,
+    "propose_item": 1,
+    "close_grouping": 1,
+    "contribution": 1,
 }
 KINDS = [kind for kind, weight in WEIGHTS.items() for _ in range(weight)]
 assert set(MAKERS) == set(WEIGHTS)
@@ -402,7 +520,11 @@ def play(pick: Picker, steps: int, seen: Counter[str] | None = None) -> None:
     assert builtins(refolded) == builtins(state)  # (2)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(steps=st.integers(1, 90), choices=st.binary(min_size=300, max_size=1_500))
 def test_properties_hold_over_random_command_sequences(steps: int, choices: bytes) -> None:
     play(BytesPicker(choices), steps)
@@ -413,16 +535,48 @@ def test_random_sequences_reach_every_part_of_the_procedure() -> None:
     for seed in range(60):
         play(RandomPicker(seed), 150, seen)
     wanted = [
-        "FloorRequested", "FloorRequestWithdrawn", "FloorRequestMoved", "FloorGranted", "GrantRevoked",
-        "SpeakerWentLive", "SpeakingTimeExceeded", "speech_ended:yielded", "speech_ended:ended_by_chair",
-        "speech_ended:slot_end", "speech_ended:time_limit", "InterpretationTailEnded", "BoothSignalledFinished",
-        "HandoverCompleted", "HandoverDue", "BoothMicSet", "BoothSourceSet", "SpeakSlowlySignalled",
-        "SittingOpened", "SittingClosed", "ConsensusRecorded", "ItemDeferred", "PackageApproved",
-        "ItemPulledFromPackage", "PointedToCorrespondence", "AgendaPlanned",
-        "BallotOpened", "VoteCast", "BallotClosed", "rejected:not_on_duty", "rejected:deadline_passed",
-        "rejected:not_allowed", "rejected:interpretation_tail", "rejected:outside_sitting", "rejected:already_requested",
-        "rejected:not_designated_speaker", "rejected:only_council_members_may_block", "rejected:reason_required",
-        "rejected:relay_cycle", "rejected:unknown_participant", "rejected:floor_closed", "rejected:sector_full",
+        "FloorRequested",
+        "FloorRequestWithdrawn",
+        "FloorRequestMoved",
+        "FloorGranted",
+        "GrantRevoked",
+        "SpeakerWentLive",
+        "SpeakingTimeExceeded",
+        "speech_ended:yielded",
+        "speech_ended:ended_by_chair",
+        "speech_ended:slot_end",
+        "speech_ended:time_limit",
+        "InterpretationTailEnded",
+        "BoothSignalledFinished",
+        "HandoverCompleted",
+        "HandoverDue",
+        "BoothMicSet",
+        "BoothSourceSet",
+        "SpeakSlowlySignalled",
+        "SittingOpened",
+        "SittingClosed",
+        "ConsensusRecorded",
+        "ItemDeferred",
+        "PackageApproved",
+        "ItemPulledFromPackage",
+        "PointedToCorrespondence",
+        "AgendaPlanned",
+        "BallotOpened",
+        "VoteCast",
+        "BallotClosed",
+        "rejected:not_on_duty",
+        "rejected:deadline_passed",
+        "rejected:not_allowed",
+        "rejected:interpretation_tail",
+        "rejected:outside_sitting",
+        "rejected:already_requested",
+        "rejected:not_designated_speaker",
+        "rejected:only_council_members_may_block",
+        "rejected:reason_required",
+        "rejected:relay_cycle",
+        "rejected:unknown_participant",
+        "rejected:floor_closed",
+        "rejected:sector_full",
     ]
     missing = [name for name in wanted if not seen[name]]
     assert not missing, f"the generator never produced {missing}"
@@ -443,7 +597,9 @@ def test_the_delegation_classes_cover_every_priority() -> None:
 
 DIGITS = st.text("0123456789", min_size=2, max_size=2)
 #: What the protocol's patterns let through: real dates and times, and digits that are not.
-DAY = st.one_of(st.dates(date(2020, 1, 1), date(2022, 12, 31)).map(date.isoformat), st.builds("{}{}-{}-{}".format, DIGITS, DIGITS, DIGITS, DIGITS))
+DAY = st.one_of(
+    st.dates(date(2020, 1, 1), date(2022, 12, 31)).map(date.isoformat), st.builds("{}{}-{}-{}".format, DIGITS, DIGITS, DIGITS, DIGITS)
+)
 WALL = st.one_of(st.times().map(lambda t: t.strftime("%H:%M")), st.builds("{}:{}".format, DIGITS, DIGITS))
 
 
@@ -451,14 +607,28 @@ WALL = st.one_of(st.times().map(lambda t: t.strftime("%H:%M")), st.builds("{}:{}
 @given(
     days=st.lists(DAY, min_size=1, max_size=4).flatmap(lambda d: st.sampled_from([sorted(set(d)), sorted(set(d)), d])),
     slot=st.one_of(st.sampled_from([("12:00", "15:00"), ("00:00", "23:59"), ("02:30", "03:30")]), st.tuples(WALL, WALL)),
-    tz=st.sampled_from(["Europe/Zurich"] * 4 + ["UTC", "America/New_York", "Europe", "Mars/Base", "", "../etc/passwd", "Europe/Zurich\x00"]),
+    tz=st.sampled_from(
+        ["Europe/Zurich"] * 4 + ["UTC", "America/New_York", "Europe", "Mars/Base", "", "../etc/passwd", "Europe/Zurich\x00"]
+    ),
     policy=st.sampled_from([*MAJORITY_POLICIES] * 2 + ["most votes wins"]),
     probe=st.integers(0, 40 * 24 * 3600 * SECOND),
 )
 def test_any_consultation_settings_are_created_or_refused(days: list[str], slot: tuple[str, str], tz: str, policy: str, probe: int) -> None:
     """Whatever the protocol lets through, creating the consultation either works or
     is refused with ``invalid_value``; once created, the clock never fails."""
-    command = c.parse_command({"type": "create_consultation", "id": "1", "code": "C", "title": "T", "days": days, "slot_start": slot[0], "slot_end": slot[1], "tz": tz, "majority_policy": policy})
+    command = c.parse_command(
+        {
+            "type": "create_consultation",
+            "id": "1",
+            "code": "C",
+            "title": "T",
+            "days": days,
+            "slot_start": slot[0],
+            "slot_end": slot[1],
+            "tz": tz,
+            "majority_policy": policy,
+        }
+    )
     state = ConsultationState()
     try:
         events = decide(state, command, "@admin", START)

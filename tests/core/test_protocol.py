@@ -94,7 +94,11 @@ def test_commands_are_validated_strictly() -> None:
         {"type": "create_consultation", "code": "C", "title": "T", "days": []},  # no day
     ]
     bad = [{"id": "1", **data} for data in bad]
-    bad += [{"type": "request_floor"}, {"type": "request_floor", "id": ""}, {"type": "request_floor", "id": "x" * 81}]  # the id is required, 1 to 80 characters
+    bad += [
+        {"type": "request_floor"},
+        {"type": "request_floor", "id": ""},
+        {"type": "request_floor", "id": "x" * 81},
+    ]  # the id is required, 1 to 80 characters
     for data in bad:
         with pytest.raises(msgspec.ValidationError):
             c.parse_command(data)
@@ -130,7 +134,16 @@ def speech_ended_v3(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(e.UPCASTERS, ("speech_ended", 2), v2_to_v3)
 
 
-COMMON = {"type": "speech_ended", "at": 1_000_000, "actor": "ch-1", "participant": "ch-1", "delegation": "ch", "item": "3", "reason": "yielded", "time_to_floor_ms": 3_000}
+COMMON = {
+    "type": "speech_ended",
+    "at": 1_000_000,
+    "actor": "ch-1",
+    "participant": "ch-1",
+    "delegation": "ch",
+    "item": "3",
+    "reason": "yielded",
+    "time_to_floor_ms": 3_000,
+}
 
 
 @pytest.mark.usefixtures("speech_ended_v3")
@@ -165,7 +178,18 @@ def test_an_event_that_no_upcaster_can_mend_is_an_error() -> None:
 
 
 def test_redaction_removes_contact_data_and_diagnostics() -> None:
-    added = e.ParticipantAdded(at=1, actor="@admin", participant="p", name="P", role="delegate", delegation="ch", languages=["fr"], designated_speaker=True, booth=None, contact="p@example.org")
+    added = e.ParticipantAdded(
+        at=1,
+        actor="@admin",
+        participant="p",
+        name="P",
+        role="delegate",
+        delegation="ch",
+        languages=["fr"],
+        designated_speaker=True,
+        booth=None,
+        contact="p@example.org",
+    )
     assert e.redact(added).contact is None and e.redact(added).name == "P"
     test = build(e.ConnectionTestRecorded, e.EventUnion)
     redacted = e.redact(test)
@@ -208,19 +232,53 @@ def test_every_rejection_code_in_the_core_is_documented() -> None:
 
 def test_items_stored_by_number_are_read_as_known_by_their_ref() -> None:
     """Logs written when items were known by number (v1) read as if the number were the ref."""
-    added = e.decode_event(msgspec.msgpack.encode({
-        "type": "item_added", "v": 1, "at": 1, "actor": "@admin", "number": 7, "code": "PL 1.05", "title": "T",
-        "titles": {}, "documents": [], "package": True, "kind": "other", "minutes": 15, "group": 1,
-    }))
+    added = e.decode_event(
+        msgspec.msgpack.encode(
+            {
+                "type": "item_added",
+                "v": 1,
+                "at": 1,
+                "actor": "@admin",
+                "number": 7,
+                "code": "PL 1.05",
+                "title": "T",
+                "titles": {},
+                "documents": [],
+                "package": True,
+                "kind": "other",
+                "minutes": 15,
+                "group": 1,
+            }
+        )
+    )
     assert isinstance(added, e.ItemAdded) and (added.v, added.item, added.number, added.section) == (2, "7", 7, "")
-    planned = e.decode_event(msgspec.msgpack.encode({
-        "type": "agenda_planned", "v": 1, "at": 1, "actor": "sec", "allocations": [{"item": 7, "day": 0, "minutes": 15}],
-        "unplaced": [8], "overflow_minutes": 15,
-    }))
+    planned = e.decode_event(
+        msgspec.msgpack.encode(
+            {
+                "type": "agenda_planned",
+                "v": 1,
+                "at": 1,
+                "actor": "sec",
+                "allocations": [{"item": 7, "day": 0, "minutes": 15}],
+                "unplaced": [8],
+                "overflow_minutes": 15,
+            }
+        )
+    )
     assert isinstance(planned, e.AgendaPlanned) and (planned.allocations[0].item, planned.unplaced) == ("7", ["8"])
-    closed = e.decode_event(msgspec.msgpack.encode({
-        "type": "grouping_closed", "v": 1, "at": 1, "actor": "sec", "groups": {7: 1, 8: 2}, "overrides": [8], "agenda": [7],
-    }))
+    closed = e.decode_event(
+        msgspec.msgpack.encode(
+            {
+                "type": "grouping_closed",
+                "v": 1,
+                "at": 1,
+                "actor": "sec",
+                "groups": {7: 1, 8: 2},
+                "overrides": [8],
+                "agenda": [7],
+            }
+        )
+    )
     assert isinstance(closed, e.GroupingClosed) and (closed.groups, closed.overrides, closed.agenda) == ({"7": 1, "8": 2}, ["8"], ["7"])
 
 
@@ -228,14 +286,40 @@ def test_ballots_written_with_item_numbers_are_read_with_refs() -> None:
     """The ballot events came with item numbers (v1) before items had refs; like every
     event that names an item they are v2, and a v1 one reads with the number as the ref."""
     common = {"v": 1, "at": 1, "actor": "sec", "item": 8}
-    opened = e.decode_event(msgspec.msgpack.encode({
-        **common, "type": "ballot_opened", "deadline": 2, "deadline_local": "2021-07-02 17:00 Europe/Zurich",
-        "policy": "simple_majority_of_voting_council_members", "electorate": ["ch"], "required": 1,
-    }))
-    cast = e.decode_event(msgspec.msgpack.encode({**common, "type": "vote_cast", "delegation": "ch", "answer": "yes", "participant": "ch-1"}))
-    closed = e.decode_event(msgspec.msgpack.encode({
-        **common, "type": "ballot_closed", "yes": 1, "no": 0, "abstain": 0, "not_replied": [], "required": 1, "result": "approved",
-    }))
-    assert [(type(event), event.v, event.item) for event in (opened, cast, closed)] == [(e.BallotOpened, 2, "8"), (e.VoteCast, 2, "8"), (e.BallotClosed, 2, "8")]
+    opened = e.decode_event(
+        msgspec.msgpack.encode(
+            {
+                **common,
+                "type": "ballot_opened",
+                "deadline": 2,
+                "deadline_local": "2021-07-02 17:00 Europe/Zurich",
+                "policy": "simple_majority_of_voting_council_members",
+                "electorate": ["ch"],
+                "required": 1,
+            }
+        )
+    )
+    cast = e.decode_event(
+        msgspec.msgpack.encode({**common, "type": "vote_cast", "delegation": "ch", "answer": "yes", "participant": "ch-1"})
+    )
+    closed = e.decode_event(
+        msgspec.msgpack.encode(
+            {
+                **common,
+                "type": "ballot_closed",
+                "yes": 1,
+                "no": 0,
+                "abstain": 0,
+                "not_replied": [],
+                "required": 1,
+                "result": "approved",
+            }
+        )
+    )
+    assert [(type(event), event.v, event.item) for event in (opened, cast, closed)] == [
+        (e.BallotOpened, 2, "8"),
+        (e.VoteCast, 2, "8"),
+        (e.BallotClosed, 2, "8"),
+    ]
     named = {name for name, kind in e.EVENTS_BY_NAME.items() if {"item", "items"} & {f.name for f in msgspec.structs.fields(kind)}}
     assert named <= {name for name, _ in e.UPCASTERS}, "an event that names an item is upcast from the numbers of v1"

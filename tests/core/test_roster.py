@@ -70,7 +70,10 @@ def test_sector_cap_three_per_sector(cons: Consultation) -> None:
     assert SECTOR_CAP == 3
     cons.run(c.AddDelegation(id=c.new_id(), delegation="r3", name="Third R", cls="sector_member", sector="R"), "sec")
     # The 4th member of a sector is refused; another sector still has room.
-    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="r4", name="Fourth R", cls="sector_member", sector="R"), "sec") == "sector_full"
+    assert (
+        cons.reject(c.AddDelegation(id=c.new_id(), delegation="r4", name="Fourth R", cls="sector_member", sector="R"), "sec")
+        == "sector_full"
+    )
     assert "r4" not in cons.state.delegations
     cons.run(c.AddDelegation(id=c.new_id(), delegation="t2", name="Second T", cls="sector_member", sector="T"), "sec")
     cons.run(c.AddDelegation(id=c.new_id(), delegation="d1", name="First D", cls="sector_member", sector="D"), "sec")
@@ -92,7 +95,10 @@ def test_sector_member_needs_a_sector_and_only_sector_members_have_one(cons: Con
 
 
 def test_only_council_members_have_voting_rights(cons: Consultation) -> None:
-    assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state", voting_rights=True), "sec") == "invalid_value"
+    assert (
+        cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state", voting_rights=True), "sec")
+        == "invalid_value"
+    )
     assert cons.reject(c.SetVotingRights(id=c.new_id(), delegation="at", voting_rights=True), "sec") == "invalid_value"
     cons.run(c.SetVotingRights(id=c.new_id(), delegation="ch", voting_rights=False), "sec")
     assert cons.state.delegations["ch"].voting_rights is False
@@ -101,13 +107,19 @@ def test_only_council_members_have_voting_rights(cons: Consultation) -> None:
 
 def test_duplicate_delegation_participant_item(cons: Consultation) -> None:
     assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="ch", name="Again", cls="council_member"), "sec") == "already_exists"
-    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec") == "already_exists"
+    assert (
+        cons.reject(c.AddParticipant(id=c.new_id(), participant="ch-1", name="Again", role="delegate", delegation="ch"), "sec")
+        == "already_exists"
+    )
     assert cons.reject(c.AddItem(id=c.new_id(), item="1", number=1, code="X", title="X"), "sec") == "already_exists"
 
 
 def test_delegate_belongs_to_a_known_delegation(cons: Consultation) -> None:
     assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate"), "sec") == "invalid_value"
-    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="nowhere"), "sec") == "unknown_delegation"
+    assert (
+        cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="nowhere"), "sec")
+        == "unknown_delegation"
+    )
     assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="chair", delegation="ch"), "sec") == "invalid_value"
 
 
@@ -117,7 +129,10 @@ def test_interpreter_has_a_booth_and_nobody_else(cons: Consultation) -> None:
 
 
 def test_only_a_delegate_is_a_designated_speaker(cons: Consultation) -> None:
-    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="chair", designated_speaker=True), "sec") == "invalid_value"
+    assert (
+        cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="chair", designated_speaker=True), "sec")
+        == "invalid_value"
+    )
 
 
 def test_items_keep_agenda_order_and_their_estimate(cons: Consultation) -> None:
@@ -131,7 +146,9 @@ def test_items_keep_agenda_order_and_their_estimate(cons: Consultation) -> None:
 def test_roster_commands_are_setup_commands(cons: Consultation) -> None:
     # Wrong role: the chair and delegates do not register anybody.
     assert cons.reject(c.AddDelegation(id=c.new_id(), delegation="x", name="X", cls="observer_state"), "chair") == "not_allowed"
-    assert cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
+    assert (
+        cons.reject(c.AddParticipant(id=c.new_id(), participant="x", name="X", role="delegate", delegation="ch"), "ch-1") == "not_allowed"
+    )
     assert cons.reject(c.AddItem(id=c.new_id(), item="7", number=7, code="X", title="X"), "tech") == "not_allowed"
 
 
@@ -165,7 +182,12 @@ def test_items_are_known_by_their_code_and_numbers_repeat_across_sections() -> N
 def test_the_circulars_deadlines_are_kept_with_their_names() -> None:
     cons = Consultation(setup=False)
     deadlines = {"Replies on the grouping of items": "2020-05-22", "Written contributions": "2020-05-29"}
-    cons.run(c.CreateConsultation(id=c.new_id(), code="C20/VCC", title="VCC", days=["2020-06-09"], deadlines=deadlines, rules_slot="12:00-15:00"), "@admin")
+    cons.run(
+        c.CreateConsultation(
+            id=c.new_id(), code="C20/VCC", title="VCC", days=["2020-06-09"], deadlines=deadlines, rules_slot="12:00-15:00"
+        ),
+        "@admin",
+    )
     assert cons.state.deadlines == deadlines
     # A slot that departs from the rules' (the demo's) is said in every language from this, not from a note in English.
     assert cons.state.rules_slot == "12:00-15:00"

@@ -34,7 +34,9 @@ def _core(tmp_path: Path, source: str) -> Path:
 
 
 def test_a_new_tag_makes_the_rulebook_stale_and_asks_for_a_test(tmp_path: Path) -> None:
-    core = _core(tmp_path, '''
+    core = _core(
+        tmp_path,
+        """
         #: Rule: at most two
         #: of anything.
         LIMIT = 2
@@ -43,15 +45,20 @@ def test_a_new_tag_makes_the_rulebook_stale_and_asks_for_a_test(tmp_path: Path) 
         def decide(n):
             if n > LIMIT:
                 raise Rejected("too_long", "Fewer, please.")
-    ''')
+    """,
+    )
     (rule,) = rules_doc.core_rules(core)
     assert (rule.name, rule.text, rule.codes) == ("area.LIMIT", "At most two of anything.", {"too_long"})
     assert rules_doc.render([rule]) != rules_doc.DOC.read_text(encoding="utf-8")
     assert rules_doc.problems([rule], {}) == ["area.LIMIT has no test: mark one with @pytest.mark.rule('area.LIMIT')"]
-    assert rules_doc.problems([rule], {"area.LIMIT": ["t"], "area.GONE": ["u"]}) == ["u marked with rule 'area.GONE', which the core does not tag"]
+    assert rules_doc.problems([rule], {"area.LIMIT": ["t"], "area.GONE": ["u"]}) == [
+        "u marked with rule 'area.GONE', which the core does not tag"
+    ]
 
 
-def test_the_check_command_fails_on_a_stale_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_check_command_fails_on_a_stale_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     stale = tmp_path / "rules.md"
     stale.write_text("# The rules\n", encoding="utf-8")
     monkeypatch.setattr(rules_doc, "DOC", stale)
@@ -62,9 +69,12 @@ def test_the_check_command_fails_on_a_stale_page(tmp_path: Path, monkeypatch: py
 
 
 def test_a_tag_the_generator_cannot_place_is_an_error(tmp_path: Path) -> None:
-    core = _core(tmp_path, '''
+    core = _core(
+        tmp_path,
+        '''
         class Area:
             """Rule: a class docstring is no place for a rule."""
-    ''')
+    ''',
+    )
     with pytest.raises(ValueError, match="area.py has 1 Rule: tags and 0 are read"):
         rules_doc.core_rules(core)

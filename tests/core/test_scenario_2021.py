@@ -143,7 +143,10 @@ class Sittings:
         others = self.rng.sample(classes["observer_state"], max(1, n // 4)) + self.rng.sample(classes["sector_member"], 1)
         if self.rng.random() < 0.3:
             others.append("palestine")
-        queued = set(self.cons.state.queues.get(self.cons.state.current_item, []) and [r.delegation for r in self.cons.state.queues[self.cons.state.current_item]])  # type: ignore[index]
+        queued = set(
+            self.cons.state.queues.get(self.cons.state.current_item, [])
+            and [r.delegation for r in self.cons.state.queues[self.cons.state.current_item]]
+        )  # type: ignore[index]
         return [d for d in others + council if d not in queued]
 
     def speech(self, seconds: float) -> None:
@@ -195,15 +198,31 @@ class Sittings:
             cons.take_up(number)
         if number in PACKAGE and not cons.state.package:
             for item in PACKAGE:
-                cons.run(c.ProposeConclusion(id=c.new_id(), item=item, text=f"The consultation takes note of {cons.state.items[item].code} ({', '.join(cons.state.items[item].documents)})."), SEC)
+                cons.run(
+                    c.ProposeConclusion(
+                        id=c.new_id(),
+                        item=item,
+                        text=f"The consultation takes note of {cons.state.items[item].code} ({', '.join(cons.state.items[item].documents)}).",
+                    ),
+                    SEC,
+                )
             cons.run(c.ProposePackage(id=c.new_id(), items=PACKAGE), CHAIR)
         elif cons.state.items[number].conclusion is None:
-            cons.run(c.ProposeConclusion(id=c.new_id(), item=number, text=f"The consultation takes note of {cons.state.items[number].code} and endorses its proposals."), SEC)
+            cons.run(
+                c.ProposeConclusion(
+                    id=c.new_id(),
+                    item=number,
+                    text=f"The consultation takes note of {cons.state.items[number].code} and endorses its proposals.",
+                ),
+                SEC,
+            )
         if not cons.queue():
             self.raise_hands(self.pick_speakers(self.rng.randint(6, 9)))
         if number in DEFERRALS and number == cons.state.current_item and self.played.observer_block_refused is None:
             # An observer state cannot object; it may still speak.
-            self.played.observer_block_refused = cons.reject(c.BlockItem(id=c.new_id(), item=number, kind="objection"), self.played.speakers["sweden"])
+            self.played.observer_block_refused = cons.reject(
+                c.BlockItem(id=c.new_id(), item=number, kind="objection"), self.played.speakers["sweden"]
+            )
         while cons.queue() and cons.now < cons.at(stop_at, day):
             council = cons.state.delegations[cons.queue()[0]].cls == "council_member"
             self.speech(self.rng.uniform(110, 200 if council else 140))
@@ -262,7 +281,9 @@ class Sittings:
         assert number is not None
         cons.take_up(number)
         council = self.played.classes["council_member"]
-        self.raise_hands(council[:40] + self.played.classes["observer_state"][:15] + ["palestine"] + self.played.classes["sector_member"][:4])
+        self.raise_hands(
+            council[:40] + self.played.classes["observer_state"][:15] + ["palestine"] + self.played.classes["sector_member"][:4]
+        )
         self.played.last_day_forecast = forecast(cons.state, cons.now)
         self.played.last_day_open = [n for n in cons.state.agenda if cons.state.items[n].status == "open"]
         while cons.state.sitting is not None and cons.queue():
@@ -289,9 +310,24 @@ def played() -> Played:
 def test_the_2021_consultation_as_imported(played: Played) -> None:
     state = played.cons.state
     assert (state.code, state.slot_start, state.slot_end, state.tz) == ("C21/VCC-1", "12:00", "15:00", "Europe/Zurich")
-    assert state.days == ["2021-06-08", "2021-06-09", "2021-06-10", "2021-06-11", "2021-06-14", "2021-06-15", "2021-06-16", "2021-06-17", "2021-06-18"]
+    assert state.days == [
+        "2021-06-08",
+        "2021-06-09",
+        "2021-06-10",
+        "2021-06-11",
+        "2021-06-14",
+        "2021-06-15",
+        "2021-06-16",
+        "2021-06-17",
+        "2021-06-18",
+    ]
     assert len(state.agenda) == 58 and [n for n in state.agenda if state.items[n].package] == PACKAGE
-    assert {cls: len(ds) for cls, ds in played.classes.items()} == {"council_member": 48, "observer_state": 23, "observer": 1, "sector_member": 9}
+    assert {cls: len(ds) for cls, ds in played.classes.items()} == {
+        "council_member": 48,
+        "observer_state": 23,
+        "observer": 1,
+        "sector_member": 9,
+    }
 
 
 def test_the_plan_puts_every_item_on_a_day_in_agenda_order_never_past_the_slot(played: Played) -> None:
@@ -382,7 +418,9 @@ def test_outcomes_package_deferrals_correspondence_consensus(played: Played) -> 
     assert played.observer_block_refused == "only_council_members_may_block"
     assert items[CORRESPONDENCE].status == "correspondence"
     # 47 of the 48 council members have the right to vote (Paraguay does not): 24 make a simple majority.
-    assert items[CORRESPONDENCE].correspondence == Correspondence(policy="simple_majority_of_voting_council_members", voters=47, required=24)
+    assert items[CORRESPONDENCE].correspondence == Correspondence(
+        policy="simple_majority_of_voting_council_members", voters=47, required=24
+    )
     statuses = Counter(item.status for item in items.values())
     assert set(statuses) <= {"open", "concluded", "deferred", "correspondence"}
     assert statuses["deferred"] == 3 and statuses["correspondence"] == 1
@@ -398,7 +436,7 @@ def test_the_forecast_says_what_will_not_fit(played: Played) -> None:
     assert len(open_items) >= 2
     # With the long list of speakers, the last open items will not fit in the last slot.
     assert before.days_left == 0 and before.will_not_fit and before.overflow_minutes > 0
-    assert before.will_not_fit == open_items[-len(before.will_not_fit):]
+    assert before.will_not_fit == open_items[-len(before.will_not_fit) :]
     assert before.items[0].item == open_items[0] and before.items[0].remaining_minutes > 60
     # After the last slot nothing open fits any more.
     after = played.final_forecast

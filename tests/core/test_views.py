@@ -15,9 +15,17 @@ from vcc_protocol.views import Views
 
 from tests.js_fold.logs import random_log
 
-CONNECTION_TEST = c.RecordConnectionTest(id=c.new_id(),
-    transport="polling", websocket_ok=False, rtt_ms=310.5, jitter_ms=45.0, clock_offset_ms=1200.0,
-    microphone="ok", camera="blocked", input_level=0.2, browser="Edge 91 behind proxy.corp.example",
+CONNECTION_TEST = c.RecordConnectionTest(
+    id=c.new_id(),
+    transport="polling",
+    websocket_ok=False,
+    rtt_ms=310.5,
+    jitter_ms=45.0,
+    clock_offset_ms=1200.0,
+    microphone="ok",
+    camera="blocked",
+    input_level=0.2,
+    browser="Edge 91 behind proxy.corp.example",
 )
 
 
@@ -43,7 +51,10 @@ def places(busy: Consultation) -> list[tuple[str, bool, int, int]]:
     queue = views(busy.state, busy.now).queue
     requests = busy.state.queues[busy.state.current_item]  # type: ignore[index]
     assert len(queue.places) == len(queue.wait_s) == len(requests)
-    return [(r.delegation, r.point_of_order, place, round(wait * 1000 / MINUTE)) for r, place, wait in zip(requests, queue.places, queue.wait_s, strict=True)]
+    return [
+        (r.delegation, r.point_of_order, place, round(wait * 1000 / MINUTE))
+        for r, place, wait in zip(requests, queue.places, queue.wait_s, strict=True)
+    ]
 
 
 def test_each_queue_entry_has_its_place_and_expected_wait(busy: Consultation) -> None:
@@ -156,11 +167,19 @@ def test_grouping_answers_and_contribution_contacts_only_for_staff() -> None:
     cons = Consultation(start=ms("2021-05-03", "10:00"))
     cons.run(c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59"), "sec")
     cons.run(c.AnswerGrouping(id=c.new_id(), item="3", answer="other_group"), speaker("ch"))
-    cons.run(c.SubmitContribution(id=c.new_id(), contribution="ch-3", item="3", title="Comments", comments="We support it.", co_submitters=["at"]), member("ch"))
+    cons.run(
+        c.SubmitContribution(
+            id=c.new_id(), contribution="ch-3", item="3", title="Comments", comments="We support it.", co_submitters=["at"]
+        ),
+        member("ch"),
+    )
     staff, public = snapshot(cons.state, "staff"), snapshot(cons.state, "public")
     assert staff["grouping"]["answers"] == {"ch": {"3": "other_group"}}
     assert public["grouping"]["answers"] == {"ch": {"3": None}}  # that Switzerland answered, not what
-    assert staff["contributions"]["ch-3"]["contacts"] == {"ch": ["ch1@example.org", "ch2@example.org"], "at": ["at1@example.org", "at2@example.org"]}
+    assert staff["contributions"]["ch-3"]["contacts"] == {
+        "ch": ["ch1@example.org", "ch2@example.org"],
+        "at": ["at1@example.org", "at2@example.org"],
+    }
     assert public["contributions"]["ch-3"]["contacts"] is None
     assert public["contributions"]["ch-3"]["submitters"] == ["ch", "at"]
     assert msgspec.to_builtins(fold(redact(ev) for ev in cons.events), str_keys=True) == public

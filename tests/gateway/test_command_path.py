@@ -70,6 +70,7 @@ async def served(aiohttp_server: Any) -> AsyncIterator[Served]:
         joined.put_nowait(sid)
 
     for name, handler in handlers.items():
+
         async def dispatched(sid: str, data: Any = None, name: str = name, handler: Any = handler) -> Any:
             served.dispatched.append(name)
             answer = handler(sid, data)

@@ -66,9 +66,7 @@ async def gateway_factory(aiohttp_server) -> AsyncIterator[GatewayFactory]:
     async def start(*, max_pending_bytes: int = 1 << 20, ping_interval: float = 1, ping_timeout: float = 2) -> Gateway:
         # Short pings by default: a python-engineio polling client's disconnect
         # waits for its pending GET, which the server only ends at the next ping.
-        sio = socketio.AsyncServer(
-            async_mode="aiohttp", serializer="msgpack", ping_interval=ping_interval, ping_timeout=ping_timeout
-        )
+        sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack", ping_interval=ping_interval, ping_timeout=ping_timeout)
         drops: list[str] = []
         fanout = Fanout(sio, max_pending_bytes=max_pending_bytes, on_drop=drops.append)
         app = web.Application()
@@ -224,10 +222,7 @@ class RawClient:
 async def open_polling_session(port: int) -> str:
     """Open an engine.io session over long-polling; return its sid (for upgrade handshakes)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Connection: close\r\n\r\n".encode()
-    )
+    writer.write(f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
     response = await reader.read()
     writer.close()
     body = response.split(b"\r\n\r\n", 1)[1].decode()
@@ -254,9 +249,7 @@ async def test_websocket_client_receives_broadcasts_in_order_with_payloads_intac
             gw.fanout.send(GROUP, "seq", n)
         for client in (alice, bob):
             updates = await client.wait_events("update", len(PAYLOADS))
-            assert [args[0] for args in updates] == [
-                {"index": i, "payload": p} for i, p in enumerate(PAYLOADS)
-            ]
+            assert [args[0] for args in updates] == [{"index": i, "payload": p} for i, p in enumerate(PAYLOADS)]
             assert await client.wait_events("pair", 1) == [("first", b"second")]
             assert await client.wait_events("bare", 1) == [()]
             assert [args[0] for args in await client.wait_events("seq", 300)] == list(range(300))
@@ -365,15 +358,11 @@ async def test_polling_client_is_served_through_engineio_queue(gateway_factory: 
 
 
 @pytest.mark.parametrize("transports", ["websocket", "polling,websocket"])
-async def test_stock_js_client_receives_broadcasts(
-    gateway_factory: GatewayFactory, js_client: Path, transports: str
-) -> None:
+async def test_stock_js_client_receives_broadcasts(gateway_factory: GatewayFactory, js_client: Path, transports: str) -> None:
     gw = await gateway_factory()
     node = shutil.which("node")
     assert node is not None
-    proc = await asyncio.create_subprocess_exec(
-        node, str(js_client), gw.url, transports, "js", "3", stdout=asyncio.subprocess.PIPE
-    )
+    proc = await asyncio.create_subprocess_exec(node, str(js_client), gw.url, transports, "js", "3", stdout=asyncio.subprocess.PIPE)
     lines: list[dict[str, Any]] = []
 
     async def read_until(kind: str) -> None:
@@ -554,9 +543,7 @@ async def test_ack_and_emit_to_sid_keep_their_order_with_fanout_sends(gateway_fa
         for base, client in enumerate(clients):
             for burst in range(10):
                 for n in range(base * 100 + burst * 3, base * 100 + burst * 3 + 3):
-                    await client.client.emit(
-                        "probe", n, callback=lambda value, client=client: client.log.append(("ack", (value,)))
-                    )
+                    await client.client.emit("probe", n, callback=lambda value, client=client: client.log.append(("ack", (value,))))
                 await until(lambda client=client, burst=burst: len(client.events("ack")) == burst * 3 + 3)
             arrivals = [(event, args[0]) for event, args in client.log]
             for n in range(base * 100, base * 100 + 30):

@@ -127,15 +127,26 @@ async def test_a_hundred_hostile_connections_with_huge_reports_leave_presence_bo
     answers = await asyncio.gather(*(sio.call("report", {"browser": huge}, timeout=20) for sio in hostile))
     assert {a["error"]["code"] for a in answers} == {"invalid_command"}
     # The largest report the protocol lets through, from every one of them.
-    widest = {"rtt_ms": 599_999.5, "jitter_ms": 599_999.5, "clock_offset_ms": -86_399_999.5, "browser": "B" * MAX_BROWSER_CHARS,
-              "microphone": "unknown", "camera": "missing", "input_level": 0.123456789}
+    widest = {
+        "rtt_ms": 599_999.5,
+        "jitter_ms": 599_999.5,
+        "clock_offset_ms": -86_399_999.5,
+        "browser": "B" * MAX_BROWSER_CHARS,
+        "microphone": "unknown",
+        "camera": "missing",
+        "input_level": 0.123456789,
+    }
     answers = await asyncio.gather(*(sio.call("report", widest, timeout=20) for sio in hostile))
     assert all(a["ok"] for a in answers), answers
-    await until(lambda: sum(e["participant"] == COUNCIL[0] and e.get("browser") == widest["browser"] for e in table.values()) == 100, timeout=30)
+    await until(
+        lambda: sum(e["participant"] == COUNCIL[0] and e.get("browser") == widest["browser"] for e in table.values()) == 100, timeout=30
+    )
     assert dashboard.connected, "the technical team's dashboard was dropped as a slow consumer"
     assert len(table) == 101 and max(sizes) <= PRESENCE_BOUND, (len(table), max(sizes))
     # The bound is what the protocol allows, not what this test happened to send.
-    widest_entry = Connection(conn=2**31, participant="p" * 80, role="interpreter", transport="websocket", connected_at=time.time(), **widest)
+    widest_entry = Connection(
+        conn=2**31, participant="p" * 80, role="interpreter", transport="websocket", connected_at=time.time(), **widest
+    )
     assert PRESENCE_MAX_CONNECTIONS * len(msgspec.msgpack.encode(widest_entry)) + 100 <= PRESENCE_BOUND
     # Leaving is a delta too: 100 connections gone make small messages, not a new full list.
     sizes.clear()
@@ -225,7 +236,9 @@ async def test_malformed_long_polling_payloads_write_a_bounded_log_without_trace
         async with http.get(f"{gateway_node.url}/socket.io/?EIO=4&transport=polling") as opened:
             sid = msgspec.json.decode((await opened.text())[1:])["sid"]
         for i in range(300):
-            async with http.post(f"{gateway_node.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=("b!!!", "x", "4\x1ex")[i % 3]) as posted:
+            async with http.post(
+                f"{gateway_node.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=("b!!!", "x", "4\x1ex")[i % 3]
+            ) as posted:
                 assert posted.status < 500
     assert not [r for r in log_bytes.records if r.exc_info], "a refused payload logged a traceback"
     assert log_bytes.size <= LOG_BOUND, f"{log_bytes.size} bytes of log for 300 malformed payloads"
@@ -416,8 +429,21 @@ SHORT = 200
         (COUNCIL[0], {"type": "propose_item", "title": "t" * (LONG + 1)}),
         (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": "3", "title": "t", "comments": "c" * (LONG + 1)}),
         (COUNCIL[0], {"type": "submit_contribution", "contribution": "c", "item": "3", "title": "t", "co_submitters": ["brazil"] * 51}),
-        (COUNCIL[0], {"type": "record_connection_test", "transport": "websocket", "websocket_ok": True, "rtt_ms": 1, "jitter_ms": 1,
-                      "clock_offset_ms": 0, "microphone": "ok", "camera": "ok", "input_level": 0.1, "browser": "b" * (SHORT + 1)}),
+        (
+            COUNCIL[0],
+            {
+                "type": "record_connection_test",
+                "transport": "websocket",
+                "websocket_ok": True,
+                "rtt_ms": 1,
+                "jitter_ms": 1,
+                "clock_offset_ms": 0,
+                "microphone": "ok",
+                "camera": "ok",
+                "input_level": 0.1,
+                "browser": "b" * (SHORT + 1),
+            },
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else f"{v['type']}-{max((k for k in v if k != 'type'), key=lambda k: len(str(v[k])))}",
 )

@@ -96,8 +96,12 @@ async def hostile_node(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
     started: list[TestServer] = []
 
     async def make(
-        *, store: str | None = None, idle_seconds: float = 300.0, max_loaded: int = 100,
-        clock: Callable[[], int] | None = None, setup: list[c.Command] | None = None,
+        *,
+        store: str | None = None,
+        idle_seconds: float = 300.0,
+        max_loaded: int = 100,
+        clock: Callable[[], int] | None = None,
+        setup: list[c.Command] | None = None,
     ) -> HostileNode:
         now = clock or (lambda: time.time_ns() // 1_000_000)
         config = Config(store=store or str(tmp_path / "store"), idle_seconds=idle_seconds, max_loaded=max_loaded)
@@ -127,7 +131,7 @@ async def get_many(http: aiohttp.ClientSession, urls: list[str], **kwargs: Any) 
 
     results: list[tuple[int, Any]] = []
     for start in range(0, len(urls), 50):
-        results += await asyncio.gather(*(one(url) for url in urls[start:start + 50]))
+        results += await asyncio.gather(*(one(url) for url in urls[start : start + 50]))
     return results
 
 
@@ -186,7 +190,11 @@ async def test_on_redis_unknown_ids_subscribe_nothing_and_idle_ones_unsubscribe(
             assert len(channels) <= 1, f"one subscription at most (the consultation test), not {len(channels)}"
             await unloaded("test")
             # The store unsubscribes in the background once the runtime has closed.
-            await until(lambda: redis.pubsub_channels("vcc:{test}:live"), lambda found: not found, "the unloaded consultation's channel is unsubscribed")
+            await until(
+                lambda: redis.pubsub_channels("vcc:{test}:live"),
+                lambda found: not found,
+                "the unloaded consultation's channel is unsubscribed",
+            )
             # Asked again, it comes back.
             assert (await http.get(f"{node.url}/api/consultations/test/plan")).status == 200
             assert "test" in node.service.loaded
@@ -204,7 +212,9 @@ async def test_an_idle_consultation_is_unloaded_and_reloaded_when_asked(hostile_
         assert "test" not in node.service.loaded
         metrics = await (await http.get(f"{node.url}/metrics")).text()
         assert _metric(metrics, 'vcc_runtime_unloads_total{reason="idle"}') >= before + 1
-        snapshot = await http.get(f"{node.url}/api/consultations/test/snapshot", headers=node.bearer(admin_token("test", node.secret, node.service.clock())))
+        snapshot = await http.get(
+            f"{node.url}/api/consultations/test/snapshot", headers=node.bearer(admin_token("test", node.secret, node.service.clock()))
+        )
         assert snapshot.status == 200 and (await snapshot.json())["seq"] == first.seq
     assert node.service.loaded == ["test"] and (await node.service.runtime("test")) is not first
 
@@ -325,7 +335,9 @@ async def test_the_http_api_checks_join_links_against_the_roster(hostile_node) -
     async with aiohttp.ClientSession() as http:
         nobody = await http.get(f"{base}/grouping/mine", headers=node.bearer(node.token("nobody-at-all")))
         assert nobody.status == 403 and (await nobody.json())["error"]["code"] == "unknown_participant"
-        upload = await http.post(f"{base}/contributions", data={"item": "3", "title": "t"}, headers=node.bearer(node.token("nobody-at-all")))
+        upload = await http.post(
+            f"{base}/contributions", data={"item": "3", "title": "t"}, headers=node.bearer(node.token("nobody-at-all"))
+        )
         assert upload.status == 403 and (await upload.json())["error"]["code"] == "unknown_participant"
         # A delegate's id in a token claiming the secretariat's role.
         posing = await http.get(f"{base}/grouping/tally", headers=node.bearer(node.token(DELEGATE, "secretariat")))
@@ -380,7 +392,8 @@ async def test_a_malformed_multipart_form_gets_the_json_error(hostile_node) -> N
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="\u00a3\x08"\r\n\r\n{{}}\r\n--{boundary}--\r\n').encode()
     async with aiohttp.ClientSession() as http:
         answer = await http.post(
-            f"{node.url}/api/consultations/test/contributions", data=body,
+            f"{node.url}/api/consultations/test/contributions",
+            data=body,
             headers={**node.bearer(node.token(DELEGATE)), "Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
         error = (await answer.json())["error"]
@@ -406,7 +419,9 @@ def test_the_openapi_document_names_every_body_and_every_error() -> None:
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and path != "/readyz":
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, where
-    form = OPENAPI["paths"]["/api/consultations/{consultation}/contributions"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = OPENAPI["paths"]["/api/consultations/{consultation}/contributions"]["post"]["requestBody"]["content"]["multipart/form-data"][
+        "schema"
+    ]
     assert form["properties"]["file"]["format"] == "binary" and "item" in form["required"]
 
 
@@ -454,8 +469,12 @@ def fuzzed_node(tmp_path: Path) -> Iterator[tuple[ProcessNode, dict[str, dict[st
         agenda = importers.example("c21-vcc1-agenda.json")
         roster = importers.example("roster-demo.csv")
         async with aiohttp.ClientSession(headers=operator) as http:
-            assert (await http.post(f"{node.url}/api/consultations?id=fuzz", data=agenda, headers={"Content-Type": "application/json"})).status == 201
-            assert (await http.post(f"{node.url}/api/consultations/fuzz/roster", data=roster, headers={"Content-Type": "text/csv"})).status == 200
+            assert (
+                await http.post(f"{node.url}/api/consultations?id=fuzz", data=agenda, headers={"Content-Type": "application/json"})
+            ).status == 201
+            assert (
+                await http.post(f"{node.url}/api/consultations/fuzz/roster", data=roster, headers={"Content-Type": "text/csv"})
+            ).status == 200
 
     asyncio.run(prepare())
     expires = now + 3_600_000
@@ -477,8 +496,14 @@ def fuzz(strategy: Any, url: str, headers: dict[str, str]) -> None:
     default checks but one: a schema cannot say that a consultation already exists or that a
     sector is full, so a valid-looking body the procedure refuses gets its documented 422."""
 
-    @hypothesis.settings(max_examples=3, deadline=None, database=None, derandomize=True, phases=[hypothesis.Phase.generate],
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=3,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.given(case=strategy)
     def run(case: schemathesis.Case) -> None:
         case.call_and_validate(base_url=url, headers=headers, excluded_checks=[positive_data_acceptance])
@@ -520,7 +545,9 @@ async def test_a_slot_end_ticked_while_the_store_is_down_is_retried_and_never_un
     try:
         base = time.time_ns() // 1_000_000
         offset = [0]
-        node = await hostile_node(store=redis_server.url, idle_seconds=0.2, clock=lambda: time.time_ns() // 1_000_000 + offset[0], setup=quiet_commands(base))
+        node = await hostile_node(
+            store=redis_server.url, idle_seconds=0.2, clock=lambda: time.time_ns() // 1_000_000 + offset[0], setup=quiet_commands(base)
+        )
         _, local = midday_zone(base)
         slot_end = base + int(((local + timedelta(hours=3)).replace(second=0, microsecond=0) - local).total_seconds() * 1000)
         offset[0] = slot_end - 1_000 - time.time_ns() // 1_000_000

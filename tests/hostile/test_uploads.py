@@ -90,7 +90,12 @@ def _raw_zip(entries: list[tuple[str, int, bytes, int, int]]) -> bytes:
     for name, method, payload, crc, size in entries:
         encoded, offset = name.encode(), len(out)
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(payload), size, len(encoded), 0) + encoded + payload
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(payload), size, len(encoded), 0, 0, 0, 0, 0, offset
+            )
+            + encoded
+        )
     directory = len(out)
     out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), directory, 0)
     return bytes(out)
@@ -105,10 +110,12 @@ def docx_bomb_understated(inflated_mb: int = 300, declared: int = 2048) -> bytes
     payload = deflate.compress(head) + b"".join(deflate.compress(b" " * (1024 * 1024)) for _ in range(inflated_mb))
     payload += deflate.compress(b"</w:t></w:r></w:p></w:body></w:document>") + deflate.flush()
     first = (head + b" " * declared)[:declared]
-    return _raw_zip([
-        ("[Content_Types].xml", 0, CONTENT_TYPES, zlib.crc32(CONTENT_TYPES), len(CONTENT_TYPES)),
-        ("word/document.xml", 8, payload, zlib.crc32(first), declared),
-    ])
+    return _raw_zip(
+        [
+            ("[Content_Types].xml", 0, CONTENT_TYPES, zlib.crc32(CONTENT_TYPES), len(CONTENT_TYPES)),
+            ("word/document.xml", 8, payload, zlib.crc32(first), declared),
+        ]
+    )
 
 
 def docx_of_random_words(characters: int) -> bytes:
@@ -116,7 +123,7 @@ def docx_of_random_words(characters: int) -> bytes:
     compress much): seconds of LibreOffice's time, within every ZIP cap."""
     letters_and_spaces = bytes(97 + i % 26 if i % 7 else 32 for i in range(256))
     text = random.Random(11).randbytes(characters).translate(letters_and_spaces).decode()
-    paragraphs = "".join(f"<w:p><w:r><w:t>{text[i:i + 600]}</w:t></w:r></w:p>" for i in range(0, characters, 600))
+    paragraphs = "".join(f"<w:p><w:r><w:t>{text[i : i + 600]}</w:t></w:r></w:p>" for i in range(0, characters, 600))
     body = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W_NS}"><w:body>{paragraphs}</w:body></w:document>'
     source = zipfile.ZipFile(io.BytesIO(word(1)))
     out = io.BytesIO()
@@ -236,7 +243,9 @@ def _form(filename: str, data: bytes, **fields: str) -> aiohttp.FormData:
 
 async def upload(target: UploadNode, participant: str, filename: str, data: bytes, **fields: str) -> tuple[int, dict]:
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {target.token(participant)}"}) as http:
-        async with http.post(f"{target.url}/api/consultations/{CONSULTATION}/contributions", data=_form(filename, data, **fields)) as response:
+        async with http.post(
+            f"{target.url}/api/consultations/{CONSULTATION}/contributions", data=_form(filename, data, **fields)
+        ) as response:
             return response.status, await response.json()
 
 
@@ -312,7 +321,7 @@ async def test_the_procedure_refuses_before_the_file_is_read(upload_node: Upload
             f"POST /api/consultations/{CONSULTATION}/contributions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {upload_node.token(OBSERVER)}\r\n"
             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head}".encode()
-            + bomb[:16 * 1024]
+            + bomb[: 16 * 1024]
         )
         await writer.drain()
         status_line = await asyncio.wait_for(reader.readline(), timeout=10)
@@ -349,7 +358,11 @@ async def test_a_compressed_form_is_refused_before_it_is_inflated(node) -> None:
     form += f"\r\n--{boundary}--\r\n".encode()
     squeezed = gzip.compress(form, compresslevel=1)
     assert len(squeezed) < 1024 * 1024
-    headers = {"Authorization": f"Bearer {node.token(COUNCIL[0])}", "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Encoding": "gzip"}
+    headers = {
+        "Authorization": f"Bearer {node.token(COUNCIL[0])}",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Encoding": "gzip",
+    }
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{node.url}/api/consultations/{CONSULTATION}/contributions", data=squeezed, headers=headers) as response:
             status, body = response.status, await response.json()
@@ -518,9 +531,16 @@ async def test_laying_a_docx_out_fetches_nothing_it_links(tmp_path: Path) -> Non
         # The same document, laid out by LibreOffice with its stock settings, does ask: the probe can see a fetch.
         linked = _kept(tmp_path, docx_linking_an_image(f"http://127.0.0.1:{port}/probe.png"))
         stock = await asyncio.create_subprocess_exec(
-            shutil.which("soffice") or "soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'stock').as_uri()}",
-            "--convert-to", "pdf", "--outdir", str(tmp_path / "stock-out"), str(linked.rename(linked.with_suffix(".docx"))),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            shutil.which("soffice") or "soffice",
+            "--headless",
+            f"-env:UserInstallation={(tmp_path / 'stock').as_uri()}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "stock-out"),
+            str(linked.rename(linked.with_suffix(".docx"))),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         assert requests == []
         await asyncio.wait_for(asked.wait(), timeout=120)

@@ -17,8 +17,17 @@ CAPTIONER = "captioner-1"
 
 async def _run_client(node, lines: str) -> str:  # noqa: ANN001 - the conftest's Node
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(CLIENT), "--url", node.url, "--consultation", "test", "--token", node.token(CAPTIONER, "captioner"),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(CLIENT),
+        "--url",
+        node.url,
+        "--consultation",
+        "test",
+        "--token",
+        node.token(CAPTIONER, "captioner"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(lines.encode()), 60)
@@ -33,9 +42,14 @@ async def _run_client(node, lines: str) -> str:  # noqa: ANN001 - the conftest's
 async def test_the_example_client_captions_the_floor_for_delegates_and_the_export(node, clients, tmp_path: Path) -> None:
     delegate = await clients("argentina-delegate-1")
     # Three lines sent back to back: the rate limit answers 429 and the client waits, losing none.
-    out = await _run_client(node, "Good afternoon.\nThe chair opens the sitting.\nItem PL 1.01, the reprot.\n#3: Item PL 1.01, the report.\n")
+    out = await _run_client(
+        node, "Good afternoon.\nThe chair opens the sitting.\nItem PL 1.01, the reprot.\n#3: Item PL 1.01, the report.\n"
+    )
     assert out.splitlines() == [
-        "line 1: Good afternoon.", "line 2: The chair opens the sitting.", "line 3: Item PL 1.01, the reprot.", "line 3: Item PL 1.01, the report.",
+        "line 1: Good afternoon.",
+        "line 2: The chair opens the sitting.",
+        "line 3: Item PL 1.01, the reprot.",
+        "line 3: Item PL 1.01, the report.",
     ]
     state = await delegate.wait_for(lambda s: any(line.corrected_at for line in s.captions))
     assert [line.text for line in state.captions] == ["Good afternoon.", "The chair opens the sitting.", "Item PL 1.01, the report."]
@@ -52,7 +66,11 @@ async def test_the_example_client_captions_the_floor_for_delegates_and_the_expor
     blocks = vtt.strip().split("\n\n")
     assert blocks[0].startswith("WEBVTT")
     cues = [block.split("\n") for block in blocks[1:]]
-    assert [(cue[0], cue[2]) for cue in cues] == [("1", "Good afternoon."), ("2", "The chair opens the sitting."), ("3", "Item PL 1.01, the report.")]
+    assert [(cue[0], cue[2]) for cue in cues] == [
+        ("1", "Good afternoon."),
+        ("2", "The chair opens the sitting."),
+        ("3", "Item PL 1.01, the report."),
+    ]
     for cue, line in zip(cues, state.captions, strict=True):
         start = line.at - sitting.opened_at
         assert cue[1].startswith(_stamp(start) + " --> ")
@@ -61,8 +79,21 @@ async def test_the_example_client_captions_the_floor_for_delegates_and_the_expor
 
     # `vcc report captions` writes the same file from the store (read beside the running node).
     exported = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "vcc.cli", "report", "captions", "--store", str(tmp_path / "store"), "--consultation", "test",
-        "--sitting", sitting.day, "--output", str(tmp_path / "export.vtt"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "vcc.cli",
+        "report",
+        "captions",
+        "--store",
+        str(tmp_path / "store"),
+        "--consultation",
+        "test",
+        "--sitting",
+        sitting.day,
+        "--output",
+        str(tmp_path / "export.vtt"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(exported.communicate(), 120)
     assert exported.returncode == 0, err.decode()

@@ -24,7 +24,11 @@ def vcc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_import_plan_links_grouping_and_reports_from_the_command_line(tmp_path: Path) -> None:
     store = ["--store", str(tmp_path / "store")]
     done = vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
-    assert done.returncode == 0 and "Imported into c21-vcc-1: 77 added" in done.stdout and "76 items: 58 on the agenda, 18 proposed" in done.stdout
+    assert (
+        done.returncode == 0
+        and "Imported into c21-vcc-1: 77 added" in done.stdout
+        and "76 items: 58 on the agenda, 18 proposed" in done.stdout
+    )
     done = vcc("import", "roster", str(EXAMPLES / "roster-demo.csv"), *store, cwd=tmp_path)
     assert "Imported into c21-vcc-1: 233 added" in done.stdout
     assert "All 58 items fit in 5 days of 9." in vcc("plan", "make", *store, cwd=tmp_path).stdout
@@ -48,7 +52,9 @@ def test_bad_input_is_refused_naming_the_row_and_field(tmp_path: Path) -> None:
     store = ["--store", str(tmp_path / "store")]
     vcc("import", "agenda", str(EXAMPLES / "c21-vcc1-agenda.json"), *store, cwd=tmp_path)
     bad = tmp_path / "bad.csv"
-    bad.write_text("delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\nX,council_member,A,,maybe,X 1,delegate,true,en\n")
+    bad.write_text(
+        "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\nX,council_member,A,,maybe,X 1,delegate,true,en\n"
+    )
     done = vcc("import", "roster", str(bad), *store, cwd=tmp_path)
     assert done.returncode == 2 and "roster CSV row 2, column voting_rights: 'maybe' is not true or false." in done.stderr
     missing = vcc("import", "roster", str(tmp_path / "nope.csv"), *store, cwd=tmp_path)
@@ -90,7 +96,10 @@ def test_an_import_is_all_or_nothing_and_a_refusal_leaves_the_store_byte_for_byt
     sector_r = [line for line in lines if ",sector_member,,R," in line]
     # Fifteen good rows, then a fourth sector member in sector R: the core refuses row 17.
     bad = tmp_path / "bad-roster.csv"
-    bad.write_text("\n".join([lines[0], *lines[1:13], *sector_r, "Fourth Sat,sector_member,,R,false,Fourth Sat delegate 1,delegate,true,en"]) + "\n", encoding="utf-8")
+    bad.write_text(
+        "\n".join([lines[0], *lines[1:13], *sector_r, "Fourth Sat,sector_member,,R,false,Fourth Sat delegate 1,delegate,true,en"]) + "\n",
+        encoding="utf-8",
+    )
     before = _store_bytes(tmp_path / "store")
     done = vcc("import", "roster", str(bad), *store, cwd=tmp_path)
     assert done.returncode == 2 and "roster CSV row 17 (add_delegation delegation='fourth-sat')" in done.stderr
@@ -115,9 +124,17 @@ def test_a_malformed_agenda_leaves_the_store_byte_for_byte(tmp_path: Path) -> No
     extra = [{"number": 200 + n, "code": f"ADM {90 + n}", "title": f"New item {n}"} for n in range(15)]
     cases = {
         # Fifteen new items, then one that repeats the first of them: refused by the procedure.
-        "taken.json": ([*extra, {"number": 200, "code": "ADM 99", "title": "Twice"}], "agenda JSON item #16 ('ADM 99') (add_item item='200'): Item 200 is already on the agenda", "already_exists"),
+        "taken.json": (
+            [*extra, {"number": 200, "code": "ADM 99", "title": "Twice"}],
+            "agenda JSON item #16 ('ADM 99') (add_item item='200'): Item 200 is already on the agenda",
+            "already_exists",
+        ),
         # Fifteen new items, then one with minutes that are not a number: refused before the procedure.
-        "field.json": ([*extra, {"number": 299, "code": "ADM 99", "title": "Bad", "minutes": "lots"}], "agenda JSON item #16 ('ADM 99'): Expected `int`, got `str` - at `$.minutes`", ""),
+        "field.json": (
+            [*extra, {"number": 299, "code": "ADM 99", "title": "Bad", "minutes": "lots"}],
+            "agenda JSON item #16 ('ADM 99'): Expected `int`, got `str` - at `$.minutes`",
+            "",
+        ),
     }
     for name, (items, where, code) in cases.items():
         (tmp_path / name).write_text(json.dumps({**agenda, "items": agenda["items"] + items}), encoding="utf-8")
@@ -137,7 +154,10 @@ def test_a_changed_file_shows_its_differences_then_applies_only_those(tmp_path: 
     changed.write_text(json.dumps(agenda), encoding="utf-8")
     before = _store_bytes(tmp_path / "store")
     dry = vcc("import", "agenda", str(changed), "--dry-run", *store, cwd=tmp_path)
-    assert dry.returncode == 0 and "Dry run, nothing changed: importing the file into c21-vcc-1 would make 1 added, 1 changed, 76 unchanged." in dry.stdout
+    assert (
+        dry.returncode == 0
+        and "Dry run, nothing changed: importing the file into c21-vcc-1 would make 1 added, 1 changed, 76 unchanged." in dry.stdout
+    )
     assert "+ item 300 (ADM 40)" in dry.stdout and "~ item 7 (PL 1.05): minutes 15 -> 25" in dry.stdout
     assert _store_bytes(tmp_path / "store") == before
     done = vcc("import", "agenda", str(changed), *store, cwd=tmp_path)
@@ -161,13 +181,21 @@ def test_the_2020_agenda_in_two_sections_numbered_from_1(tmp_path: Path) -> None
     done = vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Imported into c20-vcc: 68 added" in done.stdout
-    assert "c20-vcc has 5 days (12:00-15:00 Europe/Zurich) and 67 items: 14 on the agenda, 53 proposed for the in-person session" in done.stdout
+    assert (
+        "c20-vcc has 5 days (12:00-15:00 Europe/Zurich) and 67 items: 14 on the agenda, 53 proposed for the in-person session"
+        in done.stdout
+    )
     assert "All 14 items fit" in vcc("plan", "make", *store, cwd=tmp_path).stdout
     plan = vcc("plan", "export", "--format", "csv", *store, cwd=tmp_path).stdout.splitlines()
     assert plan[0] == "day,slot,section,item,code,title,minutes"
     assert plan[1].startswith("2020-06-09,12:00-15:00 Europe/Zurich,Urgent items for the virtual session,1,U1,Postponement")
     html = vcc("plan", "export", "--format", "html", *store, cwd=tmp_path).stdout
-    assert "<li>Replies on the grouping of items: 2020-05-22</li>" in html and "<th colspan='4'>Urgent items for the virtual session</th>" in html
+    assert (
+        "<li>Replies on the grouping of items: 2020-05-22</li>" in html
+        and "<th colspan='4'>Urgent items for the virtual session</th>" in html
+    )
     report = vcc("report", "conclusions", *store, cwd=tmp_path).stdout
     assert report.index("## Urgent items for the virtual session") < report.index("### Item 1 — U1") < report.index("### Item 14 — U14")
-    assert vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path).stdout.startswith("Already imported, nothing changed")
+    assert vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path).stdout.startswith(
+        "Already imported, nothing changed"
+    )

@@ -44,7 +44,9 @@ async def test_a_docx_is_counted_and_accepted(node) -> None:
     assert response.status == 201, await response.text()
     runtime = await node.runtime()
     (contribution,) = runtime.state.contributions.values()
-    assert contribution.file.kind == "docx" and contribution.file.pages == 1 and contribution.submitters == ["argentina", "brazil", "canada"]
+    assert (
+        contribution.file.kind == "docx" and contribution.file.pages == 1 and contribution.submitters == ["argentina", "brazil", "canada"]
+    )
 
 
 async def test_a_third_page_or_a_wrong_type_is_refused_and_nothing_is_stored(node) -> None:

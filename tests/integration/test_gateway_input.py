@@ -78,7 +78,9 @@ async def test_a_flood_is_rate_limited_and_others_are_still_served_promptly(node
     flooder = await raw_client(node, node.token(COUNCIL[0]))
     other = await raw_client(node, node.token(COUNCIL[1]))
     try:
-        answers = await asyncio.gather(*(flooder.call("command", {"type": "withdraw_floor_request", "id": f"f{i}"}, timeout=10) for i in range(200)))
+        answers = await asyncio.gather(
+            *(flooder.call("command", {"type": "withdraw_floor_request", "id": f"f{i}"}, timeout=10) for i in range(200))
+        )
         codes = {a["error"]["code"] for a in answers}
         assert "rate_limited" in codes
         started = time.perf_counter()
@@ -125,7 +127,17 @@ MINIMAL: dict[str, dict] = {
     "open_ballot": {"item": "3", "deadline": "2099-01-01T12:00"},
     "cast_vote": {"item": "3", "answer": "yes"},
     "record_vote_by_letter": {"item": "3", "delegation": "argentina", "answer": "yes", "reference": "Note 1"},
-    "record_connection_test": {"transport": "websocket", "websocket_ok": True, "rtt_ms": 1, "jitter_ms": 1, "clock_offset_ms": 0, "microphone": "granted", "camera": "granted", "input_level": 0.1, "browser": "test"},
+    "record_connection_test": {
+        "transport": "websocket",
+        "websocket_ok": True,
+        "rtt_ms": 1,
+        "jitter_ms": 1,
+        "clock_offset_ms": 0,
+        "microphone": "granted",
+        "camera": "granted",
+        "input_level": 0.1,
+        "browser": "test",
+    },
     "request_help": {"message": "help"},
     "open_grouping": {"deadline": "2099-01-01T12:00"},
     "answer_grouping": {"item": "3", "answer": "agree"},
@@ -141,7 +153,14 @@ MINIMAL: dict[str, dict] = {
 
 
 async def test_authorization_matrix_every_command_by_every_role(node) -> None:
-    roles = {"delegate": COUNCIL[0], "chair": CHAIR, "secretariat": SECRETARIAT, "interpreter": INTERPRETER["en"], "technical": TECHNICAL, "captioner": CAPTIONER}
+    roles = {
+        "delegate": COUNCIL[0],
+        "chair": CHAIR,
+        "secretariat": SECRETARIAT,
+        "interpreter": INTERPRETER["en"],
+        "technical": TECHNICAL,
+        "captioner": CAPTIONER,
+    }
     connections = {role: await raw_client(node, node.token(pid)) for role, pid in roles.items()}
     # the public screen's own link: in no set of the table, so refused every command
     connections["screen"] = await raw_client(node, node.token(SCREEN_ACTOR, SCREEN_ROLE))
@@ -169,7 +188,9 @@ async def test_only_the_same_origin_may_connect_unless_allowed(node) -> None:
 
     stranger = socketio.AsyncClient(serializer="msgpack", reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await stranger.connect(node.url, auth={"token": node.token(chair)}, headers={"Origin": "http://evil.example"}, transports=["websocket"], wait_timeout=5)
+        await stranger.connect(
+            node.url, auth={"token": node.token(chair)}, headers={"Origin": "http://evil.example"}, transports=["websocket"], wait_timeout=5
+        )
     same = socketio.AsyncClient(serializer="msgpack", reconnection=False)
     await same.connect(node.url, auth={"token": node.token(chair)}, headers={"Origin": node.url}, transports=["websocket"], wait_timeout=5)
     assert same.connected

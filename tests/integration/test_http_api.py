@@ -17,7 +17,13 @@ async def test_health_readiness_and_metrics(node, clients) -> None:
         assert (await (await http.get(f"{node.url}/healthz")).json()) == {"status": "ok"}
         assert (await (await http.get(f"{node.url}/readyz")).json()) == {"status": "ready"}
         text = await (await http.get(f"{node.url}/metrics")).text()
-    for name in ("vcc_connections", "vcc_commands_total", "vcc_command_seconds_bucket", "vcc_events_appended_total", "vcc_fanout_seconds_bucket"):
+    for name in (
+        "vcc_connections",
+        "vcc_commands_total",
+        "vcc_command_seconds_bucket",
+        "vcc_events_appended_total",
+        "vcc_fanout_seconds_bucket",
+    ):
         assert name in text
 
 
@@ -34,17 +40,41 @@ async def test_create_import_links_snapshot_and_report(node) -> None:
     admin = {"Authorization": f"Bearer {node.admin_token()}"}
     agenda = importers.example("c21-vcc1-agenda.json")
     async with aiohttp.ClientSession(headers=admin) as http:
-        created = await http.post(f"{node.url}/api/consultations?id=test", data=agenda, headers={"Content-Type": "application/json", "Authorization": f"Bearer {node.deployment_token()}"})
+        created = await http.post(
+            f"{node.url}/api/consultations?id=test",
+            data=agenda,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {node.deployment_token()}"},
+        )
         refused = await created.json()
-        assert created.status == 422 and refused["error"]["code"] == "already_exists" and "cannot be made by import" in refused["error"]["message"]
+        assert (
+            created.status == 422
+            and refused["error"]["code"] == "already_exists"
+            and "cannot be made by import" in refused["error"]["message"]
+        )
         roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
-        bad = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Nowhere,planet,A,,true,N 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        bad = await http.post(
+            f"{node.url}/api/consultations/test/roster",
+            data=roster + "Nowhere,planet,A,,true,N 1,delegate,true,en\n",
+            headers={"Content-Type": "text/csv"},
+        )
         assert bad.status == 400 and "row 2, column delegation_class" in (await bad.json())["error"]["message"]
-        fourth = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        fourth = await http.post(
+            f"{node.url}/api/consultations/test/roster",
+            data=roster + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n",
+            headers={"Content-Type": "text/csv"},
+        )
         assert fourth.status == 422 and (await fourth.json())["error"]["code"] == "sector_full"
-        ok = await http.post(f"{node.url}/api/consultations/test/roster", data=roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\n", headers={"Content-Type": "text/csv"})
+        ok = await http.post(
+            f"{node.url}/api/consultations/test/roster",
+            data=roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\n",
+            headers={"Content-Type": "text/csv"},
+        )
         assert ok.status == 200 and (await ok.json())["added"] == 2
-        items = await http.post(f"{node.url}/api/consultations/test/agenda", data="number,code,title,documents,package,minutes\n200,ADM 99,A new item,C21/99;C21/100,false,10\n", headers={"Content-Type": "text/csv"})
+        items = await http.post(
+            f"{node.url}/api/consultations/test/agenda",
+            data="number,code,title,documents,package,minutes\n200,ADM 99,A new item,C21/99;C21/100,false,10\n",
+            headers={"Content-Type": "text/csv"},
+        )
         assert items.status == 200
         links = (await (await http.get(f"{node.url}/api/consultations/test/links")).json())["links"]
         assert any(link["participant"] == "iceland-delegate-1" and link["url"].startswith(f"{node.url}/join#t=") for link in links)
@@ -67,14 +97,24 @@ async def _stream_digest(node) -> str:
 async def test_imports_are_all_or_nothing_with_a_dry_run_and_a_no_op_repeat(node) -> None:
     admin = {"Authorization": f"Bearer {node.admin_token()}"}
     roster = "delegation,delegation_class,region,sector,voting_rights,participant,role,designated_speaker,language\n"
-    good = roster + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\nNepal,observer_state,E,,false,Nepal delegate 1,delegate,true,en\n"
+    good = (
+        roster
+        + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\nNepal,observer_state,E,,false,Nepal delegate 1,delegate,true,en\n"
+    )
     csv = {"Content-Type": "text/csv"}
     async with aiohttp.ClientSession(headers=admin) as http:
         before = await _stream_digest(node)
-        bad = await http.post(f"{node.url}/api/consultations/test/roster", data=good + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n", headers=csv)
+        bad = await http.post(
+            f"{node.url}/api/consultations/test/roster",
+            data=good + "Fourth Sat,sector_member,,R,false,Fourth Sat 1,delegate,true,en\n",
+            headers=csv,
+        )
         error = (await bad.json())["error"]
         assert bad.status == 422 and error["code"] == "sector_full"
-        assert error["message"].startswith("roster CSV row 4 (add_delegation delegation='fourth-sat'): Sector R already has 3") and "Nothing was imported" in error["message"]
+        assert (
+            error["message"].startswith("roster CSV row 4 (add_delegation delegation='fourth-sat'): Sector R already has 3")
+            and "Nothing was imported" in error["message"]
+        )
         assert await _stream_digest(node) == before and "iceland" not in (await node.runtime()).state.delegations
         dry = await http.post(f"{node.url}/api/consultations/test/roster?dry_run=1", data=good, headers=csv)
         body = await dry.json()
@@ -85,7 +125,12 @@ async def test_imports_are_all_or_nothing_with_a_dry_run_and_a_no_op_repeat(node
         seq = (await node.runtime()).seq
         again = await http.post(f"{node.url}/api/consultations/test/roster", data=good, headers=csv)
         body = await again.json()
-        assert again.status == 200 and body["added"] == 0 and body["unchanged"] == 4 and body["message"].startswith("Already imported, nothing changed")
+        assert (
+            again.status == 200
+            and body["added"] == 0
+            and body["unchanged"] == 4
+            and body["message"].startswith("Already imported, nothing changed")
+        )
         assert (await node.runtime()).seq == seq
         # A changed file: the voting rights the procedure can change are applied; a region it cannot is explained.
         member = roster + "Argentina,council_member,A,,false,Argentina delegate 1,delegate,true,es\n"
@@ -94,7 +139,10 @@ async def test_imports_are_all_or_nothing_with_a_dry_run_and_a_no_op_repeat(node
         moved = roster + "Argentina,council_member,Z,,true,Argentina delegate 1,delegate,true,es\n"
         refused = await http.post(f"{node.url}/api/consultations/test/roster", data=moved, headers=csv)
         error = (await refused.json())["error"]
-        assert refused.status == 422 and "roster CSV row 2 (delegation Argentina), field region: 'A' in the store, 'Z' in the file" in error["details"][0]
+        assert (
+            refused.status == 422
+            and "roster CSV row 2 (delegation Argentina), field region: 'A' in the store, 'Z' in the file" in error["details"][0]
+        )
         assert (await node.runtime()).seq == seq
 
 
@@ -104,10 +152,15 @@ async def test_an_unreadable_file_or_dry_run_value_is_a_400_that_changes_nothing
     async with aiohttp.ClientSession(headers=admin) as http:
         before = await _stream_digest(node)
         iceland = header + "Iceland,observer_state,B,,false,Iceland delegate 1,delegate,true,en\n"
-        maybe = await http.post(f"{node.url}/api/consultations/test/roster?dry_run=maybe", data=iceland, headers={"Content-Type": "text/csv"})
+        maybe = await http.post(
+            f"{node.url}/api/consultations/test/roster?dry_run=maybe", data=iceland, headers={"Content-Type": "text/csv"}
+        )
         assert maybe.status == 400 and "send dry_run=1" in (await maybe.json())["error"]["message"]
         # A lone carriage return (schemathesis sent one), and a field beyond what the csv module reads.
-        for body, says in (("\rR\u00d1", "the header lacks the column(s)"), (header + "x" * 200_000 + "\n", "not readable as CSV (field larger than field limit")):
+        for body, says in (
+            ("\rR\u00d1", "the header lacks the column(s)"),
+            (header + "x" * 200_000 + "\n", "not readable as CSV (field larger than field limit"),
+        ):
             answer = await http.post(f"{node.url}/api/consultations/test/roster", data=body.encode(), headers={"Content-Type": "text/csv"})
             error = (await answer.json())["error"]
             assert answer.status == 400 and error["code"] == "invalid_value" and says in error["message"], error
@@ -144,7 +197,9 @@ async def test_the_openapi_document_matches_the_routes(node) -> None:
     served = {
         (route.method, route.resource.canonical)
         for route in node.server.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith(("/api", "/healthz", "/readyz", "/metrics", "/webcast/{consultation}/")) and route.method != "HEAD"
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/api", "/healthz", "/readyz", "/metrics", "/webcast/{consultation}/"))
+        and route.method != "HEAD"
     }
     documented = {(method.upper(), path) for path, ops in OPENAPI["paths"].items() for method in ops}
     assert served == documented

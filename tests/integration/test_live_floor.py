@@ -24,8 +24,12 @@ def queue_of(state) -> list[str]:  # noqa: ANN001
 
 async def test_every_role_joins_and_gets_the_state_for_its_audience(node, clients) -> None:
     for participant, role, audience in [
-        (CHAIR, "chair", "public"), (COUNCIL[0], "delegate", "public"), (OBSERVER, "delegate", "public"),
-        (INTERPRETER["fr"], "interpreter", "public"), (SECRETARIAT, "secretariat", "staff"), (TECHNICAL, "technical", "staff"),
+        (CHAIR, "chair", "public"),
+        (COUNCIL[0], "delegate", "public"),
+        (OBSERVER, "delegate", "public"),
+        (INTERPRETER["fr"], "interpreter", "public"),
+        (SECRETARIAT, "secretariat", "staff"),
+        (TECHNICAL, "technical", "staff"),
     ]:
         client = await clients(participant)
         assert client.welcome["role"] == role and client.welcome["audience"] == audience

@@ -146,7 +146,10 @@ async def test_nothing_of_the_drill_reaches_the_real_consultation_or_the_disk(pr
     assert await store.read(CONSULTATION, before) == []
     # A real client sees none of it either.
     async with aiohttp.ClientSession() as http:
-        snapshot = await http.get(f"{practice_node.url}/api/consultations/{CONSULTATION}/snapshot", headers={"Authorization": f"Bearer {practice_node.token('@admin', 'admin')}"})
+        snapshot = await http.get(
+            f"{practice_node.url}/api/consultations/{CONSULTATION}/snapshot",
+            headers={"Authorization": f"Bearer {practice_node.token('@admin', 'admin')}"},
+        )
         assert snapshot.status == 200
         assert (await snapshot.json())["seq"] == before
 
@@ -169,7 +172,9 @@ async def test_only_a_delegate_with_a_valid_join_link_starts_one_and_it_opens_no
     status, body = await practice_node.start(practice_token)
     assert (status, body["error"]["code"]) == (403, "not_allowed")
     async with aiohttp.ClientSession() as http:
-        answer = await http.get(f"{practice_node.url}/api/consultations/{consultation}/grouping/mine", headers={"Authorization": f"Bearer {practice_token}"})
+        answer = await http.get(
+            f"{practice_node.url}/api/consultations/{consultation}/grouping/mine", headers={"Authorization": f"Bearer {practice_token}"}
+        )
         assert answer.status == 403 and "drill" in (await answer.json())["error"]["message"]
 
 

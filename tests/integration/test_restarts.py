@@ -92,8 +92,17 @@ async def test_sigkill_in_a_burst_loses_no_acknowledged_command_and_applies_none
             mark = f"{index}-{n}"
             attempted.add(mark)
             answer = await client.send(
-                "record_connection_test", timeout=30, transport="websocket", websocket_ok=True, rtt_ms=1.0, jitter_ms=0.5,
-                clock_offset_ms=0.0, microphone="granted", camera="granted", input_level=0.2, browser=mark,
+                "record_connection_test",
+                timeout=30,
+                transport="websocket",
+                websocket_ok=True,
+                rtt_ms=1.0,
+                jitter_ms=0.5,
+                clock_offset_ms=0.0,
+                microphone="granted",
+                camera="granted",
+                input_level=0.2,
+                browser=mark,
             )
             if answer["ok"]:
                 acknowledged.add(mark)
@@ -124,10 +133,15 @@ async def test_a_snapshot_of_an_older_state_shape_gives_way_to_the_log(tmp_path:
     await store.open()
     try:
         service = Service(store)
-        setup = [c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"]), c.AddItem(id=c.new_id(), item="7", number=7, code="PL 1.05", title="T")]
+        setup = [
+            c.CreateConsultation(id=c.new_id(), code="X", title="X", days=["2021-06-08"]),
+            c.AddItem(id=c.new_id(), item="7", number=7, code="PL 1.05", title="T"),
+        ]
         assert (await service.execute_atomically(CONSULTATION, setup, ADMIN_ACTOR))["ok"]
         await service.close()
-        await store.save_snapshot(CONSULTATION, 2, msgspec.msgpack.encode({"created": True, "items": {7: {"number": 7, "code": "PL 1.05"}}}))
+        await store.save_snapshot(
+            CONSULTATION, 2, msgspec.msgpack.encode({"created": True, "items": {7: {"number": 7, "code": "PL 1.05"}}})
+        )
         again = Service(store)
         runtime = await again.runtime(CONSULTATION)
         assert runtime.seq == 2 and list(runtime.state.items) == ["7"] and runtime.state.items["7"].code == "PL 1.05"

@@ -102,10 +102,19 @@ def scripted_log() -> Log:
     log.must(COUNCIL[0], c.AnswerGrouping(id=c.new_id(), item="3", answer="agree"))
     log.must(COUNCIL[1], c.AnswerGrouping(id=c.new_id(), item="12", answer="other_group"))
     log.must(COUNCIL[2], c.ProposeItem(id=c.new_id(), title="Remote participation in the next in-person session", group=2))
-    log.must(COUNCIL[0], c.SubmitContribution(id=c.new_id(),
-        contribution="c-argentina-1", item="3", title="Comments on the report", co_submitters=["brazil"],
-        document="C21/8", comments="We welcome the report.", way_forward="Take note of it.",
-    ))
+    log.must(
+        COUNCIL[0],
+        c.SubmitContribution(
+            id=c.new_id(),
+            contribution="c-argentina-1",
+            item="3",
+            title="Comments on the report",
+            co_submitters=["brazil"],
+            document="C21/8",
+            comments="We welcome the report.",
+            way_forward="Take note of it.",
+        ),
+    )
     for participant in (COUNCIL[0], CHAIR, TECHNICAL):
         log.must(participant, c.RecordAttendance(id=c.new_id()))
     log.must(ADMIN_ACTOR, c.SetVotingRights(id=c.new_id(), delegation="paraguay", voting_rights=True))
@@ -179,11 +188,24 @@ def scripted_log() -> Log:
     log.must(COUNCIL[0], c.CastVote(id=c.new_id(), item="8", answer="yes"))
     log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item="8", answer="no"))
     log.must(COUNCIL[1], c.CastVote(id=c.new_id(), item="8", answer="abstain"))
-    log.must(ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item="8", delegation="canada", answer="yes", reference="Note verbale 2026/41"))
-    log.must(COUNCIL[1], c.RecordConnectionTest(id=c.new_id(),
-        transport="websocket", websocket_ok=True, rtt_ms=12.5, jitter_ms=1.25, clock_offset_ms=-3.0,
-        microphone="ok", camera="missing", input_level=0.31, browser="Chromium 156",
-    ))
+    log.must(
+        ADMIN_ACTOR, c.RecordVoteByLetter(id=c.new_id(), item="8", delegation="canada", answer="yes", reference="Note verbale 2026/41")
+    )
+    log.must(
+        COUNCIL[1],
+        c.RecordConnectionTest(
+            id=c.new_id(),
+            transport="websocket",
+            websocket_ok=True,
+            rtt_ms=12.5,
+            jitter_ms=1.25,
+            clock_offset_ms=-3.0,
+            microphone="ok",
+            camera="missing",
+            input_level=0.31,
+            browser="Chromium 156",
+        ),
+    )
     log.must(COUNCIL[1], c.RequestHelp(id=c.new_id(), message="I cannot hear the French channel"))
     log.must(OBSERVER, c.RequestHelp(id=c.new_id(), message="Which document?"))
     log.must(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=COUNCIL[1]))
@@ -213,7 +235,9 @@ def random_log(seed: int, commands: int = 300) -> Log:
     state = log.state
     delegates = [p.id for p in state.participants.values() if p.role == "delegate"]
     # A few delegations of every class do the talking, so that queues form.
-    talkers = [COUNCIL[0], COUNCIL[1], COUNCIL[2], COUNCIL_NON_SPEAKER, OBSERVER_STATE, OBSERVER, SECTOR, FRENCH_SPEAKER] + rng.sample(delegates, 6)
+    talkers = [COUNCIL[0], COUNCIL[1], COUNCIL[2], COUNCIL_NON_SPEAKER, OBSERVER_STATE, OBSERVER, SECTOR, FRENCH_SPEAKER] + rng.sample(
+        delegates, 6
+    )
     interpreters = [*INTERPRETER.values(), *PARTNER.values()]
     items = list(state.agenda)
     council = [d.id for d in state.delegations.values() if d.cls == "council_member"]
@@ -224,21 +248,53 @@ def random_log(seed: int, commands: int = 300) -> Log:
         return [r.delegation for r in state.queues.get(state.current_item, [])]
 
     def chair_command() -> c.Command:
-        kind = rng.choice(["take_up", "grant", "grant", "grant_named", "revoke", "end", "move", "close", "reopen", "override",
-                           "conclusion", "consensus", "block", "package", "pull", "approve", "correspondence", "limit", "open", "close_sitting"])
+        kind = rng.choice(
+            [
+                "take_up",
+                "grant",
+                "grant",
+                "grant_named",
+                "revoke",
+                "end",
+                "move",
+                "close",
+                "reopen",
+                "override",
+                "conclusion",
+                "consensus",
+                "block",
+                "package",
+                "pull",
+                "approve",
+                "correspondence",
+                "limit",
+                "open",
+                "close_sitting",
+            ]
+        )
         if kind == "take_up":
             return c.TakeUpItem(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "grant_named":
             return c.GrantFloor(id=c.new_id(), delegation=rng.choice(queued() or council))
         if kind == "move":
             q = queued() or council
-            return c.MoveFloorRequest(id=c.new_id(), delegation=rng.choice(q), position=rng.randint(1, max(len(q), 1)), reason=rng.choice(["", "right of reply", "chair's ruling"]))
+            return c.MoveFloorRequest(
+                id=c.new_id(),
+                delegation=rng.choice(q),
+                position=rng.randint(1, max(len(q), 1)),
+                reason=rng.choice(["", "right of reply", "chair's ruling"]),
+            )
         if kind == "conclusion":
             return c.ProposeConclusion(id=c.new_id(), item=rng.choice(items[:12]), text=f"Conclusion {rng.randint(1, 99)}")
         if kind == "consensus":
             return c.RecordConsensus(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "block":
-            return c.BlockItem(id=c.new_id(), item=rng.choice(items[:12]), kind=rng.choice(["objection", "postponement", "suspension"]), delegation=rng.choice(council + ["chile"]))
+            return c.BlockItem(
+                id=c.new_id(),
+                item=rng.choice(items[:12]),
+                kind=rng.choice(["objection", "postponement", "suspension"]),
+                delegation=rng.choice(council + ["chile"]),
+            )
         if kind == "package":
             return c.ProposePackage(id=c.new_id(), items=rng.sample(items[:12], rng.randint(1, 4)))
         if kind == "pull":
@@ -246,19 +302,52 @@ def random_log(seed: int, commands: int = 300) -> Log:
         if kind == "correspondence":
             return c.PointToCorrespondence(id=c.new_id(), item=rng.choice(items[:12]))
         if kind == "limit":
-            return c.SetSpeakingLimit(id=c.new_id(), cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]), seconds=rng.choice([30, 60, 90]), item=rng.choice([None, *items[:5]]))
-        simple = {"grant": c.GrantFloor, "revoke": c.RevokeGrant, "end": c.EndSpeech, "close": c.CloseSpeakersList, "reopen": c.ReopenSpeakersList,
-                  "override": c.OverrideTail, "approve": c.ApprovePackage, "open": c.OpenSitting, "close_sitting": c.CloseSitting}
+            return c.SetSpeakingLimit(
+                id=c.new_id(),
+                cls=rng.choice(["council_member", "observer_state", "observer", "sector_member"]),
+                seconds=rng.choice([30, 60, 90]),
+                item=rng.choice([None, *items[:5]]),
+            )
+        simple = {
+            "grant": c.GrantFloor,
+            "revoke": c.RevokeGrant,
+            "end": c.EndSpeech,
+            "close": c.CloseSpeakersList,
+            "reopen": c.ReopenSpeakersList,
+            "override": c.OverrideTail,
+            "approve": c.ApprovePackage,
+            "open": c.OpenSitting,
+            "close_sitting": c.CloseSitting,
+        }
         return simple[kind](id=c.new_id())
 
     def delegate_command() -> c.Command:
-        kind = rng.choice(["request", "request", "request", "point_of_order", "withdraw", "withdraw_point", "go_live", "go_live", "yield", "block", "pull", "help", "test", "vote"])
+        kind = rng.choice(
+            [
+                "request",
+                "request",
+                "request",
+                "point_of_order",
+                "withdraw",
+                "withdraw_point",
+                "go_live",
+                "go_live",
+                "yield",
+                "block",
+                "pull",
+                "help",
+                "test",
+                "vote",
+            ]
+        )
         if kind == "request":
             return c.RequestFloor(id=c.new_id())
         if kind == "withdraw_point":
             return c.WithdrawFloorRequest(id=c.new_id(), point_of_order=True)
         if kind == "vote":
-            return c.CastVote(id=c.new_id(), item=rng.choice(list(state.ballots) or items[:12]), answer=rng.choice(["yes", "no", "abstain"]))
+            return c.CastVote(
+                id=c.new_id(), item=rng.choice(list(state.ballots) or items[:12]), answer=rng.choice(["yes", "no", "abstain"])
+            )
         if kind == "point_of_order":
             return c.RequestFloor(id=c.new_id(), point_of_order=True)
         if kind == "block":
@@ -268,10 +357,17 @@ def random_log(seed: int, commands: int = 300) -> Log:
         if kind == "help":
             return c.RequestHelp(id=c.new_id(), message=rng.choice(["no sound", "cannot see the document"]))
         if kind == "test":
-            return c.RecordConnectionTest(id=c.new_id(),
-                transport=rng.choice(["websocket", "polling"]), websocket_ok=rng.random() < 0.8, rtt_ms=rng.uniform(5, 400),
-                jitter_ms=rng.uniform(0, 50), clock_offset_ms=rng.uniform(-2000, 2000), microphone=rng.choice(["ok", "denied", "silent"]),
-                camera=rng.choice(["ok", "missing"]), input_level=rng.random(), browser="Firefox 140",
+            return c.RecordConnectionTest(
+                id=c.new_id(),
+                transport=rng.choice(["websocket", "polling"]),
+                websocket_ok=rng.random() < 0.8,
+                rtt_ms=rng.uniform(5, 400),
+                jitter_ms=rng.uniform(0, 50),
+                clock_offset_ms=rng.uniform(-2000, 2000),
+                microphone=rng.choice(["ok", "denied", "silent"]),
+                camera=rng.choice(["ok", "missing"]),
+                input_level=rng.random(),
+                browser="Firefox 140",
             )
         return {"withdraw": c.WithdrawFloorRequest, "go_live": c.GoLive, "yield": c.YieldFloor}[kind](id=c.new_id())
 
@@ -281,13 +377,25 @@ def random_log(seed: int, commands: int = 300) -> Log:
             return c.SetBoothMic(id=c.new_id(), live=rng.random() < 0.6)
         if kind == "source":
             return c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", "floor", *LANGUAGES]))
-        return {"duty": c.TakeBoothDuty, "handover": c.RequestHandover, "accept": c.AcceptHandover, "finished": c.BoothFinished, "slowly": c.SignalSpeakSlowly}[kind](id=c.new_id())
+        return {
+            "duty": c.TakeBoothDuty,
+            "handover": c.RequestHandover,
+            "accept": c.AcceptHandover,
+            "finished": c.BoothFinished,
+            "slowly": c.SignalSpeakSlowly,
+        }[kind](id=c.new_id())
 
     def secretariat_command() -> c.Command:
         pointed = [n for n, item in state.items.items() if item.status == "correspondence" and n not in state.ballots]
         if pointed:
             return c.OpenBallot(id=c.new_id(), item=rng.choice(pointed), deadline=local_time(log, rng.choice([2, 20, 90]) * MINUTE))
-        return c.RecordVoteByLetter(id=c.new_id(), item=rng.choice(list(state.ballots) or items[:12]), delegation=rng.choice(council), answer=rng.choice(["yes", "no"]), reference="Letter")
+        return c.RecordVoteByLetter(
+            id=c.new_id(),
+            item=rng.choice(list(state.ballots) or items[:12]),
+            delegation=rng.choice(council),
+            answer=rng.choice(["yes", "no"]),
+            reference="Letter",
+        )
 
     for _ in range(commands):
         after = rng.choice([0, 200, 900, 1_500, 2_500, 4_000, 10_000, 45_000]) if rng.random() > 0.03 else rng.randint(5, 40) * MINUTE
@@ -301,7 +409,11 @@ def random_log(seed: int, commands: int = 300) -> Log:
         elif who < 0.93:
             log.run(SYSTEM_ACTOR, c.Tick(id=c.new_id()), after)
         elif who < 0.95:
-            observed = c.ObserveSpeakerHeard(id=c.new_id(), participant=rng.choice(talkers)) if rng.random() < 0.6 else c.ObserveBoothSilent(id=c.new_id(), booth=rng.choice(LANGUAGES))
+            observed = (
+                c.ObserveSpeakerHeard(id=c.new_id(), participant=rng.choice(talkers))
+                if rng.random() < 0.6
+                else c.ObserveBoothSilent(id=c.new_id(), booth=rng.choice(LANGUAGES))
+            )
             log.run(MEDIA_ACTOR, observed, after)
         elif who < 0.97:
             log.run(TECHNICAL, c.ResolveHelp(id=c.new_id(), participant=rng.choice(talkers)), after)
@@ -309,7 +421,11 @@ def random_log(seed: int, commands: int = 300) -> Log:
             # Bursts of lines, so that the kept lines roll over and corrections land in and out of the window.
             for _ in range(rng.randint(1, 40)):
                 line = rng.randint(max(1, state.caption_count - 70), state.caption_count + 1)
-                command = c.CorrectCaption(id=c.new_id(), line=line, text="Corrected.") if rng.random() < 0.2 else c.PostCaption(id=c.new_id(), text=f"Line {state.caption_count + 1}")
+                command = (
+                    c.CorrectCaption(id=c.new_id(), line=line, text="Corrected.")
+                    if rng.random() < 0.2
+                    else c.PostCaption(id=c.new_id(), text=f"Line {state.caption_count + 1}")
+                )
                 log.run(CAPTIONER, command, rng.choice([0, 500, 700, 5_000]))
         else:
             log.run(ADMIN_ACTOR, secretariat_command(), after)

@@ -16,7 +16,9 @@ HARNESS = Path(__file__).with_name("harness.mjs")
 def node_binary() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("Node.js (node 20+) is required: the browser's fold is checked by running it under node. Install nodejs (apt-get install nodejs).")
+        pytest.fail(
+            "Node.js (node 20+) is required: the browser's fold is checked by running it under node. Install nodejs (apt-get install nodejs)."
+        )
     return node
 
 

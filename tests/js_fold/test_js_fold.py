@@ -51,8 +51,12 @@ def replay(log: Log, redacted: bool, every: int = 1) -> None:
     answers = run_harness({"mode": "log", "events": log.wire_events(redacted), "batches": plain(batches)})
     changed: set[str] = set()
     for index, ((upto, _), got, want, batch) in enumerate(zip(checkpoints, answers, expected, batches, strict=True)):
-        assert got["state"] == want["state"], f"the JS fold differs after event {upto} ({log.events[upto - 1]!r}): {diff(got['state'], want['state'])}"
-        assert got["views"] == want["views"], f"the views the browser holds differ from the server's after event {upto}: {diff(got['views'], want['views'])}"
+        assert got["state"] == want["state"], (
+            f"the JS fold differs after event {upto} ({log.events[upto - 1]!r}): {diff(got['state'], want['state'])}"
+        )
+        assert got["views"] == want["views"], (
+            f"the views the browser holds differ from the server's after event {upto}: {diff(got['views'], want['views'])}"
+        )
         if index:
             changed |= set(batch["views"]) - {"version", "at"}
     # Not vacuous: after the first (whole) update, every view changes in the log but the limits (constant)
@@ -98,7 +102,9 @@ def test_every_language_of_the_interface_has_every_message_with_its_placeholders
     assert set(locales) == set(LANGUAGES)
     english = locales["en"]
     for language, table in locales.items():
-        assert set(table) == set(english), f"{language}: missing {sorted(set(english) - set(table))}, extra {sorted(set(table) - set(english))}"
+        assert set(table) == set(english), (
+            f"{language}: missing {sorted(set(english) - set(table))}, extra {sorted(set(table) - set(english))}"
+        )
         for key, message in table.items():
             unknown = placeholders(message) - placeholders(english[key])
             assert not unknown, f"{language}.{key} uses {unknown}, which the code never fills"

@@ -42,7 +42,6 @@ from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETE
 pytestmark = pytest.mark.browser
 
 
-
 @pytest.fixture
 async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
     async with start_audio_node(tmp_path / "store") as node:
@@ -129,7 +128,9 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
             # at Janus): no booth in the French channel, the booth in the English one.
             settled = rerouted_at + 100
             await packets_at_janus(node, FRENCH_SPEAKER, await packets_counted(node, FRENCH_SPEAKER) + 50)
-            assert not await ears["fr"].evaluate("since => vcc.heardSince('880', since)", settled), "the French booth echoed into the French channel"
+            assert not await ears["fr"].evaluate("since => vcc.heardSince('880', since)", settled), (
+                "the French booth echoed into the French channel"
+            )
             assert await ears["en"].evaluate("vcc.heard") == "880"
             assert not await ears["en"].evaluate("since => vcc.heardSince('440', since)", settled)
         finally:
@@ -290,7 +291,9 @@ async def test_a_muted_delegate_stays_silent_whatever_its_page_does(audio_node: 
             await packets_at_janus(node, delegate, await packets_counted(node, delegate) + 100)
             for ear in ears:
                 assert not await ear.evaluate("since => vcc.heardSince('440', since)", since)
-            assert (await node.media.reconcilers[CONSULTATION]._ab({"request": "listparticipants", "room": f"{CONSULTATION}/floor"}))["participants"]
+            assert (await node.media.reconcilers[CONSULTATION]._ab({"request": "listparticipants", "room": f"{CONSULTATION}/floor"}))[
+                "participants"
+            ]
         finally:
             await speaking.close()
             await listening.close()
@@ -324,7 +327,9 @@ async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_pag
             granted_at = int(time.time() * 1000)
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             await asyncio.wait_for(reconciler.settled.wait(), 10)
-            present = {p["id"]: not p["muted"] for p in (await reconciler._ab({"request": "listparticipants", "room": floor}))["participants"]}
+            present = {
+                p["id"]: not p["muted"] for p in (await reconciler._ab({"request": "listparticipants", "room": floor}))["participants"]
+            }
             assert present[delegate] is True and reconciler.status.losses == 0
             again = await open_page(speaking, node, delegate)
             assert (await again.evaluate("vcc.publish()"))["ok"]
@@ -344,7 +349,10 @@ async def test_garbage_sdp_gets_a_clear_error_and_disturbs_no_one(audio_node: Au
             assert (await page.evaluate("vcc.command('request_floor')"))["ok"]
             for body, code in [
                 ({"op": "publish", "sdp": "hello"}, "invalid_sdp"),
-                ({"op": "publish", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nnonsense\r\n"}, "invalid_sdp"),
+                (
+                    {"op": "publish", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nnonsense\r\n"},
+                    "invalid_sdp",
+                ),
                 ({"op": "publish", "sdp": "v=0" + "x" * 20_000}, "invalid_media_request"),
                 ({"op": "unmute"}, "invalid_media_request"),
                 ({"op": "listen", "channel": "klingon"}, "invalid_media_request"),

@@ -54,7 +54,9 @@ async def viewers(node: AudioNode) -> dict[str, int]:
     reconciler = node.media.reconcilers[CONSULTATION]
     out: dict[str, int] = {}
     for channel in ("floor", "ar", "zh", "en", "fr", "ru", "es"):
-        info: dict[str, Any] = await reconciler._st({"request": "info", "id": reconciler.mount_id(channel), "secret": node.media.endpoint.secrets.room_secret})  # type: ignore[union-attr]
+        info: dict[str, Any] = await reconciler._st(
+            {"request": "info", "id": reconciler.mount_id(channel), "secret": node.media.endpoint.secrets.room_secret}
+        )  # type: ignore[union-attr]
         out[channel] = int(info["info"]["viewers"])
     return out
 
@@ -66,7 +68,9 @@ async def serving(node: AudioNode, wanted: dict[str, int], timeout: float = 10.0
         await asyncio.sleep(0.05)
 
 
-async def test_the_delegates_page_connects_its_microphone_on_request_and_is_heard_after_the_grant(audio_node: AudioNode, tmp_path: Path) -> None:
+async def test_the_delegates_page_connects_its_microphone_on_request_and_is_heard_after_the_grant(
+    audio_node: AudioNode, tmp_path: Path
+) -> None:
     node = audio_node
     delegate = COUNCIL[0]
     async with async_playwright() as playwright:

@@ -32,7 +32,9 @@ async def viewers(node: AudioNode) -> dict[str, int]:
     reconciler = node.media.reconcilers[CONSULTATION]
     out: dict[str, int] = {}
     for channel in ("floor", "ar", "zh", "en", "fr", "ru", "es"):
-        info: dict[str, Any] = await reconciler._st({"request": "info", "id": reconciler.mount_id(channel), "secret": node.media.endpoint.secrets.room_secret})  # type: ignore[union-attr]
+        info: dict[str, Any] = await reconciler._st(
+            {"request": "info", "id": reconciler.mount_id(channel), "secret": node.media.endpoint.secrets.room_secret}
+        )  # type: ignore[union-attr]
         out[channel] = int(info["info"]["viewers"])
     return out
 

@@ -226,8 +226,13 @@ def random_command(rng: random.Random, cons: Consultation) -> tuple[c.Command, s
     if roll < 0.75:
         return c.WithdrawFloorRequest(id=c.new_id()), rng.choice(DELEGATES)
     commands: list[c.Command] = [
-        c.TakeBoothDuty(id=c.new_id()), c.RequestHandover(id=c.new_id()), c.AcceptHandover(id=c.new_id()), c.SetBoothMic(id=c.new_id(), live=True),
-        c.SetBoothMic(id=c.new_id(), live=False), c.BoothFinished(id=c.new_id()), c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", *LANGUAGES])),
+        c.TakeBoothDuty(id=c.new_id()),
+        c.RequestHandover(id=c.new_id()),
+        c.AcceptHandover(id=c.new_id()),
+        c.SetBoothMic(id=c.new_id(), live=True),
+        c.SetBoothMic(id=c.new_id(), live=False),
+        c.BoothFinished(id=c.new_id()),
+        c.SetBoothSource(id=c.new_id(), source=rng.choice(["floor", *LANGUAGES])),
     ]
     return rng.choice(commands), rng.choice(ALL_INTERPRETERS)
 

@@ -57,7 +57,13 @@ def test_the_granted_speaker_heard_ends_time_to_floor_once(sitting: Consultation
     assert observed(sitting, heard) == []  # nobody granted yet
     sitting.grant("ch")
     # The chair talking, a member who is not a designated speaker, someone else's speaker, or silence: nothing.
-    assert observed(sitting, {("floor", "chair"): True, ("floor", member("ch")): True, ("floor", speaker("cn")): True, ("floor", speaker("ch")): False}) == []
+    assert (
+        observed(
+            sitting,
+            {("floor", "chair"): True, ("floor", member("ch")): True, ("floor", speaker("cn")): True, ("floor", speaker("ch")): False},
+        )
+        == []
+    )
     (first,) = observed(sitting, heard)
     assert first == c.ObserveSpeakerHeard(id=first.id, participant=speaker("ch"))
     sitting.run(first, MEDIA_ACTOR)

@@ -69,7 +69,9 @@ class Janus:
         return {m["id"] for m in answer["list"]}
 
     async def mount_port(self, channel: str) -> int:
-        answer = await self.session.request(self.streaming, {"request": "info", "id": f"{CONSULTATION}/ch-{channel}", "secret": self.secret})
+        answer = await self.session.request(
+            self.streaming, {"request": "info", "id": f"{CONSULTATION}/ch-{channel}", "secret": self.secret}
+        )
         return int(answer["info"]["media"][0]["port"])
 
     async def feeds(self) -> dict[str, str]:
@@ -108,8 +110,11 @@ class MediaNode:
         assert endpoint is not None
         session = await JanusSession.create(self.http, endpoint.url, endpoint.secrets.api_secret)
         return Janus(
-            session, await session.attach("janus.plugin.audiobridge"), await session.attach("janus.plugin.streaming"),
-            endpoint.secrets.room_secret, endpoint.secrets.admin_key,
+            session,
+            await session.attach("janus.plugin.audiobridge"),
+            await session.attach("janus.plugin.streaming"),
+            endpoint.secrets.room_secret,
+            endpoint.secrets.admin_key,
         )
 
 
@@ -251,4 +256,3 @@ async def test_without_janus_the_procedure_works_and_the_status_says_why(tmp_pat
         app.freeze()
         await app.shutdown()
         await app.cleanup()
-

@@ -44,7 +44,10 @@ def test_a_missing_ffmpeg_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
     done = subprocess.run(
         [sys.executable, "-m", "vcc.cli", "serve", "--store", str(tmp_path / "store"), "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 4
     assert "needs ffmpeg" in done.stderr and "apt-get install ffmpeg" in done.stderr and "--no-media" in done.stderr

@@ -36,7 +36,9 @@ def serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vcc.cli", "serve", "--demo", "--store", str(tmp_path / "store"), "--port", str(port), *extra],
-        stdout=open(tmp_path / "serve.log", "ab"), stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},  # noqa: SIM115
+        stdout=open(tmp_path / "serve.log", "ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # noqa: SIM115
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -66,7 +68,9 @@ def media_status(tmp_path: Path, url: str) -> dict[str, object]:
     with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations", headers=listing), timeout=5) as answer:
         (consultation,) = json.load(answer)["consultations"]
     headers = {"Authorization": f"Bearer {admin_token(consultation, secret, now)}"}
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/consultations/{consultation}/media", headers=headers), timeout=5) as answer:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{url}/api/consultations/{consultation}/media", headers=headers), timeout=5
+    ) as answer:
         return dict(json.load(answer))
 
 
@@ -106,13 +110,31 @@ def test_janus_config_then_serve_with_an_existing_janus(tmp_path: Path) -> None:
     http_port, admin_port = free_port(), free_port()
     store = str(tmp_path / "store")
     made = subprocess.run(
-        [sys.executable, "-m", "vcc.cli", "janus-config", "--store", store, "--output", str(tmp_path / "conf"),
-         "--http-port", str(http_port), "--admin-port", str(admin_port)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "vcc.cli",
+            "janus-config",
+            "--store",
+            store,
+            "--output",
+            str(tmp_path / "conf"),
+            "--http-port",
+            str(http_port),
+            "--admin-port",
+            str(admin_port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert made.returncode == 0, made.stderr
     assert f"--janus http://127.0.0.1:{http_port}/janus" in made.stdout
-    janus = subprocess.Popen(["janus", "-C", str(tmp_path / "conf" / "janus.jcfg"), "-F", str(tmp_path / "conf"), "-N"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    janus = subprocess.Popen(
+        ["janus", "-C", str(tmp_path / "conf" / "janus.jcfg"), "-F", str(tmp_path / "conf"), "-N"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         process, url = serve(tmp_path, "--janus", f"http://127.0.0.1:{http_port}/janus")
         try:
@@ -135,9 +157,10 @@ def test_a_missing_janus_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
     done = subprocess.run(
         [sys.executable, "-m", "vcc.cli", "serve", "--store", str(tmp_path / "store"), "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 4
     assert "Janus is not installed" in done.stderr and "--no-media" in done.stderr
-
-

@@ -53,13 +53,29 @@ def coturn(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A real coturn (Debian's) on a free port of this machine's address, with the REST API secret."""
     port, relay, address = free_port(), free_port(), host_address()
     conf = tmp_path / "turnserver.conf"
-    conf.write_text("\n".join([
-        f"listening-port={port}", f"listening-ip={address}", f"relay-ip={address}",
-        "use-auth-secret", f"static-auth-secret={SECRET}", "realm=vcc.test", "no-tls", "no-dtls", "no-cli",
-        "fingerprint", f"log-file={tmp_path / 'turn.log'}", "simple-log", f"pidfile={tmp_path / 'turn.pid'}",
-        # A small relay range: coturn checks every port of it before it listens.
-        f"min-port={relay}", f"max-port={relay + 50}", "",
-    ]))
+    conf.write_text(
+        "\n".join(
+            [
+                f"listening-port={port}",
+                f"listening-ip={address}",
+                f"relay-ip={address}",
+                "use-auth-secret",
+                f"static-auth-secret={SECRET}",
+                "realm=vcc.test",
+                "no-tls",
+                "no-dtls",
+                "no-cli",
+                "fingerprint",
+                f"log-file={tmp_path / 'turn.log'}",
+                "simple-log",
+                f"pidfile={tmp_path / 'turn.pid'}",
+                # A small relay range: coturn checks every port of it before it listens.
+                f"min-port={relay}",
+                f"max-port={relay + 50}",
+                "",
+            ]
+        )
+    )
     process = subprocess.Popen(["turnserver", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -82,7 +98,10 @@ async def test_a_page_reaches_janus_through_coturn_with_the_credential_it_was_gi
     secret_file.write_text(SECRET + "\n")
     address, port = coturn
     turn_url = f"turn:{address}:{port}?transport=tcp"
-    async with start_audio_node(tmp_path / "store", turn=[turn_url], turn_secret_file=str(secret_file)) as node, async_playwright() as playwright:
+    async with (
+        start_audio_node(tmp_path / "store", turn=[turn_url], turn_secret_file=str(secret_file)) as node,
+        async_playwright() as playwright,
+    ):
         browser = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         try:
             page = await open_page(browser, node, COUNCIL[0])
@@ -90,7 +109,8 @@ async def test_a_page_reaches_janus_through_coturn_with_the_credential_it_was_gi
             assert given["ok"] and given["ice_servers"][0]["urls"] == [turn_url], given
             assert given["ice_servers"][0]["username"].endswith(f":{COUNCIL[0]}")
             # Only relayed candidates: what a network that lets nothing but TCP out leaves.
-            outcome = await page.evaluate("""async (servers) => {
+            outcome = await page.evaluate(
+                """async (servers) => {
               const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: "relay" });
               const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
               mic.getTracks().forEach((t) => pc.addTrack(t, mic));
@@ -110,7 +130,9 @@ async def test_a_page_reaches_janus_through_coturn_with_the_credential_it_was_gi
               stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
               const local = pair ? stats.get(pair.localCandidateId) : null;
               return { ice: pc.iceConnectionState, local: local ? local.candidateType : null, track: await back };
-            }""", given["ice_servers"])
+            }""",
+                given["ice_servers"],
+            )
             assert outcome == {"ice": "connected", "local": "relay", "track": "audio"}, outcome
             assert COUNCIL[0] in node.media.reconcilers[CONSULTATION]._actual.echoes
         finally:

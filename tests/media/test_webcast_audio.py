@@ -28,6 +28,7 @@ from vcc_testkit.consultations import CHAIR, COUNCIL, FRENCH_SPEAKER, INTERPRETE
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture
 async def audio_node(tmp_path: Path) -> AsyncIterator[AudioNode]:
     async with start_audio_node(tmp_path / "store") as node:
@@ -180,7 +181,9 @@ async def test_the_floor_language_channel_of_the_webcast_carries_the_speaker_not
             # carries the speaker: the swap did not stall it, and the booth is not heard over it.
             steady = heard_at + 500
             await until(viewer, f"Date.now() > {steady + 2_000}", 10_000)
-            assert not await viewer.evaluate(f"ear.tones.some((t) => t.tone !== '440' && t.at >= {steady})"), await viewer.evaluate("ear.tones.slice(-5)")
+            assert not await viewer.evaluate(f"ear.tones.some((t) => t.tone !== '440' && t.at >= {steady})"), await viewer.evaluate(
+                "ear.tones.slice(-5)"
+            )
             yielded_at = int(time.time() * 1000)
             assert (await mouth.evaluate("vcc.command('yield_floor')"))["ok"]
             back_at = await until(viewer, f"ear.firstHeard('880', {yielded_at})", 20_000)

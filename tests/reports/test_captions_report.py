@@ -23,22 +23,24 @@ def test_webvtt_of_a_sitting_is_timed_from_its_opening_with_corrections() -> Non
     sitting = captions.sitting_of(cons.state, "2021-06-08")
     assert sitting is not None and sitting.opened_at == cons.at("12:00")
     vtt = captions.to_webvtt(captions.cues(captions.record(cons.events), sitting), "TEST/VCC 2021-06-08")
-    assert vtt == "\n".join([
-        "WEBVTT - TEST/VCC 2021-06-08",
-        "",
-        "1",
-        "00:00:02.000 --> 00:00:04.500",
-        "The chair opens the sitting.",
-        "",
-        "2",
-        "00:00:04.500 --> 00:00:11.500",
-        "Switzerland has the floor &amp; speaks &lt;briefly&gt;.",
-        "",
-        "3",
-        "00:01:00.000 --> 00:01:07.000",
-        "Thank you, Chair.",
-        "",
-    ])
+    assert vtt == "\n".join(
+        [
+            "WEBVTT - TEST/VCC 2021-06-08",
+            "",
+            "1",
+            "00:00:02.000 --> 00:00:04.500",
+            "The chair opens the sitting.",
+            "",
+            "2",
+            "00:00:04.500 --> 00:00:11.500",
+            "Switzerland has the floor &amp; speaks &lt;briefly&gt;.",
+            "",
+            "3",
+            "00:01:00.000 --> 00:01:07.000",
+            "Thank you, Chair.",
+            "",
+        ]
+    )
 
 
 def test_a_sitting_holds_only_its_own_lines() -> None:

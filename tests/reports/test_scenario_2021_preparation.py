@@ -50,7 +50,11 @@ class Run:
 def test_from_the_circular_to_the_reports() -> None:
     run = Run()
     agenda = importers.example("c21-vcc1-agenda.json")
-    for command in [importers.consultation_from_agenda(agenda), *importers.items_from_agenda_json(agenda), *importers.roster_from_csv(importers.example("roster-demo.csv"))]:
+    for command in [
+        importers.consultation_from_agenda(agenda),
+        *importers.items_from_agenda_json(agenda),
+        *importers.roster_from_csv(importers.example("roster-demo.csv")),
+    ]:
         run(command)
     state = run.state
     assert len(state.items) == 76 and len(state.agenda) == 58
@@ -139,10 +143,15 @@ def test_from_the_circular_to_the_reports() -> None:
     paragraphs = "\n".join(p.text for p in word.paragraphs)
     assert "Proposed conclusion (approved as part of a package)" in paragraphs and "Deferred to the in-person session" in paragraphs
     answers = {row.cells[0].text: row.cells[1].text for table in word.tables for row in table.rows}
-    assert answers[names[voting[31]]] == "no (by letter, Letter of 23 March 2021)" and len([a for a in answers.values() if a == "no reply"]) == 15
+    assert (
+        answers[names[voting[31]]] == "no (by letter, Letter of 23 March 2021)"
+        and len([a for a in answers.values() if a == "no reply"]) == 15
+    )
     tech = technical.build(state)
     # a sector member spoke too: four speakers, three of them states
-    assert "4 participants from 3 states, speakers from 3 states (4 speeches)" in technical.to_markdown(tech) and "<img" in technical.to_html(tech)
+    assert "4 participants from 3 states, speakers from 3 states (4 speeches)" in technical.to_markdown(
+        tech
+    ) and "<img" in technical.to_html(tech)
     tech_word = docx.Document(io.BytesIO(docx_render.technical_docx(tech)))
     assert tech_word.inline_shapes and any("Time to floor" in p.text for p in tech_word.paragraphs)
 

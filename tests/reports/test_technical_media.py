@@ -9,8 +9,18 @@ from tests.core.corekit import Consultation, member, speaker
 
 def connection_test(media: str | None, media_rtt_ms: float | None = None, websocket_ok: bool = True) -> c.RecordConnectionTest:
     return c.RecordConnectionTest(
-        id=c.new_id(), transport="websocket", websocket_ok=websocket_ok, rtt_ms=40, jitter_ms=2, clock_offset_ms=0,
-        microphone="ok", camera="ok", input_level=0.2, browser="Chromium 126", media=media, media_rtt_ms=media_rtt_ms,  # type: ignore[arg-type]
+        id=c.new_id(),
+        transport="websocket",
+        websocket_ok=websocket_ok,
+        rtt_ms=40,
+        jitter_ms=2,
+        clock_offset_ms=0,
+        microphone="ok",
+        camera="ok",
+        input_level=0.2,
+        browser="Chromium 126",
+        media=media,
+        media_rtt_ms=media_rtt_ms,  # type: ignore[arg-type]
     )
 
 

@@ -37,9 +37,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_store(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Callable[[], EventStore]:
+def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], EventStore]:
     """Factory of unopened stores that all see the same, initially empty, data."""
     if backend == "sqlite":
         return lambda: SqliteStore(tmp_path / "store")
@@ -56,9 +54,7 @@ async def store(make_store: Callable[[], EventStore]) -> AsyncIterator[EventStor
 
 
 @pytest.fixture
-async def peer(
-    backend: str, store: EventStore, make_store: Callable[[], EventStore]
-) -> AsyncIterator[EventStore]:
+async def peer(backend: str, store: EventStore, make_store: Callable[[], EventStore]) -> AsyncIterator[EventStore]:
     """Another writer whose appends ``store``'s subscribers must see.
 
     Redis: a second ``RedisStore`` (another node). SQLite notifies in-process

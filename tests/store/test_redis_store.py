@@ -86,9 +86,7 @@ async def test_a_hung_redis_times_out_instead_of_hanging(durable_redis: RedisSer
         await store.append("c1", 0, [b"1"])
         with redis.Redis.from_url(durable_redis.url) as admin:
             # DEBUG SLEEP blocks the server like a stalled disk or a long script.
-            sleeper = asyncio.create_task(
-                asyncio.to_thread(admin.execute_command, "DEBUG", "SLEEP", 2.5)
-            )
+            sleeper = asyncio.create_task(asyncio.to_thread(admin.execute_command, "DEBUG", "SLEEP", 2.5))
             await until(lambda: not answers_at_once(durable_redis.url), 2, "redis-server is held by DEBUG SLEEP")
             started = time.monotonic()
             with pytest.raises(StoreUnavailable):

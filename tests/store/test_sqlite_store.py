@@ -76,9 +76,7 @@ async def test_subscribe_without_ready_misses_nothing_appended_after(tmp_path: P
 
 async def test_group_commit_serves_many_concurrent_appenders(tmp_path: Path) -> None:
     async with SqliteStore(tmp_path) as store:
-        results = await asyncio.gather(
-            *(store.append(f"s{i}", 0, [b"a", b"b"], command_id=f"c{i}") for i in range(500))
-        )
+        results = await asyncio.gather(*(store.append(f"s{i}", 0, [b"a", b"b"], command_id=f"c{i}") for i in range(500)))
         assert results == [2] * 500
         assert len(await store.streams()) == 500
     async with SqliteStore(tmp_path) as reopened:

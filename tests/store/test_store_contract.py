@@ -30,16 +30,12 @@ async def append_retrying(store: EventStore, stream: str, count: int) -> int:
     expected = (await store.head(stream)).seq
     while True:
         try:
-            return await store.append(
-                stream, expected, [ev(stream, expected + i) for i in range(1, count + 1)]
-            )
+            return await store.append(stream, expected, [ev(stream, expected + i) for i in range(1, count + 1)])
         except ConcurrencyConflict as conflict:
             expected = conflict.actual.seq
 
 
-async def collect(
-    sub: Subscription, until_seq: int, timeout: float = 10.0
-) -> list[tuple[int, bytes]]:
+async def collect(sub: Subscription, until_seq: int, timeout: float = 10.0) -> list[tuple[int, bytes]]:
     got: list[tuple[int, bytes]] = []
 
     async def run() -> None:
@@ -88,9 +84,7 @@ async def test_streams_are_independent_and_listed(store: EventStore) -> None:
     assert (await store.head("a")).seq == 2
 
 
-async def test_events_survive_reopening(
-    store: EventStore, make_store: Callable[[], EventStore]
-) -> None:
+async def test_events_survive_reopening(store: EventStore, make_store: Callable[[], EventStore]) -> None:
     await store.append("c1", 0, [ev("c1", 1), ev("c1", 2)])
     head = await store.head("c1")
     async with make_store() as reopened:
@@ -143,9 +137,7 @@ async def test_same_expected_seq_exactly_one_wins(store: EventStore, peer: Event
     assert await store.read("c1", 1) == [(2, f"writer {winners[0]}".encode())]
 
 
-async def test_concurrent_writers_build_one_contiguous_log(
-    store: EventStore, peer: EventStore
-) -> None:
+async def test_concurrent_writers_build_one_contiguous_log(store: EventStore, peer: EventStore) -> None:
     rng = random.Random(7)
     plan = [(w, rng.randint(1, 3)) for w in [store, peer] * 15]
     await asyncio.gather(*(append_retrying(w, "c1", n) for w, n in plan))
@@ -192,9 +184,7 @@ async def test_conflicting_command_is_not_recorded(store: EventStore) -> None:
 # -- epochs and snapshots -----------------------------------------------------
 
 
-async def test_epoch_is_minted_once_and_stays(
-    store: EventStore, make_store: Callable[[], EventStore]
-) -> None:
+async def test_epoch_is_minted_once_and_stays(store: EventStore, make_store: Callable[[], EventStore]) -> None:
     await store.append("c1", 0, [ev("c1", 1)])
     epoch = (await store.head("c1")).epoch
     assert epoch != ""
@@ -225,9 +215,7 @@ async def test_snapshots_keep_the_newest(store: EventStore) -> None:
 # -- subscriptions ------------------------------------------------------------
 
 
-async def test_subscription_delivers_peer_appends_in_order(
-    store: EventStore, peer: EventStore
-) -> None:
+async def test_subscription_delivers_peer_appends_in_order(store: EventStore, peer: EventStore) -> None:
     await store.append("c1", 0, [ev("c1", 1)])
     sub = store.subscribe("c1")
     assert await sub.ready() == 1
@@ -241,9 +229,7 @@ async def test_subscription_delivers_peer_appends_in_order(
     await sub.close()
 
 
-async def test_subscription_from_after_seq_replays_then_follows(
-    store: EventStore, peer: EventStore
-) -> None:
+async def test_subscription_from_after_seq_replays_then_follows(store: EventStore, peer: EventStore) -> None:
     await store.append("c1", 0, [ev("c1", seq) for seq in range(1, 6)])
     sub = store.subscribe("c1", after_seq=2)
     # Appended before the subscription is even ready: must still arrive, once.
@@ -335,7 +321,9 @@ async def test_several_commands_appended_together_are_each_recorded_and_deduplic
 # -- the store's own settings -----------------------------------------------
 
 
-async def test_settings_are_kept_replaced_and_seen_by_every_opener(make_store: Callable[[], EventStore], store: EventStore, peer: EventStore) -> None:
+async def test_settings_are_kept_replaced_and_seen_by_every_opener(
+    make_store: Callable[[], EventStore], store: EventStore, peer: EventStore
+) -> None:
     assert await store.get_meta("public_url") is None
     await store.set_meta("public_url", "http://127.0.0.1:8765")
     await store.set_meta("public_url", "https://vcc.example.org")

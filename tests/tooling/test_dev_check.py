@@ -1,5 +1,5 @@
-"""`./dev test` runs `./dev check` (ruff, then mypy --strict) before pytest: a lint
-error or a type error stops it. These run that same check on files with one error each."""
+"""`./dev test` runs `./dev check` (ruff check, ruff format --check, then mypy --strict) before
+pytest: a lint error, an unformatted file or a type error stops it. These run that same check on files with one error each."""
 
 import subprocess
 from pathlib import Path
@@ -30,6 +30,12 @@ def test_a_lint_error_fails_the_check(tmp_path: Path) -> None:
     assert "F401" in result.stdout and "ruff check found the lint errors above" in result.stderr
 
 
+def test_an_unformatted_file_fails_the_check(tmp_path: Path) -> None:
+    result = check(tmp_path, CLEAN.replace("return 2 * n", "return 2*n"))
+    assert result.returncode != 0
+    assert "ruff format would reformat" in result.stderr
+
+
 def test_a_type_error_fails_the_check(tmp_path: Path) -> None:
     result = check(tmp_path, CLEAN + "\n\nHALF: int = double(1) / 2\n")
     assert result.returncode != 0
@@ -38,12 +44,17 @@ def test_a_type_error_fails_the_check(tmp_path: Path) -> None:
 
 def test_dev_test_checks_before_it_runs_the_tests() -> None:
     dev = (ROOT / "dev").read_text(encoding="utf-8")
-    test_branch = dev[dev.index("\n  test)"):]
+    test_branch = dev[dev.index("\n  test)") :]
     assert test_branch.index("check_code") < test_branch.index("pytest")
 
 
 def test_the_core_and_the_protocol_hide_no_type_error() -> None:
     """mypy --strict passes on its own merits: no ``type: ignore`` silences it in the core or the protocol."""
     sources = [*(ROOT / "server" / "vcc" / "core").rglob("*.py"), *(ROOT / "protocol" / "vcc_protocol").rglob("*.py")]
-    hidden = [f"{path.relative_to(ROOT)}:{n}" for path in sources for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "type: ignore" in line]
+    hidden = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sources
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "type: ignore" in line
+    ]
     assert sources and hidden == []

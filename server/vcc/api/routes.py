@@ -66,7 +66,14 @@ CONSULTATION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
 #: The values of an import's ``?dry_run``: whether it only shows what would change.
 DRY_RUN = {"1": True, "true": True, "0": False, "false": False}
 #: The code of an HTTP error aiohttp raises by itself (no route, too large, ...).
-_CODES = {400: "invalid_value", 401: "unauthorized", 403: "not_allowed", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_CODES = {
+    400: "invalid_value",
+    401: "unauthorized",
+    403: "not_allowed",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -126,9 +133,17 @@ async def _on_roster(request: web.Request, claims: Claims) -> None:
     runtime = await request.app[SERVICE].existing(claims.consultation)
     participant = runtime.state.participants.get(claims.participant)
     if participant is None:
-        raise Refused(403, "unknown_participant", "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
+        raise Refused(
+            403,
+            "unknown_participant",
+            "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.",
+        )
     if participant.role != claims.role:
-        raise Refused(403, "not_allowed", f"This join link was issued for the role {claims.role!r}, but {participant.name} is registered as {participant.role!r}; ask the secretariat for a new link.")
+        raise Refused(
+            403,
+            "not_allowed",
+            f"This join link was issued for the role {claims.role!r}, but {participant.name} is registered as {participant.role!r}; ask the secretariat for a new link.",
+        )
 
 
 def deployment_only(handler: Handler) -> Handler:
@@ -137,7 +152,11 @@ def deployment_only(handler: Handler) -> Handler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         claims = _bearer(request, "deployment admin token")
         if claims.role != DEPLOYMENT_ROLE:
-            raise Refused(403, "not_allowed", "Creating and listing consultations needs the deployment admin token (`vcc admin-token` prints it); a consultation's admin token or join link gives rights on that consultation only.")
+            raise Refused(
+                403,
+                "not_allowed",
+                "Creating and listing consultations needs the deployment admin token (`vcc admin-token` prints it); a consultation's admin token or join link gives rights on that consultation only.",
+            )
         return await handler(request)
 
     return _secured(wrapper, handler, "deployment")
@@ -220,16 +239,24 @@ async def _import(request: web.Request, consultation: str, entries: list[importe
     """Import all or nothing; ``?dry_run=1`` answers what would change and writes nothing."""
     flag = request.query.get("dry_run", "0")
     if flag not in DRY_RUN:
-        return fail(400, "invalid_value", f"dry_run is {flag!r}; send dry_run=1 to see what the import would change, or leave it out to import.")
+        return fail(
+            400, "invalid_value", f"dry_run is {flag!r}; send dry_run=1 to see what the import would change, or leave it out to import."
+        )
     dry_run = DRY_RUN[flag]
     outcome = await run_import(request.app[SERVICE], consultation, entries, dry_run=dry_run)
     if not outcome.ok:
         status = 503 if outcome.code == "unavailable" else 422
         return web.json_response({"error": {"code": outcome.code, "message": outcome.message, "details": outcome.lines}}, status=status)
     body = {
-        "consultation": consultation, "message": outcome.message, "dry_run": dry_run,
-        "imported": 0 if dry_run else outcome.added + outcome.changed, "added": outcome.added,
-        "changed": outcome.changed, "unchanged": outcome.unchanged, "details": outcome.lines, "seq": outcome.seq,
+        "consultation": consultation,
+        "message": outcome.message,
+        "dry_run": dry_run,
+        "imported": 0 if dry_run else outcome.added + outcome.changed,
+        "added": outcome.added,
+        "changed": outcome.changed,
+        "unchanged": outcome.unchanged,
+        "details": outcome.lines,
+        "seq": outcome.seq,
     }
     return web.json_response(body, status=created if outcome.added and not dry_run else 200)
 
@@ -238,7 +265,11 @@ async def _import(request: web.Request, consultation: str, entries: list[importe
 async def create_consultation(request: web.Request) -> web.Response:
     """Create a consultation from an agenda JSON (its 'consultation' block and its items), all or nothing; ?dry_run=1 shows what would change."""
     if "id" in request.query and not re.match(CONSULTATION_ID, request.query["id"]):
-        return fail(400, "invalid_value", "The id is 1 to 80 lowercase letters, digits and dashes, not starting or ending with a dash (e.g. c21-vcc-1).")
+        return fail(
+            400,
+            "invalid_value",
+            "The id is 1 to 80 lowercase letters, digits and dashes, not starting or ending with a dash (e.g. c21-vcc-1).",
+        )
     text = await _body(request)
     try:
         create = importers.consultation_from_agenda(text)
@@ -288,7 +319,11 @@ async def join_links(request: web.Request) -> web.Response:
     base = request.app[BASE_URL] or str(request.url.origin())
     found = links.join_links(runtime.state, runtime.consultation, request.app[SECRET], base, request.app[SERVICE].clock())
     if request.query.get("format") == "csv":
-        return web.Response(text=links.to_csv(found), content_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-links.csv"'})
+        return web.Response(
+            text=links.to_csv(found),
+            content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-links.csv"'},
+        )
     return web.json_response({"links": [msgspec.to_builtins(link) for link in found]})
 
 
@@ -336,7 +371,9 @@ async def sitting_captions(request: web.Request) -> web.Response:
         return fail(404, "invalid_value", f"No sitting on {day!r}; the sittings so far: {days}.")
     cues = captions.cues(captions.record(await runtime.history()), sitting)
     body = captions.to_webvtt(cues, f"{runtime.state.code} {day}")
-    return web.Response(text=body, content_type="text/vtt", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-{day}.vtt"'})
+    return web.Response(
+        text=body, content_type="text/vtt", headers={"Content-Disposition": f'attachment; filename="{runtime.consultation}-{day}.vtt"'}
+    )
 
 
 #: A caption command is a line of at most 200 characters: anything much larger is not one.
@@ -381,7 +418,11 @@ WEBCAST_MISS_CACHE = "public, max-age=10"
 
 
 def not_webcast(consultation: str) -> web.Response:
-    answer = fail(404, "not_webcast", f"No consultation {consultation[:80]!r} is on the public webcast; check the address, or ask the secretariat to open its webcast.")
+    answer = fail(
+        404,
+        "not_webcast",
+        f"No consultation {consultation[:80]!r} is on the public webcast; check the address, or ask the secretariat to open its webcast.",
+    )
     answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
     return answer
 
@@ -410,7 +451,11 @@ async def webcast_captions(request: web.Request) -> web.Response:
     consultation, day = request.match_info["consultation"], request.match_info["sitting"]
     archived = await request.app[WEBCAST].sitting_captions(consultation, day)
     if archived is None:
-        answer = fail(404, "not_webcast", f"No closed sitting on {day[:20]!r} of a webcast consultation {consultation[:80]!r}; the archive lists a sitting once it has closed.")
+        answer = fail(
+            404,
+            "not_webcast",
+            f"No closed sitting on {day[:20]!r} of a webcast consultation {consultation[:80]!r}; the archive lists a sitting once it has closed.",
+        )
         answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
         return answer
     return web.Response(body=archived.body, content_type="text/vtt", headers={"ETag": archived.etag, "Cache-Control": ARCHIVE_CACHE})
@@ -428,11 +473,18 @@ async def webcast_audio(request: web.Request) -> web.StreamResponse:
     path = await request.app[WEBCAST].live_file(consultation, channel, name)
     metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "playlist" if name.endswith(".m3u8") else "segment").inc()
     if path is None:
-        answer = fail(404, "not_webcast", f"No live audio {channel[:10]!r}/{name[:30]!r} on the webcast of {consultation[:80]!r}: the channels are floor and the six languages, and they play while a sitting is open.")
+        answer = fail(
+            404,
+            "not_webcast",
+            f"No live audio {channel[:10]!r}/{name[:30]!r} on the webcast of {consultation[:80]!r}: the channels are floor and the six languages, and they play while a sitting is open.",
+        )
         answer.headers["Cache-Control"] = "public, max-age=1"
         return answer
     playlist = name.endswith(".m3u8")
-    headers = {"Cache-Control": PLAYLIST_CACHE if playlist else SEGMENT_CACHE, "Content-Type": "application/vnd.apple.mpegurl" if playlist else "audio/mp4"}
+    headers = {
+        "Cache-Control": PLAYLIST_CACHE if playlist else SEGMENT_CACHE,
+        "Content-Type": "application/vnd.apple.mpegurl" if playlist else "audio/mp4",
+    }
     return web.FileResponse(path, headers=headers)
 
 
@@ -442,7 +494,11 @@ async def webcast_recording(request: web.Request) -> web.StreamResponse:
     path = await request.app[WEBCAST].recording_file(consultation, day, name)
     metrics.WEBCAST_AUDIO_REQUESTS.labels("missing" if path is None else "recording").inc()
     if path is None:
-        answer = fail(404, "not_webcast", f"No recording {name[:30]!r} of a closed sitting on {day[:20]!r} of {consultation[:80]!r}: the archive (archive.json) lists those kept.")
+        answer = fail(
+            404,
+            "not_webcast",
+            f"No recording {name[:30]!r} of a closed sitting on {day[:20]!r} of {consultation[:80]!r}: the archive (archive.json) lists those kept.",
+        )
         answer.headers["Cache-Control"] = WEBCAST_MISS_CACHE
         return answer
     return web.FileResponse(path, headers={"Cache-Control": ARCHIVE_CACHE, "Content-Type": "audio/aac"})
@@ -548,7 +604,9 @@ async def _contribution_form(request: web.Request, runtime: Runtime, claims: Cla
     except (HttpProcessingError, ValueError) as exc:  # a malformed part's header or boundary
         if isinstance(exc, BadFile):
             raise
-        raise BadFile(f"The form cannot be read ({getattr(exc, 'message', exc)}); send it as multipart/form-data.", code="invalid_command") from None
+        raise BadFile(
+            f"The form cannot be read ({getattr(exc, 'message', exc)}); send it as multipart/form-data.", code="invalid_command"
+        ) from None
     return _contribution_fields(fields, claims), None
 
 
@@ -557,7 +615,11 @@ async def _form_field(part: BodyPartReader) -> str:
     while chunk := await part.read_chunk(FIELD_CHUNK):
         data += chunk
         if len(data) > MAX_FIELD:
-            raise BadFile(f"The field {part.name} is longer than {MAX_FIELD // 1024} KB; two pages are about 7,000 characters.", status=413, code="payload_too_large")
+            raise BadFile(
+                f"The field {part.name} is longer than {MAX_FIELD // 1024} KB; two pages are about 7,000 characters.",
+                status=413,
+                code="payload_too_large",
+            )
     try:
         return data.decode(part.get_charset("utf-8"))
     except (UnicodeDecodeError, LookupError):
@@ -566,11 +628,15 @@ async def _form_field(part: BodyPartReader) -> str:
 
 def _contribution_fields(fields: dict[str, str], claims: Claims) -> dict[str, Any]:
     return {
-        "type": "submit_contribution", "id": fields.get("id") or uuid.uuid4().hex,
+        "type": "submit_contribution",
+        "id": fields.get("id") or uuid.uuid4().hex,
         "contribution": fields.get("contribution") or f"{claims.participant}-{uuid.uuid4().hex[:8]}",
-        "item": fields.get("item", ""), "title": fields.get("title", ""),
+        "item": fields.get("item", ""),
+        "title": fields.get("title", ""),
         "co_submitters": [s.strip() for s in fields.get("co_submitters", "").split(",") if s.strip()],
-        "document": fields.get("document", ""), "comments": fields.get("comments", ""), "way_forward": fields.get("way_forward", ""),
+        "document": fields.get("document", ""),
+        "comments": fields.get("comments", ""),
+        "way_forward": fields.get("way_forward", ""),
     }
 
 
@@ -638,11 +704,15 @@ async def time_management_plan(request: web.Request) -> web.Response:
     """The time management plan, public: ?format=html (default), csv or ics (one event per sitting)."""
     runtime = await _existing(request)
     state = runtime.state
-    return _rendered(request, f"{runtime.consultation}-plan", {
-        "html": ("text/html", lambda: plan_export.to_html(state)),
-        "csv": ("text/csv", lambda: plan_export.to_csv(state)),
-        "ics": ("text/calendar", lambda: plan_export.to_ical(state)),
-    })
+    return _rendered(
+        request,
+        f"{runtime.consultation}-plan",
+        {
+            "html": ("text/html", lambda: plan_export.to_html(state)),
+            "csv": ("text/csv", lambda: plan_export.to_csv(state)),
+            "ics": ("text/calendar", lambda: plan_export.to_ical(state)),
+        },
+    )
 
 
 @admin_only
@@ -652,7 +722,9 @@ async def media_status(request: web.Request) -> web.Response:
     if media is None:
         return web.json_response({"media": "off", "reason": "This node runs without media (vcc serve --no-media)."})
     status = media.status(request.match_info["consultation"])
-    return web.json_response({"media": "up" if status.up else "down", "reason": status.reason, "since": status.since, "losses": status.losses})
+    return web.json_response(
+        {"media": "up" if status.up else "down", "reason": status.reason, "since": status.since, "losses": status.losses}
+    )
 
 
 async def _body(request: web.Request) -> str:
@@ -713,11 +785,24 @@ _ITEM = {
     "type": "object",
     "required": ["number", "code", "title"],
     "properties": {
-        "item": {**_ITEM_REF, "description": "the item's ref, if the file names it; else its code where the file's codes are unique, its number otherwise"},
+        "item": {
+            **_ITEM_REF,
+            "description": "the item's ref, if the file names it; else its code where the file's codes are unique, its number otherwise",
+        },
         "number": {"type": "integer", "minimum": 1, "maximum": 9999, "description": "its number within its section"},
         "code": _TEXT,
         "section": {"type": "string", "maxLength": 200},
-        "title": {"oneOf": [_TEXT, {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 2000}}]},
+        "title": {
+            "oneOf": [
+                _TEXT,
+                {
+                    "type": "object",
+                    "required": ["en"],
+                    "properties": {"en": _TEXT},
+                    "additionalProperties": {"type": "string", "maxLength": 2000},
+                },
+            ]
+        },
         "documents": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}, "maxItems": 50},
         "package_approval": {"type": "boolean"},
         "minutes": {"type": "integer", "minimum": 1, "maximum": 600},
@@ -735,13 +820,25 @@ AGENDA_SCHEMA: dict[str, Any] = {
             "required": ["code", "title", "first_day", "max_days", "slot"],
             "properties": {
                 "code": _TEXT,
-                "title": {"oneOf": [_TEXT, {"type": "object", "required": ["en"], "properties": {"en": _TEXT}, "additionalProperties": {"type": "string", "maxLength": 200}}]},
+                "title": {
+                    "oneOf": [
+                        _TEXT,
+                        {
+                            "type": "object",
+                            "required": ["en"],
+                            "properties": {"en": _TEXT},
+                            "additionalProperties": {"type": "string", "maxLength": 200},
+                        },
+                    ]
+                },
                 "first_day": _DAY,
                 "last_possible_day": _DAY,
                 "max_days": {"type": "integer", "minimum": 1, "maximum": 31},
                 "slot": {"type": "object", "required": ["start", "end", "tz"], "properties": {"start": _HHMM, "end": _HHMM, "tz": _TEXT}},
                 "deadlines": {
-                    "type": "object", "maxProperties": 20, "description": "the circular's deadlines: name -> date",
+                    "type": "object",
+                    "maxProperties": 20,
+                    "description": "the circular's deadlines: name -> date",
                     "propertyNames": {"maxLength": 200},
                     "additionalProperties": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
                 },
@@ -763,14 +860,20 @@ _CONTRIBUTION_FORM: dict[str, Any] = {
         "document": {"type": "string"},
         "comments": {"type": "string"},
         "way_forward": {"type": "string"},
-        "file": {"type": "string", "format": "binary", "description": f"a PDF or DOCX of at most two pages and {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"},
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": f"a PDF or DOCX of at most two pages and {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
+        },
     },
 }
 _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 #: What an import answers (``_import``): the same whether it wrote, found nothing to do, or was a dry run.
 _IMPORTED = {"application/json": {"schema": {"$ref": "#/components/schemas/ImportResult"}}}
 #: An import's ``?dry_run`` (see ``DRY_RUN``).
-_DRY_RUN = {"dry_run": {"type": "string", "enum": list(DRY_RUN), "description": "1: answer what the import would change, and write nothing"}}
+_DRY_RUN = {
+    "dry_run": {"type": "string", "enum": list(DRY_RUN), "description": "1: answer what the import would change, and write nothing"}
+}
 #: An import's entries, one line each (``importing.Outcome.lines``).
 _DETAILS = {"type": "array", "items": {"type": "string"}}
 _WHY = {
@@ -791,51 +894,117 @@ _CONTRACTS: dict[str, dict[str, Any]] = {
     "readyz": {"ok": _JSON_OBJECT, "errors": ["503"], "error_body": _JSON_OBJECT},
     "prometheus": {"ok": {"text/plain": {"schema": {"type": "string"}}}},
     "openapi": {"ok": _JSON_OBJECT},
-    "list_consultations": {"ok": {"application/json": {"schema": {"type": "object", "required": ["consultations"], "properties": {"consultations": {"type": "array", "items": {"type": "string"}}}}}}, "errors": ["503"]},
+    "list_consultations": {
+        "ok": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["consultations"],
+                    "properties": {"consultations": {"type": "array", "items": {"type": "string"}}},
+                }
+            }
+        },
+        "errors": ["503"],
+    },
     "create_consultation": {
-        "status": {"201": "Created: the consultation is new", "200": "The consultation exists already and the file changed nothing, or only what import may change; or a dry run"},
+        "status": {
+            "201": "Created: the consultation is new",
+            "200": "The consultation exists already and the file changed nothing, or only what import may change; or a dry run",
+        },
         "query": {"id": {"type": "string", "pattern": CONSULTATION_ID}, **_DRY_RUN},
-        "ok": _IMPORTED, "body": {"application/json": {"schema": AGENDA_SCHEMA}}, "errors": ["400", "413", "422", "503"],
+        "ok": _IMPORTED,
+        "body": {"application/json": {"schema": AGENDA_SCHEMA}},
+        "errors": ["400", "413", "422", "503"],
     },
     "import_agenda": {
-        "query": _DRY_RUN, "ok": _IMPORTED,
-        "body": {"application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": _AGENDA_ITEMS}}}, "text/csv": {"schema": _CSV}},
+        "query": _DRY_RUN,
+        "ok": _IMPORTED,
+        "body": {
+            "application/json": {"schema": {"type": "object", "required": ["items"], "properties": {"items": _AGENDA_ITEMS}}},
+            "text/csv": {"schema": _CSV},
+        },
         "errors": ["400", "413", "422", "503"],
     },
     "import_roster": {"query": _DRY_RUN, "ok": _IMPORTED, "body": {"text/csv": {"schema": _CSV}}, "errors": ["400", "413", "422", "503"]},
-    "join_links": {"query": {"format": {"enum": ["json", "csv"]}}, "ok": {**_JSON_OBJECT, "text/csv": {"schema": {"type": "string"}}}, "errors": ["400", "503"]},
+    "join_links": {
+        "query": {"format": {"enum": ["json", "csv"]}},
+        "ok": {**_JSON_OBJECT, "text/csv": {"schema": {"type": "string"}}},
+        "errors": ["400", "503"],
+    },
     "read_snapshot": {"errors": ["503"]},
     "report": {
         "query": {"format": {"enum": ["md", "html", "docx"]}},
-        "ok": {"text/markdown": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}},
+        "ok": {
+            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+            DOCX: {"schema": {"type": "string", "format": "binary"}},
+        },
         "errors": ["400", "503"],
     },
     "time_management_plan": {
         "query": {"format": {"enum": ["html", "csv", "ics"]}},
-        "ok": {"text/html": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}, "text/calendar": {"schema": {"type": "string"}}},
+        "ok": {
+            "text/html": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "text/calendar": {"schema": {"type": "string"}},
+        },
         "errors": ["400", "503"],
     },
-    "submit_contribution": {"status": {"201": "Created"}, "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}}, "errors": ["400", "413", "422", "503"]},
+    "submit_contribution": {
+        "status": {"201": "Created"},
+        "body": {"multipart/form-data": {"schema": _CONTRIBUTION_FORM}},
+        "errors": ["400", "413", "422", "503"],
+    },
     "my_grouping_answers": {"errors": ["503"]},
     "grouping_tally": {"errors": ["503"]},
     "sitting_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}, "errors": ["503"]},
     "post_caption": {
         "status": {"201": "Created: the caption line (or its correction) is recorded"},
-        "body": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
-            "id": {"type": "string"}, "line": {"type": "integer", "minimum": 1}, "text": {"type": "string", "minLength": 1, "maxLength": 200}}}}},
+        "body": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "line": {"type": "integer", "minimum": 1},
+                        "text": {"type": "string", "minLength": 1, "maxLength": 200},
+                    },
+                }
+            }
+        },
         "ok": {"application/json": {"schema": {"type": "object", "properties": {"line": {"type": "integer"}, "seq": {"type": "integer"}}}}},
         "errors": ["400", "413", "422", "429", "503"],
     },
     "webcast_state": {"ok": _JSON_OBJECT},
     "webcast_captions": {"ok": {"text/vtt": {"schema": {"type": "string"}}}},
-    "webcast_audio": {"ok": {"application/vnd.apple.mpegurl": {"schema": {"type": "string"}}, "audio/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+    "webcast_audio": {
+        "ok": {
+            "application/vnd.apple.mpegurl": {"schema": {"type": "string"}},
+            "audio/mp4": {"schema": {"type": "string", "format": "binary"}},
+        }
+    },
     "webcast_recording": {"ok": {"audio/aac": {"schema": {"type": "string", "format": "binary"}}}},
     "webcast_archive": {"ok": _JSON_OBJECT},
-    "contribution_file": {"ok": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}, DOCX: {"schema": {"type": "string", "format": "binary"}}}, "errors": ["503"]},
+    "contribution_file": {
+        "ok": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            DOCX: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "errors": ["503"],
+    },
     "media_status": {"errors": ["503"]},
     "start_practice": {
         "status": {"201": "Created: the practice consultation, and the token to join it by socket"},
-        "ok": {"application/json": {"schema": {"type": "object", "required": ["consultation", "token"], "properties": {"consultation": {"type": "string"}, "token": {"type": "string"}}}}},
+        "ok": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["consultation", "token"],
+                    "properties": {"consultation": {"type": "string"}, "token": {"type": "string"}},
+                }
+            }
+        },
         "errors": ["409", "503"],
     },
 }
@@ -852,7 +1021,10 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": handler.__name__,
         "summary": (handler.__doc__ or "").strip().split("\n")[0],
-        "responses": {status: {"description": why, "content": contract.get("ok", _JSON_OBJECT)} for status, why in contract.get("status", {"200": "OK"}).items()},
+        "responses": {
+            status: {"description": why, "content": contract.get("ok", _JSON_OBJECT)}
+            for status, why in contract.get("status", {"200": "OK"}).items()
+        },
     }
     names = re.findall(r"\{(\w+)\}", path)
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in names]
@@ -884,7 +1056,10 @@ def _openapi() -> dict[str, Any]:
         "components": {
             "securitySchemes": {
                 "deploymentToken": {**bearer, "description": "The deployment admin token: `vcc admin-token` prints it."},
-                "adminToken": {**bearer, "description": "A consultation's admin token (`vcc links` prints it), or the join token of one of its secretariat."},
+                "adminToken": {
+                    **bearer,
+                    "description": "A consultation's admin token (`vcc links` prints it), or the join token of one of its secretariat.",
+                },
                 "joinToken": {**bearer, "description": "A participant's join token (the part after #t= of the join link)."},
             },
             "schemas": {
@@ -898,7 +1073,10 @@ def _openapi() -> dict[str, Any]:
                             "properties": {
                                 "code": {"type": "string"},
                                 "message": {"type": "string"},
-                                "details": {**_DETAILS, "description": "a refused import's entries: what it would add or change, and each difference it cannot make (!)"},
+                                "details": {
+                                    **_DETAILS,
+                                    "description": "a refused import's entries: what it would add or change, and each difference it cannot make (!)",
+                                },
                             },
                         },
                     },

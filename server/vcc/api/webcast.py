@@ -132,8 +132,7 @@ class Webcast:
             folder = self.audio / consultation / "recordings" / day if self.audio is not None else None
             files = sorted(p for p in folder.iterdir() if RECORDING_FILE.match(p.name)) if folder is not None and folder.is_dir() else []
             recordings = [
-                {"channel": p.name.split("-", 1)[0], "url": f"{base}/recordings/{day}/{p.name}", "bytes": p.stat().st_size}
-                for p in files
+                {"channel": p.name.split("-", 1)[0], "url": f"{base}/recordings/{day}/{p.name}", "bytes": p.stat().st_size} for p in files
             ]
             out.append({"day": day, "captions": f"{base}/captions/{day}.vtt", "recordings": recordings})
         return out

@@ -31,14 +31,20 @@ def screen_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/screen#t={token}"
 
 
-def join_links(state: ConsultationState, consultation: str, secret: bytes, base_url: str, now: int, validity_ms: int = DEFAULT_VALIDITY_MS) -> list[JoinLink]:
+def join_links(
+    state: ConsultationState, consultation: str, secret: bytes, base_url: str, now: int, validity_ms: int = DEFAULT_VALIDITY_MS
+) -> list[JoinLink]:
     """Every participant's link, then the public screen's (its own role: it is no participant's second connection)."""
     links = []
     for p in state.participants.values():
         delegation = state.delegations.get(p.delegation) if p.delegation else None
         token = sign(secret, Claims(p.id, p.role, consultation, now + validity_ms))
         role = f"interpreter:{p.booth}" if p.booth else p.role
-        links.append(JoinLink(p.id, p.name, role, delegation.name if delegation else "", delegation.cls if delegation else "", join_url(base_url, token)))
+        links.append(
+            JoinLink(
+                p.id, p.name, role, delegation.name if delegation else "", delegation.cls if delegation else "", join_url(base_url, token)
+            )
+        )
     screen_token = sign(secret, Claims(SCREEN_ACTOR, SCREEN_ROLE, consultation, now + validity_ms))
     links.append(JoinLink(SCREEN_ACTOR, "Public screen", SCREEN_ROLE, "", "", screen_url(base_url, screen_token)))
     return links

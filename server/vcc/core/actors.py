@@ -101,7 +101,9 @@ def resolve(state: ConsultationState, actor_id: str) -> Actor:
         return Actor(actor_id, "media")
     participant = state.participants.get(actor_id)
     if participant is None:
-        raise Rejected("unknown_participant", f"No participant {actor_id!r} is registered in this consultation; ask the secretariat for a join link.")
+        raise Rejected(
+            "unknown_participant", f"No participant {actor_id!r} is registered in this consultation; ask the secretariat for a join link."
+        )
     delegation = state.delegations.get(participant.delegation) if participant.delegation else None
     return Actor(actor_id, participant.role, participant, delegation)
 

@@ -42,7 +42,7 @@ def slot_bounds(day: str, slot_start: str, slot_end: str, tz: str) -> tuple[int,
 
 
 def local_ms(moment: str, tz: str) -> int:
-    """"2021-03-12T23:59" in the zone -> ms since the epoch."""
+    """ "2021-03-12T23:59" in the zone -> ms since the epoch."""
     return int(datetime.fromisoformat(moment).replace(tzinfo=zone(tz)).timestamp() * 1000)
 
 
@@ -106,6 +106,7 @@ def speaking_limit_ms(state: ConsultationState, item: str, cls: str) -> int:
 
 # --- the time management plan ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Plan:
     allocations: list[Allocation]
@@ -150,7 +151,11 @@ def plan_agenda(state: ConsultationState, cmd: c.PlanAgenda, actor: Actor, now: 
         raise Rejected("invalid_value", "The agenda is empty; import the agenda before planning it.")
     items = [(n, state.items[n].minutes, state.items[n].package) for n in state.agenda]
     plan = plan_items(items, len(state.days), slot_ms(state) // MINUTE)
-    return [e.AgendaPlanned(at=now, actor=actor.id, allocations=plan.allocations, unplaced=plan.unplaced, overflow_minutes=plan.overflow_minutes)]
+    return [
+        e.AgendaPlanned(
+            at=now, actor=actor.id, allocations=plan.allocations, unplaced=plan.unplaced, overflow_minutes=plan.overflow_minutes
+        )
+    ]
 
 
 def elapsed_ms(state: ConsultationState, number: str, now: int) -> int:
@@ -161,6 +166,7 @@ def elapsed_ms(state: ConsultationState, number: str, now: int) -> int:
 
 
 # --- appliers --------------------------------------------------------------------------
+
 
 def stop_item_clock(state: ConsultationState, at: int) -> None:
     if state.current_item is not None and state.current_since is not None:

@@ -38,7 +38,10 @@ def submit_contribution(state: ConsultationState, cmd: c.SubmitContribution, act
         raise Rejected("already_exists", f"A contribution {cmd.contribution!r} already exists.")
     item = known_item(state, cmd.item)
     if cmd.item not in state.agenda:
-        raise Rejected("not_on_agenda", f"Item {item.ref} is not on this consultation's agenda (group {item.group}): contributions are for group-1 items.")
+        raise Rejected(
+            "not_on_agenda",
+            f"Item {item.ref} is not on this consultation's agenda (group {item.group}): contributions are for group-1 items.",
+        )
     if state.contributions_deadline is not None and now >= state.contributions_deadline:
         raise Rejected("deadline_passed", "The deadline for written contributions has passed.")
     submitters = [own.id]
@@ -50,26 +53,45 @@ def submit_contribution(state: ConsultationState, cmd: c.SubmitContribution, act
             submitters.append(other)
     pages = cmd.file.pages if cmd.file is not None else text_pages(cmd.title, cmd.document, cmd.comments, cmd.way_forward)
     if pages > MAX_PAGES:
-        how = f"the file has {pages} pages" if cmd.file else f"the text is about {pages} pages long (a page is about {CHARACTERS_PER_PAGE} characters)"
+        how = (
+            f"the file has {pages} pages"
+            if cmd.file
+            else f"the text is about {pages} pages long (a page is about {CHARACTERS_PER_PAGE} characters)"
+        )
         raise Rejected("too_long", f"A contribution may be at most {MAX_PAGES} pages; {how}. Shorten it and send it again.")
     if cmd.file is None and not (cmd.comments.strip() or cmd.way_forward.strip()):
         raise Rejected("invalid_value", "Write your comments or proposed way forward, or upload the contribution as a PDF or DOCX.")
-    contacts = {
-        d: [p.contact for p in state.participants.values() if p.delegation == d and p.contact]
-        for d in submitters
-    }
+    contacts = {d: [p.contact for p in state.participants.values() if p.delegation == d and p.contact] for d in submitters}
     return [
         e.ContributionSubmitted(
-            at=now, actor=actor.id, contribution=cmd.contribution, item=cmd.item, title=cmd.title, submitters=submitters,
-            document=cmd.document, comments=cmd.comments, way_forward=cmd.way_forward, file=cmd.file, pages=pages, contacts=contacts,
+            at=now,
+            actor=actor.id,
+            contribution=cmd.contribution,
+            item=cmd.item,
+            title=cmd.title,
+            submitters=submitters,
+            document=cmd.document,
+            comments=cmd.comments,
+            way_forward=cmd.way_forward,
+            file=cmd.file,
+            pages=pages,
+            contacts=contacts,
         )
     ]
 
 
 def _submitted(state: ConsultationState, ev: e.ContributionSubmitted) -> None:
     state.contributions[ev.contribution] = Contribution(
-        id=ev.contribution, item=ev.item, title=ev.title, submitters=list(ev.submitters), document=ev.document,
-        comments=ev.comments, way_forward=ev.way_forward, file=ev.file, pages=ev.pages, at=ev.at,
+        id=ev.contribution,
+        item=ev.item,
+        title=ev.title,
+        submitters=list(ev.submitters),
+        document=ev.document,
+        comments=ev.comments,
+        way_forward=ev.way_forward,
+        file=ev.file,
+        pages=ev.pages,
+        at=ev.at,
         contacts=dict(ev.contacts) if ev.contacts is not None else None,
     )
 

@@ -35,14 +35,20 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
     if sitting is not None and now >= sitting.ends_at:
         events += slot_end(state, now)
     elif speech is not None and not speech.warned and now >= speech.started_at + speech.limit_ms:
-        events.append(e.SpeakingTimeExceeded(at=now, actor=SYSTEM_ACTOR, participant=speech.participant, delegation=speech.delegation, limit_ms=speech.limit_ms))
+        events.append(
+            e.SpeakingTimeExceeded(
+                at=now, actor=SYSTEM_ACTOR, participant=speech.participant, delegation=speech.delegation, limit_ms=speech.limit_ms
+            )
+        )
         if state.settings.auto_cut:
             events.append(speech_ended(state, SYSTEM_ACTOR, now, "time_limit", at_most=speech.started_at + speech.limit_ms))
     turn = state.settings.turn_minutes * MINUTE
     # An interpreter's turn counts only while a sitting is open: no alarms overnight.
     for booth in state.booths.values() if state.sitting is not None else ():
         if booth.on_duty is not None and booth.duty_since is not None and not booth.handover_alerted and now >= booth.duty_since + turn:
-            events.append(e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since))
+            events.append(
+                e.HandoverDue(at=now, actor=SYSTEM_ACTOR, booth=booth.language, participant=booth.on_duty, on_duty_since=booth.duty_since)
+            )
     events += close_due_ballots(state, SYSTEM_ACTOR, now)
     return events
 
@@ -58,7 +64,11 @@ def next_deadline(state: ConsultationState) -> int | None:
         candidates.append(state.tail.until)
     turn = state.settings.turn_minutes * MINUTE
     if state.sitting is not None:
-        candidates += [b.duty_since + turn for b in state.booths.values() if b.on_duty is not None and b.duty_since is not None and not b.handover_alerted]
+        candidates += [
+            b.duty_since + turn
+            for b in state.booths.values()
+            if b.on_duty is not None and b.duty_since is not None and not b.handover_alerted
+        ]
     candidates += ballot_deadlines(state)
     return min(candidates) if candidates else None
 

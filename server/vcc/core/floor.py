@@ -98,7 +98,10 @@ def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, n
     place = find_request(queue, delegation.id, cmd.point_of_order)
     if place is not None:
         what = "raised a point of order" if cmd.point_of_order else "asked for the floor"
-        raise Rejected("already_requested", f"{delegation.name} already {what} on item {item.ref} (#{place + 1} in the queue); withdraw it first to change it.")
+        raise Rejected(
+            "already_requested",
+            f"{delegation.name} already {what} on item {item.ref} (#{place + 1} in the queue); withdraw it first to change it.",
+        )
     if _holds_floor(state, delegation.id):
         raise Rejected("already_requested", f"{delegation.name} has the floor now; yield before asking again.")
     if cmd.point_of_order:
@@ -110,8 +113,13 @@ def request_floor(state: ConsultationState, cmd: c.RequestFloor, actor: Actor, n
     position = insertion_position(state, queue, rank(state, new))
     return [
         e.FloorRequested(
-            at=now, actor=actor.id, delegation=delegation.id, item=item.ref,
-            point_of_order=cmd.point_of_order, position=position, participant=actor.id,
+            at=now,
+            actor=actor.id,
+            delegation=delegation.id,
+            item=item.ref,
+            point_of_order=cmd.point_of_order,
+            position=position,
+            participant=actor.id,
         )
     ]
 
@@ -130,7 +138,10 @@ def withdraw_floor_request(state: ConsultationState, cmd: c.WithdrawFloorRequest
         raise Rejected("not_requested", f"{delegation.name} has no open {what} on this item.")
     return [
         e.FloorRequestWithdrawn(
-            at=now, actor=actor.id, delegation=delegation.id, item=current_item(state),
+            at=now,
+            actor=actor.id,
+            delegation=delegation.id,
+            item=current_item(state),
             point_of_order=cmd.point_of_order,
         )
     ]
@@ -141,15 +152,23 @@ def move_floor_request(state: ConsultationState, cmd: c.MoveFloorRequest, actor:
     known_delegation(state, cmd.delegation)
     place = find_request(queue, cmd.delegation)
     if place is None:
-        raise Rejected("not_requested", f"{state.delegations[cmd.delegation].name} has no request to move in the queue of this item (a point of order is not moved: it goes first).")
+        raise Rejected(
+            "not_requested",
+            f"{state.delegations[cmd.delegation].name} has no request to move in the queue of this item (a point of order is not moved: it goes first).",
+        )
     if not cmd.reason.strip():
         raise Rejected("reason_required", "Give the reason for moving the request; it is recorded.")
     if cmd.position > len(queue):
         raise Rejected("invalid_value", f"The queue has {len(queue)} places; choose a place from 1 to {len(queue)}.")
     return [
         e.FloorRequestMoved(
-            at=now, actor=actor.id, delegation=cmd.delegation, item=current_item(state),
-            from_position=place, to_position=cmd.position - 1, reason=cmd.reason.strip(),
+            at=now,
+            actor=actor.id,
+            delegation=cmd.delegation,
+            item=current_item(state),
+            from_position=place,
+            to_position=cmd.position - 1,
+            reason=cmd.reason.strip(),
         )
     ]
 
@@ -173,7 +192,9 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
     queue = current_queue(state)
     holder = state.speech or state.grant
     if holder is not None:
-        raise Rejected("floor_busy", f"{state.delegations[holder.delegation].name} has the floor; end the speech or revoke the grant first.")
+        raise Rejected(
+            "floor_busy", f"{state.delegations[holder.delegation].name} has the floor; end the speech or revoke the grant first."
+        )
     if not queue:
         raise Rejected("queue_empty", "Nobody is waiting for the floor on this item.")
     item = state.items[current_item(state)]
@@ -189,7 +210,10 @@ def grant_floor(state: ConsultationState, cmd: c.GrantFloor, actor: Actor, now: 
         request = queue[place]
     return [
         e.FloorGranted(
-            at=now, actor=actor.id, delegation=request.delegation, item=current_item(state),
+            at=now,
+            actor=actor.id,
+            delegation=request.delegation,
+            item=current_item(state),
             point_of_order=request.point_of_order,
         )
     ]
@@ -209,7 +233,10 @@ def go_live(state: ConsultationState, cmd: c.GoLive, actor: Actor, now: int) -> 
     participant = actor.participant
     assert participant is not None
     if not participant.designated_speaker:
-        raise Rejected("not_designated_speaker", f"{participant.name} is not a designated speaker of {delegation.name}; a designated speaker must go live.")
+        raise Rejected(
+            "not_designated_speaker",
+            f"{participant.name} is not a designated speaker of {delegation.name}; a designated speaker must go live.",
+        )
     require_open_sitting(state, now, "go live")
     if state.tail is not None and now < state.tail.until:
         booths = ", ".join(state.tail.booths)
@@ -219,9 +246,14 @@ def go_live(state: ConsultationState, cmd: c.GoLive, actor: Actor, now: int) -> 
     floor_at = now if grant.heard_at is None else grant.heard_at
     return [
         e.SpeakerWentLive(
-            at=now, actor=actor.id, participant=actor.id, delegation=delegation.id, item=grant.item,
+            at=now,
+            actor=actor.id,
+            participant=actor.id,
+            delegation=delegation.id,
+            item=grant.item,
             language=participant.languages[0] if participant.languages else "en",
-            time_to_floor_ms=floor_at - grant.granted_at, limit_ms=limit,
+            time_to_floor_ms=floor_at - grant.granted_at,
+            limit_ms=limit,
         )
     ]
 
@@ -237,12 +269,23 @@ def observe_speaker_heard(state: ConsultationState, cmd: c.ObserveSpeakerHeard, 
         if speech.heard:
             raise Rejected("already_heard", "The speaker's audio was already heard in this speech.")
         floor_at = speech.started_at - speech.time_to_floor_ms
-        return [e.SpeakerHeard(at=now, actor=actor.id, participant=cmd.participant, delegation=speech.delegation, time_to_floor_ms=now - floor_at)]
+        return [
+            e.SpeakerHeard(
+                at=now, actor=actor.id, participant=cmd.participant, delegation=speech.delegation, time_to_floor_ms=now - floor_at
+            )
+        ]
     if grant is not None and speaker is not None and speaker.delegation == grant.delegation and speaker.designated_speaker:
         if grant.heard_at is not None:
             raise Rejected("already_heard", "The granted delegation's speaker was already heard.")
-        return [e.SpeakerHeard(at=now, actor=actor.id, participant=cmd.participant, delegation=grant.delegation, time_to_floor_ms=now - grant.granted_at)]
-    raise Rejected("not_granted", f"{cmd.participant!r} neither speaks nor is a designated speaker of the delegation given the floor; the media hears only those.")
+        return [
+            e.SpeakerHeard(
+                at=now, actor=actor.id, participant=cmd.participant, delegation=grant.delegation, time_to_floor_ms=now - grant.granted_at
+            )
+        ]
+    raise Rejected(
+        "not_granted",
+        f"{cmd.participant!r} neither speaks nor is a designated speaker of the delegation given the floor; the media hears only those.",
+    )
 
 
 def yield_floor(state: ConsultationState, cmd: c.YieldFloor, actor: Actor, now: int) -> list[e.Event]:
@@ -274,8 +317,14 @@ def speech_ended(state: ConsultationState, actor: str, now: int, reason: SpeechE
     end = now if at_most is None else min(now, at_most)
     tail_booths = [b.language for b in state.booths.values() if b.mic_open] if state.settings.tail_ms > 0 else []
     return e.SpeechEnded(
-        at=now, actor=actor, participant=speech.participant, delegation=speech.delegation, item=speech.item,
-        reason=reason, duration_ms=end - speech.started_at, time_to_floor_ms=speech.time_to_floor_ms,
+        at=now,
+        actor=actor,
+        participant=speech.participant,
+        delegation=speech.delegation,
+        item=speech.item,
+        reason=reason,
+        duration_ms=end - speech.started_at,
+        time_to_floor_ms=speech.time_to_floor_ms,
         tail_booths=tail_booths,
         tail_until=now + state.settings.tail_ms,
     )
@@ -326,7 +375,7 @@ def queue_waits(state: ConsultationState, now: int) -> list[tuple[Request, int]]
 
 
 def queue_position(state: ConsultationState, delegation: str, now: int, point_of_order: bool = False) -> tuple[int, int] | None:
-    """"You are #N, about M ms": the place of a delegation's request (or point of order) on the
+    """ "You are #N, about M ms": the place of a delegation's request (or point of order) on the
     current item and the wait (``queue_waits``)."""
     for place, (request, wait) in enumerate(queue_waits(state, now), start=1):
         if request.delegation == delegation and request.point_of_order == point_of_order:
@@ -342,6 +391,7 @@ def queue_ms(state: ConsultationState, now: int) -> int:
 
 
 # --- appliers --------------------------------------------------------------------------
+
 
 def _floor_requested(state: ConsultationState, ev: e.FloorRequested) -> None:
     state.queues.setdefault(ev.item, []).insert(
@@ -370,7 +420,15 @@ def _moved(state: ConsultationState, ev: e.FloorRequestMoved) -> None:
     request.moved_reason = ev.reason
     state.queues[ev.item].insert(ev.to_position, request)
     state.moves.append(
-        Move(delegation=ev.delegation, item=ev.item, from_position=ev.from_position, to_position=ev.to_position, reason=ev.reason, at=ev.at, actor=ev.actor)
+        Move(
+            delegation=ev.delegation,
+            item=ev.item,
+            from_position=ev.from_position,
+            to_position=ev.to_position,
+            reason=ev.reason,
+            at=ev.at,
+            actor=ev.actor,
+        )
     )
 
 
@@ -392,7 +450,9 @@ def _revoked(state: ConsultationState, ev: e.GrantRevoked) -> None:
     assert grant is not None
     cause = "sitting_closed" if ev.actor == SYSTEM_ACTOR else "revoked"
     state.failed_attempts.append(
-        FailedAttempt(delegation=ev.delegation, item=ev.item, what="grant_not_taken_up", cause=cause, waited_ms=ev.at - grant.granted_at, at=ev.at)
+        FailedAttempt(
+            delegation=ev.delegation, item=ev.item, what="grant_not_taken_up", cause=cause, waited_ms=ev.at - grant.granted_at, at=ev.at
+        )
     )
     state.grant = None
 
@@ -404,8 +464,13 @@ def _went_live(state: ConsultationState, ev: e.SpeakerWentLive) -> None:
     state.speak_slowly = None
     state.floor_language = ev.language
     state.speech = Speech(
-        participant=ev.participant, delegation=ev.delegation, item=ev.item, language=ev.language,
-        started_at=ev.at, time_to_floor_ms=ev.time_to_floor_ms, limit_ms=ev.limit_ms,
+        participant=ev.participant,
+        delegation=ev.delegation,
+        item=ev.item,
+        language=ev.language,
+        started_at=ev.at,
+        time_to_floor_ms=ev.time_to_floor_ms,
+        limit_ms=ev.limit_ms,
         heard=heard,
     )
 
@@ -429,8 +494,14 @@ def _speech_ended(state: ConsultationState, ev: e.SpeechEnded) -> None:
     assert speech is not None
     state.speeches.append(
         SpeechRecord(
-            participant=ev.participant, delegation=ev.delegation, item=ev.item, language=speech.language,
-            started_at=speech.started_at, duration_ms=ev.duration_ms, time_to_floor_ms=ev.time_to_floor_ms, reason=ev.reason,
+            participant=ev.participant,
+            delegation=ev.delegation,
+            item=ev.item,
+            language=speech.language,
+            started_at=speech.started_at,
+            duration_ms=ev.duration_ms,
+            time_to_floor_ms=ev.time_to_floor_ms,
+            reason=ev.reason,
         )
     )
     state.speech = None

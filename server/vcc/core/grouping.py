@@ -95,12 +95,15 @@ def tally(state: ConsultationState) -> list[ItemTally]:
     out = []
     for number, item in state.items.items():
         given = {m: answers.get(m, {}).get(number) for m in members}
-        out.append(ItemTally(
-            number, item.group,
-            [m for m, a in given.items() if a == "agree"],
-            [m for m, a in given.items() if a == "other_group"],
-            [m for m in members if m not in answers or number not in answers[m]],
-        ))
+        out.append(
+            ItemTally(
+                number,
+                item.group,
+                [m for m, a in given.items() if a == "agree"],
+                [m for m, a in given.items() if a == "other_group"],
+                [m for m in members if m not in answers or number not in answers[m]],
+            )
+        )
     return out
 
 

@@ -33,7 +33,10 @@ def take_booth_duty(state: ConsultationState, cmd: c.TakeBoothDuty, actor: Actor
     if booth.on_duty == actor.id:
         raise Rejected("invalid_value", "You are already on duty.")
     if booth.on_duty is not None:
-        raise Rejected("not_allowed", f"{state.participants[booth.on_duty].name} is on duty in the {LANGUAGE_NAMES[booth.language]} booth; request a handover.")
+        raise Rejected(
+            "not_allowed",
+            f"{state.participants[booth.on_duty].name} is on duty in the {LANGUAGE_NAMES[booth.language]} booth; request a handover.",
+        )
     return [e.BoothDutyTaken(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]
 
 
@@ -42,7 +45,9 @@ def request_handover(state: ConsultationState, cmd: c.RequestHandover, actor: Ac
     if booth.on_duty is None:
         raise Rejected("not_on_duty", "Nobody is on duty in this booth; take duty instead.")
     if booth.handover_requested_by is not None:
-        raise Rejected("invalid_value", f"{state.participants[booth.handover_requested_by].name} has already asked for a handover; accept it or wait.")
+        raise Rejected(
+            "invalid_value", f"{state.participants[booth.handover_requested_by].name} has already asked for a handover; accept it or wait."
+        )
     return [e.HandoverRequested(at=now, actor=actor.id, booth=booth.language, participant=actor.id)]
 
 
@@ -64,7 +69,10 @@ def set_booth_mic(state: ConsultationState, cmd: c.SetBoothMic, actor: Actor, no
     if booth.on_duty is None:
         raise Rejected("not_on_duty", f"Nobody is on duty in the {name} booth; take duty first, then open the microphone.")
     if booth.on_duty != actor.id:
-        raise Rejected("not_on_duty", f"{state.participants[booth.on_duty].name} is on duty in the {name} booth and holds its microphone; ask for a handover to take over.")
+        raise Rejected(
+            "not_on_duty",
+            f"{state.participants[booth.on_duty].name} is on duty in the {name} booth and holds its microphone; ask for a handover to take over.",
+        )
     if booth.mic_open == cmd.live:
         raise Rejected("invalid_value", f"Your microphone is already {'live' if cmd.live else 'muted'}.")
     return [e.BoothMicSet(at=now, actor=actor.id, booth=booth.language, participant=actor.id, live=cmd.live)]
@@ -85,7 +93,10 @@ def set_booth_source(state: ConsultationState, cmd: c.SetBoothSource, actor: Act
     if cmd.source == booth.language:
         raise Rejected("relay_cycle", "A booth cannot relay itself; choose the floor or another booth.")
     if cmd.source != "floor" and booth.language in [cmd.source, *relay_chain(state, cmd.source)]:
-        raise Rejected("relay_cycle", f"The {LANGUAGE_NAMES[cmd.source]} booth relays the {LANGUAGE_NAMES[booth.language]} booth already; one of them must take the floor.")
+        raise Rejected(
+            "relay_cycle",
+            f"The {LANGUAGE_NAMES[cmd.source]} booth relays the {LANGUAGE_NAMES[booth.language]} booth already; one of them must take the floor.",
+        )
     if cmd.source == booth.source:
         raise Rejected("invalid_value", "The booth already works from this source.")
     return [e.BoothSourceSet(at=now, actor=actor.id, booth=booth.language, source=cmd.source)]
@@ -164,6 +175,7 @@ def _booth_warning(state: ConsultationState, language: str, own: bool) -> RouteW
 
 
 # --- appliers --------------------------------------------------------------------------
+
 
 def _duty_taken(state: ConsultationState, ev: e.BoothDutyTaken) -> None:
     booth = state.booths[ev.booth]

@@ -62,7 +62,10 @@ def blocking_delegation(state: ConsultationState, actor: Actor, named: str | Non
             raise Rejected("not_allowed", "A delegate speaks only for their own delegation.")
         delegation = actor.delegation
     if delegation.cls not in MAY_BLOCK:
-        raise Rejected("only_council_members_may_block", f"{delegation.name} is not a council member: only council members may {doing}. It may still speak on the item.")
+        raise Rejected(
+            "only_council_members_may_block",
+            f"{delegation.name} is not a council member: only council members may {doing}. It may still speak on the item.",
+        )
     return delegation
 
 
@@ -75,7 +78,9 @@ def propose_conclusion(state: ConsultationState, cmd: c.ProposeConclusion, actor
 
 def require_conclusion(item: Item) -> None:
     if item.conclusion is None:
-        raise Rejected("no_proposed_conclusion", f"Item {item.ref} has no proposed conclusion yet; the secretariat or the chair proposes one first.")
+        raise Rejected(
+            "no_proposed_conclusion", f"Item {item.ref} has no proposed conclusion yet; the secretariat or the chair proposes one first."
+        )
 
 
 def record_consensus(state: ConsultationState, cmd: c.RecordConsensus, actor: Actor, now: int) -> list[e.Event]:
@@ -125,7 +130,9 @@ def point_to_correspondence(state: ConsultationState, cmd: c.PointToCorresponden
 def open_ballot(state: ConsultationState, cmd: c.OpenBallot, actor: Actor, now: int) -> list[e.Event]:
     item = known_item(state, cmd.item)
     if item.status != "correspondence":
-        raise Rejected("not_in_correspondence", f"Item {item.ref} has not been pointed to decision by correspondence; the chair points it there first.")
+        raise Rejected(
+            "not_in_correspondence", f"Item {item.ref} has not been pointed to decision by correspondence; the chair points it there first."
+        )
     if cmd.item in state.ballots:
         raise Rejected("already_exists", f"The ballot on item {item.ref} has already been opened.")
     deadline = local_ms(cmd.deadline, state.tz)
@@ -139,8 +146,14 @@ def open_ballot(state: ConsultationState, cmd: c.OpenBallot, actor: Actor, now: 
     _, required = MAJORITY_POLICIES[policy](state)
     return [
         e.BallotOpened(
-            at=now, actor=actor.id, item=cmd.item, deadline=deadline, deadline_local=f"{cmd.deadline.replace('T', ' ')} {state.tz}",
-            policy=policy, electorate=electorate, required=required,
+            at=now,
+            actor=actor.id,
+            item=cmd.item,
+            deadline=deadline,
+            deadline_local=f"{cmd.deadline.replace('T', ' ')} {state.tz}",
+            policy=policy,
+            electorate=electorate,
+            required=required,
         )
     ]
 
@@ -150,13 +163,18 @@ def open_ballot_of(state: ConsultationState, ref: str, now: int) -> Ballot:
     if ballot is None:
         raise Rejected("no_ballot", f"No ballot has been opened on item {ref}; the secretariat opens it.")
     if ballot.closed_at is not None or now >= ballot.deadline:
-        raise Rejected("deadline_passed", f"The ballot on item {ref} closed at {ballot.deadline_local}; answers can no longer be given or changed.")
+        raise Rejected(
+            "deadline_passed", f"The ballot on item {ref} closed at {ballot.deadline_local}; answers can no longer be given or changed."
+        )
     return ballot
 
 
 def voter(ballot: Ballot, delegation: Delegation) -> str:
     if delegation.id not in ballot.electorate:
-        raise Rejected("not_allowed", f"{delegation.name} was not a council member with the right to vote when the ballot opened, so it does not answer; it may follow the result.")
+        raise Rejected(
+            "not_allowed",
+            f"{delegation.name} was not a council member with the right to vote when the ballot opened, so it does not answer; it may follow the result.",
+        )
     return delegation.id
 
 
@@ -175,9 +193,7 @@ def record_vote_by_letter(state: ConsultationState, cmd: c.RecordVoteByLetter, a
     delegation = voter(ballot, known_delegation(state, cmd.delegation))
     if not cmd.reference.strip():
         raise Rejected("invalid_value", "Give the letter's reference (for instance its number and date); it goes into the report.")
-    return [
-        e.VoteCast(at=now, actor=actor.id, item=cmd.item, delegation=delegation, answer=cmd.answer, reference=cmd.reference.strip())
-    ]
+    return [e.VoteCast(at=now, actor=actor.id, item=cmd.item, delegation=delegation, answer=cmd.answer, reference=cmd.reference.strip())]
 
 
 def close_due_ballots(state: ConsultationState, actor: str, now: int) -> list[e.Event]:
@@ -190,8 +206,14 @@ def close_due_ballots(state: ConsultationState, actor: str, now: int) -> list[e.
             yes = answers.count("yes")
             events.append(
                 e.BallotClosed(
-                    at=now, actor=actor, item=ballot.item, yes=yes, no=answers.count("no"), abstain=answers.count("abstain"),
-                    not_replied=[d for d in ballot.electorate if d not in ballot.votes], required=ballot.required,
+                    at=now,
+                    actor=actor,
+                    item=ballot.item,
+                    yes=yes,
+                    no=answers.count("no"),
+                    abstain=answers.count("abstain"),
+                    not_replied=[d for d in ballot.electorate if d not in ballot.votes],
+                    required=ballot.required,
                     result="approved" if yes >= ballot.required else "not_approved",
                 )
             )
@@ -203,6 +225,7 @@ def ballot_deadlines(state: ConsultationState) -> list[int]:
 
 
 # --- appliers --------------------------------------------------------------------------
+
 
 def _leave_package(state: ConsultationState, number: str) -> None:
     if number in state.package:
@@ -249,8 +272,13 @@ def _correspondence(state: ConsultationState, ev: e.PointedToCorrespondence) -> 
 
 def _ballot_opened(state: ConsultationState, ev: e.BallotOpened) -> None:
     state.ballots[ev.item] = Ballot(
-        item=ev.item, opened_at=ev.at, deadline=ev.deadline, deadline_local=ev.deadline_local,
-        policy=ev.policy, electorate=list(ev.electorate), required=ev.required,
+        item=ev.item,
+        opened_at=ev.at,
+        deadline=ev.deadline,
+        deadline_local=ev.deadline_local,
+        policy=ev.policy,
+        electorate=list(ev.electorate),
+        required=ev.required,
     )
 
 

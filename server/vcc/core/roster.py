@@ -44,17 +44,32 @@ def create_consultation(state: ConsultationState, cmd: c.CreateConsultation, act
         for day in cmd.days:
             slot_bounds(day, cmd.slot_start, cmd.slot_end, cmd.tz)
     except ValueError:
-        raise Rejected("invalid_value", f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.") from None
+        raise Rejected(
+            "invalid_value",
+            f"The days must be calendar dates (YYYY-MM-DD) and the slot wall-clock times (HH:MM); got {', '.join(cmd.days)} and {cmd.slot_start}-{cmd.slot_end}.",
+        ) from None
     if cmd.majority_policy not in MAJORITY_POLICIES:
         raise Rejected("invalid_value", f"Unknown majority policy {cmd.majority_policy!r}; use one of {', '.join(MAJORITY_POLICIES)}.")
     last_day = cmd.contributions_deadline or (date.fromisoformat(cmd.days[0]) - timedelta(days=CONTRIBUTIONS_DAYS_BEFORE)).isoformat()
     return [
         e.ConsultationCreated(
-            at=now, actor=actor.id, code=cmd.code, title=cmd.title, days=list(cmd.days),
-            slot_start=cmd.slot_start, slot_end=cmd.slot_end, tz=cmd.tz,
-            limits={**DEFAULT_LIMITS, **cmd.limits}, auto_cut=cmd.auto_cut, tail_ms=cmd.tail_ms,
-            turn_minutes=cmd.turn_minutes, majority_policy=cmd.majority_policy, note=cmd.note, rules_slot=cmd.rules_slot,
-            contributions_deadline=end_of_day(last_day, cmd.tz), deadlines=dict(cmd.deadlines),
+            at=now,
+            actor=actor.id,
+            code=cmd.code,
+            title=cmd.title,
+            days=list(cmd.days),
+            slot_start=cmd.slot_start,
+            slot_end=cmd.slot_end,
+            tz=cmd.tz,
+            limits={**DEFAULT_LIMITS, **cmd.limits},
+            auto_cut=cmd.auto_cut,
+            tail_ms=cmd.tail_ms,
+            turn_minutes=cmd.turn_minutes,
+            majority_policy=cmd.majority_policy,
+            note=cmd.note,
+            rules_slot=cmd.rules_slot,
+            contributions_deadline=end_of_day(last_day, cmd.tz),
+            deadlines=dict(cmd.deadlines),
         )
     ]
 
@@ -67,15 +82,24 @@ def add_delegation(state: ConsultationState, cmd: c.AddDelegation, actor: Actor,
             raise Rejected("invalid_value", "A sector member needs its sector: R, T or D.")
         in_sector = [d.name for d in state.delegations.values() if d.cls == "sector_member" and d.sector == cmd.sector]
         if len(in_sector) >= SECTOR_CAP:
-            raise Rejected("sector_full", f"Sector {cmd.sector} already has {SECTOR_CAP} sector members ({', '.join(in_sector)}); at most {SECTOR_CAP} may take part.")
+            raise Rejected(
+                "sector_full",
+                f"Sector {cmd.sector} already has {SECTOR_CAP} sector members ({', '.join(in_sector)}); at most {SECTOR_CAP} may take part.",
+            )
     elif cmd.sector is not None:
         raise Rejected("invalid_value", "Only a sector member has a sector.")
     if cmd.voting_rights and cmd.cls != "council_member":
         raise Rejected("invalid_value", "Only a council member can have the right to vote.")
     return [
         e.DelegationAdded(
-            at=now, actor=actor.id, delegation=cmd.delegation, name=cmd.name, cls=cmd.cls,
-            region=cmd.region, sector=cmd.sector, voting_rights=cmd.voting_rights,
+            at=now,
+            actor=actor.id,
+            delegation=cmd.delegation,
+            name=cmd.name,
+            cls=cmd.cls,
+            region=cmd.region,
+            sector=cmd.sector,
+            voting_rights=cmd.voting_rights,
         )
     ]
 
@@ -106,9 +130,16 @@ def add_participant(state: ConsultationState, cmd: c.AddParticipant, actor: Acto
         raise Rejected("invalid_value", "Only a delegate can be a designated speaker.")
     return [
         e.ParticipantAdded(
-            at=now, actor=actor.id, participant=cmd.participant, name=cmd.name, role=cmd.role,
-            delegation=cmd.delegation, languages=list(cmd.languages), designated_speaker=cmd.designated_speaker,
-            booth=cmd.booth, contact=cmd.contact,
+            at=now,
+            actor=actor.id,
+            participant=cmd.participant,
+            name=cmd.name,
+            role=cmd.role,
+            delegation=cmd.delegation,
+            languages=list(cmd.languages),
+            designated_speaker=cmd.designated_speaker,
+            booth=cmd.booth,
+            contact=cmd.contact,
         )
     ]
 
@@ -119,8 +150,18 @@ def add_item(state: ConsultationState, cmd: c.AddItem, actor: Actor, now: int) -
         raise Rejected("already_exists", f"Item {cmd.item} is already on the agenda; give each item its own code.")
     return [
         e.ItemAdded(
-            at=now, actor=actor.id, item=cmd.item, number=cmd.number, code=cmd.code, section=cmd.section, title=cmd.title,
-            titles=dict(cmd.titles), documents=list(cmd.documents), package=cmd.package, kind=cmd.kind, minutes=cmd.minutes,
+            at=now,
+            actor=actor.id,
+            item=cmd.item,
+            number=cmd.number,
+            code=cmd.code,
+            section=cmd.section,
+            title=cmd.title,
+            titles=dict(cmd.titles),
+            documents=list(cmd.documents),
+            package=cmd.package,
+            kind=cmd.kind,
+            minutes=cmd.minutes,
             group=cmd.group,
         )
     ]
@@ -134,8 +175,11 @@ def _created(state: ConsultationState, ev: e.ConsultationCreated) -> None:
     state.contributions_deadline = ev.contributions_deadline
     state.deadlines = dict(ev.deadlines)
     state.settings = Settings(
-        limits={cls: seconds for cls, seconds in ev.limits.items()}, auto_cut=ev.auto_cut, tail_ms=ev.tail_ms,
-        turn_minutes=ev.turn_minutes, majority_policy=ev.majority_policy,
+        limits={cls: seconds for cls, seconds in ev.limits.items()},
+        auto_cut=ev.auto_cut,
+        tail_ms=ev.tail_ms,
+        turn_minutes=ev.turn_minutes,
+        majority_policy=ev.majority_policy,
     )
 
 
@@ -151,15 +195,30 @@ def _voting_rights_changed(state: ConsultationState, ev: e.VotingRightsChanged) 
 
 def _participant_added(state: ConsultationState, ev: e.ParticipantAdded) -> None:
     state.participants[ev.participant] = Participant(
-        id=ev.participant, name=ev.name, role=ev.role, delegation=ev.delegation, languages=list(ev.languages),
-        designated_speaker=ev.designated_speaker, booth=ev.booth, contact=ev.contact,
+        id=ev.participant,
+        name=ev.name,
+        role=ev.role,
+        delegation=ev.delegation,
+        languages=list(ev.languages),
+        designated_speaker=ev.designated_speaker,
+        booth=ev.booth,
+        contact=ev.contact,
     )
 
 
 def _item_added(state: ConsultationState, ev: e.ItemAdded) -> None:
     state.items[ev.item] = Item(
-        ref=ev.item, number=ev.number, code=ev.code, section=ev.section, title=ev.title, titles={language: title for language, title in ev.titles.items()},
-        documents=list(ev.documents), package=ev.package, kind=ev.kind, minutes=ev.minutes, group=ev.group,
+        ref=ev.item,
+        number=ev.number,
+        code=ev.code,
+        section=ev.section,
+        title=ev.title,
+        titles={language: title for language, title in ev.titles.items()},
+        documents=list(ev.documents),
+        package=ev.package,
+        kind=ev.kind,
+        minutes=ev.minutes,
+        group=ev.group,
     )
     if ev.section and ev.section not in state.sections:
         state.sections.append(ev.section)

@@ -98,9 +98,14 @@ def views(state: ConsultationState, now: int) -> Views:
         queue=_queue(state, now),
         request_blocker=_request_blocker(state),
         forecast=Forecast(
-            fits_today=len(fc.fits_today), will_not_fit=len(fc.will_not_fit), overflow_minutes=fc.overflow_minutes,
-            minutes_left_today=fc.minutes_left_today, days_left=fc.days_left,
-        ) if fc else _NO_FORECAST,
+            fits_today=len(fc.fits_today),
+            will_not_fit=len(fc.will_not_fit),
+            overflow_minutes=fc.overflow_minutes,
+            minutes_left_today=fc.minutes_left_today,
+            days_left=fc.days_left,
+        )
+        if fc
+        else _NO_FORECAST,
         expected=_expected(fc) if fc else {},
         slots=[Slot(day=day, start=start, end=end) for day, start, end in slots(state)] if state.created else [],
         allocated_minutes=allocated_minutes(state),
@@ -234,11 +239,18 @@ def _booths(state: ConsultationState) -> list[BoothRow]:
         # Rule: while someone speaks, every booth but the floor language's must be live.
         if state.speech is not None and not booth.mic_open and state.floor_language != language:
             alarms.append("silent")
-        rows.append(BoothRow(
-            language=language, on_duty=booth.on_duty, mic_open=booth.mic_open, source=booth.source,
-            floor_language=state.floor_language == language, finishing=language in tail,
-            handover_requested_by=booth.handover_requested_by, alarms=alarms,
-        ))
+        rows.append(
+            BoothRow(
+                language=language,
+                on_duty=booth.on_duty,
+                mic_open=booth.mic_open,
+                source=booth.source,
+                floor_language=state.floor_language == language,
+                finishing=language in tail,
+                handover_requested_by=booth.handover_requested_by,
+                alarms=alarms,
+            )
+        )
     return rows
 
 
@@ -308,14 +320,20 @@ def webcast_view(state: ConsultationState) -> dict[str, Any]:
         "code": state.code,
         "title": state.title,
         "tz": state.tz,
-        "sitting": {"day": state.sitting.day, "opened_at": state.sitting.opened_at, "ends_at": state.sitting.ends_at} if state.sitting else None,
-        "item": {"number": item.number, "code": item.code, "title": item.title, "titles": item.titles, "status": item.status} if item else None,
+        "sitting": {"day": state.sitting.day, "opened_at": state.sitting.opened_at, "ends_at": state.sitting.ends_at}
+        if state.sitting
+        else None,
+        "item": {"number": item.number, "code": item.code, "title": item.title, "titles": item.titles, "status": item.status}
+        if item
+        else None,
         "speaker": {
             "delegation": state.delegations[speech.delegation].name,
             "name": state.participants[speech.participant].name,
             "language": speech.language,
             "started_at": speech.started_at,
-        } if speech else None,
+        }
+        if speech
+        else None,
         "granted": state.delegations[state.grant.delegation].name if state.grant and not speech else None,
         "queue": [{"delegation": state.delegations[r.delegation].name, "point_of_order": r.point_of_order} for r in queue],
         "floor_language": state.floor_language,

@@ -32,7 +32,18 @@ from ..core.actors import PERMISSIONS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
 #: Codes any command can get before its own rules run (vcc.core.machine.decide, the gateway).
-COMMON = ("invalid_command", "unknown_command", "payload_too_large", "rate_limited", "unavailable", "conflict", "internal_error", "not_created", "unknown_participant", "not_allowed")
+COMMON = (
+    "invalid_command",
+    "unknown_command",
+    "payload_too_large",
+    "rate_limited",
+    "unavailable",
+    "conflict",
+    "internal_error",
+    "not_created",
+    "unknown_participant",
+    "not_allowed",
+)
 
 
 def _walk(func: Any, seen: set[Any], codes: set[str], events: set[str]) -> None:
@@ -77,7 +88,9 @@ def _shape(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         return f"list of {_shape(prop.get('items', {}), defs)}{most}"
     if kind == "object":
         most = f" (at most {prop['maxProperties']} entries)" if "maxProperties" in prop else ""
-        return (f"map to {_shape(prop['additionalProperties'], defs)}" if isinstance(prop.get("additionalProperties"), dict) else "map") + most
+        return (
+            f"map to {_shape(prop['additionalProperties'], defs)}" if isinstance(prop.get("additionalProperties"), dict) else "map"
+        ) + most
     bounds = []
     if "minimum" in prop or "maximum" in prop:
         bounds.append(f"{prop.get('minimum', '')}..{prop.get('maximum', '')}")
@@ -139,6 +152,7 @@ def _views() -> list[str]:
 
 def _view_shape(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     """Like ``_shape``, naming the struct a field holds (described under its own heading)."""
+
     def named(p: dict[str, Any]) -> str | None:
         return f"`{p['$ref'].split('/')[-1]}`" if "$ref" in p else None
 
@@ -165,7 +179,7 @@ def render() -> str:
         "",
         "| direction | socket.io event | payload |",
         "| --- | --- | --- |",
-        "| client -> server | connect `auth` | `{token, last_seq?, epoch?}`; refused with `{message, data: {code: \"unauthorized\", message}}` |",
+        '| client -> server | connect `auth` | `{token, last_seq?, epoch?}`; refused with `{message, data: {code: "unauthorized", message}}` |',
         "| server -> client | `welcome` | `{protocol, participant, role, audience, consultation, seq, epoch, server_time}` |",
         "| server -> client | `snapshot` | `{epoch, seq, state, resync, views}`: the whole state (redacted for the public audience) and the views at `seq` |",
         "| server -> client | `events` | `{epoch, first, last, ts, events, views}`: apply when `first <= seq + 1`, skipping what you have; on a gap send `sync`; `views` replace yours |",
@@ -222,9 +236,10 @@ def render() -> str:
         fields = [(name, prop) for name, prop in schema["properties"].items() if name not in ("id", "type")]
         if fields:
             required = set(schema.get("required", ()))
-            lines.append("- **Arguments:** " + "; ".join(
-                f"`{name}`: {_shape(prop, defs)}{'' if name in required else ' (optional)'}" for name, prop in fields
-            ))
+            lines.append(
+                "- **Arguments:** "
+                + "; ".join(f"`{name}`: {_shape(prop, defs)}{'' if name in required else ' (optional)'}" for name, prop in fields)
+            )
         else:
             lines.append("- **Arguments:** none")
         lines.append("- **Errors:** " + (", ".join(f"`{c}`" for c in codes) or "only the common ones"))

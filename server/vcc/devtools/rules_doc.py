@@ -72,7 +72,7 @@ def _assigned_after(tree: ast.Module, line: int) -> str:
 
 
 def _sentence(lines: list[str]) -> str:
-    text = " ".join(" ".join(lines).split())[len(TAG):].strip()
+    text = " ".join(" ".join(lines).split())[len(TAG) :].strip()
     return text[:1].upper() + text[1:]
 
 
@@ -99,7 +99,7 @@ def _docstring_tag(function: ast.FunctionDef) -> tuple[int, str] | None:
     doc = ast.get_docstring(function)
     if doc is None or TAG not in doc:
         return None
-    paragraph = doc[doc.index(TAG):].split("\n\n")[0]
+    paragraph = doc[doc.index(TAG) :].split("\n\n")[0]
     return function.body[0].lineno, _sentence(paragraph.splitlines())
 
 
@@ -107,8 +107,13 @@ def _codes(node: ast.AST, after: int = 0) -> set[str]:
     return {
         call.args[0].value
         for call in ast.walk(node)
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Rejected" and call.lineno > after
-        and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "Rejected"
+        and call.lineno > after
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
     }
 
 
@@ -206,7 +211,7 @@ def render(rules: list[Rule] | None = None) -> str:
         "by hand. Each rule is tagged `Rule:` where it lives, one place in the code; its name is",
         "`module.anchor`, the function or constant that holds it. The codes are the rejections a",
         "command meets under that rule (what each means is in [protocol.md](protocol.md#error-codes));",
-        "the tests are those marked `@pytest.mark.rule(\"module.anchor\")`.",
+        'the tests are those marked `@pytest.mark.rule("module.anchor")`.',
         "",
     ]
     module = None
@@ -231,10 +236,22 @@ def problems(rules: list[Rule], marked: dict[str, list[str]]) -> list[str]:
     """What keeps the rulebook from being whole: a rule without a test, a marker
     naming no rule, two tags with one name, a code the protocol does not list."""
     names = [rule.name for rule in rules]
-    found = [f"{name} is tagged twice; give one of the rules its own function or constant" for name in sorted({n for n in names if names.count(n) > 1})]
+    found = [
+        f"{name} is tagged twice; give one of the rules its own function or constant"
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
     found += [f"{rule.name} has no test: mark one with @pytest.mark.rule({rule.name!r})" for rule in rules if not marked.get(rule.name)]
-    found += [f"{', '.join(tests)} marked with rule {name!r}, which the core does not tag" for name, tests in sorted(marked.items()) if name not in names]
-    found += [f"{rule.name} rejects with {code!r}, which vcc_protocol.errors does not list" for rule in rules for code in sorted(rule.codes) if code not in ERROR_CODES]
+    found += [
+        f"{', '.join(tests)} marked with rule {name!r}, which the core does not tag"
+        for name, tests in sorted(marked.items())
+        if name not in names
+    ]
+    found += [
+        f"{rule.name} rejects with {code!r}, which vcc_protocol.errors does not list"
+        for rule in rules
+        for code in sorted(rule.codes)
+        if code not in ERROR_CODES
+    ]
     return found
 
 

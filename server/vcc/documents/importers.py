@@ -34,7 +34,17 @@ class Entry:
     command: c.Command
 
 
-ROSTER_COLUMNS = ("delegation", "delegation_class", "region", "sector", "voting_rights", "participant", "role", "designated_speaker", "language")
+ROSTER_COLUMNS = (
+    "delegation",
+    "delegation_class",
+    "region",
+    "sector",
+    "voting_rights",
+    "participant",
+    "role",
+    "designated_speaker",
+    "language",
+)
 AGENDA_CSV_COLUMNS = ("number", "code", "title", "documents", "package", "minutes")
 #: Estimated minutes per item when the file gives none.
 DEFAULT_MINUTES = 15
@@ -78,11 +88,19 @@ def consultation_from_agenda(text: str) -> c.CreateConsultation:
         if not isinstance(deadlines, dict):
             raise TypeError("deadlines must map each deadline's name to its date")
     except (KeyError, TypeError, ValueError) as exc:
-        raise ImportError_(f"agenda JSON: the 'consultation' block is incomplete or wrong ({exc!r}); it needs code, title.en, first_day, max_days (1-31) and slot.start/end/tz, and may give last_possible_day and deadlines (name -> YYYY-MM-DD).") from None
+        raise ImportError_(
+            f"agenda JSON: the 'consultation' block is incomplete or wrong ({exc!r}); it needs code, title.en, first_day, max_days (1-31) and slot.start/end/tz, and may give last_possible_day and deadlines (name -> YYYY-MM-DD)."
+        ) from None
     return _convert(
-        c.CreateConsultation, "agenda JSON, the 'consultation' block",
-        code=info["code"], title=title["en"] if isinstance(title, dict) else title, days=weekdays(first, last, max_days),
-        slot_start=info["slot"]["start"], slot_end=info["slot"]["end"], tz=info["slot"]["tz"], deadlines=deadlines,
+        c.CreateConsultation,
+        "agenda JSON, the 'consultation' block",
+        code=info["code"],
+        title=title["en"] if isinstance(title, dict) else title,
+        days=weekdays(first, last, max_days),
+        slot_start=info["slot"]["start"],
+        slot_end=info["slot"]["end"],
+        tz=info["slot"]["tz"],
+        deadlines=deadlines,
     )
 
 
@@ -122,16 +140,31 @@ def agenda_json_entries(text: str) -> list[Entry]:
         try:
             title = raw["title"]
             titles = {k: v for k, v in title.items() if k in LANGUAGES and k != "en"} if isinstance(title, dict) else {}
-            out.append(Entry(where, _convert(
-                c.AddItem, where,
-                item=ref, number=raw["number"], code=raw["code"], title=title["en"] if isinstance(title, dict) else title,
-                titles=titles, section=raw.get("section") or "", documents=list(raw.get("documents") or []),
-                package=bool(raw.get("package_approval")), minutes=raw.get("minutes", DEFAULT_MINUTES), group=raw.get("proposed_group"),
-            )))
+            out.append(
+                Entry(
+                    where,
+                    _convert(
+                        c.AddItem,
+                        where,
+                        item=ref,
+                        number=raw["number"],
+                        code=raw["code"],
+                        title=title["en"] if isinstance(title, dict) else title,
+                        titles=titles,
+                        section=raw.get("section") or "",
+                        documents=list(raw.get("documents") or []),
+                        package=bool(raw.get("package_approval")),
+                        minutes=raw.get("minutes", DEFAULT_MINUTES),
+                        group=raw.get("proposed_group"),
+                    ),
+                )
+            )
         except KeyError as exc:
             raise ImportError_(f"{where}: the field {exc.args[0]!r} is missing.") from None
         except (TypeError, AttributeError):
-            raise ImportError_(f"{where}: an item is an object with number, code, title (text, or an object of texts by language with 'en'), and optionally item, section, documents (a list of texts), package_approval, minutes and proposed_group.") from None
+            raise ImportError_(
+                f"{where}: an item is an object with number, code, title (text, or an object of texts by language with 'en'), and optionally item, section, documents (a list of texts), package_approval, minutes and proposed_group."
+            ) from None
     return out
 
 
@@ -146,14 +179,22 @@ def agenda_csv_entries(text: str) -> list[Entry]:
     rows = _csv(text, AGENDA_CSV_COLUMNS, "agenda CSV", required=("number", "code", "title"))
     refs = item_refs([((row.get("item") or "").strip(), row["code"].strip(), row["number"].strip()) for _, row in rows])
     return [
-        Entry(f"agenda CSV row {line}", _convert(
-            c.AddItem, f"agenda CSV row {line}",
-            item=ref, number=_int(row["number"], f"agenda CSV row {line}, column number"), code=row["code"].strip(), title=row["title"],
-            titles={}, section=(row.get("section") or "").strip(),
-            documents=[d.strip() for d in (row.get("documents") or "").split(";") if d.strip()],
-            package=_bool(row.get("package") or "false", f"agenda CSV row {line}, column package"),
-            minutes=_int(row.get("minutes") or str(DEFAULT_MINUTES), f"agenda CSV row {line}, column minutes"),
-        ))
+        Entry(
+            f"agenda CSV row {line}",
+            _convert(
+                c.AddItem,
+                f"agenda CSV row {line}",
+                item=ref,
+                number=_int(row["number"], f"agenda CSV row {line}, column number"),
+                code=row["code"].strip(),
+                title=row["title"],
+                titles={},
+                section=(row.get("section") or "").strip(),
+                documents=[d.strip() for d in (row.get("documents") or "").split(";") if d.strip()],
+                package=_bool(row.get("package") or "false", f"agenda CSV row {line}, column package"),
+                minutes=_int(row.get("minutes") or str(DEFAULT_MINUTES), f"agenda CSV row {line}, column minutes"),
+            ),
+        )
         for (line, row), ref in zip(rows, refs, strict=True)
     ]
 
@@ -185,8 +226,14 @@ def roster_entries(text: str) -> list[Entry]:
                 raise ImportError_(f"{where}, column sector: {sector!r} is not one of {', '.join(SECTORS)}.")
             delegation_id = slug(name)
             command = _convert(
-                c.AddDelegation, where, delegation=delegation_id, name=name, cls=cls, region=row["region"].strip(),
-                sector=sector, voting_rights=_bool(row["voting_rights"] or "false", f"{where}, column voting_rights"),
+                c.AddDelegation,
+                where,
+                delegation=delegation_id,
+                name=name,
+                cls=cls,
+                region=row["region"].strip(),
+                sector=sector,
+                voting_rights=_bool(row["voting_rights"] or "false", f"{where}, column voting_rights"),
             )
             if delegation_id not in delegations:
                 delegations[delegation_id] = command
@@ -199,12 +246,22 @@ def roster_entries(text: str) -> list[Entry]:
             raise ImportError_(f"{where}, column participant: {row['participant']!r} appears twice.")
         seen.add(participant_id)
         language = row["language"].strip()
-        entries.append(Entry(where, _convert(
-            c.AddParticipant, where, participant=participant_id, name=row["participant"].strip(), role=role,
-            delegation=delegation_id, languages=[language] if language else [],
-            designated_speaker=_bool(row["designated_speaker"] or "false", f"{where}, column designated_speaker"),
-            booth=booth or None,
-        )))
+        entries.append(
+            Entry(
+                where,
+                _convert(
+                    c.AddParticipant,
+                    where,
+                    participant=participant_id,
+                    name=row["participant"].strip(),
+                    role=role,
+                    delegation=delegation_id,
+                    languages=[language] if language else [],
+                    designated_speaker=_bool(row["designated_speaker"] or "false", f"{where}, column designated_speaker"),
+                    booth=booth or None,
+                ),
+            )
+        )
     return entries
 
 
@@ -259,10 +316,18 @@ def _compare_consultation(state: ConsultationState, entry: Entry, plan: ImportPl
     assert isinstance(command, c.CreateConsultation)
     if not state.created:
         plan.entries.append(entry)
-        plan.added.append(f"the consultation {command.code} ({len(command.days)} days, {command.slot_start}-{command.slot_end} {command.tz})")
+        plan.added.append(
+            f"the consultation {command.code} ({len(command.days)} days, {command.slot_start}-{command.slot_end} {command.tz})"
+        )
         return
     differences = _differences(state, command, ("code", "title", "days", "slot_start", "slot_end", "tz", "deadlines"))
-    _refuse(plan, entry, f"the consultation {state.code}", differences, "a consultation's settings are fixed when it is created: import the file into a new consultation (--consultation ID) to change them.")
+    _refuse(
+        plan,
+        entry,
+        f"the consultation {state.code}",
+        differences,
+        "a consultation's settings are fixed when it is created: import the file into a new consultation (--consultation ID) to change them.",
+    )
     plan.unchanged += not differences
 
 
@@ -276,7 +341,13 @@ def _compare_item(state: ConsultationState, entry: Entry, command: c.AddItem, pl
     fields = ("number", "code", "section", "title", "titles", "documents", "package", "kind")
     # Once the agenda consultation has started, the groups are its outcome, no longer the file's proposal.
     differences = _differences(item, command, fields if state.grouping is not None else (*fields, "group"))
-    _refuse(plan, entry, what, differences, "an item's text and grouping are fixed once imported (the agenda consultation moves items between groups).")
+    _refuse(
+        plan,
+        entry,
+        what,
+        differences,
+        "an item's text and grouping are fixed once imported (the agenda consultation moves items between groups).",
+    )
     if item.minutes != command.minutes:
         plan.entries.append(Entry(entry.where, c.SetItemMinutes(id=c.new_id(), item=command.item, minutes=command.minutes)))
         plan.changed.append(f"{what}: minutes {item.minutes} -> {command.minutes}")
@@ -294,7 +365,9 @@ def _compare_delegation(state: ConsultationState, entry: Entry, command: c.AddDe
     differences = _differences(delegation, command, ("name", "cls", "region", "sector"))
     _refuse(plan, entry, what, differences, "a delegation's class, region and sector are fixed once registered.")
     if delegation.voting_rights != command.voting_rights:
-        plan.entries.append(Entry(entry.where, c.SetVotingRights(id=c.new_id(), delegation=command.delegation, voting_rights=command.voting_rights)))
+        plan.entries.append(
+            Entry(entry.where, c.SetVotingRights(id=c.new_id(), delegation=command.delegation, voting_rights=command.voting_rights))
+        )
         plan.changed.append(f"{what}: voting rights {delegation.voting_rights} -> {command.voting_rights}")
     elif not differences:
         plan.unchanged += 1
@@ -308,7 +381,13 @@ def _compare_participant(state: ConsultationState, entry: Entry, command: c.AddP
         plan.added.append(what)
         return
     differences = _differences(participant, command, ("name", "role", "delegation", "languages", "designated_speaker", "booth"))
-    _refuse(plan, entry, what, differences, "a participant's role, delegation and booth are fixed once registered: register a new participant under another name.")
+    _refuse(
+        plan,
+        entry,
+        what,
+        differences,
+        "a participant's role, delegation and booth are fixed once registered: register a new participant under another name.",
+    )
     plan.unchanged += not differences
 
 

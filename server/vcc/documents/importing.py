@@ -65,10 +65,14 @@ async def run_import(service: Service, consultation: str, entries: list[Entry], 
         if plan.refused:
             return outcome(
                 f"{len(plan.refused)} difference(s) between the file and the consultation {consultation} cannot be made by import; nothing was imported.",
-                "already_exists", more=[f"! {why}" for why in plan.refused],
+                "already_exists",
+                more=[f"! {why}" for why in plan.refused],
             )
         if not plan.entries:
-            return outcome(f"Already imported, nothing changed: the file's {plan.unchanged} entries match the consultation {consultation}.", seq=runtime.seq)
+            return outcome(
+                f"Already imported, nothing changed: the file's {plan.unchanged} entries match the consultation {consultation}.",
+                seq=runtime.seq,
+            )
         answer = await runtime.execute_atomically([entry.command for entry in plan.entries], ADMIN_ACTOR, dry_run=dry_run)
         if not answer["ok"]:
             err = answer["error"]

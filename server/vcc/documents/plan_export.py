@@ -28,8 +28,10 @@ def status(state: ConsultationState) -> str:
     if not state.plan:
         return "No plan yet: the secretariat plans the agenda first."
     if state.plan_unplaced:
-        return (f"The items do not fit: {len(state.plan_unplaced)} items ({', '.join(state.items[ref].code for ref in state.plan_unplaced)}) "
-                f"need {state.plan_overflow_minutes} minutes more than the slot offers over {_days(len(state.days))}.")
+        return (
+            f"The items do not fit: {len(state.plan_unplaced)} items ({', '.join(state.items[ref].code for ref in state.plan_unplaced)}) "
+            f"need {state.plan_overflow_minutes} minutes more than the slot offers over {_days(len(state.days))}."
+        )
     return f"All {len(state.plan)} items fit in {_days(len({a.day for a in state.plan}))} of {len(state.days)}."
 
 

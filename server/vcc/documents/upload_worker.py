@@ -76,15 +76,23 @@ def check_zip(path: Path) -> None:
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
-            raise Refused(413, "payload_too_large", f"The DOCX holds {len(members):,} parts; at most {MAX_MEMBERS:,} are accepted. {as_pdf}")
+            raise Refused(
+                413, "payload_too_large", f"The DOCX holds {len(members):,} parts; at most {MAX_MEMBERS:,} are accepted. {as_pdf}"
+            )
         if "word/document.xml" not in {m.filename for m in members}:
             raise Refused(400, "invalid_value", "This ZIP file is not a Word document (DOCX); send a PDF or a DOCX.")
         declared = sum(m.file_size for m in members)
         if declared > MAX_INFLATED:
-            raise Refused(413, "payload_too_large", f"The file inflates to more than {MAX_INFLATED // MB} MB ({declared / MB:,.0f} MB). {as_pdf}")
+            raise Refused(
+                413, "payload_too_large", f"The file inflates to more than {MAX_INFLATED // MB} MB ({declared / MB:,.0f} MB). {as_pdf}"
+            )
         for member in members:
             if member.file_size > RATIO_FROM and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-                raise Refused(413, "payload_too_large", f"The part {member.filename} compresses more than {MAX_RATIO}:1, as no document does. {as_pdf}")
+                raise Refused(
+                    413,
+                    "payload_too_large",
+                    f"The part {member.filename} compresses more than {MAX_RATIO}:1, as no document does. {as_pdf}",
+                )
         # Inflated as a stream, a chunk at a time, to check every part's CRC: a part
         # whose declared size understates it is refused here. zipfile stops each
         # part at its declared size, so the cap on their sum is the running cap; a
@@ -96,7 +104,9 @@ def check_zip(path: Path) -> None:
                         pass
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
             # RuntimeError: an encrypted part; NotImplementedError: a compression Word never uses.
-            raise Refused(400, "invalid_value", f"The DOCX file cannot be read ({exc}); save it again from Word, or export it as PDF.") from None
+            raise Refused(
+                400, "invalid_value", f"The DOCX file cannot be read ({exc}); save it again from Word, or export it as PDF."
+            ) from None
 
 
 def pdf_pages(path: Path, what: str) -> int:
@@ -122,9 +132,18 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
     settings.parent.mkdir(parents=True)
     settings.write_text(UNTRUSTED_PROFILE)
     command = [
-        office, "--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo",
+        office,
+        "--headless",
+        "--norestore",
+        "--nolockcheck",
+        "--nodefault",
+        "--nologo",
         f"-env:UserInstallation={(work / 'profile').as_uri()}",
-        "--convert-to", "pdf", "--outdir", str(out), str(named),
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(out),
+        str(named),
     ]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "LANG": "C.UTF-8"}
     # No timeout here: the server kills this process's whole session when its wall-clock time is up.
@@ -132,7 +151,8 @@ def docx_pages(path: Path, work: Path, office: str, seconds: int, memory: int) -
     converted = out / "contribution.pdf"
     if not converted.exists():
         raise Refused(
-            422, "too_complex",
+            422,
+            "too_complex",
             f"The DOCX could not be laid out within the {memory // MB} MB of memory and {seconds} s of CPU the server gives one upload"
             " (it is damaged, or too complex). Export it as PDF and send that instead.",
         )

@@ -74,7 +74,9 @@ class Busy(BadFile):
 
 def too_big(size: int | None = None) -> BadFile:
     sent = f"The file is {size / 1e6:.1f} MB; " if size else "The file is too large; "
-    return BadFile(f"{sent}at most {MAX_BYTES // MB} MB is accepted (two pages rarely need more than 1 MB).", status=413, code="payload_too_large")
+    return BadFile(
+        f"{sent}at most {MAX_BYTES // MB} MB is accepted (two pages rarely need more than 1 MB).", status=413, code="payload_too_large"
+    )
 
 
 def sniff(head: bytes) -> Kind:
@@ -117,7 +119,14 @@ class Inspector:
     """
 
     def __init__(
-        self, office: str | None, *, workers: int = WORKERS, timeout: float = TIMEOUT, cpu: int = CPU_SECONDS, memory: int = MEMORY, workdir: Path | None = None,
+        self,
+        office: str | None,
+        *,
+        workers: int = WORKERS,
+        timeout: float = TIMEOUT,
+        cpu: int = CPU_SECONDS,
+        memory: int = MEMORY,
+        workdir: Path | None = None,
     ) -> None:
         self.office = office
         self.timeout = timeout
@@ -149,27 +158,47 @@ class Inspector:
             self.workdir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="vcc-upload-") as work:
             command = [
-                sys.executable, "-m", "vcc.documents.upload_worker", str(path), kind, "--work", work,
-                "--memory", str(self.memory), "--seconds", str(self.cpu),
+                sys.executable,
+                "-m",
+                "vcc.documents.upload_worker",
+                str(path),
+                kind,
+                "--work",
+                work,
+                "--memory",
+                str(self.memory),
+                "--seconds",
+                str(self.cpu),
                 *(["--office", self.office] if self.office else []),
             ]
             # A session of its own: on timeout the whole group goes, LibreOffice's processes included.
             worker = await asyncio.create_subprocess_exec(
-                *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
             try:
                 out, err = await asyncio.wait_for(worker.communicate(), self.timeout)
             except TimeoutError:
-                raise BadFile(f"The {what} could not be {done} within {self.timeout:g} s. {EXPORT_AS_PDF}", status=422, code="too_complex") from None
+                raise BadFile(
+                    f"The {what} could not be {done} within {self.timeout:g} s. {EXPORT_AS_PDF}", status=422, code="too_complex"
+                ) from None
             finally:
                 await _end_session(worker.pid)
                 await worker.wait()
         lines = out.decode("utf-8", "replace").splitlines()
         if worker.returncode != 0 or not lines:
-            log.warning("upload worker ended with %s and no answer: %s", worker.returncode, err[-2000:].decode("utf-8", "replace").strip().replace("\n", " | "))
+            log.warning(
+                "upload worker ended with %s and no answer: %s",
+                worker.returncode,
+                err[-2000:].decode("utf-8", "replace").strip().replace("\n", " | "),
+            )
             raise BadFile(
                 f"The {what} could not be {done} within the {self.memory // MB} MB of memory and {self.cpu} s of CPU the server gives one upload. {EXPORT_AS_PDF}",
-                status=422, code="too_complex",
+                status=422,
+                code="too_complex",
             )
         answer = json.loads(lines[-1])
         if "pages" in answer:

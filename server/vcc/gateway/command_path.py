@@ -77,7 +77,9 @@ class CommandPath:
             answer = handler(sid, event[1] if len(event) == 2 else None)
         except Exception:
             log.exception("%s from %s failed", event[0], sid)
-            answer = error("internal_error", "The server failed to handle this message; nothing was changed. Please report it to the technical team.")
+            answer = error(
+                "internal_error", "The server failed to handle this message; nothing was changed. Please report it to the technical team."
+            )
         if isinstance(answer, asyncio.Future):
             answer.add_done_callback(lambda done: self._answered(sid, ack_id, done))
         else:
@@ -90,7 +92,9 @@ class CommandPath:
         exc = done.exception()
         if exc is not None:
             log.error("an answer for %s failed", sid, exc_info=exc)
-            self._reply(sid, ack_id, error("internal_error", "The server failed to handle this message. Please report it to the technical team."))
+            self._reply(
+                sid, ack_id, error("internal_error", "The server failed to handle this message. Please report it to the technical team.")
+            )
             return
         self._reply(sid, ack_id, done.result())
 

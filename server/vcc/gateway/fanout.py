@@ -196,7 +196,7 @@ class Fanout:
         member = self._members.get(sid)
         if member is None:
             return
-        for name in (tuple(member.groups) if group is None else (group,)):
+        for name in tuple(member.groups) if group is None else (group,):
             if name not in member.groups:
                 continue
             member.groups.discard(name)
@@ -359,9 +359,7 @@ class Fanout:
         if link is None or not sock.upgraded:
             # Polling, mid-upgrade, or a websocket opened before the driver
             # was installed: close the engine.io session itself.
-            task = asyncio.ensure_future(
-                sock.close(wait=False, abort=False, reason=self._sio.eio.reason.SERVER_DISCONNECT)
-            )
+            task = asyncio.ensure_future(sock.close(wait=False, abort=False, reason=self._sio.eio.reason.SERVER_DISCONNECT))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
@@ -384,5 +382,7 @@ def _queued_bytes(queue: asyncio.Queue[eio_packet.Packet | None]) -> int:
     short unless the client is about to be dropped for them.
     """
     return sum(
-        len(pkt.data) for pkt in queue._queue if pkt is not None and isinstance(pkt.data, (bytes, str))  # type: ignore[attr-defined]
+        len(pkt.data)
+        for pkt in queue._queue
+        if pkt is not None and isinstance(pkt.data, (bytes, str))  # type: ignore[attr-defined]
     )

@@ -73,15 +73,23 @@ class Inbound:
 
     async def _event(self, eio_sid: str, namespace: str, ack_id: int | None, data: Any) -> None:
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            await self._refuse(eio_sid, namespace, ack_id, "invalid_event", "An event is a list: its name, then its argument.", "not [name, argument]")
+            await self._refuse(
+                eio_sid, namespace, ack_id, "invalid_event", "An event is a list: its name, then its argument.", "not [name, argument]"
+            )
             return
         name, args = data[0], data[1:]
         if name in RESERVED_EVENTS:
-            await self._refuse(eio_sid, namespace, ack_id, "reserved_event", f"'{name}' is socket.io's own event; a client cannot send it.", name)
+            await self._refuse(
+                eio_sid, namespace, ack_id, "reserved_event", f"'{name}' is socket.io's own event; a client cannot send it.", name
+            )
         elif name not in self.events:
             await self._refuse(
-                eio_sid, namespace, ack_id, "unknown_event",
-                f"The server has no event {name[:40]!r}; the events are {', '.join(sorted(self.events))}.", name,
+                eio_sid,
+                namespace,
+                ack_id,
+                "unknown_event",
+                f"The server has no event {name[:40]!r}; the events are {', '.join(sorted(self.events))}.",
+                name,
             )
         elif len(args) > 1:
             await self._refuse(eio_sid, namespace, ack_id, "invalid_event", f"The {name} event takes one argument, not {len(args)}.", name)

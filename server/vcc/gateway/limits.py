@@ -43,4 +43,3 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
-

@@ -65,5 +65,8 @@ class Notices:
             # for the others; the bound keeps a frozen Redis from holding the ack.
             await asyncio.wait_for(self.sio.emit("notice", notice, to=participant_room(runtime.consultation, recipient.id)), NOTICE_TIMEOUT)
         except TimeoutError:
-            return error("unavailable", "The notice reached only the participant's connections on this server: the others could not be reached in time.")
+            return error(
+                "unavailable",
+                "The notice reached only the participant's connections on this server: the others could not be reached in time.",
+            )
         return {"ok": True}

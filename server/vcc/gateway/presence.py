@@ -42,8 +42,12 @@ class PresenceBoard:
     def _connection(self, session: Session) -> Connection:
         transport = self.sio.transport(session.sid, "/")
         return Connection(
-            conn=session.conn, participant=session.actor, role=session.role, transport=transport,
-            connected_at=session.connected_at, **msgspec.structs.asdict(session.report),
+            conn=session.conn,
+            participant=session.actor,
+            role=session.role,
+            transport=transport,
+            connected_at=session.connected_at,
+            **msgspec.structs.asdict(session.report),
         )
 
     def changed(self, consultation: str) -> None:
@@ -75,12 +79,11 @@ class PresenceBoard:
                     self.fanout.send_to(session.sid, "presence", message)
 
 
-
 def _presence_messages(changed: list[Connection], left: list[int], *, reset: bool) -> Iterator[dict[str, Any]]:
     """``presence`` messages of at most PRESENCE_MAX_CONNECTIONS each; ``reset`` only in the first."""
     if not (changed or left or reset):
         return
     step = PRESENCE_MAX_CONNECTIONS
     for start in range(0, max(len(changed), len(left), 1), step):
-        message = Presence(reset=reset and start == 0, set=changed[start:start + step], left=left[start:start + step])
+        message = Presence(reset=reset and start == 0, set=changed[start : start + step], left=left[start : start + step])
         yield msgspec.to_builtins(message)

@@ -74,7 +74,12 @@ class Publisher:
         started = time.perf_counter()
         batches, self._pending = self._pending, []
         events = [event for batch in batches for event in batch.events]
-        head = {"epoch": batches[-1].epoch or self.runtime.epoch, "first": batches[0].first, "last": batches[-1].last, "views": self._views()}
+        head = {
+            "epoch": batches[-1].epoch or self.runtime.epoch,
+            "first": batches[0].first,
+            "last": batches[-1].last,
+            "views": self._views(),
+        }
         staff_events = [msgspec.to_builtins(event) for event in events]
         if any(event.PRIVATE for event in events):
             public_events = [msgspec.to_builtins(redact(event)) for event in events]
@@ -83,7 +88,9 @@ class Publisher:
         first = self._concerned(events)
         ts = time.time()
         for audience, audience_events in (("public", public_events), ("staff", staff_events)):
-            self.fanout.send(group(self.runtime.consultation, audience), "events", self._message(audience, head, ts, audience_events), first)
+            self.fanout.send(
+                group(self.runtime.consultation, audience), "events", self._message(audience, head, ts, audience_events), first
+            )
         took = time.perf_counter() - started
         self._quiet_until = asyncio.get_running_loop().time() + took
         metrics.FANOUT_SECONDS.observe(took)
@@ -122,8 +129,13 @@ class Publisher:
         cached = self._snapshots.get(key)
         if cached is None or cached[0] != self.runtime.seq:
             runtime = self.runtime
-            message = {"epoch": runtime.epoch, "seq": runtime.seq, "state": snapshot(runtime.state, audience), "resync": resync, "views": self.views.full(runtime.state, runtime.clock())}
+            message = {
+                "epoch": runtime.epoch,
+                "seq": runtime.seq,
+                "state": snapshot(runtime.state, audience),
+                "resync": resync,
+                "views": self.views.full(runtime.state, runtime.clock()),
+            }
             cached = (runtime.seq, self.fanout.encode("snapshot", message))
             self._snapshots[key] = cached
         return cached[1]
-

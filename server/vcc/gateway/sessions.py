@@ -30,4 +30,3 @@ class Session:
     report_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(REPORT_PER_SECOND, REPORT_BURST))
     #: Whether this staff connection has had the whole presence list.
     presence_listed: bool = False
-

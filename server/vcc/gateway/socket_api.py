@@ -145,8 +145,12 @@ class Gateway:
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         events = {
-            "command": self._command, "sync": self._resync, "ping": self._ping, "report": self._report,
-            "notify_participant": self.notices.notify_participant, "media": self._media,
+            "command": self._command,
+            "sync": self._resync,
+            "ping": self._ping,
+            "report": self._report,
+            "notify_participant": self.notices.notify_participant,
+            "media": self._media,
         }
         for name, handler in events.items():
             self.sio.on(name, handler)
@@ -221,7 +225,9 @@ class Gateway:
                 raise _refused(PRACTICE_ENDED["message"], PRACTICE_ENDED["code"]) from None
             raise _refused("This join link is for a consultation this server does not hold; ask the secretariat for a new link.") from None
         except StoreUnavailable:
-            raise _refused("The service cannot reach its event store right now; your browser will try again by itself.", "unavailable") from None
+            raise _refused(
+                "The service cannot reach its event store right now; your browser will try again by itself.", "unavailable"
+            ) from None
         delegation = None
         if claims.role == ADMIN_ROLE:
             actor, role = ADMIN_ACTOR, "secretariat"
@@ -231,7 +237,9 @@ class Gateway:
             participant = runtime.state.participants.get(claims.participant)
             if participant is None:
                 self.service.release(runtime)
-                raise _refused("This join link names a participant who is not registered in the consultation; ask the secretariat for a new link.")
+                raise _refused(
+                    "This join link names a participant who is not registered in the consultation; ask the secretariat for a new link."
+                )
             actor, role, delegation = participant.id, participant.role, participant.delegation
         audience = audience_of(role)
         session = Session(sid, actor, role, audience, runtime, TokenBucket(RATE_PER_SECOND, RATE_BURST))
@@ -255,9 +263,14 @@ class Gateway:
             session.sid,
             "welcome",
             {
-                "protocol": PROTOCOL_VERSION, "participant": session.actor, "role": session.role,
-                "audience": session.audience, "consultation": runtime.consultation,
-                "seq": runtime.seq, "epoch": runtime.epoch, "server_time": self.service.clock() / 1000,
+                "protocol": PROTOCOL_VERSION,
+                "participant": session.actor,
+                "role": session.role,
+                "audience": session.audience,
+                "consultation": runtime.consultation,
+                "seq": runtime.seq,
+                "epoch": runtime.epoch,
+                "server_time": self.service.clock() / 1000,
             },
         )
         missed = None
@@ -271,7 +284,10 @@ class Gateway:
                 session.sid,
                 "events",
                 {
-                    "epoch": runtime.epoch, "first": missed[0][0], "last": missed[-1][0], "ts": time.time(),
+                    "epoch": runtime.epoch,
+                    "first": missed[0][0],
+                    "last": missed[-1][0],
+                    "ts": time.time(),
                     "events": [msgspec.to_builtins(redact(e) if private else e) for _, e in missed],
                     "views": publisher.views.full(runtime.state, runtime.clock()),
                 },
@@ -284,7 +300,10 @@ class Gateway:
             return error("unauthorized", "This connection has not joined; reconnect with your join link.")
         if not session.sync_bucket.take():
             self._refuse(sid, "rate_limited", "sync")
-            return error("rate_limited", f"At most {SYNC_BURST:.0f} sync requests at once, then {SYNC_PER_SECOND:.0f} a second; the next batch of events asks again.")
+            return error(
+                "rate_limited",
+                f"At most {SYNC_BURST:.0f} sync requests at once, then {SYNC_PER_SECOND:.0f} a second; the next batch of events asks again.",
+            )
         data = data if isinstance(data, dict) else {}
         publisher = self.publisher(session.runtime)
         publisher.flush()
@@ -332,7 +351,9 @@ class Gateway:
             return session.runtime.submit(command, session.actor)
         except Exception:
             log.exception("command %s from %s failed", kind, session.actor)
-            return error("internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team.")
+            return error(
+                "internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team."
+            )
 
     def _screen(self, session: Session, data: Any) -> Ack | None:
         """The refusal of a command that must not reach the protocol's validation, or None."""
@@ -345,7 +366,10 @@ class Gateway:
             shown = repr(kind)[:40] if isinstance(kind, str) else f"of type {type(kind).__name__}"
             return error("unknown_command", f"There is no command {shown}; a command's 'type' is one of the names in docs/protocol.md.")
         if kind == "submit_contribution" and data.get("file") is not None:
-            return error("invalid_command", "Upload a contribution's file through POST /api/consultations/{id}/contributions; the server checks it there.")
+            return error(
+                "invalid_command",
+                "Upload a contribution's file through POST /api/consultations/{id}/contributions; the server checks it there.",
+            )
         if len(msgpack.packb(data, default=str)) > MAX_COMMAND_BYTES:
             return error("payload_too_large", f"A command may be at most {MAX_COMMAND_BYTES // 1024} KB.")
         if "id" not in data:

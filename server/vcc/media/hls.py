@@ -132,11 +132,34 @@ class ChannelEncoder:
             f":hls_segment_filename={self.live}/%d.m4s]{self.live}/{PLAYLIST}"
         )
         return [
-            self.binary, "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-protocol_whitelist", "file,udp,rtp", "-reorder_queue_size", "0", "-use_wallclock_as_timestamps", "1",
-            "-i", str(sdp),
-            "-map", "0:a", "-af", "aresample=async=1000", "-ac", "1", "-ar", "48000", "-c:a", "aac", "-b:a", "64k",
-            "-f", "tee", f"{hls}|[f=adts]{recording}",
+            self.binary,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-protocol_whitelist",
+            "file,udp,rtp",
+            "-reorder_queue_size",
+            "0",
+            "-use_wallclock_as_timestamps",
+            "1",
+            "-i",
+            str(sdp),
+            "-map",
+            "0:a",
+            "-af",
+            "aresample=async=1000",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-f",
+            "tee",
+            f"{hls}|[f=adts]{recording}",
         ]
 
     async def _supervise(self) -> None:
@@ -151,8 +174,11 @@ class ChannelEncoder:
             with self.log_file.open("ab") as errors:
                 self.process = await asyncio.create_subprocess_exec(
                     *self._command(),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=errors,
-                    start_new_session=True, preexec_fn=_die_with_parent,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=errors,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
             code = await self.process.wait()
             if self._stopping:
@@ -272,11 +298,21 @@ class HlsChannels:
                 await self._stop_forward(channel)
             if channel not in self._forwards:
                 secrets = self.reconciler.endpoint.secrets
-                made = await session.request(self._handle, {
-                    "request": "rtp_forward", "room": self.reconciler.room_id(room), "host": "127.0.0.1", "port": port,
-                    "codec": "opus", "ptype": 111, "ssrc": SSRC_BASE + CHANNELS.index(channel), "always_on": True,
-                    "secret": secrets.room_secret, "admin_key": secrets.admin_key,
-                })
+                made = await session.request(
+                    self._handle,
+                    {
+                        "request": "rtp_forward",
+                        "room": self.reconciler.room_id(room),
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "codec": "opus",
+                        "ptype": 111,
+                        "ssrc": SSRC_BASE + CHANNELS.index(channel),
+                        "always_on": True,
+                        "secret": secrets.room_secret,
+                        "admin_key": secrets.admin_key,
+                    },
+                )
                 self._forwards[channel] = _Forward(room, port, int(made["stream_id"]))
 
     def _start_encoders(self, day: str) -> None:
@@ -296,10 +332,16 @@ class HlsChannels:
         if session is None or session.lost.is_set():
             return
         secrets = self.reconciler.endpoint.secrets
-        await session.request(self._handle, {
-            "request": "stop_rtp_forward", "room": self.reconciler.room_id(forward.room), "stream_id": forward.stream_id,
-            "secret": secrets.room_secret, "admin_key": secrets.admin_key,
-        })
+        await session.request(
+            self._handle,
+            {
+                "request": "stop_rtp_forward",
+                "room": self.reconciler.room_id(forward.room),
+                "stream_id": forward.stream_id,
+                "secret": secrets.room_secret,
+                "admin_key": secrets.admin_key,
+            },
+        )
 
     async def _stop_forwards(self) -> None:
         for channel in list(self._forwards):

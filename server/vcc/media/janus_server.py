@@ -91,7 +91,14 @@ def free_tcp_port() -> int:
 
 
 def write_config(
-    folder: Path, secrets_: JanusSecrets, *, http_port: int, admin_port: int, rtp_ports: tuple[int, int], log_file: Path, public_ip: str | None = None,
+    folder: Path,
+    secrets_: JanusSecrets,
+    *,
+    http_port: int,
+    admin_port: int,
+    rtp_ports: tuple[int, int],
+    log_file: Path,
+    public_ip: str | None = None,
 ) -> Path:
     """Write the configuration folder; returns the path of ``janus.jcfg``.
 
@@ -111,10 +118,10 @@ def write_config(
     files = {
         "janus.jcfg": f"""general: {{
 	configs_folder = "{folder}"
-	plugins_folder = "{folder / 'plugins'}"
-	transports_folder = "{folder / 'transports'}"
-	events_folder = "{folder / 'events'}"
-	loggers_folder = "{folder / 'loggers'}"
+	plugins_folder = "{folder / "plugins"}"
+	transports_folder = "{folder / "transports"}"
+	events_folder = "{folder / "events"}"
+	loggers_folder = "{folder / "loggers"}"
 	log_to_file = "{log_file}"
 	debug_level = 4
 	api_secret = "{secrets_.api_secret}"
@@ -194,7 +201,9 @@ class JanusProcess:
             )
         http_port, admin_port = free_tcp_port(), free_tcp_port()
         self.endpoint = JanusEndpoint(f"http://127.0.0.1:{http_port}/janus", self.secrets, f"http://127.0.0.1:{admin_port}/admin")
-        write_config(self.folder / "conf", self.secrets, http_port=http_port, admin_port=admin_port, rtp_ports=self.rtp_ports, log_file=self.log_file)
+        write_config(
+            self.folder / "conf", self.secrets, http_port=http_port, admin_port=admin_port, rtp_ports=self.rtp_ports, log_file=self.log_file
+        )
         await self._launch()
         self._supervisor = asyncio.ensure_future(self._supervise())
         return self.endpoint
@@ -206,9 +215,17 @@ class JanusProcess:
     async def _launch(self) -> None:
         conf = self.folder / "conf"
         self.process = await asyncio.create_subprocess_exec(
-            self.binary, "-C", str(conf / "janus.jcfg"), "-F", str(conf), "-N",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            self.binary,
+            "-C",
+            str(conf / "janus.jcfg"),
+            "-F",
+            str(conf),
+            "-N",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         await self._until_ready(self.log_file)
 

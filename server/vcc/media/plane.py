@@ -46,7 +46,11 @@ class MediaPlane:
     """Create with ``managed(...)`` or ``external(...)``, then ``await start(service)``."""
 
     def __init__(
-        self, endpoint: JanusEndpoint | None = None, process: JanusProcess | None = None, cluster: MediaCluster | None = None, turn: Turn | None = None,
+        self,
+        endpoint: JanusEndpoint | None = None,
+        process: JanusProcess | None = None,
+        cluster: MediaCluster | None = None,
+        turn: Turn | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.process = process
@@ -69,7 +73,9 @@ class MediaPlane:
     @classmethod
     def external(cls, url: str, folder: Path, cluster: MediaCluster | None = None, turn: Turn | None = None) -> MediaPlane:
         """An existing Janus at ``url``, configured with this installation's secrets (``vcc janus-config``)."""
-        return cls(endpoint=JanusEndpoint(url.rstrip("/"), JanusSecrets.load_or_create(folder / "secrets.json")), cluster=cluster, turn=turn)
+        return cls(
+            endpoint=JanusEndpoint(url.rstrip("/"), JanusSecrets.load_or_create(folder / "secrets.json")), cluster=cluster, turn=turn
+        )
 
     async def start(self, service: Service) -> None:
         """Start Janus if vcc manages it, then follow every consultation the node has or loads."""
@@ -162,7 +168,10 @@ class MediaPlane:
         if reconciler is not None:
             return reconciler.status
         if self.cluster is not None and consultation in self._leases:
-            return MediaStatus(up=False, reason="the media adapter of this consultation runs on the node holding its lease (Redis key vcc:media:<consultation>)")
+            return MediaStatus(
+                up=False,
+                reason="the media adapter of this consultation runs on the node holding its lease (Redis key vcc:media:<consultation>)",
+            )
         return MediaStatus(up=False, reason="no media adapter follows this consultation on this node")
 
     async def signal(self, consultation: str, participant: str, request: MediaRequest) -> dict[str, Any]:
@@ -171,7 +180,10 @@ class MediaPlane:
         if isinstance(request, MediaIceServers):
             return self._ice_servers(participant)
         if consultation not in self.reconcilers and self.cluster is not None:
-            return await self._forward(consultation, {"op": "signal", "consultation": consultation, "participant": participant, "request": msgspec.to_builtins(request)})
+            return await self._forward(
+                consultation,
+                {"op": "signal", "consultation": consultation, "participant": participant, "request": msgspec.to_builtins(request)},
+            )
         return await self._signal_here(consultation, participant, request)
 
     def _ice_servers(self, participant: str) -> dict[str, Any]:
@@ -214,7 +226,13 @@ class MediaPlane:
             return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
         except JanusError as refused:
             # Janus parses the SDP: what it refuses is the browser's to fix, and disturbs no one else.
-            return {"ok": False, "error": {"code": "invalid_sdp", "message": f"The media server refused the SDP (error {refused.code}: {refused.reason}); reload the page to make a new connection."}}
+            return {
+                "ok": False,
+                "error": {
+                    "code": "invalid_sdp",
+                    "message": f"The media server refused the SDP (error {refused.code}: {refused.reason}); reload the page to make a new connection.",
+                },
+            }
         except TimeoutError:
             return {"ok": False, "error": {"code": "media_unavailable", "message": UNAVAILABLE}}
 
@@ -268,6 +286,10 @@ async def _dispatch(reconciler: Reconciler, participant: str, request: MediaRequ
     if isinstance(request, MediaEcho):
         return {"sdp": await reconciler.echo(participant, request.sdp)}
     assert isinstance(request, MediaIce)
-    candidate = None if request.candidate is None else {"candidate": request.candidate, "sdpMid": request.sdp_mid, "sdpMLineIndex": request.sdp_mline_index}
+    candidate = (
+        None
+        if request.candidate is None
+        else {"candidate": request.candidate, "sdpMid": request.sdp_mid, "sdpMLineIndex": request.sdp_mline_index}
+    )
     await reconciler.trickle(participant, request.stream, candidate)
     return {}

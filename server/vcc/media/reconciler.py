@@ -93,7 +93,9 @@ class MediaRefused(Exception):
         self.message = message
 
 
-UNAVAILABLE = "Audio is unavailable right now: the media server is down or restarting. It comes back by itself; the meeting goes on meanwhile."
+UNAVAILABLE = (
+    "Audio is unavailable right now: the media server is down or restarting. It comes back by itself; the meeting goes on meanwhile."
+)
 #: How long a publish waits for the reconciler to connect a participant the procedure has just put in a mix.
 JOIN_WAIT_S = 3.0
 
@@ -135,7 +137,7 @@ class _Actual:
 class Reconciler:
     def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession, announce: bool = False) -> None:
         """:param announce: call ``on_rebuilt`` after the first build too (a node taking over
-            another's lease: the browsers' connections went to the old holder's handles)."""
+        another's lease: the browsers' connections went to the old holder's handles)."""
         self.runtime = runtime
         self.endpoint = endpoint
         self.http = http
@@ -323,18 +325,34 @@ class Reconciler:
     async def _build(self) -> None:
         secrets_ = self.endpoint.secrets
         for room in ROOMS:
-            await self._ab({
-                "request": "create", "room": self.room_id(room), "admin_key": secrets_.admin_key, "secret": secrets_.room_secret,
-                "permanent": False, "is_private": True, "sampling_rate": 48000, "audiolevel_event": True,
-                "audio_level_average": TALK_LEVEL, "audio_active_packets": FLOOR_TALK_PACKETS if room == FLOOR else BOOTH_TALK_PACKETS,
-            })
+            await self._ab(
+                {
+                    "request": "create",
+                    "room": self.room_id(room),
+                    "admin_key": secrets_.admin_key,
+                    "secret": secrets_.room_secret,
+                    "permanent": False,
+                    "is_private": True,
+                    "sampling_rate": 48000,
+                    "audiolevel_event": True,
+                    "audio_level_average": TALK_LEVEL,
+                    "audio_active_packets": FLOOR_TALK_PACKETS if room == FLOOR else BOOTH_TALK_PACKETS,
+                }
+            )
             self._actual.members[room] = {}
         for channel in CHANNELS:
-            made = await self._st({
-                "request": "create", "type": "rtp", "id": self.mount_id(channel), "admin_key": secrets_.admin_key,
-                "secret": secrets_.room_secret, "permanent": False, "is_private": True,
-                "media": [{"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}],
-            })
+            made = await self._st(
+                {
+                    "request": "create",
+                    "type": "rtp",
+                    "id": self.mount_id(channel),
+                    "admin_key": secrets_.admin_key,
+                    "secret": secrets_.room_secret,
+                    "permanent": False,
+                    "is_private": True,
+                    "media": [{"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}],
+                }
+            )
             self._actual.ports[channel] = int(made["stream"]["ports"][0]["port"])  # type: ignore[index]
 
     async def _apply(self, desired: DesiredMedia) -> None:
@@ -352,13 +370,30 @@ class Reconciler:
         for channel, room in desired.feeds.items():
             current = actual.forwards.get(channel)
             if current is not None and current[0] != room:
-                await self._ab({"request": "stop_rtp_forward", "room": self.room_id(current[0]), "stream_id": current[1], "secret": secret, "admin_key": self.endpoint.secrets.admin_key})
+                await self._ab(
+                    {
+                        "request": "stop_rtp_forward",
+                        "room": self.room_id(current[0]),
+                        "stream_id": current[1],
+                        "secret": secret,
+                        "admin_key": self.endpoint.secrets.admin_key,
+                    }
+                )
                 del actual.forwards[channel]
             if channel not in actual.forwards:
-                made = await self._ab({
-                    "request": "rtp_forward", "room": self.room_id(room), "host": "127.0.0.1", "port": actual.ports[channel],
-                    "codec": "opus", "ptype": 111, "always_on": True, "secret": secret, "admin_key": self.endpoint.secrets.admin_key,
-                })
+                made = await self._ab(
+                    {
+                        "request": "rtp_forward",
+                        "room": self.room_id(room),
+                        "host": "127.0.0.1",
+                        "port": actual.ports[channel],
+                        "codec": "opus",
+                        "ptype": 111,
+                        "always_on": True,
+                        "secret": secret,
+                        "admin_key": self.endpoint.secrets.admin_key,
+                    }
+                )
                 actual.forwards[channel] = (room, int(made["stream_id"]))  # type: ignore[call-overload]
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
@@ -400,7 +435,9 @@ class Reconciler:
         assert self.session is not None
         handle = await self.session.attach(AUDIOBRIDGE)
         name = self.runtime.state.participants[participant].name
-        await self.session.message(handle, {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_})
+        await self.session.message(
+            handle, {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_}
+        )
         self._actual.handles[(room, participant)] = handle
         self._actual.members[room][participant] = open_
 
@@ -495,7 +532,10 @@ class Reconciler:
                     return room, handle
             wanted = any(participant in members for members in desired_media(self.runtime.state).rooms.values())
             if not wanted:
-                raise MediaRefused("not_in_mix", "Your microphone is not connected: ask for the floor (delegates) or take duty in your booth (interpreters) first.")
+                raise MediaRefused(
+                    "not_in_mix",
+                    "Your microphone is not connected: ask for the floor (delegates) or take duty in your booth (interpreters) first.",
+                )
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise MediaRefused("media_unavailable", UNAVAILABLE)
@@ -539,7 +579,9 @@ class Reconciler:
         handle = await self._mix_handle(participant)
         body = {"janus": "handle_info", "transaction": "stats", "admin_secret": self.endpoint.secrets.admin_secret}
         try:
-            async with self.http.post(f"{self.endpoint.admin_url}/{session.id}/{handle}", json=body, timeout=aiohttp.ClientTimeout(total=2)) as reply:
+            async with self.http.post(
+                f"{self.endpoint.admin_url}/{session.id}/{handle}", json=body, timeout=aiohttp.ClientTimeout(total=2)
+            ) as reply:
                 info = (await reply.json(content_type=None)).get("info", {})
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise MediaRefused("media_unavailable", f"The media server's Admin API did not answer ({exc!r}).") from None
@@ -558,4 +600,3 @@ class Reconciler:
         else:
             handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
         await session.trickle(handle, candidate)
-

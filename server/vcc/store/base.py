@@ -59,10 +59,7 @@ class ConcurrencyConflict(StoreError):
     """
 
     def __init__(self, stream: str, expected_seq: int, actual: StreamHead) -> None:
-        super().__init__(
-            f"stream {stream!r} is at seq {actual.seq}, not {expected_seq}: "
-            "read the newer events, decide again and retry"
-        )
+        super().__init__(f"stream {stream!r} is at seq {actual.seq}, not {expected_seq}: read the newer events, decide again and retry")
         self.stream = stream
         self.expected_seq = expected_seq
         self.actual = actual
@@ -76,10 +73,7 @@ class DuplicateCommand(StoreError):
     """
 
     def __init__(self, stream: str, command_id: str, first_seq: int, last_seq: int) -> None:
-        super().__init__(
-            f"command {command_id!r} was already applied to stream {stream!r} "
-            f"as seq {first_seq}..{last_seq}"
-        )
+        super().__init__(f"command {command_id!r} was already applied to stream {stream!r} as seq {first_seq}..{last_seq}")
         self.stream = stream
         self.command_id = command_id
         self.first_seq = first_seq
@@ -216,9 +210,7 @@ class EventStore(abc.ABC):
         """``(first_seq, last_seq)`` appended under ``command_id``, or ``None``."""
 
     @abc.abstractmethod
-    async def read(
-        self, stream: str, after_seq: int, limit: int | None = None
-    ) -> list[tuple[int, bytes]]:
+    async def read(self, stream: str, after_seq: int, limit: int | None = None) -> list[tuple[int, bytes]]:
         """Events with ``seq > after_seq`` in ascending order, at most ``limit``."""
 
     @abc.abstractmethod

@@ -101,9 +101,7 @@ class RedisStore(EventStore):
     :param connect_timeout: seconds to establish a connection.
     """
 
-    def __init__(
-        self, url: str, *, socket_timeout: float = 2.0, connect_timeout: float = 1.0
-    ) -> None:
+    def __init__(self, url: str, *, socket_timeout: float = 2.0, connect_timeout: float = 1.0) -> None:
         self.url = url
         self._socket_timeout = socket_timeout
         self._connect_timeout = connect_timeout
@@ -178,9 +176,7 @@ class RedisStore(EventStore):
             ) from exc
         except redis.exceptions.ResponseError as exc:
             if str(exc).startswith(_DOWN_REPLIES):
-                raise StoreUnavailable(
-                    f"Redis at {self._where()} refused while {doing}: {exc}"
-                ) from exc
+                raise StoreUnavailable(f"Redis at {self._where()} refused while {doing}: {exc}") from exc
             raise
 
     def _client(self) -> redis.asyncio.Redis:
@@ -238,9 +234,7 @@ class RedisStore(EventStore):
         first, last = done.split(b":")
         return int(first), int(last)
 
-    async def read(
-        self, stream: str, after_seq: int, limit: int | None = None
-    ) -> list[tuple[int, bytes]]:
+    async def read(self, stream: str, after_seq: int, limit: int | None = None) -> list[tuple[int, bytes]]:
         check_read(stream, after_seq, limit)
         client = self._client()
         log_key = _keys(stream)[1]
@@ -267,13 +261,9 @@ class RedisStore(EventStore):
         check_stream(stream)
         meta, _log, _cmd, snap, _channel = _keys(stream)
         with self._errors(f"saving a snapshot of {stream!r}"):
-            reply = await self._snapshot_script(
-                keys=[meta, snap], args=[seq, data], client=self._client()
-            )
+            reply = await self._snapshot_script(keys=[meta, snap], args=[seq, data], client=self._client())
         if reply[0] == b"beyond":
-            raise ValueError(
-                f"snapshot at seq {seq} is beyond stream {stream!r}'s head {int(reply[1])}"
-            )
+            raise ValueError(f"snapshot at seq {seq} is beyond stream {stream!r}'s head {int(reply[1])}")
 
     async def load_snapshot(self, stream: str) -> tuple[int, bytes] | None:
         check_stream(stream)

@@ -141,9 +141,7 @@ class SqliteStore(EventStore):
             raise RuntimeError("SqliteStore is already open")
         self._loop = asyncio.get_running_loop()
         opened: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(
-            target=self._work, args=(opened,), name=f"vcc-sqlite:{self.path.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._work, args=(opened,), name=f"vcc-sqlite:{self.path.name}", daemon=True)
         self._thread.start()
         try:
             await opened
@@ -172,16 +170,14 @@ class SqliteStore(EventStore):
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
                 raise StoreUnavailable(
-                    f"{self.path} cannot use WAL mode (got {mode!r}): "
-                    "put the store on a local disk, not a network file system"
+                    f"{self.path} cannot use WAL mode (got {mode!r}): put the store on a local disk, not a network file system"
                 )
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StoreUnavailable(
-                    f"{self.path} has schema version {version}, this vcc reads "
-                    f"{SCHEMA_VERSION}: run the vcc version that wrote it"
+                    f"{self.path} has schema version {version}, this vcc reads {SCHEMA_VERSION}: run the vcc version that wrote it"
                 )
             if version == 0:
                 # Only a new file: setting user_version rewrites the header even
@@ -199,10 +195,7 @@ class SqliteStore(EventStore):
         try:
             conn = self._connect()
         except (sqlite3.Error, OSError) as exc:
-            error = StoreUnavailable(
-                f"cannot open the event store {self.path}: {exc}; "
-                "check that the directory exists and is writable"
-            )
+            error = StoreUnavailable(f"cannot open the event store {self.path}: {exc}; check that the directory exists and is writable")
             loop.call_soon_threadsafe(_settle_one, opened, None, error)
             return
         except StoreError as exc:
@@ -232,9 +225,7 @@ class SqliteStore(EventStore):
         finally:
             conn.close()
 
-    def _run_batch(
-        self, conn: sqlite3.Connection, batch: list[_Job]
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> list[tuple[_Job, Any, BaseException | None]]:
         writes = any(job.writes for job in batch)
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
@@ -329,8 +320,7 @@ class SqliteStore(EventStore):
                     at += count
                     continue
                 conn.execute(
-                    "INSERT INTO commands (stream, command_id, first_seq, last_seq) "
-                    "VALUES (?, ?, ?, ?)",
+                    "INSERT INTO commands (stream, command_id, first_seq, last_seq) VALUES (?, ?, ?, ?)",
                     (stream, cid, at, at + count - 1),
                 )
                 at += count
@@ -353,9 +343,7 @@ class SqliteStore(EventStore):
 
         return await self._submit(run)
 
-    async def read(
-        self, stream: str, after_seq: int, limit: int | None = None
-    ) -> list[tuple[int, bytes]]:
+    async def read(self, stream: str, after_seq: int, limit: int | None = None) -> list[tuple[int, bytes]]:
         check_read(stream, after_seq, limit)
 
         def run(conn: sqlite3.Connection) -> list[tuple[int, bytes]]:
@@ -372,9 +360,7 @@ class SqliteStore(EventStore):
         def run(conn: sqlite3.Connection) -> None:
             head = _head(conn, stream)
             if seq > head.seq:
-                raise ValueError(
-                    f"snapshot at seq {seq} is beyond stream {stream!r}'s head {head.seq}"
-                )
+                raise ValueError(f"snapshot at seq {seq} is beyond stream {stream!r}'s head {head.seq}")
             conn.execute(
                 "INSERT INTO snapshots (stream, seq, data) VALUES (?, ?, ?) "
                 "ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, data = excluded.data "
@@ -388,9 +374,7 @@ class SqliteStore(EventStore):
         check_stream(stream)
 
         def run(conn: sqlite3.Connection) -> tuple[int, bytes] | None:
-            return conn.execute(
-                "SELECT seq, data FROM snapshots WHERE stream = ?", (stream,)
-            ).fetchone()
+            return conn.execute("SELECT seq, data FROM snapshots WHERE stream = ?", (stream,)).fetchone()
 
         return await self._submit(run)
 

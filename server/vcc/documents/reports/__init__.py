@@ -31,12 +31,20 @@ REPORTS: dict[str, Report] = {
     "conclusions": Report(
         "the report of proposed conclusions to the next in-person session",
         lambda state, _captions: conclusions.build(state),
-        {"md": ("text/markdown", conclusions.to_markdown), "html": ("text/html", conclusions.to_html), "docx": (DOCX, docx_render.conclusions_docx)},
+        {
+            "md": ("text/markdown", conclusions.to_markdown),
+            "html": ("text/html", conclusions.to_html),
+            "docx": (DOCX, docx_render.conclusions_docx),
+        },
     ),
     "technical": Report(
         "the technical report: participants, speakers, time to floor, caption coverage, failures, connection tests",
         technical.build,
-        {"md": ("text/markdown", technical.to_markdown), "html": ("text/html", technical.to_html), "docx": (DOCX, docx_render.technical_docx)},
+        {
+            "md": ("text/markdown", technical.to_markdown),
+            "html": ("text/html", technical.to_html),
+            "docx": (DOCX, docx_render.technical_docx),
+        },
         needs_captions=True,
     ),
 }

@@ -122,7 +122,9 @@ def build(state: ConsultationState) -> ConclusionsReport:
             outcome = "Not concluded in this consultation"
         ballot = state.ballots.get(ref)
         summary_ = ballot_summary(state, ballot) if ballot is not None else None
-        entries.append(Entry(item.number, item.code, item.section, item.title, list(item.documents), outcome, item.conclusion, detail, summary_))
+        entries.append(
+            Entry(item.number, item.code, item.section, item.title, list(item.documents), outcome, item.conclusion, detail, summary_)
+        )
     return ConclusionsReport(state.code, state.title, list(state.days), entries)
 
 
@@ -177,7 +179,9 @@ def to_html(report: ConclusionsReport) -> str:
             parts.append(f"<h2>{h(section)}</h2>")
         cls = "deferred" if e.outcome.startswith("Deferred") else "corr" if e.outcome.startswith("Pointed") else ""
         docs = f" ({h(', '.join(e.documents))})" if e.documents else ""
-        parts.append(f"<section><h3>Item {e.number} — {h(e.code)}{docs}</h3><p>{h(e.title)}</p><p class='{cls}'><strong>{h(e.outcome)}.</strong></p>")
+        parts.append(
+            f"<section><h3>Item {e.number} — {h(e.code)}{docs}</h3><p>{h(e.title)}</p><p class='{cls}'><strong>{h(e.outcome)}.</strong></p>"
+        )
         if e.detail:
             parts.append(f"<p>{h(e.detail)}</p>")
         if e.conclusion:

@@ -51,9 +51,11 @@ def technical_docx(report: TechnicalReport) -> bytes:
     doc.add_heading("Time to floor", level=1)
     doc.add_paragraph(report.time_to_floor_summary)
     doc.add_picture(io.BytesIO(histogram_png(report)), width=Inches(6))
-    _table(doc, ["Speaker", "Delegation", "Item", "Time to floor (s)", "Duration (s)", "Ended"], [
-        [s.speaker, s.delegation, str(s.item), f"{s.time_to_floor_s:.1f}", f"{s.duration_s:.0f}", s.reason] for s in report.speeches
-    ])
+    _table(
+        doc,
+        ["Speaker", "Delegation", "Item", "Time to floor (s)", "Duration (s)", "Ended"],
+        [[s.speaker, s.delegation, str(s.item), f"{s.time_to_floor_s:.1f}", f"{s.duration_s:.0f}", s.reason] for s in report.speeches],
+    )
     doc.add_heading("Captions", level=1)
     doc.add_paragraph(report.captions_summary)
     doc.add_heading("Failed attempts", level=1)
@@ -63,9 +65,11 @@ def technical_docx(report: TechnicalReport) -> bytes:
         doc.add_paragraph("No failed attempt was recorded.")
     doc.add_heading("Connection tests", level=1)
     doc.add_paragraph(report.connection_summary)
-    _table(doc, ["Participant", "Transport", "RTT (ms)", "Jitter (ms)", "Microphone", "Camera", "Browser"], [
-        [t.participant, t.transport, f"{t.rtt_ms:.0f}", f"{t.jitter_ms:.0f}", t.microphone, t.camera, t.browser] for t in report.tests
-    ])
+    _table(
+        doc,
+        ["Participant", "Transport", "RTT (ms)", "Jitter (ms)", "Microphone", "Camera", "Browser"],
+        [[t.participant, t.transport, f"{t.rtt_ms:.0f}", f"{t.jitter_ms:.0f}", t.microphone, t.camera, t.browser] for t in report.tests],
+    )
     return _bytes(doc)
 
 
