@@ -8,10 +8,14 @@ roster of ``bench_burst``), the sitting open and the first item taken up; each
 delegation asks for the floor in turn (``decide`` + ``apply``, untimed) and
 after each request the publisher's work is timed, as one batch of one event:
 
-- ``feed``: ``ViewsFeed.update`` (what the publisher calls per batch);
+- ``feed``: ``ViewsFeed.update`` given the batch's kinds of events (what the
+  publisher calls per batch: it recomputes the views those kinds and the time
+  can change, and sends the queue's changed end);
 - ``recompute``: every view computed, made wire data and compared with the
   previous set in full (how the feed worked before it compared structs: the
   reference the ratio is taken against).
+
+Also the bytes each sends per batch (msgpack), which every connection receives.
 
 Reported per batch in microseconds (median, p90, p99, over the whole burst,
 the queue growing from 0 to ``--delegations`` - 1 entries), the best repeat's
@@ -34,6 +38,7 @@ for _path in (_REPO, _REPO / "server", _REPO / "protocol"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+import msgspec
 from vcc.core import apply, decide
 from vcc.core.views import ViewsFeed, wire_views
 from vcc_protocol import commands as c
@@ -56,7 +61,7 @@ def one_burst(delegations: int) -> dict[str, list[float]]:
     previous: dict[str, Any] = wire_views(state, bench.now)
     feed.update(state, bench.now)
     clock = time.perf_counter_ns
-    samples: dict[str, list[float]] = {"feed": [], "recompute": []}
+    samples: dict[str, list[float]] = {"feed": [], "recompute": [], "feed_bytes": [], "recompute_bytes": []}
     gc.collect()
     for did in bench.delegations:
         bench.now += 1
@@ -64,14 +69,16 @@ def one_burst(delegations: int) -> dict[str, list[float]]:
         for event in batch:
             apply(state, event)
         t0 = clock()
-        feed.update(state, bench.now)
+        sent = feed.update(state, bench.now, {type(event) for event in batch})
         t1 = clock()
         current = wire_views(state, bench.now)
-        {name: value for name, value in current.items() if name in ("version", "at") or previous[name] != value}
+        changed = {name: value for name, value in current.items() if name in ("version", "at") or previous[name] != value}
         previous = current
         t2 = clock()
         samples["feed"].append((t1 - t0) / 1_000)
         samples["recompute"].append((t2 - t1) / 1_000)
+        samples["feed_bytes"].append(len(msgspec.msgpack.encode(sent)))
+        samples["recompute_bytes"].append(len(msgspec.msgpack.encode(changed)))
     assert len(state.queues["1"]) == delegations
     assert feed.full(state, bench.now) == wire_views(state, bench.now), "the feed must send what a full recomputation would"
     return samples
@@ -86,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     delegations, repeat = (200, 1) if args.quick else (args.delegations, args.repeat)
     runs = [one_burst(delegations) for _ in range(repeat)]
     best = {kind: min(runs, key=lambda run: statistics.median(run[kind]))[kind] for kind in ("feed", "recompute")}
+    sizes = {
+        kind: {"median": statistics.median(runs[0][kind]), "total_kb": sum(runs[0][kind]) / 1_000}
+        for kind in ("feed_bytes", "recompute_bytes")
+    }
     summary: dict[str, Any] = {}
     for kind, values in best.items():
         ordered = sorted(values)
@@ -103,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(format_table(["per batch", "median us", "p90 us", "p99 us", "burst total ms"], rows))
     print(f"recompute / feed (medians): {summary['ratio_recompute_over_feed']:.1f}x  ({delegations} delegations, best of {repeat})")
+    print(
+        format_table(
+            ["bytes per batch", "median", "burst total kB"], [[kind, fmt(v["median"]), fmt(v["total_kb"])] for kind, v in sizes.items()]
+        )
+    )
+    summary["bytes"] = sizes
     out = (SCRATCH_DIR / "views-quick.json") if args.quick else (RESULTS_DIR / "views.json")
     write_json(out, {"meta": run_metadata(), "delegations": delegations, "repeat": repeat, **summary})
     return 0

@@ -17,7 +17,7 @@ from typing import Literal
 import msgspec
 
 #: Bumped when a view changes shape; a client that does not know it asks for a snapshot.
-VIEWS_VERSION = 1
+VIEWS_VERSION = 2
 
 #: The seven channels a listener may choose: the floor, then the six languages.
 CHANNELS = ("floor", "ar", "zh", "en", "fr", "ru", "es")
@@ -61,6 +61,19 @@ class QueueView(msgspec.Struct, kw_only=True):
     wait_s: list[int]
     #: Delegation -> speeches it has made on the current item (those with none are left out).
     spoken: dict[str, int]
+
+
+class QueueTail(msgspec.Struct, kw_only=True):
+    """The queue view from entry ``start`` on, when everything before it is unchanged: a
+    request joins near the end (the council members' requests are a few among many), so
+    during a burst an update carries a few entries where the whole view is kilobytes.
+    ``spoken`` is unchanged (the whole ``queue`` is sent when it changes)."""
+
+    #: Index of the first entry sent; the entries before it are kept as they are.
+    start: int
+    #: The places and waits from ``start`` on: after them, the queue ends.
+    places: list[int]
+    wait_s: list[int]
 
 
 class Forecast(msgspec.Struct, kw_only=True):
@@ -213,6 +226,8 @@ class ViewsUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     at: int
     routes: dict[str, ChannelRoute] | None = None
     queue: QueueView | None = None
+    #: Instead of ``queue``: only its changed end.
+    queue_tail: QueueTail | None = None
     request_blocker: RequestBlocker | None = None
     forecast: Forecast | None = None
     expected: dict[str, list[str]] | None = None

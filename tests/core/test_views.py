@@ -9,7 +9,7 @@ from corekit import MINUTE, Consultation, member, ms, speaker
 from vcc.core import apply, fold
 from vcc.core.views import ViewsFeed, audience, snapshot, views, wire_views
 from vcc_protocol import commands as c
-from vcc_protocol.events import redact
+from vcc_protocol.events import Event, redact
 from vcc_protocol.state import ConsultationState
 from vcc_protocol.views import Views
 
@@ -153,7 +153,9 @@ def test_the_feed_sends_only_the_views_that_changed(busy: Consultation) -> None:
     assert set(feed.update(busy.state, busy.now)) == {"version", "at"}, "nothing changed"
     busy.hand(member("py"))
     update = feed.update(busy.state, busy.now)
-    assert "queue" in update and "routes" not in update and "grouping" not in update
+    # Two requests were ahead: the queue goes as its end, from the third entry.
+    assert update["queue_tail"] == {"start": 2, "places": [3, 4], "wait_s": [360, 480]}
+    assert "queue" not in update and "routes" not in update and "grouping" not in update
     assert feed.full(busy.state, busy.now) == wire_views(busy.state, busy.now)
 
 
@@ -213,25 +215,78 @@ def test_while_someone_speaks_every_booth_but_the_floor_languages_must_be_live(s
     assert not any("silent" in row.alarms for row in views(sitting.state, sitting.now).booths), "nobody speaks: no booth is due"
 
 
-@pytest.mark.parametrize("seed", range(4))
+def _follow(feed: ViewsFeed, held: dict[str, object], cons: Consultation, now: int, batch: list[Event]) -> set[str]:
+    """Apply the feed's update after ``batch`` at ``now`` to ``held`` as a client does; it must
+    then hold the full recomputation. Returns the names of the views sent."""
+    update = feed.update(cons.state, now, {type(event) for event in batch})
+    held.update(update)
+    assert held == wire_views(cons.state, now)
+    return set(update) - {"version", "at"}
+
+
+def test_what_the_time_alone_changes_goes_with_the_next_batch_whatever_its_events(busy: Consultation) -> None:
+    # The feed recomputes the views a batch's kinds of events can change, and those that change
+    # with the time: a caption or a connection test during a speech still moves the waits on.
+    busy.grant("at")
+    busy.go_live(speaker("at"))
+    feed, held = ViewsFeed(), {}
+    held.update(feed.update(busy.state, busy.now))
+    assert "queue" in _follow(feed, held, busy, busy.now + 5_000, [])
+
+    cons = Consultation(start=ms("2021-05-03", "10:00"))
+    cons.run(c.OpenGrouping(id=c.new_id(), deadline="2021-05-10T23:59"), "sec")
+    feed, held = ViewsFeed(), {}
+    held.update(feed.update(cons.state, cons.now))
+    assert cons.state.grouping is not None and cons.state.contributions_deadline is not None
+    assert {"grouping", "allowed"} <= _follow(feed, held, cons, cons.state.grouping.deadline + 1, [])
+    assert "allowed" in _follow(feed, held, cons, cons.state.contributions_deadline + 1, [])
+
+
+#: A wait with no event, after each batch: what only the time changes must be recomputed too.
+IDLE_MS = 7_001
+
+
+@pytest.mark.parametrize("seed", range(6))
 def test_the_feed_sends_exactly_the_views_a_full_recomputation_finds_changed(seed: int) -> None:
-    # The feed compares structs and converts only what changed; a client that applies its
-    # updates in turn must hold every view as recomputed in full, and no unchanged view is resent.
+    # The feed recomputes only what a batch's kinds of events and the time can change, compares
+    # structs and converts only what changed; a client that applies its updates in turn must hold
+    # every view as recomputed in full, and no unchanged view is resent.
     log = random_log(seed)
     state = ConsultationState()
     feed = ViewsFeed()
     held: dict[str, object] = {}
     previous: dict[str, object] | None = None
     applied = 0
-    for upto, now in log.checkpoints:
-        for event in log.events[applied:upto]:
-            apply(state, event)
-        applied = upto
-        update = feed.update(state, now)
+    tails = 0
+
+    def check(now: int, batch: list[Event], upto: int) -> None:
+        nonlocal previous, tails
+        update = feed.update(state, now, {type(event) for event in batch})
+        tail = update.pop("queue_tail", None)
         held.update(update)
+        if tail is not None:
+            tails += 1
+            queue = held["queue"]
+            assert isinstance(queue, dict)
+            held["queue"] = {
+                "places": queue["places"][: tail["start"]] + tail["places"],
+                "wait_s": queue["wait_s"][: tail["start"]] + tail["wait_s"],
+                "spoken": queue["spoken"],
+            }
         full = wire_views(state, now)
-        assert held == full, f"after event {upto}: the client's views differ from a full recomputation"
+        after = f"{log.events[upto - 1]!r}" + (f" and {now - checkpoint} ms" if batch == [] else "")
+        assert held == full, f"after event {upto} ({after}): the client's views differ from a full recomputation"
         if previous is not None:
-            assert set(update) == {"version", "at"} | {name for name in full if full[name] != previous[name]}
+            sent = set(update) | ({"queue"} if tail is not None else set())
+            assert sent == {"version", "at"} | {name for name in full if full[name] != previous[name]}
         assert feed.full(state, now) == full
         previous = full
+
+    for upto, checkpoint in log.checkpoints:
+        batch = log.events[applied:upto]
+        for event in batch:
+            apply(state, event)
+        applied = upto
+        check(checkpoint, batch, upto)
+        check(checkpoint + IDLE_MS, [], upto)
+    assert tails, "not vacuous: some queue goes as its end"

@@ -41,15 +41,17 @@ def replay(log: Log, redacted: bool, every: int = 1) -> None:
     audience = "public" if redacted else "staff"
     batches, expected = [], []
     for upto, now in checkpoints:
-        for event in log.events[applied:upto]:
+        batch = log.events[applied:upto]
+        for event in batch:
             apply(state, redact(event) if redacted else event)
         applied = upto
-        update = feed.update(state, now)
+        update = feed.update(state, now, {type(event) for event in batch})
         msgspec.convert(update, ViewsUpdate)  # what the publisher sends is a valid update
         batches.append({"upto": upto, "views": update})
         expected.append({"state": plain(snapshot(state, audience)), "views": plain(wire_views(state, now))})
     answers = run_harness({"mode": "log", "events": log.wire_events(redacted), "batches": plain(batches)})
     changed: set[str] = set()
+    tails = 0
     for index, ((upto, _), got, want, batch) in enumerate(zip(checkpoints, answers, expected, batches, strict=True)):
         assert got["state"] == want["state"], (
             f"the JS fold differs after event {upto} ({log.events[upto - 1]!r}): {diff(got['state'], want['state'])}"
@@ -58,12 +60,14 @@ def replay(log: Log, redacted: bool, every: int = 1) -> None:
             f"the views the browser holds differ from the server's after event {upto}: {diff(got['views'], want['views'])}"
         )
         if index:
-            changed |= set(batch["views"]) - {"version", "at"}
+            changed |= {"queue" if name == "queue_tail" else name for name in batch["views"]} - {"version", "at"}
+            tails += "queue_tail" in batch["views"]
     # Not vacuous: after the first (whole) update, every view changes in the log but the limits (constant)
     # and the slots (set when the consultation is created, in the first batch).
     if every == 1:
         varying = set(Views.__struct_fields__) - {"version", "at", "limits", "slots"}
         assert changed == varying, f"never changed: {varying - changed}"
+        assert tails, "not vacuous: the browser applied a queue's end"
 
 
 def diff(got: dict[str, Any], want: dict[str, Any]) -> str:
@@ -72,7 +76,8 @@ def diff(got: dict[str, Any], want: dict[str, Any]) -> str:
 
 
 def test_a_views_update_may_carry_every_view() -> None:
-    assert set(ViewsUpdate.__struct_fields__) == set(Views.__struct_fields__)
+    # ... or, instead of the queue view, its changed end.
+    assert set(ViewsUpdate.__struct_fields__) == set(Views.__struct_fields__) | {"queue_tail"}
 
 
 def test_the_scripted_log_covers_every_event_type() -> None:

@@ -372,8 +372,19 @@ export function fold(events, state = initialState()) {
 /**
  * The views after an `events` message: each view it carries replaces ours, the
  * others are unchanged (vcc_protocol.views.ViewsUpdate). A snapshot carries them all.
+ * `queue_tail` replaces the queue view from its `start` on (vcc_protocol.views.QueueTail).
  */
 export function applyViews(views, update) {
-  return { ...views, ...update };
+  const { queue_tail: tail, ...replaced } = update ?? {};
+  const next = { ...views, ...replaced };
+  if (tail) {
+    const queue = next.queue;
+    next.queue = {
+      ...queue,
+      places: [...queue.places.slice(0, tail.start), ...tail.places],
+      wait_s: [...queue.wait_s.slice(0, tail.start), ...tail.wait_s],
+    };
+  }
+  return next;
 }
 

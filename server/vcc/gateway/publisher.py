@@ -78,7 +78,7 @@ class Publisher:
             "epoch": batches[-1].epoch or self.runtime.epoch,
             "first": batches[0].first,
             "last": batches[-1].last,
-            "views": self._views(),
+            "views": self._views(events),
         }
         staff_events = [msgspec.to_builtins(event) for event in events]
         if any(event.PRIVATE for event in events):
@@ -96,14 +96,14 @@ class Publisher:
         metrics.FANOUT_SECONDS.observe(took)
         metrics.FANOUT_BATCHES.observe(len(batches))
 
-    def _views(self) -> dict[str, Any]:
-        """The views for the pending batches; none while nobody is connected to the
-        consultation here (a joining client's snapshot computes them all afresh)."""
+    def _views(self, events: list[Any]) -> dict[str, Any]:
+        """The views after the pending batches' ``events``; none while nobody is connected
+        to the consultation here (a joining client's snapshot computes them all afresh)."""
         consultation = self.runtime.consultation
         if not any(self.fanout.members(group(consultation, audience)) for audience in ("public", "staff")):
             self.views.forget()
             return {}
-        return self.views.update(self.runtime.state, self.runtime.clock())
+        return self.views.update(self.runtime.state, self.runtime.clock(), {type(event) for event in events})
 
     def _message(self, audience: str, head: dict[str, Any], ts: float, events: list[Any]) -> dict[str, Any]:
         """The ``events`` message one audience gets for the pending batches: the one
