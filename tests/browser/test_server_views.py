@@ -1,5 +1,5 @@
 """The browser renders the server's views and decides nothing: fed views that
-deliberately disagree with the rules (a real node whose view function is
+deliberately disagree with the rules (a real node whose view makers are
 doctored), every screen shows the server's queue places and waits, routes and
 forecast, never what the rules would give."""
 
@@ -9,40 +9,50 @@ import msgspec
 import pytest
 from playwright.async_api import expect
 from vcc.core import views as core_views
+from vcc.core.forecast import Forecast as ForecastFigures
 from vcc_protocol.state import ConsultationState
-from vcc_protocol.views import ChannelRoute, RouteWarning, Views
+from vcc_protocol.views import ChannelRoute, Forecast, QueueView, RouteWarning
 from vcc_testkit.consultations import CHAIR, COUNCIL
 
 from .helpers import ok, python_clients
 
 pytestmark = pytest.mark.browser
 
-real_views = core_views.views
+real_makers = dict(core_views._VIEWS)
 #: What the doctored server says, none of which the rules would give on an item with one request.
 PLACE_OFFSET = 10
 WAIT_MINUTES = 42
 NOT_FITTING = 7
 
 
-def doctored(state: ConsultationState, now: int) -> Views:
-    views = real_views(state, now)
-    views.queue = msgspec.structs.replace(
-        views.queue,
-        places=[p + PLACE_OFFSET for p in views.queue.places],
-        wait_s=[WAIT_MINUTES * 60 for _ in views.queue.wait_s],
-    )
-    # Nobody speaks and every booth works from the floor: the rules route every language from the floor, unwarned.
-    for channel in views.routes:
-        if channel != "floor":
-            views.routes[channel] = ChannelRoute(
-                channel=channel, play=channel, kind="relay", relay=["zh"], warning=RouteWarning(booth="zh", own=False, kind="muted")
-            )
-    views.forecast = msgspec.structs.replace(views.forecast, will_not_fit=NOT_FITTING, overflow_minutes=99.0)
-    return views
+def doctored_queue(state: ConsultationState, now: int, fc: ForecastFigures | None) -> QueueView:
+    queue: QueueView = real_makers["queue"](state, now, fc)
+    return msgspec.structs.replace(queue, places=[p + PLACE_OFFSET for p in queue.places], wait_s=[WAIT_MINUTES * 60 for _ in queue.wait_s])
+
+
+def doctored_routes(state: ConsultationState, now: int, fc: ForecastFigures | None) -> dict[str, ChannelRoute]:
+    """Nobody speaks and every booth works from the floor: the rules route every language from the floor, unwarned."""
+    routes: dict[str, ChannelRoute] = real_makers["routes"](state, now, fc)
+    return {
+        channel: route
+        if channel == "floor"
+        else ChannelRoute(
+            channel=channel, play=channel, kind="relay", relay=["zh"], warning=RouteWarning(booth="zh", own=False, kind="muted")
+        )
+        for channel, route in routes.items()
+    }
+
+
+def doctored_forecast(state: ConsultationState, now: int, fc: ForecastFigures | None) -> Forecast:
+    forecast: Forecast = real_makers["forecast"](state, now, fc)
+    return msgspec.structs.replace(forecast, will_not_fit=NOT_FITTING, overflow_minutes=99.0)
 
 
 async def test_every_screen_shows_the_servers_views_not_the_rules(screens, node, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(core_views, "views", doctored)
+    # Each view's maker, which both a joining client's full set and every batch's update use.
+    monkeypatch.setitem(core_views._VIEWS, "queue", doctored_queue)
+    monkeypatch.setitem(core_views._VIEWS, "routes", doctored_routes)
+    monkeypatch.setitem(core_views._VIEWS, "forecast", doctored_forecast)
     chair = await screens.open(CHAIR)
     delegate = await screens.open(COUNCIL[0])
     async with python_clients(node, CHAIR, COUNCIL[0]) as (chair_client, delegate_client):
