@@ -17,7 +17,7 @@ from typing import Literal
 import msgspec
 
 #: Bumped when a view changes shape; a client that does not know it asks for a snapshot.
-VIEWS_VERSION = 2
+VIEWS_VERSION = 3
 
 #: The seven channels a listener may choose: the floor, then the six languages.
 CHANNELS = ("floor", "ar", "zh", "en", "fr", "ru", "es")
@@ -99,16 +99,19 @@ class Slot(msgspec.Struct, kw_only=True):
 
 
 class Clock(msgspec.Struct, kw_only=True):
-    """The clock figures the screens show."""
+    """The clock figures the screens show. What runs is given by when it started or ends,
+    not by its value at ``at``, so the view changes when something happens, not with every
+    batch (a running clock shows ``current_elapsed_ms`` + (now - ``running_since``))."""
 
     #: Rule: the sitting is open from its opening until the slot end, even before the tick closes it.
     sitting_open: bool
-    #: Time spent on the current item so far (ms; the others': their ``elapsed_ms`` in the
-    #: state); it grows while ``item_running``.
+    #: Time spent on the current item (ms; the others': their ``elapsed_ms`` in the state)
+    #: before its running stretch, if it runs; in all, if not.
     current_elapsed_ms: int
-    item_running: bool
-    #: What is left of the running speech's limit (ms), 0 without one.
-    speech_remaining_ms: int
+    #: When the current item's running stretch began (ms since the epoch), or None.
+    running_since: int | None
+    #: When the running speech reaches its limit (ms since the epoch), or None without one.
+    speech_ends_at: int | None
     #: Whether the interpretation tail holds the next speaker back.
     tail_holds: bool
 

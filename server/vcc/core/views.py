@@ -45,9 +45,9 @@ from vcc_protocol.views import (
 from vcc_protocol.vocabulary import DELEGATION_CLASSES
 
 from .actors import STAFF_ROLES
-from .clock import elapsed_ms, sitting_is_open, slots
+from .clock import sitting_is_open, slots
 from .contributions import CHARACTERS_PER_PAGE, MAX_PAGES, MEMBER_STATES
-from .floor import MAY_RAISE_POINT_OF_ORDER, queue_wait_ms, speech_remaining_ms
+from .floor import MAY_RAISE_POINT_OF_ORDER, queue_wait_ms
 from .forecast import Forecast as ForecastFigures
 from .forecast import allocated_minutes, forecast
 from .grouping import MAY_ANSWER
@@ -239,7 +239,8 @@ def _forecast(fc: ForecastFigures) -> Forecast:
         fits_today=len(fc.fits_today),
         will_not_fit=len(fc.will_not_fit),
         overflow_minutes=fc.overflow_minutes,
-        minutes_left_today=fc.minutes_left_today,
+        # To a tenth like the overflow: the view then changes every six seconds, not with every batch.
+        minutes_left_today=round(fc.minutes_left_today, 1),
         days_left=fc.days_left,
     )
 
@@ -276,11 +277,13 @@ def _request_blocker(state: ConsultationState) -> RequestBlocker:
 
 
 def _clock(state: ConsultationState, now: int) -> Clock:
+    item = _current(state)
+    speech = state.speech
     return Clock(
         sitting_open=sitting_is_open(state, now),
-        current_elapsed_ms=elapsed_ms(state, state.current_item, now) if state.current_item is not None else 0,
-        item_running=state.current_item is not None and state.current_since is not None,
-        speech_remaining_ms=speech_remaining_ms(state, now),
+        current_elapsed_ms=item.elapsed_ms if item is not None else 0,
+        running_since=state.current_since if item is not None else None,
+        speech_ends_at=speech.started_at + speech.limit_ms if speech is not None else None,
         tail_holds=tail_holds(state, now),
     )
 

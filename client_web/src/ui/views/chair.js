@@ -108,10 +108,11 @@ function ChairQueue({ session, now }) {
   </div>`;
 }
 
-/** Time spent on an item: the state's for the others, the server's for the current one, running since the views were made. */
+/** Time spent on an item: the state's for the others, the server's for the current one, plus its running stretch. */
 function itemElapsedMs(state, views, ref, now) {
   if (ref !== state.current_item) return state.items[ref].elapsed_ms;
-  return views.clock.current_elapsed_ms + (views.clock.item_running ? Math.max(now - views.at, 0) : 0);
+  const since = views.clock.running_since;
+  return views.clock.current_elapsed_ms + (since === null ? 0 : Math.max(now - since, 0));
 }
 
 function AgendaCard({ session, now }) {
