@@ -281,6 +281,14 @@ class ObserveBoothSilent(Command, frozen=True):
     booth: Language
 
 
+class ObserveBothTalking(Command, frozen=True):
+    """The media heard a booth's partner off duty talking while the interpreter on duty was
+    live (``talking``), or no longer: the both-live alarm, raised and cleared."""
+
+    booth: Language
+    talking: bool
+
+
 class ObserveSpeakerHeard(Command, frozen=True):
     """The media heard the granted delegation's speaker: their audio really started (the true end of time to floor)."""
 

@@ -263,6 +263,14 @@ class BothPartnersLive(Event, frozen=True):
     booth: Language
 
 
+class BothPartnersTalking(Event, frozen=True):
+    """The media heard the partner off duty talking while the interpreter on duty was live
+    (``talking``: the both-live alarm), or heard that it stopped."""
+
+    booth: Language
+    talking: bool
+
+
 class BoothSourceSet(Event, frozen=True):
     booth: Language
     source: Channel

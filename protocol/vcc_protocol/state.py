@@ -138,6 +138,9 @@ class Booth(msgspec.Struct, kw_only=True):
     source: str = "floor"
     handover_requested_by: str | None = None
     handover_alerted: bool = False
+    #: The both-live alarm: the media hears the partner off duty talking while the
+    #: interpreter on duty is live (the partner's microphone is measured, never heard).
+    both_talking: bool = False
 
 
 class Vote(msgspec.Struct, kw_only=True):

@@ -145,7 +145,7 @@ class BoothRow(msgspec.Struct, kw_only=True):
     #: The booth is still finishing the previous speech (the interpretation tail).
     finishing: bool
     handover_requested_by: str | None
-    alarms: list[Literal["handover_due", "silent"]]
+    alarms: list[Literal["handover_due", "silent", "both_live"]]
 
 
 class GroupingView(msgspec.Struct, kw_only=True):

@@ -29,7 +29,7 @@ from vcc_testkit.audio import (
 )
 from vcc_testkit.audio import audio_node as start_audio_node
 from vcc_testkit.build import ensure_built
-from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER, TECHNICAL
+from vcc_testkit.consultations import CHAIR, COUNCIL, INTERPRETER, PARTNER, TECHNICAL
 
 pytestmark = pytest.mark.browser
 
@@ -235,4 +235,45 @@ async def test_a_reloaded_interpreters_page_is_heard_again(audio_node: AudioNode
             print(f"the reloaded console is heard again {heard - again} ms after it opened")
         finally:
             await booths.close()
+            await listening.close()
+
+
+async def test_the_partner_off_duty_is_measured_never_heard_and_both_talking_raises_the_alarm(
+    audio_node: AudioNode, tmp_path: Path
+) -> None:
+    """The partner off duty is metered: in the booth's mix at volume 0. Their tone (440 Hz
+    here, the one on duty's 880 Hz) never reaches the booth's channel, but AudioBridge
+    measures it, so both talking while one is live raises the both-live alarm on the
+    console, and it clears when the one on duty closes the microphone."""
+    node = audio_node
+    on_duty, partner = INTERPRETER["en"], PARTNER["en"]
+    booth = node.runtime.state.booths["en"]
+    async with async_playwright() as playwright:
+        duty_booth = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
+        partner_booth = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
+        listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
+        try:
+            ear = await open_page(listening, node, COUNCIL[1])
+            assert (await ear.evaluate("vcc.listen('en')"))["ok"]
+            await until(ear, "vcc.listenState === 'connected'")
+            since = int(time.time() * 1000)
+            partners_console = await real_page(partner_booth, node, partner, "interpreter")
+            await expect(partners_console.get_by_test_id("mic-link")).to_have_attribute("data-status", "connected", timeout=10_000)
+            await packets_at_janus(node, partner, await packets_counted(node, partner) + 50)
+            console = await real_page(duty_booth, node, on_duty, "interpreter")
+            await console.get_by_test_id("take-duty").click()
+            await expect(console.get_by_test_id("mic")).to_be_enabled()
+            await console.get_by_test_id("mic").click()
+            opened_at = int(time.time() * 1000)
+            await until(ear, f"vcc.firstHeard('880', {opened_at})")
+            await until_true(lambda: booth.both_talking, timeout=15)
+            await expect(console.get_by_text("both partners talking")).to_be_visible()
+            await expect(partners_console.get_by_text("both partners talking")).to_be_visible()
+            await console.get_by_test_id("mic").click()
+            await until_true(lambda: not booth.both_talking, timeout=15)
+            await expect(console.get_by_text("both partners talking")).to_have_count(0)
+            assert not await ear.evaluate("since => vcc.heardSince('440', since)", since), "the partner off duty was heard"
+        finally:
+            await duty_booth.close()
+            await partner_booth.close()
             await listening.close()

@@ -177,6 +177,21 @@ def test_a_handover_closes_the_outgoing_microphone_and_the_incoming_interpreter_
     assert media(sitting).rooms[room] == {interpreter("zh", 1): False, interpreter("zh", 2): True}
 
 
+def test_the_partners_off_duty_are_metered_measured_and_never_heard(sitting: Consultation) -> None:
+    # Metered: in the mix at volume 0, so AudioBridge measures their talking (the both-live
+    # alarm) while the mix carries none of their sound; the one on duty never is.
+    booth = "booth-ru"
+    first, partner = interpreter("ru", 1), interpreter("ru", 2)
+    assert {(booth, first), (booth, partner)} <= media(sitting).metered, "nobody on duty: both measured"
+    sitting.booth_live("ru", 1)
+    assert (booth, first) not in media(sitting).metered and (booth, partner) in media(sitting).metered
+    assert media(sitting).rooms[booth] == {first: True, partner: False}
+    sitting.run(c.RequestHandover(id=c.new_id()), partner)
+    sitting.run(c.AcceptHandover(id=c.new_id()), first)
+    assert (booth, first) in media(sitting).metered and (booth, partner) not in media(sitting).metered
+    assert all(room.startswith("booth-") for room, _ in media(sitting).metered), "nobody on the floor is metered"
+
+
 # --- the channels ---------------------------------------------------------------------
 
 

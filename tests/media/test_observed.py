@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from vcc.core import decide
+from vcc.core.views import views
 from vcc.media.observed import observations
 from vcc_protocol import commands as c
 from vcc_protocol.vocabulary import MEDIA_ACTOR
@@ -85,3 +86,30 @@ def test_a_live_speaker_not_yet_heard_is_observed_under_the_speechs_key(sitting:
     sitting.run(command, MEDIA_ACTOR)
     assert sitting.state.speech is not None and sitting.state.speech.heard
     assert observed(sitting, {("floor", speaker("ch")): True}) == []
+
+
+@pytest.mark.rule("interpretation.observe_both_talking")
+def test_both_partners_talking_while_one_is_live_raises_the_alarm_and_its_end_clears_it(sitting: Consultation) -> None:
+    on_duty, partner = interpreter("es", 1), interpreter("es", 2)
+    live, off = ("booth-es", on_duty), ("booth-es", partner)
+    # The partner alone, or both talking while the microphone is closed: nobody is on the air.
+    assert observed(sitting, {off: True}) == []
+    sitting.run(c.TakeBoothDuty(id=c.new_id()), on_duty)
+    assert observed(sitting, {live: True, off: True}) == []
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=True), on_duty)
+    assert observed(sitting, {live: True, off: False}) == [] and observed(sitting, {live: False, off: True}) == []
+    (alarm,) = observed(sitting, {live: True, off: True})
+    assert alarm == c.ObserveBothTalking(id=alarm.id, booth="es", talking=True)
+    sitting.run(alarm, MEDIA_ACTOR)
+    assert sitting.state.booths["es"].both_talking
+    assert observed(sitting, {live: True, off: True}) == [], "raised once"
+    row = next(row for row in views(sitting.state, sitting.now).booths if row.language == "es")
+    assert "both_live" in row.alarms
+    (clear,) = observed(sitting, {live: True, off: False})
+    assert clear == c.ObserveBothTalking(id=clear.id, booth="es", talking=False)
+    sitting.run(clear, MEDIA_ACTOR)
+    assert not sitting.state.booths["es"].both_talking
+    # Nobody may raise it for a booth with nobody live; no browser may send it at all.
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=False), on_duty)
+    assert sitting.reject(c.ObserveBothTalking(id=c.new_id(), booth="es", talking=True), MEDIA_ACTOR) == "not_on_duty"
+    assert sitting.reject(c.ObserveBothTalking(id=c.new_id(), booth="es", talking=True), partner) == "not_allowed"

@@ -234,6 +234,7 @@ export default {
   floor_language_short: "لغة القاعة",
   alarm_handover_due: "حان تبادل المناوبة",
   alarm_silent: "قناة صامتة",
+  alarm_both_live: "المترجمان يتكلمان معًا: المناوب وحده على الهواء",
   not_an_interpreter: "هذه الواجهة مخصصة للمترجمين الفوريين.",
   you_are_on_duty: "أنت المناوب ({time})",
   partner_on_duty: "{name} هو المناوب",

@@ -235,6 +235,7 @@ export default {
   floor_language_short: "floor language",
   alarm_handover_due: "handover due",
   alarm_silent: "silent channel",
+  alarm_both_live: "both partners talking: only the one on duty is on the air",
   not_an_interpreter: "This view is for interpreters.",
   you_are_on_duty: "You are on duty ({time})",
   partner_on_duty: "{name} is on duty",

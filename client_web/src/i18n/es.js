@@ -234,6 +234,7 @@ export default {
   floor_language_short: "idioma de sala",
   alarm_handover_due: "relevo pendiente",
   alarm_silent: "canal en silencio",
+  alarm_both_live: "hablan los dos intérpretes: solo se oye al de turno",
   not_an_interpreter: "Esta vista es para intérpretes.",
   you_are_on_duty: "Está de turno ({time})",
   partner_on_duty: "{name} está de turno",

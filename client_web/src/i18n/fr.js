@@ -234,6 +234,7 @@ export default {
   floor_language_short: "langue du parquet",
   alarm_handover_due: "relève due",
   alarm_silent: "canal muet",
+  alarm_both_live: "les deux interprètes parlent : seul celui de service est à l'antenne",
   not_an_interpreter: "Cette vue est réservée aux interprètes.",
   you_are_on_duty: "Vous êtes en service ({time})",
   partner_on_duty: "{name} est en service",

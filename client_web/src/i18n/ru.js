@@ -234,6 +234,7 @@ export default {
   floor_language_short: "язык зала",
   alarm_handover_due: "пора смениться",
   alarm_silent: "канал молчит",
+  alarm_both_live: "говорят оба переводчика: в эфире только дежурный",
   not_an_interpreter: "Этот раздел для переводчиков.",
   you_are_on_duty: "Вы на смене ({time})",
   partner_on_duty: "На смене: {name}",

@@ -234,6 +234,7 @@ export default {
   floor_language_short: "原声语言",
   alarm_handover_due: "应当交接",
   alarm_silent: "频道无声",
+  alarm_both_live: "两位译员同时在说话：只有值班译员在播出",
   not_an_interpreter: "此视图供口译员使用。",
   you_are_on_duty: "您正在值班（{time}）",
   partner_on_duty: "{name} 正在值班",

@@ -55,6 +55,7 @@ PERMISSIONS: dict[type[c.Command], frozenset[str]] = {
     c.OverrideTail: CHAIR,
     c.SignalSpeakSlowly: INTERPRETER,
     c.ObserveBoothSilent: MEDIA,
+    c.ObserveBothTalking: MEDIA,
     c.ObserveSpeakerHeard: MEDIA,
     c.PostCaption: CAPTIONER,
     c.CorrectCaption: CAPTIONER,

@@ -6,7 +6,8 @@ the floor: no same-language echo); no relay cycles; the booth's microphone is
 the interpreter on duty's (nobody else opens it, and a handover closes it);
 the tail that holds the next speaker until the booths have finished the
 previous speech (or the bounded tail has passed): a booth finishes when its
-interpreter says so or when the media hears it fall silent.
+interpreter says so or when the media hears it fall silent; the both-live
+alarm, raised and cleared by what the media hears.
 """
 
 from vcc_protocol import commands as c
@@ -122,6 +123,18 @@ def observe_booth_silent(state: ConsultationState, cmd: c.ObserveBoothSilent, ac
     return booth_done(state, cmd.booth, actor, now, "silence")
 
 
+def observe_both_talking(state: ConsultationState, cmd: c.ObserveBothTalking, actor: Actor, now: int) -> list[e.Event]:
+    """Rule: the both-live alarm stands while the media hears the partner off duty talking
+    while the interpreter on duty is live. The partner's microphone is measured, never heard:
+    the alarm tells the booth that the one who thinks they are on the air is not."""
+    booth = state.booths[cmd.booth]
+    if booth.both_talking == cmd.talking:
+        raise Rejected("invalid_value", f"The {LANGUAGE_NAMES[cmd.booth]} booth's alarm is already {'raised' if cmd.talking else 'clear'}.")
+    if cmd.talking and not (booth.on_duty is not None and booth.mic_open):
+        raise Rejected("not_on_duty", f"Nobody is live in the {LANGUAGE_NAMES[cmd.booth]} booth.")
+    return [e.BothPartnersTalking(at=now, actor=actor.id, booth=cmd.booth, talking=cmd.talking)]
+
+
 def override_tail(state: ConsultationState, cmd: c.OverrideTail, actor: Actor, now: int) -> list[e.Event]:
     if state.tail is None:
         raise Rejected("no_tail", "The booths have finished; the next speaker may go live.")
@@ -205,6 +218,10 @@ def _both_live(state: ConsultationState, ev: e.BothPartnersLive) -> None:
     """An alarm of older logs: a booth has one microphone now, so it changes nothing."""
 
 
+def _both_talking(state: ConsultationState, ev: e.BothPartnersTalking) -> None:
+    state.booths[ev.booth].both_talking = ev.talking
+
+
 def _source_set(state: ConsultationState, ev: e.BoothSourceSet) -> None:
     state.booths[ev.booth].source = ev.source
 
@@ -234,6 +251,7 @@ DECIDERS = {
     c.SetBoothSource: set_booth_source,
     c.BoothFinished: booth_finished,
     c.ObserveBoothSilent: observe_booth_silent,
+    c.ObserveBothTalking: observe_both_talking,
     c.OverrideTail: override_tail,
     c.SignalSpeakSlowly: signal_speak_slowly,
 }
@@ -243,6 +261,7 @@ APPLIERS = {
     e.HandoverCompleted: _handover_completed,
     e.BoothMicSet: _mic_set,
     e.BothPartnersLive: _both_live,
+    e.BothPartnersTalking: _both_talking,
     e.BoothSourceSet: _source_set,
     e.BoothSignalledFinished: _booth_finished,
     e.InterpretationTailEnded: _tail_ended,

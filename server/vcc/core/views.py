@@ -308,9 +308,11 @@ def _booths(state: ConsultationState) -> list[BoothRow]:
     tail = state.tail.booths if state.tail is not None else []
     rows = []
     for language, booth in state.booths.items():
-        alarms: list[Literal["handover_due", "silent"]] = []
+        alarms: list[Literal["handover_due", "silent", "both_live"]] = []
         if booth.handover_alerted:
             alarms.append("handover_due")
+        if booth.both_talking:
+            alarms.append("both_live")
         # Rule: while someone speaks, every booth but the floor language's must be live.
         if state.speech is not None and not booth.mic_open and state.floor_language != language:
             alarms.append("silent")

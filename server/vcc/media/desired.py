@@ -16,7 +16,10 @@ Rules carried out here (the procedure decided them; this only maps):
   yield, revoke, the auto-cut, the slot end and the chair's cut end the grant or
   the speech, and with it the delegation's place in the mix;
 - each booth's mix holds its interpreters; only the one on duty, with the
-  booth's microphone open, is heard (an off-duty partner never is);
+  booth's microphone open, is heard (an off-duty partner never is). The
+  partner off duty is *metered*: in the mix at volume 0, so the mix carries
+  none of their sound while AudioBridge still measures when they talk (the
+  both-live alarm: ``observed.py``);
 - seven listener channels: ``floor`` from the floor mix, and one per language
   from its booth's mix, except the floor language's channel, which carries the
   floor mix itself (no same-language echo, by construction).
@@ -47,6 +50,9 @@ class DesiredMedia:
     rooms: dict[str, dict[str, bool]]
     #: Listener channel ("floor", "en", ...) -> the mix that feeds it.
     feeds: dict[str, str]
+    #: (mix, participant) whose closed microphone is measured: unmuted at volume 0, so
+    #: AudioBridge reports their talking and the mix carries none of their sound.
+    metered: frozenset[tuple[str, str]] = frozenset()
 
 
 def booth_mic_open(booth: Booth, participant: str) -> bool:
@@ -89,8 +95,15 @@ def feeds(state: ConsultationState) -> dict[str, str]:
     return out
 
 
+def metered(state: ConsultationState) -> frozenset[tuple[str, str]]:
+    """Every booth's interpreters off duty: what they say is measured, never heard."""
+    return frozenset(
+        (booth_room(p.booth), p.id) for p in state.participants.values() if p.booth is not None and state.booths[p.booth].on_duty != p.id
+    )
+
+
 def desired_media(state: ConsultationState) -> DesiredMedia:
     rooms = {FLOOR: floor_members(state)}
     for language in LANGUAGES:
         rooms[booth_room(language)] = booth_members(state, language)
-    return DesiredMedia(rooms=rooms, feeds=feeds(state))
+    return DesiredMedia(rooms=rooms, feeds=feeds(state), metered=metered(state))

@@ -23,7 +23,10 @@ def observations(state: ConsultationState, talking: dict[tuple[str, str], bool])
       (heard talking, then silent for the booth's window): its silence ends its part of the tail;
     - the speaker of the granted delegation, or the live speaker, heard for the first time:
       the true end of time to floor. Only an unmuted microphone is measured, so only a
-      speaker the grant opened can be heard.
+      speaker the grant opened can be heard;
+    - a booth's partner off duty (metered: measured, never heard) talking while the
+      interpreter on duty is live and talking: the both-live alarm; and its end, once
+      they no longer both talk (or the one on duty is no longer live).
     """
     out: dict[Key, c.Command] = {}
     tail = state.tail
@@ -31,6 +34,12 @@ def observations(state: ConsultationState, talking: dict[tuple[str, str], bool])
         on_duty = state.booths[language].on_duty
         if on_duty is not None and talking.get((booth_room(language), on_duty)) is False:
             out[("silent", language, tail.until)] = c.ObserveBoothSilent(id=c.new_id(), booth=language)  # type: ignore[union-attr, arg-type]
+    for language, booth in state.booths.items():
+        room = booth_room(language)
+        on_air = booth.on_duty is not None and booth.mic_open and talking.get((room, booth.on_duty)) is True
+        both = on_air and any(now_talking for (mix, who), now_talking in talking.items() if mix == room and who != booth.on_duty)
+        if both != booth.both_talking:
+            out[("both" if both else "apart", language, 0)] = c.ObserveBothTalking(id=c.new_id(), booth=booth.language, talking=both)
     speech, grant = state.speech, state.grant
     for (room, participant), now_talking in talking.items():
         if room != FLOOR or not now_talking:

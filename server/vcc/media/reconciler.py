@@ -18,7 +18,10 @@ consultations can share one Janus.
 Calls are ordered so that nobody is heard who should not be: microphones close
 first, then participants leave, then forwards are swapped (stopped, then
 started: a channel never carries two mixes), then microphones open, then new
-participants join.
+participants join. A closed microphone is muted, or, for a booth's partner off
+duty, *metered*: unmuted at volume 0, so that AudioBridge measures their talking
+(the both-live alarm) while the mix carries none of their sound. Volume and mute
+are set by the server's handle, which no browser holds.
 
 What the media hears comes back to the procedure as commands of the media
 actor (``@media``), never as a decision taken here: AudioBridge reports who
@@ -27,8 +30,8 @@ over a window of packets); when the state makes that meaningful, the reconciler
 sends ``observe_booth_silent`` (a booth in the interpretation tail whose
 interpreter on duty was heard to stop) and ``observe_speaker_heard`` (the granted
 or live speaker's first audio), and the core accepts or refuses them like any
-command. Janus measures only unmuted participants, so a closed microphone is
-never heard as talking.
+command. Janus measures only unmuted participants: a muted microphone is never
+heard as talking, a metered one is (``observe_both_talking``).
 
 When the session is lost (Janus killed, restarted, unreachable), the known
 state is dropped, the procedure carries on, ``status`` says why media is down,
@@ -132,6 +135,10 @@ class _Actual:
     talking: dict[tuple[str, str], bool] = field(default_factory=dict)
     #: (mix, participant) whose handle carries a browser's connection already.
     published: set[tuple[str, str]] = field(default_factory=set)
+    #: (mix, participant) unmuted at volume 0: measured, never heard.
+    metered: set[tuple[str, str]] = field(default_factory=set)
+    #: (mix, participant) whose volume is 0 (the metered ones, and muted ones that were).
+    quiet: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Reconciler:
@@ -362,8 +369,8 @@ class Reconciler:
         secret = self.endpoint.secrets.room_secret
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
-                if open_ and desired.rooms[room].get(participant) is False:
-                    await self._set_mic(room, participant, False)
+                if (open_ or (room, participant) in actual.metered) and desired.rooms[room].get(participant) is False:
+                    await self._set_mic(room, participant, False, metered=(room, participant) in desired.metered)
         for room, members in actual.members.items():
             for participant in [p for p in members if p not in desired.rooms[room]]:
                 await self._leave(room, participant)
@@ -397,25 +404,57 @@ class Reconciler:
                 actual.forwards[channel] = (room, int(made["stream_id"]))  # type: ignore[call-overload]
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
-                if not open_ and desired.rooms[room].get(participant) is True:
+                wanted = desired.rooms[room].get(participant)
+                if not open_ and wanted is True:
                     await self._set_mic(room, participant, True)
-        for room, wanted in desired.rooms.items():
-            for participant, open_ in wanted.items():
+                elif wanted is False and (room, participant) not in actual.metered and (room, participant) in desired.metered:
+                    await self._set_mic(room, participant, False, metered=True)
+        for room, wanted_members in desired.rooms.items():
+            for participant, open_ in wanted_members.items():
                 if participant not in actual.members[room]:
-                    await self._join(room, participant, open_)
+                    await self._join(room, participant, open_, (room, participant) in desired.metered)
 
-    async def _set_mic(self, room: str, participant: str, open_: bool) -> None:
-        request = "unmute" if open_ else "mute"
+    async def _set_mic(self, room: str, participant: str, open_: bool, metered: bool = False) -> None:
+        """Open or close a member's microphone (closed and ``metered``: unmuted at volume 0),
+        never making them heard on the way: the volume falls before an unmute and rises
+        only under a mute, or last."""
+        place = (room, participant)
+        actual = self._actual
         try:
-            await self._ab({"request": request, "room": self.room_id(room), "id": participant, "secret": self.endpoint.secrets.room_secret})
+            if open_:
+                if place in actual.quiet:
+                    await self._volume(place, 100)
+                if place not in actual.metered:
+                    await self._mute(place, False)
+            elif metered:
+                if actual.members[room][participant] or place not in actual.quiet:
+                    await self._volume(place, 0)
+                if not actual.members[room][participant] and place not in actual.metered:
+                    await self._mute(place, False)
+            else:
+                await self._mute(place, True)
         except JanusError as refused:
-            if refused.code != NO_SUCH_USER:
+            if refused.code not in (NO_SUCH_USER, NOT_JOINED):
                 raise
             # Their browser's connection ended and AudioBridge let them go: back in, as the state wants.
-            await self._rejoin(room, participant, open_)
-        self._actual.members[room][participant] = open_
+            await self._rejoin(room, participant, open_, metered)
+        actual.members[room][participant] = open_
+        _mark(actual.metered, place, not open_ and metered)
 
-    async def _rejoin(self, room: str, participant: str, open_: bool, jsep: dict[str, object] | None = None) -> dict[str, object] | None:
+    async def _mute(self, place: tuple[str, str], muted: bool) -> None:
+        room, participant = place
+        request = "mute" if muted else "unmute"
+        await self._ab({"request": request, "room": self.room_id(room), "id": participant, "secret": self.endpoint.secrets.room_secret})
+        self._actual.metered.discard(place)
+
+    async def _volume(self, place: tuple[str, str], volume: int) -> None:
+        assert self.session is not None
+        await self.session.message(self._actual.handles[place], {"request": "configure", "volume": volume})
+        _mark(self._actual.quiet, place, volume == 0)
+
+    async def _rejoin(
+        self, room: str, participant: str, open_: bool, metered: bool, jsep: dict[str, object] | None = None
+    ) -> dict[str, object] | None:
         """Join again on a new handle (the old one's connection is over); with a browser's offer, its answer."""
         assert self.session is not None
         old = self._actual.handles.pop((room, participant))
@@ -426,20 +465,26 @@ class Reconciler:
             log.info("old handle of %s not detached: %s", participant, refused)
         handle = await self.session.attach(AUDIOBRIDGE)
         self._actual.handles[(room, participant)] = handle
-        name = self.runtime.state.participants[participant].name
-        body = {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_}
-        _, answer = await self.session.message(handle, body, jsep)
+        _, answer = await self.session.message(handle, self._join_body(room, participant, open_, metered), jsep)
         return answer
 
-    async def _join(self, room: str, participant: str, open_: bool) -> None:
+    async def _join(self, room: str, participant: str, open_: bool, metered: bool) -> None:
         assert self.session is not None
         handle = await self.session.attach(AUDIOBRIDGE)
-        name = self.runtime.state.participants[participant].name
-        await self.session.message(
-            handle, {"request": "join", "room": self.room_id(room), "id": participant, "display": name, "muted": not open_}
-        )
+        await self.session.message(handle, self._join_body(room, participant, open_, metered))
         self._actual.handles[(room, participant)] = handle
         self._actual.members[room][participant] = open_
+
+    def _join_body(self, room: str, participant: str, open_: bool, metered: bool) -> dict[str, object]:
+        """Heard (``open_``), muted, or metered (unmuted at volume 0) from the moment they join."""
+        place = (room, participant)
+        metered = metered and not open_
+        _mark(self._actual.metered, place, metered)
+        _mark(self._actual.quiet, place, metered)
+        name = self.runtime.state.participants[participant].name
+        body: dict[str, object] = {"request": "join", "room": self.room_id(room), "id": participant, "display": name}
+        body.update({"muted": False, "volume": 0} if metered else {"muted": not open_})
+        return body
 
     async def _leave(self, room: str, participant: str) -> None:
         assert self.session is not None
@@ -447,6 +492,8 @@ class Reconciler:
         del self._actual.members[room][participant]
         self._actual.talking.pop((room, participant), None)
         self._actual.published.discard((room, participant))
+        self._actual.metered.discard((room, participant))
+        self._actual.quiet.discard((room, participant))
         await self.session.detach(handle)
 
     # --- signalling: the browser asks, the server holds the handles -------------------
@@ -556,7 +603,7 @@ class Reconciler:
             # A new page (a reload, a second tab): the handle's connection is the old
             # page's, which Janus may still hold for a while, so a configure there would
             # answer for a connection nobody uses. Join again on a new handle.
-            jsep = await self._rejoin(room, participant, open_, offer)
+            jsep = await self._rejoin(room, participant, open_, place in self._actual.metered, offer)
         else:
             try:
                 _, jsep = await session.message(handle, {"request": "configure"}, offer)
@@ -564,7 +611,7 @@ class Reconciler:
                 if refused.code != NOT_JOINED:
                     raise
                 # AudioBridge let the participant go: they join again, with the microphone as the procedure has it.
-                jsep = await self._rejoin(room, participant, open_, offer)
+                jsep = await self._rejoin(room, participant, open_, place in self._actual.metered, offer)
         if jsep is None:
             raise MediaRefused("invalid_sdp", "The media server did not accept this offer; reload the page to make a new one.")
         self._actual.published.add(place)
@@ -600,3 +647,10 @@ class Reconciler:
         else:
             handle = self._listener(participant) if stream == "listen" else await self._mix_handle(participant)
         await session.trickle(handle, candidate)
+
+
+def _mark(places: set[tuple[str, str]], place: tuple[str, str], member: bool) -> None:
+    if member:
+        places.add(place)
+    else:
+        places.discard(place)

@@ -4,7 +4,7 @@ import { html } from "../html.js";
 import { t } from "../../i18n/index.js";
 import { languageName, participantName } from "../names.js";
 
-const ALARM_KEYS = { handover_due: "alarm_handover_due", silent: "alarm_silent" };
+const ALARM_KEYS = { handover_due: "alarm_handover_due", silent: "alarm_silent", both_live: "alarm_both_live" };
 
 /** The server's alarms for one booth (a row of the booth table view), in words. */
 export function boothAlarms(row) {
