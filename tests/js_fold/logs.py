@@ -152,6 +152,8 @@ def scripted_log() -> Log:
     log.must(fr, c.SignalSpeakSlowly(id=c.new_id()), 10 * SECOND)
     log.must(SYSTEM_ACTOR, c.Tick(id=c.new_id()), 55 * SECOND)  # past the 60 s limit of item 3: speaking_time_exceeded
     log.must(COUNCIL[0], c.YieldFloor(id=c.new_id()), 5 * SECOND)  # fr and en live: the tail holds
+    log.must(MEDIA_ACTOR, c.ObserveBothTalking(id=c.new_id(), booth="en", talking=True), 300)  # the partner off duty talks too
+    log.must(MEDIA_ACTOR, c.ObserveBothTalking(id=c.new_id(), booth="en", talking=False), 2 * SECOND)  # and stops: the alarm clears
     log.must(MEDIA_ACTOR, c.ObserveBoothSilent(id=c.new_id(), booth="fr"), SECOND)  # the media heard the French booth stop
     log.must(en, c.BoothFinished(id=c.new_id()), SECOND)  # the last booth: tail ended, "finished"
     log.must(CHAIR, c.GrantFloor(id=c.new_id()), SECOND)
@@ -409,10 +411,13 @@ def random_log(seed: int, commands: int = 300) -> Log:
         elif who < 0.93:
             log.run(SYSTEM_ACTOR, c.Tick(id=c.new_id()), after)
         elif who < 0.95:
-            observed = (
+            roll = rng.random()
+            observed: c.Command = (
                 c.ObserveSpeakerHeard(id=c.new_id(), participant=rng.choice(talkers))
-                if rng.random() < 0.6
+                if roll < 0.5
                 else c.ObserveBoothSilent(id=c.new_id(), booth=rng.choice(LANGUAGES))
+                if roll < 0.8
+                else c.ObserveBothTalking(id=c.new_id(), booth=rng.choice(LANGUAGES), talking=rng.random() < 0.6)
             )
             log.run(MEDIA_ACTOR, observed, after)
         elif who < 0.97:

@@ -267,8 +267,10 @@ async def test_the_partner_off_duty_is_measured_never_heard_and_both_talking_rai
             opened_at = int(time.time() * 1000)
             await until(ear, f"vcc.firstHeard('880', {opened_at})")
             await until_true(lambda: booth.both_talking, timeout=15)
-            await expect(console.get_by_text("both partners talking")).to_be_visible()
-            await expect(partners_console.get_by_text("both partners talking")).to_be_visible()
+            # On both consoles: the booth's own alert, and its row in the booth table.
+            for page in (console, partners_console):
+                await expect(page.get_by_test_id("booth-alarms").get_by_text("both partners talking")).to_be_visible()
+                await expect(page.get_by_test_id("booths").get_by_text("both partners talking")).to_be_visible()
             await console.get_by_test_id("mic").click()
             await until_true(lambda: not booth.both_talking, timeout=15)
             await expect(console.get_by_text("both partners talking")).to_have_count(0)

@@ -105,6 +105,15 @@ class MediaNode:
     async def settled(self) -> None:
         await asyncio.wait_for(self.reconciler.settled.wait(), 10)
 
+    async def microphones(self, janus: Janus, room: str) -> dict[str, str]:
+        """Participant -> "open" (heard), "metered" (unmuted at volume 0: measured, never
+        heard) or "closed" (muted), from Janus's mute flags and the volumes the reconciler set."""
+        quiet = self.reconciler.quiet
+        return {
+            p: "closed" if not unmuted else "metered" if (room, p) in quiet else "open"
+            for p, unmuted in (await janus.participants(room)).items()
+        }
+
     async def janus(self) -> Janus:
         endpoint = self.plane.endpoint
         assert endpoint is not None
@@ -143,7 +152,8 @@ async def test_every_mix_channel_and_forward_is_built_from_the_state(media_node:
     assert await janus.feeds() == {"floor": "floor", **{lang: f"booth-{lang}" for lang in ("ar", "zh", "en", "fr", "ru", "es")}}
     chairs = {p.id for p in state.participants.values() if p.role == "chair"}
     assert await janus.participants("floor") == {chair: True for chair in chairs}
-    assert await janus.participants("booth-en") == {INTERPRETER["en"]: False, PARTNER["en"]: False}
+    # Nobody is on duty: both interpreters are measured, neither is heard.
+    assert await media_node.microphones(janus, "booth-en") == {INTERPRETER["en"]: "metered", PARTNER["en"]: "metered"}
     assert media_node.reconciler.status.up
 
 
@@ -203,14 +213,15 @@ async def test_the_interpreter_on_duty_is_heard_and_a_handover_swaps_the_microph
     await node.run(c.TakeBoothDuty(id=c.new_id()), first)
     await node.run(c.SetBoothMic(id=c.new_id(), live=True), first)
     await node.settled()
-    assert await janus.participants("booth-es") == {first: True, partner: False}
+    assert await node.microphones(janus, "booth-es") == {first: "open", partner: "metered"}
     await node.run(c.RequestHandover(id=c.new_id()), partner)
     await node.run(c.AcceptHandover(id=c.new_id()), first)
     await node.settled()
-    assert await janus.participants("booth-es") == {first: False, partner: False}
+    # The handover closes the booth's microphone: the incoming interpreter opens it.
+    assert await node.microphones(janus, "booth-es") == {first: "metered", partner: "closed"}
     await node.run(c.SetBoothMic(id=c.new_id(), live=True), partner)
     await node.settled()
-    assert await janus.participants("booth-es") == {first: False, partner: True}
+    assert await node.microphones(janus, "booth-es") == {first: "metered", partner: "open"}
 
 
 async def test_after_kill_9_of_janus_everything_is_rebuilt_and_the_procedure_never_stopped(media_node: MediaNode) -> None:

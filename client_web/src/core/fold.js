@@ -15,7 +15,7 @@ export function initialState() {
   for (const language of LANGUAGES) {
     booths[language] = {
       language, on_duty: null, duty_since: null, mic_open: false, source: "floor",
-      handover_requested_by: null, handover_alerted: false,
+      handover_requested_by: null, handover_alerted: false, both_talking: false,
     };
   }
   return {
@@ -244,6 +244,9 @@ const APPLIERS = {
   },
   both_partners_live() {
     // An alarm of older logs: a booth has one microphone now, so it changes nothing.
+  },
+  both_partners_talking(state, ev) {
+    state.booths[ev.booth].both_talking = ev.talking;
   },
   booth_source_set(state, ev) {
     state.booths[ev.booth].source = ev.source;

@@ -183,6 +183,11 @@ class Reconciler:
             await self.session.close()
         metrics.JANUS_UP.labels(self._label).set(0)
 
+    @property
+    def quiet(self) -> frozenset[tuple[str, str]]:
+        """(mix, participant) whose volume this reconciler set to 0 (Janus does not list volumes)."""
+        return frozenset(self._actual.quiet)
+
     def room_id(self, room: str) -> str:
         return f"{self.runtime.consultation}/{room}"
 
