@@ -132,6 +132,12 @@ class ClientConfig:
     # counted from another start than the one in the message (bench_fanout:
     # from the chair's send, for the service).
     keep_arrivals: bool = False
+    # Keep each socket.io packet undecoded, with its arrival time, until the
+    # harness asks for results (acks, batches, stats): during a burst the
+    # generator's CPU then goes to sending on time and reading, not to
+    # decoding what every batch carries for every connection (bench_burst).
+    # Arrival times are the kernel's either way; pings are answered at once.
+    defer_decoding: bool = False
     # Handshakes in flight per worker: enough to connect 2,000 clients in a
     # few seconds, few enough not to overflow a listen backlog of 128.
     connect_concurrency: int = 32
@@ -237,6 +243,7 @@ class Client:
         "acks",
         "batches",
         "index",
+        "_deferred",
     )
 
     def __init__(
@@ -259,6 +266,7 @@ class Client:
         self.acks: dict[int, tuple[float, Any]] = {}
         self.batches: list[tuple[float, int]] = []
         self.index = -1  # among all the generator's clients (set by the worker)
+        self._deferred: list[tuple[bytes, float, float]] | None = [] if cfg.defer_decoding else None
         auth = auth if auth is not None else cfg.auth
         packet: dict[str, Any] = {"type": CONNECT, "nsp": cfg.namespace}
         if auth is not None:
@@ -455,6 +463,20 @@ class Client:
             self.stats.errors += 1
 
     def _packet(self, payload: bytes, arrived: float, lag: float) -> None:
+        if self._deferred is not None and self.ready.done():
+            self._deferred.append((payload, arrived, lag))
+            return
+        self._decode(payload, arrived, lag)
+
+    def decode_deferred(self) -> None:
+        """Decode the packets kept undecoded (``ClientConfig.defer_decoding``), in order."""
+        deferred = self._deferred
+        if deferred:
+            self._deferred = []
+            for payload, arrived, lag in deferred:
+                self._decode(payload, arrived, lag)
+
+    def _decode(self, payload: bytes, arrived: float, lag: float) -> None:
         packet = msgpack.unpackb(payload)
         kind = packet["type"]
         if kind == EVENT:
@@ -550,8 +572,13 @@ class _Worker:
             loop.call_at(now_loop + (at - now_wall), client.emit, event, arg, 1)
         return ("scheduled", len(plan))
 
+    def _decode_deferred(self) -> None:
+        for client in self.clients:
+            client.decode_deferred()
+
     async def do_acks(self) -> tuple[str, list[tuple[int, float | None, float | None, Any]]]:
         """Per client: (index, send time, ack arrival, ack data) of ack id 1."""
+        self._decode_deferred()
         out = []
         for c in self.clients:
             arrived, data = c.acks.get(1, (None, None))
@@ -561,6 +588,7 @@ class _Worker:
     async def do_seen(self, seq: int) -> tuple[str, list[tuple[int, float | None, int, bool]]]:
         """Per client: (index, arrival of the first batch reaching ``seq`` or
         None, the last seq it has, still open)."""
+        self._decode_deferred()
         out = []
         for c in self.clients:
             t = next((t for t, s in c.batches if s >= seq), None)
@@ -568,14 +596,17 @@ class _Worker:
         return ("seen", out)
 
     async def do_reset(self) -> tuple[str]:
+        self._decode_deferred()
         self.stats.reset()
         return ("reset",)
 
     async def do_progress(self) -> tuple[str, int, int]:
         """(samples received, connections still open)."""
+        self._decode_deferred()
         return ("progress", len(self.stats.latencies), sum(c.open for c in self.clients))
 
     async def do_collect(self) -> tuple[str, dict[str, Any]]:
+        self._decode_deferred()
         s = self.stats
         return (
             "collected",
