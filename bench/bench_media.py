@@ -13,6 +13,10 @@ CPU per listener, end to end in real Chromium against the Janus vcc starts.
   French booth (an interpreter's page, 880 Hz): from just before ``go_live`` to
   the first 440 Hz window in the French channel; then the speaker yields and the
   channel returns to the booth.
+- **prebuffering** (``--prebuffering 6,3``): grant -> sound again with each value
+  of AudioBridge's per-participant buffer (``Reconciler.prebuffering``, in 20 ms
+  packets), a fresh node for each block of ``--block`` grants, the values taken
+  in turn block after block, so that they share the machine's moments of load.
 - **CPU per listener**: Janus's CPU (``/proc/<pid>/stat``) over 10 s (``--window``) with the
   floor carrying a speaker, with 0 and then N listener pages on the floor channel;
   (CPU(N) - CPU(0)) / N, in % of one core.
@@ -35,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for bench._common
 
 from playwright.async_api import async_playwright  # noqa: E402
+from vcc.media.reconciler import Reconciler  # noqa: E402
 from vcc_protocol import commands as c  # noqa: E402
 from vcc_testkit.audio import (  # noqa: E402
     AudioNode,
@@ -184,11 +189,41 @@ def report(result: dict[str, Any], path: Path) -> None:
     print(f"wrote {path}", flush=True)
 
 
+async def prebuffering(playwright: Any, folder: Path, values: list[int], grants_each: int, block: int) -> dict[str, Any]:
+    """Grant -> sound per prebuffering value, in blocks taken in turn (see the module docstring)."""
+    samples: dict[int, list[float]] = {value: [] for value in values}
+    default = Reconciler.prebuffering
+    try:
+        while any(len(got) < grants_each for got in samples.values()):
+            for value in values:
+                rounds = min(block, grants_each - len(samples[value]))
+                if rounds <= 0:
+                    continue
+                Reconciler.prebuffering = value
+                print(f"  prebuffering {value} packets: {rounds} grants", flush=True)
+                async with audio_node(folder / f"store-{value}-{len(samples[value])}") as node:
+                    samples[value] += await grants(node, playwright, folder, rounds)
+    finally:
+        Reconciler.prebuffering = default
+    return {str(value): {"samples": got, **summary(got)} for value, got in samples.items()}
+
+
 async def main(args: argparse.Namespace) -> None:
-    path = (SCRATCH_DIR if args.quick else RESULTS_DIR) / "media.json"
+    path = (SCRATCH_DIR if args.quick else RESULTS_DIR) / ("media_prebuffering.json" if args.prebuffering else "media.json")
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        if args.prebuffering:
+            async with async_playwright() as playwright:
+                values = [int(v) for v in args.prebuffering.split(",")]
+                result["prebuffering"] = await prebuffering(playwright, folder, values, args.grants, args.block)
+            rows = [[value, *(f"{r[k]:.0f}" for k in ("n", "p50", "p99", "max"))] for value, r in result["prebuffering"].items()]
+            print(format_table(["prebuffering (packets)", "n", "p50 ms", "p99 ms", "max ms"], rows))
+            result["meta"] = run_metadata(["playwright"])
+            print(f"load average: {result['meta']['load_average']}")
+            write_json(path, result)
+            print(f"wrote {path}", flush=True)
+            return
         async with audio_node(folder / "store") as node, async_playwright() as playwright:
             print(f"grant -> sound, {args.grants} grants", flush=True)
             grant_ms = await grants(node, playwright, folder, args.grants)
@@ -209,6 +244,10 @@ if __name__ == "__main__":
     parser.add_argument("--grants", type=int, default=50)
     parser.add_argument("--reroutes", type=int, default=20)
     parser.add_argument("--listeners", default="25,50,100")
+    parser.add_argument(
+        "--prebuffering", default="", help="compare grant -> sound for these AudioBridge prebuffering values (packets), e.g. 6,3"
+    )
+    parser.add_argument("--block", type=int, default=10, help="with --prebuffering: grants per node before the next value")
     parser.add_argument("--window", type=float, default=10.0, help="seconds over which Janus's CPU is read")
     parser.add_argument("--quick", action="store_true", help="3 grants, 2 re-routes, 5 listeners; results in bench/results/tmp/")
     parsed = parser.parse_args()

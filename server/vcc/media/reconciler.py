@@ -142,6 +142,12 @@ class _Actual:
 
 
 class Reconciler:
+    #: AudioBridge's buffer per participant before their audio goes into the mix, in 20 ms
+    #: packets (Janus's default is 6, 120 ms). Each packet is latency between a grant and
+    #: the listeners; too few and a jittery network makes the mix stutter.
+    #: ``bench_media.py --prebuffering`` compares values side by side.
+    prebuffering = 6
+
     def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession, announce: bool = False) -> None:
         """:param announce: call ``on_rebuilt`` after the first build too (a node taking over
         another's lease: the browsers' connections went to the old holder's handles)."""
@@ -346,6 +352,7 @@ class Reconciler:
                     "permanent": False,
                     "is_private": True,
                     "sampling_rate": 48000,
+                    "default_prebuffering": self.prebuffering,
                     "audiolevel_event": True,
                     "audio_level_average": TALK_LEVEL,
                     "audio_active_packets": FLOOR_TALK_PACKETS if room == FLOOR else BOOTH_TALK_PACKETS,
