@@ -5,6 +5,7 @@ import pytest
 from corekit import MINUTE, SECOND, Consultation, interpreter, speaker
 from vcc.core import next_deadline
 from vcc.core.interpretation import relay_chain, route
+from vcc.core.views import views
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
 from vcc_protocol.views import RouteWarning
@@ -309,6 +310,27 @@ def test_the_booths_silence_heard_by_the_media_ends_the_tail_early(sitting: Cons
     assert sitting.kinds(events) == ["BoothSignalledFinished", "InterpretationTailEnded"]
     assert events[1].reason == "silence" and sitting.state.tail is None  # type: ignore[attr-defined]
     sitting.go_live(speaker("cn"))
+
+
+def test_both_partners_talking_raises_the_both_live_alarm_until_the_media_hears_it_stop(sitting: Consultation) -> None:
+    def both(booth: str, talking: bool) -> c.ObserveBothTalking:
+        return c.ObserveBothTalking(id=c.new_id(), booth=booth, talking=talking)
+
+    assert sitting.reject(both("en", True), MEDIA_ACTOR) == "not_on_duty"  # nobody is live: no alarm to raise
+    sitting.booth_live("en")
+    # Only the media observes: an interpreter cannot raise or clear it.
+    assert sitting.reject(both("en", True), interpreter("en", 2)) == "not_allowed"
+    (raised,) = sitting.run(both("en", True), MEDIA_ACTOR)
+    assert isinstance(raised, e.BothPartnersTalking) and raised.talking and sitting.state.booths["en"].both_talking
+    assert "both_live" in next(row.alarms for row in views(sitting.state, sitting.now).booths if row.language == "en")
+    assert sitting.reject(both("en", True), MEDIA_ACTOR) == "invalid_value"  # already raised
+    sitting.run(c.SetBoothMic(id=c.new_id(), live=False), interpreter("en"))
+    # The microphone closing does not clear it: what the media hears does.
+    assert sitting.state.booths["en"].both_talking
+    (cleared,) = sitting.run(both("en", False), MEDIA_ACTOR)
+    assert not cleared.talking and not sitting.state.booths["en"].both_talking  # type: ignore[attr-defined]
+    assert "both_live" not in next(row.alarms for row in views(sitting.state, sitting.now).booths if row.language == "en")
+    assert sitting.reject(both("en", False), MEDIA_ACTOR) == "invalid_value"  # already clear
 
 
 def test_bounded_tail_default_4_seconds(sitting: Consultation) -> None:

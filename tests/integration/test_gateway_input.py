@@ -148,6 +148,7 @@ MINIMAL: dict[str, dict] = {
     "correct_caption": {"line": 1, "text": "The chair opened the sitting."},
     "set_webcast": {"public": True},
     "observe_booth_silent": {"booth": "en"},
+    "observe_both_talking": {"booth": "en", "talking": True},
     "observe_speaker_heard": {"participant": "argentina-delegate-1"},
 }
 
