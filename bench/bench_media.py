@@ -18,7 +18,8 @@ CPU per listener, end to end in real Chromium against the Janus vcc starts.
   packets), a fresh node for each block of ``--block`` grants, the values taken
   in turn block after block, so that they share the machine's moments of load.
 - **CPU per listener**: Janus's CPU (``/proc/<pid>/stat``) over 10 s (``--window``) with the
-  floor carrying a speaker, with 0 and then N listener pages on the floor channel;
+  floor carrying a speaker, with 0 and then N listener pages on the floor channel
+  (pages that receive it without playing it: Janus's work per listener is the same);
   (CPU(N) - CPU(0)) / N, in % of one core.
 
 Targets (design.md): p50 < 250 ms, p99 < 500 ms, re-route < 300 ms, at most
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -138,10 +140,16 @@ async def janus_cpu(node: AudioNode, window_s: float) -> float:
     return 100 * (cpu_seconds(process.pid) - before) / (time.monotonic() - started)
 
 
-async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, counts: list[int], window_s: float) -> list[dict[str, float]]:
+async def cpu_per_listener(
+    node: AudioNode, playwright: Any, folder: Path, counts: list[int], window_s: float, rows: list[dict[str, float]]
+) -> None:
+    """Janus's CPU per listener page at each of ``counts``, appended to ``rows`` as measured.
+    The pages receive the floor channel without playing it (``quiet``): Janus sends each the
+    same packets, and 100 pages that each play and classify their audio do not fit on two
+    cores with Janus (at 50 the load average reached 55-90, and the 100th page's connection
+    timed out)."""
     speaking = await browser_with_microphone(playwright, tone_wav(folder / "440.wav", 440))
     listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
-    rows: list[dict[str, float]] = []
     try:
         mouth = await open_page(speaking, node, COUNCIL[0])
         requested = await mouth.evaluate("vcc.command('request_floor')")
@@ -155,19 +163,24 @@ async def cpu_per_listener(node: AudioNode, playwright: Any, folder: Path, count
         for count in counts:
             while len(pages) < count:
                 page = await open_page(listening, node, listeners[len(pages)].id)
-                assert (await page.evaluate("vcc.listen('floor')"))["ok"]
+                assert (await page.evaluate("vcc.listen('floor', true)"))["ok"]
                 pages.append(page)
             for page in pages:
                 await until(page, "vcc.listenState === 'connected'", 60_000)
             used = await janus_cpu(node, window_s)
             rows.append(
-                {"listeners": count, "janus_cpu_pct": used, "baseline_pct": baseline, "per_listener_pct": (used - baseline) / count}
+                {
+                    "listeners": count,
+                    "janus_cpu_pct": used,
+                    "baseline_pct": baseline,
+                    "per_listener_pct": (used - baseline) / count,
+                    "load_average": os.getloadavg()[0],
+                }
             )
             print(f"  {count} listeners: Janus {used:.1f} % (baseline {baseline:.1f} %)", flush=True)
     finally:
         await speaking.close()
         await listening.close()
-    return rows
 
 
 def report(result: dict[str, Any], path: Path) -> None:
@@ -235,8 +248,11 @@ async def main(args: argparse.Namespace) -> None:
             report(result, path)
             counts = [int(n) for n in args.listeners.split(",") if n]
             if counts:
-                result["cpu_per_listener"] = await cpu_per_listener(node, playwright, folder, counts, args.window)
-                report(result, path)
+                rows = result["cpu_per_listener"] = []
+                try:
+                    await cpu_per_listener(node, playwright, folder, counts, args.window, rows)
+                finally:
+                    report(result, path)  # the counts measured before a failure are kept
 
 
 if __name__ == "__main__":

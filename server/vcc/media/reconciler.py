@@ -143,10 +143,12 @@ class _Actual:
 
 class Reconciler:
     #: AudioBridge's buffer per participant before their audio goes into the mix, in 20 ms
-    #: packets (Janus's default is 6, 120 ms). Each packet is latency between a grant and
-    #: the listeners; too few and a jittery network makes the mix stutter.
-    #: ``bench_media.py --prebuffering`` compares values side by side.
-    prebuffering = 6
+    #: packets. Each packet is latency between a grant and the listeners; too few and a
+    #: jittery network makes the mix stutter. Janus's default of 6 (120 ms) put grant ->
+    #: sound at a p50 of 268 ms; 3 gave 211 ms and 2 gave 187 ms, in one run with the values
+    #: taken in turn (``bench_media.py --prebuffering 6,3,2``, bench/README.md). 3 meets the
+    #: 250 ms target and keeps 60 ms against a delegate's network jitter.
+    prebuffering = 3
 
     def __init__(self, runtime: Runtime, endpoint: JanusEndpoint, http: aiohttp.ClientSession, announce: bool = False) -> None:
         """:param announce: call ``on_rebuilt`` after the first build too (a node taking over
