@@ -71,24 +71,39 @@ def cpu_and_wait_seconds(pid: int) -> tuple[float, float]:
 
     :raises ProcessLookupError: if the process is gone.
     """
+    try:
+        threads = _schedstat(pid)
+    except OSError:
+        return _stat_cpu_seconds(pid), math.nan
+    return sum(run for run, _ in threads.values()) / 1e9, sum(wait for _, wait in threads.values()) / 1e9
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time so far of each thread of ``pid``, by thread id (the main thread's is ``pid``),
+    from ``/proc/<pid>/task/*/schedstat`` (nanoseconds).
+
+    :raises ProcessLookupError: if the process is gone.
+    :raises OSError: if the kernel has no schedstat.
+    """
+    return {tid: run / 1e9 for tid, (run, _) in _schedstat(pid).items()}
+
+
+def _schedstat(pid: int) -> dict[int, tuple[int, int]]:
+    """Thread id -> (nanoseconds run, nanoseconds runnable but waiting) of each thread of ``pid``."""
     task_dir = f"/proc/{pid}/task"
     try:
         tids = os.listdir(task_dir)
     except FileNotFoundError:
         raise ProcessLookupError(pid) from None
-    run_ns = wait_ns = 0
-    try:
-        for tid in tids:
-            try:
-                with open(f"{task_dir}/{tid}/schedstat", "rb") as f:
-                    run, wait, _ = f.read().split()
-            except FileNotFoundError:
-                continue  # the thread exited while we were listing
-            run_ns += int(run)
-            wait_ns += int(wait)
-    except OSError:
-        return _stat_cpu_seconds(pid), math.nan
-    return run_ns / 1e9, wait_ns / 1e9
+    out: dict[int, tuple[int, int]] = {}
+    for tid in tids:
+        try:
+            with open(f"{task_dir}/{tid}/schedstat", "rb") as f:
+                run, wait, _ = f.read().split()
+        except FileNotFoundError:
+            continue  # the thread exited while we were listing
+        out[int(tid)] = (int(run), int(wait))
+    return out
 
 
 def _stat_cpu_seconds(pid: int) -> float:

@@ -32,8 +32,12 @@ that time, less its idle CPU over 5 s (quick: 1 s) measured before, per
 command. Each command is a socket.io event in and its ack out, the decision,
 one durable append (sqlite, fsync) and one ``events`` batch to the chair. It
 is the fixed cost of a change, on top of the deliveries that bench_fanout.py
-measures. Then, for comparison, the same commands through ``Runtime.execute``
-in this process on the same store (no socket.io): ``runtime_only``. Median of
+measures. The server's CPU is also split by thread (``schedstat``): the event
+loop's (socket.io, the core, the views, the fan-out) and the others' (the
+store's writer: sqlite and its fsync). Then, for comparison, the same commands
+through ``Runtime.execute`` in this process on the same store (no socket.io,
+no views, no fan-out): back to back, every cache warm (``runtime_only``), and
+at 10 a second, each command alone as in the served run (``runtime_paced``). Median of
 ``--repeat`` runs (3; quick 1). ``--compare-source DIR`` runs the same
 measurement against the server of another source tree in turn with this one
 (before/after side by side, e.g. ``git archive main | tar -x -C DIR``) and
@@ -82,6 +86,7 @@ from bench._common import (
     sigterm_as_exit,
     spawned,
     tail,
+    thread_cpu_seconds,
     write_json,
 )
 from bench.bench_fanout import TARGETS, free_port, wait_ready
@@ -175,10 +180,11 @@ def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeat,
         **{
             key: statistics.median(run[key] for run in runs["this"])
-            for key in ("cpu_ms_per_command", "user_ms", "system_ms", "idle_cpu_ms_per_s")
+            for key in ("cpu_ms_per_command", "user_ms", "system_ms", "idle_cpu_ms_per_s", "event_loop_thread_ms", "other_threads_ms")
         },
         "runs": runs["this"],
         "runtime_only": runs["this"][-1]["runtime_only"],
+        "runtime_paced": runs["this"][-1]["runtime_paced"],
     }
     if "compared" in runs:
         compared = statistics.median(run["cpu_ms_per_command"] for run in runs["compared"])
@@ -205,10 +211,12 @@ def _served_command_cpu(args: argparse.Namespace, source: Path | None) -> dict[s
             user0, system0 = cpu_user_system(proc.pid)
             time.sleep(args.idle)
             user1, system1 = cpu_user_system(proc.pid)
+            threads1 = thread_cpu_seconds(proc.pid)
             started = time.perf_counter()
             answer = chair.trigger(BroadcastRequest(count=args.commands, rate=10, size=0), 60 + args.commands)
             seconds = time.perf_counter() - started
             user2, system2 = cpu_user_system(proc.pid)
+            threads2 = thread_cpu_seconds(proc.pid)
         finally:
             chair.close()
         if proc.poll() is not None:
@@ -219,19 +227,29 @@ def _served_command_cpu(args: argparse.Namespace, source: Path | None) -> dict[s
     user = ((user2 - user1) - idle_user * seconds) / args.commands
     system = ((system2 - system1) - idle_system * seconds) / args.commands
     in_process = asyncio.run(_runtime_cpu(store, items, args.commands))
+    paced = asyncio.run(_runtime_cpu(store, items, args.commands, gap=0.1))
+    # Where it goes: the event loop's thread (socket.io, the core, the views, the fan-out)
+    # and the others (the store's writer: sqlite and its fsync), idle time included.
+    loop_s = threads2.get(proc.pid, 0.0) - threads1.get(proc.pid, 0.0)
+    others_s = sum(threads2.values()) - sum(threads1.values()) - loop_s
     return {
         "commands": args.commands,
+        "event_loop_thread_ms": loop_s / args.commands * 1e3,
+        "other_threads_ms": others_s / args.commands * 1e3,
         "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
         "cpu_ms_per_command": (user + system) * 1e3,
         "user_ms": user * 1e3,
         "system_ms": system * 1e3,
         "runtime_only": in_process,
+        "runtime_paced": paced,
     }
 
 
-async def _runtime_cpu(path: Path, items: list[int], commands: int) -> dict[str, float]:
+async def _runtime_cpu(path: Path, items: list[int], commands: int, gap: float = 0.0) -> dict[str, float]:
     """The same commands through ``Runtime.execute`` in this process, on the
-    same store: the service without socket.io, for comparison."""
+    same store: the service without socket.io, for comparison; ``gap`` seconds
+    apart (0: back to back, every cache warm; 0.1: at the served run's pace, each
+    command alone, as the served figure is)."""
     from vcc.service import Service
     from vcc.store import open_store
     from vcc_protocol import commands as c
@@ -241,17 +259,25 @@ async def _runtime_cpu(path: Path, items: list[int], commands: int) -> dict[str,
     service = Service(store)
     try:
         runtime = await service.runtime(_vcc.CONSULTATION)
-        before = resource.getrusage(resource.RUSAGE_SELF)
+        idle_user = idle_system = 0.0
+        if gap:  # this process's CPU while it waits (threads the served run left behind), to subtract
+            before, idle_started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            await asyncio.sleep(2.0)
+            after, idle_s = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - idle_started
+            idle_user, idle_system = (after.ru_utime - before.ru_utime) / idle_s, (after.ru_stime - before.ru_stime) / idle_s
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         for n in range(commands):
             answer = await runtime.execute(c.TakeUpItem(id=c.new_id(), item=items[n % 2]), _vcc.CHAIR)
             if not answer["ok"]:
                 raise RuntimeError(f"the chair's command was refused in-process: {answer}")
-        after = resource.getrusage(resource.RUSAGE_SELF)
+            if gap:
+                await asyncio.sleep(gap)
+        after, seconds = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
     finally:
         await service.close()
         await store.close()
-    user = (after.ru_utime - before.ru_utime) / commands
-    system = (after.ru_stime - before.ru_stime) / commands
+    user = (after.ru_utime - before.ru_utime - idle_user * seconds) / commands
+    system = (after.ru_stime - before.ru_stime - idle_system * seconds) / commands
     return {"cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3}
 
 
@@ -435,8 +461,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"command: {fmt(cm['cpu_ms_per_command'], 2)} ms of server CPU per command (user {fmt(cm['user_ms'], 2)}, "
                 f"system {fmt(cm['system_ms'], 2)}; only the chair connected, {cm['commands']} commands; "
-                f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s); Runtime.execute alone, in-process: "
-                f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)}); "
+                f"idle {fmt(cm['idle_cpu_ms_per_s'], 2)} ms/s; event loop's thread {fmt(cm['event_loop_thread_ms'], 2)}, "
+                f"other threads {fmt(cm['other_threads_ms'], 2)}); Runtime.execute alone, in-process: "
+                f"{fmt(rt['cpu_ms_per_command'], 2)} ms (user {fmt(rt['user_ms'], 2)}, system {fmt(rt['system_ms'], 2)}) back to back, "
+                f"{fmt(cm['runtime_paced']['cpu_ms_per_command'], 2)} ms at 10 a second; "
                 f"median of {cm['repeats']}: " + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm["runs"])
             )
             if "compared" in cm:
