@@ -271,9 +271,11 @@ class HlsChannels:
                 continue
             dirty = asyncio.ensure_future(self._dirty.wait())
             lost = asyncio.ensure_future(session.lost.wait())
-            await asyncio.wait({dirty, lost}, return_when=asyncio.FIRST_COMPLETED)
-            dirty.cancel()
-            lost.cancel()
+            try:
+                await asyncio.wait({dirty, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this task is cancelled: no waiter is left pending
+                dirty.cancel()
+                lost.cancel()
 
     async def _apply(self, session: JanusSession) -> None:
         if session is not self._session:

@@ -294,6 +294,7 @@ class Reconciler:
         session = self.session
         assert session is not None
         lost = asyncio.ensure_future(session.lost.wait())
+        dirty: asyncio.Future[bool] | None = None
         try:
             while True:
                 dirty = asyncio.ensure_future(self._dirty.wait())
@@ -312,8 +313,10 @@ class Reconciler:
                     if self._rebuilding and self.on_rebuilt is not None:
                         self.on_rebuilt(self.runtime.consultation)
                     self._rebuilding = False
-        finally:
+        finally:  # also when this task is cancelled: no waiter is left pending
             lost.cancel()
+            if dirty is not None:
+                dirty.cancel()
 
     # --- calls -------------------------------------------------------------------------
 
