@@ -39,6 +39,14 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def until_gone(janus: Janus, room: str, participant: str, timeout: float = 10.0) -> None:
+    """Wait until Janus no longer lists ``participant`` in ``room`` (AudioBridge lets a detached handle's participant go a moment later)."""
+    deadline = time.monotonic() + timeout
+    while participant in await janus.participants(room):
+        assert time.monotonic() < deadline, f"{participant} is still in {room}"
+        await asyncio.sleep(0.02)
+
+
 @dataclass
 class Janus:
     """A read-only look into Janus, through a session of the test's own."""
@@ -184,7 +192,8 @@ async def test_request_grant_go_live_and_yield_drive_the_floor_mix(media_node: M
     await node.run(c.YieldFloor(id=c.new_id()), delegate)
     await node.settled()
     floor = await janus.participants("floor")
-    assert delegate not in floor and floor[COUNCIL[0]] is False
+    assert floor.get(delegate, False) is False and floor[COUNCIL[0]] is False
+    await until_gone(janus, "floor", delegate)
     assert (await janus.feeds())["fr"] == "booth-fr", "the French channel carries its booth again"
 
 
@@ -196,7 +205,9 @@ async def test_the_chairs_cut_and_a_revoked_grant_close_the_microphone(media_nod
     assert (await janus.participants("floor"))[COUNCIL[0]] is True
     await node.run(c.RevokeGrant(id=c.new_id()), CHAIR)
     await node.settled()
-    assert COUNCIL[0] not in await janus.participants("floor")
+    # Closed at once (muted, acknowledged by Janus), then gone from the mix once its handle is.
+    assert (await janus.participants("floor")).get(COUNCIL[0], False) is False
+    await until_gone(janus, "floor", COUNCIL[0])
     await node.run(c.RequestFloor(id=c.new_id()), COUNCIL[0])
     await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
     await node.run(c.GoLive(id=c.new_id()), COUNCIL[0])
@@ -204,7 +215,8 @@ async def test_the_chairs_cut_and_a_revoked_grant_close_the_microphone(media_nod
     assert (await janus.participants("floor"))[COUNCIL[0]] is True
     await node.run(c.EndSpeech(id=c.new_id()), CHAIR)
     await node.settled()
-    assert COUNCIL[0] not in await janus.participants("floor")
+    assert (await janus.participants("floor")).get(COUNCIL[0], False) is False
+    await until_gone(janus, "floor", COUNCIL[0])
 
 
 async def test_the_interpreter_on_duty_is_heard_and_a_handover_swaps_the_microphones(media_node: MediaNode) -> None:

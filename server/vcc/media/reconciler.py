@@ -505,7 +505,16 @@ class Reconciler:
 
     async def _leave(self, room: str, participant: str) -> None:
         assert self.session is not None
-        handle = self._actual.handles.pop((room, participant))
+        place = (room, participant)
+        if self._actual.members[room][participant] or place in self._actual.metered:
+            # Closed first, and acknowledged: AudioBridge may go on mixing a detached handle's
+            # participant for a moment, and a revoked speaker must not be heard in it.
+            try:
+                await self._mute(place, True)
+            except JanusError as refused:
+                if refused.code not in (NO_SUCH_USER, NOT_JOINED):
+                    raise
+        handle = self._actual.handles.pop(place)
         del self._actual.members[room][participant]
         self._actual.talking.pop((room, participant), None)
         self._actual.published.discard((room, participant))
