@@ -28,6 +28,13 @@ OscillatorNode.prototype.start = function (...args) { window.__tones += 1; retur
 """
 
 
+async def announced(page: Page) -> None:
+    """Wait until the page has announced the floor (to screen readers): the moment its alerts are
+    given, or not. "Go live" can be focused earlier: the element that had the focus may be reused
+    for it before the effect that alerts has run."""
+    await expect(page.get_by_test_id("live-region")).to_have_text("You have the floor")
+
+
 async def alerts(page: Page) -> dict:
     return await page.evaluate("() => ({ notifications: window.__notifications, tones: window.__tones })")
 
@@ -42,6 +49,7 @@ async def test_go_live_takes_the_focus_and_a_background_tab_is_alerted_unless_tu
         await page.get_by_test_id("request-floor").click()
         await ok(chair, "grant_floor")
         await expect(go_live).to_be_focused()
+        await announced(page)
         assert await alerts(page) == {"notifications": [], "tones": 0}
         await page.keyboard.press("Enter")  # the focused button: live at once
         await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "speaking")
@@ -52,6 +60,7 @@ async def test_go_live_takes_the_focus_and_a_background_tab_is_alerted_unless_tu
         await page.evaluate("window.__hidden = true")
         await ok(chair, "grant_floor")
         await expect(go_live).to_be_focused()
+        await page.wait_for_function("window.__tones > 0 && window.__notifications.length > 0")
         assert await alerts(page) == {
             "notifications": [{"title": "You have the floor", "body": "Argentina: go live when you are ready."}],
             "tones": 1,
@@ -71,5 +80,6 @@ async def test_go_live_takes_the_focus_and_a_background_tab_is_alerted_unless_tu
         await page.get_by_test_id("request-floor").click()
         await page.evaluate("window.__hidden = true")
         await ok(chair, "grant_floor")
-        await expect(go_live).to_be_focused()  # the same moment the alerts would have been given
+        await expect(go_live).to_be_focused()
+        await announced(page)  # the same moment the alerts would have been given
         assert await alerts(page) == {"notifications": [], "tones": 0}
