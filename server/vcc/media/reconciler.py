@@ -386,8 +386,11 @@ class Reconciler:
         secret = self.endpoint.secrets.room_secret
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
-                if (open_ or (room, participant) in actual.metered) and desired.rooms[room].get(participant) is False:
-                    await self._set_mic(room, participant, False, metered=(room, participant) in desired.metered)
+                # Closing comes first: open -> muted or metered, and a closed one between the two.
+                place = (room, participant)
+                metered = place in desired.metered
+                if desired.rooms[room].get(participant) is False and (open_ or (place in actual.metered) != metered):
+                    await self._set_mic(room, participant, False, metered=metered)
         for room, members in actual.members.items():
             for participant in [p for p in members if p not in desired.rooms[room]]:
                 await self._leave(room, participant)
@@ -421,11 +424,8 @@ class Reconciler:
                 actual.forwards[channel] = (room, int(made["stream_id"]))  # type: ignore[call-overload]
         for room, members in actual.members.items():
             for participant, open_ in list(members.items()):
-                wanted = desired.rooms[room].get(participant)
-                if not open_ and wanted is True:
+                if not open_ and desired.rooms[room].get(participant) is True:
                     await self._set_mic(room, participant, True)
-                elif wanted is False and (room, participant) not in actual.metered and (room, participant) in desired.metered:
-                    await self._set_mic(room, participant, False, metered=True)
         for room, wanted_members in desired.rooms.items():
             for participant, open_ in wanted_members.items():
                 if participant not in actual.members[room]:
@@ -506,9 +506,10 @@ class Reconciler:
     async def _leave(self, room: str, participant: str) -> None:
         assert self.session is not None
         place = (room, participant)
-        if self._actual.members[room][participant] or place in self._actual.metered:
+        if self._actual.members[room][participant]:
             # Closed first, and acknowledged: AudioBridge may go on mixing a detached handle's
-            # participant for a moment, and a revoked speaker must not be heard in it.
+            # participant for a moment, and a revoked speaker must not be heard in it (a metered
+            # one is at volume 0 already).
             try:
                 await self._mute(place, True)
             except JanusError as refused:
@@ -516,10 +517,10 @@ class Reconciler:
                     raise
         handle = self._actual.handles.pop(place)
         del self._actual.members[room][participant]
-        self._actual.talking.pop((room, participant), None)
-        self._actual.published.discard((room, participant))
-        self._actual.metered.discard((room, participant))
-        self._actual.quiet.discard((room, participant))
+        self._actual.talking.pop(place, None)
+        self._actual.published.discard(place)
+        self._actual.metered.discard(place)
+        self._actual.quiet.discard(place)
         await self.session.detach(handle)
 
     # --- signalling: the browser asks, the server holds the handles -------------------
