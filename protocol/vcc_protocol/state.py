@@ -110,6 +110,11 @@ class Speech(msgspec.Struct, kw_only=True):
     #: Whether the media has heard the speaker: then time to floor ends at their first audio.
     heard: bool = False
 
+    @property
+    def ends_at(self) -> int:
+        """When the speaking time runs out (ms): the warning is due, then the speech is cut."""
+        return self.started_at + self.limit_ms
+
 
 class SpeechRecord(msgspec.Struct, kw_only=True):
     participant: str

@@ -34,14 +34,14 @@ def tick(state: ConsultationState, cmd: c.Tick, actor: Actor, now: int) -> list[
     sitting, speech = state.sitting, state.speech
     if sitting is not None and now >= sitting.ends_at:
         events += slot_end(state, now)
-    elif speech is not None and not speech.warned and now >= speech.started_at + speech.limit_ms:
+    elif speech is not None and not speech.warned and now >= speech.ends_at:
         events.append(
             e.SpeakingTimeExceeded(
                 at=now, actor=SYSTEM_ACTOR, participant=speech.participant, delegation=speech.delegation, limit_ms=speech.limit_ms
             )
         )
         if state.settings.auto_cut:
-            events.append(speech_ended(state, SYSTEM_ACTOR, now, "time_limit", at_most=speech.started_at + speech.limit_ms))
+            events.append(speech_ended(state, SYSTEM_ACTOR, now, "time_limit", at_most=speech.ends_at))
     turn = state.settings.turn_minutes * MINUTE
     # An interpreter's turn counts only while a sitting is open: no alarms overnight.
     for booth in state.booths.values() if state.sitting is not None else ():
@@ -59,7 +59,7 @@ def next_deadline(state: ConsultationState) -> int | None:
     if state.sitting is not None:
         candidates.append(state.sitting.ends_at)
     if state.speech is not None and not state.speech.warned:
-        candidates.append(state.speech.started_at + state.speech.limit_ms)
+        candidates.append(state.speech.ends_at)
     if state.tail is not None:
         candidates.append(state.tail.until)
     turn = state.settings.turn_minutes * MINUTE

@@ -343,7 +343,7 @@ def speech_remaining_ms(state: ConsultationState, now: int) -> int:
     speech = state.speech
     if speech is None:
         return 0
-    return max(speech.limit_ms - (now - speech.started_at), 0)
+    return max(speech.ends_at - now, 0)
 
 
 def _queue_limits_ms(state: ConsultationState, item: str) -> list[int]:

@@ -283,7 +283,7 @@ def _clock(state: ConsultationState, now: int) -> Clock:
         sitting_open=sitting_is_open(state, now),
         current_elapsed_ms=item.elapsed_ms if item is not None else 0,
         running_since=state.current_since if item is not None else None,
-        speech_ends_at=speech.started_at + speech.limit_ms if speech is not None else None,
+        speech_ends_at=speech.ends_at if speech is not None else None,
         tail_holds=tail_holds(state, now),
     )
 
