@@ -16,6 +16,7 @@ What lives here, and why it is shared:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ctypes
@@ -343,18 +344,24 @@ async def paced(request: BroadcastRequest, send: Callable[[int], Awaitable[None]
     return loop.time() - start
 
 
-def serve_baseline(make_app: Callable[[], Any], description: str | None) -> None:
-    """The command line of a baseline server: ``--port P``, on 127.0.0.1."""
-    import argparse
-
+def serve_baseline(
+    make_app: Callable[..., Any],
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], object] | None = None,
+) -> None:
+    """The command line of a baseline server: ``--port P``, on 127.0.0.1, and the
+    options ``add_arguments`` declares, passed to ``make_app`` by name."""
     from aiohttp import web
 
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+    if add_arguments is not None:
+        add_arguments(parser)
+    options = vars(parser.parse_args())
+    port = options.pop("port")
     # A short shutdown_timeout: on SIGTERM, do not wait 60 s for every
     # websocket handler to finish; the harness starts the next server.
-    web.run_app(make_app(), host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=1024, shutdown_timeout=1.0)
+    web.run_app(make_app(**options), host="127.0.0.1", port=port, print=None, access_log=None, backlog=1024, shutdown_timeout=1.0)
 
 
 def http_json(method: str, url: str, timeout: float) -> Any:

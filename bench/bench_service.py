@@ -27,9 +27,9 @@ store (demo roster, sitting open, first item taken up):
 ``command``: the CPU the server spends per command, apart from any fan-out:
 ``vcc serve`` on a fresh store with only the chair connected (the project's
 Python client), the chair taking up items 1 and 2 in turn, ``--commands``
-times at 10 a second; server CPU (user and system, ``/proc/PID/stat``) over
-that time, less its idle CPU over 5 s (quick: 1 s) measured before, per
-command. Each command is a socket.io event in and its ack out, the decision,
+times at 10 a second; server CPU (every thread's, ``/proc/PID/task/*/schedstat``)
+over that time, less its idle CPU over 5 s (quick: 1 s) measured before, per
+command; its split into user and system is read from ``/proc/PID/stat``. Each command is a socket.io event in and its ack out, the decision,
 one durable append (sqlite, fsync) and one ``events`` batch to the chair. It
 is the fixed cost of a change, on top of the deliveries that bench_fanout.py
 measures. The server's CPU is also split by thread (``schedstat``): the event
@@ -37,7 +37,13 @@ loop's (socket.io, the core, the views, the fan-out) and the others' (the
 store's writer: sqlite and its fsync). Then, for comparison, the same commands
 through ``Runtime.execute`` in this process on the same store (no socket.io,
 no views, no fan-out): back to back, every cache warm (``runtime_only``), and
-at 10 a second, each command alone as in the served run (``runtime_paced``). Median of
+at 10 a second, each command alone as in the served run (``runtime_paced``). And the
+floors, measured the same way in each repeat (``FLOORS``): the bare aiohttp
+baseline answering the same ``command`` packets from a stock python-socketio
+client with an ack (``bare``), and the same after committing each packet to a
+SQLite file with an fsync on a writer thread (``bare_durable``): what any
+Python server pays on this machine for a command that arrives alone, and for
+one that must be on disk before its answer. Median of
 ``--repeat`` runs (3; quick 1). ``--compare-source DIR`` runs the same
 measurement against the server of another source tree in turn with this one
 (before/after side by side, e.g. ``git archive main | tar -x -C DIR``) and
@@ -58,9 +64,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -163,11 +172,17 @@ async def grant_latency(url: str, secret: bytes, grants: int) -> dict[str, Any]:
     }
 
 
+#: The floors measured beside the service in the ``command`` part: the bare
+#: aiohttp baseline answering the same packets with an ack, without and with a
+#: durable commit of each (``bench/baselines/bare_aiohttp.py``).
+FLOORS: dict[str, list[str]] = {"bare": [], "bare_durable": ["--durable"]}
+
+
 def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """The ``command`` part: ``--repeat`` runs of ``_served_command_cpu``, and of the
-    same from ``--compare-source`` interleaved with them (so that a shared
-    machine's noise hits both alike); medians, and their ratio."""
-    runs: dict[str, list[dict[str, Any]]] = {"this": []}
+    same from ``--compare-source`` and of each of ``FLOORS``, interleaved with
+    them (so that a shared machine's noise hits all alike); medians, and ratios."""
+    runs: dict[str, list[dict[str, Any]]] = {"this": [], **{name: [] for name in FLOORS}}
     sources: dict[str, Path | None] = {"this": None}
     if args.compare_source is not None:
         runs["compared"] = []
@@ -175,6 +190,8 @@ def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
     for _ in range(args.repeat):
         for name, source in sources.items():
             runs[name].append(_served_command_cpu(args, source))
+        for name, flags in FLOORS.items():
+            runs[name].append(_floor_command_cpu(args, flags))
     out: dict[str, Any] = {
         "commands": args.commands,
         "repeats": args.repeat,
@@ -186,6 +203,18 @@ def command_cpu(args: argparse.Namespace) -> dict[str, Any]:
         "runtime_only": runs["this"][-1]["runtime_only"],
         "runtime_paced": runs["this"][-1]["runtime_paced"],
     }
+    for name in FLOORS:
+        floor = statistics.median(run["cpu_ms_per_command"] for run in runs[name])
+        out[name] = {
+            "cpu_ms_per_command": floor,
+            "event_loop_thread_ms": statistics.median(run["event_loop_thread_ms"] for run in runs[name]),
+            "other_threads_ms": statistics.median(run["other_threads_ms"] for run in runs[name]),
+            "runs": runs[name],
+            # The ratio of each repeat's pair, then their median: the pair shared the machine's state.
+            "ratio_this_to_floor": statistics.median(
+                this["cpu_ms_per_command"] / run["cpu_ms_per_command"] for this, run in zip(runs["this"], runs[name], strict=True)
+            ),
+        }
     if "compared" in runs:
         compared = statistics.median(run["cpu_ms_per_command"] for run in runs["compared"])
         out["compared"] = {
@@ -204,45 +233,92 @@ def _served_command_cpu(args: argparse.Namespace, source: Path | None) -> dict[s
     log = SCRATCH_DIR / "service-command.log"
     with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=_vcc.source_env(source)) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
-        chair = _vcc.ChairThread(port, secret, items)
-        try:
-            chair.connect()
-            chair.trigger(BroadcastRequest(count=20, rate=10, size=0), 60)  # warm-up
-            user0, system0 = cpu_user_system(proc.pid)
-            time.sleep(args.idle)
-            user1, system1 = cpu_user_system(proc.pid)
-            threads1 = thread_cpu_seconds(proc.pid)
-            started = time.perf_counter()
-            answer = chair.trigger(BroadcastRequest(count=args.commands, rate=10, size=0), 60 + args.commands)
-            seconds = time.perf_counter() - started
-            user2, system2 = cpu_user_system(proc.pid)
-            threads2 = thread_cpu_seconds(proc.pid)
-        finally:
-            chair.close()
-        if proc.poll() is not None:
-            raise RuntimeError(f"vcc serve died:\n{tail(log)}")
+        out = _server_cpu_per_command(args, proc, log, _vcc.ChairThread(port, secret, items))
+    out["runtime_only"] = asyncio.run(_runtime_cpu(store, items, args.commands))
+    out["runtime_paced"] = asyncio.run(_runtime_cpu(store, items, args.commands, gap=0.1))
+    return out
+
+
+def _floor_command_cpu(args: argparse.Namespace, flags: list[str]) -> dict[str, Any]:
+    port = free_port()
+    log = SCRATCH_DIR / "service-command-floor.log"
+    argv = [sys.executable, "-m", "bench.baselines.bare_aiohttp", "--port", str(port)]
+    stores = args.store_root or SCRATCH_DIR / "stores"  # beside the service's store, on the same disk
+    stores.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="floor-", dir=stores) as journal:
+        argv += [flag if flag != "--durable" else f"--durable={journal}" for flag in flags]
+        with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
+            wait_ready(TARGETS["bare"], port, proc, log)
+            return _server_cpu_per_command(args, proc, log, FloorChair(port, b"", ["1", "2"]))
+
+
+def _server_cpu_per_command(args: argparse.Namespace, proc: subprocess.Popen[bytes], log: Path, chair: _vcc.ChairThread) -> dict[str, Any]:
+    """The server's CPU per command while ``chair`` sends ``--commands`` of them
+    at 10 a second, less its idle CPU, after 20 commands of warm-up. The total
+    and its split by thread come from ``schedstat`` (nanoseconds), the split
+    into user and system from ``/proc/PID/stat`` (clock ticks)."""
+    try:
+        chair.connect()
+        chair.trigger(BroadcastRequest(count=20, rate=10, size=0), 60)  # warm-up
+        ticks0, threads0 = cpu_user_system(proc.pid), thread_cpu_seconds(proc.pid)
+        time.sleep(args.idle)
+        ticks1, threads1 = cpu_user_system(proc.pid), thread_cpu_seconds(proc.pid)
+        started = time.perf_counter()
+        answer = chair.trigger(BroadcastRequest(count=args.commands, rate=10, size=0), 60 + args.commands)
+        seconds = time.perf_counter() - started
+        ticks2, threads2 = cpu_user_system(proc.pid), thread_cpu_seconds(proc.pid)
+    finally:
+        chair.close()
+    if proc.poll() is not None:
+        raise RuntimeError(f"the server died:\n{tail(log)}")
     if answer["refused"]:
         raise RuntimeError(f"the chair's commands were refused: {answer['errors']}")
-    idle_user, idle_system = (user1 - user0) / args.idle, (system1 - system0) / args.idle
-    user = ((user2 - user1) - idle_user * seconds) / args.commands
-    system = ((system2 - system1) - idle_system * seconds) / args.commands
-    in_process = asyncio.run(_runtime_cpu(store, items, args.commands))
-    paced = asyncio.run(_runtime_cpu(store, items, args.commands, gap=0.1))
-    # Where it goes: the event loop's thread (socket.io, the core, the views, the fan-out)
-    # and the others (the store's writer: sqlite and its fsync), idle time included.
-    loop_s = threads2.get(proc.pid, 0.0) - threads1.get(proc.pid, 0.0)
-    others_s = sum(threads2.values()) - sum(threads1.values()) - loop_s
+
+    def per_command(before: float, idle_before: float, after: float) -> float:
+        """Milliseconds per command over the commands, less the idle rate measured before them."""
+        idle_rate = (before - idle_before) / args.idle
+        return ((after - before) - idle_rate * seconds) / args.commands * 1e3
+
+    def loop_thread(threads: dict[int, float]) -> float:
+        return threads.get(proc.pid, 0.0)
+
+    def other_threads(threads: dict[int, float]) -> float:
+        return sum(threads.values()) - loop_thread(threads)
+
     return {
         "commands": args.commands,
-        "event_loop_thread_ms": loop_s / args.commands * 1e3,
-        "other_threads_ms": others_s / args.commands * 1e3,
-        "idle_cpu_ms_per_s": (idle_user + idle_system) * 1e3,
-        "cpu_ms_per_command": (user + system) * 1e3,
-        "user_ms": user * 1e3,
-        "system_ms": system * 1e3,
-        "runtime_only": in_process,
-        "runtime_paced": paced,
+        "idle_cpu_ms_per_s": (sum(threads1.values()) - sum(threads0.values())) / args.idle * 1e3,
+        "cpu_ms_per_command": per_command(sum(threads1.values()), sum(threads0.values()), sum(threads2.values())),
+        # The event loop's thread: socket.io, the core, the views, the fan-out. The
+        # others: the store's writer (sqlite and its fsync).
+        "event_loop_thread_ms": per_command(loop_thread(threads1), loop_thread(threads0), loop_thread(threads2)),
+        "other_threads_ms": per_command(other_threads(threads1), other_threads(threads0), other_threads(threads2)),
+        "user_ms": per_command(ticks1[0], ticks0[0], ticks2[0]),
+        "system_ms": per_command(ticks1[1], ticks0[1], ticks2[1]),
     }
+
+
+class FloorChair(_vcc.ChairThread):
+    """The chair's commands, the same packets, to a bare baseline: a stock
+    python-socketio client (msgpack) that sends ``command`` and awaits the ack."""
+
+    async def _connect(self) -> None:
+        import socketio
+
+        self.client = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.ids = itertools.count(1)
+        await self.client.connect(self.url, transports=["websocket"], wait_timeout=30)
+
+    async def _timed(self, item: str) -> dict[str, Any]:
+        message = {"type": "take_up_item", "id": f"floor-{next(self.ids)}", "item": item}
+        answer: dict[str, Any] = await self.client.call("command", message, timeout=30)
+        return answer
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.run(self.client.disconnect(), 10)
+            self.client = None
+        super().close()
 
 
 async def _runtime_cpu(path: Path, items: list[int], commands: int, gap: float = 0.0) -> dict[str, float]:
@@ -467,6 +543,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{fmt(cm['runtime_paced']['cpu_ms_per_command'], 2)} ms at 10 a second; "
                 f"median of {cm['repeats']}: " + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm["runs"])
             )
+            print(
+                "command, the floors at the same pace (bare aiohttp answering the same packets): "
+                + "; ".join(
+                    f"{name} {fmt(cm[name]['cpu_ms_per_command'], 2)} ms (runs "
+                    + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cm[name]["runs"])
+                    + f"), the service / it {fmt(cm[name]['ratio_this_to_floor'], 2)}x"
+                    for name in FLOORS
+                )
+            )
             if "compared" in cm:
                 cp = cm["compared"]
                 print(
@@ -520,10 +605,10 @@ def figures(result: dict[str, Any]) -> list[Panel | BarPanel]:
                 "CPU per command",
                 "ms",
                 {
-                    "served: user": cm["user_ms"],
-                    "served: system": cm["system_ms"],
-                    "Runtime alone: user": rt["user_ms"],
-                    "Runtime alone: system": rt["system_ms"],
+                    "served, 10/s": cm["cpu_ms_per_command"],
+                    "Runtime alone, 10/s": cm["runtime_paced"]["cpu_ms_per_command"],
+                    "Runtime alone, back to back": rt["cpu_ms_per_command"],
+                    **{f"{name}, 10/s": cm[name]["cpu_ms_per_command"] for name in FLOORS if name in cm},
                 },
             )
         )

@@ -6,9 +6,15 @@ to connect - the open packet, the CONNECT answer, pings - and broadcasts by
 encoding the socket.io EVENT packet once and calling ``send_bytes`` on each
 websocket in a loop. No task per client, no queue, no compression.
 
+It also answers every EVENT that asks for an ack (``sio.call``) with
+``{"ok": true}``: the floor under one command, for ``bench_service.py``. With
+``--durable DIR`` the ack waits until the packet is committed to a SQLite
+file in ``DIR`` (WAL, ``synchronous=FULL``, one writer thread), as the
+service's embedded store commits an append: the floor under a durable command.
+
 Run from the repository root::
 
-    python -m bench.baselines.bare_aiohttp --port 8080
+    python -m bench.baselines.bare_aiohttp --port 8080 [--durable DIR]
 
 Control (same on every baseline):
     ``POST /bench/broadcast?count=&rate=&size=`` broadcasts and answers when
@@ -22,7 +28,10 @@ import contextlib
 import json
 import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import aiohttp
 import msgpack
@@ -38,6 +47,31 @@ from bench._common import (
 
 PING_INTERVAL_S = 25.0  # engine.io's default, as in the other baselines
 CLIENTS = web.AppKey("clients", set[web.WebSocketResponse])
+
+
+class Journal:
+    """Each command's packet appended and committed (fsync) before its ack, on
+    one writer thread so that the event loop never waits on the disk."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        # Used only from the writer thread, after this constructor.
+        self.db = sqlite3.connect(directory / "journal.sqlite", isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS packets (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+
+    def _commit(self, data: bytes) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT INTO packets (data) VALUES (?)", (data,))
+        self.db.execute("COMMIT")
+
+    async def append(self, data: bytes) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.writer, self._commit, data)
+
+
+JOURNAL = web.AppKey("journal", Journal)
 
 
 def _open_packet(sid: str) -> str:
@@ -61,6 +95,12 @@ async def socketio_endpoint(request: web.Request) -> web.StreamResponse:
                 if packet.get("type") == 0 and ws not in clients:  # socket.io CONNECT
                     await ws.send_bytes(msgpack.packb({"type": 0, "nsp": packet.get("nsp", "/"), "data": {"sid": sid}}))
                     clients.add(ws)
+                elif packet.get("type") == 2 and "id" in packet:  # an EVENT that asks for an ack: a command
+                    if JOURNAL in request.app:
+                        await request.app[JOURNAL].append(msg.data)
+                    await ws.send_bytes(
+                        msgpack.packb({"type": 3, "nsp": packet.get("nsp", "/"), "id": packet["id"], "data": [{"ok": True}]})
+                    )
             # Text frames are engine.io pongs ("3"): nothing to do.
     finally:
         clients.discard(ws)
@@ -109,9 +149,11 @@ async def _pinger(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def make_app() -> web.Application:
+def make_app(durable: Path | None = None) -> web.Application:
     app = web.Application()
     app[CLIENTS] = set()
+    if durable is not None:
+        app[JOURNAL] = Journal(durable)
     app.router.add_get("/socket.io/", socketio_endpoint)
     app.router.add_post("/bench/broadcast", broadcast)
     app.router.add_get("/bench/info", info)
@@ -120,4 +162,10 @@ def make_app() -> web.Application:
 
 
 if __name__ == "__main__":
-    serve_baseline(make_app, __doc__)
+    serve_baseline(
+        make_app,
+        __doc__,
+        lambda parser: parser.add_argument(
+            "--durable", type=Path, help="commit each command to a SQLite file in this directory before its ack"
+        ),
+    )

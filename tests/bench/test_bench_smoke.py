@@ -57,6 +57,7 @@ def test_service_quick(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert results["memory_grant"]["rss_after_kib"] > 0 and results["memory_grant"]["grant"]["grants"] == 3
     assert results["command"]["commands"] == 20 and results["command"]["cpu_ms_per_command"] > 0
+    assert all(results["command"][floor]["cpu_ms_per_command"] > 0 for floor in ("bare", "bare_durable"))
     assert results["load"]["events"] == 2500 and results["load"]["load_ms_best"] > 0
     assert out.with_suffix(".png").stat().st_size > 0
 
