@@ -83,7 +83,11 @@ checked by ``tests/gateway/test_engine_contract.py``:
   above, and the backlog bound below);
 * ``AsyncServer._handle_connect``, ``_handle_disconnect``, ``_handle_event``
   and ``_send_packet``, to which :mod:`vcc.gateway.inbound` hands the packets
-  it has screened.
+  it has screened;
+* an ``AsyncSocket``'s ``last_ping`` (set when a ping is sent, cleared by its
+  pong) and ``schedule_ping``, which re-arms engineio's own ping task only
+  while ``last_ping`` is set: the heartbeat of :mod:`vcc.gateway.transport`
+  (``tests/gateway/test_heartbeat.py``).
 
 Everything here must be called from the event loop's thread.
 """

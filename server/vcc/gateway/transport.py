@@ -26,6 +26,18 @@ wrapper, written for the fan-out path:
   a task of its own under ``wait_for``, then dispatches it in another task;
   ``wait`` offers each binary frame to ``WebSocketLinks.claim`` first, which
   answers commands and pings on the spot (:mod:`vcc.gateway.command_path`).
+* **One heartbeat for every link.** engineio pings each connection from a
+  task of its own that sleeps a ping interval, re-created at every pong.
+  Here one timer of the registry (:meth:`WebSocketLinks._beat`, a tenth of
+  the interval) puts each upgraded link's PING on its queue when it is due,
+  and closes the link whose last ping went unanswered for ``ping_timeout``,
+  with engineio's own rule and reason. The link marks a pong as engineio does
+  (``socket.last_ping = None``) before engineio sees it, so engineio's
+  ``schedule_ping`` finds nothing to re-arm: it pings a fresh connection once
+  at most, from the task it started at the handshake. Long-polling
+  connections keep engineio's heartbeat. The ping still goes through the
+  queue: engineio's writer closes a websocket whose queue stayed empty for
+  ``ping_interval + ping_timeout``.
 * **``send`` never suspends.** It builds the frame and writes it to the
   transport synchronously, like every other writer of this connection (the
   fan-out, aiohttp's own pong and close frames): every frame reaches the
@@ -54,11 +66,13 @@ import base64
 import binascii
 import functools
 import struct
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import socketio
 from aiohttp import web
+from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 
 _OP_TEXT = 0x81  # FIN + text opcode
@@ -100,7 +114,14 @@ class WebSocketLinks:
     check ``socket.upgraded`` before writing to it.
     """
 
-    def __init__(self) -> None:
+    #: Heartbeat ticks per ping interval: a link is pinged at most a tenth of an
+    #: interval late, and the pings of many links spread over the interval.
+    HEARTBEAT_TICKS = 10
+
+    def __init__(self, ping_interval: float, ping_timeout: float) -> None:
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self._heartbeat: asyncio.TimerHandle | None = None
         self._by_eio_sid: dict[str, WebSocketLink] = {}
         #: Told ``(eio_sid, detail)`` of each text frame that is not an engine.io packet
         #: (engineio would raise on it outside any handler); the frame is skipped.
@@ -119,12 +140,24 @@ class WebSocketLinks:
 
     def _add(self, link: WebSocketLink) -> None:
         self._by_eio_sid[link.eio_sid] = link
+        link.next_ping = time.time() + self.ping_interval
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
 
     def _discard(self, link: WebSocketLink) -> None:
         # A failed upgrade attempt may be followed by another one for the same
         # session: only remove the entry if it is still this link.
         if self._by_eio_sid.get(link.eio_sid) is link:
             del self._by_eio_sid[link.eio_sid]
+        if not self._by_eio_sid and self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
+    def _beat(self) -> None:
+        now = time.time()
+        for link in tuple(self._by_eio_sid.values()):
+            link.beat(now, self.ping_timeout)
+        self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
 
 
 class WebSocketLink:
@@ -137,7 +170,7 @@ class WebSocketLink:
     ``transport`` (its asyncio transport).
     """
 
-    __slots__ = ("__weakref__", "eio_sid", "environ", "handler", "links", "server", "socket", "transport", "ws")
+    __slots__ = ("__weakref__", "eio_sid", "environ", "handler", "links", "next_ping", "server", "socket", "timed_out", "transport", "ws")
 
     def __init__(self, handler: Callable[[WebSocketLink], Any], server: Any, *, links: WebSocketLinks) -> None:
         self.handler = handler
@@ -146,6 +179,10 @@ class WebSocketLink:
         self.environ: dict[str, Any] | None = None
         self.ws: web.WebSocketResponse | None = None
         self.transport: asyncio.Transport | None = None
+        #: When the heartbeat pings this link next (``time.time()``), set on registration.
+        self.next_ping = 0.0
+        #: engineio's close of this connection after an unanswered ping, once started.
+        self.timed_out: asyncio.Task[None] | None = None
         # engineio passes its socket's bound ``_websocket_handler``; the socket
         # is the only way to learn the session id of a fresh websocket
         # connection (it is generated server-side, not in the query string).
@@ -187,6 +224,28 @@ class WebSocketLink:
             raise ConnectionResetError("websocket is closing")
         self.transport.write(frame)  # type: ignore[union-attr]
 
+    def beat(self, now: float, timeout: float) -> None:
+        """The heartbeat's visit: ping if due; close if the last ping went unanswered.
+
+        ``socket.last_ping`` means what it means to engineio: when the unanswered
+        ping was sent, or ``None``. A connection that is still polling, upgrading
+        or closing is left to engineio.
+        """
+        sock = self.socket
+        if not sock.upgraded or sock.closing or sock.closed or self.timed_out is not None:
+            return
+        if sock.last_ping:
+            if now - sock.last_ping > timeout:
+                # engineio's check_ping_timeout, without a CLOSE packet for a peer
+                # that stopped answering; the aborted transport ends the handler.
+                self.timed_out = asyncio.ensure_future(sock.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT))
+                if self.transport is not None:
+                    self.transport.abort()
+            return
+        if now >= self.next_ping:  # an interval after the last pong, as engineio
+            sock.last_ping = now
+            sock.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
+
     async def send(self, message: bytes | str) -> None:
         """Called by engineio's writer task; writes synchronously and never suspends (see module doc)."""
         self.write_frame(ws_frame(message))
@@ -199,8 +258,9 @@ class WebSocketLink:
         the loop goes on reading within the same call, so a command costs no
         task and no ``wait_for``. Everything else (text frames: engine.io's
         pongs, closes and upgrades; the events the claim leaves) is returned to
-        engineio as before. The client's pongs come back every ping interval,
-        well within engineio's timeout on this call.
+        engineio as before, a pong once marked answered (see ``beat``). The
+        client's pongs come back every ping interval, well within engineio's
+        timeout on this call.
         """
         while True:
             msg = await self.ws.receive()  # type: ignore[union-attr]
@@ -212,6 +272,12 @@ class WebSocketLink:
                 return data
             if not isinstance(data, str):
                 raise OSError("websocket closed")
+            if data == "3":  # a pong: marked answered here, so engineio re-arms no ping task of its own
+                sock = self.socket
+                if sock.upgraded:
+                    sock.last_ping = None
+                    self.next_ping = time.time() + self.links.ping_interval
+                return data
             if _is_engineio_text(data):
                 return data
             if self.links.on_malformed is not None:
@@ -249,6 +315,6 @@ def install(sio: socketio.AsyncServer) -> WebSocketLinks:
     if isinstance(current, functools.partial) and current.func is WebSocketLink:
         links: WebSocketLinks = current.keywords["links"]
         return links
-    links = WebSocketLinks()
+    links = WebSocketLinks(eio.ping_interval, eio.ping_timeout)
     eio._async = {**eio._async, "websocket": functools.partial(WebSocketLink, links=links)}
     return links

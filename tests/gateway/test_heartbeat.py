@@ -1,0 +1,142 @@
+"""The heartbeat of websocket links: one timer pings every link when due and
+closes the link whose ping went unanswered, instead of a task per connection.
+
+Against a real server and a raw websocket client that answers engine.io's pings
+(or stops answering) itself, so each ping it gets is counted. The intervals are
+short (1 s), so each test lasts a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import msgpack
+import pytest
+import socketio
+from aiohttp import web
+from vcc.gateway.transport import WebSocketLinks, install
+
+INTERVAL = 1
+TIMEOUT = 1
+
+
+@dataclass
+class Served:
+    sio: socketio.AsyncServer
+    links: WebSocketLinks
+    url: str
+    joined: asyncio.Queue[str]
+    left: asyncio.Queue[tuple[str, Any]]
+
+
+@pytest.fixture
+async def served(aiohttp_server: Any) -> AsyncIterator[Served]:
+    sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack", ping_interval=INTERVAL, ping_timeout=TIMEOUT)
+    links = install(sio)
+    joined: asyncio.Queue[str] = asyncio.Queue()
+    left: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        joined.put_nowait(sid)
+
+    @sio.event
+    async def disconnect(sid: str, reason: Any) -> None:
+        left.put_nowait((sid, reason))
+
+    app = web.Application()
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    yield Served(sio, links, f"http://127.0.0.1:{server.port}", joined, left)
+    await sio.shutdown()
+
+
+class RawClient:
+    """engine.io over a websocket, by hand: joins the namespace, counts pings, answers them while ``answering``."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.answering = True
+        self.pings: asyncio.Queue[float] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        async for msg in self.ws:
+            if msg.type is aiohttp.WSMsgType.TEXT and msg.data == "2":
+                self.pings.put_nowait(loop.time())
+                if self.answering:
+                    await self.ws.send_str("3")
+        self.closed.set()
+
+
+@pytest.fixture
+async def raw(served: Served) -> AsyncIterator[RawClient]:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{served.url}/socket.io/?EIO=4&transport=websocket") as ws:
+            opened = await ws.receive_str()
+            assert opened.startswith("0"), opened
+            await ws.send_bytes(msgpack.packb({"type": 0, "nsp": "/", "data": None}))
+            client = RawClient(ws)
+            yield client
+            client.reader.cancel()
+
+
+def engineio_ping_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "AsyncSocket._send_ping"]
+
+
+async def test_one_heartbeat_pings_each_link_once_an_interval_and_engineio_arms_none(served: Served, raw: RawClient) -> None:
+    """Pings come an interval after the last pong, one at a time. After the first
+    pong, no engineio ping task is left: engineio's ``schedule_ping`` re-arms only
+    while ``socket.last_ping`` is set, and the link clears it first. An engineio
+    that changed that rule would ping each link twice, and fails here."""
+    await asyncio.wait_for(served.joined.get(), 5)
+    times = [await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL) for _ in range(4)]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert all(0.8 * INTERVAL <= gap <= 1.5 * INTERVAL for gap in gaps), gaps
+    assert engineio_ping_tasks() == []
+    assert raw.pings.empty() and not raw.closed.is_set()
+
+
+async def test_a_link_that_stops_answering_is_closed_for_a_ping_timeout(served: Served, raw: RawClient) -> None:
+    """engineio's rule and reason: unanswered for ``ping_timeout`` after the ping,
+    the socket closes, socket.io's disconnect handler runs, the transport is cut."""
+    sid = await asyncio.wait_for(served.joined.get(), 5)
+    sock = served.sio.eio.sockets[served.sio.manager.eio_sid_from_sid(sid, "/")]
+    await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL)
+    raw.answering = False
+    pinged = await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL)
+    left, reason = await asyncio.wait_for(served.left.get(), INTERVAL + TIMEOUT + 2)
+    assert (left, reason) == (sid, served.sio.reason.PING_TIMEOUT)
+    assert asyncio.get_running_loop().time() - pinged >= TIMEOUT
+    await asyncio.wait_for(raw.closed.wait(), 2)
+    assert len(served.links) == 0 and sock.closed
+
+
+async def test_a_long_polling_client_keeps_engineios_heartbeat(served: Served) -> None:
+    """The registry sees websocket links only: a client that never upgrades is
+    pinged by engineio, answers, and stays connected past a ping timeout."""
+    client = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    await client.connect(served.url, transports=["polling"], wait_timeout=5)
+    try:
+        sid = await asyncio.wait_for(served.joined.get(), 5)
+        sock = served.sio.eio.sockets[served.sio.manager.eio_sid_from_sid(sid, "/")]
+        pongs: asyncio.Queue[None] = asyncio.Queue()
+        schedule_ping = sock.schedule_ping
+
+        def answered() -> None:  # engineio calls it for each pong it receives
+            pongs.put_nowait(None)
+            schedule_ping()
+
+        sock.schedule_ping = answered  # type: ignore[method-assign]
+        for _ in range(3):
+            await asyncio.wait_for(pongs.get(), INTERVAL + TIMEOUT + 1)
+        assert client.connected and served.left.empty() and len(served.links) == 0
+    finally:
+        await client.disconnect()
