@@ -47,6 +47,7 @@ from vcc_testkit.audio import (  # noqa: E402
     AudioNode,
     audio_node,
     browser_with_microphone,
+    open_ear,
     open_page,
     packets_at_janus,
     packets_counted,
@@ -73,8 +74,7 @@ async def grants(node: AudioNode, playwright: Any, folder: Path, rounds: int) ->
     delegate = COUNCIL[0]
     out: list[float] = []
     try:
-        ear = await open_page(listening, node, COUNCIL[1])
-        assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+        ear = await open_ear(listening, node, COUNCIL[1], "floor", wait=False)
         mouth = await open_page(speaking, node, delegate)
         for _ in range(rounds):
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
@@ -101,8 +101,7 @@ async def reroutes(node: AudioNode, playwright: Any, folder: Path, rounds: int) 
     listening = await browser_with_microphone(playwright, tone_wav(folder / "silence.wav", 0))
     out: list[float] = []
     try:
-        ear = await open_page(listening, node, COUNCIL[2])
-        assert (await ear.evaluate("vcc.listen('fr')"))["ok"]
+        ear = await open_ear(listening, node, COUNCIL[2], "fr", wait=False)
         interpreter = await open_page(booth, node, INTERPRETER["fr"], "interpreter")
         if node.runtime.state.booths["fr"].on_duty is None:
             assert (await interpreter.evaluate("vcc.command('take_booth_duty')"))["ok"]
@@ -162,8 +161,7 @@ async def cpu_per_listener(
         listeners = [p for p in node.runtime.state.participants.values() if p.role == "delegate"]
         for count in counts:
             while len(pages) < count:
-                page = await open_page(listening, node, listeners[len(pages)].id)
-                assert (await page.evaluate("vcc.listen('floor', true)"))["ok"]
+                page = await open_ear(listening, node, listeners[len(pages)].id, "floor", quiet=True, wait=False)
                 pages.append(page)
             for page in pages:
                 await until(page, "vcc.listenState === 'connected'", 60_000)

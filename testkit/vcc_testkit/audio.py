@@ -108,6 +108,16 @@ async def open_page(browser: Browser, node: AudioNode, participant: str, role: s
     return page
 
 
+async def open_ear(browser: Browser, node: AudioNode, participant: str, channel: str, *, quiet: bool = False, wait: bool = True) -> Page:
+    """A page of ``participant`` listening to ``channel`` through the service, once
+    its connection to Janus is up (``wait``); ``quiet``: receives without playing."""
+    page = await open_page(browser, node, participant)
+    assert (await page.evaluate("([channel, quiet]) => vcc.listen(channel, quiet)", [channel, quiet]))["ok"]
+    if wait:
+        await until(page, "vcc.listenState === 'connected'")
+    return page
+
+
 async def until(page: Page, expression: str, timeout_ms: int = 10_000) -> Any:
     handle = await page.wait_for_function(expression, timeout=timeout_ms, polling=20)
     return await handle.json_value()

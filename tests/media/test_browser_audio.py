@@ -29,6 +29,7 @@ from vcc_testkit.audio import (
     AudioNode,
     browser_with_microphone,
     janus_handles,
+    open_ear,
     open_page,
     packets_at_janus,
     packets_counted,
@@ -55,9 +56,8 @@ async def test_a_listener_hears_a_delegate_only_after_the_grant(audio_node: Audi
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, listener)
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
-            await until(ear, "vcc.listenState === 'connected' && vcc.heard === 'silent'")
+            ear = await open_ear(listening, node, listener, "floor")
+            await until(ear, "vcc.heard === 'silent'")
 
             mouth = await open_page(speaking, node, delegate)
             # Before any request the procedure has not connected this microphone: a page cannot force it.
@@ -103,9 +103,7 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
         booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ears = {lang: await open_page(listening, node, who) for lang, who in (("fr", COUNCIL[1]), ("en", COUNCIL[2]))}
-            for lang, ear in ears.items():
-                assert (await ear.evaluate("channel => vcc.listen(channel)", lang))["ok"]
+            ears = {lang: await open_ear(listening, node, who, lang, wait=False) for lang, who in (("fr", COUNCIL[1]), ("en", COUNCIL[2]))}
             for lang in ("fr", "en"):
                 booth = await open_page(booths, node, INTERPRETER[lang], "interpreter")
                 assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
@@ -146,8 +144,7 @@ async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, listener)
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            ear = await open_ear(listening, node, listener, "floor", wait=False)
             await node.run(c.TakeBoothDuty(id=c.new_id()), INTERPRETER["en"])
             await node.run(c.SetBoothMic(id=c.new_id(), live=True), INTERPRETER["en"])
             mouth = await open_page(speaking, node, following)
@@ -190,8 +187,7 @@ async def test_the_booths_silence_ends_the_tail_early(tmp_path: Path) -> None:
         booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, listener)
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            ear = await open_ear(listening, node, listener, "floor", wait=False)
             booth = await open_page(booths, node, INTERPRETER["en"], "interpreter")
             assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
             assert (await booth.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
@@ -235,8 +231,7 @@ async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_nod
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, listener)
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            ear = await open_ear(listening, node, listener, "floor", wait=False)
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
@@ -266,10 +261,7 @@ async def test_a_muted_delegate_stays_silent_whatever_its_page_does(audio_node: 
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ears = [await open_page(listening, node, who) for who in (COUNCIL[1], COUNCIL[2])]
-            for ear, channel in zip(ears, ("floor", "es"), strict=True):
-                assert (await ear.evaluate("channel => vcc.listen(channel)", channel))["ok"]
-                await until(ear, "vcc.listenState === 'connected'")
+            ears = [await open_ear(listening, node, who, channel) for who, channel in ((COUNCIL[1], "floor"), (COUNCIL[2], "es"))]
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]
@@ -310,8 +302,7 @@ async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_pag
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, COUNCIL[1])
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
+            ear = await open_ear(listening, node, COUNCIL[1], "floor", wait=False)
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
             assert (await mouth.evaluate("vcc.publish()"))["ok"]

@@ -20,6 +20,7 @@ from vcc_testkit.audio import (
     CONSULTATION,
     AudioNode,
     browser_with_microphone,
+    open_ear,
     open_page,
     packets_at_janus,
     packets_counted,
@@ -77,9 +78,8 @@ async def test_the_delegates_page_connects_its_microphone_on_request_and_is_hear
         speaking = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, COUNCIL[1])
-            assert (await ear.evaluate("vcc.listen('floor')"))["ok"]
-            await until(ear, "vcc.listenState === 'connected' && vcc.heard === 'silent'")
+            ear = await open_ear(listening, node, COUNCIL[1], "floor")
+            await until(ear, "vcc.heard === 'silent'")
             page = await real_page(speaking, node, delegate)
             # Not on the list: the page holds no microphone connection.
             await expect(page.get_by_test_id("mic-link")).to_have_count(0)
@@ -112,9 +112,7 @@ async def test_the_interpreters_page_hears_its_source_and_speaks_into_its_booth(
         booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, COUNCIL[1])
-            assert (await ear.evaluate("vcc.listen('en')"))["ok"]
-            await until(ear, "vcc.listenState === 'connected'")
+            ear = await open_ear(listening, node, COUNCIL[1], "en")
             console = await real_page(booths, node, interpreter, "interpreter")
             audio = console.get_by_test_id("booth-audio")
             # The booth works from the floor: the console hears the floor channel.
@@ -218,9 +216,7 @@ async def test_a_reloaded_interpreters_page_is_heard_again(audio_node: AudioNode
         booths = await browser_with_microphone(playwright, tone_wav(tmp_path / "880.wav", 880))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, COUNCIL[1])
-            assert (await ear.evaluate("vcc.listen('fr')"))["ok"]
-            await until(ear, "vcc.listenState === 'connected'")
+            ear = await open_ear(listening, node, COUNCIL[1], "fr")
             await node.run(c.TakeBoothDuty(id=c.new_id()), interpreter)
             await node.run(c.SetBoothMic(id=c.new_id(), live=True), interpreter)
             console = await real_page(booths, node, interpreter, "interpreter")
@@ -253,9 +249,7 @@ async def test_the_partner_off_duty_is_measured_never_heard_and_both_talking_rai
         partner_booth = await browser_with_microphone(playwright, tone_wav(tmp_path / "440.wav", 440))
         listening = await browser_with_microphone(playwright, tone_wav(tmp_path / "silence.wav", 0))
         try:
-            ear = await open_page(listening, node, COUNCIL[1])
-            assert (await ear.evaluate("vcc.listen('en')"))["ok"]
-            await until(ear, "vcc.listenState === 'connected'")
+            ear = await open_ear(listening, node, COUNCIL[1], "en")
             since = int(time.time() * 1000)
             partners_console = await real_page(partner_booth, node, partner, "interpreter")
             await expect(partners_console.get_by_test_id("mic-link")).to_have_attribute("data-status", "connected", timeout=10_000)
