@@ -172,8 +172,8 @@ async def test_what_the_command_path_leaves_reaches_socketio(served: Served, web
     assert "echo" in served.dispatched
 
 
-async def test_a_client_that_only_sends_commands_keeps_answering_engineio_pings(served: Served, websocket: Client) -> None:
-    """The read loop stays inside one engineio read while it answers events; engineio's
+async def test_a_client_that_only_sends_commands_keeps_answering_pings(served: Served, websocket: Client) -> None:
+    """The read loop stays inside one read while it answers events; the heartbeat's
     pings and the client's pongs must still go through, or the server would close the
     connection after ping_interval + ping_timeout (3 s here)."""
     sent = 0

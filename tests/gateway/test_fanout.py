@@ -27,6 +27,7 @@ import msgpack
 import pytest
 import socketio
 from aiohttp import web
+from engineio import packet as eio_packet
 from vcc.gateway import transport as vcc_transport
 from vcc.gateway.fanout import Fanout
 from vcc_testkit.node_js import JS_DIR, ensure_installed
@@ -557,14 +558,15 @@ async def test_ack_and_emit_to_sid_keep_their_order_with_fanout_sends(gateway_fa
 async def test_interleaved_emit_and_fanout_arrive_in_call_order(gateway_factory: GatewayFactory) -> None:
     """Alternate engineio-queued and direct sends back to back; the client sees one increasing sequence.
 
-    ``await sio.emit`` returns once its packet is on the queue, possibly while
-    engineio's writer has taken it but not yet written it (Python 3.11's
-    ``wait_for`` runs ``queue.get`` in its own task); a direct write at that
-    moment would overtake it.
+    A packet on the socket's queue that the writer has not taken yet (put there
+    by engineio: every other time here, as ``sio.emit`` leaves it; the link's
+    writer takes it at its next turn of the loop) must not be overtaken by a
+    direct write.
     """
     gw = await gateway_factory()
     client = await Recorder("c", ["websocket"]).connect(gw.url)
     sid = await gw.sid_of("c")
+    sock = gw.sio.eio.sockets[gw.sio.manager.eio_sid_from_sid(sid, "/")]
     try:
         n = 0
         for i in range(300):
@@ -572,8 +574,11 @@ async def test_interleaved_emit_and_fanout_arrive_in_call_order(gateway_factory:
             # so that direct writes happen too.
             for j in range(3):
                 path = (i + j) % 3
-                if path == 0:
+                if path == 0 and i % 2:
                     await gw.sio.emit("seq", n, to=sid)
+                elif path == 0:
+                    payload = gw.sio.packet_class(socketio.packet.EVENT, namespace="/", data=["seq", n]).encode()
+                    sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=payload))
                 elif path == 1:
                     gw.fanout.send_to(sid, "seq", n)
                 else:

@@ -22,22 +22,24 @@ wrapper, written for the fan-out path:
   :class:`WebSocketLinks` by engine.io session id, with its asyncio transport,
   so :class:`vcc.gateway.fanout.Fanout` can write one pre-built frame to
   every connection without a task or a queue wake-up per client.
-* **Commands are read without a task each.** engineio reads every packet in
-  a task of its own under ``wait_for``, then dispatches it in another task;
-  ``wait`` offers each binary frame to ``WebSocketLinks.claim`` first, which
-  answers commands and pings on the spot (:mod:`vcc.gateway.command_path`).
-* **One heartbeat for every link.** engineio pings each connection from a
-  task of its own that sleeps a ping interval, re-created at every pong.
-  Here one timer of the registry (:meth:`WebSocketLinks._beat`, a tenth of
-  the interval) puts each upgraded link's PING on its queue when it is due,
-  and closes the link whose last ping went unanswered for ``ping_timeout``,
-  with engineio's own rule and reason. The link marks a pong as engineio does
-  (``socket.last_ping = None``) before engineio sees it, so engineio's
-  ``schedule_ping`` finds nothing to re-arm: it pings a fresh connection once
-  at most, from the task it started at the handshake. Long-polling
-  connections keep engineio's heartbeat. The ping still goes through the
-  queue: engineio's writer closes a websocket whose queue stayed empty for
-  ``ping_interval + ping_timeout``.
+* **Commands are answered as they are read.** engineio dispatches every
+  event in a task of its own; ``wait`` offers each binary frame to
+  ``WebSocketLinks.claim`` first, which answers commands and pings on the
+  spot (:mod:`vcc.gateway.command_path`).
+* **Read and pinged without a task per packet.** For a connection opened as
+  a websocket, engineio's handler reads every packet in a task of its own
+  under ``wait_for``, and pings it from a task of its own that sleeps a ping
+  interval, re-created at every pong; its writer wakes for each ping. Here
+  :meth:`WebSocketLink._serve` takes that handler's place: one read loop, no
+  task and no ``wait_for`` per packet, and engineio's writer without its idle
+  timeout. One timer of the registry (:meth:`WebSocketLinks._beat`, a tenth
+  of the interval) writes each link's ping straight to its transport when it
+  is due, an interval after the last pong as engineio does, and closes the
+  link whose ping went unanswered for ``ping_timeout``, with engineio's rule
+  and reason; the read loop takes the pong. The bookkeeping stays engineio's
+  (``socket.last_ping``), so a ping engineio still sends (the one it arms at
+  the handshake) is answered the same way. A connection that upgrades from
+  long-polling keeps engineio's handler and heartbeat.
 * **``send`` never suspends.** It builds the frame and writes it to the
   transport synchronously, like every other writer of this connection (the
   fan-out, aiohttp's own pong and close frames): every frame reaches the
@@ -65,6 +67,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import logging
 import struct
 import time
 from collections.abc import Callable, Mapping
@@ -74,6 +77,9 @@ import socketio
 from aiohttp import web
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
+from engineio.exceptions import SocketIsClosedError, UnknownPacketError
+
+log = logging.getLogger(__name__)
 
 _OP_TEXT = 0x81  # FIN + text opcode
 _OP_BINARY = 0x82  # FIN + binary opcode
@@ -156,8 +162,12 @@ class WebSocketLinks:
     def _beat(self) -> None:
         now = time.time()
         for link in tuple(self._by_eio_sid.values()):
-            link.beat(now, self.ping_timeout)
+            if link.own_handler:
+                link.beat(now, self.ping_interval, self.ping_timeout)
         self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
+
+
+_PING_FRAME = ws_frame("2")  # engine.io's PING, as a text frame
 
 
 class WebSocketLink:
@@ -170,7 +180,20 @@ class WebSocketLink:
     ``transport`` (its asyncio transport).
     """
 
-    __slots__ = ("__weakref__", "eio_sid", "environ", "handler", "links", "next_ping", "server", "socket", "timed_out", "transport", "ws")
+    __slots__ = (
+        "__weakref__",
+        "eio_sid",
+        "environ",
+        "handler",
+        "links",
+        "next_ping",
+        "own_handler",
+        "server",
+        "socket",
+        "timed_out",
+        "transport",
+        "ws",
+    )
 
     def __init__(self, handler: Callable[[WebSocketLink], Any], server: Any, *, links: WebSocketLinks) -> None:
         self.handler = handler
@@ -179,6 +202,9 @@ class WebSocketLink:
         self.environ: dict[str, Any] | None = None
         self.ws: web.WebSocketResponse | None = None
         self.transport: asyncio.Transport | None = None
+        #: Served by ``_serve`` and pinged by the registry's heartbeat (opened as a
+        #: websocket), not by engineio's handler (upgraded from long-polling).
+        self.own_handler = False
         #: When the heartbeat pings this link next (``time.time()``), set on registration.
         self.next_ping = 0.0
         #: engineio's close of this connection after an unanswered ping, once started.
@@ -205,12 +231,76 @@ class WebSocketLink:
             await self.handler(self)
             return ws
         self.transport = transport  # type: ignore[assignment]
+        self.own_handler = not self.socket.connected  # connected already: an upgrade from long-polling
         self.links._add(self)
         try:
-            await self.handler(self)
+            await (self._serve() if self.own_handler else self.handler(self))
         finally:
             self.links._discard(self)
         return ws
+
+    async def _serve(self) -> None:
+        """engineio's ``AsyncSocket._websocket_handler`` for a connection opened as a
+        websocket, without a task and a ``wait_for`` per packet read: a dead peer
+        is found by the heartbeat (``beat``), not by a read that times out."""
+        sock = self.socket
+        sock.connected = True
+        sock.upgraded = True
+        writer = asyncio.ensure_future(self._write_queued())
+        try:
+            while True:
+                try:
+                    data = await self.wait()
+                except OSError:
+                    break
+                try:
+                    await sock.receive(eio_packet.Packet(encoded_packet=data))
+                except UnknownPacketError:
+                    continue
+                except SocketIsClosedError:
+                    break
+                except Exception:
+                    log.exception("%s: engineio could not take a packet", self.eio_sid)
+        finally:
+            sock.queue.put_nowait(None)  # the writer sends what is queued, then stops
+            try:
+                await asyncio.wait([writer])
+            finally:
+                # Even when aiohttp cancels this handler for a connection it lost
+                # meanwhile: the socket is closed and socket.io told.
+                await sock.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+            if not writer.cancelled() and writer.exception() is not None:
+                log.info("%s: the websocket did not close cleanly: %r", self.eio_sid, writer.exception())
+
+    async def _write_queued(self) -> None:
+        """engineio's writer: each packet from the socket's queue, marked done as it
+        is taken (the fan-out relies on it), written in one go with those queued
+        behind it; ``None`` ends it. Unlike engineio's, it has no idle timeout,
+        which there stood in for a heartbeat that went through the queue."""
+        queue = self.socket.queue
+        while True:
+            first = await queue.get()
+            queue.task_done()
+            if first is None:
+                break
+            packets = [first]
+            ended = False
+            while not queue.empty():
+                packet = queue.get_nowait()
+                queue.task_done()
+                if packet is None:
+                    ended = True
+                    break
+                packets.append(packet)
+            try:
+                for packet in packets:
+                    self.write_frame(ws_frame(packet.encode()))
+            except ConnectionResetError:
+                break
+            if ended:
+                break
+        if self.writable:  # not closed by the peer or gone already
+            await self.ws.close()  # type: ignore[union-attr]
 
     @property
     def writable(self) -> bool:
@@ -224,27 +314,32 @@ class WebSocketLink:
             raise ConnectionResetError("websocket is closing")
         self.transport.write(frame)  # type: ignore[union-attr]
 
-    def beat(self, now: float, timeout: float) -> None:
-        """The heartbeat's visit: ping if due; close if the last ping went unanswered.
+    def beat(self, now: float, interval: float, timeout: float) -> None:
+        """The heartbeat's visit to a link of its own: ping if due; close if the last
+        ping went unanswered for ``timeout``, or if engineio closed the socket and the
+        peer has not closed the websocket since.
 
         ``socket.last_ping`` means what it means to engineio: when the unanswered
-        ping was sent, or ``None``. A connection that is still polling, upgrading
-        or closing is left to engineio.
+        ping was sent, or ``None``.
         """
         sock = self.socket
-        if not sock.upgraded or sock.closing or sock.closed or self.timed_out is not None:
+        if self.timed_out is not None or not self.writable:
+            return
+        if sock.closing or sock.closed:
+            if now - self.next_ping > timeout:  # no ping for longer than an interval and a timeout
+                self.transport.abort()  # type: ignore[union-attr]
             return
         if sock.last_ping:
             if now - sock.last_ping > timeout:
                 # engineio's check_ping_timeout, without a CLOSE packet for a peer
-                # that stopped answering; the aborted transport ends the handler.
+                # that stopped answering; the aborted transport ends ``_serve``.
                 self.timed_out = asyncio.ensure_future(sock.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT))
-                if self.transport is not None:
-                    self.transport.abort()
+                self.transport.abort()  # type: ignore[union-attr]
             return
-        if now >= self.next_ping:  # an interval after the last pong, as engineio
+        if now >= self.next_ping:
             sock.last_ping = now
-            sock.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
+            self.next_ping = now + interval
+            self.transport.write(_PING_FRAME)  # type: ignore[union-attr]
 
     async def send(self, message: bytes | str) -> None:
         """Called by engineio's writer task; writes synchronously and never suspends (see module doc)."""
@@ -253,14 +348,15 @@ class WebSocketLink:
     async def wait(self) -> bytes | str:
         """Return the next engine.io packet; raise ``OSError`` once the websocket is closed.
 
-        engineio calls this in a fresh task under ``wait_for`` for every packet
-        it reads. A binary frame that ``links.claim`` answers is not returned:
-        the loop goes on reading within the same call, so a command costs no
-        task and no ``wait_for``. Everything else (text frames: engine.io's
-        pongs, closes and upgrades; the events the claim leaves) is returned to
-        engineio as before, a pong once marked answered (see ``beat``). The
-        client's pongs come back every ping interval, well within engineio's
-        timeout on this call.
+        ``_serve`` calls it in a loop; engineio's handler (a link upgraded from
+        long-polling) in a fresh task under ``wait_for`` for every packet. A
+        binary frame that ``links.claim`` answers is not returned: the loop goes
+        on reading within the same call, so a command costs no task and no
+        ``wait_for``. Nor is a pong on a link of our own: it answers the
+        heartbeat's ping (``beat``). Everything else (text frames: engine.io's
+        closes and upgrades, a pong to engineio's heartbeat; the events the
+        claim leaves) is returned. Under engineio's handler, the client's pongs
+        come back every ping interval, well within its timeout on this call.
         """
         while True:
             msg = await self.ws.receive()  # type: ignore[union-attr]
@@ -272,12 +368,10 @@ class WebSocketLink:
                 return data
             if not isinstance(data, str):
                 raise OSError("websocket closed")
-            if data == "3":  # a pong: marked answered here, so engineio re-arms no ping task of its own
-                sock = self.socket
-                if sock.upgraded:
-                    sock.last_ping = None
-                    self.next_ping = time.time() + self.links.ping_interval
-                return data
+            if data == "3" and self.own_handler:  # a pong, as engineio's receive takes it, less its re-armed ping task
+                self.socket.last_ping = None
+                self.next_ping = time.time() + self.links.ping_interval
+                continue
             if _is_engineio_text(data):
                 return data
             if self.links.on_malformed is not None:
