@@ -163,7 +163,7 @@ class WebSocketLinks:
         now = time.time()
         for link in tuple(self._by_eio_sid.values()):
             if link.own_handler:
-                link.beat(now, self.ping_interval, self.ping_timeout)
+                link.beat(now)
         self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
 
 
@@ -274,30 +274,19 @@ class WebSocketLink:
 
     async def _write_queued(self) -> None:
         """engineio's writer: each packet from the socket's queue, marked done as it
-        is taken (the fan-out relies on it), written in one go with those queued
-        behind it; ``None`` ends it. Unlike engineio's, it has no idle timeout,
-        which there stood in for a heartbeat that went through the queue."""
+        is taken (the fan-out relies on it); ``None`` ends it. ``queue.get`` does not
+        suspend while packets wait, so those queued together are written in one go.
+        Unlike engineio's, it has no idle timeout, which there stood in for a
+        heartbeat that went through the queue."""
         queue = self.socket.queue
         while True:
-            first = await queue.get()
+            packet = await queue.get()
             queue.task_done()
-            if first is None:
+            if packet is None:
                 break
-            packets = [first]
-            ended = False
-            while not queue.empty():
-                packet = queue.get_nowait()
-                queue.task_done()
-                if packet is None:
-                    ended = True
-                    break
-                packets.append(packet)
             try:
-                for packet in packets:
-                    self.write_frame(ws_frame(packet.encode()))
+                await self.send(packet.encode())
             except ConnectionResetError:
-                break
-            if ended:
                 break
         if self.writable:  # not closed by the peer or gone already
             await self.ws.close()  # type: ignore[union-attr]
@@ -314,15 +303,15 @@ class WebSocketLink:
             raise ConnectionResetError("websocket is closing")
         self.transport.write(frame)  # type: ignore[union-attr]
 
-    def beat(self, now: float, interval: float, timeout: float) -> None:
+    def beat(self, now: float) -> None:
         """The heartbeat's visit to a link of its own: ping if due; close if the last
-        ping went unanswered for ``timeout``, or if engineio closed the socket and the
-        peer has not closed the websocket since.
+        ping went unanswered for ``ping_timeout``, or if engineio closed the socket and
+        the peer has not closed the websocket since.
 
         ``socket.last_ping`` means what it means to engineio: when the unanswered
         ping was sent, or ``None``.
         """
-        sock = self.socket
+        sock, timeout = self.socket, self.links.ping_timeout
         if self.timed_out is not None or not self.writable:
             return
         if sock.closing or sock.closed:
@@ -338,7 +327,7 @@ class WebSocketLink:
             return
         if now >= self.next_ping:
             sock.last_ping = now
-            self.next_ping = now + interval
+            self.next_ping = now + self.links.ping_interval
             self.transport.write(_PING_FRAME)  # type: ignore[union-attr]
 
     async def send(self, message: bytes | str) -> None:
