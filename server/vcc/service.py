@@ -110,6 +110,16 @@ class Batch:
 Listener = Callable[[Batch], None]
 
 
+def settle(future: asyncio.Future[Ack]) -> Callable[[Ack], None]:
+    """A ``reply`` for ``Runtime.submit`` that resolves ``future``, unless its awaiter gave up on it."""
+
+    def reply(answer: Ack) -> None:
+        if not future.done():
+            future.set_result(answer)
+
+    return reply
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A command waiting for the committer."""
@@ -118,7 +128,8 @@ class Pending:
     actor: str
     #: ``actor:id``, under which the store records it; None for a command without an id (a tick).
     key: str | None
-    answer: asyncio.Future[Ack]
+    #: Told the answer once, as soon as it is known (see ``Runtime.submit``).
+    reply: Callable[[Ack], None]
     #: When it was submitted (``time.perf_counter``), for the command latency metric.
     since: float
 
@@ -211,25 +222,27 @@ class Runtime:
         arrival order, and appended in one durable write (group commit): under
         a burst, one fsync and one broadcast serve many commands.
         """
-        return await self.submit(command, actor)
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self.submit(command, actor, settle(future))
+        return await future
 
-    def submit(self, command: c.Command, actor: str) -> asyncio.Future[Ack]:
-        """``execute`` without a coroutine: queue the command, return the future of its answer.
+    def submit(self, command: c.Command, actor: str, reply: Callable[[Ack], None]) -> None:
+        """``execute`` without a coroutine: queue the command; ``reply`` is called once with its answer.
 
-        For the gateway's command path, which answers from the future's
-        callback rather than from a task per command.
+        ``reply`` is called synchronously: at once for a command answered before,
+        else by the committer as soon as the command's events are applied, after
+        the listeners were told of them and before any callback they scheduled
+        runs. The gateway's command path relies on that to send the ack in the
+        same write as the events batch the publisher sends next.
         """
         self.touch()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Ack] = loop.create_future()
         key = f"{actor}:{command.id}" if command.id else None
         if key is not None and key in self._answers:
-            future.set_result(self._answers[key])
-            return future
-        self._queue.append(Pending(command, actor, key, future, time.perf_counter()))
+            reply(self._answers[key])
+            return
+        self._queue.append(Pending(command, actor, key, reply, time.perf_counter()))
         if self._committer is None or self._committer.done():
-            self._committer = loop.create_task(self._commit())
-        return future
+            self._committer = asyncio.get_running_loop().create_task(self._commit())
 
     async def _commit(self) -> None:
         while self._queue:
@@ -245,8 +258,10 @@ class Runtime:
                     self._remember(pending.key, answer)
                 metrics.COMMANDS.labels(pending.command.__struct_config__.tag, "ok" if answer["ok"] else answer["error"]["code"]).inc()
                 metrics.COMMAND_SECONDS.observe(answered - pending.since)
-                if not pending.answer.done():
-                    pending.answer.set_result(answer)
+                try:
+                    pending.reply(answer)
+                except Exception:
+                    log.exception("the answer to %s could not be given", pending.key or pending.command.__struct_config__.tag)
 
     async def _execute_batch(self, batch: list[Pending]) -> list[Ack]:
         """Decide the commands in arrival order and append all their events in one durable write.

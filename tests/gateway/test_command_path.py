@@ -21,6 +21,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from vcc.gateway.command_path import CommandPath
 from vcc.gateway.fanout import Fanout
+from vcc.gateway.transport import install, ws_frame
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Served:
     joined: asyncio.Queue[str]
     #: Calls that reached socket.io's own handler, by event.
     dispatched: list[str] = field(default_factory=list)
-    #: Futures the ``later`` handler answered with, to be resolved by the test.
+    #: Futures whose result the ``later`` handler answers with, to be resolved by the test.
     later: asyncio.Queue[asyncio.Future[Any]] = field(default_factory=asyncio.Queue)
 
 
@@ -42,23 +43,33 @@ async def served(aiohttp_server: Any) -> AsyncIterator[Served]:
     fanout = Fanout(sio)
     joined: asyncio.Queue[str] = asyncio.Queue()
 
-    def echo(sid: str, data: Any) -> Any:
+    def echo(sid: str, data: Any, reply: Any) -> Any:
         fanout.send_to(sid, "before_ack", data)
         return {"echo": data}
 
-    def later(sid: str, data: Any) -> asyncio.Future[Any]:
+    def later(sid: str, data: Any, reply: Any) -> None:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda done: reply(done.result()))
         served.later.put_nowait(future)
-        return future
 
-    def queued_first(sid: str, data: Any) -> Any:
+    def committed(sid: str, data: Any, reply: Any) -> None:
+        """As the runtime's committer does: the events' send is scheduled, then the answer given."""
+        fanout.join(sid, "everyone")
+
+        def commit() -> None:
+            asyncio.get_running_loop().call_soon(fanout.send, "everyone", "events", data)
+            reply({"ok": data})
+
+        asyncio.get_running_loop().call_soon(commit)
+
+    def queued_first(sid: str, data: Any, reply: Any) -> Any:
         """Leaves a packet on the socket's engineio queue: the ack must not overtake it."""
         sock = sio.eio.sockets[sio.manager.eio_sid_from_sid(sid, "/")]
         payload = sio.packet_class(sio_packet.EVENT, namespace="/", data=["queued", data]).encode()
         sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=payload))
         return data
 
-    handlers = {"echo": echo, "later": later, "queued_first": queued_first}
+    handlers = {"echo": echo, "later": later, "committed": committed, "queued_first": queued_first}
     path = CommandPath(sio, fanout, handlers)
     app = web.Application()
     sio.attach(app)
@@ -73,8 +84,9 @@ async def served(aiohttp_server: Any) -> AsyncIterator[Served]:
 
         async def dispatched(sid: str, data: Any = None, name: str = name, handler: Any = handler) -> Any:
             served.dispatched.append(name)
-            answer = handler(sid, data)
-            return await answer if isinstance(answer, asyncio.Future) else answer
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            answer = handler(sid, data, future.set_result)
+            return answer if answer is not None else await future
 
         sio.on(name, dispatched)
     yield served
@@ -143,7 +155,7 @@ async def test_a_polling_client_is_answered_by_socketio_with_the_same_handler(se
         await client.sio.disconnect()
 
 
-async def test_an_answer_that_is_a_future_is_sent_when_it_is_resolved(served: Served, websocket: Client) -> None:
+async def test_an_answer_given_later_is_sent_when_it_is_given(served: Served, websocket: Client) -> None:
     await websocket.ask("later", None)
     await websocket.ask("later", None)
     first, second = await served.later.get(), await served.later.get()
@@ -152,6 +164,34 @@ async def test_an_answer_that_is_a_future_is_sent_when_it_is_resolved(served: Se
     first.set_result("first")
     await websocket.until("ack", 2)
     assert websocket.log == [("ack", "second"), ("ack", "first")]
+
+
+async def test_an_answer_given_later_follows_the_next_message_in_the_same_write(served: Served, websocket: Client) -> None:
+    """The committer gives the answer after scheduling the events' send: the client gets
+    the events, then the ack, and the server wrote them to the transport at once."""
+    link = next(iter(install(served.sio).by_eio_sid.values()))
+    counting = CountingTransport(link.transport)
+    link.transport = counting  # type: ignore[assignment]
+    for n in range(5):
+        await websocket.ask("committed", n)
+        await websocket.until("ack", n + 1)
+    assert websocket.log == [entry for n in range(5) for entry in (("events", n), ("ack", {"ok": n}))]
+    assert len([write for write in counting.writes if write != ws_frame("2")]) == 5  # a heartbeat's ping may come between
+
+
+class CountingTransport:
+    """An asyncio transport that records each write."""
+
+    def __init__(self, inner: asyncio.Transport) -> None:
+        self.inner = inner
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.inner.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 async def test_an_ack_does_not_overtake_what_the_sockets_queue_holds(served: Served, websocket: Client) -> None:

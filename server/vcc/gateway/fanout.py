@@ -32,7 +32,11 @@ queue (``await sio.emit(..., to=sid)``, the ack of an event handler, the
 socket.io CONNECT packet) when it is put on the queue, i.e. by the time the
 awaited ``emit`` returns, or when the handler returns its ack value. So a
 handler that does ``await sio.emit(to=sid)``, then ``fanout.send(...)``, then
-returns an ack, is seen by its client in exactly that order.
+returns an ack, is seen by its client in exactly that order. One exception, on
+purpose: an ack sent with ``send_encoded_to(..., follow=True)`` (a command's,
+given by the runtime as its events are applied) waits for the next message its
+client is sent in the same turn of the loop, the events batch of that command,
+and goes right after it in the same write (``WebSocketLink.follow``).
 
 Why that holds: a direct write is only done when the socket's queue has no
 *unfinished* item (``asyncio.Queue._unfinished_tasks``, the count of items
@@ -265,7 +269,10 @@ class Fanout:
                     self._drop(member, link)
                     dropped.append(member)
                     continue
-                transport.write(frame)
+                if link.trailing:
+                    link.write_frame(frame)
+                else:
+                    transport.write(frame)
                 direct += 1
             elif self._enqueue(member, link, payload):
                 queued += 1
@@ -289,8 +296,11 @@ class Fanout:
         a message many clients get one by one (a snapshot when thousands rejoin) is encoded once."""
         return self._encode(event, data)
 
-    def send_encoded_to(self, sid: str, payload: bytes) -> None:
-        """:meth:`send_to` with a packet made by :meth:`encode`."""
+    def send_encoded_to(self, sid: str, payload: bytes, *, follow: bool = False) -> None:
+        """:meth:`send_to` with a packet made by :meth:`encode`. ``follow``: on the direct
+        path, held to go right after the next message this client is sent during this
+        turn of the loop, in the same write, or alone at the next turn
+        (``WebSocketLink.follow``)."""
         member = self._members.get(sid) or self._resolve(sid)
         if member is None or member.dropped:
             return
@@ -303,7 +313,10 @@ class Fanout:
                 self._drop(member, link)
                 self._report_drops([member])
                 return
-            link.write_frame(ws_frame(payload))
+            if follow:
+                link.follow(ws_frame(payload))
+            else:
+                link.write_frame(ws_frame(payload))
             self._direct += 1
         elif self._enqueue(member, link, payload):
             self._queued += 1

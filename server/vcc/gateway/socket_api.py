@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -66,7 +67,7 @@ from ..media.plane import MediaPlane
 from ..ops import metrics
 from ..practice import ENDED as PRACTICE_ENDED
 from ..practice import is_practice
-from ..service import Ack, Runtime, Service, UnknownConsultation, error
+from ..service import Ack, Runtime, Service, UnknownConsultation, error, settle
 from ..store.base import StoreUnavailable
 from .command_path import CommandPath
 from .fanout import Fanout
@@ -155,7 +156,9 @@ class Gateway:
         for name, handler in events.items():
             self.sio.on(name, handler)
         self.inbound = Inbound(self.sio, events, self.refusals)
-        self.command_path = CommandPath(self.sio, self.fanout, {"command": self._submit_command, "ping": self._pong})
+        self.command_path = CommandPath(
+            self.sio, self.fanout, {"command": self._submit_command, "ping": lambda sid, data, _: self._pong(sid, data)}
+        )
         service.on_unload(self._forget)
 
     def attach(self, app: Any) -> None:
@@ -329,11 +332,12 @@ class Gateway:
     async def _command(self, sid: str, data: Any) -> Ack:
         """A command through socket.io's own dispatch (long-polling, or a websocket
         the command path did not serve): the same checks, then the same runtime."""
-        answer = self._submit_command(sid, data)
-        return answer if isinstance(answer, dict) else await answer
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        refused = self._submit_command(sid, data, settle(future))
+        return refused if refused is not None else await future
 
-    def _submit_command(self, sid: str, data: Any) -> Ack | asyncio.Future[Ack]:
-        """Screen and validate a command, then queue it: its refusal, or the future of its answer."""
+    def _submit_command(self, sid: str, data: Any, reply: Callable[[Ack], None]) -> Ack | None:
+        """Screen and validate a command, then queue it: its refusal, or None and ``reply`` gets its answer."""
         session = self.sessions.get(sid)
         if session is None:
             return error("unauthorized", "This connection has not joined; reconnect with your join link.")
@@ -348,12 +352,13 @@ class Gateway:
             self._refuse(sid, "invalid_command", f"{kind}: {exc}")
             return error("invalid_command", f"The {kind} command is not valid: {exc}.")
         try:
-            return session.runtime.submit(command, session.actor)
+            session.runtime.submit(command, session.actor, reply)
         except Exception:
             log.exception("command %s from %s failed", kind, session.actor)
             return error(
                 "internal_error", "The server failed to handle this command; nothing was changed. Please report it to the technical team."
             )
+        return None
 
     def _screen(self, session: Session, data: Any) -> Ack | None:
         """The refusal of a command that must not reach the protocol's validation, or None."""

@@ -191,6 +191,7 @@ class WebSocketLink:
         "server",
         "socket",
         "timed_out",
+        "trailing",
         "transport",
         "ws",
     )
@@ -209,6 +210,8 @@ class WebSocketLink:
         self.next_ping = 0.0
         #: engineio's close of this connection after an unanswered ping, once started.
         self.timed_out: asyncio.Task[None] | None = None
+        #: Frames that go right after the next frame written (``follow``).
+        self.trailing = b""
         # engineio passes its socket's bound ``_websocket_handler``; the socket
         # is the only way to learn the session id of a fresh websocket
         # connection (it is generated server-side, not in the query string).
@@ -298,10 +301,27 @@ class WebSocketLink:
         return ws is not None and transport is not None and not ws.closed and not transport.is_closing()
 
     def write_frame(self, frame: bytes) -> None:
-        """Write one complete, pre-encoded frame; raise ``ConnectionResetError`` if closed."""
+        """Write one complete, pre-encoded frame, and what ``follow`` holds after it
+        in the same write; raise ``ConnectionResetError`` if closed."""
         if not self.writable:
             raise ConnectionResetError("websocket is closing")
+        if self.trailing:
+            frame, self.trailing = frame + self.trailing, b""
         self.transport.write(frame)  # type: ignore[union-attr]
+
+    def follow(self, frame: bytes) -> None:
+        """Write ``frame`` right after the next frame written to this link during this
+        turn of the event loop, in the same write (one system call, one wake-up of the
+        client), or alone at the next turn. For an ack: the events batch of its
+        command is written next, and the client gets both together."""
+        if not self.trailing:
+            asyncio.get_running_loop().call_soon(self._release)
+        self.trailing += frame
+
+    def _release(self) -> None:
+        frame, self.trailing = self.trailing, b""
+        if frame and self.writable:
+            self.transport.write(frame)  # type: ignore[union-attr]
 
     def beat(self, now: float) -> None:
         """The heartbeat's visit to a link of its own: ping if due; close if the last
