@@ -9,7 +9,10 @@ short (1 s), so each test lasts a few seconds.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,10 +78,10 @@ class RawClient:
         self.closed.set()
 
 
-@pytest.fixture
-async def raw(served: Served) -> AsyncIterator[RawClient]:
+@asynccontextmanager
+async def raw_client(url: str) -> AsyncIterator[RawClient]:
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{served.url}/socket.io/?EIO=4&transport=websocket") as ws:
+        async with session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket") as ws:
             opened = await ws.receive_str()
             assert opened.startswith("0"), opened
             await ws.send_bytes(msgpack.packb({"type": 0, "nsp": "/", "data": None}))
@@ -87,14 +90,20 @@ async def raw(served: Served) -> AsyncIterator[RawClient]:
             client.reader.cancel()
 
 
+@pytest.fixture
+async def raw(served: Served) -> AsyncIterator[RawClient]:
+    async with raw_client(served.url) as client:
+        yield client
+
+
 def engineio_ping_tasks() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "AsyncSocket._send_ping"]
 
 
 async def test_one_heartbeat_pings_each_link_once_an_interval_and_engineio_arms_none(served: Served, raw: RawClient) -> None:
-    """Pings come an interval after the last pong, one at a time, written by the
-    heartbeat; the link takes the pongs, so engineio's ``schedule_ping`` never runs
-    and no engineio ping task is left after the one it armed at the handshake."""
+    """Pings come an interval apart, one at a time, written by the heartbeat; the
+    link takes the pongs, so engineio's ``schedule_ping`` never runs and no engineio
+    ping task is left after the one it armed at the handshake."""
     await asyncio.wait_for(served.joined.get(), 5)
     times = [await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL) for _ in range(5)]
     # From the second on: engineio's own first ping (armed at the handshake) may come beside the heartbeat's.
@@ -102,6 +111,24 @@ async def test_one_heartbeat_pings_each_link_once_an_interval_and_engineio_arms_
     assert all(0.8 * INTERVAL <= gap <= 1.5 * INTERVAL for gap in gaps), gaps
     assert engineio_ping_tasks() == []
     assert raw.pings.empty() and not raw.closed.is_set()
+
+
+async def test_links_that_joined_apart_are_pinged_in_one_round(served: Served) -> None:
+    """Every link is pinged at the same moment, so that the pongs come back together
+    and an idle server wakes once a round, not once a pong."""
+    async with raw_client(served.url) as first:
+        await asyncio.wait_for(served.joined.get(), 5)
+        await asyncio.wait_for(first.pings.get(), 3 * INTERVAL)
+        # Not a wait for something to happen: the second joins half an interval after
+        # the first was pinged, where a ping per link an interval after its pong would differ.
+        await asyncio.sleep(INTERVAL / 2)
+        async with raw_client(served.url) as second:
+            await asyncio.wait_for(served.joined.get(), 5)
+            seconds = [await asyncio.wait_for(second.pings.get(), 3 * INTERVAL) for _ in range(3)]
+            firsts = [first.pings.get_nowait() for _ in range(first.pings.qsize())]
+            together = [pinged for pinged in seconds if min(abs(pinged - other) for other in firsts) < 0.1 * INTERVAL]
+            # The one apart: engineio's own first ping, armed at the handshake.
+            assert len(together) >= 2, (seconds, firsts)
 
 
 async def test_a_link_that_stops_answering_is_closed_for_a_ping_timeout(served: Served, raw: RawClient) -> None:
@@ -151,3 +178,35 @@ async def test_a_websocket_the_client_closes_is_gone_at_once_not_at_the_ping_tim
     sid = await asyncio.wait_for(served.joined.get(), 5)
     await raw.ws.close()
     assert await asyncio.wait_for(served.left.get(), INTERVAL / 2) == (sid, served.sio.reason.TRANSPORT_CLOSE)
+
+
+class WatchedSessions(dict[str, Any]):
+    """engineio's table of sessions, telling when one is forgotten."""
+
+    def __init__(self, sessions: dict[str, Any]) -> None:
+        super().__init__(sessions)
+        self.forgotten: asyncio.Queue[str] = asyncio.Queue()
+
+    def __delitem__(self, sid: str) -> None:
+        super().__delitem__(sid)
+        self.forgotten.put_nowait(sid)
+
+
+async def test_a_long_polling_client_that_stops_polling_is_closed_and_forgotten(served: Served) -> None:
+    """What engineio's service task did, which the heartbeat replaces: a long-polling
+    session whose ping goes unanswered is closed with engineio's reason, and dropped
+    from engineio's table once closed."""
+    sessions = served.sio.eio.sockets = WatchedSessions(served.sio.eio.sockets)
+    async with aiohttp.ClientSession() as http:
+        url = f"{served.url}/socket.io/?EIO=4&transport=polling"
+        async with http.get(url) as opened:
+            eio_sid = json.loads((await opened.text())[1:])["sid"]
+        connect = "b" + base64.b64encode(msgpack.packb({"type": 0, "nsp": "/", "data": None})).decode()
+        async with http.post(f"{url}&sid={eio_sid}", data=connect) as posted:
+            assert posted.status == 200
+        sid = await asyncio.wait_for(served.joined.get(), 5)
+        # It never polls again, so it never gets engineio's ping, let alone answers it.
+        left, reason = await asyncio.wait_for(served.left.get(), 2 * INTERVAL + TIMEOUT + 2)
+        assert (left, reason) == (sid, served.sio.reason.PING_TIMEOUT)
+        assert await asyncio.wait_for(sessions.forgotten.get(), INTERVAL + TIMEOUT + 1) == eio_sid
+        assert eio_sid not in served.sio.eio.sockets

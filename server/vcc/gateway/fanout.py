@@ -91,7 +91,12 @@ checked by ``tests/gateway/test_engine_contract.py``:
 * an ``AsyncSocket``'s ``last_ping`` (set when a ping is sent, cleared by its
   pong) and ``schedule_ping``, which re-arms engineio's own ping task only
   while ``last_ping`` is set: the heartbeat of :mod:`vcc.gateway.transport`
-  (``tests/gateway/test_heartbeat.py``).
+  (``tests/gateway/test_heartbeat.py``);
+* the server's ``_service_task``, which ``_handle_connect`` starts at the first
+  connection while ``start_service_task`` is set (``service_task_handle``
+  holds it) and ``shutdown`` stops by setting ``service_task_event``: the
+  heartbeat runs in its place and closes and forgets long-polling sessions
+  as it did (``test_heartbeat``).
 
 Everything here must be called from the event loop's thread.
 """

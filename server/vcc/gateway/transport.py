@@ -26,20 +26,29 @@ wrapper, written for the fan-out path:
   event in a task of its own; ``wait`` offers each binary frame to
   ``WebSocketLinks.claim`` first, which answers commands and pings on the
   spot (:mod:`vcc.gateway.command_path`).
-* **Read and pinged without a task per packet.** For a connection opened as
-  a websocket, engineio's handler reads every packet in a task of its own
-  under ``wait_for``, and pings it from a task of its own that sleeps a ping
+* **Read and pinged without a task per packet.** For a connection opened as a
+  websocket, engineio's handler reads every packet in a task of its own under
+  ``wait_for``, and pings it from a task of its own that sleeps a ping
   interval, re-created at every pong; its writer wakes for each ping. Here
   :meth:`WebSocketLink._serve` takes that handler's place: one read loop, no
   task and no ``wait_for`` per packet, and engineio's writer without its idle
-  timeout. One timer of the registry (:meth:`WebSocketLinks._beat`, a tenth
-  of the interval) writes each link's ping straight to its transport when it
-  is due, an interval after the last pong as engineio does, and closes the
-  link whose ping went unanswered for ``ping_timeout``, with engineio's rule
-  and reason; the read loop takes the pong. The bookkeeping stays engineio's
+  timeout. The heartbeat is one timer of the registry, run as engineio's
+  service task (:meth:`WebSocketLinks._service`), which it replaces: once
+  every ping interval (``_round``) it writes a ping straight to the transport
+  of each link of its own, and ``ping_timeout`` later it closes the links
+  whose ping is still unanswered, with engineio's reason; the read loop takes
+  the pongs. Pinging all links in one round, as a bare server does, rather
+  than each an interval after its own last pong, as engineio does, lets the
+  pongs of a round come back together and be read in a few turns of the loop.
+  With engineio's service task gone too (it woke the loop ``sessions /
+  ping_timeout`` times a second, each time in a ``wait_for``), an idle server
+  with 1,000 connections spends about 3 ms of CPU a second instead of 35
+  (``bench/README.md``, "The heartbeat"). The bookkeeping stays engineio's
   (``socket.last_ping``), so a ping engineio still sends (the one it arms at
-  the handshake) is answered the same way. A connection that upgrades from
-  long-polling keeps engineio's handler and heartbeat.
+  the handshake) is answered and timed out the same way. A connection that
+  upgrades from long-polling keeps engineio's handler and pings; the rounds do
+  for it, and for long-polling sessions, what engineio's service task did:
+  close it when its ping goes unanswered, forget it once closed.
 * **``send`` never suspends.** It builds the frame and writes it to the
   transport synchronously, like every other writer of this connection (the
   fan-out, aiohttp's own pong and close frames): every frame reaches the
@@ -120,14 +129,14 @@ class WebSocketLinks:
     check ``socket.upgraded`` before writing to it.
     """
 
-    #: Heartbeat ticks per ping interval: a link is pinged at most a tenth of an
-    #: interval late, and the pings of many links spread over the interval.
-    HEARTBEAT_TICKS = 10
-
-    def __init__(self, ping_interval: float, ping_timeout: float) -> None:
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
+    def __init__(self, eio: Any) -> None:
+        #: The engineio ``AsyncServer``, whose sessions the heartbeat (``_service``) watches.
+        self._eio = eio
+        self.ping_interval: float = eio.ping_interval
+        self.ping_timeout: float = eio.ping_timeout
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self._by_eio_sid: dict[str, WebSocketLink] = {}
         #: Told ``(eio_sid, detail)`` of each text frame that is not an engine.io packet
         #: (engineio would raise on it outside any handler); the frame is skipped.
@@ -146,25 +155,68 @@ class WebSocketLinks:
 
     def _add(self, link: WebSocketLink) -> None:
         self._by_eio_sid[link.eio_sid] = link
-        link.next_ping = time.time() + self.ping_interval
-        if self._heartbeat is None:
-            self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
+        link.last_heard = time.time()
 
     def _discard(self, link: WebSocketLink) -> None:
         # A failed upgrade attempt may be followed by another one for the same
         # session: only remove the entry if it is still this link.
         if self._by_eio_sid.get(link.eio_sid) is link:
             del self._by_eio_sid[link.eio_sid]
-        if not self._by_eio_sid and self._heartbeat is not None:
-            self._heartbeat.cancel()
-            self._heartbeat = None
 
-    def _beat(self) -> None:
+    async def _service(self) -> None:
+        """engineio's service task, replaced (see ``install``): the heartbeat's rounds,
+        from the first connection until engineio's ``shutdown`` sets its event.
+
+        engineio's own task visits one session every ``ping_timeout / sessions``
+        seconds, each visit a ``wait_for``: at 1,000 connections it woke the event
+        loop a hundred times a second. The rounds visit every session at once, at
+        each ping and ``ping_timeout`` after it.
+        """
+        eio = self._eio
+        eio.service_task_event = stopped = eio.create_event()
+        self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval, self._round)
+        try:
+            await stopped.wait()
+        finally:
+            for timer in (self._heartbeat, self._expiry):
+                if timer is not None:
+                    timer.cancel()
+
+    def _round(self) -> None:
+        """Ping the links of our own; ``ping_timeout`` later, ``_expire`` closes those that did not answer."""
         now = time.time()
-        for link in tuple(self._by_eio_sid.values()):
-            if link.own_handler:
+        links = self._by_eio_sid
+        for sid, sock in tuple(self._eio.sockets.items()):
+            link = links.get(sid)
+            if link is not None and link.own_handler:
                 link.beat(now)
-        self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_TICKS, self._beat)
+            else:
+                self._check(sid, sock, now)
+        loop = asyncio.get_running_loop()
+        self._heartbeat = loop.call_later(self.ping_interval, self._round)
+        self._expiry = loop.call_later(self.ping_timeout, self._expire, now)
+
+    def _expire(self, pinged_at: float) -> None:
+        now = time.time()
+        links = self._by_eio_sid
+        for sid, sock in tuple(self._eio.sockets.items()):
+            link = links.get(sid)
+            if link is not None and link.own_handler:
+                link.expire(pinged_at)
+            else:
+                self._check(sid, sock, now)
+
+    def _check(self, sid: str, sock: AsyncSocket, now: float) -> None:
+        """engineio's service task's visit to a session it pings itself (long-polling,
+        or upgraded from it): forget it once closed; close it if its ping went
+        unanswered for ``ping_timeout`` (``AsyncSocket.check_ping_timeout``)."""
+        if sock.closed:
+            if self._eio.sockets.get(sid) is sock:
+                del self._eio.sockets[sid]
+        elif not sock.closing and sock.last_ping and now - sock.last_ping > self.ping_timeout:
+            close = asyncio.ensure_future(sock.close(wait=False, abort=False, reason=self._eio.reason.PING_TIMEOUT))
+            self._closing.add(close)
+            close.add_done_callback(self._closing.discard)
 
 
 _PING_FRAME = ws_frame("2")  # engine.io's PING, as a text frame
@@ -185,8 +237,8 @@ class WebSocketLink:
         "eio_sid",
         "environ",
         "handler",
+        "last_heard",
         "links",
-        "next_ping",
         "own_handler",
         "server",
         "socket",
@@ -206,8 +258,8 @@ class WebSocketLink:
         #: Served by ``_serve`` and pinged by the registry's heartbeat (opened as a
         #: websocket), not by engineio's handler (upgraded from long-polling).
         self.own_handler = False
-        #: When the heartbeat pings this link next (``time.time()``), set on registration.
-        self.next_ping = 0.0
+        #: When the link was registered or last answered a ping (``time.time()``).
+        self.last_heard = 0.0
         #: engineio's close of this connection after an unanswered ping, once started.
         self.timed_out: asyncio.Task[None] | None = None
         #: Frames that go right after the next frame written (``follow``).
@@ -324,31 +376,36 @@ class WebSocketLink:
             self.transport.write(frame)  # type: ignore[union-attr]
 
     def beat(self, now: float) -> None:
-        """The heartbeat's visit to a link of its own: ping if due; close if the last
-        ping went unanswered for ``ping_timeout``, or if engineio closed the socket and
-        the peer has not closed the websocket since.
+        """The heartbeat round's visit to a link of its own: ping it, unless a ping is
+        still unanswered (``expire`` judges that one). A link whose engineio socket is
+        closed and whose peer has not closed the websocket for an interval and a
+        timeout since it was last heard from is cut.
 
         ``socket.last_ping`` means what it means to engineio: when the unanswered
         ping was sent, or ``None``.
         """
-        sock, timeout = self.socket, self.links.ping_timeout
+        sock = self.socket
         if self.timed_out is not None or not self.writable:
             return
         if sock.closing or sock.closed:
-            if now - self.next_ping > timeout:  # no ping for longer than an interval and a timeout
+            if now - self.last_heard > self.links.ping_interval + self.links.ping_timeout:
                 self.transport.abort()  # type: ignore[union-attr]
             return
         if sock.last_ping:
-            if now - sock.last_ping > timeout:
-                # engineio's check_ping_timeout, without a CLOSE packet for a peer
-                # that stopped answering; the aborted transport ends ``_serve``.
-                self.timed_out = asyncio.ensure_future(sock.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT))
-                self.transport.abort()  # type: ignore[union-attr]
             return
-        if now >= self.next_ping:
-            sock.last_ping = now
-            self.next_ping = now + self.links.ping_interval
-            self.transport.write(_PING_FRAME)  # type: ignore[union-attr]
+        sock.last_ping = now
+        self.transport.write(_PING_FRAME)  # type: ignore[union-attr]
+
+    def expire(self, pinged_at: float) -> None:
+        """Close the link if a ping sent at ``pinged_at`` or before is still unanswered:
+        engineio's ``check_ping_timeout``, without a CLOSE packet for a peer that stopped
+        answering; the aborted transport ends ``_serve``."""
+        sock = self.socket
+        if self.timed_out is not None or not self.writable or sock.closing or sock.closed:
+            return
+        if sock.last_ping and sock.last_ping <= pinged_at:
+            self.timed_out = asyncio.ensure_future(sock.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT))
+            self.transport.abort()  # type: ignore[union-attr]
 
     async def send(self, message: bytes | str) -> None:
         """Called by engineio's writer task; writes synchronously and never suspends (see module doc)."""
@@ -379,7 +436,7 @@ class WebSocketLink:
                 raise OSError("websocket closed")
             if data == "3" and self.own_handler:  # a pong, as engineio's receive takes it, less its re-armed ping task
                 self.socket.last_ping = None
-                self.next_ping = time.time() + self.links.ping_interval
+                self.last_heard = time.time()
                 continue
             if _is_engineio_text(data):
                 return data
@@ -408,8 +465,9 @@ def install(sio: socketio.AsyncServer) -> WebSocketLinks:
 
     Idempotent: a second call for the same server returns the same registry.
     Connections opened before the call keep the stock driver and simply have
-    no link (the fan-out serves them through engineio's queue). Only
-    ``async_mode='aiohttp'`` is supported.
+    no link (the fan-out serves them through engineio's queue), and engineio's
+    service task, if it started already, stays. Only ``async_mode='aiohttp'``
+    is supported.
     """
     eio = sio.eio
     if eio.async_mode != "aiohttp":
@@ -418,6 +476,11 @@ def install(sio: socketio.AsyncServer) -> WebSocketLinks:
     if isinstance(current, functools.partial) and current.func is WebSocketLink:
         links: WebSocketLinks = current.keywords["links"]
         return links
-    links = WebSocketLinks(eio.ping_interval, eio.ping_timeout)
+    links = WebSocketLinks(eio)
     eio._async = {**eio._async, "websocket": functools.partial(WebSocketLink, links=links)}
+    if eio.service_task_handle is None:
+        # engineio starts its service task at the first connection; the links' heartbeat
+        # takes its place, and must run even if the server was made with monitor_clients=False.
+        eio._service_task = links._service
+        eio.start_service_task = True
     return links
