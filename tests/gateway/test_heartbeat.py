@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ import msgpack
 import pytest
 import socketio
 from aiohttp import web
-from vcc.gateway.transport import WebSocketLinks, install
+from vcc.gateway.transport import WebSocketLink, WebSocketLinks, install
 
 INTERVAL = 1
 TIMEOUT = 1
@@ -105,30 +106,35 @@ async def test_one_heartbeat_pings_each_link_once_an_interval_and_engineio_arms_
     link takes the pongs, so engineio's ``schedule_ping`` never runs and no engineio
     ping task is left after the one it armed at the handshake."""
     await asyncio.wait_for(served.joined.get(), 5)
-    times = [await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL) for _ in range(5)]
-    # From the second on: engineio's own first ping (armed at the handshake) may come beside the heartbeat's.
-    gaps = [b - a for a, b in zip(times[1:], times[2:], strict=False)]
+    times = [await asyncio.wait_for(raw.pings.get(), 3 * INTERVAL) for _ in range(6)]
+    # From the third on: engineio's own first ping (armed at the handshake) comes
+    # before or after the heartbeat's first, which comes at the tick of the link's slice.
+    gaps = [b - a for a, b in zip(times[2:], times[3:], strict=False)]
     assert all(0.8 * INTERVAL <= gap <= 1.5 * INTERVAL for gap in gaps), gaps
     assert engineio_ping_tasks() == []
     assert raw.pings.empty() and not raw.closed.is_set()
 
 
-async def test_links_that_joined_apart_are_pinged_in_one_round(served: Served) -> None:
-    """Every link is pinged at the same moment, so that the pongs come back together
-    and an idle server wakes once a round, not once a pong."""
-    async with raw_client(served.url) as first:
-        await asyncio.wait_for(served.joined.get(), 5)
-        await asyncio.wait_for(first.pings.get(), 3 * INTERVAL)
-        # Not a wait for something to happen: the second joins half an interval after
-        # the first was pinged, where a ping per link an interval after its pong would differ.
-        await asyncio.sleep(INTERVAL / 2)
-        async with raw_client(served.url) as second:
-            await asyncio.wait_for(served.joined.get(), 5)
-            seconds = [await asyncio.wait_for(second.pings.get(), 3 * INTERVAL) for _ in range(3)]
-            firsts = [first.pings.get_nowait() for _ in range(first.pings.qsize())]
-            together = [pinged for pinged in seconds if min(abs(pinged - other) for other in firsts) < 0.1 * INTERVAL]
-            # The one apart: engineio's own first ping, armed at the handshake.
-            assert len(together) >= 2, (seconds, firsts)
+async def test_each_tick_pings_one_slice_of_the_links(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each link is visited once an interval, by the tick of its slice: the pongs of a
+    slice come back together, and no tick holds the event loop for every link at once."""
+    slices = WebSocketLinks.HEARTBEAT_SLICES
+    visits: dict[float, list[str]] = {}
+    all_visited = asyncio.Event()
+    beat = WebSocketLink.beat
+
+    def counted(link: WebSocketLink, now: float) -> None:
+        visits.setdefault(now, []).append(link.eio_sid)
+        if len({sid for sids in visits.values() for sid in sids}) == 2 * slices:
+            all_visited.set()
+        beat(link, now)
+
+    monkeypatch.setattr(WebSocketLink, "beat", counted)
+    async with contextlib.AsyncExitStack() as clients:
+        for _ in range(2 * slices):
+            await clients.enter_async_context(raw_client(served.url))
+        await asyncio.wait_for(all_visited.wait(), 3 * INTERVAL)
+    assert len(visits) >= slices and max(len(sids) for sids in visits.values()) <= 2 + 1, visits
 
 
 async def test_a_link_that_stops_answering_is_closed_for_a_ping_timeout(served: Served, raw: RawClient) -> None:

@@ -33,22 +33,22 @@ wrapper, written for the fan-out path:
   :meth:`WebSocketLink._serve` takes that handler's place: one read loop, no
   task and no ``wait_for`` per packet, and engineio's writer without its idle
   timeout. The heartbeat is one timer of the registry, run as engineio's
-  service task (:meth:`WebSocketLinks._service`), which it replaces: once
-  every ping interval (``_round``) it writes a ping straight to the transport
-  of each link of its own, and ``ping_timeout`` later it closes the links
-  whose ping is still unanswered, with engineio's reason; the read loop takes
-  the pongs. Pinging all links in one round, as a bare server does, rather
-  than each an interval after its own last pong, as engineio does, lets the
-  pongs of a round come back together and be read in a few turns of the loop.
-  With engineio's service task gone too (it woke the loop ``sessions /
-  ping_timeout`` times a second, each time in a ``wait_for``), an idle server
-  with 1,000 connections spends about 3 ms of CPU a second instead of 35
-  (``bench/README.md``, "The heartbeat"). The bookkeeping stays engineio's
-  (``socket.last_ping``), so a ping engineio still sends (the one it arms at
-  the handshake) is answered and timed out the same way. A connection that
-  upgrades from long-polling keeps engineio's handler and pings; the rounds do
-  for it, and for long-polling sessions, what engineio's service task did:
-  close it when its ping goes unanswered, forget it once closed.
+  service task (:meth:`WebSocketLinks._service`), which it replaces. The links
+  are dealt into ``HEARTBEAT_SLICES`` slices; each tick (``_tick``, a slice's
+  share of the interval) writes a ping straight to the transport of each link
+  of its slice, and ``ping_timeout`` later closes those whose ping is still
+  unanswered, with engineio's reason; the read loop takes the pongs. A slice's
+  pongs come back together and are read in a few turns of the loop, and no
+  tick holds the loop for every link at once. engineio's own service task woke
+  the loop ``sessions / ping_timeout`` times a second, each time in a
+  ``wait_for``: with it gone, an idle server with 1,000 connections spends a
+  few milliseconds of CPU a second instead of 35 (``bench/README.md``, "The
+  heartbeat"). The bookkeeping stays engineio's (``socket.last_ping``), so a
+  ping engineio still sends (the one it arms at the handshake) is answered and
+  timed out the same way. A connection that upgrades from long-polling keeps
+  engineio's handler and pings; once an interval the heartbeat does for it,
+  and for long-polling sessions, what engineio's service task did: close it
+  when its ping goes unanswered, forget it once closed.
 * **``send`` never suspends.** It builds the frame and writes it to the
   transport synchronously, like every other writer of this connection (the
   fan-out, aiohttp's own pong and close frames): every frame reaches the
@@ -129,15 +129,24 @@ class WebSocketLinks:
     check ``socket.upgraded`` before writing to it.
     """
 
+    #: The heartbeat pings one slice of the links at each tick, each link once an
+    #: interval: the pongs of a slice come back together, and no tick holds the event
+    #: loop for long (one round for every link held it for tens of milliseconds at
+    #: 2,000 connections, pings and then pongs, and showed in the broadcasts' p99).
+    HEARTBEAT_SLICES = 10
+
     def __init__(self, eio: Any) -> None:
         #: The engineio ``AsyncServer``, whose sessions the heartbeat (``_service``) watches.
         self._eio = eio
         self.ping_interval: float = eio.ping_interval
         self.ping_timeout: float = eio.ping_timeout
         self._heartbeat: asyncio.TimerHandle | None = None
-        self._expiry: asyncio.TimerHandle | None = None
+        self._expiries: list[asyncio.TimerHandle | None] = [None] * self.HEARTBEAT_SLICES
         self._closing: set[asyncio.Task[None]] = set()
         self._by_eio_sid: dict[str, WebSocketLink] = {}
+        self._slices: list[dict[str, WebSocketLink]] = [{} for _ in range(self.HEARTBEAT_SLICES)]
+        self._next_slice = 0  # the slice of the next link registered
+        self._turn = 0  # the slice the next tick pings
         #: Told ``(eio_sid, detail)`` of each text frame that is not an engine.io packet
         #: (engineio would raise on it outside any handler); the frame is skipped.
         self.on_malformed: Callable[[str, str], None] | None = None
@@ -155,6 +164,8 @@ class WebSocketLinks:
 
     def _add(self, link: WebSocketLink) -> None:
         self._by_eio_sid[link.eio_sid] = link
+        link.slice, self._next_slice = self._next_slice, (self._next_slice + 1) % self.HEARTBEAT_SLICES
+        self._slices[link.slice][link.eio_sid] = link
         link.last_heard = time.time()
 
     def _discard(self, link: WebSocketLink) -> None:
@@ -162,49 +173,50 @@ class WebSocketLinks:
         # session: only remove the entry if it is still this link.
         if self._by_eio_sid.get(link.eio_sid) is link:
             del self._by_eio_sid[link.eio_sid]
+            del self._slices[link.slice][link.eio_sid]
 
     async def _service(self) -> None:
-        """engineio's service task, replaced (see ``install``): the heartbeat's rounds,
+        """engineio's service task, replaced (see ``install``): the heartbeat's ticks,
         from the first connection until engineio's ``shutdown`` sets its event.
 
         engineio's own task visits one session every ``ping_timeout / sessions``
         seconds, each visit a ``wait_for``: at 1,000 connections it woke the event
-        loop a hundred times a second. The rounds visit every session at once, at
-        each ping and ``ping_timeout`` after it.
+        loop a hundred times a second. The heartbeat wakes it twice a slice.
         """
         eio = self._eio
         eio.service_task_event = stopped = eio.create_event()
-        self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval, self._round)
+        self._heartbeat = asyncio.get_running_loop().call_later(self.ping_interval / self.HEARTBEAT_SLICES, self._tick)
         try:
             await stopped.wait()
         finally:
-            for timer in (self._heartbeat, self._expiry):
+            for timer in (self._heartbeat, *self._expiries):
                 if timer is not None:
                     timer.cancel()
 
-    def _round(self) -> None:
-        """Ping the links of our own; ``ping_timeout`` later, ``_expire`` closes those that did not answer."""
+    def _tick(self) -> None:
+        """Ping the links of our own in this tick's slice; ``ping_timeout`` later,
+        ``_expire`` closes those that did not answer. Once an interval, the sessions
+        engineio pings itself get what its service task gave them (``_check``)."""
         now = time.time()
-        links = self._by_eio_sid
-        for sid, sock in tuple(self._eio.sockets.items()):
-            link = links.get(sid)
-            if link is not None and link.own_handler:
+        turn = self._turn
+        self._turn = (turn + 1) % self.HEARTBEAT_SLICES
+        for link in tuple(self._slices[turn].values()):
+            if link.own_handler:
                 link.beat(now)
-            else:
-                self._check(sid, sock, now)
+        if turn == 0:
+            links = self._by_eio_sid
+            for sid, sock in tuple(self._eio.sockets.items()):
+                link = links.get(sid)
+                if link is None or not link.own_handler:
+                    self._check(sid, sock, now)
         loop = asyncio.get_running_loop()
-        self._heartbeat = loop.call_later(self.ping_interval, self._round)
-        self._expiry = loop.call_later(self.ping_timeout, self._expire, now)
+        self._heartbeat = loop.call_later(self.ping_interval / self.HEARTBEAT_SLICES, self._tick)
+        self._expiries[turn] = loop.call_later(self.ping_timeout, self._expire, turn, now)
 
-    def _expire(self, pinged_at: float) -> None:
-        now = time.time()
-        links = self._by_eio_sid
-        for sid, sock in tuple(self._eio.sockets.items()):
-            link = links.get(sid)
-            if link is not None and link.own_handler:
+    def _expire(self, turn: int, pinged_at: float) -> None:
+        for link in tuple(self._slices[turn].values()):
+            if link.own_handler:
                 link.expire(pinged_at)
-            else:
-                self._check(sid, sock, now)
 
     def _check(self, sid: str, sock: AsyncSocket, now: float) -> None:
         """engineio's service task's visit to a session it pings itself (long-polling,
@@ -241,6 +253,7 @@ class WebSocketLink:
         "links",
         "own_handler",
         "server",
+        "slice",
         "socket",
         "timed_out",
         "trailing",
@@ -260,6 +273,8 @@ class WebSocketLink:
         self.own_handler = False
         #: When the link was registered or last answered a ping (``time.time()``).
         self.last_heard = 0.0
+        #: Which of the heartbeat's slices it is pinged with, set on registration.
+        self.slice = 0
         #: engineio's close of this connection after an unanswered ping, once started.
         self.timed_out: asyncio.Task[None] | None = None
         #: Frames that go right after the next frame written (``follow``).
