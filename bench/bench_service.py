@@ -1,5 +1,5 @@
 """Service figures: idle memory per connection, chair grant -> speaker's
-screen, CPU per command, and the time to load a long consultation.
+screen, CPU per command, CPU while idle, and the time to load a long consultation.
 
     python bench/bench_service.py                 # 2,000 idle clients, 200 grants, 300 commands, 100,000 events
     python bench/bench_service.py --quick         # 50 clients, 10 grants, 20 commands, 5,000 events: seconds
@@ -48,6 +48,15 @@ one that must be on disk before its answer. Median of
 measurement against the server of another source tree in turn with this one
 (before/after side by side, e.g. ``git archive main | tar -x -C DIR``) and
 reports the ratio.
+
+``idle``: the server's CPU a second while ``--clients`` connections (lean
+clients that answer pings) stay idle and nothing is broadcast, over
+``IDLE_SECONDS`` once its first ping round has passed (``IDLE_SETTLE``): the
+heartbeat, and whatever else runs on its own. The service (with the chair
+connected, as in ``bench_fanout``), the ``--compare-source`` tree's and the
+bare aiohttp baseline (one ping round every 25 s, engine.io's default, where
+the service pings every 10 s) in turn, ``--repeat`` times; medians, and the
+median of each repeat's ratio. Over those 25 s the bare baseline pings once.
 
 ``load``: a store (embedded, sqlite) holding one consultation of ``--events``
 events written the service's way (the demo consultation; delegates request
@@ -98,13 +107,16 @@ from bench._common import (
     thread_cpu_seconds,
     write_json,
 )
-from bench.bench_fanout import TARGETS, free_port, wait_ready
+from bench.bench_fanout import TARGETS, Target, _Vcc, _vcc_target, free_port, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen
 
 SPEAKER = "argentina-delegate-1"
 PAUSE = 0.15
 WARMUP = 50
+#: ``idle``: seconds measured, and waited before (past the service's first ping round).
+IDLE_SECONDS = 25.0
+IDLE_SETTLE = 12.0
 
 
 def rss_kib(pid: int) -> int:
@@ -357,6 +369,50 @@ async def _runtime_cpu(path: Path, items: list[int], commands: int, gap: float =
     return {"cpu_ms_per_command": (user + system) * 1e3, "user_ms": user * 1e3, "system_ms": system * 1e3}
 
 
+def idle_cpu(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``idle`` part (see the module docstring)."""
+    targets: dict[str, Target] = {"this": TARGETS["vcc"], "bare": TARGETS["bare"]}
+    if args.compare_source is not None:
+        targets["compared"] = _vcc_target(
+            "vcc-compared", f"the service run from {args.compare_source}", _Vcc(source=args.compare_source.resolve())
+        )
+    runs: dict[str, list[float]] = {name: [] for name in targets}
+    for _ in range(args.repeat):
+        for name, target in targets.items():
+            runs[name].append(_idle_cpu_once(args, target))
+    out: dict[str, Any] = {"clients": args.clients, "seconds": args.idle_seconds}
+    for name, values in runs.items():
+        out[name] = {"cpu_ms_per_s": statistics.median(values), "runs": values}
+        if name != "this":
+            out[name]["ratio_this_to_it"] = statistics.median(this / it for this, it in zip(runs["this"], values, strict=True))
+    return out
+
+
+def _idle_cpu_once(args: argparse.Namespace, target: Target) -> float:
+    """Milliseconds of server CPU a second (every thread's, schedstat) with ``--clients`` idle connections."""
+    port = free_port()
+    log = SCRATCH_DIR / f"service-idle-{target.name}.log"
+    try:
+        with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log, cpus={args.server_cpu}) as proc:
+            pid = int(wait_ready(target, port, proc, log).get("pid", proc.pid))
+            auth = target.auth(port) if callable(target.auth) else target.auth
+            cfg = ClientConfig(port=port, namespace=target.namespace, auth=auth, extract_ts=target.extract_ts)
+            with LoadGen(cfg, workers=1, cpus=set(args.loadgen_cpus)) as lg:
+                report = lg.connect(args.clients)
+                if report.failed:
+                    raise RuntimeError(f"{target.name}: {report.failed} connections failed: {report.errors}")
+                time.sleep(args.idle_settle)
+                before = sum(thread_cpu_seconds(pid).values())
+                time.sleep(args.idle_seconds)
+                after = sum(thread_cpu_seconds(pid).values())
+            if proc.poll() is not None:
+                raise RuntimeError(f"{target.name} died:\n{tail(log)}")
+    finally:
+        if target.teardown is not None:
+            target.teardown(port)
+    return (after - before) / args.idle_seconds * 1e3
+
+
 def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
     store, secret = _vcc.prepare_store("service", root=args.store_root)
     port = free_port()
@@ -477,16 +533,16 @@ def load_figure(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--parts", default="memory,grant,command,load")
-    p.add_argument("--clients", type=int, default=None, help="idle connections (default 2000; quick 50)")
+    p.add_argument("--parts", default="memory,grant,command,idle,load")
+    p.add_argument("--clients", type=int, default=None, help="idle connections, memory and idle parts (default 2000; quick 50)")
     p.add_argument("--grants", type=int, default=None, help="default 200 (quick 10)")
     p.add_argument("--commands", type=int, default=None, help="default 300 (quick 20)")
-    p.add_argument("--repeat", type=int, default=None, help="runs of the command part, median reported (default 3; quick 1)")
+    p.add_argument("--repeat", type=int, default=None, help="runs of the command and idle parts, median reported (default 3; quick 1)")
     p.add_argument(
         "--compare-source",
         type=Path,
         default=None,
-        help="command part: also measure the server of this source tree (e.g. an export of the main branch: "
+        help="command and idle parts: also measure the server of this source tree (e.g. an export of the main branch: "
         "git archive main | tar -x -C DIR), interleaved with this one, and report the ratio",
     )
     p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
@@ -507,6 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     args.commands = args.commands or (20 if args.quick else 300)
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.idle = 1.0 if args.quick else 5.0
+    args.idle_seconds = 2.0 if args.quick else IDLE_SECONDS
+    args.idle_settle = 1.0 if args.quick else IDLE_SETTLE
     args.events = args.events or (5_000 if args.quick else 100_000)
     out_path = args.out or (SCRATCH_DIR / "service-quick.json" if args.quick else RESULTS_DIR / "service.json")
     pin_self(set(args.loadgen_cpus))
@@ -559,6 +617,20 @@ def main(argv: list[str] | None = None) -> int:
                     + ", ".join(fmt(run["cpu_ms_per_command"], 2) for run in cp["runs"])
                     + f"); this tree / that: {fmt(cp['ratio_this_to_compared'], 2)}x"
                 )
+        if "idle" in args.parts:
+            idle = result["idle"] = idle_cpu(args)
+            print(
+                f"idle, {idle['clients']} connections: the service {fmt(idle['this']['cpu_ms_per_s'], 2)} ms of CPU a second (runs "
+                + ", ".join(fmt(run, 2) for run in idle["this"]["runs"])
+                + "); "
+                + "; ".join(
+                    f"{name} {fmt(idle[name]['cpu_ms_per_s'], 2)} ms (runs "
+                    + ", ".join(fmt(run, 2) for run in idle[name]["runs"])
+                    + f"), the service / it {fmt(idle[name]['ratio_this_to_it'], 2)}x"
+                    for name in ("bare", "compared")
+                    if name in idle
+                )
+            )
         if "load" in args.parts:
             ld = result["load"] = load_figure(args)
             print(
