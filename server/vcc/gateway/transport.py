@@ -181,7 +181,8 @@ class WebSocketLinks:
 
         engineio's own task visits one session every ``ping_timeout / sessions``
         seconds, each visit a ``wait_for``: at 1,000 connections it woke the event
-        loop a hundred times a second. The heartbeat wakes it twice a slice.
+        loop a hundred times a second. The heartbeat wakes it at each tick, and for
+        the tick's pongs.
         """
         eio = self._eio
         eio.service_task_event = stopped = eio.create_event()
