@@ -74,6 +74,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import math
 import resource
 import statistics
 import subprocess
@@ -384,7 +385,9 @@ def idle_cpu(args: argparse.Namespace) -> dict[str, Any]:
     for name, values in runs.items():
         out[name] = {"cpu_ms_per_s": statistics.median(values), "runs": values}
         if name != "this":
-            out[name]["ratio_this_to_it"] = statistics.median(this / it for this, it in zip(runs["this"], values, strict=True))
+            # A short quick run may see no CPU at all from the bare baseline.
+            ratios = [this / it if it > 0 else math.nan for this, it in zip(runs["this"], values, strict=True)]
+            out[name]["ratio_this_to_it"] = statistics.median(ratios)
     return out
 
 
