@@ -164,16 +164,17 @@ class WebSocketLinks:
 
     def _add(self, link: WebSocketLink) -> None:
         self._by_eio_sid[link.eio_sid] = link
-        link.slice, self._next_slice = self._next_slice, (self._next_slice + 1) % self.HEARTBEAT_SLICES
-        self._slices[link.slice][link.eio_sid] = link
         link.last_heard = time.time()
+        if link.own_handler:  # the others keep engineio's pings
+            link.slice, self._next_slice = self._next_slice, (self._next_slice + 1) % self.HEARTBEAT_SLICES
+            self._slices[link.slice][link.eio_sid] = link
 
     def _discard(self, link: WebSocketLink) -> None:
         # A failed upgrade attempt may be followed by another one for the same
         # session: only remove the entry if it is still this link.
         if self._by_eio_sid.get(link.eio_sid) is link:
             del self._by_eio_sid[link.eio_sid]
-            del self._slices[link.slice][link.eio_sid]
+            self._slices[link.slice].pop(link.eio_sid, None)
 
     async def _service(self) -> None:
         """engineio's service task, replaced (see ``install``): the heartbeat's ticks,
@@ -202,8 +203,7 @@ class WebSocketLinks:
         turn = self._turn
         self._turn = (turn + 1) % self.HEARTBEAT_SLICES
         for link in tuple(self._slices[turn].values()):
-            if link.own_handler:
-                link.beat(now)
+            link.beat(now)
         if turn == 0:
             links = self._by_eio_sid
             for sid, sock in tuple(self._eio.sockets.items()):
@@ -216,8 +216,7 @@ class WebSocketLinks:
 
     def _expire(self, turn: int, pinged_at: float) -> None:
         for link in tuple(self._slices[turn].values()):
-            if link.own_handler:
-                link.expire(pinged_at)
+            link.expire(pinged_at)
 
     def _check(self, sid: str, sock: AsyncSocket, now: float) -> None:
         """engineio's service task's visit to a session it pings itself (long-polling,
@@ -274,7 +273,7 @@ class WebSocketLink:
         self.own_handler = False
         #: When the link was registered or last answered a ping (``time.time()``).
         self.last_heard = 0.0
-        #: Which of the heartbeat's slices it is pinged with, set on registration.
+        #: Which of the heartbeat's slices it is pinged with, set on registration (own handler only).
         self.slice = 0
         #: engineio's close of this connection after an unanswered ping, once started.
         self.timed_out: asyncio.Task[None] | None = None
@@ -392,7 +391,7 @@ class WebSocketLink:
             self.transport.write(frame)  # type: ignore[union-attr]
 
     def beat(self, now: float) -> None:
-        """The heartbeat round's visit to a link of its own: ping it, unless a ping is
+        """The heartbeat tick's visit to a link of its own: ping it, unless a ping is
         still unanswered (``expire`` judges that one). A link whose engineio socket is
         closed and whose peer has not closed the websocket for an interval and a
         timeout since it was last heard from is cut.
