@@ -255,6 +255,11 @@ def _vcc_target(name: str, description: str, service: _Vcc) -> Target:
     )
 
 
+def compared_target(source: Path) -> Target:
+    """The target "vcc-compared": the service run from another source tree, for before/after side by side."""
+    return _vcc_target("vcc-compared", f"the service run from {source}", _Vcc(source=source.resolve()))
+
+
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
@@ -650,9 +655,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.out = args.out or (SCRATCH_DIR / "fanout-quick.json" if args.quick else RESULTS_DIR / "fanout.json")
     args.warmup = args.warmup if args.warmup is not None else (3 if args.quick else 20)
     if args.compare_source is not None:
-        TARGETS["vcc-compared"] = _vcc_target(
-            "vcc-compared", f"the service run from {args.compare_source}", _Vcc(source=args.compare_source.resolve())
-        )
+        TARGETS["vcc-compared"] = compared_target(args.compare_source)
     args.targets = [t for t in args.targets.split(",") if t]
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:

@@ -108,7 +108,7 @@ from bench._common import (
     thread_cpu_seconds,
     write_json,
 )
-from bench.bench_fanout import TARGETS, Target, _Vcc, _vcc_target, free_port, wait_ready
+from bench.bench_fanout import TARGETS, Target, compared_target, free_port, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen
 
@@ -374,9 +374,7 @@ def idle_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """The ``idle`` part (see the module docstring)."""
     targets: dict[str, Target] = {"this": TARGETS["vcc"], "bare": TARGETS["bare"]}
     if args.compare_source is not None:
-        targets["compared"] = _vcc_target(
-            "vcc-compared", f"the service run from {args.compare_source}", _Vcc(source=args.compare_source.resolve())
-        )
+        targets["compared"] = compared_target(args.compare_source)
     runs: dict[str, list[float]] = {name: [] for name in targets}
     for _ in range(args.repeat):
         for name, target in targets.items():
