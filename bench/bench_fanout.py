@@ -23,9 +23,9 @@ a shared machine hits every target alike) the harness
 
 Reported per point (the table shows medians over repeats):
 - ``us/dlv``: server CPU microseconds per delivered message (rated phase);
-  ``xbare``/``xnode``: its ratio to bare's / node's measured in the same
-  repeat at the same N (side by side, so slow drifts of a shared machine
-  cancel), median over repeats;
+  ``xbare``/``xdur``/``xnode``: its ratio to bare's / bare-durable's /
+  node's measured in the same repeat at the same N (side by side, so slow
+  drifts of a shared machine cancel), median over repeats;
 - ``p50/p99/max``: delivery latency (kernel arrival - send time) over every
   (client, message) pair of the rated phase; the send time is the server's
   own stamp in the message, which for the service is the batch's ``ts``,
@@ -55,7 +55,10 @@ Results: ``bench/results/fanout.json`` (every repeat and the medians) and
 ``bench/results/fanout.png``; ``--quick`` writes to ``bench/results/tmp/``.
 
 Targets are records (``Target``); add one to ``TARGETS`` to measure another
-server. The full service is target "vcc" (``_Vcc``): ``vcc serve`` on a
+server. "bare-durable" is bare committing each broadcast to a SQLite file
+(WAL, ``synchronous=FULL``, on a writer thread) before sending it, as the
+service commits each change before telling anyone: the floor under a durable
+broadcast, which bare alone is not. The full service is target "vcc" (``_Vcc``): ``vcc serve`` on a
 fresh store, an ``auth`` that connects the chair and mints a delegate's join
 token once the server is up, a ``trigger`` in which the chair takes up items
 1 and 2 in turn at the requested rate, ``bench._vcc:batch_ts`` reading the
@@ -168,8 +171,22 @@ class Target:
     send_times: Callable[[int], Mapping[float, float]] | None = None
 
 
-def _python_module(module: str) -> Callable[[int], list[str]]:
-    return lambda port: [sys.executable, "-m", module, "--port", str(port)]
+def _python_module(module: str, *flags: str) -> Callable[[int], list[str]]:
+    return lambda port: [sys.executable, "-m", module, "--port", str(port), *flags]
+
+
+def _bare_durable() -> Target:
+    """bare, committing each broadcast to its own SQLite journal first (``--durable``)."""
+
+    def journal(port: int) -> Path:
+        return SCRATCH_DIR / "stores" / f"bare-durable-{port}"
+
+    return Target(
+        "bare-durable",
+        "bare, each broadcast committed to SQLite (WAL, synchronous=FULL) on a writer thread before it is sent",
+        lambda port: _python_module("bench.baselines.bare_aiohttp", "--durable", str(journal(port)))(port),
+        teardown=lambda port: shutil.rmtree(journal(port), ignore_errors=True),
+    )
 
 
 def npm_setup() -> None:
@@ -264,6 +281,7 @@ TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
         Target("bare", "aiohttp websocket, send_bytes loop over every client", _python_module("bench.baselines.bare_aiohttp")),
+        _bare_durable(),
         Target("stock", "python-socketio AsyncServer, msgpack, room emit", _python_module("bench.baselines.stock_socketio")),
         Target(
             "node",
@@ -485,7 +503,7 @@ def medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Ratios pair points of the same repeat and N, measured minutes apart at most.
     by_key = {(p["target"], p["clients"], p["repeat"]): p for p in points if "error" not in p}
     for row in rows:
-        for base in ("bare", "node", "vcc-compared"):
+        for base in ("bare", "bare-durable", "node", "vcc-compared"):
             ratios = [
                 p["server_us_per_delivery"] / ref["server_us_per_delivery"]
                 for (target, clients, repeat), p in by_key.items()
@@ -503,6 +521,7 @@ def render_table(rows: list[dict[str, Any]], targets: list[str]) -> str:
         "N",
         "us/dlv",
         "xbare",
+        "xdur",
         "xnode",
         "xcmp",
         "p50 ms",
@@ -527,6 +546,7 @@ def render_table(rows: list[dict[str, Any]], targets: list[str]) -> str:
             str(r["clients"]),
             fmt(r["us_per_delivery"]),
             fmt(r["x_bare"], 2),
+            fmt(r["x_bare-durable"], 2),
             fmt(r["x_node"], 2),
             fmt(r["x_vcc-compared"], 2),
             fmt(r["p50_ms"]),

@@ -10,7 +10,9 @@ It also answers every EVENT that asks for an ack (``sio.call``) with
 ``{"ok": true}``: the floor under one command, for ``bench_service.py``. With
 ``--durable DIR`` the ack waits until the packet is committed to a SQLite
 file in ``DIR`` (WAL, ``synchronous=FULL``, one writer thread), as the
-service's embedded store commits an append: the floor under a durable command.
+service's embedded store commits an append: the floor under a durable command;
+and each broadcast is committed the same way before it is sent: the floor under
+a durable change told to everyone (target ``bare-durable`` of ``bench_fanout.py``).
 
 Run from the repository root::
 
@@ -118,6 +120,8 @@ async def broadcast(request: web.Request) -> web.Response:
     async def send(seq: int) -> None:
         nonlocal delivered
         frame = msgpack.packb({"type": 2, "data": [BENCH_EVENT, bench_payload(seq, spec.size)], "nsp": "/"})
+        if JOURNAL in request.app:
+            await request.app[JOURNAL].append(frame)
         # A snapshot: a client may disconnect while send_bytes awaits a drain.
         for ws in tuple(clients):
             if not ws.closed:
@@ -166,6 +170,6 @@ if __name__ == "__main__":
         make_app,
         __doc__,
         lambda parser: parser.add_argument(
-            "--durable", type=Path, help="commit each command to a SQLite file in this directory before its ack"
+            "--durable", type=Path, help="commit each command and each broadcast to a SQLite file in this directory first"
         ),
     )

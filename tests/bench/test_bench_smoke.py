@@ -32,9 +32,11 @@ def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedPro
 
 def test_fanout_quick_bare_and_the_service(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"
-    run("bench_fanout.py", "--targets", "bare,vcc", "--solo", "1", "--out", str(out))
+    run("bench_fanout.py", "--targets", "bare,bare-durable,vcc", "--solo", "1", "--out", str(out))
     results = json.loads(out.read_text())
-    assert {r["target"] for r in results["medians"]} == {"bare", "vcc"}
+    assert {r["target"] for r in results["medians"]} == {"bare", "bare-durable", "vcc"}
+    service_row = next(r for r in results["medians"] if r["target"] == "vcc")
+    assert service_row["x_bare"] > 0 and service_row["x_bare-durable"] > 0
     assert all("error" not in p and p["samples"] > 0 for p in results["points"])
     service = next(p for p in results["points"] if p["target"] == "vcc")
     assert service["latency_from_send_ms"]["samples"] == service["samples"], "every delivery timed from the chair's send too"
