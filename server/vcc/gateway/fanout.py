@@ -85,11 +85,6 @@ checked by ``tests/gateway/test_engine_contract.py``:
 * ``asyncio.Queue._unfinished_tasks`` and ``_queue`` of that queue, whose
   writer calls ``task_done`` as it takes a packet (the ordering guarantee
   above, and the backlog bound below);
-* the ``_sock`` of asyncio's selector socket transport, the connection's
-  socket, which :meth:`Fanout.send` sends to itself while the transport's
-  buffer is empty (what ``transport.write`` does first, without its checks and
-  slicing: 1.8 us a write instead of 2.1 to a socketpair, measured on a 2-core
-  VM); without one (TLS, uvloop) it calls ``transport.write``;
 * ``AsyncServer._handle_connect``, ``_handle_disconnect``, ``_handle_event``
   and ``_send_packet``, to which :mod:`vcc.gateway.inbound` hands the packets
   it has screened;
@@ -261,7 +256,6 @@ class Fanout:
             order = members.values()
         payload = self._encode(event, data)
         frame = ws_frame(payload)
-        size = len(frame)
         links_get = self._links.by_eio_sid.get
         limit = self._limit
         direct = 0
@@ -276,24 +270,14 @@ class Fanout:
                 transport = link.transport
                 if transport.is_closing() or link.ws.closed:
                     continue
-                backlog = transport.get_write_buffer_size()
-                if backlog > limit:
+                if transport.get_write_buffer_size() > limit:
                     self._drop(member, link)
                     dropped.append(member)
                     continue
                 if link.trailing:
                     link.write_frame(frame)
-                elif backlog or link.sock is None:
-                    transport.write(frame)
                 else:
-                    # What transport.write does first with an empty buffer, without its
-                    # checks (made above) and its slicing: a third of the Python in a delivery.
-                    try:
-                        sent = link.sock.send(frame)
-                    except OSError:  # full (then buffered) or broken (then the transport's error path)
-                        sent = 0
-                    if sent < size:
-                        transport.write(frame[sent:])
+                    transport.write(frame)
                 direct += 1
             elif self._enqueue(member, link, payload):
                 queued += 1

@@ -77,7 +77,6 @@ import base64
 import binascii
 import functools
 import logging
-import socket
 import struct
 import time
 from collections.abc import Callable, Mapping
@@ -255,7 +254,6 @@ class WebSocketLink:
         "own_handler",
         "server",
         "slice",
-        "sock",
         "socket",
         "timed_out",
         "trailing",
@@ -270,9 +268,6 @@ class WebSocketLink:
         self.environ: dict[str, Any] | None = None
         self.ws: web.WebSocketResponse | None = None
         self.transport: asyncio.Transport | None = None
-        #: The transport's own socket, for the fan-out's writes to an empty buffer
-        #: (``Fanout.send``); None where the transport has none of its own (TLS, uvloop).
-        self.sock: socket.socket | None = None
         #: Served by ``_serve`` and pinged by the registry's heartbeat (opened as a
         #: websocket), not by engineio's handler (upgraded from long-polling).
         self.own_handler = False
@@ -306,8 +301,6 @@ class WebSocketLink:
             await self.handler(self)
             return ws
         self.transport = transport  # type: ignore[assignment]
-        sock = getattr(transport, "_sock", None)
-        self.sock = sock if isinstance(sock, socket.socket) else None
         self.own_handler = not self.socket.connected  # connected already: an upgrade from long-polling
         self.links._add(self)
         try:
