@@ -56,6 +56,8 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
+from vcc_testkit.ports import free_port
+
 from bench import _vcc
 from bench._common import (
     RESULTS_DIR,
@@ -74,7 +76,7 @@ from bench._common import (
     tail,
     write_json,
 )
-from bench.bench_fanout import TARGETS, free_port, wait_ready
+from bench.bench_fanout import TARGETS, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen
 

@@ -97,6 +97,8 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
+from vcc_testkit.ports import free_port  # noqa: E402
+
 from bench._common import (  # noqa: E402
     BENCH_DIR,
     REPO_DIR,
@@ -303,12 +305,6 @@ TARGETS: dict[str, Target] = {
 
 class PointError(RuntimeError):
     """One measurement could not be made; the run goes on with the next."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ready(target: Target, port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> dict[str, Any]:

@@ -71,7 +71,6 @@ import json
 import math
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -91,6 +90,7 @@ if _REPO not in sys.path:
 
 import aiohttp  # noqa: E402
 import msgpack  # noqa: E402
+from vcc_testkit.ports import free_port  # noqa: E402
 
 from bench._common import (  # noqa: E402
     REPO_DIR,
@@ -206,12 +206,6 @@ def prepare(checkout: Checkout, name: str) -> Prepared:
         raise RuntimeError(f"preparing the store with {checkout.root} failed:\n{done.stderr[-3000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
     return Prepared(Path(found["store"]), found["tokens"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vcc.media.desired import CHANNELS  # noqa: E402
 from vcc_testkit.nginx import Nginx  # noqa: E402
-from vcc_testkit.redis_server import free_port  # noqa: E402
+from vcc_testkit.ports import free_port  # noqa: E402
 
 from bench._common import (  # noqa: E402
     RESULTS_DIR,

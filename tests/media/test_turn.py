@@ -26,7 +26,7 @@ from vcc_testkit.audio import (
 )
 from vcc_testkit.audio import audio_node as start_audio_node
 from vcc_testkit.consultations import COUNCIL
-from vcc_testkit.redis_server import free_port
+from vcc_testkit.ports import free_port
 
 pytestmark = pytest.mark.browser
 
