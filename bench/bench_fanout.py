@@ -86,7 +86,8 @@ import subprocess
 import sys
 import time
 import urllib.error
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,47 +416,76 @@ def solo_phase(target: Target, port: int, lg: LoadGen, clients: int, s: Settings
     return reach
 
 
-def run_point(target: Target, clients: int, repeat: int, s: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Connected:
+    """A target's server, started and ready, with the load generator's clients connected to it."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    #: The process whose CPU is measured (the server's own, from its info, else the started one).
+    pid: int
+    info: dict[str, Any]
+    lg: LoadGen
+    connect_s: float
+
+
+@contextmanager
+def connected(
+    target: Target,
+    clients: int,
+    log: Path,
+    *,
+    server_cpu: int,
+    loadgen_cpus: Iterable[int],
+    workers: int = 1,
+    event_loop: str = "auto",
+) -> Iterator[Connected]:
+    """Start ``target`` pinned to ``server_cpu``, wait until it answers, connect ``clients``
+    lean clients from ``workers`` processes on ``loadgen_cpus``, and yield them; then stop
+    both and run the target's teardown. ``PointError`` if a connection fails or the server
+    does not count every client, or dies meanwhile."""
     port = free_port()
-    log = SCRATCH_DIR / f"fanout-{target.name}-{clients}-r{repeat}.log"
-    point: dict[str, Any] = {"target": target.name, "clients": clients, "repeat": repeat, "log": str(log)}
     try:
-        return _run_point(target, clients, s, port, log, point)
+        with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log, cpus={server_cpu}) as proc:
+            info = wait_ready(target, port, proc, log)
+            auth = target.auth(port) if callable(target.auth) else target.auth
+            cfg = ClientConfig(
+                port=port,
+                namespace=target.namespace,
+                auth=auth,
+                extract_ts=target.extract_ts,
+                event_loop=event_loop,
+                keep_arrivals=target.send_times is not None,
+            )
+            with LoadGen(cfg, workers=workers, cpus=set(loadgen_cpus)) as lg:
+                report = lg.connect(clients)
+                if report.failed:
+                    raise PointError(f"{report.failed}/{clients} connections failed: {report.errors}")
+                seen = server_info(target, port).get("clients", clients)
+                if seen != clients:
+                    raise PointError(f"server reports {seen} clients, expected {clients}")
+                yield Connected(port, proc, int(info.get("pid", proc.pid)), info, lg, report.seconds)
+            if proc.poll() is not None:
+                raise PointError(f"{target.name} died during the run:\n{tail(log)}")
     finally:
         if target.teardown is not None:
             target.teardown(port)
 
 
-def _run_point(target: Target, clients: int, s: Settings, port: int, log: Path, point: dict[str, Any]) -> dict[str, Any]:
-    with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log, cpus={s.server_cpu}) as proc:
-        info = wait_ready(target, port, proc, log)
-        server_pid = int(info.get("pid", proc.pid))
-        point["server"] = info.get("impl", target.description)
-        auth = target.auth(port) if callable(target.auth) else target.auth
-        cfg = ClientConfig(
-            port=port,
-            namespace=target.namespace,
-            auth=auth,
-            extract_ts=target.extract_ts,
-            event_loop=s.event_loop,
-            keep_arrivals=target.send_times is not None,
-        )
-        with LoadGen(cfg, workers=s.workers, cpus=set(s.loadgen_cpus)) as lg:
-            report = lg.connect(clients)
-            point["connect_s"] = report.seconds
-            if report.failed:
-                raise PointError(f"{report.failed}/{clients} connections failed: {report.errors}")
-            seen = server_info(target, port).get("clients", clients)
-            if seen != clients:
-                raise PointError(f"server reports {seen} clients, expected {clients}")
-            time.sleep(s.settle)
-            if s.warmup:
-                target.trigger(port, BroadcastRequest(s.warmup, s.rate, s.size), s.warmup / s.rate + 60)
-                lg.wait_for(clients * s.warmup, timeout=s.drain, stall=2.0)
-            point.update(rated_phase(target, port, lg, server_pid, clients, s))
-            point["solo_reach_all_ms"] = solo_phase(target, port, lg, clients, s)
-        if proc.poll() is not None:
-            raise PointError(f"{target.name} died during the run:\n{tail(log)}")
+def run_point(target: Target, clients: int, repeat: int, s: Settings) -> dict[str, Any]:
+    log = SCRATCH_DIR / f"fanout-{target.name}-{clients}-r{repeat}.log"
+    point: dict[str, Any] = {"target": target.name, "clients": clients, "repeat": repeat, "log": str(log)}
+    with connected(
+        target, clients, log, server_cpu=s.server_cpu, loadgen_cpus=s.loadgen_cpus, workers=s.workers, event_loop=s.event_loop
+    ) as c:
+        point["server"] = c.info.get("impl", target.description)
+        point["connect_s"] = c.connect_s
+        time.sleep(s.settle)
+        if s.warmup:
+            target.trigger(c.port, BroadcastRequest(s.warmup, s.rate, s.size), s.warmup / s.rate + 60)
+            c.lg.wait_for(clients * s.warmup, timeout=s.drain, stall=2.0)
+        point.update(rated_phase(target, c.port, c.lg, c.pid, clients, s))
+        point["solo_reach_all_ms"] = solo_phase(target, c.port, c.lg, clients, s)
     return point
 
 

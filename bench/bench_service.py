@@ -110,7 +110,7 @@ from bench._common import (
     thread_cpu_seconds,
     write_json,
 )
-from bench.bench_fanout import TARGETS, Target, compared_target, wait_ready
+from bench.bench_fanout import TARGETS, Target, compared_target, connected, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen
 
@@ -393,26 +393,12 @@ def idle_cpu(args: argparse.Namespace) -> dict[str, Any]:
 
 def _idle_cpu_once(args: argparse.Namespace, target: Target) -> float:
     """Milliseconds of server CPU a second (every thread's, schedstat) with ``--clients`` idle connections."""
-    port = free_port()
     log = SCRATCH_DIR / f"service-idle-{target.name}.log"
-    try:
-        with spawned(target.argv(port), cwd=target.cwd, env=target.env, log_path=log, cpus={args.server_cpu}) as proc:
-            pid = int(wait_ready(target, port, proc, log).get("pid", proc.pid))
-            auth = target.auth(port) if callable(target.auth) else target.auth
-            cfg = ClientConfig(port=port, namespace=target.namespace, auth=auth, extract_ts=target.extract_ts)
-            with LoadGen(cfg, workers=1, cpus=set(args.loadgen_cpus)) as lg:
-                report = lg.connect(args.clients)
-                if report.failed:
-                    raise RuntimeError(f"{target.name}: {report.failed} connections failed: {report.errors}")
-                time.sleep(args.idle_settle)
-                before = sum(thread_cpu_seconds(pid).values())
-                time.sleep(args.idle_seconds)
-                after = sum(thread_cpu_seconds(pid).values())
-            if proc.poll() is not None:
-                raise RuntimeError(f"{target.name} died:\n{tail(log)}")
-    finally:
-        if target.teardown is not None:
-            target.teardown(port)
+    with connected(target, args.clients, log, server_cpu=args.server_cpu, loadgen_cpus=args.loadgen_cpus) as c:
+        time.sleep(args.idle_settle)
+        before = sum(thread_cpu_seconds(c.pid).values())
+        time.sleep(args.idle_seconds)
+        after = sum(thread_cpu_seconds(c.pid).values())
     return (after - before) / args.idle_seconds * 1e3
 
 
