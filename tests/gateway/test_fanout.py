@@ -64,12 +64,14 @@ async def gateway_factory(aiohttp_server) -> AsyncIterator[GatewayFactory]:
     """Start servers on free ports; every client that connects joins ``GROUP`` from the connect handler."""
     started: list[socketio.AsyncServer] = []
 
-    async def start(*, max_pending_bytes: int = 1 << 20, ping_interval: float = 1, ping_timeout: float = 2) -> Gateway:
+    async def start(
+        *, max_pending_bytes: int = 1 << 20, ping_interval: float = 1, ping_timeout: float = 2, slice_size: int = 128
+    ) -> Gateway:
         # Short pings by default: a python-engineio polling client's disconnect
         # waits for its pending GET, which the server only ends at the next ping.
         sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack", ping_interval=ping_interval, ping_timeout=ping_timeout)
         drops: list[str] = []
-        fanout = Fanout(sio, max_pending_bytes=max_pending_bytes, on_drop=drops.append)
+        fanout = Fanout(sio, max_pending_bytes=max_pending_bytes, on_drop=drops.append, slice_size=slice_size)
         app = web.Application()
         sio.attach(app)
         server = await aiohttp_server(app)
@@ -296,6 +298,63 @@ async def test_the_members_of_the_first_groups_are_written_to_before_the_others(
             await client.close()
 
 
+async def test_a_send_to_more_members_than_a_slice_is_written_over_several_turns(gateway_factory: GatewayFactory) -> None:
+    """Two members a turn: the loop runs what was scheduled meanwhile between the slices;
+    ``done`` comes once, after the last; every client gets every message, in order."""
+    gw = await gateway_factory(slice_size=2)
+    names = ["a", "b", "c", "d", "e"]
+    clients = [await Recorder(name, ["websocket"]).connect(gw.url) for name in names]
+    try:
+        links = [gw.fanout._links.get(gw.sio.manager.eio_sid_from_sid(await gw.sid_of(name), "/")) for name in names]
+        loop = asyncio.get_running_loop()
+
+        def behind() -> int:
+            return sum(1 for link in links if link is not None and link.behind)
+
+        waiting: list[int] = []  # links still waiting for their slice, seen from callbacks between the slices
+        done: list[int] = []
+
+        def look() -> None:
+            waiting.append(behind())
+            if len(waiting) < 3:
+                loop.call_soon(look)
+
+        assert gw.fanout.send(GROUP, "update", 1, done=lambda took: done.append(len(waiting))) == 5
+        assert behind() == 3, "the first two written at once"
+        loop.call_soon(look)
+        await until(lambda: len(waiting) == 3 and bool(done))
+        assert waiting == [1, 0, 0], "the second slice, a look, the third slice, a look"
+        assert done == [1], "done once, after the third slice"
+        gw.fanout.send(GROUP, "update", 2)
+        for client in clients:
+            assert [args[0] for args in await client.wait_events("update", 2)] == [1, 2]
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_what_is_written_to_a_client_whose_slice_has_not_come_goes_after_it(gateway_factory: GatewayFactory) -> None:
+    """One member a turn: a message to the last member, an ack that follows its batch and a
+    second send, all made before the first send's slice reaches it, arrive after it."""
+    gw = await gateway_factory(slice_size=1)
+    names = ["a", "b", "c"]
+    clients = {name: await Recorder(name, ["websocket"]).connect(gw.url) for name in names}
+    try:
+        sids = {name: await gw.sid_of(name) for name in names}
+        gw.fanout.send(GROUP, "update", 1)
+        gw.fanout.send_to(sids["c"], "direct", "to c")
+        gw.fanout.send_encoded_to(sids["b"], gw.fanout.encode("ack", "to b"), follow=True)
+        gw.fanout.send(GROUP, "update", 2)
+        for client in clients.values():
+            await client.wait_events("update", 2)
+        assert [(e, args[0]) for e, args in clients["c"].log] == [("update", 1), ("direct", "to c"), ("update", 2)]
+        assert [(e, args[0]) for e, args in clients["b"].log] == [("update", 1), ("update", 2), ("ack", "to b")]
+        assert [(e, args[0]) for e, args in clients["a"].log] == [("update", 1), ("update", 2)]
+    finally:
+        for client in clients.values():
+            await client.close()
+
+
 async def test_polling_and_upgraded_clients_receive_the_same_broadcasts(gateway_factory: GatewayFactory) -> None:
     gw = await gateway_factory()
     ws = await Recorder("ws", ["websocket"]).connect(gw.url)
@@ -474,6 +533,35 @@ async def test_slow_client_is_dropped_and_others_keep_receiving(gateway_factory:
         slow.close()
         for client in fast:
             await client.close()
+
+
+async def test_frames_larger_than_a_socket_takes_arrive_whole_and_in_order_across_slices(gateway_factory: GatewayFactory) -> None:
+    """A client whose socket takes only part of each 64 KiB frame, behind another in the
+    slices: what is left waits in its transport, and every frame arrives whole, in order."""
+    gw = await gateway_factory(slice_size=1)
+    other = await Recorder("other", ["websocket"]).connect(gw.url)
+    client = await RawClient.open(gw.port, rcvbuf=4096)
+    await client.socketio_connect("narrow")
+    sid = await gw.sid_of("narrow")
+    link = gw.fanout._links.get(gw.sio.manager.eio_sid_from_sid(sid, "/"))
+    assert link is not None and link.transport is not None
+    link.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    chunks = [bytes([n]) * 64 * 1024 for n in range(5)]
+    try:
+        for n, chunk in enumerate(chunks):
+            gw.fanout.send(GROUP, "chunk", {"n": n, "data": chunk})
+        received = []
+        async with asyncio.timeout(10):
+            while len(received) < len(chunks):
+                frame = await client.frame()
+                if isinstance(frame, bytes):
+                    received.append(msgpack.unpackb(frame)["data"][1])
+        assert link.transport.get_write_buffer_size() == 0
+        assert [(r["n"], r["data"]) for r in received] == list(enumerate(chunks))
+        assert [args[0]["n"] for args in await other.wait_events("chunk", 5)] == list(range(5))
+    finally:
+        client.close()
+        await other.close()
 
 
 async def test_slow_polling_client_is_dropped(gateway_factory: GatewayFactory) -> None:

@@ -24,23 +24,37 @@ from vcc_testkit.waiting import until
 
 
 class TimedFanout:
-    """Records what is sent; each send blocks the loop for ``cost`` seconds."""
+    """Records what is sent; each send blocks the loop for ``cost`` seconds, and its
+    last slice is written ``slices_for`` seconds later (``done``)."""
 
     def __init__(self) -> None:
         self.cost = 0.0
+        self.slices_for = 0.0
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.first: list[list[str]] = []
+        #: ("send" or "done", group), in turn.
+        self.log: list[tuple[str, str]] = []
         #: Connections in each group.
         self.connected = 1
 
     def members(self, group: str) -> int:
         return self.connected
 
-    def send(self, group: str, event: str, data: dict[str, Any], first: Any = ()) -> int:
+    def send(self, group: str, event: str, data: dict[str, Any], first: Any = (), done: Any = None) -> int:
         time.sleep(self.cost)
         self.sent.append((group, event, data))
         self.first.append(list(first))
+        self.log.append(("send", group))
+        if done is not None:
+            if self.slices_for:
+                asyncio.get_running_loop().call_later(self.slices_for, self._done, group, done, self.cost + self.slices_for)
+            else:
+                self._done(group, done, self.cost)
         return 1
+
+    def _done(self, group: str, done: Any, took: float) -> None:
+        self.log.append(("done", group))
+        done(took)
 
     def public(self) -> list[dict[str, Any]]:
         return [data for group, _, data in self.sent if group.endswith("/public")]
@@ -100,6 +114,27 @@ async def test_changes_during_the_pause_after_a_costly_send_go_out_together(runt
     assert (grouped["first"], grouped["last"]) == (start + 1, end)
     assert [e["item"] for e in grouped["events"] if e["type"] == "item_taken_up"] == [second, third]
     assert len(grouped["events"]) == end - start, "every event of the two changes, in order"
+
+
+async def test_no_send_starts_while_the_slices_of_the_one_before_are_written(runtime: Runtime) -> None:
+    fanout = TimedFanout()
+    Publisher(runtime, fanout)  # type: ignore[arg-type]
+    first, second, third = runtime.state.agenda[:3]
+    fanout.slices_for = 0.3
+    start = await take_up(runtime, first)
+    await asyncio.sleep(0)
+    assert fanout.log == [("send", "t/public"), ("send", "t/staff")]
+    await take_up(runtime, second)
+    end = await take_up(runtime, third)
+    fanout.slices_for = 0.0
+    await until(lambda: fanout.public()[-1]["last"] == end, 5, f"the batch up to seq {end} is sent")
+    assert fanout.log == [("send", "t/public"), ("send", "t/staff"), ("done", "t/public"), ("done", "t/staff")] + [
+        ("send", "t/public"),
+        ("done", "t/public"),
+        ("send", "t/staff"),
+        ("done", "t/staff"),
+    ], "the two changes made while the first send's slices were written wait for its last one"
+    assert [(m["first"], m["last"]) for m in fanout.public()] == [(start, start), (start + 1, end)]
 
 
 async def test_a_batch_is_written_first_to_the_delegation_and_participant_it_names(runtime: Runtime) -> None:

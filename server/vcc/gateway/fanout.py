@@ -38,6 +38,13 @@ given by the runtime as its events are applied) waits for the next message its
 client is sent in the same turn of the loop, the events batch of that command,
 and goes right after it in the same write (``WebSocketLink.follow``).
 
+A send to many websocket members is written over several turns of the loop,
+``slice_size`` members a turn, so that the loop reads and answers commands
+between the slices. That does not change the order: until its slice comes, the
+frame waits on the member's link (``WebSocketLink.behind``), and any frame
+written to that link meanwhile, by a later send, a ``send_to``, engineio's
+writer or an ack, is written after it, in the same write.
+
 Why that holds: a direct write is only done when the socket's queue has no
 *unfinished* item (``asyncio.Queue._unfinished_tasks``, the count of items
 put and not yet marked done; the queue offers no public reading of it).
@@ -105,6 +112,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -159,6 +167,8 @@ class Fanout:
     :param on_drop: called with the socket.io sid of each dropped client,
         once, after the delivery that dropped it. Exceptions it raises are
         logged and do not affect delivery.
+    :param slice_size: the most websocket connections one ``send`` writes to
+        in one turn of the event loop (see :meth:`send`).
 
     Membership is by socket.io sid in namespace ``/``. Call ``leave(sid)``
     from the disconnect handler, and if a connect handler joins a client and
@@ -172,11 +182,15 @@ class Fanout:
         *,
         max_pending_bytes: int = 1 << 20,
         on_drop: Callable[[str], None] | None = None,
+        slice_size: int = 128,
     ) -> None:
         if not (isinstance(sio.packet_class, type) and issubclass(sio.packet_class, MsgPackPacket)):
             raise TypeError("the fan-out writes msgpack frames: create the server with serializer='msgpack'")
         if max_pending_bytes <= 0:
             raise ValueError("max_pending_bytes must be positive")
+        if slice_size <= 0:
+            raise ValueError("slice_size must be positive")
+        self._slice_size = slice_size
         self._sio = sio
         self._links = install(sio)
         self._limit = max_pending_bytes
@@ -230,15 +244,24 @@ class Fanout:
 
     # -- delivery -----------------------------------------------------------
 
-    def send(self, group: str, event: str, data: Any, first: Iterable[str] = ()) -> int:
+    def send(self, group: str, event: str, data: Any, first: Iterable[str] = (), done: Callable[[float], None] | None = None) -> int:
         """Deliver ``event`` with ``data`` to every member of ``group``; return the number of recipients.
 
         ``data`` follows ``sio.emit``: a tuple is sent as several arguments,
         ``None`` as none, anything else as one. The packet is encoded once;
         websocket members get the same frame written to their transport,
         others get it through engineio's queue. Members that are closing or
-        were dropped are skipped and not counted. Not a coroutine: delivery
-        is handed to the transports before it returns.
+        were dropped are skipped and not counted.
+
+        Not a coroutine. The first ``slice_size`` websocket members are written
+        to before it returns, the others ``slice_size`` at each following turn
+        of the event loop, so that a broadcast to thousands (a frame to each,
+        tens of milliseconds) lets the loop read and answer between its slices.
+        Until its slice comes, the frame waits on the member's link
+        (``WebSocketLink.behind``), and anything written to that client
+        meanwhile goes after it: the order is that of the calls (module doc).
+        ``done(seconds)``, if given, is called once the last slice is written,
+        with the time all the slices took.
 
         ``first``: groups whose members (those also in ``group``) are written
         to before the others: with thousands of members the last one gets a
@@ -246,6 +269,17 @@ class Fanout:
         concerns most (the speaker given the floor) should not wait behind the
         rest.
         """
+        started = time.perf_counter()
+        direct: list[tuple[_Member, WebSocketLink]] = []
+        try:
+            return self._send(group, event, data, first, direct)
+        finally:
+            # The slices: also after an exception, so that ``done`` is called whatever happens.
+            self._write_slice(direct, 0, time.perf_counter() - started, done)
+
+    def _send(self, group: str, event: str, data: Any, first: Iterable[str], direct: list[tuple[_Member, WebSocketLink]]) -> int:
+        """:meth:`send`'s first pass: queue the deliveries of members not on the direct path;
+        put the frame ``behind`` on the links of the others, listed in ``direct``."""
         members = self._groups.get(group)
         if not members:
             return 0
@@ -257,8 +291,6 @@ class Fanout:
         payload = self._encode(event, data)
         frame = ws_frame(payload)
         links_get = self._links.by_eio_sid.get
-        limit = self._limit
-        direct = 0
         queued = 0
         dropped: list[_Member] = []
         for member in order:
@@ -267,26 +299,55 @@ class Fanout:
             sock = member.socket
             link = links_get(member.eio_sid)
             if link is not None and sock.upgraded and not sock.closing and not sock.queue._unfinished_tasks:
-                transport = link.transport
-                if transport.is_closing() or link.ws.closed:
+                if link.transport.is_closing() or link.ws.closed:  # type: ignore[union-attr]
                     continue
-                if transport.get_write_buffer_size() > limit:
-                    self._drop(member, link)
-                    dropped.append(member)
-                    continue
-                if link.trailing:
-                    link.write_frame(frame)
-                else:
-                    transport.write(frame)
-                direct += 1
+                link.behind += frame
+                direct.append((member, link))
             elif self._enqueue(member, link, payload):
                 queued += 1
             elif member.dropped:
                 dropped.append(member)
-        self._direct += direct
         self._queued += queued
         self._report_drops(dropped)
-        return direct + queued
+        return len(direct) + queued
+
+    def _write_slice(
+        self, direct: list[tuple[_Member, WebSocketLink]], start: int, took: float, done: Callable[[float], None] | None
+    ) -> None:
+        """Write what is ``behind`` on the links ``direct[start:]``, ``slice_size`` of them,
+        then leave the event loop a turn before the next slice; ``done(took)`` after the last,
+        with the seconds all the slices took."""
+        started = time.perf_counter()
+        end = min(start + self._slice_size, len(direct))
+        limit = self._limit
+        written = 0
+        dropped: list[_Member] = []
+        try:
+            for index in range(start, end):
+                member, link = direct[index]
+                frame = link.behind
+                if not frame:  # written already, ahead of a later message to the same client
+                    continue
+                link.behind = b""
+                transport = link.transport
+                if member.dropped or transport.is_closing() or link.ws.closed:  # type: ignore[union-attr]
+                    continue
+                if transport.get_write_buffer_size() > limit:  # type: ignore[union-attr]
+                    self._drop(member, link)
+                    dropped.append(member)
+                    continue
+                if link.trailing:
+                    frame, link.trailing = frame + link.trailing, b""
+                transport.write(frame)  # type: ignore[union-attr]
+                written += 1
+        finally:
+            self._direct += written
+            took += time.perf_counter() - started
+            if end < len(direct):
+                asyncio.get_running_loop().call_soon(self._write_slice, direct, end, took, done)
+            elif done is not None:
+                done(took)
+        self._report_drops(dropped)
 
     def send_to(self, sid: str, event: str, data: Any) -> None:
         """Deliver one event to one client, in order with everything else it is sent.

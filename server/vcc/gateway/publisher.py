@@ -39,7 +39,10 @@ class Publisher:
     so under load the publisher waits, after each send, as long as that send took
     before the next: the batches completed meanwhile go out together, and
     broadcasting never takes more than about half of the event loop (the rest is
-    left for commands and acks). An isolated change is sent at once.
+    left for commands and acks). An isolated change is sent at once. The fan-out
+    writes a message to thousands in slices, over several turns of the loop: the
+    wait starts once the last slice is written, and no send starts while the
+    slices of the one before are still being written (unless ``flush`` is called).
     """
 
     def __init__(self, runtime: Runtime, fanout: Fanout) -> None:
@@ -48,20 +51,37 @@ class Publisher:
         self._pending: list[Batch] = []
         self._scheduled: asyncio.Handle | None = None
         self._quiet_until = 0.0
+        #: Fan-out sends whose slices are not all written yet, and the seconds of the flush so far.
+        self._sending = 0
+        self._took = 0.0
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}
         self.views = ViewsFeed()
         runtime.subscribe(self._on_batch)
 
     def _on_batch(self, batch: Batch) -> None:
         self._pending.append(batch)
-        if self._scheduled is not None:
-            return
+        if self._scheduled is None and not self._sending:
+            self._schedule()
+
+    def _schedule(self) -> None:
         loop = asyncio.get_running_loop()
         delay = self._quiet_until - loop.time()
         if delay > 0:
             self._scheduled = loop.call_later(delay, self.flush)
         else:
             self._scheduled = loop.call_soon(self.flush)
+
+    def _sent(self, took: float) -> None:
+        """A fan-out send's ``done``: once the flush's last one is written, the pause, then the next."""
+        self._sending -= 1
+        self._took += took
+        if self._sending:
+            return
+        took, self._took = self._took, 0.0
+        self._quiet_until = asyncio.get_running_loop().time() + took
+        metrics.FANOUT_SECONDS.observe(took)
+        if self._pending and self._scheduled is None:
+            self._schedule()
 
     def flush(self) -> None:
         """Send what is pending now; also called directly, before a joining
@@ -87,14 +107,21 @@ class Publisher:
             public_events = staff_events
         first = self._concerned(events)
         ts = time.time()
-        for audience, audience_events in (("public", public_events), ("staff", staff_events)):
-            self.fanout.send(
-                group(self.runtime.consultation, audience), "events", self._message(audience, head, ts, audience_events), first
-            )
-        took = time.perf_counter() - started
-        self._quiet_until = asyncio.get_running_loop().time() + took
-        metrics.FANOUT_SECONDS.observe(took)
         metrics.FANOUT_BATCHES.observe(len(batches))
+        prepared = time.perf_counter() - started  # the sends add their own time
+        self._sending += 1  # held until both sends are handed over, whatever they raise
+        try:
+            for audience, audience_events in (("public", public_events), ("staff", staff_events)):
+                self._sending += 1
+                self.fanout.send(
+                    group(self.runtime.consultation, audience),
+                    "events",
+                    self._message(audience, head, ts, audience_events),
+                    first,
+                    done=self._sent,
+                )
+        finally:
+            self._sent(prepared)
 
     def _views(self, events: list[Any]) -> dict[str, Any]:
         """The views after the pending batches' ``events``; none while nobody is connected

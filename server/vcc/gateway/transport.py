@@ -246,6 +246,7 @@ class WebSocketLink:
 
     __slots__ = (
         "__weakref__",
+        "behind",
         "eio_sid",
         "environ",
         "handler",
@@ -279,6 +280,9 @@ class WebSocketLink:
         self.timed_out: asyncio.Task[None] | None = None
         #: Frames that go right after the next frame written (``follow``).
         self.trailing = b""
+        #: Frames of broadcasts whose slice has not reached this link yet (``Fanout.send``):
+        #: they go before any other frame written to it.
+        self.behind = b""
         # engineio passes its socket's bound ``_websocket_handler``; the socket
         # is the only way to learn the session id of a fresh websocket
         # connection (it is generated server-side, not in the query string).
@@ -368,10 +372,12 @@ class WebSocketLink:
         return ws is not None and transport is not None and not ws.closed and not transport.is_closing()
 
     def write_frame(self, frame: bytes) -> None:
-        """Write one complete, pre-encoded frame, and what ``follow`` holds after it
-        in the same write; raise ``ConnectionResetError`` if closed."""
+        """Write one complete, pre-encoded frame, after what is ``behind`` and before what
+        ``follow`` holds, in one write; raise ``ConnectionResetError`` if closed."""
         if not self.writable:
             raise ConnectionResetError("websocket is closing")
+        if self.behind:
+            frame, self.behind = self.behind + frame, b""
         if self.trailing:
             frame, self.trailing = frame + self.trailing, b""
         self.transport.write(frame)  # type: ignore[union-attr]
@@ -386,9 +392,9 @@ class WebSocketLink:
         self.trailing += frame
 
     def _release(self) -> None:
-        frame, self.trailing = self.trailing, b""
-        if frame and self.writable:
-            self.transport.write(frame)  # type: ignore[union-attr]
+        if self.trailing and self.writable:
+            self.write_frame(b"")
+        self.trailing = b""
 
     def beat(self, now: float) -> None:
         """The heartbeat tick's visit to a link of its own: ping it, unless a ping is
