@@ -26,11 +26,11 @@ from vcc_protocol.state import ConsultationState
 
 
 class EveryTurnPublisher(socket_api.Publisher):
-    """Sends at every event-loop turn, never pausing after a costly send."""
+    """Never pauses after a costly send: the next starts at the turn after the last slice of it."""
 
-    def flush(self) -> None:
-        super().flush()
+    def _schedule(self) -> None:
         self._quiet_until = 0.0
+        super()._schedule()
 
 
 def _publish_every_turn() -> None:

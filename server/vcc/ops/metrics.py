@@ -20,7 +20,7 @@ APPENDS = Counter(
 EVENTS_APPENDED = Counter("vcc_events_appended_total", "Events made durable in the store by this node", registry=REGISTRY)
 FANOUT_SECONDS = Histogram(
     "vcc_fanout_seconds",
-    "Time to write one event batch to every local connection",
+    "Time spent writing one event batch to every local connection, its slices added up",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
     registry=REGISTRY,
 )
