@@ -174,8 +174,8 @@ class Target:
     send_times: Callable[[int], Mapping[float, float]] | None = None
 
 
-def _python_module(module: str, *flags: str) -> Callable[[int], list[str]]:
-    return lambda port: [sys.executable, "-m", module, "--port", str(port), *flags]
+def _python_module(module: str) -> Callable[[int], list[str]]:
+    return lambda port: [sys.executable, "-m", module, "--port", str(port)]
 
 
 def _bare_durable() -> Target:
@@ -187,7 +187,7 @@ def _bare_durable() -> Target:
     return Target(
         "bare-durable",
         "bare, each broadcast committed to SQLite (WAL, synchronous=FULL) on a writer thread before it is sent",
-        lambda port: _python_module("bench.baselines.bare_aiohttp", "--durable", str(journal(port)))(port),
+        lambda port: [*_python_module("bench.baselines.bare_aiohttp")(port), "--durable", str(journal(port))],
         teardown=lambda port: shutil.rmtree(journal(port), ignore_errors=True),
     )
 

@@ -250,8 +250,9 @@ class Fanout:
         ``data`` follows ``sio.emit``: a tuple is sent as several arguments,
         ``None`` as none, anything else as one. The packet is encoded once;
         websocket members get the same frame written to their transport,
-        others get it through engineio's queue. Members that are closing or
-        were dropped are skipped and not counted.
+        others get it through engineio's queue. Members whose engine.io
+        session is closing, or that were dropped, are skipped and not counted;
+        a websocket closed since is skipped when its slice comes.
 
         Not a coroutine. The first ``slice_size`` websocket members are written
         to before it returns, the others ``slice_size`` at each following turn
@@ -299,9 +300,7 @@ class Fanout:
             sock = member.socket
             link = links_get(member.eio_sid)
             if link is not None and sock.upgraded and not sock.closing and not sock.queue._unfinished_tasks:
-                if link.transport.is_closing() or link.ws.closed:  # type: ignore[union-attr]
-                    continue
-                link.behind += frame
+                link.behind += frame  # a closed transport is skipped in its slice
                 direct.append((member, link))
             elif self._enqueue(member, link, payload):
                 queued += 1
@@ -328,7 +327,6 @@ class Fanout:
                 frame = link.behind
                 if not frame:  # written already, ahead of a later message to the same client
                     continue
-                link.behind = b""
                 transport = link.transport
                 if member.dropped or transport.is_closing() or link.ws.closed:  # type: ignore[union-attr]
                     continue
@@ -337,8 +335,10 @@ class Fanout:
                     dropped.append(member)
                     continue
                 if link.trailing:
-                    frame, link.trailing = frame + link.trailing, b""
-                transport.write(frame)  # type: ignore[union-attr]
+                    link.write_frame(b"")  # what is behind, then the ack that follows it
+                else:
+                    link.behind = b""
+                    transport.write(frame)  # type: ignore[union-attr]
                 written += 1
         finally:
             self._direct += written
