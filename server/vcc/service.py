@@ -52,6 +52,7 @@ from vcc_protocol import commands as c
 from vcc_protocol.events import Event, decode_event, encode_event
 from vcc_protocol.vocabulary import SYSTEM_ACTOR
 
+from .ahead import Ahead, copy_state
 from .core import ConsultationState, Rejected, apply, decide, next_deadline
 from .ops import metrics
 from .store.base import (
@@ -145,6 +146,8 @@ class Runtime:
         self.seq = 0
         self.epoch = ""
         self._queue: list[Pending] = []
+        #: The state batches are decided on (:mod:`.ahead`).
+        self._ahead = Ahead()
         self._committer: asyncio.Task[None] | None = None
         self._answers: OrderedDict[str, Ack] = OrderedDict()
         self._recent: deque[tuple[int, Event]] = deque(maxlen=REPLAY_LIMIT)
@@ -267,21 +270,23 @@ class Runtime:
         """Decide the commands in arrival order and append all their events in one durable write.
 
         Each command is decided against the state the earlier ones in the batch
-        leave. The live state is copied only when a later command must see an
-        earlier one's events, so a batch of one, the common case on a quiet
-        consultation, is decided on the live state and copies nothing (``decide``
-        never mutates; the events are applied once durable, by ``_ingest``).
+        leave: a batch of several is decided on the ahead state (:mod:`.ahead`),
+        which takes each command's events at once. A batch of one, the common
+        case on a quiet consultation, is decided on the live state and needs no
+        ahead state (``decide`` never mutates; the events are applied to the live
+        state once durable, by ``_ingest``).
         """
         #: Commands the store already holds (a retry that reached another node first): their first answer.
         settled: dict[str, Ack] = {}
-        last = len(batch) - 1
         for _ in range(MAX_ATTEMPTS):
             expected = self.seq
-            scratch = self.state
+            ahead = self._ahead if len(batch) > 1 else None
+            scratch = self.state if ahead is None else ahead.at(self.state, expected)
             now = self.clock()
             answers: list[Ack | None] = []
             spans: list[tuple[int, int]] = []  # (index of the command, number of its events)
             events: list[Event] = []
+            encoded: list[bytes] = []
             rejected: list[tuple[int, str | None, Rejected]] = []
             first_of: dict[str, int] = {}
             for index, pending in enumerate(batch):
@@ -304,11 +309,11 @@ class Runtime:
                     answers.append(ok(expected + len(events)))
                     continue
                 answers.append(None)
-                if index < last:
-                    if scratch is self.state:
-                        scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
-                    for event in decided:
-                        apply(scratch, event)
+                for event in decided:
+                    data = encode_event(event)
+                    encoded.append(data)
+                    if ahead is not None:
+                        ahead.decided(data)
                 if key is not None:
                     first_of[key] = index
                 spans.append((index, len(decided)))
@@ -316,7 +321,8 @@ class Runtime:
             if events:
                 commands = [(batch[i].key or "", n) for i, n in spans]
                 try:
-                    await self.store.append(self.consultation, expected, [encode_event(e) for e in events], commands=commands)
+                    with self._ahead.appending():
+                        await self.store.append(self.consultation, expected, encoded, commands=commands)
                 except ConcurrencyConflict:
                     await self.catch_up()
                     continue
@@ -364,7 +370,7 @@ class Runtime:
         self.touch()
         for _ in range(MAX_ATTEMPTS):
             expected = self.seq
-            scratch = _state_decoder.decode(msgspec.msgpack.encode(self.state))
+            scratch = copy_state(self.state)
             now = self.clock()
             events: list[Event] = []
             spans: list[tuple[str, int]] = []
@@ -453,6 +459,7 @@ class Runtime:
         first = self.seq + 1
         for offset, event in enumerate(events):
             apply(self.state, event)
+            self._ahead.follow(first + offset, event)
             self._recent.append((first + offset, event))
         self.seq = first + len(events) - 1
         batch = Batch(self.consultation, self.epoch, first, self.seq, events)
