@@ -3,10 +3,13 @@ list of speakers, speaking-time limits and time to floor."""
 
 import pytest
 from corekit import MINUTE, SECOND, Consultation, builtins, member, speaker
-from vcc.core import next_deadline
-from vcc.core.floor import MAY_RAISE_POINT_OF_ORDER, PRIORITY, queue_position
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vcc.core import ConsultationState, next_deadline
+from vcc.core.floor import MAY_RAISE_POINT_OF_ORDER, POINT_OF_ORDER_RANK, PRIORITY, insertion_position, queue_position, rank
 from vcc_protocol import commands as c
 from vcc_protocol import events as e
+from vcc_protocol.state import Delegation, Request
 from vcc_protocol.vocabulary import MEDIA_ACTOR
 
 # --- one open request per delegation per item -----------------------------------------
@@ -245,6 +248,36 @@ def test_new_requests_keep_the_priority_order_around_moved_ones(sitting: Consult
     # A point of order still comes before every request the chair did not move.
     sitting.hand(speaker("pt"), point_of_order=True)
     assert sitting.queue() == ["r1", "pt", "cn", "ch", "us", "at"]
+
+
+def front_to_back(state: ConsultationState, queue: list[Request], new_rank: int) -> int:
+    """The rule as it reads: before the first request the chair did not move of a lower priority."""
+    for index, request in enumerate(queue):
+        if request.moved_reason is None and rank(state, request) > new_rank:
+            return index
+    return len(queue)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["ask", "point", "move", "withdraw"]), st.sampled_from(sorted(PRIORITY)), st.integers(0, 40))))
+def test_the_place_found_from_the_back_is_the_one_the_rule_gives(steps: list[tuple[str, str, int]]) -> None:
+    state = ConsultationState(
+        delegations={cls: Delegation(id=cls, name=cls, cls=cls, region="", sector=None, voting_rights=False) for cls in PRIORITY}
+    )
+    queue: list[Request] = []
+    for step, (kind, cls, where) in enumerate(steps):
+        new = Request(delegation=cls, participant=cls, point_of_order=kind == "point", requested_at=step)
+        if kind == "withdraw":
+            if queue:
+                queue.pop(where % len(queue))
+            continue
+        for new_rank in (POINT_OF_ORDER_RANK, *PRIORITY.values()):
+            assert insertion_position(state, queue, new_rank) == front_to_back(state, queue, new_rank), (queue, new_rank)
+        if kind == "move":
+            new.moved_reason = "the chair's"
+            queue.insert(where % (len(queue) + 1), new)
+        else:
+            queue.insert(insertion_position(state, queue, rank(state, new)), new)
 
 
 # --- grant, go live, yield ------------------------------------------------------------
