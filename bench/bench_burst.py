@@ -35,6 +35,10 @@ Measured:
 another source tree (before/after side by side, e.g. ``git archive main | tar
 -x -C DIR``); its points are marked ``"source": "compared"``.
 
+``--profile`` samples the server with py-spy during each burst and reports
+where its event loop's time went (``bench/_profile.py``; ``pip install
+py-spy`` first).
+
 Results: ``bench/results/burst.json`` and ``burst.png``, each request's ack
 latency by percentile (``--quick``: ``bench/results/tmp/``).
 """
@@ -48,6 +52,7 @@ import random
 import sys
 import time
 import urllib.request
+from contextlib import ExitStack
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -58,7 +63,7 @@ if _REPO not in sys.path:
 
 from vcc_testkit.ports import free_port
 
-from bench import _vcc
+from bench import _profile, _vcc
 from bench._common import (
     RESULTS_DIR,
     SCRATCH_DIR,
@@ -182,6 +187,11 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
             point["connect_s"] = report.seconds
             if report.failed:
                 raise RuntimeError(f"{report.failed} connections failed: {report.errors}")
+            profiling = ExitStack()
+            if args.profile:
+                raw = SCRATCH_DIR / f"burst-{n}-r{repeat}-{point['source']}.pyspy"
+                # The wait before the burst (idle, so not sampled), the burst, and a second after it.
+                profiling.enter_context(_profile.sampling(proc.pid, 1.5 + args.window + 1.0, raw))
             time.sleep(1.0)
             rng = random.Random(42 + repeat)
             start = time.time() + 0.5
@@ -206,6 +216,9 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
                 acks = [row for reply in lg.worker_requests([("acks",)] * args.workers) for row in reply[1]]
                 if all(a[2] is not None for a in acks) or time.time() > deadline:
                     break
+            profiling.close()
+            if args.profile:
+                point["profile"] = _profile.where(raw)
             answered = [a for a in acks if a[2] is not None]
             ok = [a for a in answered if isinstance(a[3], dict) and a[3].get("ok")]
             errors: dict[str, int] = {}
@@ -287,8 +300,16 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also run every repeat against the server of this source tree (before/after side by side)",
     )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy during each burst and report where its event loop's time went "
+        "(pip install py-spy; bench/_profile.py)",
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    if args.profile:
+        _profile.py_spy()
     n = args.delegations or (50 if args.quick else 1000)
     repeats = args.repeat or (1 if args.quick else 3)
     out = args.out or (SCRATCH_DIR / "burst-quick.json" if args.quick else RESULTS_DIR / "burst.json")
@@ -372,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {meta['load_average']}"
     )
     print("medians: " + ", ".join(f"{k} {fmt(v)}" for k, v in med.items()))
+    profiled = [pt for pt in every if "profile" in pt]
+    if profiled:
+        parts = sorted({part for pt in profiled for part in pt["profile"]}, key=lambda part: -profiled[0]["profile"].get(part, 0))
+        print(f"\nwhere the server's time went, py-spy samples at {_profile.RATE} Hz (bench/_profile.py):")
+        columns = [f"{pt['source']} {pt['repeat']}" for pt in profiled]
+        print(format_table(["part", *columns], [[part, *(str(pt["profile"].get(part, 0)) for pt in profiled)] for part in parts]))
     compared = [pt for pt in every if pt["source"] == "compared"]
     if compared:
         med["compared"] = {

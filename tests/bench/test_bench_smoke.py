@@ -53,6 +53,36 @@ def test_burst_quick(tmp_path: Path) -> None:
     assert out.with_suffix(".png").stat().st_size > 0
 
 
+def test_profile_puts_each_sample_in_the_first_part_on_its_stack(tmp_path: Path) -> None:
+    """``bench_burst.py --profile``'s sorting of py-spy's raw samples (py-spy itself is for whoever measures)."""
+    from bench._profile import OTHER_THREADS, where
+
+    loop = (
+        "_run_module_as_main (<frozen runpy>:198);BaseEventLoop._run_once (asyncio/base_events.py:1922);Handle._run (asyncio/events.py:80)"
+    )
+    commit = f"{loop};Runtime._commit (vcc/service.py:254);Runtime._execute_batch (vcc/service.py:316)"
+    raw = tmp_path / "burst.pyspy"
+    raw.write_text(
+        f"{commit};Ahead.decided (vcc/ahead.py:64);request_floor (vcc/core/floor.py:113);insertion_position (vcc/core/floor.py:61) 3\n"
+        f"{commit};decide (vcc/core/machine.py:44);request_floor (vcc/core/floor.py:98) 2\n"
+        f"{commit};SqliteStore.append (vcc/store/sqlite.py:279) 1\n"
+        f"{loop};Publisher.flush (vcc/gateway/publisher.py:119);Fanout._write_slice (vcc/gateway/fanout.py:341) 5\n"
+        "_run_module_as_main (<frozen runpy>:198);BaseEventLoop._run_once (asyncio/base_events.py:1884);EpollSelector.select (selectors.py:468) 7\n"
+        "Thread._bootstrap (threading.py:1002);SqliteStore._work (vcc/store/sqlite.py:207) 4\n"
+        f"{loop};PresenceBoard._send (vcc/gateway/presence.py:62) 1\n"
+    )
+    assert where(raw) == {
+        "the place in the queue": 3,
+        "the rest of the decisions": 2,
+        "the batch: append, acks": 1,
+        "broadcasting": 5,
+        "waiting (select)": 7,
+        OTHER_THREADS: 4,
+        "other": 1,
+        "busy": 12,
+    }
+
+
 def test_service_quick(tmp_path: Path) -> None:
     out = tmp_path / "service.json"
     run("bench_service.py", "--clients", "20", "--grants", "3", "--events", "2500", "--out", str(out))
