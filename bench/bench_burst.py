@@ -180,14 +180,17 @@ def run_once(n: int, repeat: int, args: argparse.Namespace, source: Path | None 
     cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts", defer_decoding=True)
     argv = _vcc.serve_argv(store, port, args.without)
     point["without"] = args.without
-    with spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=_vcc.source_env(source)) as proc:
+    # profiling: py-spy, if asked, from the connections to the acks; waited for also on a failure.
+    with (
+        spawned(argv, cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}, env=_vcc.source_env(source)) as proc,
+        ExitStack() as profiling,
+    ):
         wait_ready(TARGETS["vcc"], port, proc, log)
         with LoadGen(cfg, workers=args.workers, cpus=set(args.loadgen_cpus)) as lg:
             report = lg.connect(len(delegates))
             point["connect_s"] = report.seconds
             if report.failed:
                 raise RuntimeError(f"{report.failed} connections failed: {report.errors}")
-            profiling = ExitStack()
             if args.profile:
                 raw = SCRATCH_DIR / f"burst-{n}-r{repeat}-{point['source']}.pyspy"
                 # The wait before the burst (idle, so not sampled), the burst, and a second after it.
