@@ -59,7 +59,7 @@ async def create_app(config: Config, clock: Clock = wall_clock) -> web.Applicati
     app[BASE_URL] = (config.public_url or "").rstrip("/")
     media = _media_plane(config)
     app[WEBCAST] = Webcast(service, config.webcast_dir() if media is not None else None)
-    gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config))
+    gateway = Gateway(service, secret, origins=config.origins or None, client_manager=_client_manager(config), deflate=config.deflate)
     app[GATEWAY] = gateway
     gateway.attach(app)
     practice = PracticeRooms(service, secret, max_rooms=config.practice_rooms, end_connections=gateway.end_connections)

@@ -106,6 +106,13 @@ def parser() -> argparse.ArgumentParser:
         help=f"floor drills (practice consultations, in memory) run at once at most (default {DEFAULT_MAX_ROOMS})",
     )
     s.add_argument(
+        "--no-deflate",
+        dest="deflate",
+        action="store_false",
+        help="do not compress large messages (permessage-deflate): some 11 KiB less memory per connection, "
+        "4-10x more bytes for a joining client's snapshot and a burst's batches",
+    )
+    s.add_argument(
         "--recordings-days", type=int, default=30, metavar="N", help="keep each sitting's webcast recordings N days (default %(default)s)"
     )
     s.add_argument(
@@ -241,6 +248,7 @@ def config_of(args: argparse.Namespace) -> Config:
         turn=getattr(args, "turn", []),
         turn_secret_file=getattr(args, "turn_secret_file", None),
         recordings_days=getattr(args, "recordings_days", 30),
+        deflate=getattr(args, "deflate", True),
     )
 
 

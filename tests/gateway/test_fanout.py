@@ -18,6 +18,7 @@ import shutil
 import socket
 import struct
 import weakref
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from aiohttp import web
 from engineio import packet as eio_packet
 from vcc.gateway import transport as vcc_transport
 from vcc.gateway.fanout import Fanout
+from vcc.gateway.transport import DEFLATE_MIN, deflated_frame
 from vcc_testkit.node_js import JS_DIR, ensure_installed
 from vcc_testkit.waiting import until
 
@@ -65,13 +67,18 @@ async def gateway_factory(aiohttp_server) -> AsyncIterator[GatewayFactory]:
     started: list[socketio.AsyncServer] = []
 
     async def start(
-        *, max_pending_bytes: int = 1 << 20, ping_interval: float = 1, ping_timeout: float = 2, slice_size: int = 128
+        *,
+        max_pending_bytes: int = 1 << 20,
+        ping_interval: float = 1,
+        ping_timeout: float = 2,
+        slice_size: int = 128,
+        deflate: bool = True,
     ) -> Gateway:
         # Short pings by default: a python-engineio polling client's disconnect
         # waits for its pending GET, which the server only ends at the next ping.
         sio = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack", ping_interval=ping_interval, ping_timeout=ping_timeout)
         drops: list[str] = []
-        fanout = Fanout(sio, max_pending_bytes=max_pending_bytes, on_drop=drops.append, slice_size=slice_size)
+        fanout = Fanout(sio, max_pending_bytes=max_pending_bytes, on_drop=drops.append, slice_size=slice_size, deflate=deflate)
         app = web.Application()
         sio.attach(app)
         server = await aiohttp_server(app)
@@ -189,6 +196,12 @@ class RawClient:
         return cls(reader, writer, headers)
 
     async def frame(self) -> bytes | str:
+        compressed, data = await self.raw_frame()
+        assert not compressed, "a compressed frame where a plain one was expected"
+        return data
+
+    async def raw_frame(self) -> tuple[bool, bytes | str]:
+        """The next frame's payload as it came, and whether it is compressed (RSV1)."""
         first, second = await self.reader.readexactly(2)
         size = second & 0x7F
         if size == 126:
@@ -196,7 +209,7 @@ class RawClient:
         elif size == 127:
             (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
         data = await self.reader.readexactly(size)
-        return data.decode() if first & 0x0F == 1 else data
+        return bool(first & 0x40), data.decode() if first & 0x0F == 1 else data
 
     def send(self, message: bytes | str) -> None:
         data = message.encode() if isinstance(message, str) else message
@@ -422,7 +435,7 @@ async def test_stock_js_client_receives_broadcasts(gateway_factory: GatewayFacto
     gw = await gateway_factory()
     node = shutil.which("node")
     assert node is not None
-    proc = await asyncio.create_subprocess_exec(node, str(js_client), gw.url, transports, "js", "3", stdout=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(node, str(js_client), gw.url, transports, "js", "4", stdout=asyncio.subprocess.PIPE)
     lines: list[dict[str, Any]] = []
 
     async def read_until(kind: str) -> None:
@@ -442,6 +455,7 @@ async def test_stock_js_client_receives_broadcasts(gateway_factory: GatewayFacto
             gw.fanout.send(GROUP, "update", {"text": "d\u00e9l\u00e9gation", "n": 1, "bin": b"\x01\x02"})
             gw.fanout.send(GROUP, "update", [1, {"deep": [True, None]}])
             gw.fanout.send(GROUP, "pair", ("a", 2))
+            gw.fanout.send(GROUP, "large", {"text": "d\u00e9l\u00e9gation " * 1000})  # deflated, on websocket
             rest = (await proc.stdout.read()).decode().splitlines()
             lines.extend(json.loads(line) for line in rest)
             assert await proc.wait() == 0
@@ -454,40 +468,124 @@ async def test_stock_js_client_receives_broadcasts(gateway_factory: GatewayFacto
         ("update", [{"text": "d\u00e9l\u00e9gation", "n": 1, "bin": {"$bytes": "0102"}}]),
         ("update", [[1, {"deep": [True, None]}]]),
         ("pair", ["a", 2]),
+        ("large", [{"text": "d\u00e9l\u00e9gation " * 1000}]),
     ]
+    websocket = next(line for line in lines if line["kind"] in ("connected", "upgrade") and line["transport"] == "websocket")
+    assert websocket["extensions"].startswith("permessage-deflate"), websocket
 
 
-# -- no permessage-deflate ---------------------------------------------------------
+# -- permessage-deflate, once per message ------------------------------------------
+
+#: What Chromium and Firefox offer.
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
 
 
-async def test_websocket_handshake_declines_permessage_deflate(gateway_factory: GatewayFactory) -> None:
-    offer = "permessage-deflate; client_max_window_bits"
+class Inflater:
+    """A client's side of permessage-deflate: one raw inflater for the whole connection,
+    as a browser keeps it when the server may take its context over."""
+
+    def __init__(self) -> None:
+        self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def packet(self, compressed: bool, data: bytes | str) -> Any:
+        assert isinstance(data, bytes), data
+        return msgpack.unpackb(self._z.decompress(data + b"\x00\x00\xff\xff") if compressed else data)
+
+
+def test_deflated_frame_is_a_compressed_binary_frame_only_when_it_saves_bytes() -> None:
+    def parse(frame: bytes) -> tuple[int, bytes]:
+        size, start = frame[1], 2
+        if size == 126:
+            (size,), start = struct.unpack("!H", frame[2:4]), 4
+        elif size == 127:
+            (size,), start = struct.unpack("!Q", frame[2:10]), 10
+        assert len(frame) == start + size
+        return frame[0], frame[start:]
+
+    assert deflated_frame(b"a" * (DEFLATE_MIN - 1)) is None, "small: not worth a second frame"
+    assert deflated_frame(os.urandom(4 * DEFLATE_MIN)) is None, "does not shrink"
+    for size in (DEFLATE_MIN, 70_000):  # a 16-bit and a 64-bit length
+        message = (b"floor_requested" * size)[:size]
+        frame = deflated_frame(message)
+        assert frame is not None
+        first, body = parse(frame)
+        assert first == 0x80 | 0x40 | 0x2, "FIN, RSV1 (compressed), binary"
+        assert zlib.decompressobj(-zlib.MAX_WBITS).decompress(body + b"\x00\x00\xff\xff") == message
+
+
+async def test_a_large_message_is_deflated_once_for_every_client_that_negotiated_deflate(gateway_factory: GatewayFactory) -> None:
     gw = await gateway_factory()
-    direct = await RawClient.open(gw.port, extensions=offer)
-    assert "sec-websocket-extensions" not in direct.headers
-    direct.close()
-
-    # The upgrade path (polling first, then websocket with the session id) too.
-    sid = await open_polling_session(gw.port)
-    upgraded = await RawClient.open(gw.port, query=f"EIO=4&transport=websocket&sid={sid}", extensions=offer)
-    assert "sec-websocket-extensions" not in upgraded.headers
-    upgraded.close()
-
-    # Not vacuous: the same offer to a stock server negotiates deflate.
-    stock = socketio.AsyncServer(async_mode="aiohttp", serializer="msgpack")
-    app = web.Application()
-    stock.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    deflating = [await RawClient.open(gw.port, extensions=DEFLATE_OFFER) for _ in range(2)]
+    plain = await RawClient.open(gw.port)
+    narrow = await RawClient.open(gw.port, extensions="permessage-deflate; server_max_window_bits=10")
+    clients = [*deflating, plain, narrow]
     try:
-        port = runner.addresses[0][1]
-        control = await RawClient.open(port, extensions=offer)
-        assert "permessage-deflate" in control.headers.get("sec-websocket-extensions", "")
-        control.close()
+        for client in deflating:
+            assert client.headers["sec-websocket-extensions"].startswith("permessage-deflate")
+        assert "sec-websocket-extensions" not in plain.headers
+        for n, client in enumerate(clients):
+            await client.socketio_connect(f"c{n}")
+        for n in range(len(clients)):
+            await gw.sid_of(f"c{n}")
+        large = {"text": "d\u00e9l\u00e9gation, " * 1000, "seq": 1}
+        gw.fanout.send(GROUP, "large", large)
+        gw.fanout.send(GROUP, "small", {"seq": 2})
+        gw.fanout.send(GROUP, "large", {**large, "seq": 3})
+        sent = [["large", large], ["small", {"seq": 2}], ["large", {**large, "seq": 3}]]
+
+        wire: list[list[tuple[bool, bytes | str]]] = []
+        for client in clients:
+            async with asyncio.timeout(5):
+                frames = [await client.raw_frame() for _ in sent]
+            wire.append(frames)
+            inflater = Inflater()
+            assert [inflater.packet(*frame)["data"] for frame in frames] == sent
+        assert [compressed for compressed, _ in wire[0]] == [True, False, True]
+        assert wire[0] == wire[1], "one compression, the same frame for every deflating client"
+        assert len(wire[0][0][1]) < len(msgpack.packb(large)) / 5
+        assert not any(compressed for frames in wire[2:] for compressed, _ in frames), "plain for the others"
     finally:
-        await runner.cleanup()
+        for client in clients:
+            client.close()
+
+
+async def test_a_large_message_to_one_client_is_deflated_once_for_the_calls_that_repeat_it(gateway_factory: GatewayFactory) -> None:
+    """``send_encoded_to`` with the same payload, as a snapshot goes to each of thousands rejoining."""
+    gw = await gateway_factory()
+    clients = [await RawClient.open(gw.port, extensions=DEFLATE_OFFER) for _ in range(2)]
+    try:
+        for n, client in enumerate(clients):
+            await client.socketio_connect(f"c{n}")
+        snapshot = {"state": list(range(5000))}
+        payload = gw.fanout.encode("snapshot", snapshot)
+        for n in range(len(clients)):
+            gw.fanout.send_encoded_to(await gw.sid_of(f"c{n}"), payload)
+        async with asyncio.timeout(5):
+            frames = [await client.raw_frame() for client in clients]
+        assert frames[0] == frames[1] and frames[0][0]
+        assert Inflater().packet(*frames[0])["data"] == ["snapshot", snapshot]
+    finally:
+        for client in clients:
+            client.close()
+
+
+@pytest.mark.parametrize("deflate", [True, False])
+async def test_deflate_is_negotiated_on_either_path_unless_turned_off(gateway_factory: GatewayFactory, deflate: bool) -> None:
+    gw = await gateway_factory(deflate=deflate)
+    direct = await RawClient.open(gw.port, extensions=DEFLATE_OFFER)
+    sid = await open_polling_session(gw.port)
+    upgraded = await RawClient.open(gw.port, query=f"EIO=4&transport=websocket&sid={sid}", extensions=DEFLATE_OFFER)
+    try:
+        for client in (direct, upgraded):
+            assert client.headers.get("sec-websocket-extensions", "").startswith("permessage-deflate") == deflate
+        await direct.socketio_connect("direct")
+        await gw.sid_of("direct")
+        gw.fanout.send(GROUP, "large", "x" * 10_000)
+        compressed, data = await asyncio.wait_for(direct.raw_frame(), 5)
+        assert compressed == deflate and Inflater().packet(compressed, data)["data"] == ["large", "x" * 10_000]
+    finally:
+        direct.close()
+        upgraded.close()
 
 
 # -- slow clients are dropped -----------------------------------------------------

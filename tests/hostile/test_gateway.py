@@ -23,7 +23,7 @@ from vcc.api.routes import SECRET, SERVICE
 from vcc.app import GATEWAY, create_app
 from vcc.config import Config
 from vcc.gateway import refusals
-from vcc.gateway.limits import MAX_COMMAND_BYTES, RATE_BURST, SYNC_BURST
+from vcc.gateway.limits import MAX_COMMAND_BYTES, MAX_MESSAGE_BYTES, RATE_BURST, SYNC_BURST
 from vcc.gateway.refusals import RefusalLog
 from vcc.ops import metrics
 from vcc_protocol.messages import MAX_BROWSER_CHARS, PRESENCE_MAX_CONNECTIONS, Connection
@@ -166,10 +166,11 @@ async def test_reports_are_rate_limited_per_connection(gateway_node: Node, raw_c
 # --- 4. log amplification -----------------------------------------------------------------
 
 
-async def raw_engineio(node: Node) -> aiohttp.ClientWebSocketResponse:
-    """A bare engine.io websocket, opened and not yet joined to the socket.io namespace."""
+async def raw_engineio(node: Node, compress: int = 0) -> aiohttp.ClientWebSocketResponse:
+    """A bare engine.io websocket, opened and not yet joined to the socket.io namespace;
+    ``compress=15`` offers permessage-deflate, and then compresses what it sends, as browsers do."""
     session = aiohttp.ClientSession()
-    ws = await session.ws_connect(f"{node.url}/socket.io/?EIO=4&transport=websocket")
+    ws = await session.ws_connect(f"{node.url}/socket.io/?EIO=4&transport=websocket", compress=compress)
     ws.__dict__["_vcc_session"] = session
     opening = await ws.receive_str()
     assert opening.startswith("0{"), opening
@@ -510,3 +511,44 @@ async def test_commands_keep_their_bounds_on_either_path(gateway_node: Node, tra
         assert path.answered - before == (sent + 1 if transport == "websocket" else 0)
     finally:
         await sio.disconnect()
+
+
+# --- compressed input (permessage-deflate) ------------------------------------------------------
+
+
+async def ack_of(ws: aiohttp.ClientWebSocketResponse, ack: int) -> Any:
+    """The answer to the packet sent with ack id ``ack`` (skipping what the server sends meanwhile)."""
+    while True:
+        message = await asyncio.wait_for(ws.receive(), 5)
+        assert message.type == aiohttp.WSMsgType.BINARY, message
+        packet = msgpack.unpackb(message.data)
+        if packet["type"] == 3 and packet["id"] == ack:
+            return packet["data"][0]
+
+
+async def test_a_compressed_message_is_read_and_one_that_inflates_past_the_bound_closes_its_connection(gateway_node: Node) -> None:
+    """Browsers compress what they send once deflate is negotiated: such a command is
+    answered like any other. One that would inflate past ``MAX_MESSAGE_BYTES`` (16 MiB of
+    it fits in some 16 KB on the wire) is never inflated past the bound: its connection
+    is closed as too big, and the other connections carry on."""
+    ws = await raw_engineio(gateway_node, compress=15)
+    bystander = await raw_engineio(gateway_node)
+    try:
+        assert ws.compress == 15, "the server took up the offer"
+        assert (await join(ws, gateway_node.token(COUNCIL[0])))["type"] == 0
+        assert (await join(bystander, gateway_node.token(COUNCIL[1])))["type"] == 0
+        await ws.send_bytes(msgpack_packet(2, ["command", {"type": "no_such_command", "id": "z1"}], ack=1))
+        assert (await ack_of(ws, 1))["error"]["code"] == "unknown_command"
+
+        pad = "x" * (64 * MAX_MESSAGE_BYTES)
+        await ws.send_bytes(msgpack_packet(2, ["command", {"type": "request_floor", "id": "z2", "pad": pad}], ack=2))
+        while (message := await asyncio.wait_for(ws.receive(), 5)).type == aiohttp.WSMsgType.BINARY:
+            assert msgpack.unpackb(message.data).get("id") != 2, "the bomb was answered"
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), message
+        assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+
+        await bystander.send_bytes(msgpack_packet(2, ["command", {"type": "no_such_command", "id": "b1"}], ack=5))
+        assert (await ack_of(bystander, 5))["error"]["code"] == "unknown_command"
+    finally:
+        await close_raw(ws)
+        await close_raw(bystander)

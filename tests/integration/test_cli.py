@@ -199,3 +199,10 @@ def test_the_2020_agenda_in_two_sections_numbered_from_1(tmp_path: Path) -> None
     assert vcc("import", "agenda", str(EXAMPLES / "c20-vcc-agenda.json"), *store, cwd=tmp_path).stdout.startswith(
         "Already imported, nothing changed"
     )
+
+
+def test_serve_negotiates_deflate_unless_told_not_to() -> None:
+    from vcc.cli import config_of, parser
+
+    assert config_of(parser().parse_args(["serve"])).deflate is True
+    assert config_of(parser().parse_args(["serve", "--no-deflate"])).deflate is False

@@ -39,10 +39,15 @@ const socket = io(url, {
 
 let received = 0;
 // The upgrade can finish before or after the socket.io connection: listen from the engine's opening.
+// "extensions": what the websocket negotiated (the ws package offers permessage-deflate, as browsers do).
+const extensions = (transport) => (transport.ws && transport.ws.extensions) || "";
 socket.io.on("open", () => {
-  socket.io.engine.on("upgrade", (transport) => say({ kind: "upgrade", transport: transport.name }));
+  socket.io.engine.on("upgrade", (transport) => say({ kind: "upgrade", transport: transport.name, extensions: extensions(transport) }));
 });
-socket.on("connect", () => say({ kind: "connected", transport: socket.io.engine.transport.name }));
+socket.on("connect", () => {
+  const transport = socket.io.engine.transport;
+  say({ kind: "connected", transport: transport.name, extensions: extensions(transport) });
+});
 socket.on("connect_error", (err) => {
   say({ kind: "error", message: String(err && err.message) });
   process.exitCode = 2;

@@ -9,7 +9,9 @@ and sends it. That is ~130 us of CPU per delivered message. :class:`Fanout`
 keeps the socket.io wire format (msgpack serializer, namespace ``/``) but
 encodes the EVENT packet once into a finished websocket frame and writes that
 frame to each websocket member's transport in a plain loop
-(:mod:`vcc.gateway.transport` gives us the transports and turns deflate off).
+(:mod:`vcc.gateway.transport` gives us the transports). A large message is
+also compressed once, for the members that negotiated permessage-deflate
+(``WebSocketLink.deflate``): the same deflated frame goes to all of them.
 
 Each delivery takes one of two paths:
 
@@ -125,7 +127,7 @@ from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 from socketio.msgpack_packet import MsgPackPacket
 
-from vcc.gateway.transport import WebSocketLink, install, ws_frame
+from vcc.gateway.transport import DEFLATE_MIN, WebSocketLink, deflated_frame, install, ws_frame
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ class Fanout:
 
     :param sio: a ``socketio.AsyncServer`` with ``async_mode='aiohttp'`` and
         ``serializer='msgpack'``. Creating the Fanout installs the websocket
-        driver of :mod:`vcc.gateway.transport` on it (no permessage-deflate);
+        driver of :mod:`vcc.gateway.transport` on it (permessage-deflate once per message);
         create it before the server accepts connections, or earlier
         websocket connections are served through engineio's queue.
     :param max_pending_bytes: the most unsent data a connection may hold
@@ -169,6 +171,8 @@ class Fanout:
         logged and do not affect delivery.
     :param slice_size: the most websocket connections one ``send`` writes to
         in one turn of the event loop (see :meth:`send`).
+    :param deflate: negotiate permessage-deflate with the clients that offer it
+        (see :mod:`vcc.gateway.transport`); False: never.
 
     Membership is by socket.io sid in namespace ``/``. Call ``leave(sid)``
     from the disconnect handler, and if a connect handler joins a client and
@@ -183,6 +187,7 @@ class Fanout:
         max_pending_bytes: int = 1 << 20,
         on_drop: Callable[[str], None] | None = None,
         slice_size: int = 128,
+        deflate: bool = True,
     ) -> None:
         if not (isinstance(sio.packet_class, type) and issubclass(sio.packet_class, MsgPackPacket)):
             raise TypeError("the fan-out writes msgpack frames: create the server with serializer='msgpack'")
@@ -193,11 +198,14 @@ class Fanout:
         self._slice_size = slice_size
         self._sio = sio
         self._links = install(sio)
+        self._links.deflate = deflate
         self._limit = max_pending_bytes
         self._on_drop = on_drop
         self._groups: dict[str, dict[str, _Member]] = {}
         self._members: dict[str, _Member] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        #: The last payload ``send_encoded_to`` deflated, and its frame.
+        self._last_deflated: tuple[bytes, bytes] | None = None
         # Sessions dropped but not yet gone, so that a client reached by sid
         # (send_to of a non-member, join) is not dropped, or reported, twice.
         self._dropped_sockets: weakref.WeakSet[AsyncSocket] = weakref.WeakSet()
@@ -291,6 +299,9 @@ class Fanout:
             order = members.values()
         payload = self._encode(event, data)
         frame = ws_frame(payload)
+        # For the members that negotiated deflate, made for the first of them (None: not worth it).
+        deflated: bytes | None = None
+        deflating = len(payload) >= DEFLATE_MIN
         links_get = self._links.by_eio_sid.get
         queued = 0
         dropped: list[_Member] = []
@@ -300,7 +311,12 @@ class Fanout:
             sock = member.socket
             link = links_get(member.eio_sid)
             if link is not None and sock.upgraded and not sock.closing and not sock.queue._unfinished_tasks:
-                link.behind += frame  # a closed transport is skipped in its slice
+                if link.deflate and deflating:
+                    if deflated is None:
+                        deflated = deflated_frame(payload) or frame
+                    link.behind += deflated  # a closed transport is skipped in its slice
+                else:
+                    link.behind += frame
                 direct.append((member, link))
             elif self._enqueue(member, link, payload):
                 queued += 1
@@ -379,10 +395,11 @@ class Fanout:
                 self._drop(member, link)
                 self._report_drops([member])
                 return
+            frame = self._deflated_for(payload) if link.deflate and len(payload) >= DEFLATE_MIN else ws_frame(payload)
             if follow:
-                link.follow(ws_frame(payload))
+                link.follow(frame)
             else:
-                link.write_frame(ws_frame(payload))
+                link.write_frame(frame)
             self._direct += 1
         elif self._enqueue(member, link, payload):
             self._queued += 1
@@ -390,6 +407,15 @@ class Fanout:
             self._report_drops([member])
 
     # -- internals ----------------------------------------------------------
+
+    def _deflated_for(self, payload: bytes) -> bytes:
+        """The frame of a large ``payload`` for a member that negotiated deflate; compressed
+        once for as many calls in a row as pass the same payload (a snapshot sent to
+        each of thousands rejoining)."""
+        last = self._last_deflated
+        if last is None or last[0] is not payload:
+            last = self._last_deflated = (payload, deflated_frame(payload) or ws_frame(payload))
+        return last[1]
 
     def _resolve(self, sid: str) -> _Member | None:
         eio_sid = self._sio.manager.eio_sid_from_sid(sid, NAMESPACE)

@@ -119,6 +119,7 @@ class Gateway:
         origins: list[str] | str | None = None,
         max_pending_bytes: int = 4 << 20,
         client_manager: socketio.AsyncManager | None = None,
+        deflate: bool = True,
     ) -> None:
         self.service = service
         self.secret = secret
@@ -135,7 +136,7 @@ class Gateway:
             logger=False,
             engineio_logger=EngineLog(self.refusals),
         )
-        self.fanout = Fanout(self.sio, max_pending_bytes=max_pending_bytes, on_drop=self._dropped)
+        self.fanout = Fanout(self.sio, max_pending_bytes=max_pending_bytes, on_drop=self._dropped, deflate=deflate)
         install(self.sio).on_malformed = lambda eio_sid, detail: self.refusals.refuse("malformed_frame", detail, connection=eio_sid)
         self.sessions: dict[str, Session] = {}
         self.presence = PresenceBoard(self.sio, self.fanout, self.sessions)
