@@ -18,7 +18,11 @@ harder case for the server, which must absorb them all together. The
 generator keeps what it receives undecoded until the burst is over
 (``defer_decoding``): its CPU goes to sending on time, not to decoding every
 batch for 1,000 connections, which on two cores would make a server that
-sends more per batch look slower.
+sends more per batch look slower. Its sockets have 1 MiB receive buffers
+(``RCVBUF``), so that a client the generator has not read yet does not
+hold the server's frames back. Its clients offer permessage-deflate, as
+browsers do, and the server then sends a large batch compressed
+(``--deflate off``: they do not; ``on,off``: both in turn).
 
 Measured:
 - ``acked``: how many requests were answered ``ok`` (and the errors);
@@ -90,6 +94,11 @@ from bench._common import (
 from bench.bench_fanout import TARGETS, wait_ready
 from bench.loadgen.client import ClientConfig
 from bench.loadgen.run import LoadGen
+
+#: Each generator socket's receive buffer: what a burst at once sends each screen (some
+#: 150 KB) fits, so the screens' times are the server's, not the generator's reading
+#: (``ClientConfig.rcvbuf``).
+RCVBUF = 1 << 20
 
 RANK = {"council_member": 1, "observer_state": 2, "observer": 2, "sector_member": 3}
 
@@ -166,25 +175,39 @@ def check_queue(state: dict[str, Any], classes: dict[str, str], seq_of: dict[str
     }
 
 
-def run_once(n: int, repeat: int, window: float, args: argparse.Namespace, source: Path | None = None) -> dict[str, Any]:
+def label(window: float, deflate: bool) -> str:
+    """A kind of burst: its window, and "plain" when the clients do not offer deflate."""
+    return f"{window:g} s" + ("" if deflate else ", plain")
+
+
+def run_once(n: int, repeat: int, window: float, deflate: bool, args: argparse.Namespace, source: Path | None = None) -> dict[str, Any]:
     size = sizes(n)
     roster = _vcc.burst_roster(council=size["council"], observer_states=size["observer_states"])
     delegates = _vcc.delegate_ids(roster)
     classes_by_participant = dict(delegates)
     store, secret = _vcc.prepare_store(f"burst-{n}", roster, root=args.store_root)
     port = free_port()
-    log = SCRATCH_DIR / f"burst-{n}-w{window:g}-r{repeat}.log"
+    log = SCRATCH_DIR / f"burst-{n}-w{window:g}{'' if deflate else '-plain'}-r{repeat}.log"
     point: dict[str, Any] = {
         "delegations": len(delegates),
         "repeat": repeat,
         "window_s": window,
+        "deflate": deflate,
         "log": str(log),
         "store": str(store),
         "source": "this" if source is None else "compared",
         **size,
     }
     auths = [{"token": _vcc.token(secret, p)} for p, _ in delegates]
-    cfg = ClientConfig(port=port, auths=auths, track_batches=True, extract_ts="bench._vcc:batch_ts", defer_decoding=True)
+    cfg = ClientConfig(
+        port=port,
+        auths=auths,
+        track_batches=True,
+        extract_ts="bench._vcc:batch_ts",
+        defer_decoding=True,
+        rcvbuf=args.rcvbuf or None,
+        deflate=deflate,
+    )
     argv = _vcc.serve_argv(store, port, args.without)
     point["without"] = args.without
     # profiling: py-spy, if asked, from the connections to the acks; waited for also on a failure.
@@ -199,7 +222,7 @@ def run_once(n: int, repeat: int, window: float, args: argparse.Namespace, sourc
             if report.failed:
                 raise RuntimeError(f"{report.failed} connections failed: {report.errors}")
             if args.profile:
-                raw = SCRATCH_DIR / f"burst-{n}-w{window:g}-r{repeat}-{point['source']}.pyspy"
+                raw = SCRATCH_DIR / f"burst-{n}-w{window:g}{'' if deflate else '-plain'}-r{repeat}-{point['source']}.pyspy"
                 # The wait before the burst (idle, so not sampled), the burst, and a second after it.
                 profiling.enter_context(_profile.sampling(proc.pid, 1.5 + window + 1.0, raw))
             time.sleep(1.0)
@@ -292,15 +315,15 @@ def window_medians(points: list[dict[str, Any]]) -> dict[str, Any]:
     return med
 
 
-def headline(window: float, med: dict[str, Any]) -> str:
+def headline(kind: str, med: dict[str, Any]) -> str:
     """First send -> last ack against the 1 s target. When the requests are
     spread over a whole second, the sends alone take about that long: the
     server's own part is then how long the last ack comes after the last send."""
     if not med["repeats"]:
-        return f"within {window:g} s: no repeat succeeded"
+        return f"within {kind}: no repeat succeeded"
     met = "met" if med["all_acked_ms"] < 1000 else "NOT met"
     return (
-        f"within {window:g} s (sent in {fmt(med['burst_s'], 3)} s): first send -> last ack {fmt(med['all_acked_ms'])} ms "
+        f"within {kind} (sent in {fmt(med['burst_s'], 3)} s): first send -> last ack {fmt(med['all_acked_ms'])} ms "
         f"(target: under 1,000 ms: {met}), the last ack {fmt(med['last_ack_after_last_send_ms'])} ms after the last send, "
         f"median of {med['repeats']}; every request acknowledged: {'yes' if med['all_acked'] else 'NO'}; "
         f"queue in order: {'yes' if med['in_order'] else 'NO'}"
@@ -319,6 +342,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--repeat", type=int, default=None, help="default 3 (quick: 1)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--deflate",
+        type=lambda t: [{"on": True, "off": False}[x] for x in t.split(",")],
+        default=[True],
+        help="whether the generator's clients offer permessage-deflate, as browsers do: on (default), off, or on,off for both in turn",
+    )
+    p.add_argument(
+        "--rcvbuf",
+        type=int,
+        default=RCVBUF,
+        help=f"receive buffer of each generator socket, bytes (default {RCVBUF}; 0: the kernel's default)",
+    )
     p.add_argument("--wait", type=float, default=60.0, help="max seconds to wait for the acks after the burst")
     p.add_argument(
         "--without",
@@ -362,12 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare_source is not None:
         sources["compared"] = args.compare_source.resolve()
     with sigterm_as_exit():
-        for r, window, (name, source) in itertools.product(range(repeats), args.windows, sources.items()):
-            print(f"[{r + 1}/{repeats}] {name}: {n} delegations within {window:g} s ...", end="", file=sys.stderr, flush=True)
+        for r, window, deflate, (name, source) in itertools.product(range(repeats), args.windows, args.deflate, sources.items()):
+            print(f"[{r + 1}/{repeats}] {name}: {n} delegations within {label(window, deflate)} ...", end="", file=sys.stderr, flush=True)
             try:
-                point = run_once(n, r, window, args, source)
+                point = run_once(n, r, window, deflate, args, source)
             except Exception as exc:  # noqa: BLE001 - reported, the next repeat runs
-                point = {"repeat": r, "window_s": window, "source": name, "error": f"{type(exc).__name__}: {exc}"}
+                point = {"repeat": r, "window_s": window, "deflate": deflate, "source": name, "error": f"{type(exc).__name__}: {exc}"}
                 print(f" FAILED: {point['error']}", file=sys.stderr)
             else:
                 print(
@@ -380,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     good = [pt for pt in every if pt["source"] == "this"]
     headers = [
         "source",
-        "window s",
+        "within",
         "repeat",
         "N",
         "burst s",
@@ -401,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     body = [
         [
             pt["source"],
-            fmt(pt["window_s"], 1),
+            label(pt["window_s"], pt["deflate"]),
             str(pt["repeat"]),
             str(pt["delegations"]),
             fmt(pt["burst_s"], 2),
@@ -424,33 +459,36 @@ def main(argv: list[str] | None = None) -> int:
     meta = run_metadata(["aiohttp", "python-socketio", "python-engineio", "msgpack"])
     print(f"\nburst: {n} delegations request the floor; {meta['cpu_model']}, {meta['utc']}, load average {meta['load_average']}")
     print(format_table(headers, body))
-    medians = {f"{window:g}": window_medians([pt for pt in good if pt["window_s"] == window]) for window in args.windows}
-    for window, med in zip(args.windows, medians.values(), strict=True):
-        print(headline(window, med))
+    kinds = [label(window, deflate) for window, deflate in itertools.product(args.windows, args.deflate)]
+    medians = {kind: window_medians([pt for pt in good if label(pt["window_s"], pt["deflate"]) == kind]) for kind in kinds}
+    for kind, med in medians.items():
+        print(headline(kind, med))
     profiled = [pt for pt in every if "profile" in pt]
     if profiled:
         parts = sorted({part for pt in profiled for part in pt["profile"]}, key=lambda part: -profiled[0]["profile"].get(part, 0))
         print(f"\nwhere the server's time went, py-spy samples at {_profile.RATE} Hz (bench/_profile.py):")
-        columns = [f"{pt['source']} {pt['window_s']:g} s {pt['repeat']}" for pt in profiled]
+        columns = [f"{pt['source']} {label(pt['window_s'], pt['deflate'])} {pt['repeat']}" for pt in profiled]
         print(format_table(["part", *columns], [[part, *(str(pt["profile"].get(part, 0)) for pt in profiled)] for part in parts]))
     if args.compare_source is not None:
-        for window in args.windows:
-            compared = [pt for pt in every if pt["source"] == "compared" and pt["window_s"] == window]
+        for kind in kinds:
+            compared = [pt for pt in every if pt["source"] == "compared" and label(pt["window_s"], pt["deflate"]) == kind]
             if compared:
-                med = medians[f"{window:g}"]["compared"] = {
+                med = medians[kind]["compared"] = {
                     "source": str(args.compare_source),
                     "all_acked_ms": median([pt["all_acked_ms"] for pt in compared]),
                     "ack_p99_ms": median([pt["ack_ms"]["p99"] for pt in compared]),
                 }
                 print(
-                    f"side by side within {window:g} s, {args.compare_source}: first send -> last ack {fmt(med['all_acked_ms'])} ms, "
+                    f"side by side within {kind}, {args.compare_source}: first send -> last ack {fmt(med['all_acked_ms'])} ms, "
                     f"ack p99 {fmt(med['ack_p99_ms'])} ms (median of {len(compared)})"
                 )
     write_json(out, {"benchmark": "burst", "meta": meta, "settings": {**vars(args), "out": str(out)}, "medians": medians, "points": points})
     print(f"wrote {out}", file=sys.stderr)
     acks = Panel("Send -> ack, every request", "ms", xlabel="percentile of the requests")
     for pt in good:
-        acks.series[f"within {pt['window_s']:g} s, repeat {pt['repeat'] + 1}"] = list(enumerate(pt["ack_ms_by_percentile"]))
+        acks.series[f"within {label(pt['window_s'], pt['deflate'])}, repeat {pt['repeat'] + 1}"] = list(
+            enumerate(pt["ack_ms_by_percentile"])
+        )
     title = f"burst: {n} delegations" + (f", without {', '.join(args.without)}" if args.without else "")
     if plot_panels(out.with_suffix(".png"), [acks], xlabel="", suptitle=f"{title}; {meta['utc']}", out=sys.stderr):
         print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)

@@ -14,7 +14,9 @@ store (demo roster, sitting open, first item taken up):
   connections allocate the per-process structures), then after ``--clients``
   more idle lean clients (``bench.loadgen``, one delegate token, CPU 1) have
   connected and 2 s have passed; per connection = growth / clients. Also the
-  growth over the second half alone (marginal cost).
+  growth over the second half alone (marginal cost). The clients offer
+  permessage-deflate and compress what they send, as browsers do, so the
+  server keeps an inflater for each (``--no-deflate``: plain clients).
 - grant: first with only the 50 warm-up clients connected, then with all of
   them (every change is a batch to all of them), ``--grants`` times: the speaker (the project's Python client,
   python-socketio, designated speaker of a council member) requests the
@@ -409,7 +411,9 @@ def memory_and_grant(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"clients": args.clients}
     with spawned(_vcc.serve_argv(store, port), cwd=Path(_REPO), log_path=log, cpus={args.server_cpu}) as proc:
         wait_ready(TARGETS["vcc"], port, proc, log)
-        cfg = ClientConfig(port=port, auth={"token": _vcc.token(secret, "brazil-delegate-1")}, extract_ts="bench._vcc:batch_ts")
+        cfg = ClientConfig(
+            port=port, auth={"token": _vcc.token(secret, "brazil-delegate-1")}, extract_ts="bench._vcc:batch_ts", deflate=args.deflate
+        )
         with LoadGen(cfg, workers=1, cpus=set(args.loadgen_cpus)) as lg:
             report = lg.connect(WARMUP)
             if report.failed:
@@ -535,6 +539,13 @@ def main(argv: list[str] | None = None) -> int:
         "git archive main | tar -x -C DIR), interleaved with this one, and report the ratio",
     )
     p.add_argument("--events", type=int, default=None, help="default 100000 (quick 5000)")
+    p.add_argument(
+        "--deflate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="memory: the idle clients offer permessage-deflate and compress what they send, as browsers do "
+        "(default; --no-deflate: they do not)",
+    )
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--loadgen-cpus", type=lambda t: [int(x) for x in t.split(",")], default=[1])
     p.add_argument(

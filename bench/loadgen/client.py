@@ -54,6 +54,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,11 @@ CONNECT_ERROR = 4
 
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0, 1, 2, 8, 9, 10
+_RSV1 = 0x40  # permessage-deflate: a compressed message
+#: What Chromium and Firefox offer.
+_DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+#: The empty block that ends a sync flush, left off the wire (RFC 7692, 7.2.1).
+_FLUSH_TAIL = b"\x00\x00\xff\xff"
 
 # Python 3.11's socket module lacks the constant; 35 is Linux's value on
 # x86-64 and arm64 (asm-generic/socket.h); elsewhere, fall back to read time.
@@ -138,6 +144,23 @@ class ClientConfig:
     # decoding what every batch carries for every connection (bench_burst).
     # Arrival times are the kernel's either way; pings are answered at once.
     defer_decoding: bool = False
+    # SO_RCVBUF of each socket, set before connecting (None: the kernel's
+    # default, 128 KiB here, grown only as fast as the reader keeps up). A
+    # client on a machine of its own reads its socket as the bytes come; one
+    # generator process reading 500 does not, and when a broadcast is larger
+    # than the buffer, TCP's flow control holds the rest on the server until
+    # the generator gets round to reading: the generator's delay would be
+    # counted as the server's (bench_burst, every request at once: some
+    # 150 KB of events to each client).
+    rcvbuf: int | None = None
+    # Offer permessage-deflate as browsers do. If the server takes it up,
+    # inflate the messages it compresses (in arrival order, with one inflater
+    # per connection, as a browser does; deferred with the decoding), and
+    # compress what this client sends, as browsers do, so that the server
+    # pays for reading it: each message with a small fresh compressor (a
+    # browser keeps one, of some 256 KiB; a thousand would weigh on the
+    # generator, and the server's inflater is the same either way).
+    deflate: bool = False
     # Handshakes in flight per worker: enough to connect 2,000 clients in a
     # few seconds, few enough not to overflow a listen backlog of 128.
     connect_concurrency: int = 32
@@ -244,6 +267,8 @@ class Client:
         "batches",
         "index",
         "_deferred",
+        "_inflater",
+        "_frag_compressed",
     )
 
     def __init__(
@@ -266,7 +291,10 @@ class Client:
         self.acks: dict[int, tuple[float, Any]] = {}
         self.batches: list[tuple[float, int]] = []
         self.index = -1  # among all the generator's clients (set by the worker)
-        self._deferred: list[tuple[bytes, float, float]] | None = [] if cfg.defer_decoding else None
+        self._deferred: list[tuple[bytes, float, float, bool]] | None = [] if cfg.defer_decoding else None
+        #: The server's compressed messages are inflated with it, once deflate is negotiated.
+        self._inflater: Any = None
+        self._frag_compressed = False
         auth = auth if auth is not None else cfg.auth
         packet: dict[str, Any] = {"type": CONNECT, "nsp": cfg.namespace}
         if auth is not None:
@@ -282,15 +310,18 @@ class Client:
         self.sock = sock
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.cfg.rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.cfg.rcvbuf)
         if _SO_TIMESTAMPNS is not None:
             sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         try:
             await self.loop.sock_connect(sock, (self.cfg.host, self.cfg.port))
             cfg = self.cfg
+            offer = f"Sec-WebSocket-Extensions: {_DEFLATE_OFFER}\r\n" if cfg.deflate else ""
             self._send(
                 f"GET {cfg.resource} HTTP/1.1\r\nHost: {cfg.host}:{cfg.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {self._key.decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+                f"Sec-WebSocket-Key: {self._key.decode()}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n".encode()
             )
             if self.sock is None:
                 await self.ready  # the send failed: raises the ConnectError _lost() set
@@ -336,6 +367,11 @@ class Client:
             task.add_done_callback(_sending.discard)
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:
+        if self._inflater is not None and opcode in (_OP_TEXT, _OP_BINARY):
+            # Small and fresh: level 1, a 512-byte window, the least memory (see ClientConfig.deflate).
+            compressor = zlib.compressobj(1, zlib.DEFLATED, -9, 1)
+            payload = (compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH))[: -len(_FLUSH_TAIL)]
+            opcode |= _RSV1
         self._send(_client_frame(opcode, payload))
 
     def emit(self, event: str, arg: Any, ack_id: int) -> None:
@@ -427,24 +463,29 @@ class Client:
             self._lost(f"websocket upgrade refused: {lines[0].decode(errors='replace')}")
             return b""
         self._handshake = None
+        if headers.get(b"sec-websocket-extensions", b"").startswith(b"permessage-deflate"):
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         return rest
 
     def _control(self, b0: int, payload: bytes, arrived: float, lag: float) -> None:
         opcode = b0 & 0x0F
+        compressed = bool(b0 & _RSV1)
         if opcode == _OP_CONT or not b0 & 0x80:
             # A fragmented message: no server here fragments small frames,
-            # but RFC 6455 allows it.
+            # but RFC 6455 allows it. RSV1 is on its first frame.
             if opcode != _OP_CONT:
-                self._frag_op = opcode
+                self._frag_op, self._frag_compressed = opcode, compressed
             self._frag.append(payload)
             if not b0 & 0x80:
                 return
-            opcode, payload = self._frag_op, b"".join(self._frag)
+            opcode, payload, compressed = self._frag_op, b"".join(self._frag), self._frag_compressed
             self._frag = []
-        if opcode == _OP_BINARY:
-            self._packet(payload, arrived, lag)
+        if compressed and self._inflater is None:
+            self._lost("server sent a compressed frame without deflate negotiated")
+        elif opcode == _OP_BINARY:
+            self._packet(payload, arrived, lag, compressed)
         elif opcode == _OP_TEXT:
-            self._engineio(payload.decode())
+            self._engineio((self._inflate(payload) if compressed else payload).decode())
         elif opcode == _OP_PING:
             self._send_frame(_OP_PONG, payload)
         elif opcode == _OP_CLOSE:
@@ -462,19 +503,23 @@ class Client:
         elif kind != "6":  # 6 = noop; a "4" means the server is not using msgpack
             self.stats.errors += 1
 
-    def _packet(self, payload: bytes, arrived: float, lag: float) -> None:
+    def _packet(self, payload: bytes, arrived: float, lag: float, compressed: bool = False) -> None:
         if self._deferred is not None and self.ready.done():
-            self._deferred.append((payload, arrived, lag))
+            self._deferred.append((payload, arrived, lag, compressed))
             return
-        self._decode(payload, arrived, lag)
+        self._decode(self._inflate(payload) if compressed else payload, arrived, lag)
+
+    def _inflate(self, payload: bytes) -> bytes:
+        """A compressed message's bytes; called in arrival order, the inflater's window spans them."""
+        return bytes(self._inflater.decompress(payload + _FLUSH_TAIL))
 
     def decode_deferred(self) -> None:
         """Decode the packets kept undecoded (``ClientConfig.defer_decoding``), in order."""
         deferred = self._deferred
         if deferred:
             self._deferred = []
-            for payload, arrived, lag in deferred:
-                self._decode(payload, arrived, lag)
+            for payload, arrived, lag, compressed in deferred:
+                self._decode(self._inflate(payload) if compressed else payload, arrived, lag)
 
     def _decode(self, payload: bytes, arrived: float, lag: float) -> None:
         packet = msgpack.unpackb(payload)

@@ -52,7 +52,7 @@ def test_burst_quick(tmp_path: Path) -> None:
         assert "error" not in point, point
         assert point["acked_ok"] == point["delegations"] and point["queue"]["length"] == point["delegations"]
         assert point["server"]["appends"] >= 1 and point["server"]["broadcasts"] >= 1
-    assert results["medians"]["0"]["all_acked"] and results["medians"]["1"]["in_order"]
+    assert results["medians"]["0 s"]["all_acked"] and results["medians"]["1 s"]["in_order"]
     assert out.with_suffix(".png").stat().st_size > 0
 
 
