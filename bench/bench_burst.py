@@ -49,7 +49,7 @@ where its event loop's time went (``bench/_profile.py``; ``pip install
 py-spy`` first).
 
 Results: ``bench/results/burst.json`` and ``burst.png``, each request's ack
-latency by percentile (``--quick``: ``bench/results/tmp/``).
+latency and each screen's time by percentile (``--quick``: ``bench/results/tmp/``).
 """
 
 from __future__ import annotations
@@ -296,6 +296,7 @@ def run_once(n: int, repeat: int, window: float, deflate: bool, args: argparse.N
             "screens_reached": len(reached),
             "screens_open": sum(1 for s in seen if s[3]),
             "all_screens_after_last_send_ms": (max(reached) - last_send) * 1e3 if len(reached) == len(seen) else math.nan,
+            "screens_after_last_send_ms_by_percentile": [percentile(sorted((t - last_send) * 1e3 for t in reached), q) for q in range(101)],
             "all_screens_after_last_ack_ms": (max(reached) - last_ack) * 1e3 if len(reached) == len(seen) else math.nan,
             "queue": queue,
         }
@@ -489,8 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         acks.series[f"within {label(pt['window_s'], pt['deflate'])}, repeat {pt['repeat'] + 1}"] = list(
             enumerate(pt["ack_ms_by_percentile"])
         )
+    screens = Panel("Last send -> each screen has the last batch", "ms", xlabel="percentile of the screens")
+    for pt in good:
+        screens.series[f"within {label(pt['window_s'], pt['deflate'])}, repeat {pt['repeat'] + 1}"] = list(
+            enumerate(pt["screens_after_last_send_ms_by_percentile"])
+        )
     title = f"burst: {n} delegations" + (f", without {', '.join(args.without)}" if args.without else "")
-    if plot_panels(out.with_suffix(".png"), [acks], xlabel="", suptitle=f"{title}; {meta['utc']}", out=sys.stderr):
+    if plot_panels(out.with_suffix(".png"), [acks, screens], xlabel="", suptitle=f"{title}; {meta['utc']}", out=sys.stderr):
         print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)
     return 0 if good and len(every) == len(points) else 1
 
