@@ -311,7 +311,7 @@ class Fanout:
             sock = member.socket
             link = links_get(member.eio_sid)
             if link is not None and sock.upgraded and not sock.closing and not sock.queue._unfinished_tasks:
-                if link.deflate and deflating:
+                if deflating and link.deflate:
                     if deflated is None:
                         deflated = deflated_frame(payload) or frame
                     link.behind += deflated  # a closed transport is skipped in its slice
