@@ -544,6 +544,17 @@ async def test_a_large_message_is_deflated_once_for_every_client_that_negotiated
         assert wire[0] == wire[1], "one compression, the same frame for every deflating client"
         assert len(wire[0][0][1]) < len(msgpack.packb(large)) / 5
         assert not any(compressed for frames in wire[2:] for compressed, _ in frames), "plain for the others"
+
+        # Through engineio's queue (an emit to one sid) a message goes plain, and aiohttp's
+        # writer never compresses a data frame: its own context would not match the client's
+        # window, which holds the frames written here too.
+        sid = await gw.sid_of("c0")
+        await gw.sio.emit("queued", "x" * 5000, to=sid)
+        compressed, data = await asyncio.wait_for(deflating[0].raw_frame(), 5)
+        assert not compressed and Inflater().packet(compressed, data)["data"] == ["queued", "x" * 5000]
+        link = gw.fanout._links.get(gw.sio.manager.eio_sid_from_sid(sid, "/"))
+        assert link is not None and link.deflate and link.ws is not None
+        assert link.ws._writer._compressobj is None, "aiohttp compressed a frame of its own"
     finally:
         for client in clients:
             client.close()
