@@ -395,7 +395,7 @@ class Fanout:
                 self._drop(member, link)
                 self._report_drops([member])
                 return
-            frame = self._deflated_for(payload) if link.deflate and len(payload) >= DEFLATE_MIN else ws_frame(payload)
+            frame = self._deflated_for(payload) if link.deflate else ws_frame(payload)
             if follow:
                 link.follow(frame)
             else:
@@ -409,9 +409,12 @@ class Fanout:
     # -- internals ----------------------------------------------------------
 
     def _deflated_for(self, payload: bytes) -> bytes:
-        """The frame of a large ``payload`` for a member that negotiated deflate; compressed
-        once for as many calls in a row as pass the same payload (a snapshot sent to
-        each of thousands rejoining)."""
+        """The frame of ``payload`` for a member that negotiated deflate. A large one is
+        compressed once for as many calls in a row as pass the same payload (a snapshot
+        sent to each of thousands rejoining); a small one (an ack) goes plain, and leaves
+        the last large one's frame where it is."""
+        if len(payload) < DEFLATE_MIN:
+            return ws_frame(payload)
         last = self._last_deflated
         if last is None or last[0] is not payload:
             last = self._last_deflated = (payload, deflated_frame(payload) or ws_frame(payload))
