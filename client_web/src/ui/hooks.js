@@ -1,4 +1,4 @@
-import { useEffect, useReducer, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from "preact/hooks";
 import { onLanguageChange } from "../i18n/index.js";
 
 /** Re-render when the session changes (state, status, presence). */
@@ -32,11 +32,13 @@ function typingInto(target) {
 /**
  * Single-key shortcuts ({r: fn, g: fn}) while no text field has the focus and
  * no modifier is held, so typing a reason or a conclusion never fires them.
+ * The listener is attached as the panel is put on the page (a layout effect),
+ * not after the next paint: a key pressed as soon as the button shows must count.
  */
 export function useShortcuts(map) {
   const latest = useRef(map);
   latest.current = map;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const onKey = (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || typingInto(event.target)) return;
       const action = latest.current[event.key.toLowerCase()];
