@@ -4,6 +4,8 @@ team's dashboard, the routing of a French listener, the interpretation tail."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 from playwright.async_api import expect
 from vcc_protocol.vocabulary import SCREEN_ACTOR
@@ -14,6 +16,13 @@ from .helpers import eventually, ok, python_clients, queue_on
 pytestmark = pytest.mark.browser
 
 EXPECTED_ORDER = ["argentina", "chile", "orbital-relay-networks-ltd"]
+
+
+def seconds_shown(ms: int) -> str:
+    """``ms`` as the dashboard shows it, to a tenth of a second. The browser's
+    Intl.NumberFormat rounds the decimal value half away from zero (150 ms: "0.2 s"),
+    where Python's format rounds the binary float (f"{0.15:.1f}" is "0.1")."""
+    return f"{(Decimal(ms) / 1000).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} s"
 
 
 async def test_queue_in_priority_order_everywhere_each_delegate_marked_and_the_floor_cycle(screens, node) -> None:
@@ -63,8 +72,7 @@ async def test_queue_in_priority_order_everywhere_each_delegate_marked_and_the_f
     runtime = await node.runtime()
     speech = runtime.state.speeches[-1]
     assert speech.delegation == "argentina" and speech.reason == "yielded"
-    shown = f"{speech.time_to_floor_ms / 1000:.1f} s"
-    await expect(technical.get_by_test_id("ttf-value")).to_have_text([shown])
+    await expect(technical.get_by_test_id("ttf-value")).to_have_text([seconds_shown(speech.time_to_floor_ms)])
     await expect(technical.get_by_test_id("ttf-summary")).to_contain_text("1 of 1" if speech.time_to_floor_ms < 3000 else "0 of 1")
     await eventually(lambda: queue_on(chair), EXPECTED_ORDER[1:], what="queue after the grant")
 
