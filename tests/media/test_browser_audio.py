@@ -108,14 +108,16 @@ async def test_the_floor_language_channel_carries_the_floor_and_the_others_their
                 booth = await open_page(booths, node, INTERPRETER[lang], "interpreter")
                 assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
                 assert (await booth.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
-                assert (await booth.evaluate("vcc.publish()"))["ok"]
+                published = await booth.evaluate("vcc.publish()")
+                assert published["ok"], published
             # Nobody speaks: each channel carries its booth.
             await until(ears["fr"], "vcc.heard === '880'")
             await until(ears["en"], "vcc.heard === '880'")
 
             mouth = await open_page(speaking, node, FRENCH_SPEAKER)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             live_at = int(time.time() * 1000)
@@ -149,7 +151,8 @@ async def test_the_next_speaker_is_not_heard_while_the_interpretation_tail_holds
             await node.run(c.SetBoothMic(id=c.new_id(), live=True), INTERPRETER["en"])
             mouth = await open_page(speaking, node, following)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             await node.run(c.RequestFloor(id=c.new_id()), previous)
             await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[previous]), CHAIR)
@@ -191,11 +194,13 @@ async def test_the_booths_silence_ends_the_tail_early(tmp_path: Path) -> None:
             booth = await open_page(booths, node, INTERPRETER["en"], "interpreter")
             assert (await booth.evaluate("vcc.command('take_booth_duty')"))["ok"]
             assert (await booth.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
-            assert (await booth.evaluate("vcc.publish()"))["ok"]
+            published = await booth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until_true(lambda: reconciler._actual.talking.get(("booth-en", INTERPRETER["en"])) is True)
             mouth = await open_page(speaking, node, following)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             await node.run(c.RequestFloor(id=c.new_id()), previous)
             await node.run(c.GrantFloor(id=c.new_id(), delegation=delegation_of[previous]), CHAIR)
@@ -234,7 +239,8 @@ async def test_after_kill_9_of_janus_the_audio_returns_without_a_click(audio_nod
             ear = await open_ear(listening, node, listener, "floor", wait=False)
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             await until(ear, "vcc.heard === '440'")
 
@@ -264,7 +270,8 @@ async def test_a_muted_delegate_stays_silent_whatever_its_page_does(audio_node: 
             ears = [await open_ear(listening, node, who, channel) for who, channel in ((COUNCIL[1], "floor"), (COUNCIL[2], "es"))]
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             since = int(time.time() * 1000)
             tricks = await mouth.evaluate("""async () => {
@@ -305,7 +312,8 @@ async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_pag
             ear = await open_ear(listening, node, COUNCIL[1], "floor", wait=False)
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             # The page goes away (its connection closed, as on a reload).
             await mouth.evaluate("vcc.publishPc.close()")
@@ -323,7 +331,8 @@ async def test_a_delegate_whose_page_dropped_is_granted_and_heard_from_a_new_pag
             }
             assert present[delegate] is True and reconciler.status.losses == 0
             again = await open_page(speaking, node, delegate)
-            assert (await again.evaluate("vcc.publish()"))["ok"]
+            published = await again.evaluate("vcc.publish()")
+            assert published["ok"], published
             heard_at = await until(ear, f"vcc.firstHeard('440', {granted_at})")
             print(f"grant -> heard from the reloaded page: {heard_at - granted_at} ms (page opened in between)")
         finally:

@@ -156,7 +156,8 @@ async def test_the_technical_dashboard_shows_each_listeners_ice_path_level_and_l
         try:
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             page = await real_page(others, node, listener)
             await expect(page.get_by_test_id("audio-status")).to_have_attribute("data-status", "playing", timeout=15_000)

@@ -76,7 +76,8 @@ async def test_the_webcast_page_plays_the_floor_then_a_language_channel(audio_no
 
             mouth = await open_page(speaking, node, delegate)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             granted_at = int(time.time() * 1000)
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
@@ -88,7 +89,8 @@ async def test_the_webcast_page_plays_the_floor_then_a_language_channel(audio_no
             interpreter = await open_page(booth, node, INTERPRETER["en"], "interpreter")
             assert (await interpreter.evaluate("vcc.command('take_booth_duty')"))["ok"]
             assert (await interpreter.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
-            assert (await interpreter.evaluate("vcc.publish()"))["ok"]
+            published = await interpreter.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(interpreter, "vcc.publishState === 'connected'")
             switched_at = await _channel(viewer, "en")
             heard_at = await until(viewer, f"ear.firstHeard('880', {switched_at})", 20_000)
@@ -156,7 +158,8 @@ async def test_the_floor_language_channel_of_the_webcast_carries_the_speaker_not
             interpreter = await open_page(booth, node, INTERPRETER["fr"], "interpreter")
             assert (await interpreter.evaluate("vcc.command('take_booth_duty')"))["ok"]
             assert (await interpreter.evaluate("vcc.command('set_booth_mic', {live: true})"))["ok"]
-            assert (await interpreter.evaluate("vcc.publish()"))["ok"]
+            published = await interpreter.evaluate("vcc.publish()")
+            assert published["ok"], published
             viewer = await (await viewing.new_context()).new_page()
             await viewer.goto(f"{node.url}/webcast/{CONSULTATION}")
             await viewer.get_by_test_id("webcast-listen").wait_for()
@@ -168,7 +171,8 @@ async def test_the_floor_language_channel_of_the_webcast_carries_the_speaker_not
 
             mouth = await open_page(speaking, node, FRENCH_SPEAKER)
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await until(mouth, "vcc.publishState === 'connected'")
             await node.run(c.GrantFloor(id=c.new_id(), delegation=node.runtime.state.participants[FRENCH_SPEAKER].delegation), CHAIR)
             if node.runtime.state.tail is not None:
@@ -205,7 +209,8 @@ async def test_after_kill_9_of_janus_the_webcast_plays_the_speaker_again(audio_n
         try:
             mouth = await open_page(speaking, node, COUNCIL[0])
             assert (await mouth.evaluate("vcc.command('request_floor')"))["ok"]
-            assert (await mouth.evaluate("vcc.publish()"))["ok"]
+            published = await mouth.evaluate("vcc.publish()")
+            assert published["ok"], published
             await node.run(c.GrantFloor(id=c.new_id()), CHAIR)
             viewer = await (await viewing.new_context()).new_page()
             await viewer.goto(f"{node.url}/webcast/{CONSULTATION}")
