@@ -278,7 +278,7 @@ class Runtime:
         """
         #: Commands the store already holds (a retry that reached another node first): their first answer.
         settled: dict[str, Ack] = {}
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             expected = self.seq
             ahead = self._ahead if len(batch) > 1 else None
             scratch = self.state if ahead is None else ahead.at(self.state, expected)
@@ -318,6 +318,8 @@ class Runtime:
                     first_of[key] = index
                 spans.append((index, len(decided)))
                 events += decided
+            if not events and rejected and attempt < MAX_ATTEMPTS - 1 and await self._behind_the_store(expected):
+                continue
             if events:
                 commands = [(batch[i].key or "", n) for i, n in spans]
                 try:
@@ -425,6 +427,17 @@ class Runtime:
             self._answers.popitem(last=False)
 
     # --- following the log -------------------------------------------------------------
+
+    async def _behind_the_store(self, seq: int) -> bool:
+        """Whether the store holds events past ``seq`` (another node's, not followed
+        here yet); if so, catch up. An append decided on a stale state is refused by
+        the store, and decided again; a refusal appends nothing, so a batch that only
+        refuses asks: a grant refused as "nobody waiting" must not be about a request
+        another node has already acknowledged."""
+        if (await self.store.head(self.consultation)).seq <= seq:
+            return False
+        await self.catch_up()
+        return True
 
     async def catch_up(self) -> None:
         """Apply every event in the store after ``seq``."""

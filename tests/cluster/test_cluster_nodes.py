@@ -101,8 +101,11 @@ async def test_a_tick_fired_by_every_node_at_once_changes_the_state_once(cluster
     assert (await booth.send("take_booth_duty"))["ok"]
     assert (await booth.send("set_booth_mic", live=True))["ok"]
     assert (await chair.send("take_up_item", item="3"))["ok"]
+    # Each sent the moment the one before is acknowledged, on another node: each node
+    # decides on what the others have appended, not only on what it has followed.
     for client, command in ((speaker, "request_floor"), (chair, "grant_floor"), (speaker, "go_live"), (speaker, "yield_floor")):
-        assert (await client.send(command))["ok"]
+        answer = await client.send(command)
+        assert answer["ok"], (command, answer)
     for client in (chair, speaker, booth):
         state = await client.wait_for(lambda s: s.tail is not None)
     ticks_before = [metric(url, "vcc_commands_total", type="tick", outcome="ok") for url in (first, second, third)]

@@ -71,6 +71,21 @@ async def test_a_command_decided_on_a_stale_state_is_decided_again(two_nodes: tu
     assert not again["ok"] and again["error"]["code"] == "already_requested", again
 
 
+async def test_a_command_refused_on_a_stale_state_is_decided_again(two_nodes: tuple[Runtime, Runtime]) -> None:
+    """A refusal appends nothing, so the store cannot say the state was stale: the
+    runtime asks it. The chair on the second node grants the floor the moment a
+    delegate's request is acknowledged on the first, before the second has heard of it."""
+    first, second = two_nodes
+    council = await first.execute(c.RequestFloor(id="r1"), COUNCIL[0])
+    assert second.seq < first.seq
+    granted = await second.execute(c.GrantFloor(id="g1"), CHAIR)
+    assert granted == {"ok": True, "seq": council["seq"] + 1}, granted
+    assert second.state.grant is not None and second.state.grant.delegation == first.state.participants[COUNCIL[0]].delegation
+    # A refusal on a state that is current stays a refusal, without a second look.
+    again = await second.execute(c.GrantFloor(id="g2"), CHAIR)
+    assert not again["ok"], again
+
+
 async def test_the_same_command_twice_in_one_batch_is_applied_once(two_nodes: tuple[Runtime, Runtime]) -> None:
     first, _ = two_nodes
     before = first.seq
