@@ -318,8 +318,13 @@ class Runtime:
                     first_of[key] = index
                 spans.append((index, len(decided)))
                 events += decided
-            if not events and rejected and attempt < MAX_ATTEMPTS - 1 and await self._behind_the_store(expected):
-                continue
+            if not events and rejected and attempt < MAX_ATTEMPTS - 1:
+                # An append on a stale state is refused by the store and decided again; a
+                # refusal appends nothing, so ask the store: "nobody waiting" must not be
+                # said of a request another node has already acknowledged.
+                await self.catch_up()
+                if self.seq > expected:
+                    continue
             if events:
                 commands = [(batch[i].key or "", n) for i, n in spans]
                 try:
@@ -427,17 +432,6 @@ class Runtime:
             self._answers.popitem(last=False)
 
     # --- following the log -------------------------------------------------------------
-
-    async def _behind_the_store(self, seq: int) -> bool:
-        """Whether the store holds events past ``seq`` (another node's, not followed
-        here yet); if so, catch up. An append decided on a stale state is refused by
-        the store, and decided again; a refusal appends nothing, so a batch that only
-        refuses asks: a grant refused as "nobody waiting" must not be about a request
-        another node has already acknowledged."""
-        if (await self.store.head(self.consultation)).seq <= seq:
-            return False
-        await self.catch_up()
-        return True
 
     async def catch_up(self) -> None:
         """Apply every event in the store after ``seq``."""
